@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// The vmdeck command: runs the TypeScript sources through tsx, so that
+// `npx vmdeck` works right after `npm ci` with no build step.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../server/cli/index.ts');
+process.exitCode = await main(process.argv.slice(2));

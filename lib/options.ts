@@ -1,0 +1,144 @@
+// How a VM spec comes together for create-conf and the wizard: the template's
+// defaults, ctys's environment-variable options, then what the user typed.
+import { CTYS_VARS, type ConfigVars } from './ctys';
+import type { Template, TemplateDefaults } from './templates';
+import type { VmSpec, VmSpecInput } from './spec';
+
+type Field = keyof VmSpec;
+
+export interface EnvOption {
+  env: string;
+  field: Field;
+  help: string;
+}
+
+/** ctys-createConfVM's environment options (and a few of vmdeck's own). */
+export const ENV_OPTIONS: readonly EnvOption[] = [
+  { env: 'OS', field: 'os', help: 'operating system family, e.g. Linux, BSD' },
+  { env: 'OSREL', field: 'osrel', help: 'release of the OS, e.g. a kernel version' },
+  { env: 'DIST', field: 'dist', help: 'distribution, e.g. Debian' },
+  { env: 'DISTREL', field: 'distrel', help: 'release of the distribution, e.g. 12' },
+  { env: 'UUID', field: 'uuid', help: 'the VM\'s UUID' },
+  { env: 'MAC', field: 'mac', help: 'MAC address of the first NIC' },
+  { env: 'IP', field: 'ip', help: 'IPv4 address of the first NIC (empty: DHCP)' },
+  { env: 'NETMASK', field: 'netmask', help: 'netmask of the first NIC' },
+  { env: 'GATEWAY', field: 'gateway', help: 'default gateway' },
+  { env: 'ACCELERATOR', field: 'accelerator', help: 'KVM (needs /dev/kvm) or QEMU (emulation)' },
+  { env: 'STARTERCALL', field: 'qemu', help: 'the qemu-system binary' },
+  { env: 'ARCH', field: 'arch', help: 'guest architecture' },
+  { env: 'MACHINE', field: 'machine', help: 'QEMU machine type' },
+  { env: 'CPU', field: 'cpu', help: 'QEMU CPU model' },
+  { env: 'SMP', field: 'smp', help: 'number of virtual CPUs' },
+  { env: 'MEMSIZE', field: 'memsize', help: 'memory in MiB' },
+  { env: 'HDDBOOTIMAGE', field: 'disk', help: 'disk image (relative to the VM directory)' },
+  { env: 'HDDBOOTIMAGE_FORMAT', field: 'diskFormat', help: 'qcow2 or raw' },
+  { env: 'HDDBOOTIMAGE_INST_SIZE', field: 'diskSize', help: 'size of a new disk image, e.g. 8G' },
+  { env: 'HDDBOOTIMAGE_IF', field: 'diskIf', help: 'disk interface: virtio, ide, scsi, sd, none' },
+  { env: 'INSTCDROM', field: 'instSrcCdrom', help: 'install ISO image' },
+  { env: 'INSTFDD', field: 'instSrcFdd', help: 'install floppy image' },
+  { env: 'INSTUSB', field: 'instSrcUsb', help: 'install USB image' },
+  { env: 'INST_KERNEL', field: 'kernel', help: 'kernel for boot mode KERNEL' },
+  { env: 'INST_INITRD', field: 'initrd', help: 'initrd for boot mode KERNEL' },
+  { env: 'INST_APPEND', field: 'append', help: 'kernel command line for boot mode KERNEL' },
+  { env: 'DEFAULTBOOTMODE', field: 'bootmode', help: 'VHDD, CD, DVD, PXE, FDD, USB or KERNEL' },
+  { env: 'DEFAULTINSTMODE', field: 'instmode', help: 'what --instmode boots: CD, DVD, PXE, FDD, USB, KERNEL' },
+  { env: 'DEFAULTCONSOLE', field: 'console', help: 'VNC, SDL, CLI, CLI0 or NONE' },
+  { env: 'VNCACCESSDISPLAY', field: 'vncDisplay', help: 'also a TCP VNC display N on 127.0.0.1' },
+  { env: 'KBD_LAYOUT', field: 'kbdLayout', help: 'VNC keyboard layout, e.g. de' },
+  { env: 'NIC', field: 'nic', help: 'NIC model: rtl8139, e1000, virtio-net-pci, …' },
+  { env: 'NETMODE', field: 'netmode', help: 'user, vde, tap or none' },
+  { env: 'QEMUSOCK', field: 'vdeSwitch', help: 'VDE switch (name from vmdeck net create)' },
+  { env: 'TAPDEV', field: 'tapDevice', help: 'TAP interface for network mode tap' },
+  { env: 'HOSTFWD', field: 'hostfwd', help: 'port forwards, blank-separated, e.g. tcp:127.0.0.1:2222-:22' },
+  { env: 'VGA', field: 'vga', help: 'display adapter: std, cirrus, virtio, qxl, none' },
+  { env: 'ARGSADD', field: 'argsAdd', help: 'more QEMU arguments, blank-separated' },
+];
+
+const NUMBER_FIELDS = new Set<Field>(['smp', 'memsize']);
+const LIST_FIELDS = new Set<Field>(['hostfwd', 'argsAdd']);
+
+/** A text value (environment, prompt, config) as the spec field's type. */
+export function fieldValue(field: Field, value: string | string[]): unknown {
+  if (Array.isArray(value)) return LIST_FIELDS.has(field) ? value : value.join(' ');
+  if (LIST_FIELDS.has(field)) return value.trim() === '' ? [] : value.trim().split(/\s+/);
+  if (NUMBER_FIELDS.has(field)) return /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  if (field === 'vncDisplay') return value.trim() === '' ? null : /^\d+$/.test(value) ? Number(value) : value;
+  if (field === 'accelerator' || field === 'bootmode' || field === 'instmode' || field === 'console') return value.toUpperCase();
+  return value;
+}
+
+export function envValues(env: Record<string, string | undefined>): Partial<VmSpecInput> {
+  const out: Record<string, unknown> = {};
+  for (const o of ENV_OPTIONS) {
+    const v = env[o.env];
+    if (v !== undefined) out[o.field] = fieldValue(o.field, v);
+  }
+  return out as Partial<VmSpecInput>;
+}
+
+/** Host facts that decide defaults: passed in, so this stays pure. */
+export interface HostFacts {
+  kvm: boolean;
+}
+
+export interface Generated {
+  uuid: string;
+  mac: string;
+}
+
+export type Origin = 'template' | 'host' | 'generated' | 'environment' | 'user' | 'vmdeck';
+
+/**
+ * The spec input for a new VM, and where each value came from (for --levo
+ * and the wizard): vmdeck's fallbacks < template < host < environment < user.
+ */
+export function composeSpec(
+  label: string,
+  template: Template,
+  host: HostFacts,
+  generated: Generated,
+  env: Partial<VmSpecInput>,
+  user: Partial<VmSpecInput>,
+): { input: Record<string, unknown>; origin: Record<string, Origin> } {
+  const input: Record<string, unknown> = {};
+  const origin: Record<string, Origin> = {};
+  const lay = (values: Partial<VmSpecInput> | TemplateDefaults, from: Origin) => {
+    for (const [k, v] of Object.entries(values)) {
+      if (v === undefined) continue;
+      input[k] = v;
+      origin[k] = from;
+    }
+  };
+  lay({ smp: 1, memsize: 256, nic: 'rtl8139', bootmode: 'VHDD', console: 'VNC', arch: 'x86_64', qemu: 'qemu-system-x86_64' }, 'vmdeck');
+  lay(template.defaults, 'template');
+  lay({ accelerator: host.kvm ? 'KVM' : 'QEMU' }, 'host');
+  lay({ uuid: generated.uuid, mac: generated.mac }, 'generated');
+  const t = template.defaults;
+  if (t.diskIf !== 'none' && t.diskSize !== undefined) {
+    lay({ disk: `${label}.${t.diskFormat ?? 'qcow2'}` }, 'vmdeck');
+  }
+  lay({ template: template.id }, 'template');
+  lay(env, 'environment');
+  lay(user, 'user');
+  input.label = label;
+  origin.label = 'user';
+  // A disk named after the label follows a changed format.
+  if (origin.disk === 'vmdeck' && input.diskFormat) input.disk = `${label}.${String(input.diskFormat)}`;
+  return { input, origin };
+}
+
+/** Config variables back to spec fields (for reading a VM). */
+export function specFromVars(vars: ConfigVars): Partial<Record<Field, unknown>> {
+  const out: Partial<Record<Field, unknown>> = {};
+  for (const [field, name] of Object.entries(CTYS_VARS) as [Field, string][]) {
+    const v = vars[name];
+    if (v !== undefined) out[field] = fieldValue(field, v);
+  }
+  return out;
+}
+
+/** A MAC in QEMU's locally administered 52:54:00 range from three random bytes. */
+export function macFromBytes(bytes: Uint8Array): string {
+  const hex = [...bytes.slice(0, 3)].map((b) => b.toString(16).padStart(2, '0'));
+  return ['52', '54', '00', ...hex].join(':');
+}

@@ -1,0 +1,146 @@
+// The VM spec: everything a VM is, in one zod schema. The CLI, the API and the
+// wizard all validate through parseSpec, so a refusal reads the same everywhere.
+import { z } from 'zod';
+
+export const ARCHES = [
+  'x86_64', 'i386', 'aarch64', 'arm', 'm68k', 'mips', 'mipsel', 'mips64', 'ppc', 'ppc64',
+  'sparc', 'sparc64', 'sh4', 'alpha', 'riscv64',
+] as const;
+export const BOOT_MODES = ['VHDD', 'CD', 'DVD', 'PXE', 'FDD', 'USB', 'KERNEL'] as const;
+export const INST_MODES = ['CD', 'DVD', 'PXE', 'FDD', 'USB', 'KERNEL'] as const;
+export const CONSOLES = ['VNC', 'SDL', 'CLI', 'CLI0', 'NONE'] as const;
+export const NET_MODES = ['user', 'vde', 'tap', 'none'] as const;
+export const ACCELERATORS = ['KVM', 'QEMU'] as const;
+export const DISK_FORMATS = ['qcow2', 'raw'] as const;
+
+export type BootMode = (typeof BOOT_MODES)[number];
+export type InstMode = (typeof INST_MODES)[number];
+export type Console = (typeof CONSOLES)[number];
+
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** Free text that ends up in a config file and a command line: any printable character. */
+const text = (max: number, what: string) =>
+  z.string({ error: `must be text` })
+    .max(max, { error: `is longer than ${max} characters` })
+    .refine((s) => !CONTROL.test(s), { error: `${what} may not contain control characters or line breaks` });
+
+/** A file path: may be relative to the VM's directory; empty means none. */
+const path = (what: string) =>
+  z.string({ error: 'must be a path' })
+    .max(4000, { error: `${what} path is too long` })
+    .refine((s) => !CONTROL.test(s), { error: `${what} path may not contain control characters or line breaks` });
+
+const quoted = (v: unknown) => `'${String(v)}'`;
+
+const word = (re: RegExp, hint: string) =>
+  z.string({ error: 'must be text' }).refine((s) => re.test(s), { error: (i) => `${quoted(i.input)} ${hint}` });
+
+const enumOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: (i) => `${quoted(i.input)} is not one of ${values.join(', ')}` });
+
+export const LABEL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+export const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+const IPV4 = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+export const HOSTFWD_RE = /^(tcp|udp):((\d{1,3}\.){3}\d{1,3})?:\d{1,5}-((\d{1,3}\.){3}\d{1,3})?:\d{1,5}$/;
+
+const ipOrEmpty = (what: string) =>
+  z.string().refine((s) => s === '' || IPV4.test(s), { error: (i) => `${quoted(i.input)} is not an IPv4 address${what}` });
+
+export const VmSpecSchema = z.object({
+  label: word(LABEL_RE, "is not a valid label: use letters, digits, '.', '_' and '-' (at most 63), starting with a letter or digit"),
+  template: z.string().default(''),
+  uuid: word(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'is not a UUID like 123e4567-e89b-12d3-a456-426614174000'),
+  mac: word(MAC_RE, 'is not a MAC address like 52:54:00:12:34:56 (lower case)')
+    .refine((m) => (parseInt(m.slice(0, 2), 16) & 1) === 0, { error: (i) => `${quoted(i.input)} is a multicast MAC address: the first byte must be even` }),
+  ip: ipOrEmpty(' (leave empty for DHCP)').default(''),
+  netmask: ipOrEmpty(' like 255.255.255.0').default(''),
+  gateway: ipOrEmpty('').default(''),
+  dist: text(64, 'dist').default(''),
+  distrel: text(64, 'distrel').default(''),
+  os: text(64, 'os').default(''),
+  osrel: text(64, 'osrel').default(''),
+  arch: enumOf(ARCHES),
+  accelerator: enumOf(ACCELERATORS),
+  qemu: word(/^[A-Za-z0-9_./+-]+$/, "is not a QEMU binary name or path (like qemu-system-x86_64)"),
+  machine: word(/^[A-Za-z0-9_.,=-]*$/, 'is not a QEMU machine type (like pc, q35, virt)').default(''),
+  cpu: word(/^[A-Za-z0-9_.,=+-]*$/, 'is not a QEMU CPU model (like max, host, cortex-a57)').default(''),
+  smp: z.number({ error: 'must be a number of CPUs' }).int({ error: 'must be a whole number of CPUs' })
+    .min(1, { error: 'must be at least 1 CPU' }).max(255, { error: 'must be at most 255 CPUs' }),
+  memsize: z.number({ error: 'must be a size in MiB' }).int({ error: 'must be a whole number of MiB' })
+    .min(8, { error: 'must be at least 8 MiB' }).max(4 * 1024 * 1024, { error: 'must be at most 4 TiB' }),
+  disk: path('disk').default(''),
+  diskFormat: enumOf(DISK_FORMATS).default('qcow2'),
+  diskSize: word(/^[1-9]\d{0,6}[KMGT]?$/, 'is not a size like 512M or 8G').default('8G'),
+  diskIf: enumOf(['virtio', 'ide', 'scsi', 'sd', 'none'] as const).default('virtio'),
+  cdromIf: enumOf(['ide', 'scsi', 'none'] as const).default('ide'),
+  nic: word(/^[A-Za-z0-9_-]+$/, 'is not a NIC model (like rtl8139, e1000, virtio-net-pci)'),
+  netmode: enumOf(NET_MODES).default('user'),
+  vdeSwitch: word(/^[A-Za-z0-9._/-]*$/, 'is not a VDE switch name or directory').default(''),
+  tapDevice: word(/^[A-Za-z0-9_.-]{0,15}$/, 'is not a network interface name').default(''),
+  hostfwd: z.array(word(HOSTFWD_RE, 'is not a port forward like tcp:127.0.0.1:2222-:22')).default([]),
+  vga: enumOf(['', 'std', 'cirrus', 'vmware', 'qxl', 'virtio', 'none'] as const).default(''),
+  kbdLayout: word(/^([a-z]{2}(-[a-z]{2,3})?)?$/, 'is not a keyboard layout like en-us or de').default(''),
+  bootmode: enumOf(BOOT_MODES),
+  instmode: enumOf(INST_MODES).default('CD'),
+  instSrcCdrom: path('ISO').default(''),
+  instSrcFdd: path('floppy image').default(''),
+  instSrcUsb: path('USB image').default(''),
+  kernel: path('kernel').default(''),
+  initrd: path('initrd').default(''),
+  append: text(4096, 'append').default(''),
+  console: enumOf(CONSOLES),
+  vncDisplay: z.number().int().min(0, { error: 'must be a display number 0-99' })
+    .max(99, { error: 'must be a display number 0-99' }).nullable().default(null),
+  qemuMonSock: path('serial socket').default(''),
+  argsAdd: z.array(text(4096, 'argsAdd')).default([]),
+}).strict().superRefine((s, ctx) => {
+  const need = (field: keyof typeof s, why: string) => {
+    if (s[field] === '') ctx.addIssue({ code: 'custom', path: [field], message: why });
+  };
+  if (s.bootmode === 'KERNEL') need('kernel', `is needed for boot mode KERNEL`);
+  if (s.bootmode === 'CD' || s.bootmode === 'DVD') need('instSrcCdrom', `is needed for boot mode ${s.bootmode}`);
+  if (s.bootmode === 'FDD') need('instSrcFdd', 'is needed for boot mode FDD');
+  if (s.bootmode === 'USB') need('instSrcUsb', 'is needed for boot mode USB');
+  if (s.bootmode === 'VHDD') need('disk', 'is needed for boot mode VHDD');
+  if (s.netmode === 'vde') need('vdeSwitch', 'is needed for network mode vde (a switch from vmdeck net create)');
+  if (s.netmode === 'tap') need('tapDevice', 'is needed for network mode tap');
+  if (s.hostfwd.length > 0 && s.netmode !== 'user') {
+    ctx.addIssue({ code: 'custom', path: ['hostfwd'], message: 'port forwards need network mode user' });
+  }
+  if (s.cdromIf === 'none' && (s.bootmode === 'CD' || s.bootmode === 'DVD')) {
+    ctx.addIssue({ code: 'custom', path: ['bootmode'], message: `${s.bootmode} needs a CD/DVD drive, and this machine has none` });
+  }
+});
+
+export type VmSpec = z.output<typeof VmSpecSchema>;
+export type VmSpecInput = z.input<typeof VmSpecSchema>;
+
+/** A refusal: which field, and one line that says what is wrong. */
+export class SpecError extends Error {
+  constructor(readonly field: string, message: string) {
+    super(`${field}: ${message}`);
+    this.name = 'SpecError';
+  }
+}
+
+export type ParseResult = { ok: true; spec: VmSpec } | { ok: false; field: string; error: string };
+
+export function parseSpec(input: unknown): ParseResult {
+  const r = VmSpecSchema.safeParse(input);
+  if (r.success) return { ok: true, spec: r.data };
+  const issue = r.error.issues[0];
+  const field = issue.path.length ? String(issue.path[0]) : '';
+  const detail = issue.path.length > 1 ? `[${issue.path.slice(1).join('.')}] ` : '';
+  const message = issue.code === 'unrecognized_keys'
+    ? `unknown field '${issue.keys[0]}'`
+    : issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+  const f = issue.code === 'unrecognized_keys' ? issue.keys[0] : field;
+  return { ok: false, field: f, error: `${f}: ${detail}${message}` };
+}
+
+export function assertSpec(input: unknown): VmSpec {
+  const r = parseSpec(input);
+  if (!r.ok) throw new SpecError(r.field, r.error.slice(r.field.length + 2));
+  return r.spec;
+}

@@ -1,0 +1,34 @@
+// What vmdeck tells about a VM: the shape of `enumerate --json`, `list --json`
+// and GET /api/vms, shared by the server and the browser.
+export const VM_STATES = ['stopped', 'running', 'paused', 'suspended'] as const;
+export type VmState = (typeof VM_STATES)[number];
+
+export interface VmInfo {
+  label: string;
+  uuid: string;
+  mac: string;
+  ip: string;
+  dist: string;
+  distrel: string;
+  os: string;
+  osrel: string;
+  arch: string;
+  accelerator: string;
+  memsize: number;
+  smp: number;
+  console: string;
+  template: string;
+  /** The VM's directory, its config and wrapper. */
+  dir: string;
+  config: string;
+  wrapper: string;
+  disk: string;
+  /** 'vmdeck' when vmdeck wrote it, 'ctys' for a config found with ctys's markers only. */
+  source: 'vmdeck' | 'ctys';
+  /** True when the config holds bash logic, read by letting bash evaluate it. */
+  dynamic: boolean;
+  state: VmState;
+  pid?: number;
+  /** Why a VM that was running is not any more (a crash, a kill). */
+  reason?: string;
+}

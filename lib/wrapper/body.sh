@@ -1,0 +1,417 @@
+# ---------------------------------------------------------------------------
+# The body below is the same for every VM; only the header above differs.
+# It needs bash and QEMU, nothing of vmdeck.
+# ---------------------------------------------------------------------------
+set -u -o pipefail
+shopt -s extglob
+
+VMDIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P) || exit 1
+CONF="$VMDIR/$CONF_NAME"
+SELF=${BASH_SOURCE[0]##*/}
+
+# Exit codes: 1 a problem with the VM or the host, 2 a bad option,
+# 3 already running (vmdeck start --reuse relies on it).
+die() { printf '%s: %s\n' "$SELF" "$*" >&2; exit "${DIE_CODE:-1}"; }
+
+usage() {
+	cat <<USAGE
+Usage: $SELF [OPTION]...
+Starts the QEMU VM described by $CONF_NAME (daemonized unless the console is CLI/CLI0).
+
+  --print[=shell]          print the final QEMU command, one argument per line
+                           (=shell: one option per line, ready to paste); starts nothing
+  --check                  dry run: validate binary, images, runtime dir, network; starts nothing
+  --console=MODE           VNC|SDL|CLI|CLI0|NONE (default: DEFAULTCONSOLE)
+  --vncaccessdisplay=N     also offer VNC display N on 127.0.0.1 (TCP port 5900+N)
+  --bootmode=MODE[%PATH]   VHDD|CD|DVD|PXE|FDD|USB|KERNEL, optionally with its source
+  --instmode[=MODE%SRC%TARGETMODE%TARGET%STAGE]
+                           boot the install source with the disk as install target
+  --kernelmode=KERNEL%INITRD%APPEND
+                           boot a kernel directly
+  --runtime-dir=DIR        sockets, pidfile and logs (default \$VMDECK_RUN/<LABEL>)
+  --foreground             do not daemonize
+  -h, --help               this text
+USAGE
+}
+
+opt_print='' opt_check='' opt_console='' opt_vncdisplay='' opt_bootmode=''
+opt_instmode='' opt_kernelmode='' opt_rundir='' opt_foreground=''
+for arg in "$@"; do
+	case $arg in
+	--print) opt_print=args ;;
+	--print=shell) opt_print=shell ;;
+	--check) opt_check=1 ;;
+	--console=*) opt_console=${arg#*=} ;;
+	--vncaccessdisplay=*) opt_vncdisplay=${arg#*=} ;;
+	--bootmode=*) opt_bootmode=${arg#*=} ;;
+	--instmode) opt_instmode=% ;;
+	--instmode=*) opt_instmode=${arg#*=} ;;
+	--kernelmode=*) opt_kernelmode=${arg#*=} ;;
+	--runtime-dir=*) opt_rundir=${arg#*=} ;;
+	--foreground) opt_foreground=1 ;;
+	-h | --help) usage; exit 0 ;;
+	*) DIE_CODE=2 die "unknown option '$arg' (see $SELF -h)" ;;
+	esac
+done
+
+[[ -r $CONF ]] || die "config '$CONF' is missing or unreadable"
+# The config is bash and may hold the user's own logic: source it without
+# nounset so that a reference to an unset variable there is not fatal.
+set +u
+# shellcheck source=/dev/null
+source "$CONF" || die "config '$CONF' failed to load"
+set -u
+
+# --- values, with ctys's defaults where the config says nothing -------------
+
+: "${LABEL:=${CONF_NAME%.ctys}}" "${UUID:=}" "${MAC0:=}" "${ARCH:=x86_64}"
+: "${ACCELERATOR:=QEMU}" "${STARTERCALL:=qemu-system-x86_64}" "${MACHINE:=}" "${CPU:=}"
+: "${SMP:=1}" "${MEMSIZE:=256}" "${HDDBOOTIMAGE:=}" "${HDDBOOTIMAGE_FORMAT:=}"
+: "${HDDBOOTIMAGE_IF:=virtio}" "${CDROM_IF:=ide}" "${NIC:=rtl8139}" "${NETMODE:=user}"
+: "${QEMUSOCK:=}" "${TAPDEV:=}" "${HOSTFWD:=}" "${VGA:=}" "${KBD_LAYOUT:=}"
+: "${DEFAULTBOOTMODE:=VHDD}" "${DEFAULTINSTMODE:=CD}" "${INSTSRCCDROM:=}" "${INSTSRCFDD:=}"
+: "${INSTSRCUSB:=}" "${KERNELIMAGE:=}" "${INITRDIMAGE:=}" "${APPEND:=}"
+: "${DEFAULTCONSOLE:=VNC}" "${VNCACCESSDISPLAY:=}" "${QEMUMONSOCK:=}"
+# ARGSADD is a bash array; ctys wrote it as a string of words: split those
+# on blanks (no globbing, no evaluation).
+if [[ $(declare -p ARGSADD 2>/dev/null) != "declare -a"* ]]; then
+	read -r -a ARGSADD <<<"${ARGSADD:-}"
+fi
+
+upper() { printf '%s' "${1^^}"; }
+oneof() { # oneof FIELD VALUE ALLOWED...
+	local field=$1 value=$2; shift 2
+	local v; for v; do [[ $value == "$v" ]] && return 0; done
+	die "$field: '$value' is not one of: $*"
+}
+# A relative path in the config is relative to the VM's directory.
+abspath() { case $1 in '' | /*) printf '%s' "$1" ;; *) printf '%s/%s' "$VMDIR" "$1" ;; esac; }
+# QEMU splits option values at commas; a comma inside a value is doubled.
+qesc() { printf '%s' "${1//,/,,}"; }
+# Single-quote a value for the /bin/sh that QEMU runs for exec: migration.
+shq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+
+ACCELERATOR=$(upper "$ACCELERATOR"); oneof ACCELERATOR "$ACCELERATOR" KVM QEMU
+NETMODE=${NETMODE,,}; oneof NETMODE "$NETMODE" user vde tap none
+[[ $SMP =~ ^[1-9][0-9]*$ ]] || die "SMP: '$SMP' is not a positive number of CPUs"
+[[ $MEMSIZE =~ ^[1-9][0-9]*$ ]] || die "MEMSIZE: '$MEMSIZE' is not a size in MiB"
+
+CONSOLE=$(upper "${opt_console:-$DEFAULTCONSOLE}")
+if [[ -n $opt_console ]]; then field=--console; else field=DEFAULTCONSOLE; fi
+oneof "$field" "$CONSOLE" VNC SDL CLI CLI0 NONE
+if [[ -n $opt_vncdisplay ]]; then VNCACCESSDISPLAY=$opt_vncdisplay; fi
+if [[ -n $VNCACCESSDISPLAY && ! $VNCACCESSDISPLAY =~ ^[0-9]{1,2}$ ]]; then
+	die "VNCACCESSDISPLAY: '$VNCACCESSDISPLAY' is not a display number 0-99"
+fi
+
+HDD=$(abspath "$HDDBOOTIMAGE")
+if [[ -z $HDDBOOTIMAGE_FORMAT ]]; then
+	case $HDD in *.qcow2) HDDBOOTIMAGE_FORMAT=qcow2 ;; *) HDDBOOTIMAGE_FORMAT=raw ;; esac
+fi
+
+# --- boot mode: the config's default, or what an option asks for ------------
+
+BOOTMODE=$(upper "$DEFAULTBOOTMODE") BOOTSRC=''
+if [[ -n $opt_bootmode ]]; then
+	BOOTMODE=$(upper "${opt_bootmode%%\%*}")
+	[[ $opt_bootmode == *%* ]] && BOOTSRC=${opt_bootmode#*%}
+fi
+if [[ -n $opt_kernelmode ]]; then
+	BOOTMODE=KERNEL
+	KERNELIMAGE=${opt_kernelmode%%\%*}; rest=${opt_kernelmode#*%}
+	if [[ $opt_kernelmode == *%* ]]; then
+		INITRDIMAGE=${rest%%\%*}
+		[[ $rest == *%* ]] && APPEND=${rest#*%}
+	fi
+fi
+INSTALL=''
+if [[ -n $opt_instmode ]]; then
+	# MODE%SRC%TARGETMODE%TARGET%STAGE; empty fields take the config's values.
+	IFS=% read -r im_mode im_src im_tmode im_target _ <<<"$opt_instmode"
+	BOOTMODE=$(upper "${im_mode:-$DEFAULTINSTMODE}")
+	BOOTSRC=${im_src:-}
+	im_tmode=$(upper "${im_tmode:-VHDD}")
+	oneof "--instmode TARGETMODE" "$im_tmode" VHDD
+	[[ -n ${im_target:-} ]] && HDD=$(abspath "$im_target")
+	[[ -n $HDD ]] || die "--instmode: there is no install target (HDDBOOTIMAGE is empty)"
+	INSTALL=1
+fi
+if [[ -n $INSTALL ]]; then field=--instmode; elif [[ -n $opt_bootmode ]]; then field=--bootmode; else field=DEFAULTBOOTMODE; fi
+oneof "$field" "$BOOTMODE" VHDD CD DVD PXE FDD USB KERNEL
+[[ -n $INSTALL && $BOOTMODE == VHDD ]] && die "--instmode: VHDD is the install target, not an install source"
+
+CDROM='' FLOPPY='' USBSTICK=''
+case $BOOTMODE in
+CD | DVD) CDROM=$(abspath "${BOOTSRC:-$INSTSRCCDROM}")
+	[[ -n $CDROM ]] || die "INSTSRCCDROM: boot mode $BOOTMODE needs an ISO image (INSTSRCCDROM or --bootmode=$BOOTMODE%PATH)" ;;
+FDD) FLOPPY=$(abspath "${BOOTSRC:-$INSTSRCFDD}")
+	[[ -n $FLOPPY ]] || die "INSTSRCFDD: boot mode FDD needs a floppy image (INSTSRCFDD or --bootmode=FDD%PATH)" ;;
+USB) USBSTICK=$(abspath "${BOOTSRC:-$INSTSRCUSB}")
+	[[ -n $USBSTICK ]] || die "INSTSRCUSB: boot mode USB needs a USB image (INSTSRCUSB or --bootmode=USB%PATH)" ;;
+KERNEL) [[ -n $BOOTSRC ]] && KERNELIMAGE=$BOOTSRC
+	[[ -n $KERNELIMAGE ]] || die "KERNELIMAGE: boot mode KERNEL needs a kernel (KERNELIMAGE or --kernelmode=KERNEL%INITRD%APPEND)"
+	KERNELIMAGE=$(abspath "$KERNELIMAGE"); INITRDIMAGE=$(abspath "$INITRDIMAGE") ;;
+VHDD) [[ -n $HDD ]] || die "HDDBOOTIMAGE: boot mode VHDD needs a disk image" ;;
+esac
+
+# --- the runtime directory: sockets, pidfile and logs, private to the user --
+
+RUNROOT=${VMDECK_RUN:-${XDG_RUNTIME_DIR:-/tmp}/vmdeck-$(id -u)}
+RUNDIR=${opt_rundir:-$RUNROOT/$LABEL}
+SERIALSOCK=$RUNDIR/serial.sock
+if [[ -n $QEMUMONSOCK ]]; then
+	# ctys's placeholders: the label, and the wrapper's pid.
+	SERIALSOCK=${QEMUMONSOCK//ACTUALLABEL/$LABEL}
+	SERIALSOCK=${SERIALSOCK//ACTUALPID/$$}
+fi
+if [[ $NETMODE == vde && -n $QEMUSOCK && $QEMUSOCK != */* ]]; then
+	# A bare name is a switch made by `vmdeck net create NAME`.
+	QEMUSOCK=$RUNROOT/net/$QEMUSOCK
+fi
+SUSPENDED=$VMDIR/$LABEL.suspend
+
+DAEMONIZE=1
+case $CONSOLE in CLI | CLI0) DAEMONIZE='' ;; esac
+[[ -n $opt_foreground ]] && DAEMONIZE=''
+
+# --- the QEMU command line, one concern per function ------------------------
+
+argv=()
+add() { argv+=("$@"); }
+
+add_identity() {
+	add "$STARTERCALL"
+	add -name "guest=$(qesc "$LABEL"),process=vmdeck-$(qesc "$LABEL")"
+	[[ -n $UUID ]] && add -uuid "$UUID"
+	return 0
+}
+
+add_machine() {
+	[[ -n $MACHINE ]] && add -machine "$MACHINE"
+	# KVM when the config asks for it; QEMU means pure emulation (TCG).
+	if [[ $ACCELERATOR == KVM ]]; then add -accel kvm; else add -accel tcg; fi
+	[[ -n $CPU ]] && add -cpu "$CPU"
+	add -smp "$SMP" -m "$MEMSIZE"
+}
+
+add_storage() {
+	if [[ -n $HDD ]]; then
+		if [[ $HDDBOOTIMAGE_IF == none ]]; then
+			add -drive "file=$(qesc "$HDD"),format=$HDDBOOTIMAGE_FORMAT,if=none,id=hd0"
+		else
+			add -drive "file=$(qesc "$HDD"),format=$HDDBOOTIMAGE_FORMAT,if=$HDDBOOTIMAGE_IF,index=0,media=disk,id=hd0"
+		fi
+	fi
+	# The CD/DVD drive is always there (empty unless booting from it), so a
+	# medium can be changed while the VM runs: `vmdeck media LABEL change ISO`.
+	if [[ $CDROM_IF != none ]]; then
+		if [[ -n $CDROM ]]; then
+			add -drive "file=$(qesc "$CDROM"),format=raw,if=$CDROM_IF,index=2,media=cdrom,readonly=on,id=cd0"
+		else
+			add -drive "if=$CDROM_IF,index=2,media=cdrom,id=cd0"
+		fi
+	elif [[ -n $CDROM ]]; then
+		die "CDROM_IF: this machine has no CD/DVD drive (CDROM_IF=none)"
+	fi
+	[[ -n $FLOPPY ]] && add -drive "file=$(qesc "$FLOPPY"),format=raw,if=floppy,index=0"
+	if [[ -n $USBSTICK ]]; then
+		add -device qemu-xhci,id=xhci
+		add -drive "file=$(qesc "$USBSTICK"),format=raw,if=none,id=usbstick"
+		add -device usb-storage,bus=xhci.0,drive=usbstick,bootindex=0
+	fi
+	return 0
+}
+
+add_boot() {
+	case $BOOTMODE in
+	VHDD) add -boot order=c ;;
+	CD | DVD) add -boot order=d ;;
+	PXE) add -boot order=n ;;
+	FDD) add -boot order=a ;;
+	USB) ;; # bootindex on the stick decides
+	KERNEL)
+		add -kernel "$KERNELIMAGE"
+		[[ -n $INITRDIMAGE ]] && add -initrd "$INITRDIMAGE"
+		[[ -n $APPEND ]] && add -append "$APPEND"
+		;;
+	esac
+	return 0
+}
+
+add_network() {
+	local nic="model=$NIC${MAC0:+,mac=$MAC0}" rule
+	case $NETMODE in
+	none) add -nic none ;;
+	user)
+		local fwd=''
+		for rule in $HOSTFWD; do
+			# A comma here would smuggle in other netdev options.
+			[[ $rule =~ ^(tcp|udp):[0-9.]*:[0-9]+-[0-9.]*:[0-9]+$ ]] ||
+				die "HOSTFWD: '$rule' is not a rule like tcp:127.0.0.1:2222-:22"
+			fwd+=",hostfwd=$rule"
+		done
+		add -nic "user,$nic$fwd" ;;
+	vde)
+		[[ -n $QEMUSOCK ]] || die "QEMUSOCK: network mode vde needs a switch (vmdeck net create NAME, then QEMUSOCK=NAME)"
+		add -nic "vde,sock=$(qesc "$QEMUSOCK"),$nic" ;;
+	tap)
+		[[ -n $TAPDEV ]] || die "TAPDEV: network mode tap needs a TAP interface name"
+		add -nic "tap,ifname=$(qesc "$TAPDEV"),script=no,downscript=no,$nic" ;;
+	esac
+}
+
+add_display() {
+	[[ -n $VGA ]] && add -vga "$VGA"
+	if [[ $CONSOLE == SDL ]]; then add -display sdl; else add -display none; fi
+	# The dashboard reaches the screen through a UNIX socket; TCP only on request.
+	if [[ $VGA != none ]]; then
+		add -vnc "unix:$(qesc "$RUNDIR/vnc.sock")"
+		[[ -n $VNCACCESSDISPLAY ]] && add -vnc "127.0.0.1:$VNCACCESSDISPLAY,id=vncaccess"
+		[[ -n $KBD_LAYOUT ]] && add -k "$KBD_LAYOUT"
+	fi
+	return 0
+}
+
+add_consoles() {
+	# serial0 shares its line with an HMP monitor (Ctrl-a c switches), as
+	# ctys's -serial mon:unix:$QEMUMONSOCK,server,nowait; everything it prints
+	# is also kept in serial.log.
+	local log="logfile=$(qesc "$RUNDIR/serial.log"),logappend=on"
+	if [[ $CONSOLE == CLI || $CONSOLE == CLI0 ]]; then
+		add -chardev "stdio,id=serial0,mux=on,signal=off,$log"
+	else
+		add -chardev "socket,id=serial0,path=$(qesc "$SERIALSOCK"),server=on,wait=off,mux=on,$log"
+	fi
+	add -serial chardev:serial0 -mon chardev=serial0,mode=readline
+	add -chardev "socket,id=monitor,path=$(qesc "$RUNDIR/monitor.sock"),server=on,wait=off"
+	add -mon chardev=monitor,mode=readline
+	add -chardev "socket,id=qmp,path=$(qesc "$RUNDIR/qmp.sock"),server=on,wait=off"
+	add -mon chardev=qmp,mode=control
+}
+
+add_process() {
+	add -pidfile "$RUNDIR/qemu.pid" -msg timestamp=on
+	[[ -n $DAEMONIZE ]] && add -daemonize
+	# A suspended VM resumes from its saved state; the state file is renamed
+	# once read, so the next start boots afresh.
+	if [[ -f $SUSPENDED && -z $INSTALL ]]; then
+		add -incoming "exec:cat $(shq "$SUSPENDED") && mv -f $(shq "$SUSPENDED") $(shq "$SUSPENDED.resumed")"
+	fi
+	add "${ARGSADD[@]}"
+}
+
+add_identity
+add_machine
+add_storage
+add_boot
+add_network
+add_display
+add_consoles
+add_process
+
+# --- --print: the command, for people and for vmdeck -------------------------
+
+print_args() { printf '%s\n' "${argv[@]}"; }
+# Plain words stay as they are; anything else is single-quoted.
+shword() {
+	if [[ $1 =~ ^[A-Za-z0-9_./:=,@%+-]+$ ]]; then printf '%s' "$1"; else shq "$1"; fi
+}
+print_shell() {
+	local i=0 n=${#argv[@]} line
+	while ((i < n)); do
+		line=$(shword "${argv[i]}"); i=$((i + 1))
+		# An option and its value share a line.
+		if ((i < n)) && [[ ${argv[i - 1]} == -* && ${argv[i]} != -* ]]; then
+			line+=" $(shword "${argv[i]}")"; i=$((i + 1))
+		fi
+		if ((i < n)); then printf '%s \\\n' "$line"; else printf '%s\n' "$line"; fi
+	done
+}
+
+# --- --check: every problem that would stop QEMU, found before it starts -----
+
+need_file() { # need_file FIELD PATH WHAT
+	[[ -z $2 ]] && return 0
+	[[ -e $2 ]] || die "$1: $3 '$2' does not exist"
+	[[ -r $2 ]] || die "$1: $3 '$2' is not readable"
+}
+
+check_all() {
+	command -v -- "$STARTERCALL" >/dev/null 2>&1 ||
+		die "STARTERCALL: QEMU binary '$STARTERCALL' not found (install Debian's qemu-system package for $ARCH)"
+	if [[ $ACCELERATOR == KVM && ! ( -r /dev/kvm && -w /dev/kvm ) ]]; then
+		die "ACCELERATOR: KVM needs read/write access to /dev/kvm (set ACCELERATOR=QEMU for emulation)"
+	fi
+	if [[ -n $HDD ]]; then
+		[[ -e $HDD ]] || die "HDDBOOTIMAGE: disk image '$HDD' does not exist (create it: qemu-img create -f $HDDBOOTIMAGE_FORMAT '$HDD' 8G)"
+		[[ -r $HDD && -w $HDD ]] || die "HDDBOOTIMAGE: disk image '$HDD' is not readable and writable"
+	fi
+	need_file INSTSRCCDROM "$CDROM" "ISO image"
+	need_file INSTSRCFDD "$FLOPPY" "floppy image"
+	need_file INSTSRCUSB "$USBSTICK" "USB image"
+	if [[ $BOOTMODE == KERNEL ]]; then
+		need_file KERNELIMAGE "$KERNELIMAGE" kernel
+		need_file INITRDIMAGE "$INITRDIMAGE" initrd
+	fi
+	if [[ $NETMODE == vde ]]; then
+		[[ -S $QEMUSOCK/ctl || -S $QEMUSOCK ]] ||
+			die "QEMUSOCK: VDE switch '$QEMUSOCK' is not running (start it: vmdeck net create ${QEMUSOCK##*/})"
+	fi
+	if [[ $NETMODE == tap && ! -e /sys/class/net/$TAPDEV ]]; then
+		die "TAPDEV: TAP interface '$TAPDEV' does not exist"
+	fi
+	# sun_path holds 108 bytes including the terminating NUL.
+	local sock
+	for sock in "$RUNDIR/qmp.sock" "$RUNDIR/monitor.sock" "$SERIALSOCK"; do
+		((${#sock} < 108)) || die "runtime dir: socket path '$sock' is longer than 107 bytes (set VMDECK_RUN or --runtime-dir to a shorter path)"
+	done
+	local d
+	for d in "$RUNDIR" "$RUNROOT"; do
+		if [[ -e $d ]]; then
+			[[ -d $d && -O $d ]] || die "runtime dir: '$d' is not a directory owned by $(id -un)"
+			[[ $(stat -c %a "$d") == 700 ]] || die "runtime dir: '$d' must be private (chmod 700 '$d')"
+			break
+		fi
+	done
+	return 0
+}
+
+if [[ -n $opt_print ]]; then
+	if [[ $opt_print == shell ]]; then print_shell; else print_args; fi
+fi
+if [[ -n $opt_check ]]; then
+	check_all
+	printf '%s: check passed for %s\n' "$SELF" "$LABEL" >&2
+fi
+[[ -n $opt_print || -n $opt_check ]] && exit 0
+
+# --- start ------------------------------------------------------------------
+
+check_all
+mkdir -p -m 0700 -- "$RUNROOT" "$RUNDIR" || die "runtime dir: cannot create '$RUNDIR'"
+chmod 0700 -- "$RUNROOT" "$RUNDIR"
+[[ $SERIALSOCK == "$RUNDIR/serial.sock" ]] || mkdir -p -m 0700 -- "$(dirname -- "$SERIALSOCK")"
+
+# The lock is inherited by QEMU and held for as long as it runs: a second
+# start of the same VM is refused however it was started.
+exec {lockfd}>>"$RUNDIR/lock" || die "runtime dir: cannot open '$RUNDIR/lock'"
+if ! flock -n "$lockfd"; then
+	DIE_CODE=3 die "VM '$LABEL' is already running (pid $(cat "$RUNDIR/qemu.pid" 2>/dev/null || echo '?'))"
+fi
+# Leftovers of a crashed run; nobody can be using them while we hold the lock.
+rm -f -- "$RUNDIR/qemu.pid" "$RUNDIR/qmp.sock" "$RUNDIR/monitor.sock" "$RUNDIR/vnc.sock" \
+	"$RUNDIR/serial.sock" "$RUNDIR/exit" "$SERIALSOCK"
+[[ $SERIALSOCK == "$RUNDIR/serial.sock" ]] || ln -s -- "$SERIALSOCK" "$RUNDIR/serial.sock"
+# Which VM this runtime dir belongs to, so `vmdeck list` can find its files.
+printf '%s\n' "$CONF" >"$RUNDIR/config"
+printf '%s\n' "$CONSOLE" >"$RUNDIR/console"
+printf '%s starting %s\n' "$(date '+%F %T')" "$LABEL" >>"$RUNDIR/qemu.log"
+
+if [[ -n $DAEMONIZE ]]; then
+	if ! "${argv[@]}" 2>>"$RUNDIR/qemu.log" </dev/null; then
+		tail -n 3 -- "$RUNDIR/qemu.log" | grep -v 'module ui-ui' >&2
+		die "QEMU did not start (log: $RUNDIR/qemu.log)"
+	fi
+	exit 0
+fi
+exec "${argv[@]}"

@@ -1,0 +1,77 @@
+// `vmdeck check` (ctys-plugins -T qemu -E): what this host has for running
+// VMs, each line green or red with the fix, and whether anything needed is missing.
+import { execFile } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { ARCHES } from '../lib/spec';
+
+export interface CheckItem {
+  name: string;
+  ok: boolean;
+  /** A missing needed item makes `vmdeck check` exit 1. */
+  needed: boolean;
+  detail: string;
+  fix?: string;
+}
+
+export interface HostReport {
+  ok: boolean;
+  kvm: boolean;
+  items: CheckItem[];
+}
+
+const QEMU_PACKAGE: Record<string, string> = {
+  x86_64: 'qemu-system-x86', i386: 'qemu-system-x86', aarch64: 'qemu-system-arm', arm: 'qemu-system-arm',
+  m68k: 'qemu-system-misc', sh4: 'qemu-system-misc', alpha: 'qemu-system-misc', riscv64: 'qemu-system-misc',
+  mips: 'qemu-system-mips', mipsel: 'qemu-system-mips', mips64: 'qemu-system-mips',
+  ppc: 'qemu-system-ppc', ppc64: 'qemu-system-ppc', sparc: 'qemu-system-sparc', sparc64: 'qemu-system-sparc',
+};
+
+function firstLine(cmd: string, args: string[]): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: 10000 }, (err, stdout, stderr) => {
+      if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') return resolve(null);
+      const text = `${stdout}\n${stderr}`.split('\n').find((l) => l.trim() && !l.includes('module ui-ui'));
+      resolve(err && !text ? null : (text ?? '').trim());
+    });
+  });
+}
+
+const version = (line: string | null) => (line ?? '').replace(/^.*?version\s+/i, '').replace(/^QEMU emulator\s*/, '');
+
+export async function checkHost(): Promise<HostReport> {
+  const items: CheckItem[] = [];
+  const tool = async (name: string, args: string[], needed: boolean, pkg: string, what: string) => {
+    const line = await firstLine(name, args);
+    items.push({
+      name, ok: line !== null, needed,
+      detail: line === null ? `${what}: not found` : `${what}${line ? `: ${version(line)}` : ''}`,
+      fix: line === null ? `apt-get install ${pkg}` : undefined,
+    });
+  };
+  await tool('bash', ['--version'], true, 'bash', 'runs the wrappers');
+  await tool('flock', ['--version'], true, 'util-linux', 'one start per VM');
+  await tool('qemu-img', ['--version'], true, 'qemu-utils', 'creates disk images');
+  let kvm = false;
+  try {
+    await access('/dev/kvm', constants.R_OK | constants.W_OK);
+    kvm = true;
+  } catch { /* reported below */ }
+  items.push({
+    name: '/dev/kvm', ok: kvm, needed: false,
+    detail: kvm ? 'KVM acceleration available' : 'no access to /dev/kvm: VMs run emulated (ACCELERATOR=QEMU), much slower',
+    fix: kvm ? undefined : 'enable virtualization in the firmware, load kvm_intel or kvm_amd, and add the user to group kvm',
+  });
+  const arches = await Promise.all(ARCHES.map(async (arch) => ({ arch, line: await firstLine(`qemu-system-${arch}`, ['--version']) })));
+  for (const { arch, line } of arches) {
+    items.push({
+      name: `qemu-system-${arch}`, ok: line !== null, needed: arch === 'x86_64',
+      detail: line === null ? `${arch} guests: not installed` : `${arch} guests: ${version(line)}`,
+      fix: line === null ? `apt-get install ${QEMU_PACKAGE[arch]}` : undefined,
+    });
+  }
+  await tool('vde_switch', ['--version'], false, 'vde2', 'VDE switches (vmdeck net)');
+  await tool('vde_plug', ['--help'], false, 'vde2', 'VDE plugs');
+  const ok = items.every((i) => i.ok || !i.needed);
+  return { ok, kvm, items };
+}

@@ -1,0 +1,50 @@
+// A small argument parser for the vmdeck commands: --name, --name=value,
+// --name value (for options declared as taking a value), and positionals.
+export interface Parsed {
+  positional: string[];
+  flags: Map<string, string | true>;
+}
+
+export class UsageError extends Error {}
+
+export function parseArgs(argv: string[], takesValue: readonly string[], known: readonly string[]): Parsed {
+  const flags = new Map<string, string | true>();
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') { positional.push(...argv.slice(i + 1)); break; }
+    if (!a.startsWith('--') || a === '--') { positional.push(a); continue; }
+    const eq = a.indexOf('=');
+    const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
+    if (!known.includes(name) && !takesValue.includes(name)) throw new UsageError(`unknown option --${name}`);
+    if (eq >= 0) flags.set(name, a.slice(eq + 1));
+    else if (takesValue.includes(name)) {
+      if (i + 1 >= argv.length) throw new UsageError(`--${name} needs a value`);
+      flags.set(name, argv[++i]);
+    } else flags.set(name, true);
+  }
+  return { positional, flags };
+}
+
+export const flagString = (p: Parsed, name: string): string | undefined => {
+  const v = p.flags.get(name);
+  return typeof v === 'string' ? v : undefined;
+};
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  env: Record<string, string | undefined>;
+  isTTY: boolean;
+}
+
+export const processIo = (): Io => ({
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+  env: process.env,
+  isTTY: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+});
+
+/** Green or red when a person is looking, plain otherwise. */
+export const paint = (io: Io, ok: boolean, s: string) =>
+  io.isTTY && !io.env.NO_COLOR ? `\x1b[${ok ? 32 : 31}m${s}\x1b[0m` : s;

@@ -1,0 +1,122 @@
+// vmdeck create-conf: ctys-createConfVM. Values come from the template, ctys's
+// environment options (or NAME=VALUE arguments), and on a TTY from prompts.
+import { createInterface } from 'node:readline/promises';
+import { ENV_OPTIONS, composeSpec, envValues, fieldValue } from '../../lib/options';
+import { parseSpec, type VmSpecInput } from '../../lib/spec';
+import { DEFAULT_TEMPLATE } from '../../lib/templates';
+import { VmdeckError } from '../errors';
+import { createVm, hostHasKvm } from '../store';
+import { findTemplate, loadCatalog } from '../templates';
+import { flagString, parseArgs, UsageError, type Io } from './args';
+
+export const usage = `vmdeck create-conf --label L [--base DIR] [--template T] [--auto-all|--auto]
+                   [--no-create-image] [--force] [--json] [NAME=VALUE…]
+                                         writes a VM's config, wrapper and disk (ctys-createConfVM);
+                                         NAME=VALUE and the environment take ctys's options
+vmdeck create-conf --levo [--template T]  every environment option, its default and where it comes from`;
+
+type Values = Partial<VmSpecInput>;
+
+/** The questions a person is asked, in order; each only where it applies. */
+const QUESTIONS: { field: keyof VmSpecInput; ask: string; when?: (v: Record<string, unknown>) => boolean }[] = [
+  { field: 'os', ask: 'Operating system (OS)' },
+  { field: 'dist', ask: 'Distribution (DIST)' },
+  { field: 'distrel', ask: 'Distribution release (DISTREL)' },
+  { field: 'memsize', ask: 'Memory in MiB (MEMSIZE)' },
+  { field: 'smp', ask: 'CPUs (SMP)' },
+  { field: 'accelerator', ask: 'Accelerator, KVM or QEMU (ACCELERATOR)' },
+  { field: 'diskSize', ask: 'Disk size (HDDBOOTIMAGE_INST_SIZE)', when: (v) => v.disk !== '' && v.disk !== undefined },
+  { field: 'bootmode', ask: 'Boot mode (DEFAULTBOOTMODE)' },
+  { field: 'instSrcCdrom', ask: 'Install ISO (INSTCDROM)', when: (v) => ['CD', 'DVD'].includes(String(v.bootmode)) || ['CD', 'DVD'].includes(String(v.instmode)) },
+  { field: 'kernel', ask: 'Kernel (INST_KERNEL)', when: (v) => v.bootmode === 'KERNEL' || v.instmode === 'KERNEL' },
+  { field: 'initrd', ask: 'Initrd (INST_INITRD)', when: (v) => v.bootmode === 'KERNEL' || v.instmode === 'KERNEL' },
+  { field: 'append', ask: 'Kernel command line (INST_APPEND)', when: (v) => v.bootmode === 'KERNEL' || v.instmode === 'KERNEL' },
+  { field: 'netmode', ask: 'Network: user, vde, tap or none (NETMODE)' },
+  { field: 'console', ask: 'Console: VNC, SDL, CLI, CLI0 or NONE (DEFAULTCONSOLE)' },
+];
+
+async function prompt(label: string, templateId: string, env: Values, io: Io): Promise<{ label: string; template: string; values: Values }> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const ask = async (q: string, def: string) => (await rl.question(`${q} [${def}]: `)).trim() || def;
+    while (!label) label = (await rl.question('Label of the new VM: ')).trim();
+    const catalog = await loadCatalog();
+    io.out(`Templates: ${catalog.map((t) => t.id).join(', ')}\n`);
+    for (;;) {
+      templateId = await ask('Template', templateId);
+      if (catalog.some((t) => t.id === templateId)) break;
+      io.err(`template: '${templateId}' is not in the catalog\n`);
+      templateId = DEFAULT_TEMPLATE;
+    }
+    const template = await findTemplate(templateId);
+    const values: Values = {};
+    const host = { kvm: await hostHasKvm() };
+    for (const q of QUESTIONS) {
+      for (;;) {
+        const { input } = composeSpec(label, template, host, { uuid: '00000000-0000-4000-8000-000000000000', mac: '52:54:00:00:00:00' }, env, values);
+        if (q.when && !q.when(input)) break;
+        const current = input[q.field];
+        const answer = await ask(q.ask, current === undefined || current === null ? '' : String(current));
+        const v = fieldValue(q.field as never, answer);
+        const r = parseSpec({ ...input, [q.field]: v });
+        if (!r.ok && r.field === q.field) { io.err(`${r.error}\n`); continue; }
+        (values as Record<string, unknown>)[q.field] = v;
+        break;
+      }
+    }
+    return { label, template: templateId, values };
+  } finally {
+    rl.close();
+  }
+}
+
+async function levo(templateId: string, io: Io): Promise<number> {
+  const template = await findTemplate(templateId);
+  const { input, origin } = composeSpec('LABEL', template, { kvm: await hostHasKvm() }, { uuid: '(generated)', mac: '(generated, unique)' }, envValues(io.env), {});
+  io.out(`Environment options of vmdeck create-conf (template ${template.id}):\n`);
+  io.out(`${'NAME'.padEnd(24)}${'DEFAULT'.padEnd(34)}${'FROM'.padEnd(13)}MEANING\n`);
+  for (const o of ENV_OPTIONS) {
+    const v = input[o.field];
+    const shown = Array.isArray(v) ? v.join(' ') : v === undefined || v === null ? '' : String(v);
+    io.out(`${o.env.padEnd(24)}${(shown || "''").padEnd(34)}${(origin[o.field] ?? 'empty').padEnd(13)}${o.help}\n`);
+  }
+  return 0;
+}
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  const p = parseArgs(argv, ['label', 'base', 'template'], ['auto-all', 'auto', 'no-create-image', 'force', 'json', 'levo']);
+  const assignments: Record<string, string> = {};
+  for (const a of p.positional) {
+    const m = /^([A-Z][A-Z0-9_]*)=(.*)$/s.exec(a);
+    if (!m) throw new UsageError(`unexpected argument '${a}' (options are --name, settings NAME=VALUE)`);
+    if (!ENV_OPTIONS.some((o) => o.env === m[1])) throw new UsageError(`${m[1]}: not an option of create-conf (see vmdeck create-conf --levo)`);
+    assignments[m[1]] = m[2];
+  }
+  const env = { ...io.env, ...assignments };
+  const templateId = flagString(p, 'template') ?? DEFAULT_TEMPLATE;
+  if (p.flags.has('levo')) return levo(templateId, { ...io, env });
+
+  let label = flagString(p, 'label') ?? '';
+  let template = templateId;
+  let values: Values = {};
+  const interactive = io.isTTY && !p.flags.has('auto-all') && !p.flags.has('json');
+  if (interactive && !p.flags.has('auto')) {
+    ({ label, template, values } = await prompt(label, templateId, envValues(env), io));
+  } else if (!label) {
+    throw new VmdeckError(400, 'label: is required (--label NAME)', 'label');
+  }
+  const created = await createVm({
+    label, template, base: flagString(p, 'base'), env, values,
+    createImage: !p.flags.has('no-create-image'), force: p.flags.has('force'),
+  });
+  if (p.flags.has('json')) {
+    io.out(`${JSON.stringify({ vm: created.vm, kept: created.kept, imageCreated: created.imageCreated }, null, 2)}\n`);
+  } else {
+    const { vm } = created;
+    io.out(`created VM '${vm.label}' in ${vm.dir}\n  config:  ${vm.config}\n  wrapper: ${vm.wrapper}\n`);
+    if (vm.disk) io.out(`  disk:    ${vm.disk}${created.imageCreated ? ` (new, ${created.spec.diskSize} ${created.spec.diskFormat})` : ' (existing, kept)'}\n`);
+    for (const k of created.kept) io.out(`  kept:    ${k}\n`);
+    io.out(`start it: vmdeck start ${vm.label}   (or run ${vm.wrapper})\n`);
+  }
+  return 0;
+}

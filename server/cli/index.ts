@@ -1,0 +1,56 @@
+// The vmdeck command line: one module per command, each with usage and run.
+import { VmdeckError } from '../errors';
+import { processIo, UsageError, type Io } from './args';
+
+interface Command {
+  usage: string;
+  run: (argv: string[], io: Io) => Promise<number>;
+}
+
+/** Loaded on demand, so `vmdeck check` does not pay for the server's modules. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  'create-conf': () => import('./create-conf'),
+  enumerate: () => import('./enumerate'),
+  check: () => import('./check'),
+};
+
+export function registerCommand(name: string, load: () => Promise<Command>): void {
+  COMMANDS[name] = load;
+}
+
+async function help(io: Io): Promise<void> {
+  io.out('vmdeck: create, run and reach QEMU/KVM virtual machines\n\n');
+  for (const load of Object.values(COMMANDS)) io.out(`${(await load()).usage}\n`);
+}
+
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '-h' || name === '--help' || name === 'help') {
+    await help(io);
+    return name ? 0 : 2;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    io.err(`vmdeck: unknown command '${name}' (vmdeck --help lists them)\n`);
+    return 2;
+  }
+  const cmd = await load();
+  if (rest.includes('-h') || rest.includes('--help')) {
+    io.out(`${cmd.usage}\n`);
+    return 0;
+  }
+  try {
+    return await cmd.run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`vmdeck ${name}: ${e.message}\nusage: ${cmd.usage.split('\n')[0]}\n`);
+      return 2;
+    }
+    if (e instanceof VmdeckError) {
+      io.err(`vmdeck ${name}: ${e.message}\n`);
+      return 1;
+    }
+    io.err(`vmdeck ${name}: ${(e as Error).message}\n`);
+    return 1;
+  }
+}

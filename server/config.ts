@@ -1,0 +1,62 @@
+// Reading a VM's <LABEL>.ctys back: literally when it holds only assignments,
+// otherwise by letting bash source it exactly as the wrapper does.
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { CONFIG_VAR_NAMES, parseCtysPlain, type ConfigVars } from '../lib/ctys';
+
+// Sources the config the way the wrapper does (same VMDIR, CONF_NAME and
+// working directory) and prints each variable NUL-separated: a scalar as
+// NAME s VALUE, an array as NAME a COUNT ELEMENTS...
+const DUMP = `
+VMDIR=$1 CONF_NAME=$2; shift 2
+cd -- "$VMDIR" || exit 1
+source "$VMDIR/$CONF_NAME" >/dev/null 2>&1 </dev/null
+for n; do
+  if [[ $(declare -p "$n" 2>/dev/null) == "declare -a"* ]]; then
+    declare -n ref=$n
+    printf '%s\\0a\\0%s\\0' "$n" "\${#ref[@]}"
+    (( \${#ref[@]} )) && printf '%s\\0' "\${ref[@]}"
+    unset -n ref
+  elif [[ -v $n ]]; then
+    printf '%s\\0s\\0%s\\0' "$n" "\${!n}"
+  fi
+done
+exit 0
+`;
+
+export async function evalConfig(path: string, names: readonly string[] = CONFIG_VAR_NAMES): Promise<ConfigVars> {
+  const out = await new Promise<string>((resolvePromise, reject) => {
+    execFile('bash', ['-c', DUMP, 'vmdeck-read-config', dirname(path), basename(path), ...names],
+      { timeout: 5000, maxBuffer: 4 * 1024 * 1024 },
+      (err, stdout) => (err ? reject(new Error(`${path}: bash could not evaluate the config: ${err.message.split('\n')[0]}`)) : resolvePromise(stdout)));
+  });
+  const parts = out.split('\0');
+  const vars: ConfigVars = {};
+  let i = 0;
+  while (i < parts.length - 1) {
+    const name = parts[i++];
+    const kind = parts[i++];
+    if (kind === 's') vars[name] = parts[i++];
+    else {
+      const count = Number(parts[i++]);
+      vars[name] = parts.slice(i, i + count);
+      i += count;
+    }
+  }
+  return vars;
+}
+
+export interface ConfigRead {
+  text: string;
+  vars: ConfigVars;
+  /** True when the config holds logic that only bash could evaluate. */
+  dynamic: boolean;
+}
+
+export async function readConfig(path: string): Promise<ConfigRead> {
+  const text = await readFile(path, 'utf8');
+  const plain = parseCtysPlain(text);
+  if (plain) return { text, vars: plain, dynamic: false };
+  return { text, vars: await evalConfig(path), dynamic: true };
+}

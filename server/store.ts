@@ -1,0 +1,370 @@
+// The VM store: VM directories on disk are the truth. Creating them (the
+// ctys-createConfVM equivalent), finding them (ENUMERATE), reading and
+// deleting them, and asking a wrapper for its QEMU command.
+import { execFile } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access, chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { renderCtys, readMarkers } from '../lib/ctys';
+import { composeSpec, envValues, macFromBytes, specFromVars } from '../lib/options';
+import { parseSpec, type VmSpec, type VmSpecInput } from '../lib/spec';
+import type { VmInfo } from '../lib/vm';
+import { renderWrapper } from '../lib/wrapper';
+import { readConfig } from './config';
+import { badInput, conflict, notFound, VmdeckError } from './errors';
+import { bases, defaultBase } from './paths';
+import { findTemplate } from './templates';
+
+export const GENERATOR = 'vmdeck create-conf 0.1';
+
+// --- finding VMs (ENUMERATE) ------------------------------------------------
+
+const MAX_DEPTH = 4;
+
+async function findConfigs(dir: string, depth: number, out: string[]): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (e.name.startsWith('.') || e.name === 'node_modules') continue;
+    const p = join(dir, e.name);
+    if (e.isFile() && e.name.endsWith('.ctys')) out.push(p);
+    else if (e.isDirectory() && depth < MAX_DEPTH) await findConfigs(p, depth + 1, out);
+  }
+}
+
+const cache = new Map<string, { mtimeMs: number; size: number; info: VmInfo }>();
+
+function str(v: unknown, fallback = ''): string {
+  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : fallback;
+}
+
+/** A VM's facts from its config; null when the config is not an enumerable QEMU VM. */
+export async function readVmInfo(configPath: string): Promise<VmInfo | null> {
+  const st = await stat(configPath);
+  const hit = cache.get(configPath);
+  if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return { ...hit.info };
+  const { text, vars, dynamic } = await readConfig(configPath);
+  const markers = readMarkers(text);
+  if (markers.magic !== 'QEMU') return null;
+  const f = specFromVars(vars);
+  const dir = dirname(configPath);
+  const label = str(f.label, markers.values.LABEL || basename(configPath, '.ctys'));
+  const disk = str(f.disk);
+  const info: VmInfo = {
+    label,
+    uuid: str(f.uuid, markers.values.UUID ?? ''),
+    mac: str(f.mac, markers.values.MAC0 ?? ''),
+    ip: str(f.ip, markers.values.IP0 ?? ''),
+    dist: str(f.dist, markers.values.DIST ?? ''),
+    distrel: str(f.distrel, markers.values.DISTREL ?? ''),
+    os: str(f.os, markers.values.OS ?? ''),
+    osrel: str(f.osrel, markers.values.OSREL ?? ''),
+    arch: str(f.arch, markers.values.ARCH || 'x86_64'),
+    accelerator: str(f.accelerator, 'QEMU'),
+    memsize: typeof f.memsize === 'number' ? f.memsize : Number(f.memsize) || 0,
+    smp: typeof f.smp === 'number' ? f.smp : Number(f.smp) || 1,
+    console: str(f.console, markers.values.DEFAULTCONSOLE || 'VNC'),
+    template: str(f.template),
+    dir,
+    config: configPath,
+    wrapper: join(dir, `${basename(configPath, '.ctys')}.sh`),
+    disk: disk === '' ? '' : isAbsolute(disk) ? disk : join(dir, disk),
+    source: text.includes('Written by vmdeck') ? 'vmdeck' : 'ctys',
+    dynamic,
+    state: 'stopped',
+  };
+  cache.set(configPath, { mtimeMs: st.mtimeMs, size: st.size, info });
+  return { ...info };
+}
+
+/** Every VM under the bases, the first of each label winning (the default base comes first). */
+export async function enumerate(baseList = bases()): Promise<VmInfo[]> {
+  const found: VmInfo[] = [];
+  const seen = new Set<string>();
+  for (const base of baseList) {
+    const configs: string[] = [];
+    await findConfigs(base, 1, configs);
+    configs.sort();
+    for (const c of configs) {
+      let info: VmInfo | null = null;
+      try {
+        info = await readVmInfo(c);
+      } catch {
+        continue; // unreadable or vanished while we looked: not a VM we can show
+      }
+      if (!info || seen.has(info.label)) continue;
+      seen.add(info.label);
+      found.push(info);
+    }
+  }
+  return found;
+}
+
+/** A VM by label, or by the path of its directory, config or wrapper. */
+export async function findVm(labelOrPath: string, baseList = bases()): Promise<VmInfo> {
+  if (labelOrPath.includes('/')) {
+    const p = resolve(labelOrPath);
+    const candidates = p.endsWith('.ctys') ? [p]
+      : p.endsWith('.sh') ? [p.replace(/\.sh$/, '.ctys')]
+        : [join(p, `${basename(p)}.ctys`)];
+    for (const c of candidates) {
+      const info = await readVmInfo(c).catch(() => null);
+      if (info) return info;
+    }
+    throw notFound(`VM: no vmdeck or ctys VM config at '${labelOrPath}'`, 'label');
+  }
+  const vm = (await enumerate(baseList)).find((v) => v.label === labelOrPath);
+  if (!vm) throw notFound(`label: no VM '${labelOrPath}' under ${baseList.join(', ')}`, 'label');
+  return vm;
+}
+
+// --- creating VMs (ctys-createConfVM) ---------------------------------------
+
+export interface CreateRequest {
+  label: string;
+  template?: string;
+  base?: string;
+  /** ctys's environment options, e.g. process.env for the CLI. */
+  env?: Record<string, string | undefined>;
+  /** What the user chose: spec fields. */
+  values?: Partial<VmSpecInput>;
+  createImage?: boolean;
+  force?: boolean;
+}
+
+export async function hostHasKvm(): Promise<boolean> {
+  try {
+    await access('/dev/kvm', constants.R_OK | constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function uniqueMac(): Promise<string> {
+  const used = new Set((await enumerate()).map((v) => v.mac.toLowerCase()));
+  for (;;) {
+    const mac = macFromBytes(randomBytes(3));
+    if (!used.has(mac)) return mac;
+  }
+}
+
+/** The full, validated spec for a new VM and where each value came from. */
+export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; origin: Record<string, string> }> {
+  const env = req.env ? envValues(req.env) : {};
+  const templateId = req.template ?? (req.values?.template as string | undefined) ?? 'linux-x86_64';
+  const template = await findTemplate(templateId);
+  const generated = {
+    uuid: randomUUID(),
+    mac: req.values?.mac || env.mac ? '' : await uniqueMac(),
+  };
+  const { input, origin } = composeSpec(req.label, template, { kvm: await hostHasKvm() }, generated, env, req.values ?? {});
+  const r = parseSpec(input);
+  if (!r.ok) throw badInput(r.field, r.error);
+  const spec = r.spec;
+  if (!template.bootModes.includes(spec.bootmode)) {
+    throw badInput('bootmode', `bootmode: '${spec.bootmode}' is not a boot mode of template ${template.id} (one of ${template.bootModes.join(', ')})`);
+  }
+  if (!template.instModes.includes(spec.instmode)) {
+    throw badInput('instmode', `instmode: '${spec.instmode}' is not an install mode of template ${template.id} (one of ${template.instModes.join(', ')})`);
+  }
+  return { spec, origin };
+}
+
+export interface VmFiles {
+  ctys: string;
+  wrapper: string;
+}
+
+export function renderFiles(spec: VmSpec, date = new Date()): VmFiles {
+  const ctx = { generator: GENERATOR, date: date.toISOString().slice(0, 10) };
+  return { ctys: renderCtys(spec, ctx), wrapper: renderWrapper(spec.label, ctx) };
+}
+
+function stamp(d = new Date()): string {
+  return d.toISOString().replace(/[-:]/g, '').replace('T', '').slice(0, 14);
+}
+
+function run(cmd: string, args: string[], opts: { timeout?: number } = {}): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    execFile(cmd, args, { timeout: opts.timeout ?? 30000, maxBuffer: 8 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(Object.assign(err, { stdout, stderr }));
+      else resolvePromise({ stdout, stderr });
+    });
+  });
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(() => true, () => false);
+}
+
+async function createImage(path: string, format: string, size: string): Promise<void> {
+  try {
+    await run('qemu-img', ['create', '-q', '-f', format, path, size]);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException & { stderr?: string };
+    if (err.code === 'ENOENT') throw new VmdeckError(500, 'qemu-img: not found (install Debian\'s qemu-utils)', 'disk');
+    throw badInput('disk', `disk: qemu-img could not create '${path}': ${(err.stderr ?? err.message).trim().split('\n')[0]}`);
+  }
+}
+
+export interface Created {
+  vm: VmInfo;
+  spec: VmSpec;
+  /** Old files kept with a timestamp suffix by --force. */
+  kept: string[];
+  imageCreated: boolean;
+}
+
+/**
+ * Writes a VM's directory atomically: everything is built in a temporary
+ * directory beside the target and renamed into place, so a failure or a
+ * kill at any moment leaves the whole VM or nothing. With force, an existing
+ * VM's config and wrapper are kept with a timestamp suffix; an existing disk
+ * image is never overwritten.
+ */
+export async function createVm(req: CreateRequest): Promise<Created> {
+  const { spec } = await resolveSpec(req);
+  const base = resolve(req.base ?? defaultBase());
+  const target = join(base, spec.label);
+  const targetExists = await exists(target);
+  if (targetExists && !req.force) {
+    throw conflict(`label: VM '${spec.label}' already exists in ${target} (--force replaces its config and wrapper, keeping the old ones)`, 'label');
+  }
+  const others = (await enumerate()).filter((v) => v.label === spec.label && v.dir !== target);
+  if (others.length) throw conflict(`label: a VM '${spec.label}' already exists in ${others[0].dir}`, 'label');
+
+  await mkdir(base, { recursive: true });
+  // Leftovers of an interrupted create of this label.
+  for (const name of await readdir(base)) {
+    if (name.startsWith(`.${spec.label}.tmp-`)) await rm(join(base, name), { recursive: true, force: true });
+  }
+  const tmp = await mkdtemp(join(base, `.${spec.label}.tmp-`));
+  const files = renderFiles(spec);
+  const ctysName = `${spec.label}.ctys`;
+  const shName = `${spec.label}.sh`;
+  let imageCreated = false;
+  try {
+    await writeFile(join(tmp, ctysName), files.ctys, { mode: 0o644 });
+    await writeFile(join(tmp, shName), files.wrapper, { mode: 0o755 });
+    await chmod(join(tmp, shName), 0o755);
+    const wantImage = req.createImage !== false && spec.disk !== '';
+    if (wantImage) {
+      const inside = !isAbsolute(spec.disk);
+      const finalPath = inside ? join(target, spec.disk) : spec.disk;
+      if (!(await exists(finalPath))) {
+        if (inside) {
+          await mkdir(dirname(join(tmp, spec.disk)), { recursive: true });
+          await createImage(join(tmp, spec.disk), spec.diskFormat, spec.diskSize);
+        } else {
+          // Outside the VM directory: made beside its final place, then renamed.
+          const part = `${finalPath}.vmdeck-part-${process.pid}`;
+          await createImage(part, spec.diskFormat, spec.diskSize);
+          await rename(part, finalPath);
+        }
+        imageCreated = true;
+      }
+    }
+    const kept: string[] = [];
+    if (!targetExists) {
+      await rename(tmp, target);
+    } else {
+      const suffix = stamp();
+      for (const name of await readdir(tmp)) {
+        const dst = join(target, name);
+        if (await exists(dst)) {
+          await rename(dst, `${dst}.${suffix}`);
+          kept.push(`${dst}.${suffix}`);
+        }
+        await rename(join(tmp, name), dst);
+      }
+      await rm(tmp, { recursive: true, force: true });
+    }
+    const vm = await readVmInfo(join(target, ctysName));
+    if (!vm) throw new VmdeckError(500, `${target}: the new config could not be read back`);
+    return { vm, spec, kept, imageCreated };
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+export interface Preview {
+  spec: VmSpec;
+  files: Record<string, string>;
+  argv: string[];
+}
+
+/** The files and QEMU command a create would produce; writes nothing that stays. */
+export async function previewVm(req: CreateRequest): Promise<Preview> {
+  const { spec } = await resolveSpec(req);
+  const files = renderFiles(spec);
+  const tmp = await mkdtemp(join((await import('node:os')).tmpdir(), 'vmdeck-preview-'));
+  try {
+    // Relative paths must resolve against the VM's future directory.
+    const dir = join(tmp, spec.label);
+    await mkdir(dir);
+    await writeFile(join(dir, `${spec.label}.ctys`), files.ctys);
+    await writeFile(join(dir, `${spec.label}.sh`), files.wrapper, { mode: 0o755 });
+    const argv = await wrapperPrint(join(dir, `${spec.label}.sh`));
+    const target = join(resolve(req.base ?? defaultBase()), spec.label);
+    return {
+      spec,
+      files: { [`${spec.label}.ctys`]: files.ctys, [`${spec.label}.sh`]: files.wrapper },
+      argv: argv.map((a) => a.split(dir).join(target)),
+    };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+// --- the wrapper's view ---------------------------------------------------
+
+/** The wrapper's final QEMU command (its --print), one argument per element. */
+export async function wrapperPrint(wrapper: string, options: string[] = []): Promise<string[]> {
+  try {
+    const { stdout } = await run('bash', [wrapper, '--print', ...options], { timeout: 10000 });
+    return stdout.replace(/\n$/, '').split('\n');
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw badInput('config', (err.stderr || err.message).trim().split('\n').pop()!.replace(/^[^:]*\.sh: /, ''));
+  }
+}
+
+/** The wrapper's --check: null when it passes, else its one-line complaint. */
+export async function wrapperCheck(wrapper: string, options: string[] = []): Promise<string | null> {
+  try {
+    await run('bash', [wrapper, '--check', ...options], { timeout: 10000 });
+    return null;
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    return (err.stderr || err.message).trim().split('\n').pop()!.replace(/^[^:]*\.sh: /, '');
+  }
+}
+
+export async function readVmFiles(vm: VmInfo): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const p of [vm.config, vm.wrapper]) {
+    out[basename(p)] = await readFile(p, 'utf8').catch(() => '');
+  }
+  return out;
+}
+
+/** Removes a VM's directory; its disk image is kept (moved aside) unless deleteDisks. */
+export async function deleteVmFiles(vm: VmInfo, deleteDisks: boolean): Promise<{ keptDisk?: string }> {
+  let keptDisk: string | undefined;
+  if (vm.disk && !deleteDisks && vm.disk.startsWith(vm.dir + '/') && (await exists(vm.disk))) {
+    keptDisk = join(dirname(vm.dir), `${vm.label}-${basename(vm.disk)}.${stamp()}`);
+    await rename(vm.disk, keptDisk);
+  } else if (vm.disk && deleteDisks) {
+    await rm(vm.disk, { force: true });
+  }
+  await rm(vm.dir, { recursive: true, force: true });
+  cache.delete(vm.config);
+  return { keptDisk };
+}
