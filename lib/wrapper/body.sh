@@ -287,6 +287,10 @@ add_consoles() {
 	add -mon chardev=monitor,mode=readline
 	add -chardev "socket,id=qmp,path=$(qesc "$RUNDIR/qmp.sock"),server=on,wait=off"
 	add -mon chardev=qmp,mode=control
+	# A QMP socket takes one client at a time: vmdeck's event watcher keeps
+	# its own, so that qmp.sock stays free for commands.
+	add -chardev "socket,id=qmpevents,path=$(qesc "$RUNDIR/qmp-events.sock"),server=on,wait=off"
+	add -mon chardev=qmpevents,mode=control
 }
 
 add_process() {
@@ -399,7 +403,7 @@ if ! flock -n "$lockfd"; then
 	DIE_CODE=3 die "VM '$LABEL' is already running (pid $(cat "$RUNDIR/qemu.pid" 2>/dev/null || echo '?'))"
 fi
 # Leftovers of a crashed run; nobody can be using them while we hold the lock.
-rm -f -- "$RUNDIR/qemu.pid" "$RUNDIR/qmp.sock" "$RUNDIR/monitor.sock" "$RUNDIR/vnc.sock" \
+rm -f -- "$RUNDIR/qemu.pid" "$RUNDIR/qmp.sock" "$RUNDIR/qmp-events.sock" "$RUNDIR/monitor.sock" "$RUNDIR/vnc.sock" \
 	"$RUNDIR/serial.sock" "$RUNDIR/exit" "$SERIALSOCK"
 [[ $SERIALSOCK == "$RUNDIR/serial.sock" ]] || ln -s -- "$SERIALSOCK" "$RUNDIR/serial.sock"
 # Which VM this runtime dir belongs to, so `vmdeck list` can find its files.
