@@ -107,9 +107,14 @@ missing=()
 command -v cpio >/dev/null || missing+=(cpio)
 command -v xz >/dev/null || missing+=(xz-utils)     # for .ko.xz modules
 command -v zstd >/dev/null || missing+=(zstd)       # for .ko.zst modules
-if [ "$HOST_ARCH" = "$ARCH" ] &&
-   ! dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed'; then
-  missing+=(busybox-static)                         # host busybox goes in the initrd
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
+# Native arch: the host's busybox-static goes into the initrd. But never swap
+# out an installed dynamic "busybox" (they conflict); download the .deb instead.
+BB_FROM_HOST=0
+if [ "$HOST_ARCH" = "$ARCH" ]; then
+  if installed busybox-static; then BB_FROM_HOST=1
+  elif ! installed busybox; then missing+=(busybox-static); BB_FROM_HOST=1
+  fi
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   need_root "apt-get install ${missing[*]}"
@@ -131,9 +136,12 @@ if ! apt-cache show "$META:$ARCH" >/dev/null 2>&1; then
 fi
 
 # Work next to the output so the final renames are atomic (same filesystem);
-# an interrupted build leaves only this temp dir, which is removed on exit.
+# an interrupted build leaves only this temp dir, which is removed on exit
+# (or, after a SIGKILL, by the next build: we hold the lock, so it is stale).
+rm -rf "$CACHE/guest/.build-$ARCH".*
 TMP=$(mktemp -d "$CACHE/guest/.build-$ARCH.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
+trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM   # so EXIT runs
 
 # apt-get download; retry once after "apt-get update" (stale lists give 404s
 # when the security archive has moved on to a newer kernel).
@@ -150,7 +158,8 @@ download() {
 # --- kernel: the real versioned package behind the metapackage -------------
 KPKG=$(apt-cache depends --no-recommends --no-suggests --no-enhances \
          --no-breaks --no-conflicts --no-replaces "$META:$ARCH" |
-       sed -n 's/^ *Depends: \(linux-image-[^: ]*\).*/\1/p' | head -n1)
+       awk '!k && $1 == "Depends:" && $2 ~ /^linux-image-/ { k = $2; sub(/:.*/, "", k) }
+            END { print k }')
 [ -n "$KPKG" ] || die "cannot resolve the kernel package behind $META:$ARCH"
 log "kernel package: $KPKG ($ARCH)"
 download "$KPKG:$ARCH"
@@ -164,7 +173,7 @@ MODDIR=$TMP/kernel/lib/modules/$KREL
 [ -d "$MODDIR" ] || die "no modules directory for $KREL"
 
 # --- busybox: static, for the target arch ----------------------------------
-if [ "$HOST_ARCH" = "$ARCH" ]; then
+if [ "$BB_FROM_HOST" = 1 ]; then
   BUSYBOX=/bin/busybox
   BBVER=$(dpkg-query -W -f='${Version}' busybox-static)
 else
@@ -197,15 +206,15 @@ WANT=(virtio virtio_ring)
 [ "$ARCH" = arm64 ] && WANT+=(virtio_mmio)   # virtio-*-device on -M virt
 WANT+=(virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
        failover net_failover virtio_net e1000 8139too 8139cp)
-declare -A MODPATH=() DONE=()
+declare -A MODPATH=() SEEN=()
 while IFS= read -r -d '' f; do
   n=${f##*/}; n=${n%%.ko*}; MODPATH[${n//-/_}]=$f
 done < <(find "$MODDIR/kernel" -name '*.ko*' -print0)
 ORDER=()
 add_module() {
   local name=${1//-/_} f dep deps
-  [ -z "${DONE[$name]:-}" ] || return 0
-  DONE[$name]=1
+  [ -z "${SEEN[$name]:-}" ] || return 0
+  SEEN[$name]=1
   f=${MODPATH[$name]:-}
   if [ -z "$f" ]; then
     if grep -q "/${name//_/[-_]}\.ko" "$MODDIR/modules.builtin" 2>/dev/null; then
@@ -221,7 +230,7 @@ add_module() {
     *.ko.gz) gzip -dc "$f" ;;
     *) cat "$f" ;;
   esac > "$R/lib/modules/$name.ko"
-  deps=$(tr '\0' '\n' < "$R/lib/modules/$name.ko" | sed -n 's/^depends=//p' | head -n1)
+  deps=$(tr '\0' '\n' < "$R/lib/modules/$name.ko" | sed -n 's/^depends=//p')
   for dep in ${deps//,/ }; do add_module "$dep"; done
   ORDER+=("$name")
   log "module $name: included"
@@ -248,12 +257,14 @@ done < /etc/modules
 ip link set lo up
 # eth0 only from the kernel command line: vmdeck.ip=ADDR/PREFIX [vmdeck.gw=GW]
 ipaddr= gw=
+set -f
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     vmdeck.ip=*) ipaddr=${arg#vmdeck.ip=} ;;
     vmdeck.gw=*) gw=${arg#vmdeck.gw=} ;;
   esac
 done
+set +f
 if [ -n "$ipaddr" ]; then
   # The NIC can appear a moment after its driver loads; wait at most ~3 s.
   i=0
