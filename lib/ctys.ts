@@ -179,7 +179,8 @@ export function parseCtysPlain(textIn: string): ConfigVars | null {
     }
     if (value === '') { vars[name] = ''; continue; }
     const words = literalWords(value);
-    if (!words || words.length !== 1 || /\s/.test(value.replace(/'[^']*'|"[^"]*"/g, ''))) return null;
+    // `X= cmd` runs cmd, and `X=a b` runs b: both need bash.
+    if (!words || words.length !== 1 || /^\s/.test(value)) return null;
     vars[name] = words[0];
   }
   return vars;

@@ -126,6 +126,12 @@ export class SpecError extends Error {
 
 export type ParseResult = { ok: true; spec: VmSpec } | { ok: false; field: string; error: string };
 
+function valueAt(input: unknown, path: PropertyKey[]): unknown {
+  let v: unknown = input;
+  for (const k of path) v = v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined;
+  return v;
+}
+
 export function parseSpec(input: unknown): ParseResult {
   const r = VmSpecSchema.safeParse(input);
   if (r.success) return { ok: true, spec: r.data };
@@ -134,7 +140,7 @@ export function parseSpec(input: unknown): ParseResult {
   const detail = issue.path.length > 1 ? `[${issue.path.slice(1).join('.')}] ` : '';
   const message = issue.code === 'unrecognized_keys'
     ? `unknown field '${issue.keys[0]}'`
-    : issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+    : issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined ? 'is required' : issue.message;
   const f = issue.code === 'unrecognized_keys' ? issue.keys[0] : field;
   return { ok: false, field: f, error: `${f}: ${detail}${message}` };
 }

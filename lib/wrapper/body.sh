@@ -151,7 +151,8 @@ USB) USBSTICK=$(abspath "${BOOTSRC:-$INSTSRCUSB}")
 KERNEL) [[ -n $BOOTSRC ]] && KERNELIMAGE=$BOOTSRC
 	[[ -n $KERNELIMAGE ]] || die "KERNELIMAGE: boot mode KERNEL needs a kernel (KERNELIMAGE or --kernelmode=KERNEL%INITRD%APPEND)"
 	KERNELIMAGE=$(abspath "$KERNELIMAGE"); INITRDIMAGE=$(abspath "$INITRDIMAGE") ;;
-VHDD) [[ -n $HDD ]] || die "HDDBOOTIMAGE: boot mode VHDD needs a disk image" ;;
+VHDD) [[ -n $BOOTSRC ]] && HDD=$(abspath "$BOOTSRC")
+	[[ -n $HDD ]] || die "HDDBOOTIMAGE: boot mode VHDD needs a disk image" ;;
 esac
 
 # --- the runtime directory: sockets, pidfile and logs, private to the user --

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Sets up a Debian 12 machine for vmdeck, from nothing: Debian's packages
+# (QEMU, qemu-img, VDE, chromium for the browser tests, busybox-static for the
+# test guest), the npm packages (npm ci), the test guest, and the dashboard's
+# production build. Safe to run again: each step skips what is already done.
+#   bash scripts/setup.sh            everything
+#   bash scripts/setup.sh --no-build without `next build`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build=1
+[[ ${1:-} == --no-build ]] && build=''
+
+as_root() { if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi; }
+
+# What vmdeck and its tests run on. qemu-system-{arm,misc,mips,ppc,sparc}
+# cover the templates of other architectures.
+packages=(
+	bash util-linux procps iproute2 ca-certificates
+	qemu-system-x86 qemu-system-arm qemu-system-misc qemu-system-mips qemu-system-ppc
+	qemu-system-sparc qemu-utils vde2
+	busybox-static cpio gzip xz-utils zstd
+	genisoimage websockify chromium
+)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	echo "setup: installing ${missing[*]}" >&2
+	as_root apt-get update -qq
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v node >/dev/null || { echo "setup: Node.js 20 or newer is needed (node not found)" >&2; exit 1; }
+node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' ||
+	{ echo "setup: Node.js 20 or newer is needed (found $(node -v))" >&2; exit 1; }
+
+# npm ci only when the installed tree is older than the lock.
+if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
+	echo "setup: npm ci" >&2
+	npm ci --no-audit --no-fund >/dev/null
+fi
+
+bash scripts/build-guest.sh amd64 >/dev/null
+
+if [[ -n $build ]]; then
+	# Rebuild the dashboard when any of its sources is newer than the build.
+	if [[ ! -f .next/BUILD_ID ]] || [[ -n $(find app components lib next.config.js package-lock.json -newer .next/BUILD_ID -print -quit 2>/dev/null) ]]; then
+		echo "setup: next build" >&2
+		npx next build >/tmp/vmdeck-next-build.log 2>&1 || { tail -n 40 /tmp/vmdeck-next-build.log >&2; exit 1; }
+	fi
+fi
+echo "setup: ready" >&2

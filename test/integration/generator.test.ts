@@ -1,0 +1,225 @@
+// The generator (create-conf), its wrapper's --print/--check, reading back and
+// ENUMERATE: real files, real bash and qemu-img, no QEMU boot.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { vmdeck } from '../helpers/cli';
+import { REPO, sandbox, type Sandbox } from '../helpers/guest';
+
+let sb: Sandbox;
+let kernelDir: string;
+const base = () => join(sb.home, 'vms');
+
+before(() => {
+  sb = sandbox('generator');
+  kernelDir = join(sb.home, 'boot');
+  mkdirSync(kernelDir, { recursive: true });
+  writeFileSync(join(kernelDir, 'vmlinuz'), 'not really a kernel');
+});
+after(() => sb.cleanup());
+
+const kernelEnv = () => ({ ...sb.env, ACCELERATOR: 'QEMU', INST_KERNEL: join(kernelDir, 'vmlinuz') });
+
+function wrapper(label: string, args: string[], env = sb.env) {
+  try {
+    const stdout = execFileSync('bash', [join(base(), label, `${label}.sh`), ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return { code: 0, stdout, stderr: '' };
+  } catch (e) {
+    const err = e as { status: number; stdout: string; stderr: string };
+    return { code: err.status, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+test('create-conf --auto-all writes config, wrapper and a qcow2 disk from ctys environment options', async () => {
+  const r = await vmdeck(['create-conf', '--label', 'alpha', '--template', 'kernel-initrd', '--auto-all', '--json'],
+    { ...kernelEnv(), MEMSIZE: '192', SMP: '2', DIST: 'Debian', DISTREL: '12' });
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.vm.label, 'alpha');
+  assert.equal(out.vm.memsize, 192);
+  assert.equal(out.vm.smp, 2);
+  assert.equal(out.vm.dist, 'Debian');
+  assert.match(out.vm.mac, /^52:54:00(:[0-9a-f]{2}){3}$/);
+  const dir = join(base(), 'alpha');
+  assert.deepEqual(readdirSync(dir).sort(), ['alpha.ctys', 'alpha.qcow2', 'alpha.sh']);
+  assert.ok(statSync(join(dir, 'alpha.sh')).mode & 0o100, 'the wrapper is executable');
+  const info = JSON.parse(execFileSync('qemu-img', ['info', '--output=json', join(dir, 'alpha.qcow2')], { encoding: 'utf8' }));
+  assert.equal(info.format, 'qcow2');
+  assert.equal(info['virtual-size'], 64 * 1024 * 1024);
+  const conf = readFileSync(join(dir, 'alpha.ctys'), 'utf8');
+  assert.match(conf, /^#@#MAGICID-QEMU$/m);
+  assert.match(conf, /^MEMSIZE=192$/m);
+});
+
+test('a bad value is refused in one line naming the field, and nothing is written', async () => {
+  const r = await vmdeck(['create-conf', '--label', 'bad label', '--template', 'kernel-initrd', '--auto-all'], kernelEnv());
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.match(r.stderr, /label: 'bad label' is not a valid label/);
+  const r2 = await vmdeck(['create-conf', '--label', 'beta', '--template', 'kernel-initrd', '--auto-all'], { ...kernelEnv(), MEMSIZE: 'lots' });
+  assert.equal(r2.code, 1);
+  assert.match(r2.stderr, /memsize: must be a size in MiB/);
+  assert.ok(!existsSync(join(base(), 'beta')));
+  assert.deepEqual(readdirSync(base()).filter((n) => n.startsWith('.')), [], 'no temporary directory is left behind');
+});
+
+test('an existing VM is not overwritten without --force; with it, the old files are kept and the disk untouched', async () => {
+  const dir = join(base(), 'alpha');
+  const before = readFileSync(join(dir, 'alpha.ctys'), 'utf8');
+  const r = await vmdeck(['create-conf', '--label', 'alpha', '--template', 'kernel-initrd', '--auto-all'], kernelEnv());
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /label: VM 'alpha' already exists/);
+  assert.equal(readFileSync(join(dir, 'alpha.ctys'), 'utf8'), before);
+
+  // A byte written into the disk must survive --force.
+  execFileSync('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x5a 0 4k', join(dir, 'alpha.qcow2')]);
+  const f = await vmdeck(['create-conf', '--label', 'alpha', '--template', 'kernel-initrd', '--auto-all', '--force'], { ...kernelEnv(), MEMSIZE: '320' });
+  assert.equal(f.code, 0, f.stderr);
+  const names = readdirSync(dir).sort();
+  assert.equal(names.filter((n) => /^alpha\.ctys\.\d{14}$/.test(n)).length, 1, names.join(' '));
+  assert.equal(names.filter((n) => /^alpha\.sh\.\d{14}$/.test(n)).length, 1, names.join(' '));
+  const kept = names.find((n) => /^alpha\.ctys\.\d{14}$/.test(n))!;
+  assert.equal(readFileSync(join(dir, kept), 'utf8'), before);
+  assert.match(readFileSync(join(dir, 'alpha.ctys'), 'utf8'), /^MEMSIZE=320$/m);
+  const read = execFileSync('qemu-io', ['-f', 'qcow2', '-c', 'read -P 0x5a 0 4k', join(dir, 'alpha.qcow2')], { encoding: 'utf8' });
+  assert.match(read, /read 4096\/4096 bytes/);
+});
+
+test('kill -9 at any moment during create leaves the whole VM or nothing', async () => {
+  for (let i = 0; i < 12; i++) {
+    const label = `k${i}`;
+    const child = spawn(process.execPath, [join(REPO, 'bin/vmdeck.js'), 'create-conf', '--label', label, '--template', 'kernel-initrd', '--auto-all'],
+      { env: kernelEnv(), stdio: 'ignore' });
+    const closed = new Promise((r) => child.once('close', r));
+    await new Promise((r) => setTimeout(r, 300 + i * 60));
+    child.kill('SIGKILL');
+    await closed;
+    const dir = join(base(), label);
+    if (existsSync(dir)) {
+      assert.deepEqual(readdirSync(dir).sort(), [`${label}.ctys`, `${label}.qcow2`, `${label}.sh`], `VM ${label} is whole`);
+    }
+  }
+  // A later create of a killed label cleans its leftovers and succeeds.
+  const r = await vmdeck(['create-conf', '--label', 'k0', '--template', 'kernel-initrd', '--auto-all', '--force'], kernelEnv());
+  assert.equal(r.code, 0, r.stderr);
+  const leftovers = readdirSync(base()).filter((n) => n.startsWith('.k0.'));
+  assert.deepEqual(leftovers, []);
+});
+
+test('no value from the config is ever run by the shell: hostile kernel path, command line and disk name', async () => {
+  const marker = join(sb.home, 'pwned');
+  const evil = `$(touch ${marker})\`touch ${marker}\`'; touch ${marker}; '"`;
+  const kernel = join(kernelDir, `odd ${evil.replace(/\//g, '_')}`);
+  writeFileSync(kernel, 'x');
+  const r = await vmdeck(['create-conf', '--label', 'gamma', '--template', 'kernel-initrd', '--auto-all', `INST_APPEND=quiet ${evil}`,
+    'HDDBOOTIMAGE=disk $(touch x), a.qcow2'], { ...kernelEnv(), INST_KERNEL: kernel });
+  assert.equal(r.code, 0, r.stderr);
+  const p = wrapper('gamma', ['--print', '--check']);
+  assert.equal(p.code, 0, p.stderr);
+  const argv = p.stdout.trimEnd().split('\n');
+  assert.equal(argv[argv.indexOf('-append') + 1], `quiet ${evil}`);
+  assert.equal(argv[argv.indexOf('-kernel') + 1], kernel);
+  // QEMU's own option syntax: a comma in a file name is doubled.
+  assert.ok(argv.includes(`file=${join(base(), 'gamma', 'disk $(touch x),, a.qcow2')},format=qcow2,if=virtio,index=0,media=disk,id=hd0`), argv.join('\n'));
+  assert.ok(!existsSync(marker), 'nothing ran');
+  assert.ok(existsSync(join(base(), 'gamma', 'disk $(touch x), a.qcow2')));
+});
+
+test('--print gives one argument per line; --check refuses a missing image, ISO or binary with one line and exit 1', async () => {
+  const ok = wrapper('alpha', ['--print', '--check']);
+  assert.equal(ok.code, 0, ok.stderr);
+  const argv = ok.stdout.trimEnd().split('\n');
+  assert.equal(argv[0], 'qemu-system-x86_64');
+  assert.deepEqual(argv.slice(argv.indexOf('-m'), argv.indexOf('-m') + 2), ['-m', '320']);
+  assert.ok(argv.includes('-daemonize'));
+  assert.ok(argv.some((a) => a.startsWith('socket,id=serial0,path=') && a.includes(`${sb.run}/alpha/serial.sock`)));
+
+  const shell = wrapper('alpha', ['--print=shell']);
+  assert.match(shell.stdout, /^-m 320 \\$/m, 'shell form: one option per line');
+
+  const one = (r: { code: number; stderr: string }, re: RegExp) => {
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, re);
+  };
+  one(wrapper('alpha', ['--check', '--bootmode=VHDD%/nonexistent.qcow2']), /HDDBOOTIMAGE: disk image '\/nonexistent.qcow2' does not exist/);
+  one(wrapper('alpha', ['--check', '--bootmode=CD%/nonexistent/x.iso']), /INSTSRCCDROM: ISO image '\/nonexistent\/x.iso' does not exist/);
+  one(wrapper('alpha', ['--check', '--kernelmode=/nonexistent/k%%quiet']), /KERNELIMAGE: kernel '\/nonexistent\/k' does not exist/);
+
+  const conf = join(base(), 'alpha', 'alpha.ctys');
+  const original = readFileSync(conf, 'utf8');
+  writeFileSync(conf, original.replace(/^HDDBOOTIMAGE=.*$/m, "HDDBOOTIMAGE='gone.qcow2'"));
+  one(wrapper('alpha', ['--check']), /HDDBOOTIMAGE: disk image '.*gone\.qcow2' does not exist/);
+  writeFileSync(conf, original.replace(/^STARTERCALL=.*$/m, "STARTERCALL='qemu-system-nonesuch'"));
+  one(wrapper('alpha', ['--check']), /STARTERCALL: QEMU binary 'qemu-system-nonesuch' not found/);
+  writeFileSync(conf, original);
+  one(wrapper('alpha', ['--console=TELNET', '--print']), /--console: 'TELNET' is not one of/);
+});
+
+test('ENUMERATE finds vmdeck VMs and ctys-made ones across bases, and skips IGNORE/NOENUM', async () => {
+  const other = join(sb.home, 'ctys-base');
+  const made = (sub: string, label: string, magic: string) => {
+    mkdirSync(join(other, sub), { recursive: true });
+    writeFileSync(join(other, sub, `${label}.ctys`), `${magic}\n#@#LABEL = "${label}"\n#@#SESSIONTYPE = "QEMU"\nLABEL="${label}"\nMEMSIZE=512\nSTARTERCALL=qemu-system-i386\nMAC0="00:50:56:13:11:30"\n`);
+  };
+  made('tst/old1', 'old1', '#@#MAGICID-QEMU');
+  made('tst/hidden', 'hidden', '#@#MAGICID-QEMU\n#@#MAGICID-IGNORE');
+  made('tst/noenum', 'noenum', '#@#MAGICID-NOENUM');
+  const r = await vmdeck(['enumerate', '--json', '--base', `${base()}%${other}`], sb.env);
+  assert.equal(r.code, 0, r.stderr);
+  const labels = JSON.parse(r.stdout).map((v: { label: string }) => v.label).sort();
+  assert.ok(labels.includes('alpha') && labels.includes('gamma'), labels.join(' '));
+  assert.ok(labels.includes('old1'));
+  assert.ok(!labels.includes('hidden') && !labels.includes('noenum'));
+  const old1 = JSON.parse(r.stdout).find((v: { label: string }) => v.label === 'old1');
+  assert.equal(old1.source, 'ctys');
+  assert.equal(old1.memsize, 512);
+  const env = await vmdeck(['enumerate', '--json'], { ...sb.env, VMDECK_BASES: other });
+  assert.ok(JSON.parse(env.stdout).some((v: { label: string }) => v.label === 'old1'), 'VMDECK_BASES is searched too');
+});
+
+test('a hand edit with bash logic is read back through bash', async () => {
+  const conf = join(base(), 'alpha', 'alpha.ctys');
+  const original = readFileSync(conf, 'utf8');
+  writeFileSync(conf, `${original}\n# dynamic scripting\nMEMSIZE=$((64*3))\nif [[ -n \${VMDIR:-} ]]; then SMP=3; fi\n`);
+  const r = await vmdeck(['enumerate', '--json'], sb.env);
+  const alpha = JSON.parse(r.stdout).find((v: { label: string }) => v.label === 'alpha');
+  assert.equal(alpha.memsize, 192);
+  assert.equal(alpha.smp, 3);
+  assert.equal(alpha.dynamic, true);
+  const p = wrapper('alpha', ['--print']);
+  const argv = p.stdout.split('\n');
+  assert.equal(argv[argv.indexOf('-m') + 1], '192');
+  assert.equal(argv[argv.indexOf('-smp') + 1], '3');
+  writeFileSync(conf, original);
+});
+
+test('user templates and defaults under $VMDECK_HOME/templates are offered and used', async () => {
+  const tdir = join(sb.home, 'templates');
+  mkdirSync(tdir, { recursive: true });
+  writeFileSync(join(tdir, 'tiny.json'), JSON.stringify({ id: 'tiny', name: 'Tiny', extends: 'kernel-initrd', defaults: { memsize: 100 } }));
+  writeFileSync(join(tdir, 'defaults.ctys'), "# like ctys's defaults-QEMU.ctys\nSMP=2\nKBD_LAYOUT='de'\n");
+  const r = await vmdeck(['create-conf', '--label', 'delta', '--template', 'tiny', '--auto-all', '--json'], kernelEnv());
+  assert.equal(r.code, 0, r.stderr);
+  const vm = JSON.parse(r.stdout).vm;
+  assert.equal(vm.memsize, 100);
+  assert.equal(vm.smp, 2);
+  assert.equal(vm.template, 'tiny');
+  const levo = await vmdeck(['create-conf', '--levo', '--template', 'tiny'], kernelEnv());
+  assert.match(levo.stdout, /^MEMSIZE\s+100\s+template\s/m);
+  assert.match(levo.stdout, /^ACCELERATOR\s+QEMU\s+environment\s/m);
+  assert.match(levo.stdout, /^MAC\s+\(generated, unique\)\s+generated\s/m);
+});
+
+test('vmdeck check reports the host and exits 0 where QEMU is installed', async () => {
+  const r = await vmdeck(['check', '--json'], sb.env);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  const x86 = report.items.find((i: { name: string }) => i.name === 'qemu-system-x86_64');
+  assert.equal(x86.ok, true);
+  assert.match(x86.detail, /\d+\.\d+/);
+  const img = report.items.find((i: { name: string }) => i.name === 'qemu-img');
+  assert.equal(img.ok, true);
+});

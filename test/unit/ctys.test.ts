@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { parseCtysPlain, readMarkers, renderCtys } from '../../lib/ctys';
+import { composeSpec, specFromVars } from '../../lib/options';
+import { assertSpec } from '../../lib/spec';
+import { BUILTIN_TEMPLATES, mergeCatalog } from '../../lib/templates';
+
+const ctx = { generator: 'test', date: '2026-11-25' };
+const base = assertSpec({
+  label: 'demo', uuid: '123e4567-e89b-12d3-a456-426614174000', mac: '52:54:00:12:34:56', arch: 'x86_64',
+  accelerator: 'QEMU', qemu: 'qemu-system-x86_64', smp: 2, memsize: 384, nic: 'virtio-net-pci',
+  bootmode: 'KERNEL', kernel: 'it\'s "a" $(kernel) `x`', append: 'console=ttyS0 init=/bin/sh; rm -rf / $HOME',
+  console: 'VNC', hostfwd: ['tcp:127.0.0.1:2222-:22', 'udp::5353-:53'], argsAdd: ['-rtc', 'base=utc, clock=host'],
+  dist: 'Debian', distrel: '12',
+});
+
+test('a rendered config reads back to the same values without bash', () => {
+  const vars = parseCtysPlain(renderCtys(base, ctx));
+  assert.ok(vars, 'a generated config is plain');
+  const back = specFromVars(vars!);
+  for (const [k, v] of Object.entries(base)) assert.deepEqual(back[k as keyof typeof back], v, k);
+});
+
+test('the config carries ctys ENUMERATE markers', () => {
+  const m = readMarkers(renderCtys(base, ctx));
+  assert.equal(m.magic, 'QEMU');
+  assert.equal(m.values.LABEL, 'demo');
+  assert.equal(m.values.SESSIONTYPE, 'QEMU');
+  assert.equal(m.values.MAC0, '52:54:00:12:34:56');
+  assert.equal(m.values.DEFAULTCONSOLE, 'VNC');
+});
+
+test('IGNORE and NOENUM hide a config from ENUMERATE', () => {
+  assert.equal(readMarkers('#@#MAGICID-QEMU\n#@#MAGICID-IGNORE\n').magic, 'IGNORE');
+  assert.equal(readMarkers('#@#MAGICID-NOENUM\n#@#MAGICID-QEMU\n').magic, 'NOENUM');
+  assert.equal(readMarkers('#@#MAGICID-VMW\n').magic, null);
+});
+
+test('a config with bash logic is left to bash', () => {
+  for (const line of ['MEMSIZE=$((64*3))', 'if true; then MEMSIZE=1; fi', 'MEMSIZE=`echo 1`', 'A=b c', 'X="$HOME"', 'source other.ctys']) {
+    assert.equal(parseCtysPlain(`LABEL='x'\n${line}\n`), null, line);
+  }
+});
+
+test('plain ctys-style assignments are read literally', () => {
+  const vars = parseCtysPlain(`# c\nexport LABEL="old"\nMEMSIZE=512\nAPPEND='a '\\''b'\\'''\nARGSADD=( '-a' "b c" d )\nEMPTY=\n`);
+  assert.deepEqual(vars, { LABEL: 'old', MEMSIZE: '512', APPEND: "a 'b'", ARGSADD: ['-a', 'b c', 'd'], EMPTY: '' });
+});
+
+test('every built-in template composes into a valid spec', () => {
+  for (const t of BUILTIN_TEMPLATES) {
+    const { input } = composeSpec('t1', t, { kvm: false }, { uuid: '123e4567-e89b-12d3-a456-426614174000', mac: '52:54:00:00:00:01' }, {},
+      { kernel: 'vmlinuz', instSrcCdrom: 'x.iso', instSrcFdd: 'f.img', instSrcUsb: 'u.img' });
+    assert.doesNotThrow(() => assertSpec(input), t.id);
+    assert.ok(t.bootModes.includes(input.bootmode as never), `${t.id}: its default boot mode is allowed`);
+  }
+});
+
+test('values come in order: template < host < environment < user', () => {
+  const t = BUILTIN_TEMPLATES.find((x) => x.id === 'kernel-initrd')!;
+  const { input, origin } = composeSpec('v', t, { kvm: true }, { uuid: 'u', mac: 'm' }, { memsize: 512, smp: 3 }, { memsize: 1024 });
+  assert.equal(input.accelerator, 'KVM');
+  assert.equal(origin.accelerator, 'host');
+  assert.equal(input.memsize, 1024);
+  assert.equal(origin.memsize, 'user');
+  assert.equal(input.smp, 3);
+  assert.equal(origin.smp, 'environment');
+  assert.equal(input.disk, 'v.qcow2');
+});
+
+test('user templates extend built-ins and user defaults apply to all', () => {
+  const cat = mergeCatalog(BUILTIN_TEMPLATES, [{ id: 'mine', extends: 'kernel-initrd', defaults: { memsize: 100 } }], { smp: 2 });
+  const mine = cat.find((t) => t.id === 'mine')!;
+  assert.equal(mine.defaults.memsize, 100);
+  assert.equal(mine.defaults.qemu, 'qemu-system-x86_64');
+  assert.ok(cat.every((t) => t.defaults.smp === 2));
+});

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { parseSpec } from '../../lib/spec';
+
+const good = {
+  label: 'demo', uuid: '123e4567-e89b-12d3-a456-426614174000', mac: '52:54:00:12:34:56', arch: 'x86_64',
+  accelerator: 'QEMU', qemu: 'qemu-system-x86_64', smp: 1, memsize: 256, nic: 'virtio-net-pci',
+  bootmode: 'KERNEL', kernel: '/boot/vmlinuz', console: 'VNC',
+};
+
+function refusal(patch: Record<string, unknown>) {
+  const r = parseSpec({ ...good, ...patch });
+  assert.equal(r.ok, false, `expected a refusal for ${JSON.stringify(patch)}`);
+  if (r.ok) throw new Error('unreachable');
+  assert.doesNotMatch(r.error, /\n/, 'the error is one line');
+  return r;
+}
+
+test('a complete spec passes and gets its defaults', () => {
+  const r = parseSpec(good);
+  assert.ok(r.ok);
+  if (!r.ok) return;
+  assert.equal(r.spec.netmode, 'user');
+  assert.equal(r.spec.diskFormat, 'qcow2');
+  assert.deepEqual(r.spec.hostfwd, []);
+});
+
+test('a label with a blank is refused, naming the field and the value', () => {
+  const r = refusal({ label: 'bad label' });
+  assert.equal(r.field, 'label');
+  assert.match(r.error, /^label: 'bad label' is not a valid label/);
+});
+
+test('labels that could escape a path or a command are refused', () => {
+  for (const label of ['../x', 'a;b', '$(id)', '-rf', '', 'a/b', 'x'.repeat(64)]) {
+    assert.equal(refusal({ label }).field, 'label', label);
+  }
+});
+
+test('each bad value names its own field', () => {
+  assert.equal(refusal({ mac: '01:00:5e:00:00:01' }).field, 'mac');
+  assert.match(refusal({ mac: '01:00:5e:00:00:01' }).error, /multicast/);
+  assert.equal(refusal({ memsize: 0 }).field, 'memsize');
+  assert.equal(refusal({ smp: 1.5 }).field, 'smp');
+  assert.equal(refusal({ ip: '10.0.0.256' }).field, 'ip');
+  assert.equal(refusal({ console: 'TELNET' }).field, 'console');
+  assert.equal(refusal({ hostfwd: ['tcp:127.0.0.1:22-:22,guestfwd=x'] }).field, 'hostfwd');
+  assert.equal(refusal({ append: 'quiet\nrm -rf /' }).field, 'append');
+  assert.equal(refusal({ qemu: 'qemu; rm -rf /' }).field, 'qemu');
+  assert.equal(refusal({ diskSize: '8 GB' }).field, 'diskSize');
+});
+
+test('a boot mode without its source names the missing field', () => {
+  assert.equal(refusal({ kernel: '' }).field, 'kernel');
+  assert.equal(refusal({ bootmode: 'CD' }).field, 'instSrcCdrom');
+  assert.equal(refusal({ bootmode: 'VHDD' }).field, 'disk');
+  assert.equal(refusal({ netmode: 'vde' }).field, 'vdeSwitch');
+});
+
+test('an unknown field is refused by name', () => {
+  const r = refusal({ colour: 'blue' });
+  assert.equal(r.field, 'colour');
+  assert.match(r.error, /unknown field 'colour'/);
+});
+
+test('a missing required field says so', () => {
+  const { nic: _nic, ...rest } = good;
+  const r = parseSpec(rest);
+  assert.ok(!r.ok);
+  if (!r.ok) assert.equal(r.error, 'nic: is required');
+});
