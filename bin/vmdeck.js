@@ -4,5 +4,7 @@
 import { register } from 'tsx/esm/api';
 
 register();
+// `vmdeck enumerate | head` is fine: a closed pipe ends the command quietly.
+process.stdout.on('error', (e) => { if (e.code === 'EPIPE') process.exit(0); else throw e; });
 const { main } = await import('../server/cli/index.ts');
 process.exitCode = await main(process.argv.slice(2));
