@@ -1,0 +1,33 @@
+'use client';
+import Link from 'next/link';
+import { usePathname } from 'next/navigation';
+
+// The dashboard's sections. The network page (vmdeck net) takes its place
+// here, between the VMs and the host, when it lands.
+const SECTIONS: { href: string; label: string; match: (p: string) => boolean }[] = [
+  { href: '/', label: 'Virtual machines', match: (p) => p === '/' || (p.startsWith('/vms/') && p !== '/vms/new') },
+  { href: '/vms/new', label: 'New VM', match: (p) => p === '/vms/new' },
+  { href: '/host', label: 'Host', match: (p) => p === '/host' },
+];
+
+export function Nav() {
+  const path = usePathname() ?? '/';
+  if (path === '/login') return null;
+  return (
+    <nav aria-label="Sections" className="flex items-center gap-0.5">
+      {SECTIONS.map((s) => {
+        const active = s.match(path);
+        return (
+          <Link
+            key={s.href}
+            href={s.href}
+            aria-current={active ? 'page' : undefined}
+            className={`rounded px-2.5 py-1 text-[13px] ${active ? 'bg-sunken font-medium text-fg' : 'text-muted hover:bg-sunken hover:text-fg'}`}
+          >
+            {s.label}
+          </Link>
+        );
+      })}
+    </nav>
+  );
+}

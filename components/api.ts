@@ -1,0 +1,152 @@
+// The browser's side of the HTTP API (SPEC "HTTP API"): one function per
+// route, so components never build URLs or parse errors themselves.
+import type { VmInfo, VmState } from '@/lib/vm';
+import type { Template } from '@/lib/templates';
+import type { VmSpecInput } from '@/lib/spec';
+
+/** A refusal from the server: its own one-line message and the field it names. */
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string, readonly field?: string) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      signal,
+      headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+    });
+  } catch (e) {
+    if ((e as Error).name === 'AbortError') throw e;
+    throw new ApiError(0, 'the vmdeck server cannot be reached');
+  }
+  if (res.status === 401 && typeof window !== 'undefined') {
+    window.location.assign('/login');
+  }
+  const text = await res.text();
+  let data: unknown = undefined;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = text;
+    }
+  }
+  if (!res.ok) {
+    const err = data as { error?: string; field?: string } | string | undefined;
+    const message = typeof err === 'object' && err?.error ? err.error : typeof err === 'string' && err ? err.split('\n')[0] : `${res.status} ${res.statusText}`;
+    throw new ApiError(res.status, message, typeof err === 'object' ? err?.field : undefined);
+  }
+  return data as T;
+}
+
+const vmPath = (label: string) => `/api/vms/${encodeURIComponent(label)}`;
+
+export interface CheckItem {
+  name: string;
+  ok: boolean;
+  needed: boolean;
+  detail: string;
+  fix?: string;
+}
+
+export interface HostReport {
+  ok: boolean;
+  kvm: boolean;
+  items: CheckItem[];
+}
+
+/** GET /api/vms/:label: the VM, its files and the wrapper's QEMU command. */
+export interface VmDetail extends VmInfo {
+  files: Record<string, string>;
+  argv: string[];
+  /** Why the wrapper printed no command (its one-line complaint). */
+  argvError?: string;
+  /** Runtime facts that the server may add to a running VM. */
+  runDir?: string;
+  startedAt?: string | number;
+}
+
+export interface Preview {
+  files: Record<string, string>;
+  argv: string[];
+  spec?: Record<string, unknown>;
+}
+
+/** POST /api/vms/:label/start; instmode true is the config's own install mode. */
+export interface StartOptions {
+  console?: string;
+  bootmode?: string;
+  instmode?: string | true;
+}
+
+export type StopMode = 'poweroff' | 'force' | 'reset' | 'pause' | 'resume' | 'suspend';
+
+export interface Snapshot {
+  name: string;
+  id?: string;
+  date?: string;
+  size?: string;
+  vmClock?: string;
+}
+
+export type WizardSpec = Partial<VmSpecInput> & { template: string };
+
+export const api = {
+  host: () => call<HostReport>('GET', '/api/host'),
+  templates: () => call<Template[]>('GET', '/api/templates'),
+  vms: () => call<VmInfo[]>('GET', '/api/vms'),
+  vm: async (label: string) => unwrapVm(await call<unknown>('GET', vmPath(label))),
+  preview: (spec: WizardSpec, signal?: AbortSignal) => call<Preview>('POST', '/api/vms/preview', spec, signal),
+  /** start: true starts it as configured; { instmode: true } boots its install source. */
+  create: (spec: WizardSpec, opts: { createImage: boolean; start?: boolean | StartOptions }) =>
+    call<{ vm: VmInfo }>('POST', '/api/vms', { ...spec, ...opts }),
+  remove: (label: string, deleteDisks: boolean) =>
+    call<unknown>('DELETE', `${vmPath(label)}${deleteDisks ? '?disks=delete' : ''}`),
+  start: (label: string, opts: StartOptions = {}) =>
+    call<unknown>('POST', `${vmPath(label)}/start`, opts),
+  stop: (label: string, mode: StopMode, timeout?: number) =>
+    call<unknown>('POST', `${vmPath(label)}/stop`, timeout === undefined ? { mode } : { mode, timeout }),
+  snapshots: async (label: string) => unwrapSnapshots(await call<unknown>('GET', `${vmPath(label)}/snapshots`)),
+  saveSnapshot: (label: string, name: string) => call<unknown>('POST', `${vmPath(label)}/snapshots`, { name }),
+  loadSnapshot: (label: string, name: string) =>
+    call<unknown>('POST', `${vmPath(label)}/snapshots/${encodeURIComponent(name)}/load`, {}),
+  deleteSnapshot: (label: string, name: string) =>
+    call<unknown>('DELETE', `${vmPath(label)}/snapshots/${encodeURIComponent(name)}`),
+  changeMedia: (label: string, path: string) => call<unknown>('POST', `${vmPath(label)}/media`, { action: 'change', path }),
+  ejectMedia: (label: string) => call<unknown>('POST', `${vmPath(label)}/media`, { action: 'eject' }),
+  keys: (label: string, keys: string[]) => call<unknown>('POST', `${vmPath(label)}/keys`, { keys }),
+  typeText: (label: string, text: string) => call<unknown>('POST', `${vmPath(label)}/keys`, { text }),
+};
+
+export const screenshotUrl = (label: string) => `${vmPath(label)}/screenshot`;
+export const serialLogUrl = (label: string) => `${vmPath(label)}/serial.log`;
+
+/** ws(s)://<this host>/ws/vms/:label/<kind>: same origin, so the session cookie goes along. */
+export function consoleUrl(label: string, kind: 'vnc' | 'serial' | 'monitor' | 'cli'): string {
+  const proto = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${proto}//${window.location.host}/ws/vms/${encodeURIComponent(label)}/${kind}`;
+}
+
+function unwrapVm(data: unknown): VmDetail {
+  const d = data as { vm: VmDetail; files?: Record<string, string>; argv?: string[] | null; argvError?: string };
+  return { ...d.vm, files: d.files ?? {}, argv: d.argv ?? [], argvError: d.argvError };
+}
+
+function unwrapSnapshots(data: unknown): Snapshot[] {
+  const list = Array.isArray(data) ? data : (data as { snapshots?: unknown[] })?.snapshots ?? [];
+  return list.map((s) => (typeof s === 'string' ? { name: s } : (s as Snapshot)));
+}
+
+/** A state change from GET /api/events. */
+export interface VmEvent {
+  label: string;
+  state?: VmState;
+  [k: string]: unknown;
+}
