@@ -1,0 +1,290 @@
+'use client';
+// The VM list: a resource grid of every VM, live through /api/events.
+// Rows are windowed (only those on screen are in the DOM) so that a thousand
+// VMs scroll and filter smoothly; thumbnails share one observer and one timer.
+import Link from 'next/link';
+import { memo, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
+import type { VmInfo, VmState } from '@/lib/vm';
+import { api, ApiError, screenshotUrl, type StopMode, type VmEvent } from './api';
+import { useConfirm } from './Confirm';
+import { useVmEvents } from './events';
+import { byLabel, formatMemory, formatOs, hasDisplay } from './format';
+import { badgeState, StateBadge } from './StateBadge';
+import { watchThumbnail } from './thumbnails';
+
+const ROW = 44;
+const OVERSCAN = 8;
+const COLUMNS = '76px minmax(140px,1.3fr) 96px minmax(110px,1fr) 108px 76px 48px minmax(130px,1fr) 344px';
+
+type Action = 'start' | StopMode;
+
+interface RowStatus {
+  pending?: Action;
+  error?: string;
+}
+
+const STATES: VmState[] = ['running', 'paused', 'suspended', 'stopped'];
+
+export function VmList() {
+  const [vms, setVms] = useState<VmInfo[] | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [filter, setFilter] = useState('');
+  const [stateFilter, setStateFilter] = useState<VmState | ''>('');
+  const [status, setStatus] = useState<Record<string, RowStatus>>({});
+  const [confirmDialog, confirm] = useConfirm();
+  const refetchTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+
+  const load = useCallback(async () => {
+    try {
+      const list = await api.vms();
+      setVms([...list].sort(byLabel));
+      setLoadError(null);
+    } catch (e) {
+      setLoadError((e as Error).message);
+    }
+  }, []);
+
+  const refetchSoon = useCallback(() => {
+    if (refetchTimer.current) return;
+    refetchTimer.current = setTimeout(() => {
+      refetchTimer.current = null;
+      void load();
+    }, 250);
+  }, [load]);
+
+  useEffect(() => {
+    void load();
+    return () => {
+      if (refetchTimer.current) clearTimeout(refetchTimer.current);
+    };
+  }, [load]);
+
+  useVmEvents(
+    (e: VmEvent) => {
+      const known = vms?.some((v) => v.label === e.label);
+      if (!known || !e.state || e.type === 'deleted' || e.type === 'created') {
+        refetchSoon();
+        return;
+      }
+      setVms((list) =>
+        list?.map((v) =>
+          v.label === e.label
+            ? { ...v, state: e.state!, pid: typeof e.pid === 'number' ? e.pid : e.state === 'stopped' ? undefined : v.pid, reason: typeof e.reason === 'string' ? e.reason : undefined }
+            : v,
+        ) ?? list,
+      );
+    },
+    refetchSoon,
+  );
+
+  const act = useCallback(
+    async (vm: VmInfo, action: Action) => {
+      if (action === 'force') {
+        const ok = await confirm({
+          title: `Force off ${vm.label}?`,
+          body: <>QEMU is ended at once, like pulling the plug: whatever <b>{vm.label}</b> has not written to its disk is lost.</>,
+          confirm: 'Force off',
+        });
+        if (!ok) return;
+      }
+      setStatus((s) => ({ ...s, [vm.label]: { pending: action } }));
+      try {
+        if (action === 'start') await api.start(vm.label);
+        else await api.stop(vm.label, action);
+        setStatus((s) => ({ ...s, [vm.label]: {} }));
+      } catch (e) {
+        setStatus((s) => ({ ...s, [vm.label]: { error: e instanceof ApiError ? e.message : String(e) } }));
+      }
+    },
+    [confirm],
+  );
+
+  const text = useDeferredValue(filter.trim().toLowerCase());
+  const shown = useMemo(() => {
+    if (!vms) return [];
+    return vms.filter((v) => {
+      if (stateFilter && v.state !== stateFilter) return false;
+      if (!text) return true;
+      return [v.label, v.os, v.osrel, v.dist, v.distrel, v.arch, v.ip, v.mac, v.accelerator].some((f) => f?.toLowerCase().includes(text));
+    });
+  }, [vms, text, stateFilter]);
+
+  const counts = useMemo(() => {
+    const c: Record<string, number> = {};
+    for (const v of vms ?? []) c[v.state] = (c[v.state] ?? 0) + 1;
+    return c;
+  }, [vms]);
+
+  return (
+    <div className="flex min-h-0 flex-1 flex-col">
+      <div className="flex shrink-0 flex-wrap items-center gap-2 border-b border-line px-3 py-2">
+        <h1 className="mr-2 text-sm font-semibold">Virtual machines</h1>
+        <label className="sr-only" htmlFor="vm-filter">Filter</label>
+        <input
+          id="vm-filter"
+          type="search"
+          placeholder="Filter by label, OS, arch, IP, MAC…"
+          value={filter}
+          onChange={(e) => setFilter(e.target.value)}
+          className="input w-72"
+        />
+        <label className="sr-only" htmlFor="vm-state-filter">State</label>
+        <select
+          id="vm-state-filter"
+          value={stateFilter}
+          onChange={(e) => setStateFilter(e.target.value as VmState | '')}
+          className="input w-40"
+        >
+          <option value="">All states</option>
+          {STATES.map((s) => (
+            <option key={s} value={s}>{s} ({counts[s] ?? 0})</option>
+          ))}
+        </select>
+        <span className="text-xs text-muted" aria-live="polite">
+          {vms === null ? 'loading…' : shown.length === vms.length ? `${vms.length} VMs` : `${shown.length} of ${vms.length} VMs`}
+          {vms !== null && ` · ${counts.running ?? 0} running`}
+        </span>
+        <Link href="/vms/new" className="btn btn-primary ml-auto">New VM</Link>
+      </div>
+      {loadError && <p role="alert" className="border-b border-line px-3 py-1.5 text-xs text-danger">{loadError}</p>}
+      <VmGrid vms={shown} status={status} onAction={act} empty={vms !== null && vms.length === 0} />
+      {confirmDialog}
+    </div>
+  );
+}
+
+function VmGrid({ vms, status, onAction, empty }: {
+  vms: VmInfo[];
+  status: Record<string, RowStatus>;
+  onAction: (vm: VmInfo, a: Action) => void;
+  empty: boolean;
+}) {
+  const box = useRef<HTMLDivElement>(null);
+  const [view, setView] = useState({ top: 0, height: 800 });
+
+  useEffect(() => {
+    const el = box.current!;
+    let frame = 0;
+    const measure = () => {
+      frame = 0;
+      setView({ top: el.scrollTop, height: el.clientHeight });
+    };
+    const onScroll = () => {
+      if (!frame) frame = requestAnimationFrame(measure);
+    };
+    const ro = new ResizeObserver(onScroll);
+    ro.observe(el);
+    el.addEventListener('scroll', onScroll, { passive: true });
+    measure();
+    return () => {
+      ro.disconnect();
+      el.removeEventListener('scroll', onScroll);
+      if (frame) cancelAnimationFrame(frame);
+    };
+  }, []);
+
+  const first = Math.max(0, Math.floor(view.top / ROW) - OVERSCAN);
+  const last = Math.min(vms.length, Math.ceil((view.top + view.height) / ROW) + OVERSCAN);
+
+  return (
+    <div ref={box} className="min-h-0 flex-1 overflow-auto" role="table" aria-label="Virtual machines" aria-rowcount={vms.length + 1}>
+      <div role="rowgroup" className="sticky top-0 z-10 min-w-[1140px] border-b border-line bg-panel">
+        <div role="row" className="grid h-8 items-center text-xs font-medium text-muted" style={{ gridTemplateColumns: COLUMNS }}>
+          <span role="columnheader" className="px-3">Screen</span>
+          <span role="columnheader" className="px-2">Label</span>
+          <span role="columnheader" className="px-2">State</span>
+          <span role="columnheader" className="px-2">OS / distribution</span>
+          <span role="columnheader" className="px-2">Arch</span>
+          <span role="columnheader" className="px-2 text-right">Memory</span>
+          <span role="columnheader" className="px-2 text-right">CPUs</span>
+          <span role="columnheader" className="px-2">IP / MAC</span>
+          <span role="columnheader" className="px-2">Actions</span>
+        </div>
+      </div>
+      <div role="rowgroup" className="relative min-w-[1140px]" style={{ height: vms.length * ROW }}>
+        {vms.slice(first, last).map((vm, i) => (
+          <VmRow key={vm.label} vm={vm} index={first + i} status={status[vm.label]} onAction={onAction} />
+        ))}
+      </div>
+      {empty && (
+        <div className="p-8 text-center text-muted">
+          No VMs yet. <Link href="/vms/new" className="text-accent underline">Create one</Link>, or point
+          <code className="mx-1 font-mono">VMDECK_BASES</code>at directories that hold ctys VMs.
+        </div>
+      )}
+    </div>
+  );
+}
+
+const VmRow = memo(function VmRow({ vm, index, status, onAction }: {
+  vm: VmInfo;
+  index: number;
+  status?: RowStatus;
+  onAction: (vm: VmInfo, a: Action) => void;
+}) {
+  const href = `/vms/${encodeURIComponent(vm.label)}`;
+  const busy = status?.pending !== undefined;
+  const up = vm.state === 'running' || vm.state === 'paused';
+  const btn = (action: Action, label: string, enabled: boolean, extra = '') => (
+    <button
+      type="button"
+      className={`btn btn-sm ${extra}`}
+      disabled={!enabled || busy}
+      aria-busy={status?.pending === action || undefined}
+      onClick={() => onAction(vm, action)}
+    >
+      {status?.pending === action ? `${label}…` : label}
+    </button>
+  );
+  return (
+    <div
+      role="row"
+      aria-rowindex={index + 2}
+      data-label={vm.label}
+      className="absolute inset-x-0 grid items-center border-b border-line/70 hover:bg-panel/70"
+      style={{ top: index * ROW, height: ROW, gridTemplateColumns: COLUMNS }}
+    >
+      <span role="cell" className="px-3">
+        {vm.state === 'running' && hasDisplay(vm) ? (
+          <Link href={`${href}?tab=vnc`} title={`Open the console of ${vm.label}`} className="block h-9 w-14 overflow-hidden rounded-sm bg-console">
+            {/* eslint-disable-next-line @next/next/no-img-element */}
+            <img ref={watchThumbnail} data-src={screenshotUrl(vm.label)} alt="" className="h-full w-full object-contain data-[failed=1]:invisible" />
+          </Link>
+        ) : (
+          <span className="block h-9 w-14 rounded-sm border border-dashed border-line" aria-hidden />
+        )}
+      </span>
+      <span role="cell" className="min-w-0 truncate px-2">
+        <Link href={href} className="font-medium hover:text-accent hover:underline">{vm.label}</Link>
+        {vm.source === 'ctys' && <span className="ml-1.5 text-[10px] text-muted" title="A config made by ctys">ctys</span>}
+      </span>
+      <span role="cell" className="px-2">
+        <StateBadge state={badgeState(vm.state, vm.reason)} title={vm.reason} />
+      </span>
+      <span role="cell" className="min-w-0 truncate px-2" title={formatOs(vm)}>{formatOs(vm)}</span>
+      <span role="cell" className="truncate px-2">
+        {vm.arch}
+        <span className="ml-1 text-xs text-muted">{vm.accelerator}</span>
+      </span>
+      <span role="cell" className="px-2 text-right tabular-nums">{formatMemory(vm.memsize)}</span>
+      <span role="cell" className="px-2 text-right tabular-nums">{vm.smp}</span>
+      <span role="cell" className="min-w-0 truncate px-2 font-mono text-xs" title={vm.mac}>
+        {vm.ip || <span className="text-muted">{vm.mac || 'DHCP'}</span>}
+      </span>
+      <span role="cell" className="min-w-0 px-2">
+        <span className="flex items-center gap-1">
+          {vm.state === 'paused'
+            ? btn('resume', 'Resume', true)
+            : btn('start', vm.state === 'suspended' ? 'Resume' : 'Start', !up)}
+          {btn('poweroff', 'Shut down', vm.state === 'running')}
+          {btn('force', 'Force off', up, 'btn-danger')}
+          {btn('pause', 'Pause', vm.state === 'running')}
+          <Link href={href} className="btn btn-sm">Console</Link>
+        </span>
+        {status?.error && (
+          <span role="alert" className="block truncate text-[11px] leading-tight text-danger" title={status.error}>{status.error}</span>
+        )}
+      </span>
+    </div>
+  );
+});
