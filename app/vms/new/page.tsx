@@ -1,0 +1,9 @@
+import type { Metadata } from 'next';
+import { Wizard } from '@/components/wizard/Wizard';
+
+export const metadata: Metadata = { title: 'New VM' };
+
+export default async function NewVmPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const { template } = await searchParams;
+  return <Wizard initialTemplate={typeof template === 'string' ? template : undefined} />;
+}

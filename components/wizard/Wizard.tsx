@@ -1,0 +1,315 @@
+'use client';
+// The creation wizard. What the user enters is sent, debounced, to
+// POST /api/vms/preview: the server validates it with the same code as
+// `vmdeck create-conf` and answers with the files and the QEMU command, or
+// with one refusal that names a field, which is shown under that field.
+import Link from 'next/link';
+import { useRouter } from 'next/navigation';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import type { Template } from '@/lib/templates';
+import { api, ApiError, type HostReport, type Preview, type WizardSpec } from '../api';
+import { FieldErrors, fieldId } from './fields';
+import { ConsoleStep, HardwareStep, IdentityStep, NetworkStep, ReviewStep, StorageStep, TemplateStep } from './steps';
+import { formatForward, newMac, newUuid, parseForward, type Forward } from './values';
+
+export type DiskChoice = 'new' | 'existing' | 'none';
+
+/** Everything the wizard holds: the spec fields, and the few choices that shape them. */
+export interface Draft {
+  values: WizardSpec;
+  disk: DiskChoice;
+  existingDisk: string;
+  forwards: Forward[];
+}
+
+export interface StepProps {
+  draft: Draft;
+  set: (patch: Partial<WizardSpec>) => void;
+  setDraft: (patch: Partial<Draft>) => void;
+  template: Template;
+  templates: Template[];
+  host: HostReport | null;
+  usedMacs: ReadonlySet<string>;
+  chooseTemplate: (t: Template) => void;
+}
+
+const STEPS = [
+  { id: 'template', title: 'Template', fields: ['template'] },
+  { id: 'identity', title: 'Identity', fields: ['label', 'uuid', 'mac', 'ip', 'netmask', 'gateway', 'os', 'osrel', 'dist', 'distrel'] },
+  { id: 'hardware', title: 'Hardware', fields: ['accelerator', 'smp', 'memsize', 'arch', 'qemu', 'machine', 'cpu'] },
+  {
+    id: 'storage', title: 'Storage & install',
+    fields: ['disk', 'diskFormat', 'diskSize', 'diskIf', 'cdromIf', 'bootmode', 'instmode', 'instSrcCdrom', 'instSrcFdd', 'instSrcUsb', 'kernel', 'initrd', 'append'],
+  },
+  { id: 'network', title: 'Network', fields: ['netmode', 'nic', 'hostfwd', 'vdeSwitch', 'tapDevice'] },
+  { id: 'console', title: 'Console', fields: ['console', 'vncDisplay', 'vga', 'kbdLayout', 'qemuMonSock', 'argsAdd'] },
+  { id: 'review', title: 'Review', fields: [] as string[] },
+] as const;
+
+const stepOf = (field: string | null | undefined) => {
+  const i = STEPS.findIndex((s) => (s.fields as readonly string[]).includes(field ?? ''));
+  return i < 0 ? STEPS.length - 1 : i;
+};
+
+function draftFor(t: Template, keep: Partial<WizardSpec>, kvm: boolean | undefined): Draft {
+  const d = t.defaults;
+  const values: WizardSpec = { ...d, template: t.id, ...keep };
+  if (kvm !== undefined) values.accelerator = kvm ? 'KVM' : 'QEMU';
+  // As create-conf does: a template with a disk gets a new image named after the label.
+  const disk: DiskChoice = d.diskIf !== 'none' && d.diskSize !== undefined ? 'new' : d.disk ? 'existing' : 'none';
+  return { values, disk, existingDisk: d.disk ?? '', forwards: (d.hostfwd ?? []).map(parseForward) };
+}
+
+/** The spec as sent to the server: the draft with the disk and the forwards filled in. */
+function specOf(draft: Draft): WizardSpec {
+  const v: WizardSpec = { ...draft.values };
+  const label = v.label ?? '';
+  v.disk = draft.disk === 'new' ? (label ? `${label}.${v.diskFormat ?? 'qcow2'}` : '')
+    : draft.disk === 'existing' ? draft.existingDisk : '';
+  v.hostfwd = (v.netmode ?? 'user') === 'user' ? draft.forwards.map(formatForward) : [];
+  for (const k of Object.keys(v) as (keyof WizardSpec)[]) if (v[k] === undefined) delete v[k];
+  return v;
+}
+
+type PreviewState =
+  | { status: 'idle' }
+  | { status: 'checking'; last?: PreviewState }
+  | { status: 'ok'; preview: Preview }
+  | { status: 'error'; error: string; field: string | null };
+
+export function Wizard({ initialTemplate }: { initialTemplate?: string }) {
+  const router = useRouter();
+  const [templates, setTemplates] = useState<Template[] | null>(null);
+  const [host, setHost] = useState<HostReport | null>(null);
+  const [usedMacs, setUsedMacs] = useState<ReadonlySet<string>>(new Set());
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [draft, setDraftState] = useState<Draft | null>(null);
+  const [step, setStep] = useState(0);
+  const [preview, setPreview] = useState<PreviewState>({ status: 'idle' });
+  const [creating, setCreating] = useState<'create' | 'install' | null>(null);
+  const [createError, setCreateError] = useState<{ error: string; field: string | null } | null>(null);
+  const stepBox = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    let live = true;
+    (async () => {
+      try {
+        const [ts, h, vms] = await Promise.all([api.templates(), api.host().catch(() => null), api.vms().catch(() => [])]);
+        if (!live) return;
+        setTemplates(ts);
+        setHost(h);
+        const macs = new Set(vms.map((v) => v.mac.toLowerCase()));
+        setUsedMacs(macs);
+        const t = ts.find((x) => x.id === initialTemplate) ?? ts.find((x) => x.id === 'linux-x86_64') ?? ts[0];
+        if (t) setDraftState(draftFor(t, { label: '', uuid: newUuid(), mac: newMac(macs), ip: '' }, h?.kvm));
+      } catch (e) {
+        if (live) setLoadError((e as Error).message);
+      }
+    })();
+    return () => {
+      live = false;
+    };
+  }, [initialTemplate]);
+
+  const spec = useMemo(() => (draft ? specOf(draft) : null), [draft]);
+  const specKey = JSON.stringify(spec);
+
+  useEffect(() => {
+    if (!spec) return;
+    const ctl = new AbortController();
+    setPreview((p) => (p.status === 'checking' ? p : { status: 'checking', last: p }));
+    const timer = setTimeout(async () => {
+      try {
+        setPreview({ status: 'ok', preview: await api.preview(spec, ctl.signal) });
+      } catch (e) {
+        if (ctl.signal.aborted) return;
+        const err = e as ApiError;
+        setPreview({ status: 'error', error: err.message, field: err.field ?? null });
+      }
+    }, 250);
+    return () => {
+      clearTimeout(timer);
+      ctl.abort();
+    };
+    // specKey stands for spec: a new object with the same content is no change.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [specKey]);
+
+  // While a new answer is on its way, the last one stays on screen.
+  const settled = preview.status === 'checking' ? preview.last ?? { status: 'idle' as const } : preview;
+  const shownError = createError ?? (settled.status === 'error' ? settled : null);
+  const errorStep = shownError ? stepOf(shownError.field) : -1;
+
+  const goTo = (i: number, focusField?: string) => {
+    setStep(i);
+    requestAnimationFrame(() => {
+      const el = (focusField && document.getElementById(fieldId(focusField)))
+        || stepBox.current?.querySelector<HTMLElement>('input:not([disabled]), select, textarea, button[data-autofocus]');
+      el?.focus();
+    });
+  };
+
+  if (loadError) return <p role="alert" className="p-4 text-danger">{loadError}</p>;
+  if (!templates || !draft || !spec) return <p className="p-4 text-muted">Loading templates…</p>;
+
+  const template = templates.find((t) => t.id === draft.values.template) ?? templates[0];
+  const setDraft = (patch: Partial<Draft>) => {
+    setCreateError(null);
+    setDraftState((d) => (d ? { ...d, ...patch } : d));
+  };
+  const set = (patch: Partial<WizardSpec>) => {
+    setCreateError(null);
+    setDraftState((d) => (d ? { ...d, values: { ...d.values, ...patch } } : d));
+  };
+  const chooseTemplate = (t: Template) => {
+    const v = draft.values;
+    setCreateError(null);
+    setDraftState(draftFor(t, { label: v.label, uuid: v.uuid, mac: v.mac, ip: v.ip, netmask: v.netmask, gateway: v.gateway }, host?.kvm));
+  };
+
+  const props: StepProps = { draft, set, setDraft, template, templates, host, usedMacs, chooseTemplate };
+  const current = STEPS[step];
+  const blocked = errorStep === step && step !== STEPS.length - 1;
+  const last = step === STEPS.length - 1;
+
+  const create = async (install: boolean) => {
+    const label = spec.label ?? '';
+    setCreating(install ? 'install' : 'create');
+    setCreateError(null);
+    try {
+      await api.create(spec, { createImage: draft.disk === 'new', ...(install ? { start: { instmode: true } } : {}) });
+    } catch (e) {
+      const err = e as ApiError;
+      setCreateError({ error: err.message, field: err.field ?? null });
+      setCreating(null);
+      return;
+    }
+    const page = `/vms/${encodeURIComponent(label)}`;
+    router.push(install ? `${page}?tab=${spec.console === 'VNC' ? 'vnc' : spec.console === 'CLI0' ? 'cli' : 'serial'}` : page);
+  };
+
+  return (
+    <FieldErrors.Provider value={{ errorField: shownError?.field ?? null, error: shownError?.error ?? null }}>
+      <div className="flex min-h-0 flex-1 flex-col">
+        <div className="flex shrink-0 items-center gap-4 border-b border-line px-3 py-2">
+          <h1 className="text-sm font-semibold">New virtual machine</h1>
+          <ol className="flex items-center gap-0.5" aria-label="Steps">
+            {STEPS.map((s, i) => (
+              <li key={s.id}>
+                <button
+                  type="button"
+                  onClick={() => goTo(i)}
+                  aria-current={i === step ? 'step' : undefined}
+                  className={`flex items-center gap-1.5 rounded px-2 py-1 text-xs ${i === step ? 'bg-sunken font-medium text-fg' : 'text-muted hover:bg-sunken hover:text-fg'}`}
+                >
+                  <span className={`grid size-4 place-items-center rounded-full text-[10px] ${i === step ? 'bg-accent text-accent-fg' : 'bg-sunken'}`}>{i + 1}</span>
+                  {s.title}
+                  {errorStep === i && <span className="size-1.5 rounded-full bg-danger" aria-label="has a problem" />}
+                </button>
+              </li>
+            ))}
+          </ol>
+        </div>
+
+        <div className="flex min-h-0 flex-1">
+          <form
+            className="flex min-h-0 min-w-0 flex-1 flex-col"
+            aria-labelledby="step-title"
+            noValidate
+            onSubmit={(e) => {
+              e.preventDefault();
+              if (!last && !blocked) goTo(step + 1);
+            }}
+          >
+            <div ref={stepBox} className="min-h-0 flex-1 overflow-auto px-5 py-4">
+              <h2 id="step-title" className="mb-3 text-sm font-semibold">{current.title}</h2>
+              {current.id === 'template' && <TemplateStep {...props} />}
+              {current.id === 'identity' && <IdentityStep {...props} />}
+              {current.id === 'hardware' && <HardwareStep {...props} />}
+              {current.id === 'storage' && <StorageStep {...props} />}
+              {current.id === 'network' && <NetworkStep {...props} />}
+              {current.id === 'console' && <ConsoleStep {...props} />}
+              {current.id === 'review' && (
+                <ReviewStep
+                  {...props}
+                  spec={spec}
+                  preview={settled.status === 'ok' ? settled.preview : null}
+                  checking={preview.status === 'checking'}
+                  error={shownError}
+                  errorStepTitle={shownError && errorStep !== step ? STEPS[errorStep].title : null}
+                  goToError={() => shownError && goTo(errorStep, shownError.field ?? undefined)}
+                />
+              )}
+              {!last && shownError && errorStep < step && (
+                <p role="alert" className="mt-4 rounded border border-danger/40 px-2 py-1.5 text-xs text-danger">
+                  {STEPS[errorStep].title}: {shownError.error}{' '}
+                  <button type="button" className="underline" onClick={() => goTo(errorStep, shownError.field ?? undefined)}>Fix it</button>
+                </p>
+              )}
+            </div>
+            <div className="flex shrink-0 items-center gap-2 border-t border-line bg-panel px-5 py-2">
+              <Link href="/" className="btn">Cancel</Link>
+              <span className="ml-auto text-xs text-muted" aria-live="polite">
+                {preview.status === 'checking' ? 'checking…' : settled.status === 'ok' ? 'the server accepts this' : ''}
+              </span>
+              <button type="button" className="btn" disabled={step === 0} onClick={() => goTo(step - 1)}>Back</button>
+              {!last ? (
+                <button type="submit" className="btn btn-primary" disabled={blocked}>Next</button>
+              ) : (
+                <>
+                  <button
+                    type="button"
+                    className="btn"
+                    disabled={creating !== null || settled.status !== 'ok' || preview.status === 'checking'}
+                    onClick={() => create(true)}
+                    title={`Create, then boot the install source (${spec.instmode ?? 'CD'})`}
+                  >
+                    {creating === 'install' ? 'Creating…' : 'Create and install'}
+                  </button>
+                  <button
+                    type="button"
+                    className="btn btn-primary"
+                    disabled={creating !== null || settled.status !== 'ok' || preview.status === 'checking'}
+                    onClick={() => create(false)}
+                  >
+                    {creating === 'create' ? 'Creating…' : 'Create'}
+                  </button>
+                </>
+              )}
+            </div>
+          </form>
+          <Summary spec={spec} template={template} disk={draft.disk} />
+        </div>
+      </div>
+    </FieldErrors.Provider>
+  );
+}
+
+/** What the VM is so far, beside every step. */
+function Summary({ spec, template, disk }: { spec: WizardSpec; template: Template; disk: DiskChoice }) {
+  const rows: [string, React.ReactNode][] = [
+    ['Template', template.name],
+    ['Label', spec.label || <span className="text-muted">—</span>],
+    ['Machine', `${spec.arch ?? ''} ${spec.machine ?? ''}`.trim()],
+    ['Accelerator', spec.accelerator ?? '—'],
+    ['CPUs / memory', `${spec.smp ?? '?'} / ${spec.memsize ?? '?'} MiB`],
+    ['Disk', disk === 'new' ? `new ${spec.diskFormat ?? 'qcow2'}, ${spec.diskSize ?? ''}` : disk === 'existing' ? spec.disk || '—' : 'none'],
+    ['Boots from', spec.bootmode ?? '—'],
+    ['Installs from', spec.instmode ?? '—'],
+    ['Network', spec.netmode === 'none' ? 'none' : `${spec.netmode ?? 'user'} · ${spec.nic ?? ''}`],
+    ['Console', spec.console ?? '—'],
+  ];
+  return (
+    <aside aria-label="Summary" className="hidden w-64 shrink-0 overflow-auto border-l border-line bg-panel px-3 py-4 lg:block">
+      <h2 className="mb-2 text-xs font-semibold uppercase tracking-wide text-muted">Summary</h2>
+      <dl className="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1 text-xs">
+        {rows.map(([k, v]) => (
+          <div key={k} className="contents">
+            <dt className="text-muted">{k}</dt>
+            <dd className="min-w-0 truncate">{v}</dd>
+          </div>
+        ))}
+      </dl>
+    </aside>
+  );
+}
