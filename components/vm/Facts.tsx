@@ -1,0 +1,72 @@
+'use client';
+// The VM's facts beside its consoles: identity, where its files are, and,
+// while it runs, its process and sockets.
+import { useEffect, useState } from 'react';
+import type { VmDetail } from '../api';
+import { CopyText } from '../CopyText';
+import { formatDuration, formatMemory } from '../format';
+
+function startedMs(vm: VmDetail): number | null {
+  if (vm.startedAt === undefined) return null;
+  const t = typeof vm.startedAt === 'number' ? vm.startedAt : Date.parse(vm.startedAt);
+  if (!Number.isFinite(t)) return null;
+  return t < 1e12 ? t * 1000 : t;
+}
+
+/** The sockets of a running VM's runtime directory (SPEC "The runtime directory"). */
+const SOCKETS = [['QMP', 'qmp.sock'], ['Monitor', 'monitor.sock'], ['Serial', 'serial.sock'], ['VNC', 'vnc.sock'], ['Serial log', 'serial.log']] as const;
+
+function Uptime({ since }: { since: number }) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, []);
+  return <span className="tabular-nums">{formatDuration((now - since) / 1000)}</span>;
+}
+
+export function Facts({ vm }: { vm: VmDetail }) {
+  const up = vm.state === 'running' || vm.state === 'paused';
+  const since = up ? startedMs(vm) : null;
+  const row = (k: string, v: React.ReactNode) => (
+    <div key={k} className="contents">
+      <dt className="text-muted">{k}</dt>
+      <dd className="min-w-0">{v}</dd>
+    </div>
+  );
+  const sockets = up && vm.runDir ? SOCKETS.map(([k, f]) => [k, `${vm.runDir}/${f}`] as const) : [];
+  return (
+    <aside aria-label="Facts" className="hidden w-72 shrink-0 overflow-auto border-l border-line bg-panel px-3 py-2 text-xs lg:block">
+      <h2 className="mb-1.5 font-semibold uppercase tracking-wide text-muted">Facts</h2>
+      <dl className="grid grid-cols-[5.5rem_minmax(0,1fr)] gap-x-2 gap-y-1">
+        {row('MAC', <CopyText text={vm.mac} />)}
+        {row('IP', vm.ip ? <CopyText text={vm.ip} /> : <span className="text-muted">DHCP</span>)}
+        {row('UUID', <CopyText wrap text={vm.uuid} />)}
+        {row('Memory', formatMemory(vm.memsize))}
+        {row('CPUs', vm.smp)}
+        {row('Console', vm.console)}
+        {row('Template', vm.template || '—')}
+        {row('PID', up && vm.pid ? <CopyText text={String(vm.pid)} /> : <span className="text-muted">—</span>)}
+        {row('Uptime', since ? <Uptime since={since} /> : <span className="text-muted">—</span>)}
+      </dl>
+      <h2 className="mt-3 mb-1.5 font-semibold uppercase tracking-wide text-muted">Files</h2>
+      <dl className="grid grid-cols-[5.5rem_minmax(0,1fr)] gap-x-2 gap-y-1">
+        {row('Directory', <CopyText wrap text={vm.dir} />)}
+        {row('Config', <CopyText wrap text={vm.config} />)}
+        {row('Wrapper', <CopyText wrap text={vm.wrapper} />)}
+        {row('Disk', <CopyText wrap text={vm.disk} />)}
+        {vm.source === 'ctys' && row('Made by', 'ctys')}
+        {vm.dynamic && row('Logic', <span title="vmdeck lets bash evaluate the config to read it">the config has bash logic</span>)}
+      </dl>
+      {sockets.length > 0 && (
+        <>
+          <h2 className="mt-3 mb-1.5 font-semibold uppercase tracking-wide text-muted">Runtime</h2>
+          <dl className="grid grid-cols-[5.5rem_minmax(0,1fr)] gap-x-2 gap-y-1">
+            {row('Directory', <CopyText wrap text={vm.runDir!} />)}
+            {sockets.map(([k, v]) => row(k, <CopyText wrap text={v} />))}
+          </dl>
+        </>
+      )}
+    </aside>
+  );
+}

@@ -1,0 +1,151 @@
+'use client';
+// One VM: the action bar above, the consoles taking most of the viewport, the
+// facts beside them. noVNC and xterm.js are loaded here only, on demand.
+import dynamic from 'next/dynamic';
+import Link from 'next/link';
+import { useCallback, useEffect, useState } from 'react';
+import { api, serialLogUrl, type VmDetail, type VmEvent } from '../api';
+import { useVmEvents } from '../events';
+import { formatOs } from '../format';
+import { badgeState, StateBadge } from '../StateBadge';
+import { ActionBar } from './ActionBar';
+import { Facts } from './Facts';
+import { FilesView } from './FilesView';
+
+const loading = () => <div className="flex-1 bg-console" />;
+const VncConsole = dynamic(() => import('../console/VncConsole'), { ssr: false, loading });
+const TerminalConsole = dynamic(() => import('../console/TerminalConsole'), { ssr: false, loading });
+
+export type Tab = 'vnc' | 'serial' | 'monitor' | 'cli' | 'files';
+
+const TAB_TITLE: Record<Tab, string> = { vnc: 'VNC', serial: 'Serial', monitor: 'Monitor', cli: 'CLI0', files: 'Files & command' };
+
+function tabsFor(vm: VmDetail): Tab[] {
+  const tabs: Tab[] = [];
+  if (vm.console === 'VNC') tabs.push('vnc');
+  tabs.push('serial', 'monitor');
+  if (vm.console === 'CLI0') tabs.push('cli');
+  tabs.push('files');
+  return tabs;
+}
+
+export function VmPage({ label, initialTab }: { label: string; initialTab?: string }) {
+  const [vm, setVm] = useState<VmDetail | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [tab, setTab] = useState<Tab | null>((initialTab as Tab) ?? null);
+  // Consoles stay connected once opened; switching tabs only hides them.
+  const [opened, setOpened] = useState<Set<Tab>>(new Set());
+
+  const load = useCallback(async () => {
+    try {
+      setVm(await api.vm(label));
+      setError(null);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  }, [label]);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  useVmEvents(
+    (e: VmEvent) => {
+      if (e.label !== label) return;
+      if (e.state && vm && e.state !== vm.state) {
+        setVm({ ...vm, state: e.state, reason: typeof e.reason === 'string' ? e.reason : undefined });
+      }
+      // Runtime facts (pid, sockets) change with the state: fetch them again.
+      void load();
+    },
+    () => void load(),
+  );
+
+  const tabs = vm ? tabsFor(vm) : [];
+  const current: Tab | null = vm ? (tab && tabs.includes(tab) ? tab : tabs[0]) : null;
+
+  useEffect(() => {
+    if (!current) return;
+    setOpened((o) => (o.has(current) ? o : new Set(o).add(current)));
+    const url = new URL(window.location.href);
+    if (url.searchParams.get('tab') !== current) {
+      url.searchParams.set('tab', current);
+      window.history.replaceState(window.history.state, '', url);
+    }
+  }, [current]);
+
+  if (error && !vm) {
+    return (
+      <div className="p-4">
+        <p role="alert" className="text-danger">{error}</p>
+        <Link href="/" className="mt-2 inline-block text-accent underline">All VMs</Link>
+      </div>
+    );
+  }
+  if (!vm || !current) return <p className="p-4 text-muted">Loading {label}…</p>;
+
+  const running = vm.state === 'running' || vm.state === 'paused';
+
+  return (
+    <div className="flex min-h-0 flex-1 flex-col">
+      <div className="flex shrink-0 items-center gap-3 border-b border-line px-3 py-1.5">
+        <Link href="/" className="text-xs text-muted hover:text-fg">VMs</Link>
+        <span className="text-xs text-muted" aria-hidden>/</span>
+        <h1 className="text-sm font-semibold">{vm.label}</h1>
+        <StateBadge state={badgeState(vm.state, vm.reason)} title={vm.reason} />
+        <span className="truncate text-xs text-muted">
+          {formatOs(vm)} · {vm.arch} · {vm.accelerator} · {vm.smp} CPU{vm.smp === 1 ? '' : 's'} · {vm.memsize} MiB
+        </span>
+        {vm.reason && <span className="truncate text-xs text-danger">{vm.reason}</span>}
+      </div>
+      <ActionBar vm={vm} onChanged={load} />
+      <div className="flex min-h-0 flex-1">
+        <div className="flex min-h-0 min-w-0 flex-1 flex-col">
+          <div role="tablist" aria-label="Consoles" className="flex shrink-0 gap-0.5 border-b border-line bg-panel px-2 pt-1">
+            {tabs.map((t) => (
+              <button
+                key={t}
+                type="button"
+                role="tab"
+                id={`tab-${t}`}
+                aria-selected={t === current}
+                aria-controls={`panel-${t}`}
+                onClick={() => setTab(t)}
+                onKeyDown={(e) => {
+                  if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft') return;
+                  const i = tabs.indexOf(t) + (e.key === 'ArrowRight' ? 1 : -1);
+                  const next = tabs[(i + tabs.length) % tabs.length];
+                  setTab(next);
+                  document.getElementById(`tab-${next}`)?.focus();
+                }}
+                tabIndex={t === current ? 0 : -1}
+                className={`-mb-px rounded-t border px-3 py-1 text-xs ${t === current ? 'border-line border-b-surface bg-surface font-medium text-fg' : 'border-transparent text-muted hover:text-fg'}`}
+              >
+                {TAB_TITLE[t]}
+              </button>
+            ))}
+          </div>
+          {tabs.map((t) => (
+            <div
+              key={t}
+              role="tabpanel"
+              id={`panel-${t}`}
+              aria-labelledby={`tab-${t}`}
+              hidden={t !== current}
+              className={t === current ? 'flex min-h-0 flex-1 flex-col' : ''}
+            >
+              {opened.has(t) && (
+                t === 'vnc' ? <VncConsole label={vm.label} running={running} />
+                  : t === 'serial' ? <TerminalConsole label={vm.label} kind="serial" running={running} logUrl={serialLogUrl(vm.label)} />
+                    : t === 'monitor' ? <TerminalConsole label={vm.label} kind="monitor" running={running} />
+                      : t === 'cli' ? <TerminalConsole label={vm.label} kind="cli" running={running} />
+                        : <FilesView vm={vm} />
+              )}
+            </div>
+          ))}
+        </div>
+        <Facts vm={vm} />
+      </div>
+    </div>
+  );
+}
