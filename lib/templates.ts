@@ -12,12 +12,18 @@ export interface Template {
   defaults: TemplateDefaults;
   bootModes: BootMode[];
   instModes: InstMode[];
+  /** NIC models this machine takes (qemu-system-X -M MACHINE -nic model=help), the default first. */
+  nicModels?: string[];
   /** 'builtin', or the file a user template came from. */
   source: string;
 }
 
 const PC_BOOT: BootMode[] = ['VHDD', 'CD', 'DVD', 'PXE', 'FDD', 'USB', 'KERNEL'];
 const PC_INST: InstMode[] = ['CD', 'DVD', 'PXE', 'FDD', 'USB', 'KERNEL'];
+// rtl8139 is ctys's default; e1000 and virtio-net-pci are what current guests prefer.
+const PC_NICS = ['rtl8139', 'e1000', 'virtio-net-pci', 'ne2k_pci', 'pcnet', 'i82559er'];
+/** PCI boards: the common PCI NICs, the board's preferred one first. */
+const pciNics = (first: string) => [first, ...PC_NICS.filter((n) => n !== first)];
 
 const builtin = (t: Omit<Template, 'source'>): Template => ({ ...t, source: 'builtin' });
 
@@ -33,6 +39,7 @@ export const BUILTIN_TEMPLATES: readonly Template[] = [
     },
     bootModes: ['VHDD', 'CD', 'DVD', 'PXE', 'USB', 'KERNEL'],
     instModes: ['CD', 'DVD', 'PXE', 'USB', 'KERNEL'],
+    nicModels: pciNics('virtio-net-pci'),
   }),
   builtin({
     id: 'legacy-pc',
@@ -44,6 +51,7 @@ export const BUILTIN_TEMPLATES: readonly Template[] = [
     },
     bootModes: PC_BOOT,
     instModes: PC_INST,
+    nicModels: pciNics('rtl8139'),
   }),
   builtin({
     id: 'freebsd',
@@ -56,6 +64,7 @@ export const BUILTIN_TEMPLATES: readonly Template[] = [
     },
     bootModes: ['VHDD', 'CD', 'DVD', 'PXE', 'USB'],
     instModes: ['CD', 'DVD', 'PXE', 'USB'],
+    nicModels: pciNics('e1000'),
   }),
   builtin({
     id: 'openbsd',
@@ -68,6 +77,7 @@ export const BUILTIN_TEMPLATES: readonly Template[] = [
     },
     bootModes: ['VHDD', 'CD', 'DVD', 'PXE', 'USB'],
     instModes: ['CD', 'DVD', 'PXE', 'USB'],
+    nicModels: pciNics('e1000'),
   }),
   builtin({
     id: 'netbsd',
@@ -80,6 +90,7 @@ export const BUILTIN_TEMPLATES: readonly Template[] = [
     },
     bootModes: ['VHDD', 'CD', 'DVD', 'PXE', 'USB'],
     instModes: ['CD', 'DVD', 'PXE', 'USB'],
+    nicModels: pciNics('e1000'),
   }),
   builtin({
     id: 'freedos',
@@ -92,6 +103,7 @@ export const BUILTIN_TEMPLATES: readonly Template[] = [
     },
     bootModes: ['VHDD', 'CD', 'FDD'],
     instModes: ['FDD', 'CD'],
+    nicModels: pciNics('ne2k_pci'),
   }),
   builtin({
     id: 'kernel-initrd',
@@ -104,6 +116,7 @@ export const BUILTIN_TEMPLATES: readonly Template[] = [
     },
     bootModes: ['KERNEL', 'VHDD', 'CD', 'PXE'],
     instModes: ['KERNEL', 'CD'],
+    nicModels: pciNics('virtio-net-pci'),
   }),
   builtin({
     id: 'arm-integratorcp',
@@ -116,6 +129,7 @@ export const BUILTIN_TEMPLATES: readonly Template[] = [
     },
     bootModes: ['KERNEL'],
     instModes: ['KERNEL'],
+    nicModels: ['smc91c111'],
   }),
   builtin({
     id: 'aarch64-virt',
@@ -129,6 +143,7 @@ export const BUILTIN_TEMPLATES: readonly Template[] = [
     },
     bootModes: ['KERNEL', 'VHDD', 'PXE'],
     instModes: ['KERNEL', 'PXE'],
+    nicModels: pciNics('virtio-net-pci'),
   }),
   builtin({
     id: 'm68k-coldfire',
@@ -136,11 +151,12 @@ export const BUILTIN_TEMPLATES: readonly Template[] = [
     description: 'The seed\'s ColdFire board: a uClinux kernel, no display (-nographic), serial console only.',
     defaults: {
       os: 'Linux', dist: 'uClinux', arch: 'm68k', qemu: 'qemu-system-m68k', machine: 'mcf5208evb',
-      cpu: 'm5208', smp: 1, memsize: 64, diskIf: 'none', cdromIf: 'none', nic: 'mcf_fec', vga: 'none',
+      cpu: 'm5208', smp: 1, memsize: 64, diskIf: 'none', cdromIf: 'none', nic: 'mcf-fec', vga: 'none',
       bootmode: 'KERNEL', instmode: 'KERNEL', console: 'NONE',
     },
     bootModes: ['KERNEL'],
     instModes: ['KERNEL'],
+    nicModels: ['mcf-fec'],
   }),
   builtin({
     id: 'mips-malta',
@@ -153,6 +169,7 @@ export const BUILTIN_TEMPLATES: readonly Template[] = [
     },
     bootModes: ['KERNEL', 'VHDD', 'CD'],
     instModes: ['KERNEL', 'CD'],
+    nicModels: pciNics('pcnet'),
   }),
   builtin({
     id: 'ppc-g3beige',
@@ -164,6 +181,7 @@ export const BUILTIN_TEMPLATES: readonly Template[] = [
     },
     bootModes: ['VHDD', 'CD', 'KERNEL'],
     instModes: ['CD', 'KERNEL'],
+    nicModels: pciNics('rtl8139').concat('sungem'),
   }),
   builtin({
     id: 'ppc-mac99',
@@ -175,6 +193,7 @@ export const BUILTIN_TEMPLATES: readonly Template[] = [
     },
     bootModes: ['VHDD', 'CD', 'KERNEL'],
     instModes: ['CD', 'KERNEL'],
+    nicModels: pciNics('rtl8139').concat('sungem'),
   }),
   builtin({
     id: 'sparc-ss5',
@@ -187,6 +206,7 @@ export const BUILTIN_TEMPLATES: readonly Template[] = [
     },
     bootModes: ['VHDD', 'CD'],
     instModes: ['CD'],
+    nicModels: ['lance'],
   }),
 ];
 
@@ -210,6 +230,7 @@ export function mergeCatalog(
       defaults: { ...base?.defaults, ...u.defaults },
       bootModes: u.bootModes ?? base?.bootModes ?? [...PC_BOOT],
       instModes: u.instModes ?? base?.instModes ?? [...PC_INST],
+      nicModels: u.nicModels ?? base?.nicModels,
       source: u.source ?? 'user',
     });
   }

@@ -247,8 +247,11 @@ add_network() {
 		local fwd=''
 		for rule in $HOSTFWD; do
 			# A comma here would smuggle in other netdev options.
-			[[ $rule =~ ^(tcp|udp):[0-9.]*:[0-9]+-[0-9.]*:[0-9]+$ ]] ||
+			[[ $rule =~ ^(tcp|udp):([0-9.]*):[0-9]+-[0-9.]*:[0-9]+$ ]] ||
 				die "HOSTFWD: '$rule' is not a rule like tcp:127.0.0.1:2222-:22"
+			# Without a host address QEMU would listen on every interface;
+			# vmdeck listens on loopback unless the rule names another.
+			[[ -z ${BASH_REMATCH[2]} ]] && rule=${rule/:/:127.0.0.1}
 			fwd+=",hostfwd=$rule"
 		done
 		add -nic "user,$nic$fwd" ;;
@@ -359,8 +362,28 @@ check_all() {
 		need_file INITRDIMAGE "$INITRDIMAGE" initrd
 	fi
 	if [[ $NETMODE == vde ]]; then
-		[[ -S $QEMUSOCK/ctl || -S $QEMUSOCK ]] ||
+		# A switch of vmdeck net has a pidfile beside its directory: its
+		# socket outlives a killed switch, the process does not.
+		local vdepid='' vdestat=''
+		[[ -r $QEMUSOCK.pid ]] && read -r vdepid <"$QEMUSOCK.pid"
+		[[ $vdepid =~ ^[1-9][0-9]*$ ]] && read -r vdestat 2>/dev/null <"/proc/$vdepid/stat"
+		if ! [[ -S $QEMUSOCK/ctl || -S $QEMUSOCK ]] ||
+			[[ -e $QEMUSOCK.pid && ( -z $vdestat || ${vdestat##*) } == Z* ) ]]; then
 			die "QEMUSOCK: VDE switch '$QEMUSOCK' is not running (start it: vmdeck net create ${QEMUSOCK##*/})"
+		fi
+	fi
+	# QEMU lists the NIC models a machine takes; a wrong one would only show
+	# at start, as "Unsupported NIC model".
+	if [[ $NETMODE != none ]]; then
+		local probe=("$STARTERCALL") models
+		[[ -n $MACHINE ]] && probe+=(-machine "$MACHINE")
+		models=$("${probe[@]}" -nic model=help 2>/dev/null) || models=''
+		if [[ $models == *'Supported NIC models:'* ]]; then
+			models=$(printf '%s' "${models#*Supported NIC models:}" | tr -s ' \n' ' ')
+			models=${models% }
+			[[ " $models " == *" $NIC "* ]] ||
+				die "NIC: '$NIC' is not a NIC model of machine ${MACHINE:-(default)} (it takes:$models)"
+		fi
 	fi
 	if [[ $NETMODE == tap && ! -e /sys/class/net/$TAPDEV ]]; then
 		die "TAPDEV: TAP interface '$TAPDEV' does not exist"
