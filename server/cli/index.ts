@@ -12,6 +12,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'create-conf': () => import('./create-conf'),
   enumerate: () => import('./enumerate'),
   check: () => import('./check'),
+  net: () => import('./net'),
 };
 
 export function registerCommand(name: string, load: () => Promise<Command>): void {
