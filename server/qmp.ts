@@ -43,15 +43,21 @@ export class QmpClient extends EventEmitter<{ event: [QmpEvent]; close: [] }> {
       s.once('error', (e) => { clearTimeout(t); reject(e); });
     });
     const client = new QmpClient(sock);
-    // The greeting counts as the first answer.
-    await client.expect(timeoutMs);
-    await client.execute('qmp_capabilities');
+    try {
+      // The greeting counts as the first answer. QEMU serves one client per
+      // socket and queues the others: a busy socket is silent, not refused.
+      await client.expect(timeoutMs);
+      await client.execute('qmp_capabilities');
+    } catch (e) {
+      client.close();
+      throw e;
+    }
     return client;
   }
 
   private expect(timeoutMs: number): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('QMP: no greeting')), timeoutMs);
+      const t = setTimeout(() => reject(new Error(`QMP: no greeting within ${timeoutMs} ms (another client may hold the socket)`)), timeoutMs);
       this.pending.push({ resolve: (v) => { clearTimeout(t); resolve(v); }, reject: (e) => { clearTimeout(t); reject(e); } });
     });
   }

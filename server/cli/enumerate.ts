@@ -1,4 +1,5 @@
 import { bases } from '../paths';
+import { withStatus } from '../runner';
 import { enumerate } from '../store';
 import { flagString, parseArgs, type Io } from './args';
 
@@ -7,13 +8,13 @@ export const usage = 'vmdeck enumerate [--base DIR%DIR…] [--json]   every VM u
 export async function run(argv: string[], io: Io): Promise<number> {
   const p = parseArgs(argv, ['base'], ['json']);
   const base = flagString(p, 'base');
-  const list = await enumerate(base ? base.split('%').filter(Boolean) : bases(io.env as NodeJS.ProcessEnv));
+  const list = await withStatus(await enumerate(base ? base.split('%').filter(Boolean) : bases(io.env as NodeJS.ProcessEnv)));
   if (p.flags.has('json')) {
     io.out(`${JSON.stringify(list, null, 2)}\n`);
     return 0;
   }
-  const rows = list.map((v) => [v.label, v.arch, `${v.os}${v.dist ? `/${v.dist}` : ''}`, `${v.memsize}M`, String(v.smp), v.mac, v.uuid, v.config]);
-  const head = ['LABEL', 'ARCH', 'OS/DIST', 'MEM', 'CPUS', 'MAC', 'UUID', 'CONFIG'];
+  const rows = list.map((v) => [v.label, v.state, v.arch, `${v.os}${v.dist ? `/${v.dist}` : ''}`, `${v.memsize}M`, String(v.smp), v.mac, v.uuid, v.config]);
+  const head = ['LABEL', 'STATE', 'ARCH', 'OS/DIST', 'MEM', 'CPUS', 'MAC', 'UUID', 'CONFIG'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   for (const r of [head, ...rows]) io.out(`${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')}\n`);
   return 0;

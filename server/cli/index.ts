@@ -13,6 +13,13 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   enumerate: () => import('./enumerate'),
   check: () => import('./check'),
   net: () => import('./net'),
+  start: () => import('./start'),
+  list: () => import('./list'),
+  cancel: () => import('./cancel'),
+  snapshot: () => import('./snapshot'),
+  media: () => import('./media'),
+  monitor: () => import('./monitor'),
+  console: () => import('./console'),
 };
 
 export function registerCommand(name: string, load: () => Promise<Command>): void {

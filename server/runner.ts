@@ -1,0 +1,342 @@
+// The runner: starting a VM through its wrapper, stopping, pausing and
+// suspending it over QMP, and finding the VMs that run. A running VM is a
+// daemonized QEMU that needs nothing of vmdeck; every answer here comes from
+// its runtime dir, /proc and QMP, never from memory.
+import { spawn } from 'node:child_process';
+import { readdir, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { VmInfo } from '../lib/vm';
+import { badInput, conflict, VmdeckError } from './errors';
+import { runRoot } from './paths';
+import {
+  exists, isQemuOf, logSinceStart, notRunning, probe, qmpCall, qmpMessage, queryRunstate, readPid,
+  recordedConfig, resolveVm, runtimePaths, sleep, suspendFile, withQmp, type RuntimeStatus,
+} from './runtime';
+import { readVmInfo } from './store';
+
+export type { RuntimeStatus } from './runtime';
+
+/** A VM's state from its runtime dir, /proc and QMP (query-status on qmp.sock). */
+export function vmStatus(vm: VmInfo): Promise<RuntimeStatus> {
+  return probe(vm.label, vm.dir, (p) => queryRunstate(p.qmp));
+}
+
+/** The VMs with state, pid and reason filled in. */
+export async function withStatus(vms: VmInfo[]): Promise<VmInfo[]> {
+  return Promise.all(vms.map(async (vm) => {
+    const s = await vmStatus(vm);
+    const out: VmInfo = { ...vm, state: s.state };
+    delete out.pid;
+    delete out.reason;
+    if (s.pid !== undefined) out.pid = s.pid;
+    if (s.reason !== undefined) out.reason = s.reason;
+    return out;
+  }));
+}
+
+// --- start ------------------------------------------------------------------
+
+export interface StartOptions {
+  /** VNC, SDL, CLI, CLI0 or NONE; the config's DEFAULTCONSOLE when absent. */
+  console?: string;
+  bootmode?: string;
+  /** true: the config's install mode (--instmode); a string: --instmode=… */
+  instmode?: string | true;
+  kernelmode?: string;
+  /** An already running VM is success, not a conflict. */
+  reuse?: boolean;
+  /** Also a TCP VNC display on 127.0.0.1 (--vncaccessdisplay=N). */
+  vncDisplay?: number;
+}
+
+const START_TIMEOUT_MS = 30000;
+const RESUME_TIMEOUT_MS = 90000;
+
+/**
+ * The wrapper and its options for a start, to run with bash (`bash ...args`):
+ * what startVm runs, and what the CLI0 console's pty runs itself.
+ */
+export function startVmArgs(vm: VmInfo, opts: StartOptions = {}): string[] {
+  const args = [vm.wrapper];
+  if (opts.console !== undefined) args.push(`--console=${opts.console.toUpperCase()}`);
+  if (opts.bootmode !== undefined) args.push(`--bootmode=${opts.bootmode}`);
+  if (opts.instmode === true) args.push('--instmode');
+  else if (opts.instmode !== undefined) args.push(`--instmode=${opts.instmode}`);
+  if (opts.kernelmode !== undefined) args.push(`--kernelmode=${opts.kernelmode}`);
+  if (opts.vncDisplay !== undefined) {
+    if (!Number.isInteger(opts.vncDisplay) || opts.vncDisplay < 0 || opts.vncDisplay > 99) {
+      throw badInput('vncDisplay', `vncDisplay: '${opts.vncDisplay}' is not a display number 0-99`);
+    }
+    args.push(`--vncaccessdisplay=${opts.vncDisplay}`);
+  }
+  return args;
+}
+
+function runWrapper(args: string[], timeoutMs: number): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    // Its own process group: a Ctrl-C meant for vmdeck never reaches a QEMU
+    // that is still daemonizing.
+    const child = spawn('bash', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => { stderr += d; });
+    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', (e) => { clearTimeout(t); reject(e); });
+    child.once('close', (code, signal) => {
+      clearTimeout(t);
+      resolve({ code: code ?? (signal ? 128 : 1), stderr });
+    });
+  });
+}
+
+/** The wrapper's one-line complaint ("<L>.sh: FIELD: message") as a VmdeckError. */
+function wrapperError(stderr: string, code: number, log: string): VmdeckError {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const last = (lines.pop() ?? `wrapper exited with status ${code}`).replace(/^[^:\s]*\.sh: /, '');
+  if (/^QEMU did not start/.test(last)) {
+    const cause = lines.map((l) => l.replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z? /, '')).pop();
+    return new VmdeckError(500, `qemu: QEMU did not start${cause ? `: ${cause}` : ''} (log: ${log})`, 'qemu');
+  }
+  const m = /^(--[a-z]+|[A-Z][A-Z0-9_]*|runtime dir): /.exec(last);
+  const field = m ? m[1].replace(/^--/, '').replace(/ /g, '') : undefined;
+  return new VmdeckError(code === 2 ? 400 : m ? 400 : 500, last, field);
+}
+
+/** A VM that went away while starting, with what qemu.log says about it. */
+async function startFailure(vm: VmInfo, pid: number | undefined, what: string): Promise<VmdeckError> {
+  const p = runtimePaths(vm.label);
+  const lines = (await logSinceStart(p.qemuLog)).slice(1).map((l) => l.replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z? /, ''));
+  const cause = lines.length ? lines.slice(-2).join(' / ') : 'qemu.log says nothing more';
+  return new VmdeckError(500, `qemu: QEMU${pid ? ` (pid ${pid})` : ''} exited while ${what}: ${cause} (log: ${p.qemuLog})`, 'qemu');
+}
+
+/**
+ * Waits until the VM's QEMU answers on QMP and any resume from a suspended
+ * state has finished; throws with qemu.log's words if QEMU exits instead.
+ */
+export async function waitUntilUp(vm: VmInfo, timeoutMs = START_TIMEOUT_MS): Promise<RuntimeStatus> {
+  const p = runtimePaths(vm.label);
+  const deadline = Date.now() + timeoutMs;
+  let seen: number | undefined;
+  for (;;) {
+    const pid = await readPid(p.pidFile);
+    if (pid !== undefined) {
+      if (!(await isQemuOf(pid, p.dir))) throw await startFailure(vm, pid, 'starting');
+      seen = pid;
+      const status = await queryRunstate(p.qmp, 2000);
+      if (status && status !== 'inmigrate') return vmStatus(vm);
+    } else if (seen !== undefined) {
+      // QEMU removes its pidfile as it exits.
+      throw await startFailure(vm, seen, 'starting');
+    }
+    if (Date.now() > deadline) {
+      throw new VmdeckError(500, `qemu: VM '${vm.label}' did not come up within ${Math.round(timeoutMs / 1000)} s (log: ${p.qemuLog})`, 'qemu');
+    }
+    await sleep(150);
+  }
+}
+
+/**
+ * Starts a VM by running its wrapper, detached: QEMU daemonizes and lives on
+ * without vmdeck. Resolves once QMP answers (and a suspended VM has resumed).
+ * Consoles CLI and CLI0 keep QEMU on a terminal: those are started by whoever
+ * holds that terminal, with startVmArgs.
+ */
+export async function startVm(labelOrPath: string, opts: StartOptions = {}): Promise<VmInfo> {
+  const vm = await resolveVm(labelOrPath);
+  const console = (opts.console ?? vm.console ?? '').toUpperCase();
+  if (console === 'CLI' || console === 'CLI0') {
+    throw badInput('console', `console: ${console} keeps QEMU on a terminal; start it from a terminal (vmdeck start ${vm.label} --console=${console}) or in the dashboard's CLI console`);
+  }
+  const resuming = opts.instmode === undefined && (await exists(suspendFile(vm.dir, vm.label)));
+  const { code, stderr } = await runWrapper(startVmArgs(vm, opts), 60000);
+  const p = runtimePaths(vm.label);
+  if (code === 3) {
+    if (!opts.reuse) {
+      const pid = await readPid(p.pidFile);
+      throw conflict(`label: VM '${vm.label}' is already running (pid ${pid ?? '?'})`, 'label');
+    }
+  } else if (code !== 0) {
+    throw wrapperError(stderr, code, p.qemuLog);
+  }
+  await waitUntilUp(vm, resuming ? RESUME_TIMEOUT_MS : START_TIMEOUT_MS);
+  // The wrapper keeps a used state file as .resumed; once QEMU runs from it, it is only disk space.
+  if (resuming) await rm(`${suspendFile(vm.dir, vm.label)}.resumed`, { force: true });
+  return (await withStatus([vm]))[0];
+}
+
+// --- stop -------------------------------------------------------------------
+
+export type StopMode = 'poweroff' | 'force' | 'reset' | 'pause' | 'resume' | 'suspend';
+
+export interface StopOptions {
+  mode: StopMode;
+  /** poweroff: seconds to wait for the guest to power off (default 20). */
+  timeout?: number;
+  /** poweroff: quit QEMU when the guest has not powered off in time. */
+  force?: boolean;
+}
+
+const STOP_MODES: readonly StopMode[] = ['poweroff', 'force', 'reset', 'pause', 'resume', 'suspend'];
+const DEFAULT_POWEROFF_S = 20;
+
+/** Waits until the QEMU with pid has exited; true if it did within ms. */
+async function waitGone(pid: number, dir: string, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (await isQemuOf(pid, dir)) {
+    if (Date.now() > deadline) return false;
+    await sleep(100);
+  }
+  return true;
+}
+
+/** QMP quit; when QEMU does not answer or does not go, SIGTERM, then SIGKILL. */
+async function forceQuit(vm: VmInfo, pid: number): Promise<string | undefined> {
+  const p = runtimePaths(vm.label);
+  try {
+    await withQmp(vm, (c) => qmpCall(c, 'quit', undefined, 5000), 3000);
+  } catch {
+    // QMP is wedged or gone: signals below.
+  }
+  if (await waitGone(pid, p.dir, 10000)) return undefined;
+  process.kill(pid, 'SIGTERM');
+  if (await waitGone(pid, p.dir, 3000)) return undefined;
+  process.kill(pid, 'SIGKILL');
+  await waitGone(pid, p.dir, 3000);
+  // Our own kill: its leftover pidfile must not read as a crash.
+  await rm(p.pidFile, { force: true });
+  return `QEMU (pid ${pid}) did not quit; ended with SIGKILL`;
+}
+
+/** Saves the VM's state to <dir>/<LABEL>.suspend and quits; the next start resumes it. */
+async function suspend(vm: VmInfo, pid: number): Promise<void> {
+  const p = runtimePaths(vm.label);
+  const target = suspendFile(vm.dir, vm.label);
+  const part = `${target}.part`;
+  const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  // A live migration, not stop-then-migrate: the stream then records the
+  // guest as running, so QEMU resumes it running on its own, even when the
+  // wrapper is started by hand. A paused VM stays paused across it.
+  await withQmp(vm, async (c) => {
+    await qmpCall(c, 'migrate-set-parameters', { 'max-bandwidth': 8 * 1024 ** 3 });
+    await qmpCall(c, 'migrate', { uri: `exec:cat > ${shq(part)}` });
+  });
+  const started = Date.now();
+  let relaxed = false;
+  for (;;) {
+    await sleep(100);
+    const info = await withQmp(vm, (c) => qmpCall<{ status?: string; 'error-desc'?: string }>(c, 'query-migrate'));
+    if (info.status === 'completed') break;
+    if (info.status === 'failed' || info.status === 'cancelled') {
+      await rm(part, { force: true });
+      throw new VmdeckError(500, `suspend: saving the state of VM '${vm.label}' failed: ${info['error-desc'] ?? info.status}; it keeps running`, 'suspend');
+    }
+    const waited = Date.now() - started;
+    if (waited > 10000 && !relaxed) {
+      // A guest that dirties memory faster than it is saved: allow a longer final pause.
+      await withQmp(vm, (c) => qmpCall(c, 'migrate-set-parameters', { 'downtime-limit': 5000 }));
+      relaxed = true;
+    }
+    if (waited > 120000) {
+      await withQmp(vm, (c) => qmpCall(c, 'migrate_cancel')).catch(() => undefined);
+      await rm(part, { force: true });
+      throw new VmdeckError(500, `suspend: saving the state of VM '${vm.label}' did not finish within 120 s; it keeps running`, 'suspend');
+    }
+  }
+  await rename(part, target);
+  const killed = await forceQuit(vm, pid);
+  if (killed) throw new VmdeckError(500, `suspend: state saved to ${target}, but ${killed}`, 'suspend');
+}
+
+/**
+ * Stops, resets, pauses, resumes or suspends a running VM. A poweroff that
+ * the guest ignores, without force, reports the VM still running with a
+ * reason (the CLI prints it and exits 1).
+ */
+export async function stopVm(label: string, opts: StopOptions): Promise<RuntimeStatus> {
+  if (!STOP_MODES.includes(opts.mode)) throw badInput('mode', `mode: '${opts.mode}' is not one of ${STOP_MODES.join(', ')}`);
+  const timeout = opts.timeout ?? DEFAULT_POWEROFF_S;
+  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0 || timeout > 3600) {
+    throw badInput('timeout', `timeout: '${opts.timeout}' is not a number of seconds from 0 to 3600`);
+  }
+  const vm = await resolveVm(label);
+  const before = await vmStatus(vm);
+  if (before.pid === undefined || (before.state !== 'running' && before.state !== 'paused')) {
+    throw notRunning(vm.label, before.state === 'suspended' ? ' (it is suspended: vmdeck start resumes it)' : '');
+  }
+  const pid = before.pid;
+  const dir = runtimePaths(vm.label).dir;
+  const qmp = (command: string, args?: Record<string, unknown>) => withQmp(vm, (c) => qmpCall(c, command, args)).catch((e) => {
+    if (e instanceof VmdeckError) throw e;
+    throw new VmdeckError(500, `qmp: ${command} failed for VM '${vm.label}': ${qmpMessage(e)}`);
+  });
+
+  switch (opts.mode) {
+    case 'poweroff': {
+      await qmp('system_powerdown');
+      if (await waitGone(pid, dir, timeout * 1000)) return vmStatus(vm);
+      if (opts.force) {
+        const killed = await forceQuit(vm, pid);
+        return { ...(await vmStatus(vm)), reason: killed ?? `the guest did not power off within ${timeout} s; QEMU quit` };
+      }
+      const now = await vmStatus(vm);
+      return {
+        ...now,
+        reason: `guest did not power off within ${timeout} s${now.state === 'paused' ? ' (the VM is paused)' : ' (it may ignore the ACPI power button)'}; force quits QEMU`,
+      };
+    }
+    case 'force': {
+      const killed = await forceQuit(vm, pid);
+      const after = await vmStatus(vm);
+      return killed ? { ...after, reason: killed } : after;
+    }
+    case 'reset':
+      await qmp('system_reset');
+      return vmStatus(vm);
+    case 'pause':
+      await qmp('stop');
+      return vmStatus(vm);
+    case 'resume':
+      await qmp('cont');
+      return vmStatus(vm);
+    case 'suspend':
+      await suspend(vm, pid);
+      return vmStatus(vm);
+  }
+}
+
+// --- running VMs ------------------------------------------------------------
+
+/** What can be said of a running VM whose config cannot be read any more. */
+function orphanInfo(label: string, config: string): VmInfo {
+  return {
+    label, uuid: '', mac: '', ip: '', dist: '', distrel: '', os: '', osrel: '', arch: '', accelerator: '',
+    memsize: 0, smp: 0, console: '', template: '', dir: config ? dirname(config) : '', config,
+    wrapper: config.replace(/\.ctys$/, '.sh'), disk: '', source: 'ctys', dynamic: false, state: 'running',
+  };
+}
+
+/**
+ * The VMs whose QEMU runs now, found in the runtime root whoever started
+ * them (vmdeck, the dashboard, or the wrapper by hand), each mapped to its
+ * VM through the config path the wrapper recorded.
+ */
+export async function listRunning(): Promise<VmInfo[]> {
+  let labels: string[];
+  try {
+    labels = (await readdir(runRoot(), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch {
+    return [];
+  }
+  const found = await Promise.all(labels.sort().map(async (label) => {
+    const p = runtimePaths(label);
+    const pid = await readPid(p.pidFile);
+    if (pid === undefined || !(await isQemuOf(pid, p.dir))) return null;
+    const config = (await recordedConfig(label)) ?? '';
+    const info = (config ? await readVmInfo(config).catch(() => null) : null) ?? orphanInfo(label, config);
+    // The runtime dir is named after the label the wrapper used.
+    return info.label === label ? info : { ...info, label };
+  }));
+  const running = await withStatus(found.filter((v): v is VmInfo => v !== null));
+  return running.filter((v) => v.state === 'running' || v.state === 'paused');
+}

@@ -1,0 +1,219 @@
+// A VM's runtime directory as its wrapper and QEMU leave it: the pidfile, the
+// sockets, the logs, and what they say about the VM's state. Nothing here is
+// remembered between calls; the directory and /proc are the truth.
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { VmInfo, VmState } from '../lib/vm';
+import { conflict, VmdeckError } from './errors';
+import { runDir } from './paths';
+import { QmpClient, QmpError } from './qmp';
+import { findVm, readVmInfo } from './store';
+
+export interface RuntimeStatus {
+  state: VmState;
+  pid?: number;
+  /** Why the VM is not where one would expect it: a crash, a kill, a QEMU run state other than running/paused. */
+  reason?: string;
+  runDir: string;
+  /** The console the wrapper was started with (VNC, SDL, CLI, CLI0, NONE). */
+  console?: string;
+  /** When QEMU started, ms since the epoch. */
+  startedAt?: number;
+}
+
+export interface RuntimePaths {
+  dir: string;
+  pidFile: string;
+  qmp: string;
+  qmpEvents: string;
+  monitor: string;
+  serial: string;
+  vnc: string;
+  serialLog: string;
+  qemuLog: string;
+  /** The wrapper writes the path of the VM's .ctys here, so a runtime dir leads back to its VM. */
+  config: string;
+  console: string;
+}
+
+export function runtimePaths(label: string): RuntimePaths {
+  const dir = runDir(label);
+  return {
+    dir,
+    pidFile: join(dir, 'qemu.pid'),
+    qmp: join(dir, 'qmp.sock'),
+    qmpEvents: join(dir, 'qmp-events.sock'),
+    monitor: join(dir, 'monitor.sock'),
+    serial: join(dir, 'serial.sock'),
+    vnc: join(dir, 'vnc.sock'),
+    serialLog: join(dir, 'serial.log'),
+    qemuLog: join(dir, 'qemu.log'),
+    config: join(dir, 'config'),
+    console: join(dir, 'console'),
+  };
+}
+
+/** The saved state of a suspended VM, beside its config; the wrapper resumes from it. */
+export const suspendFile = (vmDir: string, label: string) => join(vmDir, `${label}.suspend`);
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function readText(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+export async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}
+
+export async function readPid(pidFile: string): Promise<number | undefined> {
+  const text = await readText(pidFile);
+  const pid = Number(text?.trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/**
+ * True when pid is a live (not zombie) QEMU of this runtime dir: its command
+ * line names the dir's pidfile, so a recycled pid is never mistaken for it.
+ */
+export async function isQemuOf(pid: number, dir: string): Promise<boolean> {
+  const stat = await readText(`/proc/${pid}/stat`);
+  if (!stat) return false;
+  const runState = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  if (runState === 'Z' || runState === 'X') return false;
+  const cmdline = await readText(`/proc/${pid}/cmdline`);
+  const pidFile = join(dir, 'qemu.pid');
+  return Boolean(cmdline?.split('\0').some((a) => a.endsWith('qemu.pid') && resolve(a) === pidFile));
+}
+
+/** The path of the VM's config, as the wrapper recorded it in the runtime dir. */
+export async function recordedConfig(label: string): Promise<string | undefined> {
+  return (await readText(runtimePaths(label).config))?.trim() || undefined;
+}
+
+/** qemu.log's lines since the last start, without QEMU's module noise. */
+export async function logSinceStart(qemuLog: string): Promise<string[]> {
+  const lines = ((await readText(qemuLog)) ?? '').split('\n').map((l) => l.trimEnd()).filter((l) => l && !/module ui-ui/.test(l));
+  let start = 0;
+  lines.forEach((l, i) => { if (/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d starting /.test(l)) start = i; });
+  return lines.slice(start);
+}
+
+export async function lastLogLine(qemuLog: string): Promise<string> {
+  const lines = await logSinceStart(qemuLog);
+  return lines[lines.length - 1] ?? '(qemu.log is empty)';
+}
+
+/** QEMU's run state (query-status) in vmdeck's words. */
+export function stateOfRunstate(status: string): { state: VmState; reason?: string } {
+  if (status === 'running') return { state: 'running' };
+  if (status === 'paused') return { state: 'paused' };
+  // Stopped for QEMU's own reasons (migrating, panicked, an I/O error, …):
+  // the guest does not run, so it is paused, and the reason says why.
+  return { state: 'paused', reason: `QEMU run state: ${status}` };
+}
+
+/** Resolves on the promise, or rejects after ms with message. */
+export function within<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(message)), ms);
+    p.then((v) => { clearTimeout(t); resolve(v); }, (e) => { clearTimeout(t); reject(e); });
+  });
+}
+
+/** query-status on qmp.sock; undefined when QMP does not answer in time. */
+export async function queryRunstate(qmpPath: string, timeoutMs = 3000): Promise<string | undefined> {
+  let c: QmpClient | undefined;
+  try {
+    c = await QmpClient.connect(qmpPath, timeoutMs);
+    const r = await within(c.execute<{ status: string }>('query-status'), timeoutMs, 'QMP: query-status timed out');
+    return r.status;
+  } catch {
+    return undefined;
+  } finally {
+    c?.close();
+  }
+}
+
+/**
+ * The state of a VM from its runtime dir, /proc and QEMU's answer. vmDir is
+ * the VM's directory (for its suspended state); runstate asks QEMU.
+ */
+export async function probe(label: string, vmDir: string | undefined, runstate: (p: RuntimePaths) => Promise<string | undefined>): Promise<RuntimeStatus> {
+  const p = runtimePaths(label);
+  const pid = await readPid(p.pidFile);
+  if (pid !== undefined && (await isQemuOf(pid, p.dir))) {
+    const [status, consoleText, pidStat] = await Promise.all([
+      runstate(p), readText(p.console), stat(p.pidFile).catch(() => undefined),
+    ]);
+    // QMP may be busy with another client: the process is there, so it runs.
+    const { state, reason } = status ? stateOfRunstate(status) : { state: 'running' as VmState, reason: undefined };
+    return { state, pid, reason, runDir: p.dir, console: consoleText?.trim() || undefined, startedAt: pidStat ? Math.round(pidStat.mtimeMs) : undefined };
+  }
+  const dir = vmDir ?? (await recordedConfig(label).then((c) => (c ? dirname(c) : undefined)));
+  if (dir && (await exists(suspendFile(dir, label)))) return { state: 'suspended', runDir: p.dir };
+  if (pid !== undefined) {
+    // QEMU removes its pidfile when it exits: one left behind means it was killed or crashed.
+    return { state: 'stopped', runDir: p.dir, reason: `QEMU (pid ${pid}) is gone: killed or crashed; last log line: ${await lastLogLine(p.qemuLog)}` };
+  }
+  return { state: 'stopped', runDir: p.dir };
+}
+
+/** A VM by label or path; a running VM whose base is not configured is found through its runtime dir. */
+export async function resolveVm(labelOrPath: string): Promise<VmInfo> {
+  try {
+    return await findVm(labelOrPath);
+  } catch (e) {
+    if (!(e instanceof VmdeckError) || e.status !== 404 || labelOrPath.includes('/')) throw e;
+    const config = await recordedConfig(labelOrPath);
+    const info = config ? await readVmInfo(config).catch(() => null) : null;
+    if (!info) throw e;
+    return info;
+  }
+}
+
+export const notRunning = (label: string, extra = '') => conflict(`label: VM '${label}' is not running${extra}`, 'label');
+
+/** Runs fn on a QMP connection to a running VM; a VM that is not running is refused with 409. */
+export async function withQmp<T>(vm: VmInfo, fn: (c: QmpClient) => Promise<T>, timeoutMs = 10000): Promise<T> {
+  const p = runtimePaths(vm.label);
+  const pid = await readPid(p.pidFile);
+  if (pid === undefined || !(await isQemuOf(pid, p.dir))) {
+    const suspended = await exists(suspendFile(vm.dir, vm.label));
+    throw notRunning(vm.label, suspended ? ' (it is suspended: vmdeck start resumes it)' : '');
+  }
+  let c: QmpClient;
+  try {
+    c = await QmpClient.connect(p.qmp, timeoutMs);
+  } catch (e) {
+    throw new VmdeckError(500, `qmp: VM '${vm.label}' does not answer on ${p.qmp}: ${(e as Error).message}`);
+  }
+  try {
+    return await fn(c);
+  } finally {
+    c.close();
+  }
+}
+
+/** One QMP command with a bound on how long QEMU may take. */
+export function qmpCall<T>(c: QmpClient, command: string, args?: Record<string, unknown>, timeoutMs = 30000): Promise<T> {
+  return within(c.execute<T>(command, args), timeoutMs, `qmp: ${command} got no answer within ${timeoutMs / 1000} s`);
+}
+
+/** An HMP command through QMP; HMP reports failure as text, which becomes an error here. */
+export async function hmpStrict(c: QmpClient, line: string, field: string, timeoutMs = 120000): Promise<string> {
+  const out = (await qmpCall<string>(c, 'human-monitor-command', { 'command-line': line }, timeoutMs)).replace(/\r\n/g, '\n');
+  const first = out.trim().split('\n')[0] ?? '';
+  if (/^Error: /.test(first) || /^unknown command/.test(first)) {
+    throw new VmdeckError(500, `${field}: ${line.split(' ')[0]} failed: ${first.replace(/^Error: /, '')}`, field);
+  }
+  return out;
+}
+
+export function qmpMessage(e: unknown): string {
+  return e instanceof QmpError ? e.message : (e as Error).message;
+}
