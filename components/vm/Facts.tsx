@@ -38,7 +38,7 @@ export function Facts({ vm }: { vm: VmDetail }) {
   return (
     <aside aria-label="Facts" className="hidden w-72 shrink-0 overflow-auto border-l border-line bg-panel px-3 py-2 text-xs lg:block">
       <h2 className="mb-1.5 font-semibold uppercase tracking-wide text-muted">Facts</h2>
-      <dl className="grid grid-cols-[5.5rem_minmax(0,1fr)] gap-x-2 gap-y-1">
+      <dl className="grid grid-cols-[4.75rem_minmax(0,1fr)] gap-x-2 gap-y-1">
         {row('MAC', <CopyText text={vm.mac} />)}
         {row('IP', vm.ip ? <CopyText text={vm.ip} /> : <span className="text-muted">DHCP</span>)}
         {row('UUID', <CopyText wrap text={vm.uuid} />)}
@@ -50,7 +50,7 @@ export function Facts({ vm }: { vm: VmDetail }) {
         {row('Uptime', since ? <Uptime since={since} /> : <span className="text-muted">—</span>)}
       </dl>
       <h2 className="mt-3 mb-1.5 font-semibold uppercase tracking-wide text-muted">Files</h2>
-      <dl className="grid grid-cols-[5.5rem_minmax(0,1fr)] gap-x-2 gap-y-1">
+      <dl className="grid grid-cols-[4.75rem_minmax(0,1fr)] gap-x-2 gap-y-1">
         {row('Directory', <CopyText wrap text={vm.dir} />)}
         {row('Config', <CopyText wrap text={vm.config} />)}
         {row('Wrapper', <CopyText wrap text={vm.wrapper} />)}
@@ -61,7 +61,7 @@ export function Facts({ vm }: { vm: VmDetail }) {
       {sockets.length > 0 && (
         <>
           <h2 className="mt-3 mb-1.5 font-semibold uppercase tracking-wide text-muted">Runtime</h2>
-          <dl className="grid grid-cols-[5.5rem_minmax(0,1fr)] gap-x-2 gap-y-1">
+          <dl className="grid grid-cols-[4.75rem_minmax(0,1fr)] gap-x-2 gap-y-1">
             {row('Directory', <CopyText wrap text={vm.runDir!} />)}
             {sockets.map(([k, v]) => row(k, <CopyText wrap text={v} />))}
           </dl>

@@ -1,0 +1,203 @@
+// The dashboard end to end: log in, create the demo guest through the wizard,
+// start it, and use every console on it, against the real server and QEMU.
+// One browser context for the whole story (the tests build on each other).
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { expect, test, type BrowserContext, type Locator, type Page } from '@playwright/test';
+import { e2eEnv, SCREENSHOTS } from './env';
+
+const env = e2eEnv();
+const LABEL = 'e2e1';
+const PROMPT = /guest:[^\n]*# /;
+
+test.describe.configure({ mode: 'serial' });
+
+let context: BrowserContext;
+let page: Page;
+
+const shot = (p: Page, name: string) => p.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+
+/** The text a console's xterm.js shows (its DOM renderer's rows). */
+const terminal = (p: Page, kind: string): Locator => p.locator(`[data-console="${kind}"] .xterm-rows`);
+
+async function openTab(p: Page, name: string) {
+  await p.getByRole('tab', { name }).click();
+  await expect(p.getByRole('tab', { name })).toHaveAttribute('aria-selected', 'true');
+}
+
+async function typeInto(p: Page, kind: string, text: string) {
+  await p.locator(`[data-console="${kind}"] .xterm-screen`).click();
+  await p.keyboard.type(text);
+  await p.keyboard.press('Enter');
+}
+
+test.beforeAll(async ({ browser }) => {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  context = await browser.newContext();
+  page = await context.newPage();
+});
+
+test.afterAll(async () => {
+  await context?.close();
+});
+
+test('logs in with the token', async () => {
+  await page.goto('/');
+  await expect(page).toHaveURL(/\/login$/);
+  await page.getByLabel('Access token').fill('not-the-token');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page.locator('#token-error')).toContainText('not right');
+  await page.getByLabel('Access token').fill(env.token);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByRole('heading', { name: 'Virtual machines' })).toBeVisible();
+});
+
+test('the list page loads neither noVNC nor xterm.js, and little JavaScript', async () => {
+  const p = await context.newPage();
+  const bodies: Buffer[] = [];
+  const pending: Promise<void>[] = [];
+  p.on('response', (r) => {
+    if (r.url().includes('/_next/static/') && r.url().endsWith('.js')) pending.push(r.body().then((b) => { bodies.push(b); }));
+  });
+  await p.goto('/');
+  await p.waitForLoadState('networkidle');
+  await Promise.all(pending);
+  const all = Buffer.concat(bodies).toString('utf8');
+  expect(all).not.toContain('xterm-helper-textarea');
+  expect(all).not.toContain('_negotiateSecurity');
+  const gzipped = bodies.reduce((n, b) => n + gzipSync(b).length, 0);
+  console.log(`list page first-load JS: ${(gzipped / 1024).toFixed(1)} KiB gzip in ${bodies.length} files`);
+  expect(gzipped).toBeLessThanOrEqual(250 * 1024);
+  await p.close();
+});
+
+test('a wrong label shows the server\'s message under the field, and nothing is created', async () => {
+  await page.goto('/vms/new');
+  await page.getByRole('radio', { name: /Linux kernel \+ initrd/ }).check();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.locator('#f-label').fill('bad label');
+  await expect(page.locator('#f-label-error')).toContainText("'bad label' is not a valid label");
+  await expect(page.locator('#f-label')).toHaveAttribute('aria-invalid', 'true');
+  await expect(page.getByRole('button', { name: 'Next' })).toBeDisabled();
+  await page.getByRole('button', { name: /Review/ }).click();
+  await expect(page.getByRole('button', { name: 'Create', exact: true })).toBeDisabled();
+  const vms = await (await page.request.get('/api/vms')).json();
+  expect(vms.map((v: { label: string }) => v.label)).not.toContain('bad label');
+});
+
+test('creates the demo guest through the wizard and starts it', async () => {
+  await page.goto('/vms/new');
+  await page.getByRole('radio', { name: /Linux kernel \+ initrd/ }).check();
+  await page.getByRole('button', { name: 'Next' }).click();
+
+  await page.locator('#f-label').fill(LABEL);
+  await expect(page.locator('#f-mac')).toHaveValue(/^52:54:00(:[0-9a-f]{2}){3}$/);
+  await page.getByRole('button', { name: 'Next' }).click();
+
+  await page.getByRole('radio', { name: /^QEMU \(TCG\)/ }).check();
+  await page.getByRole('button', { name: 'Next' }).click();
+
+  await page.locator('#f-kernel').fill(env.kernel);
+  await page.locator('#f-initrd').fill(env.initrd);
+  await page.locator('#f-append').fill(env.append);
+  await page.getByRole('button', { name: 'Next' }).click();
+  await expect(page.getByRole('heading', { name: 'Network' })).toBeVisible();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await expect(page.getByRole('heading', { name: 'Console' })).toBeVisible();
+  await page.getByRole('button', { name: 'Next' }).click();
+
+  // The review shows the exact files and command before anything is written.
+  const panel = page.getByRole('tabpanel');
+  await expect(page.getByRole('tab', { name: `${LABEL}.ctys` })).toBeVisible();
+  await expect(panel).toContainText(`#@#LABEL`);
+  await expect(panel).toContainText(`"${LABEL}"`);
+  await expect(panel).toContainText("ACCELERATOR='QEMU'");
+  await shot(page, 'wizard-review');
+  await page.getByRole('tab', { name: `${LABEL}.sh` }).click();
+  await expect(panel).toContainText('#!/usr/bin/env bash');
+  await page.getByRole('tab', { name: 'QEMU command' }).click();
+  await expect(panel).toContainText(`-kernel ${env.kernel}`);
+  let vms = await (await page.request.get('/api/vms')).json();
+  expect(vms.map((v: { label: string }) => v.label)).not.toContain(LABEL);
+
+  await page.getByRole('button', { name: 'Create', exact: true }).click();
+  await expect(page).toHaveURL(new RegExp(`/vms/${LABEL}`));
+  vms = await (await page.request.get('/api/vms')).json();
+  expect(vms.map((v: { label: string }) => v.label)).toContain(LABEL);
+
+  await page.getByRole('toolbar').getByRole('button', { name: 'Start', exact: true }).click();
+  await expect(page.locator('h1 + [data-state]')).toHaveAttribute('data-state', 'running');
+});
+
+test('serial console: prompt, typing, and the earlier output after a reload', async () => {
+  await openTab(page, 'Serial');
+  await expect(terminal(page, 'serial')).toContainText(PROMPT, { timeout: 90_000 });
+  await typeInto(page, 'serial', 'uname -s');
+  await expect(terminal(page, 'serial')).toContainText(/uname -s\s*Linux/);
+  await shot(page, 'console-serial');
+  await page.reload();
+  await expect(page.getByRole('tab', { name: 'Serial' })).toHaveAttribute('aria-selected', 'true');
+  await expect(terminal(page, 'serial')).toContainText(/uname -s\s*Linux/);
+});
+
+test('VNC console: connected, the screen is not blank, and Ctrl-Alt-Del reaches the guest', async () => {
+  await openTab(page, 'VNC');
+  await expect(page.locator('[data-phase]').filter({ visible: true })).toHaveAttribute('data-phase', 'connected');
+  await expect.poll(async () => page.evaluate(() => {
+    const canvas = document.querySelector<HTMLCanvasElement>('[data-console="vnc"] canvas');
+    if (!canvas || canvas.width === 0) return 0;
+    const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+    const colours = new Set<number>();
+    for (let i = 0; i < data.length; i += 4 * 7) colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+    return colours.size;
+  }), { message: 'distinct colours on the VNC canvas' }).toBeGreaterThan(1);
+  await shot(page, 'console-vnc');
+
+  await page.getByRole('button', { name: 'Send keys' }).click();
+  await page.getByRole('menuitem', { name: 'Ctrl-Alt-Del' }).click();
+  await openTab(page, 'Serial');
+  await expect(terminal(page, 'serial')).toContainText('vmdeck-guest: ctrl-alt-del');
+});
+
+test('monitor console: info status', async () => {
+  await openTab(page, 'Monitor');
+  await expect(terminal(page, 'monitor')).toContainText('(qemu)');
+  await typeInto(page, 'monitor', 'info status');
+  await expect(terminal(page, 'monitor')).toContainText('VM status: running');
+  await shot(page, 'console-monitor');
+  await openTab(page, 'Files & command');
+  await expect(page.getByRole('tabpanel').filter({ visible: true })).toContainText(`${LABEL}.ctys`);
+  await shot(page, 'files');
+});
+
+test('pause shows in another tab without a reload; resume', async () => {
+  const list = await context.newPage();
+  await list.goto('/');
+  const badge = list.locator(`[role=row][data-label="${LABEL}"] [data-state]`);
+  await expect(badge).toHaveAttribute('data-state', 'running');
+  await shot(list, 'list');
+
+  await page.getByRole('toolbar').getByRole('button', { name: 'Pause' }).click();
+  await expect(badge).toHaveAttribute('data-state', 'paused');
+  await page.getByRole('toolbar').getByRole('button', { name: 'Resume' }).click();
+  await expect(badge).toHaveAttribute('data-state', 'running');
+  await list.close();
+});
+
+test('force off shows the stopped banner; Start on it brings the prompt back', async () => {
+  await openTab(page, 'Serial');
+  await page.getByRole('toolbar').getByRole('button', { name: 'Force off' }).click();
+  const dialog = page.getByRole('dialog');
+  await expect(dialog).toContainText(LABEL);
+  await dialog.getByRole('button', { name: 'Force off' }).click();
+  const banner = page.locator('[data-console="serial"] ~ [role=alert]');
+  await expect(banner).toContainText('VM stopped');
+  await shot(page, 'console-serial-stopped');
+  const before = page.url();
+  await banner.getByRole('button', { name: 'Start' }).click();
+  await expect(banner).toBeHidden();
+  await expect(terminal(page, 'serial')).toContainText(PROMPT, { timeout: 90_000 });
+  expect(page.url()).toBe(before);
+});

@@ -1,0 +1,46 @@
+// End-to-end tests of the dashboard against the real server and real QEMU.
+// Nothing is built here: `npm run build` must have run. The server runs with
+// a private VMDECK_HOME, VMDECK_RUN and token (e2e/env.ts).
+import { defineConfig } from '@playwright/test';
+import { e2eEnv } from './e2e/env';
+
+const env = e2eEnv();
+
+export default defineConfig({
+  testDir: 'e2e',
+  workers: 1,
+  fullyParallel: false,
+  retries: 0,
+  timeout: 120_000,
+  expect: { timeout: 30_000 },
+  reporter: [['list']],
+  outputDir: 'test-results',
+  globalTeardown: './e2e/teardown.ts',
+  use: {
+    baseURL: env.baseURL,
+    viewport: { width: 1280, height: 800 },
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+    launchOptions: {
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync', '--no-first-run'],
+    },
+  },
+  webServer: {
+    command: `node bin/vmdeck.js serve --port ${env.port}`,
+    url: `${env.baseURL}/api/health`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      ...(process.env as Record<string, string>),
+      VMDECK_HOME: env.home,
+      VMDECK_RUN: env.run,
+      VMDECK_BASES: '',
+      VMDECK_TOKEN: env.token,
+      HOST: '127.0.0.1',
+    },
+  },
+});
