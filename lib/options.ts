@@ -109,7 +109,10 @@ export function composeSpec(
       origin[k] = from;
     }
   };
-  lay({ smp: 1, memsize: 256, nic: 'rtl8139', bootmode: 'VHDD', console: 'VNC', arch: 'x86_64', qemu: 'qemu-system-x86_64' }, 'vmdeck');
+  lay({
+    smp: 1, memsize: 256, nic: 'rtl8139', netmode: 'user', bootmode: 'VHDD', instmode: 'CD', console: 'VNC',
+    arch: 'x86_64', qemu: 'qemu-system-x86_64', diskFormat: 'qcow2',
+  }, 'vmdeck');
   lay(template.defaults, 'template');
   lay({ accelerator: host.kvm ? 'KVM' : 'QEMU' }, 'host');
   lay({ uuid: generated.uuid, mac: generated.mac }, 'generated');
