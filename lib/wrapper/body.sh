@@ -438,10 +438,12 @@ rm -f -- "$RUNDIR/qemu.pid" "$RUNDIR/qmp.sock" "$RUNDIR/qmp-events.sock" "$RUNDI
 printf '%s\n' "$CONF" >"$RUNDIR/config"
 printf '%s\n' "$CONSOLE" >"$RUNDIR/console"
 printf '%s starting %s\n' "$(date '+%F %T')" "$LABEL" >>"$RUNDIR/qemu.log"
+logstart=$(stat -c %s -- "$RUNDIR/qemu.log")
 
 if [[ -n $DAEMONIZE ]]; then
 	if ! "${argv[@]}" 2>>"$RUNDIR/qemu.log" </dev/null; then
-		tail -n 3 -- "$RUNDIR/qemu.log" | grep -v 'module ui-ui' >&2
+		# Only what this start logged: the log keeps earlier runs too.
+		tail -c +$((logstart + 1)) -- "$RUNDIR/qemu.log" | grep -v 'module ui-ui' | tail -n 3 >&2
 		die "QEMU did not start (log: $RUNDIR/qemu.log)"
 	fi
 	exit 0
