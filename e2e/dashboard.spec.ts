@@ -136,6 +136,13 @@ test('serial console: prompt, typing, and the earlier output after a reload', as
   await expect(terminal(page, 'serial')).toContainText(PROMPT, { timeout: 90_000 });
   await typeInto(page, 'serial', 'uname -s');
   await expect(terminal(page, 'serial')).toContainText(/uname -s\s*Linux/);
+  // Ctrl+Shift+V pastes (plain Ctrl+V would be the guest's ^V).
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: env.baseURL });
+  await page.evaluate(() => navigator.clipboard.writeText('echo pasted-$((2+3))'));
+  await page.locator('[data-console="serial"] .xterm-screen').click();
+  await page.keyboard.press('Control+Shift+V');
+  await page.keyboard.press('Enter');
+  await expect(terminal(page, 'serial')).toContainText('pasted-5');
   await shot(page, 'console-serial');
   await page.reload();
   await expect(page.getByRole('tab', { name: 'Serial' })).toHaveAttribute('aria-selected', 'true');
@@ -186,8 +193,12 @@ test('pause shows in another tab without a reload; resume', async () => {
   await list.close();
 });
 
+/** How many boots the serial console shows (the guest prints this line once per boot). */
+const boots = async (p: Page) => ((await terminal(p, 'serial').textContent()) ?? '').split('vmdeck-guest: ready').length - 1;
+
 test('force off shows the stopped banner; Start on it brings the prompt back', async () => {
   await openTab(page, 'Serial');
+  const bootsBefore = await boots(page);
   await page.getByRole('toolbar').getByRole('button', { name: 'Force off' }).click();
   const dialog = page.getByRole('dialog');
   await expect(dialog).toContainText(LABEL);
@@ -198,6 +209,11 @@ test('force off shows the stopped banner; Start on it brings the prompt back', a
   const before = page.url();
   await banner.getByRole('button', { name: 'Start' }).click();
   await expect(banner).toBeHidden();
-  await expect(terminal(page, 'serial')).toContainText(PROMPT, { timeout: 90_000 });
+  // serial.log keeps the earlier boot: wait for the new one, and its prompt.
+  await expect.poll(() => boots(page), { timeout: 90_000 }).toBeGreaterThan(bootsBefore);
+  await expect(terminal(page, 'serial')).toContainText(/vmdeck-guest: ready(?![\s\S]*vmdeck-guest: ready)[\s\S]*guest:[^\n]*# /, { timeout: 90_000 });
+  // A live console, not a replay: the new guest answers.
+  await typeInto(page, 'serial', 'echo back-$((6*7))');
+  await expect(terminal(page, 'serial')).toContainText('back-42');
   expect(page.url()).toBe(before);
 });

@@ -25,6 +25,9 @@ const THEME = {
   selectionBackground: '#3a4a63',
 };
 
+/** A terminal's own answer to a query: cursor position, device attributes, status. */
+const TERMINAL_REPORT = /^\x1b\[[?>]?[\d;]*[Rcn]$/;
+
 export default function TerminalConsole({ label, kind, running, logUrl }: {
   label: string;
   kind: TerminalKind;
@@ -53,6 +56,10 @@ export default function TerminalConsole({ label, kind, running, logUrl }: {
     let ws: WebSocket | null = null;
     let disposed = false;
     let attempts = 0;
+    // While old output is replayed, the terminal's answers to the queries in it
+    // (cursor position, device attributes) are not sent: the guest asked those
+    // long ago, and they would arrive at today's shell as typed junk.
+    let replaying = 0;
     let retry: ReturnType<typeof setTimeout> | null = null;
     const encoder = new TextEncoder();
 
@@ -74,16 +81,25 @@ export default function TerminalConsole({ label, kind, running, logUrl }: {
       const sock = new WebSocket(consoleUrl(label, kind));
       sock.binaryType = 'arraybuffer';
       ws = sock;
+      // The server replays the recent output first: the screen is cleared when
+      // that replay arrives, so that a reconnect does not show it twice, and a
+      // refused connection (the VM stopped) leaves the old output readable.
+      let replayed = false;
       sock.onopen = () => {
         attempts = 0;
-        // The server replays the recent output first: start from a clean screen
-        // so that a reconnect does not show it twice.
-        term.reset();
         setConn({ phase: 'connected' });
         sendSize();
       };
       sock.onmessage = (m) => {
-        term.write(typeof m.data === 'string' ? m.data : new Uint8Array(m.data as ArrayBuffer));
+        const data = typeof m.data === 'string' ? m.data : new Uint8Array(m.data as ArrayBuffer);
+        if (replayed) {
+          term.write(data);
+          return;
+        }
+        replayed = true;
+        term.reset();
+        replaying++;
+        term.write(data, () => replaying--);
       };
       sock.onclose = (ev) => {
         if (disposed || ws !== sock) return;
@@ -101,7 +117,10 @@ export default function TerminalConsole({ label, kind, running, logUrl }: {
       };
     };
 
-    term.onData((d) => send(d));
+    term.onData((d) => {
+      if (replaying > 0 && TERMINAL_REPORT.test(d)) return;
+      send(d);
+    });
     term.onBinary((d) => send(Uint8Array.from(d, (c) => c.charCodeAt(0))));
     term.onResize(sendSize);
 

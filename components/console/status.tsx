@@ -51,7 +51,7 @@ export function StoppedBanner({ label, code, onStart }: { label: string; code: n
   const [error, setError] = useState<string | null>(null);
   return (
     <div className="absolute inset-x-0 top-8 z-10 mx-auto flex w-fit max-w-[90%] flex-wrap items-center gap-3 rounded border border-line bg-surface px-4 py-2.5 shadow-lg" role="alert">
-      <span className="font-medium">{code === 4410 ? 'VM stopped' : 'VM not running'}</span>
+      <span className="font-medium" title={code === 4410 ? 'it stopped while this console was open' : 'it was not running when this console connected'}>VM stopped</span>
       <span className="text-xs text-muted">{label}</span>
       <button
         type="button"
