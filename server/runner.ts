@@ -153,7 +153,12 @@ export async function startVm(labelOrPath: string, opts: StartOptions = {}): Pro
   const p = runtimePaths(vm.label);
   if (code === 3) {
     if (!opts.reuse) {
-      const pid = await readPid(p.pidFile);
+      // The other start may still be on its way to writing the pidfile.
+      let pid = await readPid(p.pidFile);
+      for (let i = 0; pid === undefined && i < 50; i++) {
+        await sleep(100);
+        pid = await readPid(p.pidFile);
+      }
       throw conflict(`label: VM '${vm.label}' is already running (pid ${pid ?? '?'})`, 'label');
     }
   } else if (code !== 0) {

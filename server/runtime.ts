@@ -156,8 +156,9 @@ export async function probe(label: string, vmDir: string | undefined, runstate: 
   }
   const dir = vmDir ?? (await recordedConfig(label).then((c) => (c ? dirname(c) : undefined)));
   if (dir && (await exists(suspendFile(dir, label)))) return { state: 'suspended', runDir: p.dir };
-  if (pid !== undefined) {
-    // QEMU removes its pidfile when it exits: one left behind means it was killed or crashed.
+  // QEMU removes its pidfile as it exits: one left behind means it was killed
+  // or crashed. (Read again: it may have gone while we looked at /proc.)
+  if (pid !== undefined && (await readPid(p.pidFile)) === pid) {
     return { state: 'stopped', runDir: p.dir, reason: `QEMU (pid ${pid}) is gone: killed or crashed; last log line: ${await lastLogLine(p.qemuLog)}` };
   }
   return { state: 'stopped', runDir: p.dir };

@@ -1,0 +1,102 @@
+// Two starts at once make one QEMU; a VM started by hand with its wrapper,
+// from a base vmdeck is not told about, is found and cancelled by vmdeck.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { VmInfo } from '../../lib/vm';
+import { eventsReady, subscribe } from '../../server/events';
+import { qmpOnce } from '../../server/qmp';
+import { listRunning, startVm, stopVm, vmStatus } from '../../server/runner';
+import { createVm } from '../../server/store';
+import { demoVmEnv, sandbox } from '../helpers/guest';
+import { EventRecorder, guestShell, qemuPids, vmdeck, waitFor } from '../helpers/lifecycle';
+
+const sb = sandbox('conc');
+let twice: VmInfo;
+let byHand: VmInfo;
+
+before(async () => {
+  sb.enter();
+  ({ vm: twice } = await createVm({ label: 'twice', template: 'kernel-initrd', env: demoVmEnv(), base: join(sb.home, 'vms') }));
+  // A base outside VMDECK_HOME and VMDECK_BASES: vmdeck only learns of it from the runtime dir.
+  ({ vm: byHand } = await createVm({ label: 'byhand', template: 'kernel-initrd', env: demoVmEnv(), base: join(sb.home, 'elsewhere') }));
+});
+
+after(async () => {
+  await stopVm('twice', { mode: 'force' }).catch(() => undefined);
+  await stopVm('byhand', { mode: 'force' }).catch(() => undefined);
+  sb.cleanup();
+});
+
+test('starts at once (two through the API, one through the CLI) make exactly one QEMU; the losers hear "already running"', async () => {
+  const [a, b, cli] = await Promise.allSettled([startVm('twice'), startVm('twice'), vmdeck(['start', 'twice'], sb.env)]);
+  const pids = qemuPids(sb.run, 'twice');
+  assert.equal(pids.length, 1, `QEMU processes: ${pids.join(', ')}`);
+  assert.equal((await vmStatus(twice)).pid, pids[0]);
+
+  const already = `label: VM 'twice' is already running (pid ${pids[0]})`;
+  const outcomes = [a, b].map((r) => (r.status === 'fulfilled' ? 'started' : `${r.reason.status} ${r.reason.message}`));
+  const cliResult = cli.status === 'fulfilled' ? cli.value : { code: -1, stderr: String(cli.reason) };
+  outcomes.push(cliResult.code === 0 ? 'started' : `${cliResult.code} ${cliResult.stderr.replace(/^vmdeck start: /, '').trim()}`);
+  assert.equal(outcomes.filter((o) => o === 'started').length, 1, outcomes.join(' | '));
+  for (const [i, o] of outcomes.entries()) {
+    if (o !== 'started') assert.equal(o, `${i < 2 ? 409 : 1} ${already}`);
+  }
+
+  const reused = await startVm('twice', { reuse: true });
+  assert.equal(reused.pid, pids[0]);
+  const cliReuse = await vmdeck(['start', 'twice', '--reuse', '--json'], sb.env);
+  assert.equal(cliReuse.code, 0, cliReuse.stderr);
+  assert.equal(JSON.parse(cliReuse.stdout).pid, pids[0]);
+  assert.deepEqual(qemuPids(sb.run, 'twice'), pids, 'still one QEMU, the same');
+});
+
+test('a state change by another process reaches a subscriber within 500 ms', async () => {
+  const recorder = new EventRecorder();
+  const unsubscribe = subscribe(recorder.listener);
+  try {
+    await eventsReady();
+    const cli = await vmdeck(['cancel', 'twice', '--pause'], sb.env);
+    assert.equal(cli.code, 0, cli.stderr);
+    const ended = Date.now();
+    const paused = await recorder.next((e) => e.label === 'twice' && e.state === 'paused', 3000, 0);
+    assert.ok(paused.at - ended < 500, `event ${paused.at - ended} ms after the CLI ended`);
+    const before = Date.now();
+    await qmpOnce(join(sb.run, 'twice', 'qmp.sock'), 'cont');
+    const running = await recorder.next((e) => e.label === 'twice' && e.state === 'running', 3000, 0);
+    assert.ok(running.at - before < 500, `event ${running.at - before} ms after a raw QMP cont`);
+  } finally {
+    unsubscribe();
+  }
+});
+
+test('a VM started by running its wrapper by hand is listed and can be cancelled by vmdeck', async () => {
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('bash', [join(byHand.dir, 'byhand.sh')], { env: sb.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`byhand.sh exited ${code}: ${stderr}`))));
+  });
+  const [pid] = qemuPids(sb.run, 'byhand');
+  assert.ok(pid, 'the wrapper started QEMU');
+  await waitFor('QMP of the VM started by hand', async () => (await vmStatus(byHand)).state === 'running');
+
+  const running = await listRunning();
+  const found = running.find((v) => v.label === 'byhand');
+  assert.ok(found, `listRunning: ${running.map((v) => v.label).join(', ')}`);
+  assert.equal(found.pid, pid);
+  assert.equal(found.config, byHand.config);
+  const cliList = await vmdeck(['list', '--json'], sb.env);
+  assert.ok(JSON.parse(cliList.stdout).some((v: VmInfo) => v.label === 'byhand' && v.pid === pid));
+  const enumerated = await vmdeck(['enumerate', '--json'], sb.env);
+  assert.ok(!JSON.parse(enumerated.stdout).some((v: VmInfo) => v.label === 'byhand'), 'its base is not configured');
+
+  const shell = await guestShell(sb.run, 'byhand');
+  shell.close();
+  const cli = await vmdeck(['cancel', 'byhand', '--force'], sb.env);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.match(cli.stdout, /VM 'byhand' is stopped/);
+  assert.deepEqual(qemuPids(sb.run, 'byhand'), []);
+  assert.equal((await vmStatus(byHand)).state, 'stopped');
+});
