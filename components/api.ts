@@ -2,6 +2,7 @@
 // route, so components never build URLs or parse errors themselves.
 import type { VmInfo, VmState } from '@/lib/vm';
 import type { Template } from '@/lib/templates';
+import type { Snapshot } from '@/lib/snapshots';
 import type { VmSpecInput } from '@/lib/spec';
 
 /** A refusal from the server: its own one-line message and the field it names. */
@@ -88,13 +89,7 @@ export interface StartOptions {
 
 export type StopMode = 'poweroff' | 'force' | 'reset' | 'pause' | 'resume' | 'suspend';
 
-export interface Snapshot {
-  name: string;
-  id?: string;
-  date?: string;
-  size?: string;
-  vmClock?: string;
-}
+export type { Snapshot } from '@/lib/snapshots';
 
 export type WizardSpec = Partial<VmSpecInput> & { template: string };
 
@@ -113,7 +108,7 @@ export const api = {
     call<unknown>('POST', `${vmPath(label)}/start`, opts),
   stop: (label: string, mode: StopMode, timeout?: number) =>
     call<unknown>('POST', `${vmPath(label)}/stop`, timeout === undefined ? { mode } : { mode, timeout }),
-  snapshots: async (label: string) => unwrapSnapshots(await call<unknown>('GET', `${vmPath(label)}/snapshots`)),
+  snapshots: (label: string) => call<Snapshot[]>('GET', `${vmPath(label)}/snapshots`),
   saveSnapshot: (label: string, name: string) => call<unknown>('POST', `${vmPath(label)}/snapshots`, { name }),
   loadSnapshot: (label: string, name: string) =>
     call<unknown>('POST', `${vmPath(label)}/snapshots/${encodeURIComponent(name)}/load`, {}),
@@ -139,10 +134,6 @@ function unwrapVm(data: unknown): VmDetail {
   return { ...d.vm, files: d.files ?? {}, argv: d.argv ?? [], argvError: d.argvError };
 }
 
-function unwrapSnapshots(data: unknown): Snapshot[] {
-  const list = Array.isArray(data) ? data : (data as { snapshots?: unknown[] })?.snapshots ?? [];
-  return list.map((s) => (typeof s === 'string' ? { name: s } : (s as Snapshot)));
-}
 
 /** A state change from GET /api/events. */
 export interface VmEvent {

@@ -206,7 +206,8 @@ test('force off shows the stopped banner; Start on it brings the prompt back', a
   const banner = page.locator('[data-console="serial"] ~ [role=alert]');
   await expect(banner).toContainText('VM stopped');
   await shot(page, 'console-serial-stopped');
-  const before = page.url();
+  // A mark on this document: a reload would lose it.
+  await page.evaluate(() => { (window as unknown as { sameDocument: boolean }).sameDocument = true; });
   await banner.getByRole('button', { name: 'Start' }).click();
   await expect(banner).toBeHidden();
   // serial.log keeps the earlier boot: wait for the new one, and its prompt.
@@ -215,5 +216,8 @@ test('force off shows the stopped banner; Start on it brings the prompt back', a
   // A live console, not a replay: the new guest answers.
   await typeInto(page, 'serial', 'echo back-$((6*7))');
   await expect(terminal(page, 'serial')).toContainText('back-42');
-  expect(page.url()).toBe(before);
+  // The VNC console, stopped with the VM, came back by itself.
+  await openTab(page, 'VNC');
+  await expect(page.locator('[data-phase]').filter({ visible: true })).toHaveAttribute('data-phase', 'connected');
+  expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
 });

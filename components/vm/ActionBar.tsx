@@ -6,6 +6,7 @@ import { useEffect, useEffectEvent, useRef, useState } from 'react';
 import type { VmInfo } from '@/lib/vm';
 import { api, type Snapshot } from '../api';
 import { useConfirm, type ConfirmRequest } from '../Confirm';
+import { formatBytes, formatDate } from '../format';
 import { MenuItem, Popover } from '../Menu';
 
 type Run = (what: () => Promise<unknown>) => Promise<void>;
@@ -52,7 +53,7 @@ function Action({ label, busyLabel, onClick, disabled, danger, confirm, ask, tit
 
 function ErrorNote({ text, onDismiss }: { text: string; onDismiss: () => void }) {
   return (
-    <span role="alert" className="inline-flex max-w-md items-center gap-1 text-xs text-danger">
+    <span role="alert" className="inline-flex max-w-sm items-center gap-1 text-xs text-danger">
       <span className="truncate" title={text}>{text}</span>
       <button type="button" aria-label="Dismiss" className="rounded px-1 hover:bg-panel" onClick={onDismiss}>×</button>
     </span>
@@ -236,7 +237,7 @@ function Snapshots({ vm, ask }: { vm: VmInfo; ask: (r: ConfirmRequest) => Promis
                   <tr className="text-left text-muted">
                     <th className="py-1 font-medium">Name</th>
                     <th className="py-1 font-medium">Taken</th>
-                    <th className="py-1 font-medium">Size</th>
+                    <th className="py-1 font-medium" title="The saved RAM and device state">State</th>
                     <th><span className="sr-only">Actions</span></th>
                   </tr>
                 </thead>
@@ -244,13 +245,13 @@ function Snapshots({ vm, ask }: { vm: VmInfo; ask: (r: ConfirmRequest) => Promis
                   {list.map((s) => (
                     <tr key={s.name} className="border-t border-line">
                       <td className="py-1 font-mono">{s.name}</td>
-                      <td className="py-1 text-muted">{s.date ?? ''}</td>
-                      <td className="py-1 text-muted">{s.size ?? ''}</td>
+                      <td className="py-1 text-muted" title={`guest clock ${s.vmClock}`}>{formatDate(s.date)}</td>
+                      <td className="py-1 text-muted">{s.vmStateSize ? formatBytes(s.vmStateSize) : 'disk only'}</td>
                       <td className="py-1 text-right whitespace-nowrap">
                         <button type="button" className="btn btn-sm" disabled={busy} onClick={async () => {
                           if (await ask({
                             title: `Load snapshot ${s.name}?`,
-                            body: <>{label} goes back to the state of <b>{s.name}</b>{s.date ? ` (${s.date})` : ''}. Everything that happened in the VM since then is lost, unless you save a snapshot of it first.</>,
+                            body: <>{label} goes back to the state of <b>{s.name}</b> ({formatDate(s.date)}). Everything that happened in the VM since then is lost, unless you save a snapshot of it first.</>,
                             confirm: 'Load snapshot',
                           })) void run(() => api.loadSnapshot(label, s.name));
                         }}>Load</button>{' '}
@@ -277,7 +278,9 @@ function Snapshots({ vm, ask }: { vm: VmInfo; ask: (r: ConfirmRequest) => Promis
 /** Loads the list when the panel opens. */
 function SnapshotPanel({ onOpen, children }: { onOpen: () => void; children: React.ReactNode }) {
   const open = useEffectEvent(onOpen);
-  useEffect(() => open(), []);
+  useEffect(() => {
+    open();
+  }, []);
   return <>{children}</>;
 }
 

@@ -88,6 +88,7 @@ export function Wizard({ initialTemplate }: { initialTemplate?: string }) {
   const [preview, setPreview] = useState<PreviewState>({ status: 'idle' });
   const [creating, setCreating] = useState<'create' | 'install' | null>(null);
   const [createError, setCreateError] = useState<{ error: string; field: string | null } | null>(null);
+  const [advance, setAdvance] = useState<number | null>(null);
   const stepBox = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
@@ -140,6 +141,14 @@ export function Wizard({ initialTemplate }: { initialTemplate?: string }) {
   const shownError = createError ?? (settled.status === 'error' ? settled : null);
   const errorStep = shownError ? stepOf(shownError.field) : -1;
 
+  // A pending "Next" goes ahead once the answer is in, unless it names this step.
+  useEffect(() => {
+    if (advance === null || preview.status === 'checking') return;
+    setAdvance(null);
+    if (errorStep !== advance && step === advance) goTo(advance + 1);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [advance, preview.status]);
+
   const goTo = (i: number, focusField?: string) => {
     setStep(i);
     requestAnimationFrame(() => {
@@ -169,8 +178,9 @@ export function Wizard({ initialTemplate }: { initialTemplate?: string }) {
 
   const props: StepProps = { draft, set, setDraft, template, templates, host, usedMacs, chooseTemplate };
   const current = STEPS[step];
-  const blocked = errorStep === step && step !== STEPS.length - 1;
   const last = step === STEPS.length - 1;
+  const checking = preview.status === 'checking';
+  const blocked = errorStep === step && !last && !checking;
 
   const create = async (install: boolean) => {
     const label = spec.label ?? '';
@@ -218,7 +228,10 @@ export function Wizard({ initialTemplate }: { initialTemplate?: string }) {
             noValidate
             onSubmit={(e) => {
               e.preventDefault();
-              if (!last && !blocked) goTo(step + 1);
+              if (last || blocked) return;
+              // Typed and pressed Enter at once: go on when the server has answered.
+              if (checking) setAdvance(step);
+              else goTo(step + 1);
             }}
           >
             <div ref={stepBox} className="min-h-0 flex-1 overflow-auto px-5 py-4">
@@ -254,7 +267,7 @@ export function Wizard({ initialTemplate }: { initialTemplate?: string }) {
               </span>
               <button type="button" className="btn" disabled={step === 0} onClick={() => goTo(step - 1)}>Back</button>
               {!last ? (
-                <button type="submit" className="btn btn-primary" disabled={blocked}>Next</button>
+                <button type="submit" className="btn btn-primary" disabled={blocked} aria-busy={advance !== null || undefined}>Next</button>
               ) : (
                 <>
                   <button
