@@ -2,11 +2,17 @@
 // What `vmdeck check` says about this host: each item green or red, and for
 // each red one the fix.
 import { useEffect, useState } from 'react';
-import { api, type HostReport } from './api';
+import { api, type CheckItem, type HostReport } from './api';
 import { CopyText } from './CopyText';
 
 // A fix that is a command is shown copyable; one that is advice, as text.
 const COMMAND = /^(sudo |apt-get |apt |modprobe |usermod |adduser |vmdeck |chmod |chown )/;
+
+/** What needs fixing first: missing needed items, then other missing ones, then the rest, each in the server's order. */
+function order(items: CheckItem[]): CheckItem[] {
+  const rank = (i: CheckItem) => (i.ok ? 2 : i.needed ? 0 : 1);
+  return items.map((item, n) => ({ item, n })).sort((a, b) => rank(a.item) - rank(b.item) || a.n - b.n).map((x) => x.item);
+}
 
 export function HostChecks() {
   const [report, setReport] = useState<HostReport | null>(null);
@@ -33,7 +39,7 @@ export function HostChecks() {
 
   return (
     <div className="min-h-0 flex-1 overflow-auto">
-      <div className="mx-auto max-w-4xl p-4">
+      <div className="mx-auto max-w-6xl p-4">
         <div className="mb-3 flex items-center gap-3">
           <h1 className="text-sm font-semibold">Host</h1>
           {report && (
@@ -52,11 +58,11 @@ export function HostChecks() {
                 <th className="w-8 py-1.5 pl-2 font-medium"><span className="sr-only">Status</span></th>
                 <th className="py-1.5 pr-3 font-medium">Item</th>
                 <th className="py-1.5 pr-3 font-medium">What it says</th>
-                <th className="py-1.5 pr-2 font-medium">Fix</th>
+                <th className="w-[40%] py-1.5 pr-2 font-medium">Fix</th>
               </tr>
             </thead>
             <tbody>
-              {report.items.map((item) => (
+              {order(report.items).map((item) => (
                 <tr key={item.name} data-ok={item.ok} className="border-b border-line/70 align-top">
                   <td className="py-1.5 pl-2">
                     <span
@@ -65,7 +71,7 @@ export function HostChecks() {
                       className={`mt-1 inline-block size-2.5 rounded-full ${item.ok ? 'bg-green-600 dark:bg-green-400' : item.needed ? 'bg-red-600 dark:bg-red-400' : 'bg-red-600/60 dark:bg-red-400/70'}`}
                     />
                   </td>
-                  <td className="py-1.5 pr-3 font-mono text-xs">
+                  <td className="py-1.5 pr-3 font-mono text-xs whitespace-nowrap">
                     {item.name}
                     {item.needed && !item.ok && <span className="ml-1.5 font-sans text-[11px] text-danger">needed</span>}
                   </td>
