@@ -195,8 +195,10 @@ class StateWatcher {
         this.later(() => this.recompute(t.label, false), 250);
       });
       this.later(() => this.recompute(t.label, false), 0);
-    }, () => {
-      t.retryAt = Date.now() + EVENTS_RETRY_MS;
+    }, (e: NodeJS.ErrnoException) => {
+      // Not there yet (QEMU writes its pidfile before its sockets): the
+      // socket's appearance is watched. Silent: another client holds it.
+      if (e.code !== 'ENOENT' && e.code !== 'ECONNREFUSED') t.retryAt = Date.now() + EVENTS_RETRY_MS;
     }).finally(() => { t.connecting = undefined; });
   }
 

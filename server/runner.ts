@@ -9,8 +9,8 @@ import type { VmInfo } from '../lib/vm';
 import { badInput, conflict, VmdeckError } from './errors';
 import { runRoot } from './paths';
 import {
-  exists, isQemuOf, logSinceStart, notRunning, probe, qmpCall, qmpMessage, queryRunstate, readPid,
-  recordedConfig, resolveVm, runtimePaths, sleep, suspendFile, withQmp, type RuntimeStatus,
+  exists, isQemuOf, notRunning, probe, qmpCall, qmpMessage, queryRunstate, readPid,
+  qemuMessages, recordedConfig, resolveVm, runtimePaths, sleep, suspendFile, withQmp, type RuntimeStatus,
 } from './runtime';
 import { readVmInfo } from './store';
 
@@ -105,16 +105,21 @@ function wrapperError(stderr: string, code: number, log: string): VmdeckError {
 /** A VM that went away while starting, with what qemu.log says about it. */
 async function startFailure(vm: VmInfo, pid: number | undefined, what: string): Promise<VmdeckError> {
   const p = runtimePaths(vm.label);
-  const lines = (await logSinceStart(p.qemuLog)).slice(1).map((l) => l.replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z? /, ''));
-  const cause = lines.length ? lines.slice(-2).join(' / ') : 'qemu.log says nothing more';
-  return new VmdeckError(500, `qemu: QEMU${pid ? ` (pid ${pid})` : ''} exited while ${what}: ${cause} (log: ${p.qemuLog})`, 'qemu');
+  const said = (await qemuMessages(p)).slice(1).map((l) => l.replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z? /, ''));
+  const cause = said.length ? said.slice(-2).join(' / ') : 'QEMU said nothing';
+  return new VmdeckError(500, `qemu: QEMU${pid ? ` (pid ${pid})` : ''} exited while ${what}: ${cause} (logs: ${p.qemuLog}, ${p.qemuStderr})`, 'qemu');
 }
 
 /**
  * Waits until the VM's QEMU answers on QMP and any resume from a suspended
  * state has finished; throws with qemu.log's words if QEMU exits instead.
  */
-export async function waitUntilUp(vm: VmInfo, timeoutMs = START_TIMEOUT_MS): Promise<RuntimeStatus> {
+export function waitUntilUp(vm: VmInfo, timeoutMs = START_TIMEOUT_MS): Promise<RuntimeStatus> {
+  return waitUp(vm, timeoutMs, false);
+}
+
+/** daemonized: the wrapper has returned, so QEMU wrote its pidfile already; none means it has exited. */
+async function waitUp(vm: VmInfo, timeoutMs: number, daemonized: boolean): Promise<RuntimeStatus> {
   const p = runtimePaths(vm.label);
   const deadline = Date.now() + timeoutMs;
   let seen: number | undefined;
@@ -125,7 +130,7 @@ export async function waitUntilUp(vm: VmInfo, timeoutMs = START_TIMEOUT_MS): Pro
       seen = pid;
       const status = await queryRunstate(p.qmp, 2000);
       if (status && status !== 'inmigrate') return vmStatus(vm);
-    } else if (seen !== undefined) {
+    } else if (seen !== undefined || daemonized) {
       // QEMU removes its pidfile as it exits.
       throw await startFailure(vm, seen, 'starting');
     }
@@ -164,9 +169,15 @@ export async function startVm(labelOrPath: string, opts: StartOptions = {}): Pro
   } else if (code !== 0) {
     throw wrapperError(stderr, code, p.qemuLog);
   }
-  await waitUntilUp(vm, resuming ? RESUME_TIMEOUT_MS : START_TIMEOUT_MS);
+  const resumed = `${suspendFile(vm.dir, vm.label)}.resumed`;
+  try {
+    await waitUp(vm, resuming ? RESUME_TIMEOUT_MS : START_TIMEOUT_MS, code === 0);
+  } catch (e) {
+    if (!resuming || !(e instanceof VmdeckError) || !(await exists(resumed))) throw e;
+    throw new VmdeckError(e.status, `${e.message}; the saved state is kept as ${resumed} (rename it to ${vm.label}.suspend to try again)`, e.field);
+  }
   // The wrapper keeps a used state file as .resumed; once QEMU runs from it, it is only disk space.
-  if (resuming) await rm(`${suspendFile(vm.dir, vm.label)}.resumed`, { force: true });
+  if (resuming) await rm(resumed, { force: true });
   return (await withStatus([vm]))[0];
 }
 

@@ -31,6 +31,8 @@ export interface RuntimePaths {
   vnc: string;
   serialLog: string;
   qemuLog: string;
+  /** QEMU's stderr once daemonized (-D), emptied at each start. */
+  qemuStderr: string;
   /** The wrapper writes the path of the VM's .ctys here, so a runtime dir leads back to its VM. */
   config: string;
   console: string;
@@ -48,6 +50,7 @@ export function runtimePaths(label: string): RuntimePaths {
     vnc: join(dir, 'vnc.sock'),
     serialLog: join(dir, 'serial.log'),
     qemuLog: join(dir, 'qemu.log'),
+    qemuStderr: join(dir, 'qemu-stderr.log'),
     config: join(dir, 'config'),
     console: join(dir, 'console'),
   };
@@ -95,17 +98,22 @@ export async function recordedConfig(label: string): Promise<string | undefined>
   return (await readText(runtimePaths(label).config))?.trim() || undefined;
 }
 
-/** qemu.log's lines since the last start, without QEMU's module noise. */
-export async function logSinceStart(qemuLog: string): Promise<string[]> {
-  const lines = ((await readText(qemuLog)) ?? '').split('\n').map((l) => l.trimEnd()).filter((l) => l && !/module ui-ui/.test(l));
+const lines = (text: string | undefined) => (text ?? '').split('\n').map((l) => l.trimEnd()).filter((l) => l && !/module ui-ui/.test(l));
+
+/**
+ * What QEMU said since its last start: qemu.log from the wrapper's "starting"
+ * line on (that line first), then QEMU's stderr once it daemonized.
+ */
+export async function qemuMessages(p: RuntimePaths): Promise<string[]> {
+  const log = lines(await readText(p.qemuLog));
   let start = 0;
-  lines.forEach((l, i) => { if (/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d starting /.test(l)) start = i; });
-  return lines.slice(start);
+  log.forEach((l, i) => { if (/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d starting /.test(l)) start = i; });
+  return [...log.slice(start), ...lines(await readText(p.qemuStderr))];
 }
 
-export async function lastLogLine(qemuLog: string): Promise<string> {
-  const lines = await logSinceStart(qemuLog);
-  return lines[lines.length - 1] ?? '(qemu.log is empty)';
+export async function lastLogLine(p: RuntimePaths): Promise<string> {
+  const all = await qemuMessages(p);
+  return all[all.length - 1] ?? '(qemu.log is empty)';
 }
 
 /** QEMU's run state (query-status) in vmdeck's words. */
@@ -159,7 +167,7 @@ export async function probe(label: string, vmDir: string | undefined, runstate: 
   // QEMU removes its pidfile as it exits: one left behind means it was killed
   // or crashed. (Read again: it may have gone while we looked at /proc.)
   if (pid !== undefined && (await readPid(p.pidFile)) === pid) {
-    return { state: 'stopped', runDir: p.dir, reason: `QEMU (pid ${pid}) is gone: killed or crashed; last log line: ${await lastLogLine(p.qemuLog)}` };
+    return { state: 'stopped', runDir: p.dir, reason: `QEMU (pid ${pid}) is gone: killed or crashed; last log line: ${await lastLogLine(p)}` };
   }
   return { state: 'stopped', runDir: p.dir };
 }

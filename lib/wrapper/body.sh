@@ -299,10 +299,10 @@ add_consoles() {
 
 add_process() {
 	add -pidfile "$RUNDIR/qemu.pid" -msg timestamp=on
-	# -daemonize points stderr at /dev/null unless a log file is set: with -D,
-	# QEMU's later complaints (a failed resume, "terminating on signal")
-	# still reach qemu.log. -D truncates its file, hence a file of its own.
-	add -D "$RUNDIR/qemu-debug.log"
+	# Once daemonized, QEMU's stderr goes to /dev/null, or with -D to that
+	# file: its later complaints (a failed resume, "terminating on signal")
+	# stay on record. -D empties its file at each start, hence not qemu.log.
+	add -D "$RUNDIR/qemu-stderr.log"
 	[[ -n $DAEMONIZE ]] && add -daemonize
 	# A suspended VM resumes from its saved state; the state file is renamed
 	# once read, so the next start boots afresh.

@@ -1,7 +1,7 @@
 // Ends of a VM: a poweroff the guest ignores (then --force), a guest that
 // powers itself off, and a QEMU killed with SIGKILL. Real QEMU (TCG).
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { VmInfo } from '../../lib/vm';
@@ -96,4 +96,25 @@ test('kill -9 of QEMU: stopped with a reason, the stale sockets do not block the
   const shell = await guestShell(sb.run, LABEL);
   assert.equal(await shell.run('echo $((6*7))', /42/), '42');
   shell.close();
+});
+
+test('a start that fails says why in one line: a bad option names its field, a broken saved state gets QEMU\'s own words', async () => {
+  await stopVm(LABEL, { mode: 'force' }).catch(() => undefined);
+  await assert.rejects(startVm(LABEL, { console: 'telnet' }), {
+    status: 400, field: 'console', message: "--console: 'TELNET' is not one of: VNC SDL CLI CLI0 NONE",
+  });
+  await assert.rejects(startVm(LABEL, { console: 'CLI0' }), { status: 400, field: 'console' });
+
+  const state = join(vm.dir, `${LABEL}.suspend`);
+  writeFileSync(state, 'not a saved VM state\n');
+  assert.equal((await vmStatus(vm)).state, 'suspended');
+  await assert.rejects(startVm(LABEL), (e: Error & { status?: number }) => {
+    assert.equal(e.status, 500);
+    assert.match(e.message, /^qemu: QEMU (\(pid \d+\) )?exited while starting: .*(Not a migration stream|load of migration failed)/);
+    assert.ok(e.message.endsWith(`the saved state is kept as ${state}.resumed (rename it to ${LABEL}.suspend to try again)`), e.message);
+    assert.ok(!e.message.includes('\n'), 'one line');
+    return true;
+  });
+  assert.equal((await vmStatus(vm)).state, 'stopped');
+  assert.deepEqual(qemuPids(sb.run, LABEL), []);
 });

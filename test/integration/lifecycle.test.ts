@@ -70,6 +70,8 @@ test('start runs the VM detached; list and list --json show it with its pid; the
 });
 
 test('pause stops the guest (seen as an event within 500 ms of a raw QMP stop), resume lets it answer again', async () => {
+  // The shell idle at its prompt, nothing of it still on the way.
+  await shell.run('true', PROMPT);
   const from = recorder.events.length;
   await qmpOnce(qmpPath(), 'stop');
   const stoppedAt = Date.now();
@@ -79,6 +81,7 @@ test('pause stops the guest (seen as an event within 500 ms of a raw QMP stop), 
   assert.equal((await vmStatus(vm)).state, 'paused');
 
   // The paused guest neither echoes nor runs what is typed.
+  await new Promise((r) => setTimeout(r, 200));
   const mark = shell.mark;
   shell.write('echo $((6*7))\r');
   await new Promise((r) => setTimeout(r, 1500));
