@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   enumerate: () => import('./enumerate'),
   check: () => import('./check'),
   net: () => import('./net'),
+  serve: () => import('./serve'),
   start: () => import('./start'),
   list: () => import('./list'),
   cancel: () => import('./cancel'),

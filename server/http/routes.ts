@@ -1,0 +1,225 @@
+// The REST API of SPEC.md. Each handler reads its input, calls the same
+// server/ function as the CLI (one validation, one error text) and returns
+// what that function returns.
+import { readFile, stat, open } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { CONSOLES } from '../../lib/spec';
+import type { VmInfo } from '../../lib/vm';
+import { checkHost } from '../check';
+import { badInput, conflict, notFound } from '../errors';
+import { bases, runDir } from '../paths';
+import { sendKeys, typeText } from '../keys';
+import { changeMedia, ejectMedia } from '../media';
+import { startVm, stopVm, vmStatus, withStatus, type StartOptions, type StopMode } from '../runner';
+import { resolveVm } from '../runtime';
+import { screenshot } from '../screen';
+import { deleteSnapshot, listSnapshots, loadSnapshot, saveSnapshot } from '../snapshots';
+import { createVm, deleteVmFiles, enumerate, previewVm, readVmFiles, wrapperPrint, type CreateRequest } from '../store';
+import { loadCatalog } from '../templates';
+import { startCliSession } from '../ws/consoles';
+import { streamEvents } from './events';
+import { Json, Reply, Router } from './router';
+
+const VERSION = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')).version as string;
+
+type Body = Record<string, unknown>;
+
+function optString(body: Body, field: string): string | undefined {
+  const v = body[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw badInput(field, `${field}: must be text`);
+  return v;
+}
+
+function reqString(body: Body, field: string): string {
+  const v = optString(body, field);
+  if (v === undefined || v === '') throw badInput(field, `${field}: is required`);
+  return v;
+}
+
+function optBoolean(body: Body, field: string): boolean | undefined {
+  const v = body[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw badInput(field, `${field}: must be true or false`);
+  return v;
+}
+
+/** The VM with its current state. */
+async function vmWithStatus(label: string): Promise<VmInfo> {
+  const [vm] = await withStatus([await resolveVm(label)]);
+  return vm;
+}
+
+function startRequest(body: Body): StartOptions {
+  const consoleMode = optString(body, 'console')?.toUpperCase();
+  if (consoleMode !== undefined && !(CONSOLES as readonly string[]).includes(consoleMode)) {
+    throw badInput('console', `console: '${consoleMode}' is not one of ${CONSOLES.join(', ')}`);
+  }
+  const instmode = body.instmode === true ? true : optString(body, 'instmode');
+  return {
+    console: consoleMode,
+    bootmode: optString(body, 'bootmode'),
+    instmode: instmode === '' ? undefined : instmode,
+    kernelmode: optString(body, 'kernelmode'),
+    reuse: optBoolean(body, 'reuse'),
+  };
+}
+
+/**
+ * Starts a VM. Console CLI or CLI0 means a terminal: the server holds it as a
+ * pty, and the browser reaches it on /ws/vms/:label/cli.
+ */
+async function start(vm: VmInfo, request: StartOptions): Promise<void> {
+  const consoleMode = request.console ?? vm.console.toUpperCase();
+  if (consoleMode === 'CLI' || consoleMode === 'CLI0') {
+    const status = await vmStatus(vm);
+    if (status.state === 'running' || status.state === 'paused') {
+      if (request.reuse) return;
+      throw conflict(`label: VM '${vm.label}' is already running (pid ${status.pid ?? '?'})`, 'label');
+    }
+    await startCliSession(vm, { ...request, console: consoleMode });
+  } else {
+    await startVm(vm.label, { ...request, console: consoleMode });
+  }
+}
+
+/** Keys of a create request that are not fields of the VM spec. */
+const CREATE_OPTIONS = new Set(['label', 'template', 'base', 'force', 'createImage', 'start', 'env']);
+
+/** A VM spec from the API: the spec's fields, plus what create-conf's options say. */
+function createRequest(body: Body): CreateRequest & { start?: boolean | StartOptions } {
+  const values = Object.fromEntries(Object.entries(body).filter(([k]) => !CREATE_OPTIONS.has(k)));
+  const { start: startValue, env } = body;
+  const base = optString(body, 'base');
+  if (base !== undefined && !bases().includes(resolve(base))) {
+    throw badInput('base', `base: '${base}' is not one of the bases (${bases().join(', ')}); add it to VMDECK_BASES`);
+  }
+  let envValues: Record<string, string> | undefined;
+  if (env !== undefined) {
+    if (typeof env !== 'object' || env === null || Array.isArray(env) || Object.values(env).some((v) => typeof v !== 'string')) {
+      throw badInput('env', 'env: must be an object of NAME: "value" (create-conf\'s environment options)');
+    }
+    envValues = env as Record<string, string>;
+  }
+  let startOption: boolean | StartOptions | undefined;
+  if (typeof startValue === 'object' && startValue !== null && !Array.isArray(startValue)) startOption = startRequest(startValue as Body);
+  else startOption = optBoolean(body, 'start');
+  return {
+    label: reqString(body, 'label'),
+    template: optString(body, 'template'),
+    base,
+    env: envValues,
+    values,
+    createImage: optBoolean(body, 'createImage'),
+    force: optBoolean(body, 'force'),
+    start: startOption,
+  };
+}
+
+const TAIL_DEFAULT = 64 * 1024;
+const TAIL_MAX = 4 * 1024 * 1024;
+
+async function serialLogTail(vm: VmInfo, bytesParam: string | null): Promise<Buffer> {
+  let bytes = TAIL_DEFAULT;
+  if (bytesParam !== null) {
+    bytes = Number(bytesParam);
+    if (!Number.isInteger(bytes) || bytes < 1 || bytes > TAIL_MAX) throw badInput('bytes', `bytes: must be a whole number from 1 to ${TAIL_MAX}`);
+  }
+  const path = join(runDir(vm.label), 'serial.log');
+  let size: number;
+  try {
+    ({ size } = await stat(path));
+  } catch {
+    throw notFound(`serial.log: VM '${vm.label}' has no serial log (${path}); it is written while the VM runs`, 'label');
+  }
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(Math.min(size, bytes));
+    const { bytesRead } = await fh.read(buf, 0, buf.length, size - buf.length);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+export function apiRoutes(): Router {
+  return new Router()
+    .add('GET', '/api/health', async () => ({ ok: true, version: VERSION }), { auth: false })
+    .add('GET', '/api/host', () => checkHost())
+    .add('GET', '/api/templates', () => loadCatalog())
+    .add('GET', '/api/vms', async () => withStatus(await enumerate()))
+    .add('POST', '/api/vms/preview', async (r) => {
+      const { start: _s, ...request } = createRequest(await r.body());
+      const preview = await previewVm(request);
+      return { spec: preview.spec, files: preview.files, argv: preview.argv };
+    })
+    .add('POST', '/api/vms', async (r) => {
+      const { start: startOption, ...request } = createRequest(await r.body());
+      const created = await createVm(request);
+      if (startOption) await start(created.vm, startOption === true ? {} : startOption);
+      return new Json(201, { vm: await vmWithStatus(created.vm.label), kept: created.kept, imageCreated: created.imageCreated });
+    })
+    .add('GET', '/api/vms/:label', async (r) => {
+      const vm = await vmWithStatus(r.params.label);
+      const files = await readVmFiles(vm);
+      let argv: string[] | null = null;
+      let argvError: string | undefined;
+      try {
+        argv = await wrapperPrint(vm.wrapper);
+      } catch (e) {
+        argvError = (e as Error).message;
+      }
+      return { vm, files, argv, ...(argvError ? { argvError } : {}) };
+    })
+    .add('DELETE', '/api/vms/:label', async (r) => {
+      const vm = await vmWithStatus(r.params.label);
+      if (vm.state !== 'stopped') throw conflict(`label: VM '${vm.label}' is ${vm.state}; stop it before deleting it`, 'label');
+      const disks = r.query.get('disks');
+      if (disks !== null && disks !== 'delete' && disks !== 'keep') throw badInput('disks', `disks: '${disks}' is not one of delete, keep`);
+      const { keptDisk } = await deleteVmFiles(vm, disks === 'delete');
+      return { deleted: vm.label, ...(keptDisk ? { keptDisk } : {}) };
+    })
+    .add('POST', '/api/vms/:label/start', async (r) => {
+      const vm = await resolveVm(r.params.label);
+      await start(vm, startRequest(await r.body()));
+      return { vm: await vmWithStatus(vm.label) };
+    })
+    .add('POST', '/api/vms/:label/stop', async (r) => {
+      const body = await r.body();
+      const mode = reqString(body, 'mode') as StopMode;
+      // stopVm checks the mode and the timeout, as for `vmdeck cancel`.
+      await stopVm(r.params.label, { mode, timeout: body.timeout as number | undefined, force: optBoolean(body, 'force') });
+      return { vm: await vmWithStatus(r.params.label) };
+    })
+    .add('GET', '/api/vms/:label/snapshots', (r) => listSnapshots(r.params.label))
+    .add('POST', '/api/vms/:label/snapshots', async (r) => {
+      const name = reqString(await r.body(), 'name');
+      return new Json(201, (await saveSnapshot(r.params.label, name)) ?? { name });
+    })
+    .add('DELETE', '/api/vms/:label/snapshots/:name', async (r) => (await deleteSnapshot(r.params.label, r.params.name)) ?? { deleted: r.params.name })
+    .add('POST', '/api/vms/:label/snapshots/:name/load', async (r) => (await loadSnapshot(r.params.label, r.params.name)) ?? { loaded: r.params.name })
+    .add('POST', '/api/vms/:label/media', async (r) => {
+      const body = await r.body();
+      const action = reqString(body, 'action');
+      if (action === 'change') return (await changeMedia(r.params.label, reqString(body, 'path'))) ?? { ok: true };
+      if (action === 'eject') return (await ejectMedia(r.params.label)) ?? { ok: true };
+      throw badInput('action', `action: '${action}' is not one of change, eject`);
+    })
+    .add('POST', '/api/vms/:label/keys', async (r) => {
+      const body = await r.body();
+      if (body.keys !== undefined) {
+        if (!Array.isArray(body.keys) || body.keys.length === 0 || body.keys.some((k) => typeof k !== 'string')) {
+          throw badInput('keys', 'keys: must be a list of key names like ["ctrl", "alt", "delete"]');
+        }
+        return (await sendKeys(r.params.label, body.keys as string[])) ?? { ok: true };
+      }
+      if (body.text !== undefined) return (await typeText(r.params.label, reqString(body, 'text'))) ?? { ok: true };
+      throw badInput('keys', 'keys: give keys (a list of key names) or text');
+    })
+    .add('GET', '/api/vms/:label/screenshot', async (r) => new Reply(200, await screenshot(r.params.label), 'image/png'))
+    .add('GET', '/api/vms/:label/serial.log', async (r) => {
+      const vm = await resolveVm(r.params.label);
+      return new Reply(200, await serialLogTail(vm, r.query.get('bytes')), 'text/plain; charset=utf-8');
+    })
+    .add('GET', '/api/events', (r) => streamEvents(r.req, r.res));
+}

@@ -1,0 +1,196 @@
+// The dashboard's server: one Node process, one HTTP server. It answers
+// /api/*, /login, /logout and /ws/* itself and hands every other request to
+// Next.js, so there is exactly one instance of all state (console hubs, CLI0
+// ptys). Nothing it needs lives only in its memory: VMs run on their own and
+// are found again after a restart.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { Auth, loadToken, remoteAddress } from './auth';
+import { createPages, type Pages } from './http/pages';
+import { apiRoutes } from './http/routes';
+import { HttpError, runRoute, sendError, sendJson, type Router } from './http/router';
+import { subscribe } from './events';
+import { closeAllConsoles, vmStopped } from './ws/consoles';
+import { createWsEndpoints } from './ws/index';
+
+export const REPO = fileURLToPath(new URL('..', import.meta.url));
+
+export interface ServerOptions {
+  host?: string;
+  port?: number;
+  /** Next.js in development mode (compiles pages on request). */
+  dev?: boolean;
+  /** Where package.json, app/ and .next/ are. */
+  dir?: string;
+}
+
+export interface RunningServer {
+  server: Server;
+  host: string;
+  port: number;
+  url: string;
+  /** The URL that logs a browser in. */
+  loginUrl: string;
+  /** Where a generated token is kept; undefined when it came from VMDECK_TOKEN. */
+  tokenFile?: string;
+  /** Resolves when the pages can be served (or are known to be unbuilt). */
+  pagesReady: Promise<void>;
+  router: Router;
+  close(): Promise<void>;
+}
+
+const hostForUrl = (host: string) => (host.includes(':') ? `[${host}]` : host);
+
+/** Paths that are served to everybody: Next's assets, the favicon, public/. */
+function isStatic(path: string, pages: Pages | null): boolean {
+  return path.startsWith('/_next/') || path === '/favicon.ico' || (pages?.isPublicFile(path) ?? false);
+}
+
+const LOGIN_FALLBACK = `<!doctype html><meta charset="utf-8"><title>Log in · vmdeck</title>
+<form method="get" action="/login" style="font:14px system-ui;max-width:22rem;margin:20vh auto">
+<p>Paste the access token (the login URL that <code>vmdeck serve</code> printed carries it).</p>
+<input name="token" type="password" required autofocus style="width:100%"> <button>Log in</button></form>\n`;
+
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const host = options.host ?? process.env.HOST ?? '127.0.0.1';
+  const port = options.port ?? Number(process.env.PORT ?? 3000);
+  const dir = options.dir ?? REPO;
+  const { token, file: tokenFile } = loadToken();
+  const auth = new Auth(token);
+  const router = apiRoutes();
+  const ws = createWsEndpoints(auth);
+  let pages: Pages | null = null;
+  let pagesError: string | null = null;
+  let pagesLoaded: () => void = () => {};
+  const pagesReady = new Promise<void>((resolve) => { pagesLoaded = resolve; });
+
+  /** Holds the answer to a request that presented credentials after failures from its address. */
+  async function authenticate(req: IncomingMessage): Promise<boolean> {
+    const creds = auth.check(req);
+    if (!creds.presented) return false;
+    const address = remoteAddress(req);
+    const delay = auth.throttle.delayFor(address);
+    if (delay) await new Promise((r) => setTimeout(r, delay));
+    if (creds.ok) auth.throttle.succeed(address);
+    else auth.throttle.fail(address);
+    return creds.ok;
+  }
+
+  async function api(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const match = router.match(req.method ?? 'GET', path);
+    const open = match.kind === 'route' && !match.route.auth;
+    if (!open && !(await authenticate(req))) {
+      sendJson(res, 401, { error: 'unauthorized: send Authorization: Bearer <token>, or log in at /login' }, { 'WWW-Authenticate': 'Bearer realm="vmdeck"' });
+      return;
+    }
+    if (match.kind === 'none') throw new HttpError(404, `no API route ${req.method} ${path}`);
+    if (match.kind === 'method') {
+      throw new HttpError(405, `${req.method} is not allowed on ${path} (allowed: ${match.allowed.join(', ')})`, undefined, { Allow: match.allowed.join(', ') });
+    }
+    await runRoute(match.route, match.params, req, res);
+  }
+
+  async function login(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const candidate = url.searchParams.get('token');
+    if (candidate === null) {
+      if (await authenticate(req)) {
+        res.writeHead(303, { Location: '/' }).end();
+      } else if (pages?.built) {
+        await pages.handle(req, res);
+      } else {
+        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }).end(LOGIN_FALLBACK);
+      }
+      return;
+    }
+    const address = remoteAddress(req);
+    const delay = auth.throttle.delayFor(address);
+    if (delay) await new Promise((r) => setTimeout(r, delay));
+    if (!auth.tokenMatches(candidate)) {
+      auth.throttle.fail(address);
+      res.writeHead(303, { Location: `/login?error=${encodeURIComponent('That token is not right: copy it again from the login URL or $VMDECK_HOME/token')}`, 'Cache-Control': 'no-store' }).end();
+      return;
+    }
+    auth.throttle.succeed(address);
+    const secure = (req.socket as { encrypted?: boolean }).encrypted === true;
+    res.writeHead(303, { 'Set-Cookie': auth.sessionCookie(secure), Location: '/', 'Cache-Control': 'no-store' }).end();
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    if (path === '/api' || path.startsWith('/api/')) return api(req, res, path);
+    if (path === '/login') return login(req, res, url);
+    if (path === '/logout') {
+      res.writeHead(303, { 'Set-Cookie': Auth.clearedCookie(), Location: '/login', 'Cache-Control': 'no-store' }).end();
+      return;
+    }
+    if (path.startsWith('/ws/')) throw new HttpError(426, `${path} is a WebSocket endpoint`);
+    if (!isStatic(path, pages) && !(await authenticate(req))) {
+      res.writeHead(303, { Location: '/login', 'Cache-Control': 'no-store' }).end();
+      return;
+    }
+    await pagesReady;
+    if (pages) return pages.handle(req, res);
+    res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' })
+      .end(`vmdeck: the dashboard pages could not be loaded: ${pagesError}\n`);
+  }
+
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => { /* a client that went away */ });
+    const path = (req.url ?? '/').split('?')[0];
+    if (path.startsWith('/_next/') && pages) pages.upgrade(req, socket, head);
+    else ws.handleUpgrade(req, socket, head);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e) => sendError(res, e));
+  });
+  server.on('upgrade', upgrade);
+  // Every console of a VM that stops closes with 4410, whoever stopped it.
+  const unsubscribe = subscribe((e) => {
+    // A change, not the first sight of a VM (which reads as stopped while it starts).
+    const wasUp = e.previous === 'running' || e.previous === 'paused';
+    if (wasUp && (e.state === 'stopped' || e.state === 'suspended')) vmStopped(e.label);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const actualPort = (server.address() as AddressInfo).port;
+  // The API answers at once; pages follow when Next has loaded.
+  createPages({ dir, dev: options.dev ?? false, hostname: host, port: actualPort }).then(
+    (p) => { pages = p; },
+    (e: Error) => {
+      pagesError = e.message.split('\n')[0];
+      console.error(`vmdeck serve: the dashboard pages could not be loaded: ${e.stack ?? e.message}`);
+    },
+  ).finally(pagesLoaded);
+
+  const url = `http://${hostForUrl(host)}:${actualPort}/`;
+  return {
+    server,
+    host,
+    port: actualPort,
+    url,
+    loginUrl: `${url}login?token=${encodeURIComponent(token)}`,
+    tokenFile,
+    pagesReady,
+    router,
+    async close() {
+      unsubscribe();
+      closeAllConsoles();
+      ws.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await pages?.close();
+    },
+  };
+}

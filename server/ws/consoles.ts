@@ -1,0 +1,264 @@
+// The one registry of live consoles, reached by both the HTTP routes and the
+// WebSocket endpoints: the serial and monitor hubs (one per VM each), the VNC
+// bridges (one per browser client) and the CLI0 sessions (a pty per VM).
+import { connect, type Socket } from 'node:net';
+import { open, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as pty from 'node-pty';
+import type { WebSocket } from 'ws';
+import type { VmInfo } from '../../lib/vm';
+import { VmdeckError } from '../errors';
+import { runDir } from '../paths';
+import { vmStatus, startVmArgs, waitUntilUp, type StartOptions } from '../runner';
+import { CLOSE } from './close-codes';
+import { ConsoleHub, DEFAULT_LIMITS, type HubStats } from './hub';
+import { SlabReader, VncBridge } from './vnc';
+
+export type SocketConsole = 'serial' | 'monitor';
+
+const SOCKET_NAME: Record<SocketConsole, string> = { serial: 'serial.sock', monitor: 'monitor.sock' };
+
+const hubs = new Map<string, ConsoleHub>();
+/** Hubs being opened, so that clients arriving together share one. */
+const opening = new Map<string, Promise<ConsoleHub>>();
+const vncBridges = new Map<string, Set<VncBridge>>();
+const cliSessions = new Map<string, { hub: ConsoleHub; pty: pty.IPty }>();
+
+const hubKey = (label: string, kind: string) => `${label}/${kind}`;
+
+/** A refused console connection, as a close code the browser can act on. */
+export class ConsoleRefused extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+  }
+}
+
+function connectUnix(path: string, what: string, label: string, onread?: SlabReader['onread']): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(onread ? { path, onread } : { path });
+    sock.once('connect', () => {
+      sock.removeAllListeners('error');
+      resolve(sock);
+    });
+    sock.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
+        reject(new ConsoleRefused(CLOSE.notRunning, `${what}: VM '${label}' is not running (no ${path})`));
+      } else reject(new ConsoleRefused(CLOSE.internalError, `${what}: ${path}: ${e.message}`));
+    });
+  });
+}
+
+/** The last `bytes` of serial.log up to its current end: what serial0 printed before we attached. */
+async function logTail(path: string, bytes: number): Promise<Buffer> {
+  try {
+    const { size } = await stat(path);
+    const start = Math.max(0, size - bytes);
+    const fh = await open(path, 'r');
+    try {
+      const buf = Buffer.alloc(size - start);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, start);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return Buffer.alloc(0);
+  }
+}
+
+/** Whether the VM has really stopped, allowing QEMU a moment to finish exiting. */
+async function hasStopped(vm: VmInfo, graceMs = 2000): Promise<boolean> {
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    const s = await vmStatus(vm).catch(() => null);
+    if (s && (s.state === 'stopped' || s.state === 'suspended')) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function openSocketHub(vm: VmInfo, kind: SocketConsole): Promise<ConsoleHub> {
+  const key = hubKey(vm.label, kind);
+  const dir = runDir(vm.label);
+  const sock = await connectUnix(join(dir, SOCKET_NAME[kind]), kind, vm.label);
+  const hub: ConsoleHub = new ConsoleHub({
+    name: kind,
+    onDispose: () => {
+      if (hubs.get(key) === hub) hubs.delete(key);
+    },
+  });
+  // Output that arrives while serial.log is read comes after it.
+  const early: Buffer[] = [];
+  let seeded = false;
+  sock.on('data', (d: Buffer) => (seeded ? hub.output(d) : early.push(d)));
+  if (kind === 'serial') hub.seed(await logTail(join(dir, 'serial.log'), DEFAULT_LIMITS.recentBytes));
+  seeded = true;
+  for (const d of early) hub.output(d);
+  hub.setLink({
+    write: (d) => sock.write(d),
+    pause: () => sock.pause(),
+    resume: () => sock.resume(),
+    close: () => sock.destroy(),
+  });
+  sock.on('drain', () => hub.drained());
+  sock.on('error', () => { /* reported through close */ });
+  sock.on('close', () => {
+    if (hub.isDisposed) return;
+    void consoleLost(vm, hub, `${kind}: QEMU closed the console connection`);
+  });
+  hubs.set(key, hub);
+  return hub;
+}
+
+/** QEMU closed a hub's connection: the VM stopped, or (rarely) QEMU dropped the client. */
+async function consoleLost(vm: VmInfo, hub: ConsoleHub, reason: string): Promise<void> {
+  if (await hasStopped(vm)) hub.end(CLOSE.vmStopped, `VM '${vm.label}' stopped`);
+  else hub.end(CLOSE.internalError, reason);
+}
+
+/** Attaches a browser client to the VM's serial console or monitor, shared with the other clients. */
+export async function attachSocketConsole(ws: WebSocket, vm: VmInfo, kind: SocketConsole): Promise<void> {
+  // A CLI0 VM's serial console is its pty.
+  const cli = cliSessions.get(vm.label);
+  if (kind === 'serial' && cli) {
+    cli.hub.attach(ws);
+    return;
+  }
+  const key = hubKey(vm.label, kind);
+  const open = hubs.get(key);
+  if (open && !open.isDisposed) {
+    open.attach(ws);
+    return;
+  }
+  let pending = opening.get(key);
+  if (!pending) {
+    pending = openSocketHub(vm, kind).finally(() => opening.delete(key));
+    opening.set(key, pending);
+  }
+  (await pending).attach(ws);
+}
+
+/** Connects a browser client to the VM's VNC server: its own connection. */
+export async function attachVnc(ws: WebSocket, vm: VmInfo): Promise<void> {
+  const reader = new SlabReader();
+  const sock = await connectUnix(join(runDir(vm.label), 'vnc.sock'), 'vnc', vm.label, reader.onread);
+  if (ws.readyState !== ws.OPEN) {
+    sock.destroy();
+    return;
+  }
+  let set = vncBridges.get(vm.label);
+  if (!set) vncBridges.set(vm.label, (set = new Set()));
+  const bridges = set;
+  const bridge = new VncBridge(ws, sock, reader, (b) => {
+    void hasStopped(vm).then((stopped) => {
+      if (stopped) b.end(CLOSE.vmStopped, `VM '${vm.label}' stopped`);
+      else b.end(CLOSE.normal, 'vnc: QEMU closed the VNC connection');
+    });
+  });
+  bridges.add(bridge);
+  ws.once('close', () => {
+    bridges.delete(bridge);
+    if (bridges.size === 0 && vncBridges.get(vm.label) === bridges) vncBridges.delete(vm.label);
+  });
+}
+
+/** Attaches a browser client to the pty of a VM started with console CLI0. */
+export function attachCli(ws: WebSocket, vm: VmInfo): void {
+  const cli = cliSessions.get(vm.label);
+  if (!cli) throw new ConsoleRefused(CLOSE.notRunning, `cli: VM '${vm.label}' is not running under the dashboard with console CLI0`);
+  cli.hub.attach(ws);
+}
+
+export function hasCliSession(label: string): boolean {
+  return cliSessions.has(label);
+}
+
+/**
+ * Starts a VM with console CLI0 in a pty that the server holds: the VM
+ * lives as long as the pty. Resolves once QEMU is up; rejects with the
+ * wrapper's own complaint when it ends first.
+ */
+export async function startCliSession(vm: VmInfo, options: StartOptions, timeoutMs = 30000): Promise<void> {
+  if (cliSessions.has(vm.label)) throw new VmdeckError(409, `label: VM '${vm.label}' is already running (console CLI0)`, 'label');
+  const argv = startVmArgs(vm, { ...options, console: 'CLI0' });
+  const term = pty.spawn('bash', argv, {
+    name: 'xterm-256color', cols: 80, rows: 24, cwd: vm.dir, env: process.env as Record<string, string>, encoding: null,
+  });
+  const hub = new ConsoleHub({ name: 'cli', persistent: true });
+  const session = { hub, pty: term };
+  cliSessions.set(vm.label, session);
+  hub.setLink({
+    write: (d) => {
+      term.write(d);
+      return true;
+    },
+    pause: () => term.pause(),
+    resume: () => term.resume(),
+    resize: (cols, rows) => term.resize(cols, rows),
+    close: () => term.kill('SIGHUP'),
+  });
+  term.onData((d: string | Buffer) => hub.output(typeof d === 'string' ? Buffer.from(d) : d));
+  let started = false;
+  const exited = new Promise<{ exitCode: number }>((resolve) => {
+    term.onExit((e) => {
+      resolve(e);
+      const current = cliSessions.get(vm.label) === session;
+      if (current) cliSessions.delete(vm.label);
+      // A wrapper that refused to start (e.g. already running) stopped nothing.
+      if (started && current) {
+        hub.end(CLOSE.vmStopped, `VM '${vm.label}' stopped`);
+        vmStopped(vm.label);
+      } else hub.dispose();
+    });
+  });
+  const up = waitUntilUp(vm, timeoutMs);
+  const first = await Promise.race([exited.then((e) => ({ exited: e })), up.then(() => ({ exited: null }), (err: Error) => ({ exited: null, err }))]);
+  if (first.exited) {
+    const lastLine = hub.recent().toString('utf8').trim().split('\n').pop()?.trim() ?? '';
+    const message = lastLine.replace(/^[^:]*\.sh: /, '') || `the wrapper exited with status ${first.exited.exitCode}`;
+    throw new VmdeckError(first.exited.exitCode === 3 ? 409 : 400, message, 'label');
+  }
+  if ('err' in first && first.err) {
+    term.kill('SIGKILL');
+    throw first.err;
+  }
+  started = true;
+}
+
+/** Every socket console of the VM closes with 4410; a client that comes back after a restart gets the new session. */
+export function vmStopped(label: string, reason = `VM '${label}' stopped`): void {
+  for (const kind of ['serial', 'monitor'] as const) {
+    const key = hubKey(label, kind);
+    hubs.get(key)?.end(CLOSE.vmStopped, reason);
+    hubs.delete(key);
+  }
+  for (const bridge of vncBridges.get(label) ?? []) bridge.end(CLOSE.vmStopped, reason);
+  vncBridges.delete(label);
+  // A CLI0 session is not ended from here: its pty is the VM's life, and its end closes the session.
+}
+
+export interface ConsoleStats {
+  label: string;
+  console: string;
+  stats: HubStats;
+}
+
+/** What every hub holds now (for tests and benchmarks: memory must stay bounded). */
+export function consoleStats(): ConsoleStats[] {
+  const out: ConsoleStats[] = [];
+  for (const [key, hub] of hubs) {
+    const [label, kind] = key.split('/');
+    out.push({ label, console: kind, stats: hub.stats() });
+  }
+  for (const [label, { hub }] of cliSessions) out.push({ label, console: 'cli', stats: hub.stats() });
+  return out;
+}
+
+/** Closes every console (server shutdown); the VMs keep running. */
+export function closeAllConsoles(): void {
+  for (const hub of hubs.values()) hub.end(CLOSE.goingAway, 'the dashboard is shutting down');
+  hubs.clear();
+  for (const set of vncBridges.values()) for (const b of set) b.end(CLOSE.goingAway, 'the dashboard is shutting down');
+  vncBridges.clear();
+  for (const { hub } of cliSessions.values()) hub.end(CLOSE.goingAway, 'the dashboard is shutting down');
+}

@@ -1,0 +1,304 @@
+// A console hub: one connection to a VM's console (the serial or monitor
+// socket, or the pty of a CLI0 VM) shared by every browser client attached to
+// it. Every client sees all output and may type; a client that joins late is
+// first sent the recent output. The hub owns its link, its clients' listeners
+// and its timers, and releases them all in dispose().
+import type { RawData, WebSocket } from 'ws';
+import { CLOSE, closeReason } from './close-codes';
+
+/** What the hub reads from and types into. */
+export interface ConsoleLink {
+  /** False when the link's buffer is full: the hub then pauses the typing client until drain. */
+  write(data: Buffer): boolean;
+  pause(): void;
+  resume(): void;
+  /** A terminal size from a client; only a pty has one. */
+  resize?(cols: number, rows: number): void;
+  close(): void;
+}
+
+export interface HubLimits {
+  /** Output kept for clients that join later. */
+  recentBytes: number;
+  /** When every client has this much unsent, the link is paused (the guest waits). */
+  highWater: number;
+  lowWater: number;
+  /** A client this far behind is dropped so that it cannot hold up or bloat the others. */
+  slowClientBytes: number;
+  /** How long after the last client leaves the link is kept before it is released. */
+  lingerMs: number;
+}
+
+const BINARY = { binary: true } as const;
+
+export const DEFAULT_LIMITS: HubLimits = {
+  recentBytes: 128 * 1024,
+  highWater: 256 * 1024,
+  lowWater: 64 * 1024,
+  slowClientBytes: 1024 * 1024,
+  lingerMs: 1500,
+};
+
+/** Recent output: the newest chunks whose total is at least `capacity` bytes (when there was that much). */
+export class Ring {
+  private chunks: Buffer[] = [];
+  private total = 0;
+
+  constructor(private readonly capacity: number) {}
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.total += chunk.length;
+    while (this.chunks.length > 1 && this.total - this.chunks[0].length >= this.capacity) {
+      this.total -= this.chunks.shift()!.length;
+    }
+    if (this.chunks.length > 64) {
+      // Many small chunks: one buffer is cheaper to keep and to send.
+      const joined = Buffer.concat(this.chunks);
+      this.chunks = [joined.subarray(Math.max(0, joined.length - this.capacity))];
+      this.total = this.chunks[0].length;
+    }
+  }
+
+  contents(): Buffer {
+    return Buffer.concat(this.chunks, this.total);
+  }
+
+  get size(): number {
+    return this.total;
+  }
+}
+
+/** A text frame of this shape is a control message, not typing. */
+function parseResize(text: string): { cols: number; rows: number } | null {
+  if (!text.startsWith('{')) return null;
+  try {
+    const m = JSON.parse(text) as { type?: unknown; cols?: unknown; rows?: unknown };
+    if (m.type !== 'resize') return null;
+    const cols = Number(m.cols);
+    const rows = Number(m.rows);
+    if (!Number.isInteger(cols) || !Number.isInteger(rows) || cols < 1 || rows < 1 || cols > 1000 || rows > 1000) return null;
+    return { cols, rows };
+  } catch {
+    return null;
+  }
+}
+
+export interface HubStats {
+  clients: number;
+  recentBytes: number;
+  /** Output accepted but not yet sent, summed over the clients. */
+  bufferedBytes: number;
+  dropped: number;
+  paused: boolean;
+}
+
+export interface HubOptions {
+  name: string;
+  limits?: Partial<HubLimits>;
+  /** Keep the link when the last client leaves (a pty that is the VM's life). */
+  persistent?: boolean;
+  /** Called once when the hub is gone, so its registry can forget it. */
+  onDispose?: () => void;
+}
+
+export class ConsoleHub implements Disposable {
+  readonly name: string;
+  private readonly limits: HubLimits;
+  private readonly ring: Ring;
+  private readonly clients = new Set<WebSocket>();
+  private readonly pausedClients = new Set<WebSocket>();
+  /** Per client: what undoes its attach, and its send callback (made once, not per chunk). */
+  private readonly attached = new Map<WebSocket, { detach: () => void; sent: () => void }>();
+  /** The client that typed last: its echo goes out first, whoever else is watching. */
+  private typist: WebSocket | null = null;
+  private link: ConsoleLink | null = null;
+  private linkPaused = false;
+  private lingerTimer: NodeJS.Timeout | null = null;
+  private disposed = false;
+  private dropped = 0;
+
+  constructor(private readonly options: HubOptions) {
+    this.name = options.name;
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.ring = new Ring(this.limits.recentBytes);
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** The recent output, as a client that joins now is sent it. */
+  recent(): Buffer {
+    return this.ring.contents();
+  }
+
+  /** Output that came before the link was there (e.g. the tail of serial.log). */
+  seed(recent: Buffer): void {
+    this.ring.push(recent);
+  }
+
+  /** Connects the hub to its console. Clients attached before this get the output from here on. */
+  setLink(link: ConsoleLink): void {
+    this.link = link;
+  }
+
+  /** Output from the console: kept, and sent to every client. */
+  output(chunk: Buffer): void {
+    if (this.disposed) return;
+    this.ring.push(chunk);
+    const first = this.typist;
+    if (first) this.send(first, chunk);
+    for (const ws of this.clients) if (ws !== first) this.send(ws, chunk);
+    this.applyFlowControl();
+  }
+
+  private send(ws: WebSocket, chunk: Buffer): void {
+    if (ws.readyState !== ws.OPEN) return;
+    ws.send(chunk, BINARY, this.attached.get(ws)?.sent);
+    if (ws.bufferedAmount > this.limits.slowClientBytes) this.dropSlow(ws);
+  }
+
+  private onSent(ws: WebSocket): void {
+    if (this.linkPaused && ws.bufferedAmount <= this.limits.lowWater && this.clients.has(ws)) {
+      this.linkPaused = false;
+      this.link?.resume();
+    }
+  }
+
+  /**
+   * The guest waits only when every client is behind; a client far behind
+   * the others is dropped instead, so the others keep receiving.
+   */
+  private applyFlowControl(): void {
+    if (this.linkPaused || this.clients.size === 0) return;
+    for (const ws of this.clients) if (ws.bufferedAmount < this.limits.highWater) return;
+    this.linkPaused = true;
+    this.link?.pause();
+  }
+
+  private dropSlow(ws: WebSocket): void {
+    this.dropped++;
+    this.detach(ws);
+    const mib = (this.limits.slowClientBytes / 1048576).toFixed(1);
+    ws.close(CLOSE.tooSlow, `client too slow: more than ${mib} MiB of ${this.name} output unread`);
+    // The close frame waits behind what the client does not read: do not wait for it.
+    setTimeout(() => ws.terminate(), 1000).unref();
+  }
+
+  /** Adds a browser client: the recent output first, then everything live. */
+  attach(ws: WebSocket): void {
+    if (this.disposed) {
+      ws.close(CLOSE.vmStopped, `${this.name}: the VM stopped`);
+      return;
+    }
+    if (ws.readyState !== ws.OPEN) {
+      // It left while the hub was being opened.
+      this.releaseIfIdle();
+      return;
+    }
+    if (this.lingerTimer) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = null;
+    }
+    const recent = this.ring.contents();
+    if (recent.length) ws.send(recent, BINARY);
+    this.clients.add(ws);
+    const onMessage = (data: RawData, isBinary: boolean) => this.input(ws, data, isBinary);
+    const onClose = () => this.detach(ws);
+    ws.on('message', onMessage);
+    ws.on('close', onClose);
+    this.attached.set(ws, {
+      detach: () => {
+        ws.off('message', onMessage);
+        ws.off('close', onClose);
+      },
+      sent: () => this.onSent(ws),
+    });
+    // Every client was behind; this one is not.
+    if (this.linkPaused) {
+      this.linkPaused = false;
+      this.link?.resume();
+    }
+  }
+
+  private input(ws: WebSocket, data: RawData, isBinary: boolean): void {
+    if (!this.link) return;
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
+    if (!isBinary) {
+      const resize = parseResize(buf.toString('utf8'));
+      if (resize) {
+        this.link.resize?.(resize.cols, resize.rows);
+        return;
+      }
+    }
+    this.typist = ws;
+    if (!this.link.write(buf)) {
+      ws.pause();
+      this.pausedClients.add(ws);
+    }
+  }
+
+  /** The link drained what clients typed: let them type again. */
+  drained(): void {
+    for (const ws of this.pausedClients) ws.resume();
+    this.pausedClients.clear();
+  }
+
+  private detach(ws: WebSocket): void {
+    if (!this.clients.delete(ws)) return;
+    this.attached.get(ws)?.detach();
+    this.attached.delete(ws);
+    if (this.typist === ws) this.typist = null;
+    this.pausedClients.delete(ws);
+    if (this.linkPaused) {
+      // The one that held it back may be the one that left.
+      this.linkPaused = false;
+      this.link?.resume();
+      this.applyFlowControl();
+    }
+    this.releaseIfIdle();
+  }
+
+  /** Without clients the link is released shortly (QEMU serves one client per socket: `vmdeck console` needs it). */
+  releaseIfIdle(): void {
+    if (this.clients.size > 0 || this.options.persistent || this.disposed || this.lingerTimer) return;
+    this.lingerTimer = setTimeout(() => this.dispose(), this.limits.lingerMs);
+    this.lingerTimer.unref();
+  }
+
+  /** Closes every client with this code and releases the hub. */
+  end(code: number, reason: string): void {
+    for (const ws of [...this.clients]) {
+      this.detach(ws);
+      ws.close(code, closeReason(reason));
+      setTimeout(() => ws.terminate(), 2000).unref();
+    }
+    this.dispose();
+  }
+
+  stats(): HubStats {
+    let bufferedBytes = 0;
+    for (const ws of this.clients) bufferedBytes += ws.bufferedAmount;
+    return { clients: this.clients.size, recentBytes: this.ring.size, bufferedBytes, dropped: this.dropped, paused: this.linkPaused };
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    this.lingerTimer = null;
+    for (const ws of [...this.clients]) {
+      this.detach(ws);
+      ws.close(CLOSE.goingAway, `${this.name}: console closed`);
+    }
+    this.link?.close();
+    this.link = null;
+    this.options.onDispose?.();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}

@@ -1,0 +1,163 @@
+// The REST API against real VMs: preview writes nothing, create, list, show,
+// start, the serial log, keys, screenshot, events, stop and delete, with the
+// same error texts as the CLI.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { startServer, type RunningServer } from '../../server/index';
+import { guestImages, sandbox } from '../helpers/guest';
+import { api, bearer, TEST_TOKEN } from '../helpers/server';
+
+const sb = sandbox('srvapi');
+let server: RunningServer;
+let base: string;
+
+before(async () => {
+  sb.enter();
+  process.env.VMDECK_TOKEN = TEST_TOKEN;
+  server = await startServer({ host: '127.0.0.1', port: 0 });
+  base = `http://127.0.0.1:${server.port}`;
+});
+
+after(async () => {
+  await server?.close();
+  delete process.env.VMDECK_TOKEN;
+  sb.cleanup();
+});
+
+const images = guestImages();
+const spec = (label: string) => ({
+  label, template: 'kernel-initrd', kernel: images.kernel, initrd: images.initrd, append: images.append, accelerator: 'QEMU', memsize: 256,
+});
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Reads server-sent events into a list. */
+async function eventStream(): Promise<{ events: { event: string; data: any }[]; text: () => string; close: () => void }> {
+  const controller = new AbortController();
+  const res = await fetch(`${base}/api/events`, { headers: bearer, signal: controller.signal });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+  const events: { event: string; data: any }[] = [];
+  let raw = '';
+  void (async () => {
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        raw += decoder.decode(chunk, { stream: true });
+        let end: number;
+        while ((end = raw.indexOf('\n\n')) >= 0) {
+          const block = raw.slice(0, end);
+          raw = raw.slice(end + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (event && data) events.push({ event, data: JSON.parse(data) });
+        }
+      }
+    } catch { /* aborted */ }
+  })();
+  return { events, text: () => raw, close: () => controller.abort() };
+}
+
+test('preview writes nothing; create, list and show; a second create is a conflict', async () => {
+  const preview = await api(base, 'POST', '/api/vms/preview', spec('api1'));
+  assert.equal(preview.status, 200, preview.text);
+  assert.match(preview.json.files['api1.ctys'], /#@#MAGICID-QEMU/);
+  assert.ok(preview.json.files['api1.sh'].startsWith('#!'));
+  assert.equal(preview.json.argv[0], 'qemu-system-x86_64');
+  assert.ok(!existsSync(join(sb.home, 'vms', 'api1')), 'preview wrote nothing');
+
+  const created = await api(base, 'POST', '/api/vms', spec('api1'));
+  assert.equal(created.status, 201, created.text);
+  assert.equal(created.json.vm.label, 'api1');
+  assert.equal(created.json.vm.state, 'stopped');
+  const again = await api(base, 'POST', '/api/vms', spec('api1'));
+  assert.equal(again.status, 409);
+  assert.equal(again.json.field, 'label');
+  assert.match(again.json.error, /^label: VM 'api1' already exists/);
+  const unknownField = await api(base, 'POST', '/api/vms', { ...spec('api9'), colour: 'red' });
+  assert.equal(unknownField.status, 400);
+  assert.equal(unknownField.json.field, 'colour');
+  const elsewhere = await api(base, 'POST', '/api/vms', { ...spec('api9'), base: '/etc' });
+  assert.equal(elsewhere.status, 400);
+  assert.equal(elsewhere.json.field, 'base');
+
+  const list = await api(base, 'GET', '/api/vms');
+  assert.deepEqual(list.json.map((v: { label: string; state: string }) => [v.label, v.state]), [['api1', 'stopped']]);
+  const show = await api(base, 'GET', '/api/vms/api1');
+  assert.equal(show.json.vm.label, 'api1');
+  assert.deepEqual(Object.keys(show.json.files).sort(), ['api1.ctys', 'api1.sh']);
+  assert.ok(show.json.argv.includes('-kernel'));
+});
+
+test('start, serial log, keys, screenshot, events, stop and delete', async () => {
+  const events = await eventStream();
+  try {
+    const started = await api(base, 'POST', '/api/vms/api1/start', {});
+    assert.equal(started.status, 200, started.text);
+    assert.equal(started.json.vm.state, 'running');
+    const twice = await api(base, 'POST', '/api/vms/api1/start', {});
+    assert.equal(twice.status, 409);
+    assert.match(twice.json.error, /already running/);
+
+    await until('the guest on serial.log', async () => {
+      const log = await api(base, 'GET', '/api/vms/api1/serial.log');
+      return log.status === 200 && log.text.includes('vmdeck-guest: ready');
+    });
+    const tail = await api(base, 'GET', '/api/vms/api1/serial.log?bytes=10');
+    assert.equal(tail.text.length, 10);
+    assert.match(tail.headers.get('content-type') ?? '', /^text\/plain/);
+    assert.equal((await api(base, 'GET', '/api/vms/api1/serial.log?bytes=0')).json.field, 'bytes');
+
+    const keys = await api(base, 'POST', '/api/vms/api1/keys', { keys: ['ctrl', 'alt', 'delete'] });
+    assert.equal(keys.status, 200, keys.text);
+    await until('Ctrl-Alt-Del in the guest', async () => (await api(base, 'GET', '/api/vms/api1/serial.log')).text.includes('vmdeck-guest: ctrl-alt-del'));
+    assert.equal((await api(base, 'POST', '/api/vms/api1/keys', {})).json.field, 'keys');
+
+    const shot = await fetch(`${base}/api/vms/api1/screenshot`, { headers: bearer });
+    assert.equal(shot.status, 200);
+    assert.equal(shot.headers.get('content-type'), 'image/png');
+    assert.deepEqual([...new Uint8Array(await shot.arrayBuffer()).slice(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10]);
+
+    const busy = await api(base, 'DELETE', '/api/vms/api1');
+    assert.equal(busy.status, 409);
+    assert.match(busy.json.error, /stop it before deleting it/);
+
+    const badMode = await api(base, 'POST', '/api/vms/api1/stop', { mode: 'gently' });
+    assert.equal(badMode.status, 400);
+    assert.equal(badMode.json.field, 'mode');
+    const stopped = await api(base, 'POST', '/api/vms/api1/stop', { mode: 'force' });
+    assert.equal(stopped.status, 200, stopped.text);
+    assert.equal(stopped.json.vm.state, 'stopped');
+    await until('a stopped event', async () => events.events.find((e) => e.event === 'state' && e.data.label === 'api1' && e.data.state === 'stopped'));
+    assert.ok(events.events.some((e) => e.data.label === 'api1' && e.data.state === 'running'), JSON.stringify(events.events));
+  } finally {
+    events.close();
+  }
+
+  const removed = await api(base, 'DELETE', '/api/vms/api1?disks=delete');
+  assert.equal(removed.status, 200, removed.text);
+  assert.equal(removed.json.deleted, 'api1');
+  assert.ok(!existsSync(join(sb.home, 'vms', 'api1')));
+  assert.equal((await api(base, 'GET', '/api/vms/api1')).status, 404);
+});
+
+test('create with start: true runs the VM; a CLI console start is refused by startVm but taken by the dashboard', async () => {
+  const created = await api(base, 'POST', '/api/vms', { ...spec('api2'), start: true });
+  assert.equal(created.status, 201, created.text);
+  assert.equal(created.json.vm.state, 'running');
+  const stopped = await api(base, 'POST', '/api/vms/api2/stop', { mode: 'force' });
+  assert.equal(stopped.json.vm.state, 'stopped');
+  const badConsole = await api(base, 'POST', '/api/vms/api2/start', { console: 'tty' });
+  assert.equal(badConsole.status, 400);
+  assert.equal(badConsole.json.field, 'console');
+});

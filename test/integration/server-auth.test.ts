@@ -1,0 +1,199 @@
+// The dashboard server's door: every API route but /api/health and every
+// WebSocket needs the token; cross-origin upgrades are refused; the login
+// cookie; the delay after failed attempts; pages before a build.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startServer, type RunningServer } from '../../server/index';
+import { CONSOLE_KINDS } from '../../server/ws/index';
+import { sandbox } from '../helpers/guest';
+import { api, bearer, closedWithin, TEST_TOKEN, WsClient } from '../helpers/server';
+
+const sb = sandbox('srvauth');
+let server: RunningServer;
+let base: string;
+const noBuild = mkdtempSync(join(tmpdir(), 'vd-nobuild-'));
+
+before(async () => {
+  sb.enter();
+  process.env.VMDECK_TOKEN = TEST_TOKEN;
+  // A directory without .next: the pages are "not built" whatever the repo holds.
+  server = await startServer({ host: '127.0.0.1', port: 0, dir: noBuild });
+  base = `http://127.0.0.1:${server.port}`;
+});
+
+after(async () => {
+  await server?.close();
+  delete process.env.VMDECK_TOKEN;
+  rmSync(noBuild, { recursive: true, force: true });
+  sb.cleanup();
+});
+
+const concrete = (pattern: string) => pattern.replace(':label', 'nosuchvm').replace(':name', 'snap1');
+
+describe('API authentication', () => {
+  test('every route of the router table but /api/health answers 401 without the token', async () => {
+    const routes = server.router.routes;
+    assert.ok(routes.length >= 19, `expected the full route table, got ${routes.length}`);
+    for (const r of routes) {
+      const res = await api(base, r.method, concrete(r.pattern), r.method === 'GET' ? undefined : {}, {});
+      if (r.pattern === '/api/health') {
+        assert.equal(res.status, 200);
+        assert.equal(res.json.ok, true);
+        continue;
+      }
+      assert.equal(res.status, 401, `${r.method} ${r.pattern} without a token: ${res.status} ${res.text}`);
+      assert.match(res.json.error, /unauthorized/);
+    }
+  });
+
+  test('a wrong bearer token is refused, the right one accepted, unknown routes need the token too', async () => {
+    assert.equal((await api(base, 'GET', '/api/vms', undefined, { Authorization: 'Bearer nope' })).status, 401);
+    assert.equal((await api(base, 'GET', '/api/nosuch', undefined, {})).status, 401);
+    const ok = await api(base, 'GET', '/api/vms');
+    assert.equal(ok.status, 200);
+    assert.deepEqual(ok.json, []);
+    const missing = await api(base, 'GET', '/api/nosuch');
+    assert.equal(missing.status, 404);
+    assert.match(missing.json.error, /no API route GET \/api\/nosuch/);
+    const method = await api(base, 'PUT', '/api/vms');
+    assert.equal(method.status, 405);
+    assert.equal(method.headers.get('allow'), 'GET, POST');
+  });
+
+  test('errors are {error, field} with the one-line message of server/', async () => {
+    const res = await api(base, 'GET', '/api/vms/nosuchvm');
+    assert.equal(res.status, 404);
+    assert.equal(res.json.field, 'label');
+    assert.match(res.json.error, /^label: no VM 'nosuchvm' under /);
+    const bad = await api(base, 'POST', '/api/vms/preview', { label: 'x', memsize: 'lots' });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.field, 'memsize');
+    const json = await api(base, 'POST', '/api/vms/preview', '{not json');
+    assert.equal(json.status, 400);
+    assert.equal(json.json.field, 'body');
+  });
+
+  test('a body over 1 MiB is refused with 413', async () => {
+    const res = await api(base, 'POST', '/api/vms/preview', { label: 'big', append: 'x'.repeat(1100 * 1024) });
+    assert.equal(res.status, 413);
+    assert.match(res.json.error, /body: larger than/);
+  });
+
+  test('GET /login?token= sets an HttpOnly SameSite=Strict cookie and redirects to /; the cookie opens the API', async () => {
+    const res = await fetch(`${base}/login?token=${TEST_TOKEN}`, { redirect: 'manual' });
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.get('location'), '/');
+    const cookie = res.headers.get('set-cookie') ?? '';
+    assert.match(cookie, /HttpOnly/);
+    assert.match(cookie, /SameSite=Strict/);
+    assert.ok(!cookie.includes(TEST_TOKEN), 'the cookie does not carry the token itself');
+    const session = cookie.split(';')[0];
+    assert.equal((await api(base, 'GET', '/api/vms', undefined, { Cookie: session })).status, 200);
+    assert.equal((await api(base, 'GET', '/api/vms', undefined, { Cookie: 'vmdeck_session=forged' })).status, 401);
+    const wrong = await fetch(`${base}/login?token=wrong`, { redirect: 'manual' });
+    assert.equal(wrong.status, 303);
+    assert.match(wrong.headers.get('location') ?? '', /^\/login\?error=/);
+    assert.equal(wrong.headers.get('set-cookie'), null);
+    const out = await fetch(`${base}/logout`, { redirect: 'manual', headers: { Cookie: session } });
+    assert.equal(out.status, 303);
+    assert.match(out.headers.get('set-cookie') ?? '', /Max-Age=0/);
+  });
+
+  test('logged-out page visits go to /login; assets pass; unbuilt pages answer 503 with the hint', async () => {
+    const page = await fetch(`${base}/vms/x`, { redirect: 'manual' });
+    assert.equal(page.status, 303);
+    assert.equal(page.headers.get('location'), '/login');
+    const asset = await fetch(`${base}/_next/static/chunks/x.js`, { redirect: 'manual' });
+    assert.equal(asset.status, 503);
+    const login = await fetch(`${base}/login`, { redirect: 'manual' });
+    assert.equal(login.status, 200);
+    assert.match(await login.text(), /name="token"/);
+    const home = await fetch(`${base}/`, { headers: bearer, redirect: 'manual' });
+    assert.equal(home.status, 503);
+    assert.match(await home.text(), /run npm run build/);
+  });
+
+  test('failed attempts from one address slow down its next ones; the right token resets that', async () => {
+    const timings: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const t0 = Date.now();
+      assert.equal((await api(base, 'GET', '/api/vms', undefined, { Authorization: `Bearer guess${i}` })).status, 401);
+      timings.push(Date.now() - t0);
+    }
+    assert.ok(timings[5] >= 400, `the sixth failure waited only ${timings[5]} ms (${timings.join(', ')})`);
+    assert.ok(timings[5] > timings[0], `no growth: ${timings.join(', ')}`);
+    assert.equal((await api(base, 'GET', '/api/vms')).status, 200);
+    const t0 = Date.now();
+    assert.equal((await api(base, 'GET', '/api/vms')).status, 200);
+    assert.ok(Date.now() - t0 < 200, 'after a success there is no delay');
+  });
+});
+
+describe('WebSocket authentication', () => {
+  const wsBase = () => `ws://127.0.0.1:${server.port}`;
+
+  test('every console endpoint closes with 4401 without a token or with a wrong one', async () => {
+    for (const kind of CONSOLE_KINDS) {
+      for (const headers of [{}, { Authorization: 'Bearer wrong' }] as Record<string, string>[]) {
+        const c = await WsClient.open(`${wsBase()}/ws/vms/nosuchvm/${kind}`, { headers });
+        const closed = await closedWithin(c);
+        assert.equal(closed.code, 4401, `${kind}: ${JSON.stringify(closed)}`);
+      }
+    }
+    // Reset the failure count of this address.
+    assert.equal((await api(base, 'GET', '/api/vms')).status, 200);
+  });
+
+  test('with the token (header, cookie or ?token=) an unknown VM closes with 4404', async () => {
+    const login = await fetch(`${base}/login?token=${TEST_TOKEN}`, { redirect: 'manual' });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
+    const ways: [string, Record<string, string>][] = [
+      [`${wsBase()}/ws/vms/nosuchvm/serial`, bearer],
+      [`${wsBase()}/ws/vms/nosuchvm/vnc`, { Cookie: cookie }],
+      [`${wsBase()}/ws/vms/nosuchvm/monitor?token=${TEST_TOKEN}`, {}],
+    ];
+    for (const [url, headers] of ways) {
+      const c = await WsClient.open(url, { headers, origin: `http://127.0.0.1:${server.port}` });
+      const closed = await closedWithin(c);
+      assert.equal(closed.code, 4404, `${url}: ${JSON.stringify(closed)}`);
+      assert.match(closed.reason, /nosuchvm/);
+    }
+  });
+
+  test('an upgrade whose Origin does not match Host is refused with 403 before the upgrade', async () => {
+    for (const kind of CONSOLE_KINDS) {
+      await assert.rejects(
+        WsClient.open(`${wsBase()}/ws/vms/nosuchvm/${kind}`, { headers: bearer, origin: 'http://evil.example' }),
+        (e: Error & { status?: number }) => e.status === 403,
+      );
+    }
+    await assert.rejects(
+      WsClient.open(`${wsBase()}/ws/nowhere`, { headers: bearer }),
+      (e: Error & { status?: number }) => e.status === 404,
+    );
+  });
+});
+
+describe('the token file', () => {
+  test('without VMDECK_TOKEN a token is generated once into $VMDECK_HOME/token (0600) and printed as a login URL', async () => {
+    delete process.env.VMDECK_TOKEN;
+    try {
+      const first = await startServer({ host: '127.0.0.1', port: 0, dir: noBuild });
+      await first.close();
+      const file = join(sb.home, 'token');
+      assert.equal(first.tokenFile, file);
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      const token = readFileSync(file, 'utf8').trim();
+      assert.ok(token.length >= 24);
+      assert.equal(first.loginUrl, `http://127.0.0.1:${first.port}/login?token=${token}`);
+      const second = await startServer({ host: '127.0.0.1', port: 0, dir: noBuild });
+      await second.close();
+      assert.ok(second.loginUrl.endsWith(`token=${token}`), 'the same token after a restart');
+    } finally {
+      process.env.VMDECK_TOKEN = TEST_TOKEN;
+    }
+  });
+});

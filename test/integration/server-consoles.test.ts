@@ -1,0 +1,204 @@
+// The console bridges against a real QEMU: the serial console and monitor
+// shared by many clients, VNC through to a first framebuffer update, and the
+// close codes when a VM is not running or stops.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type WebSocket from 'ws';
+import { startServer, type RunningServer } from '../../server/index';
+import { createVm } from '../../server/store';
+import { consoleStats } from '../../server/ws/consoles';
+import { demoVmEnv, PROMPT, sandbox } from '../helpers/guest';
+import { SocketTerminal } from '../helpers/serial';
+import { bearer, closedWithin, TEST_TOKEN, WsClient } from '../helpers/server';
+
+const sb = sandbox('srvcons');
+let server: RunningServer;
+let wsBase: string;
+const LABEL = 'cons1';
+const IDLE = 'idle1';
+
+const startGuest = (label: string) => execFileSync('bash', [join(sb.home, 'vms', label, `${label}.sh`)], { env: sb.env });
+const qemuPid = (label: string) => Number(readFileSync(join(sb.run, label, 'qemu.pid'), 'utf8').trim());
+const open = (label: string, kind: string, options: WebSocket.ClientOptions & { protocols?: string[] } = {}) =>
+  WsClient.open(`${wsBase}/ws/vms/${label}/${kind}`, { headers: bearer, ...options });
+
+async function waitGone(pid: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`QEMU ${pid} did not end`);
+}
+
+before(async () => {
+  sb.enter();
+  process.env.VMDECK_TOKEN = TEST_TOKEN;
+  for (const label of [LABEL, IDLE]) await createVm({ label, template: 'kernel-initrd', env: demoVmEnv(), base: join(sb.home, 'vms') });
+  startGuest(LABEL);
+  server = await startServer({ host: '127.0.0.1', port: 0 });
+  wsBase = `ws://127.0.0.1:${server.port}`;
+});
+
+after(async () => {
+  await server?.close();
+  delete process.env.VMDECK_TOKEN;
+  sb.cleanup();
+});
+
+/** A byte stream over binary WebSocket messages, read in exact amounts (for RFB). */
+class ByteReader {
+  private buf = Buffer.alloc(0);
+  private wake: (() => void) | null = null;
+
+  constructor(ws: WebSocket) {
+    ws.on('message', (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      this.wake?.();
+    });
+  }
+
+  async read(n: number, timeoutMs = 20000): Promise<Buffer> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.buf.length < n) {
+      if (Date.now() > deadline) throw new Error(`RFB: wanted ${n} bytes, have ${this.buf.length}`);
+      await new Promise<void>((r) => {
+        this.wake = r;
+        setTimeout(r, 200);
+      });
+    }
+    const out = this.buf.subarray(0, n);
+    this.buf = this.buf.subarray(n);
+    return out;
+  }
+}
+
+describe('serial console', () => {
+  test('a command typed in one client is answered to all; a late client first gets the earlier output', async () => {
+    const a = await open(LABEL, 'serial');
+    const b = await open(LABEL, 'serial');
+    await a.shell(PROMPT);
+    const fromB = b.mark;
+    await a.run('echo $((6*7))', /\r\n42\r\n/);
+    await b.waitFor(/\r\n42\r\n/, 10000, fromB);
+    // Text and binary frames are both typing.
+    const from = a.mark;
+    a.send(Buffer.from('echo $((7*8))\r'));
+    await b.waitFor(/\r\n56\r\n/, 10000, from);
+    const c = await open(LABEL, 'serial');
+    // Typed at once, before the server has attached it: not lost.
+    c.send('echo early-$((3*3))\r');
+    await c.waitFor(/\r\n42\r\n[\s\S]*\r\n56\r\n[\s\S]*early-9/, 5000);
+    assert.equal(consoleStats().filter((s) => s.label === LABEL && s.console === 'serial')[0].stats.clients, 3);
+    for (const x of [a, b, c]) x.close();
+  });
+
+  test('the serial socket is released after the last client leaves, for `vmdeck console`', async () => {
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(consoleStats().filter((s) => s.label === LABEL).length, 0, 'no hub left');
+    const direct = await SocketTerminal.open(join(sb.run, LABEL, 'serial.sock'));
+    try {
+      direct.write('\r');
+      await direct.run('echo direct-$((1+1))', /direct-2/);
+    } finally {
+      direct.close();
+    }
+  });
+
+  test('a new hub starts with the tail of serial.log', async () => {
+    await new Promise((r) => setTimeout(r, 300));
+    const d = await open(LABEL, 'serial');
+    await d.waitFor(/direct-2/, 5000);
+    d.close();
+  });
+});
+
+describe('monitor', () => {
+  test('info status answers that the VM is running', async () => {
+    const m = await open(LABEL, 'monitor');
+    await m.waitFor(/\(qemu\) /, 10000);
+    await m.run('info status', /VM status: running/);
+    m.close();
+  });
+});
+
+describe('vnc', () => {
+  for (const protocols of [['binary'], []]) {
+    test(`an RFB handshake with security None reaches a FramebufferUpdate (subprotocol ${protocols[0] ?? 'none'})`, async () => {
+      const v = await open(LABEL, 'vnc', { protocols });
+      assert.equal(v.ws.protocol, protocols[0] ?? '');
+      const rfb = new ByteReader(v.ws);
+      assert.equal((await rfb.read(12)).toString('latin1'), 'RFB 003.008\n');
+      v.send(Buffer.from('RFB 003.008\n'));
+      const count = (await rfb.read(1))[0];
+      const types = [...(await rfb.read(count))];
+      assert.ok(types.includes(1), `security types ${types}`);
+      v.send(Buffer.from([1]));
+      assert.equal((await rfb.read(4)).readUInt32BE(0), 0, 'SecurityResult OK');
+      v.send(Buffer.from([1])); // ClientInit: shared
+      const init = await rfb.read(24);
+      const width = init.readUInt16BE(0);
+      const height = init.readUInt16BE(2);
+      assert.ok(width > 0 && height > 0);
+      await rfb.read(init.readUInt32BE(20)); // the desktop name
+      const request = Buffer.alloc(10);
+      request.writeUInt8(3, 0); // FramebufferUpdateRequest, not incremental
+      request.writeUInt16BE(width, 6);
+      request.writeUInt16BE(height, 8);
+      v.send(request);
+      const header = await rfb.read(4);
+      assert.equal(header[0], 0, 'FramebufferUpdate');
+      assert.ok(header.readUInt16BE(2) >= 1, 'at least one rectangle');
+      v.close();
+    });
+  }
+});
+
+describe('a VM that is not running, or stops', () => {
+  test('every console of a stopped VM closes with 4409', async () => {
+    for (const kind of ['serial', 'monitor', 'vnc', 'cli']) {
+      const c = await open(IDLE, kind);
+      const closed = await closedWithin(c);
+      assert.equal(closed.code, 4409, `${kind}: ${JSON.stringify(closed)}`);
+      assert.match(closed.reason, /not running/);
+    }
+  });
+
+  test('when the VM stops, open consoles close with 4410; after a restart a new client gets the new session', async () => {
+    const serial = await open(LABEL, 'serial');
+    const monitor = await open(LABEL, 'monitor');
+    const vnc = await open(LABEL, 'vnc', { protocols: ['binary'] });
+    await vnc.waitFor(/RFB 003\.008/);
+    await monitor.waitFor(/\(qemu\) /);
+    const pid = qemuPid(LABEL);
+    process.kill(pid, 'SIGKILL');
+    for (const c of [serial, monitor, vnc]) {
+      const closed = await closedWithin(c);
+      assert.equal(closed.code, 4410, JSON.stringify(closed));
+    }
+    await waitGone(pid);
+    startGuest(LABEL);
+    const again = await open(LABEL, 'serial');
+    await again.shell(PROMPT);
+    await again.run('echo $((6*7))', /\r\n42\r\n/);
+    // A QMP quit closes them the same way.
+    const m = await open(LABEL, 'monitor');
+    await m.waitFor(/\(qemu\) /);
+    m.send('quit\r');
+    assert.equal((await closedWithin(again)).code, 4410);
+    assert.equal((await closedWithin(m)).code, 4410);
+  });
+});
+
+describe('the token on WebSockets', () => {
+  test('?token= works where a browser cannot send headers', async () => {
+    const c = await WsClient.open(`${wsBase}/ws/vms/${IDLE}/serial?token=${encodeURIComponent(TEST_TOKEN)}`);
+    assert.equal((await closedWithin(c)).code, 4409);
+  });
+});
