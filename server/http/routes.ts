@@ -10,6 +10,7 @@ import { badInput, conflict, notFound } from '../errors';
 import { bases, runDir } from '../paths';
 import { sendKeys, typeText } from '../keys';
 import { changeMedia, ejectMedia } from '../media';
+import { cancelSwitch, createSwitch, listSwitches, switchInfo } from '../net';
 import { startVm, stopVm, vmStatus, withStatus, type StartOptions, type StopMode } from '../runner';
 import { resolveVm } from '../runtime';
 import { screenshot } from '../screen';
@@ -220,6 +221,16 @@ export function apiRoutes(): Router {
     .add('GET', '/api/vms/:label/serial.log', async (r) => {
       const vm = await resolveVm(r.params.label);
       return new Reply(200, await serialLogTail(vm, r.query.get('bytes')), 'text/plain; charset=utf-8');
+    })
+    .add('GET', '/api/networks', () => listSwitches())
+    .add('GET', '/api/networks/:name', (r) => switchInfo(r.params.name))
+    .add('POST', '/api/networks', async (r) => {
+      const body = await r.body();
+      return new Json(201, await createSwitch(reqString(body, 'name'), { tap: optString(body, 'tap'), bridge: optString(body, 'bridge') }));
+    })
+    .add('DELETE', '/api/networks/:name', async (r) => {
+      const force = r.query.get('force');
+      return cancelSwitch(r.params.name, { force: force === '1' || force === 'true' });
     })
     .add('GET', '/api/events', (r) => streamEvents(r.req, r.res));
 }

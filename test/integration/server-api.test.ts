@@ -161,3 +161,19 @@ test('create with start: true runs the VM; a CLI console start is refused by sta
   assert.equal(badConsole.status, 400);
   assert.equal(badConsole.json.field, 'console');
 });
+
+test('VDE switches: create, list, show and cancel through the API', async () => {
+  const bad = await api(base, 'POST', '/api/networks', { name: 'no/slash' });
+  assert.equal(bad.status, 400, bad.text);
+  assert.equal(bad.json.field, 'name');
+  const created = await api(base, 'POST', '/api/networks', { name: 'apinet' });
+  assert.equal(created.status, 201, created.text);
+  assert.equal(created.json.name, 'apinet');
+  assert.equal(created.json.state, 'running');
+  assert.deepEqual((await api(base, 'GET', '/api/networks')).json.map((s: { name: string }) => s.name), ['apinet']);
+  assert.equal((await api(base, 'GET', '/api/networks/apinet')).json.name, 'apinet');
+  assert.equal((await api(base, 'POST', '/api/networks', { name: 'apinet' })).status, 409);
+  const gone = await api(base, 'DELETE', '/api/networks/apinet');
+  assert.equal(gone.status, 200, gone.text);
+  assert.equal((await api(base, 'GET', '/api/networks/apinet')).status, 404);
+});
