@@ -1,4 +1,5 @@
-// vmdeck serve: the dashboard. Prints the login URL; VMs keep running when it stops.
+// vmdeck serve: the dashboard. Prints the login URL; VMs keep running when it
+// stops, except those started with console CLI0, whose terminal it holds.
 import { flagString, parseArgs, UsageError, type Io } from './args';
 
 export const usage = 'vmdeck serve [--host H] [--port P] [--dev]   the dashboard and its API (default 127.0.0.1:3000, or HOST and PORT)';
@@ -15,7 +16,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (server.tokenFile) io.out(`vmdeck: the token is kept in ${server.tokenFile}\n`);
   return new Promise<number>((resolve) => {
     const stop = (signal: string) => {
-      io.err(`vmdeck: ${signal}: stopping the dashboard; running VMs keep running\n`);
+      io.err(`vmdeck: ${signal}: stopping the dashboard; running VMs keep running, except those on a CLI0 console (they live in its pty)\n`);
       void server.close().then(() => resolve(0));
     };
     process.once('SIGINT', () => stop('SIGINT'));
