@@ -16,7 +16,7 @@ import { probe, queryRunstate, runtimePaths, within, type RuntimePaths, type Run
 export interface VmStateEvent {
   label: string;
   state: VmState;
-  /** The state before; absent for a VM seen for the first time. */
+  /** The state before; absent when it was not known (a VM the watcher had not seen yet). */
   previous?: VmState;
   reason?: string;
   /** When the change was seen, ms since the epoch. */
@@ -81,7 +81,7 @@ class StateWatcher {
     this.timers.add(t);
   }
 
-  /** Finds VMs that appeared in or vanished from the runtime root. */
+  /** Finds VMs that appeared in or vanished from the runtime root, and looks at those. */
   private scan(initial: boolean): Promise<void> {
     if (this.scanning) return this.scanning;
     this.scanning = (async () => {
@@ -93,10 +93,13 @@ class StateWatcher {
       }
       if (this.disposed) return;
       const now = new Set(labels);
+      const work: Promise<void>[] = [];
       for (const label of labels) {
-        if (!this.vms.has(label)) this.track(label);
+        if (this.vms.has(label)) continue;
+        // A runtime dir that appears now belongs to a VM that was not running.
+        this.track(label, initial ? undefined : 'stopped');
+        work.push(this.recompute(label, initial));
       }
-      const work = labels.map((l) => this.recompute(l, initial));
       for (const label of [...this.vms.keys()]) {
         if (!now.has(label)) work.push(this.recompute(label, false).then(() => this.untrack(label)));
       }
@@ -105,8 +108,8 @@ class StateWatcher {
     return this.scanning;
   }
 
-  private track(label: string): void {
-    const t: Tracked = { label, retryAt: 0, busy: false, again: false };
+  private track(label: string, state: VmState | undefined): void {
+    const t: Tracked = { label, state, retryAt: 0, busy: false, again: false };
     this.vms.set(label, t);
     try {
       t.dirWatcher = watch(join(this.root, label), (_event, name) => {

@@ -52,7 +52,15 @@ test('starts at once (two through the API, one through the CLI) make exactly one
   assert.deepEqual(qemuPids(sb.run, 'twice'), pids, 'still one QEMU, the same');
 });
 
-test('a state change by another process reaches a subscriber within 500 ms', async () => {
+/** The watcher's kinds of handle: file watchers, timers, sockets. */
+const held = () => {
+  const all = process.getActiveResourcesInfo();
+  const count = (kind: string) => all.filter((r) => r === kind).length;
+  return { watchers: count('FSEventWrap'), timers: count('Timeout'), sockets: count('PipeWrap') };
+};
+
+test('a state change by another process reaches a subscriber within 500 ms; the last to leave releases everything', async () => {
+  const baseline = held();
   const recorder = new EventRecorder();
   const unsubscribe = subscribe(recorder.listener);
   try {
@@ -66,12 +74,22 @@ test('a state change by another process reaches a subscriber within 500 ms', asy
     await qmpOnce(join(sb.run, 'twice', 'qmp.sock'), 'cont');
     const running = await recorder.next((e) => e.label === 'twice' && e.state === 'running', 3000, 0);
     assert.ok(running.at - before < 500, `event ${running.at - before} ms after a raw QMP cont`);
+    const holding = held();
+    assert.ok(holding.watchers > baseline.watchers && holding.timers > baseline.timers, JSON.stringify({ baseline, holding }));
   } finally {
     unsubscribe();
   }
+  await waitFor('the watcher to let go of its sockets, watchers and timers', () => {
+    const now = held();
+    return now.watchers === 0 && now.timers <= baseline.timers && now.sockets <= baseline.sockets;
+  }, 2000);
 });
 
-test('a VM started by running its wrapper by hand is listed and can be cancelled by vmdeck', async () => {
+test('a VM started by running its wrapper by hand is seen starting, listed, and can be cancelled by vmdeck', async (t) => {
+  const recorder = new EventRecorder();
+  const unsubscribe = subscribe(recorder.listener);
+  t.after(unsubscribe);
+  await eventsReady();
   await new Promise<void>((resolve, reject) => {
     const child = spawn('bash', [join(byHand.dir, 'byhand.sh')], { env: sb.env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -81,6 +99,7 @@ test('a VM started by running its wrapper by hand is listed and can be cancelled
   const [pid] = qemuPids(sb.run, 'byhand');
   assert.ok(pid, 'the wrapper started QEMU');
   await waitFor('QMP of the VM started by hand', async () => (await vmStatus(byHand)).state === 'running');
+  await recorder.next((e) => e.label === 'byhand' && e.state === 'running', 3000, 0);
 
   const running = await listRunning();
   const found = running.find((v) => v.label === 'byhand');
@@ -99,4 +118,6 @@ test('a VM started by running its wrapper by hand is listed and can be cancelled
   assert.match(cli.stdout, /VM 'byhand' is stopped/);
   assert.deepEqual(qemuPids(sb.run, 'byhand'), []);
   assert.equal((await vmStatus(byHand)).state, 'stopped');
+  const stopped = await recorder.next((e) => e.label === 'byhand' && e.state === 'stopped', 3000, 0);
+  assert.equal(stopped.previous, 'running');
 });
