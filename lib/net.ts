@@ -1,11 +1,52 @@
-// VDE switches (ctys-setupVDE): the names vmdeck accepts, and what a switch's
-// management socket answers, read into values. Pure: the socket talk and the
-// processes are server/vde.ts and server/net.ts.
+// VDE switches (ctys-setupVDE): the names vmdeck accepts, what a switch's
+// management socket answers, read into values, and a switch as the CLI and
+// the API tell it. Pure: the socket talk and the processes are server/vde.ts
+// and server/net.ts.
 
 /** A switch name becomes a directory under $VMDECK_RUN/net and a QEMUSOCK value. */
 export const SWITCH_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
 /** A Linux interface name: at most 15 bytes, no '/', no blanks. */
 export const IFACE_RE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,14}$/;
+
+export interface SwitchPort {
+  /** The switch's port number. */
+  port: number;
+  /** vm: a running VM's QEMU; tap: the switch's TAP device; client: anything else (vde_plug, ...). */
+  kind: 'vm' | 'tap' | 'client';
+  /** The label of the VM on this port. */
+  vm: string | null;
+  /** What the client calls itself ('QEMU', 'vdeplug:'), or the TAP device's name. */
+  descr: string;
+  pid: number | null;
+  user: string | null;
+  /** MAC addresses the switch has learned on this port (only after traffic). */
+  macs: string[];
+}
+
+export interface SwitchInfo {
+  name: string;
+  /** stale: files of a switch whose process is gone (create or cancel clears them). */
+  state: 'running' | 'stale';
+  pid: number | null;
+  /** The switch directory: what QEMUSOCK=<name> resolves to. */
+  dir: string;
+  mgmt: string;
+  tap: string | null;
+  bridge: string | null;
+  ports: SwitchPort[];
+  /** Labels of the VMs on the switch. */
+  vms: string[];
+  /** Set when a running switch could not be asked for its ports. */
+  problem?: string;
+}
+
+export interface CancelResult {
+  name: string;
+  /** VMs and clients that were on the switch (only with force). */
+  detached: string[];
+  /** Interfaces removed with it (the TAP device, a bridge vmdeck made). */
+  removed: string[];
+}
 
 /** The one-line complaint about a switch name, or null when it is fine. */
 export function switchNameError(name: string): string | null {

@@ -32,3 +32,24 @@ export interface VmInfo {
   /** Why a VM that was running is not any more (a crash, a kill). */
   reason?: string;
 }
+
+/**
+ * A running (or paused) VM's runtime directory as GET /api/vms/:label tells
+ * it: where its sockets are and when its QEMU started.
+ */
+export interface VmRuntime {
+  /** $VMDECK_RUN/<LABEL>, also for a stopped VM. */
+  runDir: string;
+  /** When QEMU started (its pidfile's time), ms since the epoch; only while it runs. */
+  startedAt?: number;
+  /** The sockets QEMU listens on now; a console the VM was started without has none. */
+  sockets: {
+    qmp?: string;
+    monitor?: string;
+    /** serial0 with HMP behind Ctrl-a c: where QEMUMONSOCK put it, else serial.sock. */
+    serial?: string;
+    vnc?: string;
+  };
+  /** Everything serial0 printed (kept while nobody is attached). */
+  serialLog?: string;
+}

@@ -10,57 +10,20 @@ import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/pr
 import { join } from 'node:path';
 import {
   ifaceNameError, labelFromQemuArgv, parseHashTable, parsePortTable, SWITCH_NAME_RE, switchNameError,
+  type CancelResult, type SwitchInfo, type SwitchPort,
 } from '../lib/net';
 import { badInput, conflict, notFound, VmdeckError } from './errors';
 import { runRoot } from './paths';
 import { enumerate } from './store';
 import { vdeCommand } from './vde';
 
-export interface SwitchPort {
-  /** The switch's port number. */
-  port: number;
-  /** vm: a running VM's QEMU; tap: the switch's TAP device; client: anything else (vde_plug, ...). */
-  kind: 'vm' | 'tap' | 'client';
-  /** The label of the VM on this port. */
-  vm: string | null;
-  /** What the client calls itself ('QEMU', 'vdeplug:'), or the TAP device's name. */
-  descr: string;
-  pid: number | null;
-  user: string | null;
-  /** MAC addresses the switch has learned on this port (only after traffic). */
-  macs: string[];
-}
-
-export interface SwitchInfo {
-  name: string;
-  /** stale: files of a switch whose process is gone (create or cancel clears them). */
-  state: 'running' | 'stale';
-  pid: number | null;
-  /** The switch directory: what QEMUSOCK=<name> resolves to. */
-  dir: string;
-  mgmt: string;
-  tap: string | null;
-  bridge: string | null;
-  ports: SwitchPort[];
-  /** Labels of the VMs on the switch. */
-  vms: string[];
-  /** Set when a running switch could not be asked for its ports. */
-  problem?: string;
-}
+export type { CancelResult, SwitchInfo, SwitchPort } from '../lib/net';
 
 export interface CreateSwitchOptions {
   /** Also connect the switch to this TAP device (root only), created when missing. */
   tap?: string;
   /** Enslave the TAP device to this bridge, created when missing. */
   bridge?: string;
-}
-
-export interface CancelResult {
-  name: string;
-  /** VMs and clients that were on the switch (only with force). */
-  detached: string[];
-  /** Interfaces removed with it (the TAP device, a bridge vmdeck made). */
-  removed: string[];
 }
 
 interface SwitchMeta {

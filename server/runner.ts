@@ -21,17 +21,19 @@ export function vmStatus(vm: VmInfo): Promise<RuntimeStatus> {
   return probe(vm.label, vm.dir, (p) => queryRunstate(p.qmp));
 }
 
+/** The VM with state, pid and reason from a status. */
+export function applyStatus(vm: VmInfo, s: RuntimeStatus): VmInfo {
+  const out: VmInfo = { ...vm, state: s.state };
+  delete out.pid;
+  delete out.reason;
+  if (s.pid !== undefined) out.pid = s.pid;
+  if (s.reason !== undefined) out.reason = s.reason;
+  return out;
+}
+
 /** The VMs with state, pid and reason filled in. */
 export async function withStatus(vms: VmInfo[]): Promise<VmInfo[]> {
-  return Promise.all(vms.map(async (vm) => {
-    const s = await vmStatus(vm);
-    const out: VmInfo = { ...vm, state: s.state };
-    delete out.pid;
-    delete out.reason;
-    if (s.pid !== undefined) out.pid = s.pid;
-    if (s.reason !== undefined) out.reason = s.reason;
-    return out;
-  }));
+  return Promise.all(vms.map(async (vm) => applyStatus(vm, await vmStatus(vm))));
 }
 
 // --- start ------------------------------------------------------------------

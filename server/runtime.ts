@@ -1,9 +1,9 @@
 // A VM's runtime directory as its wrapper and QEMU leave it: the pidfile, the
 // sockets, the logs, and what they say about the VM's state. Nothing here is
 // remembered between calls; the directory and /proc are the truth.
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import type { VmInfo, VmState } from '../lib/vm';
+import type { VmInfo, VmRuntime, VmState } from '../lib/vm';
 import { conflict, VmdeckError } from './errors';
 import { runDir } from './paths';
 import { QmpClient, QmpError } from './qmp';
@@ -170,6 +170,26 @@ export async function probe(label: string, vmDir: string | undefined, runstate: 
     return { state: 'stopped', runDir: p.dir, reason: `QEMU (pid ${pid}) is gone: killed or crashed; last log line: ${await lastLogLine(p)}` };
   }
   return { state: 'stopped', runDir: p.dir };
+}
+
+const isSocket = (path: string) => stat(path).then((s) => s.isSocket(), () => false);
+
+/**
+ * Where a VM's sockets and serial log are and when its QEMU started, for its
+ * facts: only what exists now, nothing but the directory while it is stopped.
+ */
+export async function runtimeFacts(label: string, status: RuntimeStatus): Promise<VmRuntime> {
+  const p = runtimePaths(label);
+  const facts: VmRuntime = { runDir: status.runDir, sockets: {} };
+  if (status.state !== 'running' && status.state !== 'paused') return facts;
+  if (status.startedAt !== undefined) facts.startedAt = status.startedAt;
+  // serial.sock is a symlink when QEMUMONSOCK put the socket elsewhere: name where it is.
+  const serial = await realpath(p.serial).catch(() => p.serial);
+  const found = await Promise.all(([['qmp', p.qmp], ['monitor', p.monitor], ['serial', serial], ['vnc', p.vnc]] as const)
+    .map(async ([k, path]) => ((await isSocket(path)) ? [k, path] as const : null)));
+  for (const f of found) if (f) facts.sockets[f[0]] = f[1];
+  if (await exists(p.serialLog)) facts.serialLog = p.serialLog;
+  return facts;
 }
 
 /** A VM by label or path; a running VM whose base is not configured is found through its runtime dir. */

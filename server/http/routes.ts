@@ -11,8 +11,8 @@ import { bases, runDir } from '../paths';
 import { sendKeys, typeText } from '../keys';
 import { changeMedia, ejectMedia } from '../media';
 import { cancelSwitch, createSwitch, listSwitches, switchInfo } from '../net';
-import { startVm, stopVm, vmStatus, withStatus, type StartOptions, type StopMode } from '../runner';
-import { resolveVm } from '../runtime';
+import { applyStatus, startVm, stopVm, vmStatus, withStatus, type StartOptions, type StopMode } from '../runner';
+import { resolveVm, runtimeFacts } from '../runtime';
 import { screenshot } from '../screen';
 import { deleteSnapshot, listSnapshots, loadSnapshot, saveSnapshot } from '../snapshots';
 import { createVm, deleteVmFiles, enumerate, previewVm, readVmFiles, wrapperPrint, type CreateRequest } from '../store';
@@ -161,8 +161,10 @@ export function apiRoutes(): Router {
       return new Json(201, { vm: await vmWithStatus(created.vm.label), kept: created.kept, imageCreated: created.imageCreated });
     })
     .add('GET', '/api/vms/:label', async (r) => {
-      const vm = await vmWithStatus(r.params.label);
-      const files = await readVmFiles(vm);
+      const found = await resolveVm(r.params.label);
+      const status = await vmStatus(found);
+      const vm = applyStatus(found, status);
+      const [files, runtime] = await Promise.all([readVmFiles(vm), runtimeFacts(vm.label, status)]);
       let argv: string[] | null = null;
       let argvError: string | undefined;
       try {
@@ -170,7 +172,7 @@ export function apiRoutes(): Router {
       } catch (e) {
         argvError = (e as Error).message;
       }
-      return { vm, files, argv, ...(argvError ? { argvError } : {}) };
+      return { vm, files, argv, ...(argvError ? { argvError } : {}), runtime };
     })
     .add('DELETE', '/api/vms/:label', async (r) => {
       const vm = await vmWithStatus(r.params.label);
