@@ -1,6 +1,6 @@
 // vmdeck list: ctys's LIST. The running VMs, however they were started.
 import { listRunning, vmStatus } from '../runner';
-import { runtimePaths } from '../runtime';
+import { runtimeFacts } from '../runtime';
 import { parseArgs, UsageError, type Io } from './args';
 
 export const usage = 'vmdeck list [--json]                   the running VMs with pid, state and sockets';
@@ -18,15 +18,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const vms = await listRunning();
   const rows = await Promise.all(vms.map(async (vm) => {
     const status = await vmStatus(vm);
-    const paths = runtimePaths(vm.label);
-    return {
-      ...vm,
-      console: status.console ?? vm.console,
-      startedAt: status.startedAt,
-      runDir: paths.dir,
-      sockets: { qmp: paths.qmp, monitor: paths.monitor, serial: paths.serial, vnc: paths.vnc },
-      serialLog: paths.serialLog,
-    };
+    return { ...vm, console: status.console ?? vm.console, ...(await runtimeFacts(vm.label, status)) };
   }));
   if (p.flags.has('json')) {
     io.out(`${JSON.stringify(rows, null, 2)}\n`);
