@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { VmInfo, VmRuntime, VmState } from '../lib/vm';
 import { conflict, VmdeckError } from './errors';
 import { runDir } from './paths';
-import { QmpClient, QmpError } from './qmp';
+import { QmpClient } from './qmp';
 import { findVm, readVmInfo } from './store';
 
 export interface RuntimeStatus {
@@ -84,9 +84,10 @@ export async function readPid(pidFile: string): Promise<number | undefined> {
  * line names the dir's pidfile, so a recycled pid is never mistaken for it.
  */
 export async function isQemuOf(pid: number, dir: string): Promise<boolean> {
-  const stat = await readText(`/proc/${pid}/stat`);
-  if (!stat) return false;
-  const runState = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  const procStat = await readText(`/proc/${pid}/stat`);
+  if (!procStat) return false;
+  // The field after "(comm)"; comm itself may hold spaces and parentheses.
+  const runState = procStat.charAt(procStat.lastIndexOf(')') + 2);
   if (runState === 'Z' || runState === 'X') return false;
   const cmdline = await readText(`/proc/${pid}/cmdline`);
   const pidFile = join(dir, 'qemu.pid');
@@ -243,6 +244,7 @@ export async function hmpStrict(c: QmpClient, line: string, field: string, timeo
   return out;
 }
 
+/** The words of a QMP failure: QEMU's own error description, or what went wrong with the socket. */
 export function qmpMessage(e: unknown): string {
-  return e instanceof QmpError ? e.message : (e as Error).message;
+  return e instanceof Error ? e.message : String(e);
 }
