@@ -8,6 +8,8 @@ export interface ConfirmRequest {
   /** What will be lost, in the user's words. */
   body: React.ReactNode;
   confirm: string;
+  /** The button that backs out ("Cancel" unless that would read as the action). */
+  dismiss?: string;
 }
 
 export function useConfirm(): [React.ReactNode, (r: ConfirmRequest) => Promise<boolean>] {
@@ -44,7 +46,7 @@ export function useConfirm(): [React.ReactNode, (r: ConfirmRequest) => Promise<b
         <div className="text-[13px] text-muted">{request.body}</div>
       </div>
       <div className="flex justify-end gap-2 border-t border-line bg-panel px-4 py-2.5">
-        <button type="button" className="btn" onClick={() => finish(false)}>Cancel</button>
+        <button type="button" className="btn" onClick={() => finish(false)}>{request.dismiss ?? 'Cancel'}</button>
         <button type="button" className="btn btn-destructive" autoFocus onClick={() => finish(true)}>
           {request.confirm}
         </button>

@@ -38,8 +38,12 @@ export function CopyButton({ text, label = 'Copy', className = '' }: { text: str
   );
 }
 
-/** Monospace text (one line, or wrapped anywhere for paths); clicking it copies it. */
-export function CopyText({ text, wrap = false, className = '' }: { text: string; wrap?: boolean; className?: string }) {
+/**
+ * Monospace text (one line, or wrapped anywhere for paths); clicking it
+ * copies it. shown: a shorter form to show (a file name under a directory
+ * shown above it); the whole text is what is copied, and the tooltip.
+ */
+export function CopyText({ text, shown, wrap = false, className = '' }: { text: string; shown?: string; wrap?: boolean; className?: string }) {
   const [done, setDone] = useState(false);
   if (!text) return <span className="text-muted">—</span>;
   return (
@@ -54,7 +58,7 @@ export function CopyText({ text, wrap = false, className = '' }: { text: string;
       }}
       className={`group inline-flex max-w-full items-center gap-1 rounded px-1 -mx-1 text-left font-mono text-xs hover:bg-panel ${className}`}
     >
-      <span className={wrap ? 'break-all' : 'truncate'}>{text}</span>
+      <span className={wrap ? 'break-all' : 'truncate'}>{shown ?? text}</span>
       <span aria-hidden className={`shrink-0 text-[10px] ${done ? 'text-green-600' : 'text-muted opacity-0 group-hover:opacity-100'}`}>
         {done ? '✓' : '⧉'}
       </span>

@@ -2,11 +2,11 @@
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
 
-// The dashboard's sections. The network page (vmdeck net) takes its place
-// here, between the VMs and the host, when it lands.
+// The dashboard's sections.
 const SECTIONS: { href: string; label: string; match: (p: string) => boolean }[] = [
   { href: '/', label: 'Virtual machines', match: (p) => p === '/' || (p.startsWith('/vms/') && p !== '/vms/new') },
   { href: '/vms/new', label: 'New VM', match: (p) => p === '/vms/new' },
+  { href: '/networks', label: 'Networks', match: (p) => p === '/networks' },
   { href: '/host', label: 'Host', match: (p) => p === '/host' },
 ];
 

@@ -25,7 +25,8 @@ export function badgeState(state: VmState, reason?: string): BadgeState {
   return state === 'stopped' && reason ? 'failed' : state;
 }
 
-export function StateBadge({ state, title, className = '' }: { state: BadgeState; title?: string; className?: string }) {
+/** text: another word for the state where its owner has one (a switch is 'stale', not 'failed'). */
+export function StateBadge({ state, text, title, className = '' }: { state: BadgeState; text?: string; title?: string; className?: string }) {
   return (
     <span
       data-state={state}
@@ -33,7 +34,7 @@ export function StateBadge({ state, title, className = '' }: { state: BadgeState
       className={`inline-flex items-center gap-1.5 rounded-full px-2 py-px text-xs font-medium ring-1 ring-inset ${LOOK[state]} ${className}`}
     >
       <span aria-hidden className={`size-1.5 rounded-full ${DOT[state]}`} />
-      {state}
+      {text ?? state}
     </span>
   );
 }

@@ -1,6 +1,7 @@
 // The browser's side of the HTTP API (SPEC "HTTP API"): one function per
 // route, so components never build URLs or parse errors themselves.
-import type { VmInfo, VmState } from '@/lib/vm';
+import type { CancelResult, SwitchInfo } from '@/lib/net';
+import type { VmInfo, VmRuntime, VmState } from '@/lib/vm';
 import type { Template } from '@/lib/templates';
 import type { Snapshot } from '@/lib/snapshots';
 import type { VmSpecInput } from '@/lib/spec';
@@ -69,9 +70,8 @@ export interface VmDetail extends VmInfo {
   argv: string[];
   /** Why the wrapper printed no command (its one-line complaint). */
   argvError?: string;
-  /** Runtime facts that the server may add to a running VM. */
-  runDir?: string;
-  startedAt?: string | number;
+  /** Its runtime directory; sockets and start time while it runs. */
+  runtime?: VmRuntime;
 }
 
 export interface Preview {
@@ -118,7 +118,15 @@ export const api = {
   ejectMedia: (label: string) => call<unknown>('POST', `${vmPath(label)}/media`, { action: 'eject' }),
   keys: (label: string, keys: string[]) => call<unknown>('POST', `${vmPath(label)}/keys`, { keys }),
   typeText: (label: string, text: string) => call<unknown>('POST', `${vmPath(label)}/keys`, { text }),
+  networks: () => call<SwitchInfo[]>('GET', '/api/networks'),
+  createNetwork: (name: string, opts: { tap?: string; bridge?: string } = {}) =>
+    call<SwitchInfo>('POST', '/api/networks', { name, ...opts }),
+  /** force: also while VMs are on it (they keep running, cable pulled). */
+  cancelNetwork: (name: string, force: boolean) =>
+    call<CancelResult>('DELETE', `/api/networks/${encodeURIComponent(name)}${force ? '?force=1' : ''}`),
 };
+
+export type { CancelResult, SwitchInfo, SwitchPort } from '@/lib/net';
 
 export const screenshotUrl = (label: string) => `${vmPath(label)}/screenshot`;
 export const serialLogUrl = (label: string) => `${vmPath(label)}/serial.log`;
@@ -130,8 +138,8 @@ export function consoleUrl(label: string, kind: 'vnc' | 'serial' | 'monitor' | '
 }
 
 function unwrapVm(data: unknown): VmDetail {
-  const d = data as { vm: VmDetail; files?: Record<string, string>; argv?: string[] | null; argvError?: string };
-  return { ...d.vm, files: d.files ?? {}, argv: d.argv ?? [], argvError: d.argvError };
+  const d = data as { vm: VmDetail; files?: Record<string, string>; argv?: string[] | null; argvError?: string; runtime?: VmRuntime };
+  return { ...d.vm, files: d.files ?? {}, argv: d.argv ?? [], argvError: d.argvError, runtime: d.runtime };
 }
 
 

@@ -6,15 +6,11 @@ import type { VmDetail } from '../api';
 import { CopyText } from '../CopyText';
 import { formatDuration, formatMemory } from '../format';
 
-function startedMs(vm: VmDetail): number | null {
-  if (vm.startedAt === undefined) return null;
-  const t = typeof vm.startedAt === 'number' ? vm.startedAt : Date.parse(vm.startedAt);
-  if (!Number.isFinite(t)) return null;
-  return t < 1e12 ? t * 1000 : t;
-}
+/** The runtime directory's sockets (SPEC "The runtime directory"), as the server found them. */
+const SOCKETS = [['QMP', 'qmp'], ['Monitor', 'monitor'], ['Serial', 'serial'], ['VNC', 'vnc']] as const;
 
-/** The sockets of a running VM's runtime directory (SPEC "The runtime directory"). */
-const SOCKETS = [['QMP', 'qmp.sock'], ['Monitor', 'monitor.sock'], ['Serial', 'serial.sock'], ['VNC', 'vnc.sock'], ['Serial log', 'serial.log']] as const;
+/** A path under dir as its name there (the directory is the row above); others whole. */
+const inDir = (dir: string, path: string) => (path.startsWith(`${dir}/`) ? path.slice(dir.length + 1) : path);
 
 function Uptime({ since }: { since: number }) {
   const [now, setNow] = useState(() => Date.now());
@@ -27,14 +23,14 @@ function Uptime({ since }: { since: number }) {
 
 export function Facts({ vm }: { vm: VmDetail }) {
   const up = vm.state === 'running' || vm.state === 'paused';
-  const since = up ? startedMs(vm) : null;
+  const rt = up ? vm.runtime : undefined;
+  const since = rt?.startedAt ?? null;
   const row = (k: string, v: React.ReactNode) => (
     <div key={k} className="contents">
       <dt className="text-muted">{k}</dt>
       <dd className="min-w-0">{v}</dd>
     </div>
   );
-  const sockets = up && vm.runDir ? SOCKETS.map(([k, f]) => [k, `${vm.runDir}/${f}`] as const) : [];
   return (
     <aside aria-label="Facts" className="hidden w-72 shrink-0 overflow-auto border-l border-line bg-panel px-3 py-2 text-xs lg:block">
       <h2 className="mb-1.5 font-semibold uppercase tracking-wide text-muted">Facts</h2>
@@ -58,12 +54,13 @@ export function Facts({ vm }: { vm: VmDetail }) {
         {vm.source === 'ctys' && row('Made by', 'ctys')}
         {vm.dynamic && row('Logic', <span title="vmdeck lets bash evaluate the config to read it">the config has bash logic</span>)}
       </dl>
-      {sockets.length > 0 && (
+      {rt && (
         <>
           <h2 className="mt-3 mb-1.5 font-semibold uppercase tracking-wide text-muted">Runtime</h2>
-          <dl className="grid grid-cols-[4.75rem_minmax(0,1fr)] gap-x-2 gap-y-1">
-            {row('Directory', <CopyText wrap text={vm.runDir!} />)}
-            {sockets.map(([k, v]) => row(k, <CopyText wrap text={v} />))}
+          <dl aria-label="Runtime" className="grid grid-cols-[4.75rem_minmax(0,1fr)] gap-x-2 gap-y-1">
+            {row('Directory', <CopyText wrap text={rt.runDir} />)}
+            {SOCKETS.map(([k, key]) => rt.sockets[key] && row(k, <CopyText wrap text={rt.sockets[key]} shown={inDir(rt.runDir, rt.sockets[key])} />))}
+            {rt.serialLog && row('Serial log', <CopyText wrap text={rt.serialLog} shown={inDir(rt.runDir, rt.serialLog)} />)}
           </dl>
         </>
       )}

@@ -67,6 +67,8 @@ function specOf(draft: Draft): WizardSpec {
   v.disk = draft.disk === 'new' ? (label ? `${label}.${v.diskFormat ?? 'qcow2'}` : '')
     : draft.disk === 'existing' ? draft.existingDisk : '';
   v.hostfwd = (v.netmode ?? 'user') === 'user' ? draft.forwards.map(formatForward) : [];
+  // A switch chosen and then left for another network mode is not written into the config.
+  if (v.netmode !== 'vde') delete v.vdeSwitch;
   for (const k of Object.keys(v) as (keyof WizardSpec)[]) if (v[k] === undefined) delete v[k];
   return v;
 }
@@ -309,7 +311,7 @@ function Summary({ spec, template, disk }: { spec: WizardSpec; template: Templat
     ['Disk', disk === 'new' ? `new ${spec.diskFormat ?? 'qcow2'}, ${spec.diskSize ?? ''}` : disk === 'existing' ? spec.disk || '—' : 'none'],
     ['Boots from', spec.bootmode ?? '—'],
     ['Installs from', spec.instmode ?? '—'],
-    ['Network', spec.netmode === 'none' ? 'none' : `${spec.netmode ?? 'user'} · ${spec.nic ?? ''}`],
+    ['Network', spec.netmode === 'none' ? 'none' : `${spec.netmode === 'vde' ? `vde ${spec.vdeSwitch || '?'}` : spec.netmode ?? 'user'} · ${spec.nic ?? ''}`],
     ['Console', spec.console ?? '—'],
   ];
   return (
@@ -319,7 +321,7 @@ function Summary({ spec, template, disk }: { spec: WizardSpec; template: Templat
         {rows.map(([k, v]) => (
           <div key={k} className="contents">
             <dt className="text-muted">{k}</dt>
-            <dd className="min-w-0 truncate">{v}</dd>
+            <dd className="min-w-0 truncate" title={typeof v === 'string' ? v : undefined}>{v}</dd>
           </div>
         ))}
       </dl>

@@ -1,9 +1,11 @@
 'use client';
 // The wizard's steps, one component each, in the order the user meets them.
-import { useState } from 'react';
+import Link from 'next/link';
+import { useEffect, useState } from 'react';
 import type { BootMode, InstMode } from '@/lib/spec';
 import type { Preview, WizardSpec } from '../api';
 import { CopyBlock, CopyButton } from '../CopyText';
+import { useSwitches } from '../net/switches';
 import { ChoiceField, Field, NumberField, SelectField, TextField, useFieldError, useInputProps, type Choice } from './fields';
 import { formatArgv, shellQuote } from '../format';
 import { newMac, newUuid, type Forward } from './values';
@@ -251,31 +253,132 @@ function DiskIf({ value, set }: { value: WizardSpec['diskIf']; set: StepProps['s
   );
 }
 
+/** When the template does not say which NICs its machine takes: the common ones. */
 const NICS = ['virtio-net-pci', 'e1000', 'rtl8139', 'ne2k_pci', 'pcnet', 'i82559er', 'lance', 'smc91c111', 'mcf_fec'];
 
-export function NetworkStep({ draft, set, setDraft }: StepProps) {
+export function NetworkStep({ draft, set, setDraft, template }: StepProps) {
   const v = draft.values;
   const netmode = (v.netmode ?? 'user') as NonNullable<WizardSpec['netmode']>;
-  const nicProps = useInputProps('nic');
   const choices: Choice<typeof netmode>[] = [
     { value: 'user', label: 'User-mode NAT', description: 'Outgoing connections through the host; reach the guest with port forwards.' },
+    { value: 'vde', label: 'VDE switch', description: 'A virtual switch shared with other VMs: they reach each other.' },
     { value: 'none', label: 'No network', description: 'No NIC at all.' },
-    { value: 'vde', label: 'VDE switch', description: 'A virtual switch shared with other VMs (vmdeck net create).' },
   ];
   return (
     <div className={section}>
       <ChoiceField name="netmode" legend="Network" value={netmode} columns={3} onChange={(m) => set({ netmode: m })} choices={choices} />
-      {netmode !== 'none' && (
-        <Field name="nic" label="NIC model" className="max-w-xs" hint="rtl8139, e1000 and virtio-net-pci suit most PC guests.">
-          <input {...nicProps} list="nic-models" value={v.nic ?? ''} onChange={(e) => set({ nic: e.target.value })} className="input font-mono text-xs" spellCheck={false} />
-          <datalist id="nic-models">{NICS.map((n) => <option key={n} value={n} />)}</datalist>
-        </Field>
-      )}
-      {netmode === 'vde' && (
-        <TextField name="vdeSwitch" label="VDE switch" mono className="max-w-sm" value={v.vdeSwitch ?? ''} onChange={(vdeSwitch) => set({ vdeSwitch })}
-          hint="A switch name from vmdeck net list, or its directory." />
-      )}
+      {netmode === 'vde' && <VdeSwitchField value={v.vdeSwitch ?? ''} onChange={(vdeSwitch) => set({ vdeSwitch })} />}
+      {netmode !== 'none' && <NicField value={v.nic ?? ''} onChange={(nic) => set({ nic })} models={template.nicModels} machine={template.defaults.machine} />}
       {netmode === 'user' && <Forwards forwards={draft.forwards} onChange={(forwards) => setDraft({ forwards })} />}
+    </div>
+  );
+}
+
+/** The NIC: one of the models the template's machine takes, or free text where the template does not say. */
+function NicField({ value, onChange, models, machine }: { value: string; onChange: (nic: string) => void; models?: string[]; machine?: string }) {
+  const nicProps = useInputProps('nic');
+  if (!models?.length) {
+    return (
+      <Field name="nic" label="NIC model" className="max-w-xs" hint="rtl8139, e1000 and virtio-net-pci suit most PC guests.">
+        <input {...nicProps} list="nic-models" value={value} onChange={(e) => onChange(e.target.value)} className="input font-mono text-xs" spellCheck={false} />
+        <datalist id="nic-models">{NICS.map((n) => <option key={n} value={n} />)}</datalist>
+      </Field>
+    );
+  }
+  const options = models.map((m, i) => ({ value: m, label: i === 0 ? `${m} (the template's)` : m }));
+  // A value from elsewhere (a user template, an edit) stays choosable, and says so.
+  if (value && !models.includes(value)) options.push({ value, label: `${value} (not listed for this machine)` });
+  return (
+    <SelectField
+      name="nic"
+      label="NIC model"
+      className="max-w-xs"
+      value={value}
+      options={options}
+      onChange={onChange}
+      hint={`The models the ${machine || 'default'} machine takes.`}
+    />
+  );
+}
+
+/** The select's choice that reveals the text field: no switch name or path starts with a blank. */
+const OTHER = ' other';
+
+/**
+ * The switch of a VDE VM: one of the running switches (GET /api/networks),
+ * or a name or directory typed in. A switch need not run to be chosen, only
+ * when the VM starts, so a name that is not running is a warning, not an error.
+ */
+function VdeSwitchField({ value, onChange }: { value: string; onChange: (v: string) => void }) {
+  const { switches, error: loadError } = useSwitches();
+  const error = useFieldError('vdeSwitch');
+  const [typing, setTyping] = useState(false);
+  const running = switches?.filter((s) => s.state === 'running') ?? [];
+  const chosen = running.find((s) => s.name === value);
+  const other = typing || (value !== '' && switches !== null && !chosen);
+  const first = running[0]?.name;
+
+  // Choosing VDE with a switch running: that switch, until the user says otherwise.
+  useEffect(() => {
+    if (value === '' && !typing && first) onChange(first);
+  }, [value, typing, first, onChange]);
+
+  const named = switches?.find((s) => s.name === value);
+  // A directory may be any switch's: only names are looked up.
+  const warn = value === '' || value.includes('/') || switches === null || named?.state === 'running' ? null
+    : named ? `Switch '${value}' is not running (its vde_switch is gone): start it on the Networks page before the VM.`
+      : `No switch '${value}' is running: create it before starting the VM.`;
+  return (
+    <div className="max-w-xl" data-field="vdeSwitch">
+      <label htmlFor="f-vdeSwitch" className="label">VDE switch</label>
+      <div className="flex items-center gap-2">
+        <select
+          id="f-vdeSwitch"
+          name="vdeSwitch"
+          className="input max-w-xs"
+          aria-invalid={error ? true : undefined}
+          aria-describedby={error ? 'f-vdeSwitch-error' : 'f-vdeSwitch-hint'}
+          value={other ? OTHER : value}
+          onChange={(e) => {
+            if (e.target.value === OTHER) {
+              setTyping(true);
+              return;
+            }
+            setTyping(false);
+            onChange(e.target.value);
+          }}
+        >
+          {value === '' && !other && <option value="">{switches === null ? 'loading switches…' : 'choose a switch'}</option>}
+          {running.map((s) => (
+            <option key={s.name} value={s.name}>
+              {s.name}{s.vms.length ? ` (${s.vms.length === 1 ? '1 VM' : `${s.vms.length} VMs`}: ${s.vms.join(', ')})` : ' (no VMs yet)'}
+            </option>
+          ))}
+          <option value={OTHER}>another: a name or directory…</option>
+        </select>
+        <Link href="/networks" target="_blank" className="text-xs text-accent underline">Create a switch</Link>
+      </div>
+      {other && (
+        <input
+          aria-label="VDE switch name or directory"
+          aria-invalid={error ? true : undefined}
+          aria-describedby={error ? 'f-vdeSwitch-error' : 'f-vdeSwitch-hint'}
+          className="input mt-1.5 max-w-xs font-mono text-xs"
+          value={value}
+          autoFocus={typing}
+          placeholder="lan, or /path/to/switch-dir"
+          spellCheck={false}
+          autoComplete="off"
+          onChange={(e) => onChange(e.target.value)}
+        />
+      )}
+      {error ? <p id="f-vdeSwitch-error" role="alert" className="field-error">{error}</p> : (
+        <p id="f-vdeSwitch-hint" className={`mt-1 text-xs ${warn ? 'text-amber-700 dark:text-amber-300' : 'text-muted'}`}>
+          {warn ?? loadError ?? (switches !== null && running.length === 0
+            ? 'No switch is running yet: create one (it opens in a new tab; this list follows).'
+            : 'VMs on the same switch share one Ethernet segment. The switch must run when the VM starts.')}
+        </p>
+      )}
     </div>
   );
 }
