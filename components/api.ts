@@ -50,19 +50,9 @@ async function call<T>(method: string, path: string, body?: unknown, signal?: Ab
 
 const vmPath = (label: string) => `/api/vms/${encodeURIComponent(label)}`;
 
-export interface CheckItem {
-  name: string;
-  ok: boolean;
-  needed: boolean;
-  detail: string;
-  fix?: string;
-}
+import type { CheckItem, HostReport } from '../lib/host';
 
-export interface HostReport {
-  ok: boolean;
-  kvm: boolean;
-  items: CheckItem[];
-}
+export type { CheckItem, HostReport };
 
 /** GET /api/vms/:label: the VM, its files and the wrapper's QEMU command. */
 export interface VmDetail extends VmInfo {

@@ -1,6 +1,7 @@
 // How a VM spec comes together for create-conf and the wizard: the template's
 // defaults, ctys's environment-variable options, then what the user typed.
 import { CTYS_VARS, type ConfigVars } from './ctys';
+import { kvmRuns } from './host';
 import type { Template, TemplateDefaults } from './templates';
 import type { VmSpec, VmSpecInput } from './spec';
 
@@ -79,6 +80,8 @@ export function envValues(env: Record<string, string | undefined>): Partial<VmSp
 /** Host facts that decide defaults: passed in, so this stays pure. */
 export interface HostFacts {
   kvm: boolean;
+  /** The host's architecture in QEMU's words (see lib/host.ts). */
+  arch: string;
 }
 
 export interface Generated {
@@ -114,7 +117,9 @@ export function composeSpec(
     arch: 'x86_64', qemu: 'qemu-system-x86_64', diskFormat: 'qcow2',
   }, 'vmdeck');
   lay(template.defaults, 'template');
-  lay({ accelerator: host.kvm ? 'KVM' : 'QEMU' }, 'host');
+  // KVM where it can run this guest; any other architecture is emulated.
+  const arch = String(env.arch ?? user.arch ?? template.defaults.arch ?? 'x86_64');
+  lay({ accelerator: host.kvm && kvmRuns(host.arch, arch) ? 'KVM' : 'QEMU' }, 'host');
   lay({ uuid: generated.uuid, mac: generated.mac }, 'generated');
   const t = template.defaults;
   if (t.diskIf !== 'none' && t.diskSize !== undefined) {

@@ -40,6 +40,8 @@ const enumOf = <T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: (i) => `${quoted(i.input)} is not one of ${values.join(', ')}` });
 
 export const LABEL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** Names in the runtime root that are not VMs: `net/` holds the VDE switches. */
+export const RESERVED_LABELS: readonly string[] = ['net'];
 export const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 const IPV4 = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 export const HOSTFWD_RE = /^(tcp|udp):((\d{1,3}\.){3}\d{1,3})?:\d{1,5}-((\d{1,3}\.){3}\d{1,3})?:\d{1,5}$/;
@@ -48,7 +50,8 @@ const ipOrEmpty = (what: string) =>
   z.string().refine((s) => s === '' || IPV4.test(s), { error: (i) => `${quoted(i.input)} is not an IPv4 address${what}` });
 
 export const VmSpecSchema = z.object({
-  label: word(LABEL_RE, "is not a valid label: use letters, digits, '.', '_' and '-' (at most 63), starting with a letter or digit"),
+  label: word(LABEL_RE, "is not a valid label: use letters, digits, '.', '_' and '-' (at most 63), starting with a letter or digit")
+    .refine((l) => !RESERVED_LABELS.includes(l), { error: (i) => `${quoted(i.input)} is reserved for vmdeck's network switches` }),
   template: z.string().default(''),
   uuid: word(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'is not a UUID like 123e4567-e89b-12d3-a456-426614174000'),
   mac: word(MAC_RE, 'is not a MAC address like 52:54:00:12:34:56 (lower case)')

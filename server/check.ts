@@ -3,22 +3,10 @@
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
+import { qemuArch, type CheckItem, type HostReport } from '../lib/host';
 import { ARCHES } from '../lib/spec';
 
-export interface CheckItem {
-  name: string;
-  ok: boolean;
-  /** A missing needed item makes `vmdeck check` exit 1. */
-  needed: boolean;
-  detail: string;
-  fix?: string;
-}
-
-export interface HostReport {
-  ok: boolean;
-  kvm: boolean;
-  items: CheckItem[];
-}
+export type { CheckItem, HostReport };
 
 const QEMU_PACKAGE: Record<string, string> = {
   x86_64: 'qemu-system-x86', i386: 'qemu-system-x86', aarch64: 'qemu-system-arm', arm: 'qemu-system-arm',
@@ -73,5 +61,5 @@ export async function checkHost(): Promise<HostReport> {
   await tool('vde_switch', ['--version'], false, 'vde2', 'VDE switches (vmdeck net)');
   await tool('vde_plug', ['--help'], false, 'vde2', 'VDE plugs');
   const ok = items.every((i) => i.ok || !i.needed);
-  return { ok, kvm, items };
+  return { ok, kvm, arch: qemuArch(process.arch), items };
 }

@@ -9,6 +9,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VmState } from '../lib/vm';
+import { RESERVED_LABELS } from '../lib/spec';
 import { runRoot } from './paths';
 import { QmpClient } from './qmp';
 import { probe, queryRunstate, runtimePaths, within, type RuntimePaths, type RuntimeStatus } from './runtime';
@@ -87,7 +88,8 @@ class StateWatcher {
     this.scanning = (async () => {
       let labels: string[] = [];
       try {
-        labels = (await readdir(this.root, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+        labels = (await readdir(this.root, { withFileTypes: true }))
+          .filter((e) => e.isDirectory() && !RESERVED_LABELS.includes(e.name)).map((e) => e.name);
       } catch {
         // The root is gone: every VM in it is gone too.
       }

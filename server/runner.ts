@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { readdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { VmInfo } from '../lib/vm';
+import { RESERVED_LABELS } from '../lib/spec';
 import { badInput, conflict, VmdeckError } from './errors';
 import { runRoot } from './paths';
 import {
@@ -342,7 +343,8 @@ function orphanInfo(label: string, config: string): VmInfo {
 export async function listRunning(): Promise<VmInfo[]> {
   let labels: string[];
   try {
-    labels = (await readdir(runRoot(), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+    labels = (await readdir(runRoot(), { withFileTypes: true }))
+      .filter((e) => e.isDirectory() && !RESERVED_LABELS.includes(e.name)).map((e) => e.name);
   } catch {
     return [];
   }

@@ -7,7 +7,8 @@ import { constants } from 'node:fs';
 import { access, chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { renderCtys, readMarkers } from '../lib/ctys';
-import { composeSpec, envValues, macFromBytes, specFromVars } from '../lib/options';
+import { kvmRuns, qemuArch } from '../lib/host';
+import { composeSpec, envValues, macFromBytes, specFromVars, type HostFacts } from '../lib/options';
 import { parseSpec, type VmSpec, type VmSpecInput } from '../lib/spec';
 import type { VmInfo } from '../lib/vm';
 import { renderWrapper } from '../lib/wrapper';
@@ -137,12 +138,14 @@ export interface CreateRequest {
   force?: boolean;
 }
 
-export async function hostHasKvm(): Promise<boolean> {
+/** Whether /dev/kvm is usable here, and the host's architecture. */
+export async function hostFacts(): Promise<HostFacts> {
+  const arch = qemuArch(process.arch);
   try {
     await access('/dev/kvm', constants.R_OK | constants.W_OK);
-    return true;
+    return { kvm: true, arch };
   } catch {
-    return false;
+    return { kvm: false, arch };
   }
 }
 
@@ -163,10 +166,14 @@ export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; o
     uuid: randomUUID(),
     mac: req.values?.mac || env.mac ? '' : await uniqueMac(),
   };
-  const { input, origin } = composeSpec(req.label, template, { kvm: await hostHasKvm() }, generated, env, req.values ?? {});
+  const host = await hostFacts();
+  const { input, origin } = composeSpec(req.label, template, host, generated, env, req.values ?? {});
   const r = parseSpec(input);
   if (!r.ok) throw badInput(r.field, r.error);
   const spec = r.spec;
+  if (spec.accelerator === 'KVM' && !kvmRuns(host.arch, spec.arch)) {
+    throw badInput('accelerator', `accelerator: KVM cannot run ${spec.arch} guests on this ${host.arch} host (use QEMU, emulation)`);
+  }
   if (!template.bootModes.includes(spec.bootmode)) {
     throw badInput('bootmode', `bootmode: '${spec.bootmode}' is not a boot mode of template ${template.id} (one of ${template.bootModes.join(', ')})`);
   }

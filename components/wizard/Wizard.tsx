@@ -7,6 +7,7 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { Template } from '@/lib/templates';
+import { kvmRuns } from '@/lib/host';
 import { api, ApiError, type HostReport, type Preview, type WizardSpec } from '../api';
 import { FieldErrors, fieldId } from './fields';
 import { ConsoleStep, HardwareStep, IdentityStep, NetworkStep, ReviewStep, StorageStep, TemplateStep } from './steps';
@@ -51,10 +52,11 @@ const stepOf = (field: string | null | undefined) => {
   return i < 0 ? STEPS.length - 1 : i;
 };
 
-function draftFor(t: Template, keep: Partial<WizardSpec>, kvm: boolean | undefined): Draft {
+function draftFor(t: Template, keep: Partial<WizardSpec>, host: HostReport | null | undefined): Draft {
   const d = t.defaults;
   const values: WizardSpec = { ...d, template: t.id, ...keep };
-  if (kvm !== undefined) values.accelerator = kvm ? 'KVM' : 'QEMU';
+  // As create-conf does: KVM where it can run this guest, emulation otherwise.
+  if (host) values.accelerator = host.kvm && kvmRuns(host.arch, String(d.arch ?? 'x86_64')) ? 'KVM' : 'QEMU';
   // As create-conf does: a template with a disk gets a new image named after the label.
   const disk: DiskChoice = d.diskIf !== 'none' && d.diskSize !== undefined ? 'new' : d.disk ? 'existing' : 'none';
   return { values, disk, existingDisk: d.disk ?? '', forwards: (d.hostfwd ?? []).map(parseForward) };
@@ -104,7 +106,7 @@ export function Wizard({ initialTemplate }: { initialTemplate?: string }) {
         const macs = new Set(vms.map((v) => v.mac.toLowerCase()));
         setUsedMacs(macs);
         const t = ts.find((x) => x.id === initialTemplate) ?? ts.find((x) => x.id === 'linux-x86_64') ?? ts[0];
-        if (t) setDraftState(draftFor(t, { label: '', uuid: newUuid(), mac: newMac(macs), ip: '' }, h?.kvm));
+        if (t) setDraftState(draftFor(t, { label: '', uuid: newUuid(), mac: newMac(macs), ip: '' }, h));
       } catch (e) {
         if (live) setLoadError((e as Error).message);
       }
@@ -175,7 +177,7 @@ export function Wizard({ initialTemplate }: { initialTemplate?: string }) {
   const chooseTemplate = (t: Template) => {
     const v = draft.values;
     setCreateError(null);
-    setDraftState(draftFor(t, { label: v.label, uuid: v.uuid, mac: v.mac, ip: v.ip, netmask: v.netmask, gateway: v.gateway }, host?.kvm));
+    setDraftState(draftFor(t, { label: v.label, uuid: v.uuid, mac: v.mac, ip: v.ip, netmask: v.netmask, gateway: v.gateway }, host));
   };
 
   const props: StepProps = { draft, set, setDraft, template, templates, host, usedMacs, chooseTemplate };

@@ -3,6 +3,7 @@
 import Link from 'next/link';
 import { useEffect, useState } from 'react';
 import type { BootMode, InstMode } from '@/lib/spec';
+import { kvmRuns } from '@/lib/host';
 import type { Preview, WizardSpec } from '../api';
 import { CopyBlock, CopyButton } from '../CopyText';
 import { useSwitches } from '../net/switches';
@@ -106,9 +107,12 @@ export function IdentityStep({ draft, set, usedMacs }: StepProps) {
 export function HardwareStep({ draft, set, host }: StepProps) {
   const v = draft.values;
   const kvmItem = host?.items.find((i) => i.name === '/dev/kvm');
+  const guestArch = String(v.arch ?? 'x86_64');
   const noKvm = host && !host.kvm
     ? <>Not on this host: {kvmItem?.detail ?? 'no /dev/kvm'}.{kvmItem?.fix && <> Fix: {kvmItem.fix}.</>}</>
-    : undefined;
+    : host && !kvmRuns(host.arch, guestArch)
+      ? <>KVM runs {host.arch} guests on this {host.arch} host, not {guestArch}.</>
+      : undefined;
   const mem = typeof v.memsize === 'number' ? v.memsize : undefined;
   const machineErrors = [useFieldError('arch'), useFieldError('qemu'), useFieldError('machine'), useFieldError('cpu')];
   return (
@@ -116,7 +120,7 @@ export function HardwareStep({ draft, set, host }: StepProps) {
       <ChoiceField
         name="accelerator"
         legend="Accelerator"
-        value={(v.accelerator ?? (host?.kvm ? 'KVM' : 'QEMU')) as 'KVM' | 'QEMU'}
+        value={(v.accelerator ?? (host?.kvm && kvmRuns(host.arch, guestArch) ? 'KVM' : 'QEMU')) as 'KVM' | 'QEMU'}
         onChange={(accelerator) => set({ accelerator })}
         columns={2}
         choices={[

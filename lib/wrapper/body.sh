@@ -158,6 +158,7 @@ esac
 # --- the runtime directory: sockets, pidfile and logs, private to the user --
 
 RUNROOT=${VMDECK_RUN:-${XDG_RUNTIME_DIR:-/tmp}/vmdeck-$(id -u)}
+[[ -n $opt_rundir || $LABEL != net ]] || die "LABEL: 'net' is reserved for vmdeck's network switches"
 RUNDIR=${opt_rundir:-$RUNROOT/$LABEL}
 SERIALSOCK=$RUNDIR/serial.sock
 if [[ -n $QEMUMONSOCK ]]; then
@@ -351,8 +352,13 @@ need_file() { # need_file FIELD PATH WHAT
 check_all() {
 	command -v -- "$STARTERCALL" >/dev/null 2>&1 ||
 		die "STARTERCALL: QEMU binary '$STARTERCALL' not found (install Debian's qemu-system package for $ARCH)"
-	if [[ $ACCELERATOR == KVM && ! ( -r /dev/kvm && -w /dev/kvm ) ]]; then
-		die "ACCELERATOR: KVM needs read/write access to /dev/kvm (set ACCELERATOR=QEMU for emulation)"
+	if [[ $ACCELERATOR == KVM ]]; then
+		[[ -r /dev/kvm && -w /dev/kvm ]] ||
+			die "ACCELERATOR: KVM needs read/write access to /dev/kvm (set ACCELERATOR=QEMU for emulation)"
+		# KVM runs the host's own architecture (and i386 on x86_64) only.
+		local host; host=$(uname -m)
+		[[ $ARCH == "$host" || ( $host == x86_64 && $ARCH == i386 ) ]] ||
+			die "ACCELERATOR: KVM cannot run $ARCH guests on this $host host (set ACCELERATOR=QEMU for emulation)"
 	fi
 	if [[ -n $HDD ]]; then
 		[[ -e $HDD ]] || die "HDDBOOTIMAGE: disk image '$HDD' does not exist (create it: qemu-img create -f $HDDBOOTIMAGE_FORMAT '$HDD' 8G)"

@@ -5,7 +5,7 @@ import { ENV_OPTIONS, composeSpec, envValues, fieldValue } from '../../lib/optio
 import { parseSpec, type VmSpecInput } from '../../lib/spec';
 import { DEFAULT_TEMPLATE } from '../../lib/templates';
 import { VmdeckError } from '../errors';
-import { createVm, hostHasKvm } from '../store';
+import { createVm, hostFacts } from '../store';
 import { findTemplate, loadCatalog } from '../templates';
 import { flagString, parseArgs, UsageError, type Io } from './args';
 
@@ -50,7 +50,7 @@ async function prompt(label: string, templateId: string, env: Values, io: Io): P
     }
     const template = await findTemplate(templateId);
     const values: Values = {};
-    const host = { kvm: await hostHasKvm() };
+    const host = await hostFacts();
     for (const q of QUESTIONS) {
       for (;;) {
         const { input } = composeSpec(label, template, host, { uuid: '00000000-0000-4000-8000-000000000000', mac: '52:54:00:00:00:00' }, env, values);
@@ -72,7 +72,7 @@ async function prompt(label: string, templateId: string, env: Values, io: Io): P
 
 async function levo(templateId: string, io: Io): Promise<number> {
   const template = await findTemplate(templateId);
-  const { input, origin } = composeSpec('LABEL', template, { kvm: await hostHasKvm() }, { uuid: '(generated)', mac: '(generated, unique)' }, envValues(io.env), {});
+  const { input, origin } = composeSpec('LABEL', template, await hostFacts(), { uuid: '(generated)', mac: '(generated, unique)' }, envValues(io.env), {});
   io.out(`Environment options of vmdeck create-conf (template ${template.id}):\n`);
   io.out(`${'NAME'.padEnd(24)}${'DEFAULT'.padEnd(34)}${'FROM'.padEnd(13)}MEANING\n`);
   for (const o of ENV_OPTIONS) {

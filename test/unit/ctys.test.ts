@@ -49,7 +49,7 @@ test('plain ctys-style assignments are read literally', () => {
 
 test('every built-in template composes into a valid spec', () => {
   for (const t of BUILTIN_TEMPLATES) {
-    const { input } = composeSpec('t1', t, { kvm: false }, { uuid: '123e4567-e89b-12d3-a456-426614174000', mac: '52:54:00:00:00:01' }, {},
+    const { input } = composeSpec('t1', t, { kvm: false, arch: 'x86_64' }, { uuid: '123e4567-e89b-12d3-a456-426614174000', mac: '52:54:00:00:00:01' }, {},
       { kernel: 'vmlinuz', instSrcCdrom: 'x.iso', instSrcFdd: 'f.img', instSrcUsb: 'u.img' });
     assert.doesNotThrow(() => assertSpec(input), t.id);
     assert.ok(t.bootModes.includes(input.bootmode as never), `${t.id}: its default boot mode is allowed`);
@@ -58,7 +58,7 @@ test('every built-in template composes into a valid spec', () => {
 
 test('values come in order: template < host < environment < user', () => {
   const t = BUILTIN_TEMPLATES.find((x) => x.id === 'kernel-initrd')!;
-  const { input, origin } = composeSpec('v', t, { kvm: true }, { uuid: 'u', mac: 'm' }, { memsize: 512, smp: 3 }, { memsize: 1024 });
+  const { input, origin } = composeSpec('v', t, { kvm: true, arch: 'x86_64' }, { uuid: 'u', mac: 'm' }, { memsize: 512, smp: 3 }, { memsize: 1024 });
   assert.equal(input.accelerator, 'KVM');
   assert.equal(origin.accelerator, 'host');
   assert.equal(input.memsize, 1024);
@@ -74,4 +74,15 @@ test('user templates extend built-ins and user defaults apply to all', () => {
   assert.equal(mine.defaults.memsize, 100);
   assert.equal(mine.defaults.qemu, 'qemu-system-x86_64');
   assert.ok(cat.every((t) => t.defaults.smp === 2));
+});
+
+test('KVM is the default only for guests the host can run under KVM', () => {
+  const byId = (id: string) => BUILTIN_TEMPLATES.find((x) => x.id === id)!;
+  const acc = (id: string, host: { kvm: boolean; arch: string }) =>
+    composeSpec('v', byId(id), host, { uuid: 'u', mac: 'm' }, {}, {}).input.accelerator;
+  assert.equal(acc('linux-x86_64', { kvm: true, arch: 'x86_64' }), 'KVM');
+  assert.equal(acc('legacy-pc', { kvm: true, arch: 'x86_64' }), 'KVM', 'i386 runs under KVM on x86_64');
+  assert.equal(acc('aarch64-virt', { kvm: true, arch: 'x86_64' }), 'QEMU');
+  assert.equal(acc('aarch64-virt', { kvm: true, arch: 'aarch64' }), 'KVM');
+  assert.equal(acc('linux-x86_64', { kvm: false, arch: 'x86_64' }), 'QEMU');
 });

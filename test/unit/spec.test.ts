@@ -69,3 +69,8 @@ test('a missing required field says so', () => {
   assert.ok(!r.ok);
   if (!r.ok) assert.equal(r.error, 'nic: is required');
 });
+
+test('the label net is reserved: the runtime root keeps the VDE switches there', () => {
+  const r = refusal({ label: 'net' });
+  assert.equal(r.error, "label: 'net' is reserved for vmdeck's network switches");
+});
