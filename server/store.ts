@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { renderCtys, readMarkers } from '../lib/ctys';
 import { kvmRuns, qemuArch } from '../lib/host';
@@ -362,16 +362,53 @@ export async function readVmFiles(vm: VmInfo): Promise<Record<string, string>> {
   return out;
 }
 
-/** Removes a VM's directory; its disk image is kept (moved aside) unless deleteDisks. */
+/**
+ * The VM's own files in its directory: config, wrapper, the copies --force
+ * kept (<L>.ctys.<stamp>, <L>.sh.<stamp>) and the saved state (<L>.suspend*).
+ * A directory may hold more than one VM (a ctys config directly in a base),
+ * so nothing else there is the VM's.
+ */
+async function ownFiles(vm: VmInfo): Promise<string[]> {
+  const stem = basename(vm.config, '.ctys');
+  const wrapperName = basename(vm.wrapper);
+  const mine = (name: string) => {
+    if (name === basename(vm.config) || name === wrapperName) return true;
+    for (const kept of [`${stem}.ctys.`, `${stem}.sh.`]) {
+      if (name.startsWith(kept) && /^\d{14}$/.test(name.slice(kept.length))) return true;
+    }
+    return name.startsWith(`${vm.label}.suspend`);
+  };
+  const entries = await readdir(vm.dir, { withFileTypes: true });
+  return entries.filter((e) => !e.isDirectory() && mine(e.name)).map((e) => join(vm.dir, e.name));
+}
+
+/**
+ * Removes a VM's own files, and its directory when that is the VM's own and
+ * nothing else is left in it. The disk image is kept unless deleteDisks: one
+ * inside the VM's directory is moved aside, out of it when the directory goes.
+ */
 export async function deleteVmFiles(vm: VmInfo, deleteDisks: boolean): Promise<{ keptDisk?: string }> {
-  let keptDisk: string | undefined;
-  if (vm.disk && !deleteDisks && vm.disk.startsWith(vm.dir + '/') && (await exists(vm.disk))) {
-    keptDisk = join(dirname(vm.dir), `${vm.label}-${basename(vm.disk)}.${stamp()}`);
-    await rename(vm.disk, keptDisk);
-  } else if (vm.disk && deleteDisks) {
-    await rm(vm.disk, { force: true });
-  }
-  await rm(vm.dir, { recursive: true, force: true });
+  for (const f of await ownFiles(vm)) await rm(f, { force: true });
   cache.delete(vm.config);
+  // The VM's own directory is <BASE>/<LABEL>/; a base or any other directory stays.
+  const ownDir = [vm.label, basename(vm.config, '.ctys')].includes(basename(vm.dir)) && !bases().includes(vm.dir);
+  const disk = vm.disk && (await exists(vm.disk)) ? vm.disk : undefined;
+  let keptDisk: string | undefined;
+  if (disk && deleteDisks) {
+    await rm(disk, { force: true });
+  } else if (disk && disk.startsWith(`${vm.dir}/`)) {
+    const top = disk.slice(vm.dir.length + 1).split('/')[0];
+    const othersStay = (await readdir(vm.dir)).some((n) => n !== top);
+    keptDisk = join(ownDir && !othersStay ? dirname(vm.dir) : vm.dir, `${vm.label}-${basename(disk)}.${stamp()}`);
+    await rename(disk, keptDisk);
+  }
+  if (disk?.startsWith(`${vm.dir}/`)) {
+    // A disk in a subdirectory of the VM's: that subdirectory goes if it is empty now.
+    for (let d = dirname(disk); d.startsWith(`${vm.dir}/`); d = dirname(d)) {
+      if (!(await rmdir(d).then(() => true, () => false))) break;
+    }
+  }
+  // rmdir, not rm -r: a directory that still holds anything stays.
+  if (ownDir) await rmdir(vm.dir).catch(() => undefined);
   return { keptDisk };
 }
