@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { access, chmod, link, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { renderCtys, readMarkers } from '../lib/ctys';
 import { kvmRuns, qemuArch } from '../lib/host';
@@ -228,12 +228,73 @@ export interface Created {
   imageCreated: boolean;
 }
 
+/** A create's temporary directory: `.<LABEL>.tmp-<PID>-XXXXXX`, beside its target. */
+const tmpPrefix = (label: string) => `.${label}.tmp-`;
+/** A temporary directory this old is a leftover even if its pid is alive again. */
+const STALE_TMP_MS = 10 * 60 * 1000;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes what interrupted creates of this label left in the base: temporary
+ * directories whose process is gone or that are older than a create takes.
+ * Another create's directory, still being filled, is left alone.
+ */
+async function removeStaleTmp(base: string, label: string): Promise<void> {
+  const prefix = tmpPrefix(label);
+  for (const name of await readdir(base)) {
+    if (!name.startsWith(prefix)) continue;
+    const p = join(base, name);
+    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
+    const st = await stat(p).catch(() => null);
+    if (!st) continue;
+    const creatorGone = Number.isInteger(pid) && pid > 0 && !processAlive(pid);
+    if (creatorGone || Date.now() - st.mtimeMs > STALE_TMP_MS) await rm(p, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Makes an image outside the VM directory: beside its final place, then
+ * linked there, so that an image that appeared meanwhile is never replaced.
+ * False when one did.
+ */
+async function createOutsideImage(path: string, format: string, size: string): Promise<boolean> {
+  const part = `${path}.vmdeck-part-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await createImage(part, format, size);
+    try {
+      await link(part, path);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      // A filesystem without hard links: the rename then has to do.
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw e;
+      if (await exists(path)) return false;
+      await rename(part, path);
+    }
+    return true;
+  } finally {
+    await rm(part, { force: true });
+  }
+}
+
+const alreadyExists = (label: string, target: string, hint: string) =>
+  conflict(`label: VM '${label}' already exists in ${target} (${hint})`, 'label');
+
 /**
  * Writes a VM's directory atomically: everything is built in a temporary
  * directory beside the target and renamed into place, so a failure or a
- * kill at any moment leaves the whole VM or nothing. With force, an existing
- * VM's config and wrapper are kept with a timestamp suffix; an existing disk
- * image is never overwritten.
+ * kill at any moment leaves the whole VM or nothing. That rename decides
+ * between creates of one label at the same moment: the others get 409. With
+ * force, an existing VM's config and wrapper are kept with a timestamp
+ * suffix; an existing disk image is never overwritten.
  */
 export async function createVm(req: CreateRequest): Promise<Created> {
   const { spec } = await resolveSpec(req);
@@ -241,21 +302,20 @@ export async function createVm(req: CreateRequest): Promise<Created> {
   const target = join(base, spec.label);
   const targetExists = await exists(target);
   if (targetExists && !req.force) {
-    throw conflict(`label: VM '${spec.label}' already exists in ${target} (--force replaces its config and wrapper, keeping the old ones)`, 'label');
+    throw alreadyExists(spec.label, target, '--force replaces its config and wrapper, keeping the old ones');
   }
   const others = (await enumerate()).filter((v) => v.label === spec.label && v.dir !== target);
   if (others.length) throw conflict(`label: a VM '${spec.label}' already exists in ${others[0].dir}`, 'label');
 
   await mkdir(base, { recursive: true });
-  // Leftovers of an interrupted create of this label.
-  for (const name of await readdir(base)) {
-    if (name.startsWith(`.${spec.label}.tmp-`)) await rm(join(base, name), { recursive: true, force: true });
-  }
-  const tmp = await mkdtemp(join(base, `.${spec.label}.tmp-`));
+  await removeStaleTmp(base, spec.label);
+  const tmp = await mkdtemp(join(base, `${tmpPrefix(spec.label)}${process.pid}-`));
   const files = renderFiles(spec);
   const ctysName = `${spec.label}.ctys`;
   const shName = `${spec.label}.sh`;
   let imageCreated = false;
+  /** An image this create made outside the VM directory: removed again if the create fails. */
+  let madeOutside: string | undefined;
   try {
     await writeFile(join(tmp, ctysName), files.ctys, { mode: 0o644 });
     await writeFile(join(tmp, shName), files.wrapper, { mode: 0o755 });
@@ -268,18 +328,22 @@ export async function createVm(req: CreateRequest): Promise<Created> {
         if (inside) {
           await mkdir(dirname(join(tmp, spec.disk)), { recursive: true });
           await createImage(join(tmp, spec.disk), spec.diskFormat, spec.diskSize);
-        } else {
-          // Outside the VM directory: made beside its final place, then renamed.
-          const part = `${finalPath}.vmdeck-part-${process.pid}`;
-          await createImage(part, spec.diskFormat, spec.diskSize);
-          await rename(part, finalPath);
+          imageCreated = true;
+        } else if (await createOutsideImage(finalPath, spec.diskFormat, spec.diskSize)) {
+          madeOutside = finalPath;
+          imageCreated = true;
         }
-        imageCreated = true;
       }
     }
     const kept: string[] = [];
     if (!targetExists) {
-      await rename(tmp, target);
+      try {
+        await rename(tmp, target);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOTEMPTY' || code === 'EEXIST') throw alreadyExists(spec.label, target, 'another create made it meanwhile');
+        throw e;
+      }
     } else {
       const suffix = stamp();
       for (const name of await readdir(tmp)) {
@@ -297,6 +361,11 @@ export async function createVm(req: CreateRequest): Promise<Created> {
     return { vm, spec, kept, imageCreated };
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
+    if (madeOutside) {
+      // Unless the create that won took it as its existing disk.
+      const winner = await readVmInfo(join(target, ctysName)).catch(() => null);
+      if (winner?.disk !== madeOutside) await rm(madeOutside, { force: true });
+    }
     throw e;
   }
 }

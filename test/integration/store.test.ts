@@ -1,5 +1,6 @@
 // The VM store on real files: deleting a VM removes only that VM's files,
-// wherever its config sits.
+// wherever its config sits; creates of one label at the same moment make one
+// VM, and the others are refused with 409 and leave nothing behind.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -59,4 +60,41 @@ test('deleting a VM in its own directory removes the directory once empty, keeps
   assert.equal(r.keptDisk, undefined);
   assert.deepEqual(readdirSync(mixed.dir).sort(), ['README', 'iso'], 'only the VM\'s files went');
   assert.equal(readFileSync(join(mixed.dir, 'README'), 'utf8'), 'the user\'s own notes');
+});
+
+test('creates of one label at the same moment: exactly one VM, the others 409 in one line, nothing left behind', async () => {
+  const results = await Promise.allSettled([1, 2, 3, 4].map(() => createVm({ label: 'race', template: 'kernel-initrd', env: env(), base: base() })));
+  const ok = results.filter((r) => r.status === 'fulfilled');
+  const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason);
+  assert.equal(ok.length, 1, `one create succeeds; refusals: ${refused.map((e) => e.message).join(' | ')}`);
+  assert.equal(refused.length, 3);
+  for (const e of refused) {
+    assert.equal(e.status, 409, e.message);
+    assert.equal(e.field, 'label');
+    assert.match(e.message, /^label: VM 'race' already exists in \S+/);
+    assert.ok(!e.message.includes('\n'));
+  }
+  assert.deepEqual(readdirSync(join(base(), 'race')).sort(), ['race.ctys', 'race.qcow2', 'race.sh']);
+  assert.deepEqual(readdirSync(base()).filter((n) => n.startsWith('.')), [], 'no temporary directory is left behind');
+});
+
+test('creates of one label racing with disks outside the VM directory: the losers remove the images they made', async () => {
+  const disks = join(sb.home, 'disks');
+  mkdirSync(disks);
+  const results = await Promise.allSettled([1, 2, 3].map((i) => createVm({
+    label: 'outside', template: 'kernel-initrd', env: env({ HDDBOOTIMAGE: join(disks, `d${i}.qcow2`) }), base: base(),
+  })));
+  const ok = results.filter((r) => r.status === 'fulfilled') as PromiseFulfilledResult<Awaited<ReturnType<typeof createVm>>>[];
+  assert.equal(ok.length, 1, results.map((r) => (r.status === 'rejected' ? r.reason.message : 'ok')).join(' | '));
+  for (const r of results) if (r.status === 'rejected') assert.equal(r.reason.status, 409, r.reason.message);
+  assert.deepEqual(readdirSync(disks), [ok[0].value.vm.disk.slice(disks.length + 1)], 'only the winner\'s disk is left');
+
+  // One disk path for all: the image one of them made is the winner's disk, whoever made it.
+  const shared = join(disks, 'shared.qcow2');
+  const again = await Promise.allSettled([1, 2, 3].map(() => createVm({
+    label: 'shared', template: 'kernel-initrd', env: env({ HDDBOOTIMAGE: shared }), base: base(),
+  })));
+  assert.equal(again.filter((r) => r.status === 'fulfilled').length, 1);
+  assert.ok(existsSync(shared), 'the winner\'s disk is there');
+  assert.deepEqual(readdirSync(disks).filter((n) => n.includes('vmdeck-part')), []);
 });
