@@ -6,13 +6,11 @@
 // It runs only while someone listens; the last listener to leave disposes
 // every watcher, socket and timer.
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VmState } from '../lib/vm';
-import { RESERVED_LABELS } from '../lib/spec';
-import { runRoot } from './paths';
+import { runRoot, trustedRunRoot } from './paths';
 import { QmpClient } from './qmp';
-import { probe, queryRunstate, runtimePaths, within, type RuntimePaths, type RuntimeStatus } from './runtime';
+import { probe, queryRunstate, runtimeLabels, runtimePaths, within, type RuntimePaths, type RuntimeStatus } from './runtime';
 
 export interface VmStateEvent {
   label: string;
@@ -59,12 +57,14 @@ class StateWatcher {
   }
 
   private async start(): Promise<void> {
-    // The wrapper would make it the same way; watching needs it to exist.
-    await mkdir(this.root, { recursive: true, mode: 0o700 }).catch(() => undefined);
+    // Made private when missing, as the wrapper would; another user's root is not watched.
+    const trusted = await trustedRunRoot(this.root).then(() => true, () => false);
     if (this.disposed) return;
     try {
-      this.rootWatcher = watch(this.root, () => this.later(() => this.scan(false), 0));
-      this.rootWatcher.on('error', () => { this.rootWatcher?.close(); this.rootWatcher = undefined; });
+      if (trusted) {
+        this.rootWatcher = watch(this.root, () => this.later(() => this.scan(false), 0));
+        this.rootWatcher.on('error', () => { this.rootWatcher?.close(); this.rootWatcher = undefined; });
+      }
     } catch {
       // No watcher (the root vanished): the poll still sees everything.
     }
@@ -88,10 +88,9 @@ class StateWatcher {
     this.scanning = (async () => {
       let labels: string[] = [];
       try {
-        labels = (await readdir(this.root, { withFileTypes: true }))
-          .filter((e) => e.isDirectory() && !RESERVED_LABELS.includes(e.name)).map((e) => e.name);
+        labels = await runtimeLabels(this.root);
       } catch {
-        // The root is gone: every VM in it is gone too.
+        // The root is gone, or is not ours alone: no VM in it is read.
       }
       if (this.disposed) return;
       const now = new Set(labels);
@@ -145,8 +144,9 @@ class StateWatcher {
           const s = await this.runstate(t, p);
           unknownRunstate = s === undefined;
           return s;
-        });
-        if (this.disposed) return;
+        }).catch(() => undefined);
+        // The root is not ours alone any more: the next scan lets go of its VMs.
+        if (this.disposed || !status) return;
         // QMP busy with someone else: a live QEMU keeps the state it had.
         const state = unknownRunstate && (t.state === 'running' || t.state === 'paused') ? t.state : status.state;
         this.update(t, { ...status, state }, silent);

@@ -13,7 +13,8 @@ import {
   type CancelResult, type SwitchInfo, type SwitchPort,
 } from '../lib/net';
 import { badInput, conflict, notFound, VmdeckError } from './errors';
-import { runRoot } from './paths';
+import { runRoot, trustedRunRoot } from './paths';
+import { runtimeLabels } from './runtime';
 import { enumerate } from './store';
 import { vdeCommand } from './vde';
 
@@ -94,7 +95,7 @@ async function readMeta(f: SwitchFiles): Promise<SwitchMeta | null> {
   }
 }
 
-/** A directory only the user may enter, as the wrapper demands of the run root. */
+/** A directory only the user may enter, as vde_switch's files want. */
 async function privateDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const st = await stat(dir);
@@ -113,14 +114,7 @@ const ifaceExists = (name: string) => exists(`/sys/class/net/${name}`);
 /** Running VMs by the pid of their QEMU, from the runtime dirs ($VMDECK_RUN/<LABEL>/qemu.pid). */
 async function runningVmPids(): Promise<Map<number, string>> {
   const byPid = new Map<number, string>();
-  let entries: string[] = [];
-  try {
-    entries = await readdir(runRoot());
-  } catch {
-    return byPid;
-  }
-  for (const label of entries) {
-    if (label === 'net') continue;
+  for (const label of await runtimeLabels()) {
     const pid = Number((await readFile(join(runRoot(), label, 'qemu.pid'), 'utf8').catch(() => '')).trim());
     if (Number.isInteger(pid) && pid > 0) byPid.set(pid, label);
   }
@@ -154,6 +148,7 @@ async function portsOf(mgmt: string): Promise<SwitchPort[]> {
 /** One switch: its state, files, TAP device and bridge, and who is on which port. */
 export async function switchInfo(name: string): Promise<SwitchInfo> {
   checkName(name);
+  await trustedRunRoot();
   const f = switchFiles(name);
   const pid = await switchPid(f);
   if (pid === null && !(await Promise.all([f.dir, f.mgmt, f.pidfile, f.meta].map(exists))).some(Boolean)) {
@@ -176,6 +171,7 @@ export async function switchInfo(name: string): Promise<SwitchInfo> {
 
 /** Every switch under $VMDECK_RUN/net, running or stale, by name. */
 export async function listSwitches(): Promise<SwitchInfo[]> {
+  await trustedRunRoot();
   let entries: string[] = [];
   try {
     entries = await readdir(netDir());
@@ -241,6 +237,7 @@ export async function createSwitch(name: string, opts: CreateSwitchOptions = {})
   if (tap !== undefined && process.getuid?.() !== 0) {
     throw badInput('tap', 'tap: connecting a switch to a TAP device needs root (run as root, or leave out --tap)');
   }
+  await trustedRunRoot();
   const f = switchFiles(name);
   const running = await switchPid(f);
   if (running !== null) throw conflict(`name: switch '${name}' is already running (pid ${running})`, 'name');
@@ -254,7 +251,6 @@ export async function createSwitch(name: string, opts: CreateSwitchOptions = {})
   if (bridge !== undefined && (await ifaceExists(bridge)) && !(await exists(`/sys/class/net/${bridge}/bridge`))) {
     throw conflict(`bridge: interface '${bridge}' exists and is not a bridge`, 'bridge');
   }
-  await privateDir(runRoot());
   await privateDir(netDir());
   await removeFiles(f); // a stale switch's leftovers
 

@@ -1,6 +1,8 @@
 // Where things live, from the environment of SPEC.md.
-import { homedir } from 'node:os';
+import { chmod, lstat, mkdir } from 'node:fs/promises';
+import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
+import { VmdeckError } from './errors';
 
 export function vmdeckHome(env = process.env): string {
   return resolve(env.VMDECK_HOME || join(homedir(), '.local/share/vmdeck'));
@@ -21,6 +23,34 @@ export function bases(env = process.env, extra?: string): string[] {
 export function runRoot(env = process.env): string {
   const uid = process.getuid?.() ?? 0;
   return resolve(env.VMDECK_RUN || join(env.XDG_RUNTIME_DIR || '/tmp', `vmdeck-${uid}`));
+}
+
+function userName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid ${process.getuid?.()}`;
+  }
+}
+
+/**
+ * The runtime root, once it is known to be this user's alone: a directory,
+ * not a symlink, owned by us, mode 0700 (made so when missing). What lies in
+ * it (pidfiles, the config paths wrappers record, sockets) is then ours too.
+ * Without XDG_RUNTIME_DIR it is /tmp/vmdeck-<uid>, which another user could
+ * make first, with a config for us to evaluate: refused in the words of the
+ * wrapper's --check. Everything that reads the runtime root asks this first.
+ */
+export async function trustedRunRoot(root = runRoot()): Promise<string> {
+  const made = await mkdir(root, { recursive: true, mode: 0o700 }).catch(() => undefined);
+  if (made !== undefined) await chmod(root, 0o700);
+  const st = await lstat(root).catch(() => null);
+  if (!st) throw new VmdeckError(500, `runtime dir: cannot create '${root}' (set VMDECK_RUN to a directory of your own)`);
+  if (!st.isDirectory() || st.uid !== process.getuid?.()) {
+    throw new VmdeckError(500, `runtime dir: '${root}' is not a directory owned by ${userName()} (remove it, or set VMDECK_RUN to a private directory)`);
+  }
+  if ((st.mode & 0o777) !== 0o700) throw new VmdeckError(500, `runtime dir: '${root}' must be private (chmod 700 '${root}')`);
+  return root;
 }
 
 export function runDir(label: string, env = process.env): string {

@@ -3,15 +3,13 @@
 // daemonized QEMU that needs nothing of vmdeck; every answer here comes from
 // its runtime dir, /proc and QMP, never from memory.
 import { spawn } from 'node:child_process';
-import { readdir, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { VmInfo } from '../lib/vm';
-import { RESERVED_LABELS } from '../lib/spec';
 import { badInput, conflict, VmdeckError } from './errors';
-import { runRoot } from './paths';
 import {
   exists, isQemuOf, notRunning, probe, qmpCall, qmpMessage, queryRunstate, readPid,
-  qemuMessages, recordedConfig, resolveVm, runtimePaths, sleep, suspendFile, withQmp, type RuntimeStatus,
+  qemuMessages, recordedConfig, resolveVm, runtimeLabels, runtimePaths, sleep, suspendFile, withQmp, type RuntimeStatus,
 } from './runtime';
 import { readVmInfo } from './store';
 
@@ -341,14 +339,8 @@ function orphanInfo(label: string, config: string): VmInfo {
  * VM through the config path the wrapper recorded.
  */
 export async function listRunning(): Promise<VmInfo[]> {
-  let labels: string[];
-  try {
-    labels = (await readdir(runRoot(), { withFileTypes: true }))
-      .filter((e) => e.isDirectory() && !RESERVED_LABELS.includes(e.name)).map((e) => e.name);
-  } catch {
-    return [];
-  }
-  const found = await Promise.all(labels.sort().map(async (label) => {
+  const labels = await runtimeLabels();
+  const found = await Promise.all(labels.map(async (label) => {
     const p = runtimePaths(label);
     const pid = await readPid(p.pidFile);
     if (pid === undefined || !(await isQemuOf(pid, p.dir))) return null;

@@ -1,11 +1,12 @@
 // A VM's runtime directory as its wrapper and QEMU leave it: the pidfile, the
 // sockets, the logs, and what they say about the VM's state. Nothing here is
 // remembered between calls; the directory and /proc are the truth.
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { RESERVED_LABELS } from '../lib/spec';
 import type { VmInfo, VmRuntime, VmState } from '../lib/vm';
 import { conflict, VmdeckError } from './errors';
-import { runDir } from './paths';
+import { runDir, runRoot, trustedRunRoot } from './paths';
 import { QmpClient } from './qmp';
 import { findVm, readVmInfo } from './store';
 
@@ -94,9 +95,23 @@ export async function isQemuOf(pid: number, dir: string): Promise<boolean> {
   return Boolean(cmdline?.split('\0').some((a) => a.endsWith('qemu.pid') && resolve(a) === pidFile));
 }
 
-/** The path of the VM's config, as the wrapper recorded it in the runtime dir. */
+/** The labels of the runtime dirs in the runtime root (refused unless it is this user's alone). */
+export async function runtimeLabels(root = runRoot()): Promise<string[]> {
+  const entries = await readdir(await trustedRunRoot(root), { withFileTypes: true });
+  return entries.filter((e) => e.isDirectory() && !RESERVED_LABELS.includes(e.name)).map((e) => e.name).sort();
+}
+
+/**
+ * The path of the VM's config, as the wrapper recorded it in the runtime
+ * dir; only a .ctys that is a regular file of this user's, since reading it
+ * may mean running it with bash.
+ */
 export async function recordedConfig(label: string): Promise<string | undefined> {
-  return (await readText(runtimePaths(label).config))?.trim() || undefined;
+  await trustedRunRoot();
+  const config = (await readText(runtimePaths(label).config))?.trim();
+  if (!config?.endsWith('.ctys')) return undefined;
+  const st = await stat(config).catch(() => null);
+  return st?.isFile() && st.uid === process.getuid?.() ? config : undefined;
 }
 
 const lines = (text: string | undefined) => (text ?? '').split('\n').map((l) => l.trimEnd()).filter((l) => l && !/module ui-ui/.test(l));
@@ -153,6 +168,7 @@ export async function queryRunstate(qmpPath: string, timeoutMs = 3000): Promise<
  * the VM's directory (for its suspended state); runstate asks QEMU.
  */
 export async function probe(label: string, vmDir: string | undefined, runstate: (p: RuntimePaths) => Promise<string | undefined>): Promise<RuntimeStatus> {
+  await trustedRunRoot();
   const p = runtimePaths(label);
   const pid = await readPid(p.pidFile);
   if (pid !== undefined && (await isQemuOf(pid, p.dir))) {
@@ -180,6 +196,7 @@ const isSocket = (path: string) => stat(path).then((s) => s.isSocket(), () => fa
  * facts: only what exists now, nothing but the directory while it is stopped.
  */
 export async function runtimeFacts(label: string, status: RuntimeStatus): Promise<VmRuntime> {
+  await trustedRunRoot();
   const p = runtimePaths(label);
   const facts: VmRuntime = { runDir: status.runDir, sockets: {} };
   if (status.state !== 'running' && status.state !== 'paused') return facts;
@@ -210,6 +227,7 @@ export const notRunning = (label: string, extra = '') => conflict(`label: VM '${
 
 /** Runs fn on a QMP connection to a running VM; a VM that is not running is refused with 409. */
 export async function withQmp<T>(vm: VmInfo, fn: (c: QmpClient) => Promise<T>, timeoutMs = 10000): Promise<T> {
+  await trustedRunRoot();
   const p = runtimePaths(vm.label);
   const pid = await readPid(p.pidFile);
   if (pid === undefined || !(await isQemuOf(pid, p.dir))) {
