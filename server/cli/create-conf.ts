@@ -5,6 +5,7 @@ import { ENV_OPTIONS, composeSpec, envValues, fieldValue } from '../../lib/optio
 import { parseSpec, type VmSpecInput } from '../../lib/spec';
 import { DEFAULT_TEMPLATE } from '../../lib/templates';
 import { VmdeckError } from '../errors';
+import { exists } from '../runtime';
 import { createVm, hostFacts } from '../store';
 import { findTemplate, loadCatalog } from '../templates';
 import { flagString, parseArgs, UsageError, type Io } from './args';
@@ -114,7 +115,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
   } else {
     const { vm } = created;
     io.out(`created VM '${vm.label}' in ${vm.dir}\n  config:  ${vm.config}\n  wrapper: ${vm.wrapper}\n`);
-    if (vm.disk) io.out(`  disk:    ${vm.disk}${created.imageCreated ? ` (new, ${created.spec.diskSize} ${created.spec.diskFormat})` : ' (existing, kept)'}\n`);
+    if (vm.disk) {
+      const what = created.imageCreated ? `new, ${created.spec.diskSize} ${created.spec.diskFormat}`
+        : (await exists(vm.disk)) ? 'existing, kept' : 'not created: --no-create-image';
+      io.out(`  disk:    ${vm.disk} (${what})\n`);
+    }
     for (const k of created.kept) io.out(`  kept:    ${k}\n`);
     io.out(`start it: vmdeck start ${vm.label}   (or run ${vm.wrapper})\n`);
   }

@@ -1,7 +1,8 @@
 // vmdeck start: ctys's `-a create=l:LABEL`. Runs the VM's wrapper detached,
 // or, for the CLI/CLI0 consoles, in the foreground on this terminal.
 import { spawn } from 'node:child_process';
-import { startVm, startVmArgs, type StartOptions } from '../runner';
+import type { VmInfo } from '../../lib/vm';
+import { startVm, startVmArgs, withStatus, type StartOptions } from '../runner';
 import { resolveVm } from '../runtime';
 import { flagString, parseArgs, UsageError, type Io } from './args';
 
@@ -26,17 +27,23 @@ export async function run(argv: string[], io: Io): Promise<number> {
     reuse: p.flags.has('reuse'),
   };
   const vm = await resolveVm(p.positional[0]);
+  const json = p.flags.has('json');
   const console = (opts.console ?? vm.console).toUpperCase();
   if (console === 'CLI' || console === 'CLI0') {
+    // With --reuse, one that runs already is what was asked for; its console is where it was started.
+    if (opts.reuse && (await alreadyRunning(vm, json, io))) return 0;
     // QEMU stays on this terminal, as the wrapper run by hand would.
-    return new Promise((resolve, reject) => {
+    const code = await new Promise<number>((resolve, reject) => {
       const child = spawn('bash', startVmArgs(vm, opts), { stdio: 'inherit' });
       child.once('error', reject);
-      child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+      child.once('exit', (c, signal) => resolve(c ?? (signal ? 128 : 1)));
     });
+    // Exit 3: another start got there first (the wrapper has said so).
+    if (code === WRAPPER_ALREADY_RUNNING && opts.reuse && (await alreadyRunning(vm, json, io))) return 0;
+    return code;
   }
   const started = await startVm(p.positional[0], opts);
-  if (p.flags.has('json')) {
+  if (json) {
     io.out(`${JSON.stringify(started, null, 2)}\n`);
     return 0;
   }
@@ -44,4 +51,16 @@ export async function run(argv: string[], io: Io): Promise<number> {
   io.out(`  serial console: vmdeck console ${started.label}    monitor: vmdeck monitor ${started.label}\n`);
   io.out(`  stop it:        vmdeck cancel ${started.label}\n`);
   return 0;
+}
+
+/** The wrapper's exit status for a VM that is running already. */
+const WRAPPER_ALREADY_RUNNING = 3;
+
+/** Says so and returns true when the VM runs (or is paused). */
+async function alreadyRunning(vm: VmInfo, json: boolean, io: Io): Promise<boolean> {
+  const [now] = await withStatus([vm]);
+  if (now.state !== 'running' && now.state !== 'paused') return false;
+  if (json) io.out(`${JSON.stringify(now, null, 2)}\n`);
+  else io.out(`VM '${now.label}' is already ${now.state} (pid ${now.pid ?? '?'})\n`);
+  return true;
 }

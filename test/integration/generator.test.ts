@@ -223,3 +223,13 @@ test('vmdeck check reports the host and exits 0 where QEMU is installed', async 
   const img = report.items.find((i: { name: string }) => i.name === 'qemu-img');
   assert.equal(img.ok, true);
 });
+
+test('--no-create-image says a missing disk was not created, and an existing one kept', async () => {
+  const r = await vmdeck(['create-conf', '--label', 'nodisk', '--template', 'kernel-initrd', '--auto-all', '--no-create-image'], kernelEnv());
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^ {2}disk: +\S+\/nodisk\.qcow2 \(not created: --no-create-image\)$/m);
+  assert.ok(!existsSync(join(base(), 'nodisk', 'nodisk.qcow2')));
+  const kept = await vmdeck(['create-conf', '--label', 'alpha', '--template', 'kernel-initrd', '--auto-all', '--force', '--no-create-image'], kernelEnv());
+  assert.equal(kept.code, 0, kept.stderr);
+  assert.match(kept.stdout, /^ {2}disk: +\S+\/alpha\.qcow2 \(existing, kept\)$/m);
+});
