@@ -119,7 +119,8 @@ export const api = {
 export type { CancelResult, SwitchInfo, SwitchPort } from '@/lib/net';
 
 export const screenshotUrl = (label: string) => `${vmPath(label)}/screenshot`;
-export const serialLogUrl = (label: string) => `${vmPath(label)}/serial.log`;
+/** All that serial0 printed, served as an attachment (`?bytes=N` would be only the tail). */
+export const serialLogUrl = (label: string) => `${vmPath(label)}/serial.log?download=1`;
 
 /** ws(s)://<this host>/ws/vms/:label/<kind>: same origin, so the session cookie goes along. */
 export function consoleUrl(label: string, kind: 'vnc' | 'serial' | 'monitor' | 'cli'): string {

@@ -1,7 +1,7 @@
 // The dashboard end to end: log in, create the demo guest through the wizard,
 // start it, and use every console on it, against the real server and QEMU.
 // One browser context for the whole story (the tests build on each other).
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { expect, test, type BrowserContext, type Locator, type Page } from '@playwright/test';
@@ -216,6 +216,12 @@ test('force off shows the stopped banner; Start on it brings the prompt back', a
   // A live console, not a replay: the new guest answers.
   await typeInto(page, 'serial', 'echo back-$((6*7))');
   await expect(terminal(page, 'serial')).toContainText('back-42');
+  // Download log is all of serial.log: both boots, from the first line.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download log' }).click()]);
+  expect(download.suggestedFilename()).toBe(`${LABEL}-serial.log`);
+  const log = readFileSync((await download.path())!, 'utf8');
+  expect(log.split('vmdeck-guest: ready').length - 1).toBeGreaterThanOrEqual(2);
+  expect(log).toContain('back-42');
   // The VNC console, stopped with the VM, came back by itself.
   await openTab(page, 'VNC');
   await expect(page.locator('[data-phase]').filter({ visible: true })).toHaveAttribute('data-phase', 'connected');

@@ -40,6 +40,15 @@ const enumOf = <T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: (i) => `${quoted(i.input)} is not one of ${values.join(', ')}` });
 
 export const LABEL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/**
+ * The complaint about a label named by a URL (an API route or a console
+ * socket), or null when it is one. Only a label is taken there, never a path:
+ * server/ reads a label with '/' as the path of a config (that is the CLI's).
+ */
+export function labelError(label: string): string | null {
+  if (LABEL_RE.test(label)) return null;
+  return `label: '${JSON.stringify(label).slice(1, -1)}' is not a valid label: use letters, digits, '.', '_' and '-' (at most 63), starting with a letter or digit`;
+}
 /** Names in the runtime root that are not VMs: `net/` holds the VDE switches. */
 export const RESERVED_LABELS: readonly string[] = ['net'];
 export const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;

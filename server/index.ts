@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Auth, loadToken, remoteAddress } from './auth';
 import { createPages, type Pages } from './http/pages';
 import { apiRoutes } from './http/routes';
-import { HttpError, runRoute, sendError, sendJson, type Router } from './http/router';
+import { checkWriteRequest, HttpError, runRoute, sendError, sendJson, type Router } from './http/router';
 import { subscribe } from './events';
 import { closeAllConsoles, vmStopped } from './ws/consoles';
 import { createWsEndpoints } from './ws/index';
@@ -78,18 +78,25 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     return creds.ok;
   }
 
+  /**
+   * In this order: the token (401), then whether the request may change
+   * things from where it came (403, 415), then the route (404, 405), then
+   * its parameters, decoded and checked (400), then the handler.
+   */
   async function api(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    // Matching reads the raw path only; nothing is decoded before the token is checked.
     const match = router.match(req.method ?? 'GET', path);
     const open = match.kind === 'route' && !match.route.auth;
     if (!open && !(await authenticate(req))) {
       sendJson(res, 401, { error: 'unauthorized: send Authorization: Bearer <token>, or log in at /login' }, { 'WWW-Authenticate': 'Bearer realm="vmdeck"' });
       return;
     }
+    checkWriteRequest(req);
     if (match.kind === 'none') throw new HttpError(404, `no API route ${req.method} ${path}`);
     if (match.kind === 'method') {
       throw new HttpError(405, `${req.method} is not allowed on ${path} (allowed: ${match.allowed.join(', ')})`, undefined, { Allow: match.allowed.join(', ') });
     }
-    await runRoute(match.route, match.params, req, res);
+    await runRoute(match.route, match.encoded, req, res);
   }
 
   async function login(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {

@@ -39,12 +39,22 @@ export class Json {
 
 export type Handler = (r: ApiRequest) => Promise<unknown>;
 
+/**
+ * What a path parameter may be, checked once it is decoded: null when fine,
+ * else the one-line complaint ("label: '…' is not a valid label"). A value
+ * from a URL is never taken as a path: `%2F` and `..` decode to text that
+ * server/ would read as one (findVm takes labels with '/' as paths).
+ */
+export type ParamCheck = (value: string) => string | null;
+
 export interface Route {
   method: Method;
   pattern: string;
   /** Everything but /api/health needs the token. */
   auth: boolean;
   handler: Handler;
+  /** The check of each of the pattern's parameters. */
+  params: Record<string, ParamCheck>;
 }
 
 interface Compiled extends Route {
@@ -64,16 +74,31 @@ function compile(pattern: string): { regex: RegExp; keys: string[] } {
   return { regex: new RegExp(`^${source}$`), keys };
 }
 
+/**
+ * A matched route with its parameters as they stand in the path, still
+ * %-encoded: decoding (and its 400) waits until the request is authenticated.
+ */
 export type Match =
-  | { kind: 'route'; route: Route; params: Record<string, string> }
+  | { kind: 'route'; route: Route; encoded: Record<string, string> }
   | { kind: 'method'; allowed: Method[] }
   | { kind: 'none' };
 
 export class Router {
   private readonly compiled: Compiled[] = [];
 
-  add(method: Method, pattern: string, handler: Handler, options: { auth?: boolean } = {}): this {
-    this.compiled.push({ method, pattern, handler, auth: options.auth ?? true, ...compile(pattern) });
+  /** checks: the check of a parameter name in every route (e.g. label); a route's own override them. */
+  constructor(private readonly checks: Record<string, ParamCheck> = {}) {}
+
+  add(method: Method, pattern: string, handler: Handler, options: { auth?: boolean; params?: Record<string, ParamCheck> } = {}): this {
+    const { regex, keys } = compile(pattern);
+    const params: Record<string, ParamCheck> = {};
+    for (const k of keys) {
+      const check = options.params?.[k] ?? this.checks[k];
+      // No route takes a parameter unchecked.
+      if (!check) throw new Error(`router: ${method} ${pattern}: no check for parameter :${k}`);
+      params[k] = check;
+    }
+    this.compiled.push({ method, pattern, handler, auth: options.auth ?? true, params, regex, keys });
     return this;
   }
 
@@ -90,21 +115,78 @@ export class Router {
         allowed.push(r.method);
         continue;
       }
-      const params: Record<string, string> = {};
-      try {
-        r.keys.forEach((k, i) => { params[k] = decodeURIComponent(m[i + 1]); });
-      } catch {
-        throw new HttpError(400, `${r.keys[0] ?? 'path'}: not a valid URL component`, r.keys[0]);
-      }
-      return { kind: 'route', route: r, params };
+      const encoded: Record<string, string> = {};
+      r.keys.forEach((k, i) => { encoded[k] = m[i + 1]; });
+      return { kind: 'route', route: r, encoded };
     }
     return allowed.length ? { kind: 'method', allowed } : { kind: 'none' };
+  }
+}
+
+/** A route's parameters decoded and checked: 400 naming the parameter when one is not what it may be. */
+export function decodeParams(route: Route, encoded: Record<string, string>): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const [k, raw] of Object.entries(encoded)) {
+    let value: string;
+    try {
+      value = decodeURIComponent(raw);
+    } catch {
+      throw new HttpError(400, `${k}: '${raw}' is not a valid URL component`, k);
+    }
+    const problem = route.params[k](value);
+    if (problem) throw new HttpError(400, problem, k);
+    params[k] = value;
+  }
+  return params;
+}
+
+/** The media type of a Content-Type header, lower case, without parameters. */
+function mediaType(header: string | undefined): string | undefined {
+  return header?.split(';')[0].trim().toLowerCase();
+}
+
+/**
+ * The cross-site request check of every API request but GET and HEAD (which
+ * change nothing). SameSite=Strict does not cover it: a page on
+ * http://127.0.0.1:<any port> (a guest's web server through HOSTFWD) is the
+ * same site, so the browser sends the cookie. Refused (403): an Origin that
+ * is not this host, a Sec-Fetch-Site other than same-origin or none. Refused
+ * (415): a body, or a Content-Type, that is not application/json, which no
+ * form or simple request can send without a preflight.
+ */
+export function checkWriteRequest(req: IncomingMessage): void {
+  const method = req.method ?? 'GET';
+  if (method === 'GET' || method === 'HEAD') return;
+  const origin = req.headers.origin;
+  if (origin !== undefined) {
+    let host: string | null = null;
+    try {
+      host = new URL(origin).host;
+    } catch { /* "null", or not a URL */ }
+    if (host === null || host !== req.headers.host) {
+      throw new HttpError(403, `origin: '${origin}' is not this dashboard (${req.headers.host ?? 'no Host'}); requests from other pages are refused`);
+    }
+  }
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') {
+    throw new HttpError(403, `origin: a ${site} request is refused; only the dashboard's own pages may change things`);
+  }
+  const type = mediaType(req.headers['content-type']);
+  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  if ((type !== undefined || hasBody) && type !== 'application/json') {
+    throw new HttpError(415, `body: Content-Type must be application/json${type ? `, not ${type}` : ''}`, 'body');
   }
 }
 
 /** Reads a JSON object body of at most `limit` bytes. */
 export function readJsonBody(req: IncomingMessage, limit = BODY_LIMIT): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
+    const type = mediaType(req.headers['content-type']);
+    if (type !== undefined && type !== 'application/json') {
+      req.resume();
+      reject(new HttpError(415, `body: Content-Type must be application/json, not ${type}`, 'body'));
+      return;
+    }
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limit) {
       req.resume();
@@ -165,10 +247,11 @@ export function sendError(res: ServerResponse, e: unknown): void {
   sendJson(res, 500, { error: message.split('\n')[0] });
 }
 
-/** Runs a matched route and writes its answer. */
-export async function runRoute(route: Route, params: Record<string, string>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** Runs a matched route (parameters still encoded) and writes its answer. */
+export async function runRoute(route: Route, encoded: Record<string, string>, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   try {
+    const params = decodeParams(route, encoded);
     const value = await route.handler({ req, res, params, query: url.searchParams, body: () => readJsonBody(req) });
     if (value === STREAMED) return;
     if (value instanceof Reply) {

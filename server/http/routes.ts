@@ -1,9 +1,12 @@
 // The REST API of SPEC.md. Each handler reads its input, calls the same
 // server/ function as the CLI (one validation, one error text) and returns
 // what that function returns.
-import { readFile, stat, open } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { CONSOLES } from '../../lib/spec';
+import { checkSnapshotName } from '../../lib/snapshots';
+import { switchNameError } from '../../lib/net';
+import { CONSOLES, labelError } from '../../lib/spec';
 import type { VmInfo } from '../../lib/vm';
 import { checkHost } from '../check';
 import { badInput, conflict, notFound } from '../errors';
@@ -19,7 +22,7 @@ import { createVm, deleteVmFiles, enumerate, previewVm, readVmFiles, wrapperPrin
 import { loadCatalog } from '../templates';
 import { startCliSession } from '../ws/consoles';
 import { streamEvents } from './events';
-import { Json, Reply, Router } from './router';
+import { Json, Reply, Router, STREAMED, type ApiRequest } from './router';
 
 const VERSION = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')).version as string;
 
@@ -117,34 +120,59 @@ function createRequest(body: Body): CreateRequest & { start?: boolean | StartOpt
   };
 }
 
-const TAIL_DEFAULT = 64 * 1024;
 const TAIL_MAX = 4 * 1024 * 1024;
 
-async function serialLogTail(vm: VmInfo, bytesParam: string | null): Promise<Buffer> {
-  let bytes = TAIL_DEFAULT;
+/**
+ * GET serial.log: all that serial0 printed (SPEC), streamed, up to its size
+ * when asked; `?bytes=N` is only its last N bytes; `?download=1` makes it an
+ * attachment named <label>-serial.log.
+ */
+async function serialLog(r: ApiRequest, vm: VmInfo): Promise<typeof STREAMED> {
+  const bytesParam = r.query.get('bytes');
+  let tail: number | undefined;
   if (bytesParam !== null) {
-    bytes = Number(bytesParam);
-    if (!Number.isInteger(bytes) || bytes < 1 || bytes > TAIL_MAX) throw badInput('bytes', `bytes: must be a whole number from 1 to ${TAIL_MAX}`);
+    tail = Number(bytesParam);
+    if (!Number.isInteger(tail) || tail < 1 || tail > TAIL_MAX) throw badInput('bytes', `bytes: must be a whole number from 1 to ${TAIL_MAX}`);
   }
+  const download = r.query.get('download');
+  if (download !== null && download !== '1' && download !== '0') throw badInput('download', `download: '${download}' is not 1 or 0`);
   const path = join(runDir(vm.label), 'serial.log');
+  const missing = () => notFound(`serial.log: VM '${vm.label}' has no serial log (${path}); it is written while the VM runs`, 'label');
+  // One open file: its size now is where the answer ends, however much QEMU appends meanwhile.
+  const fh = await open(path, 'r').catch(() => { throw missing(); });
   let size: number;
   try {
-    ({ size } = await stat(path));
-  } catch {
-    throw notFound(`serial.log: VM '${vm.label}' has no serial log (${path}); it is written while the VM runs`, 'label');
-  }
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(Math.min(size, bytes));
-    const { bytesRead } = await fh.read(buf, 0, buf.length, size - buf.length);
-    return buf.subarray(0, bytesRead);
-  } finally {
+    size = (await fh.stat()).size;
+  } catch (e) {
     await fh.close();
+    throw e;
   }
+  const start = tail === undefined ? 0 : Math.max(0, size - tail);
+  const headers: Record<string, string> = {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': String(size - start),
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+  };
+  if (download === '1') headers['Content-Disposition'] = `attachment; filename="${vm.label.replace(/[^A-Za-z0-9._-]/g, '_')}-serial.log"`;
+  if (r.req.method === 'HEAD' || size === start) {
+    await fh.close();
+    r.res.writeHead(200, headers).end();
+    return STREAMED;
+  }
+  const stream = createReadStream('', { fd: fh, start, end: size - 1 });
+  r.res.writeHead(200, headers);
+  stream.on('error', () => r.res.destroy());
+  r.res.on('close', () => stream.destroy());
+  stream.pipe(r.res);
+  return STREAMED;
 }
 
 export function apiRoutes(): Router {
-  return new Router()
+  // Every :label is a label (never a path); :name a snapshot or switch name, checked before use.
+  const snapshot = { params: { name: checkSnapshotName } };
+  const network = { params: { name: switchNameError } };
+  return new Router({ label: labelError })
     .add('GET', '/api/health', async () => ({ ok: true, version: VERSION }), { auth: false })
     .add('GET', '/api/host', () => checkHost())
     .add('GET', '/api/templates', () => loadCatalog())
@@ -199,8 +227,8 @@ export function apiRoutes(): Router {
       const name = reqString(await r.body(), 'name');
       return new Json(201, (await saveSnapshot(r.params.label, name)) ?? { name });
     })
-    .add('DELETE', '/api/vms/:label/snapshots/:name', async (r) => (await deleteSnapshot(r.params.label, r.params.name)) ?? { deleted: r.params.name })
-    .add('POST', '/api/vms/:label/snapshots/:name/load', async (r) => (await loadSnapshot(r.params.label, r.params.name)) ?? { loaded: r.params.name })
+    .add('DELETE', '/api/vms/:label/snapshots/:name', async (r) => (await deleteSnapshot(r.params.label, r.params.name)) ?? { deleted: r.params.name }, snapshot)
+    .add('POST', '/api/vms/:label/snapshots/:name/load', async (r) => (await loadSnapshot(r.params.label, r.params.name)) ?? { loaded: r.params.name }, snapshot)
     .add('POST', '/api/vms/:label/media', async (r) => {
       const body = await r.body();
       const action = reqString(body, 'action');
@@ -220,12 +248,9 @@ export function apiRoutes(): Router {
       throw badInput('keys', 'keys: give keys (a list of key names) or text');
     })
     .add('GET', '/api/vms/:label/screenshot', async (r) => new Reply(200, await screenshot(r.params.label), 'image/png'))
-    .add('GET', '/api/vms/:label/serial.log', async (r) => {
-      const vm = await resolveVm(r.params.label);
-      return new Reply(200, await serialLogTail(vm, r.query.get('bytes')), 'text/plain; charset=utf-8');
-    })
+    .add('GET', '/api/vms/:label/serial.log', async (r) => serialLog(r, await resolveVm(r.params.label)))
     .add('GET', '/api/networks', () => listSwitches())
-    .add('GET', '/api/networks/:name', (r) => switchInfo(r.params.name))
+    .add('GET', '/api/networks/:name', (r) => switchInfo(r.params.name), network)
     .add('POST', '/api/networks', async (r) => {
       const body = await r.body();
       return new Json(201, await createSwitch(reqString(body, 'name'), { tap: optString(body, 'tap'), bridge: optString(body, 'bridge') }));
@@ -233,6 +258,6 @@ export function apiRoutes(): Router {
     .add('DELETE', '/api/networks/:name', async (r) => {
       const force = r.query.get('force');
       return cancelSwitch(r.params.name, { force: force === '1' || force === 'true' });
-    })
+    }, network)
     .add('GET', '/api/events', (r) => streamEvents(r.req, r.res));
 }

@@ -3,6 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { labelError } from '../../lib/spec';
 import type { VmInfo } from '../../lib/vm';
 import { remoteAddress, type Auth } from '../auth';
 import { VmdeckError } from '../errors';
@@ -52,7 +53,16 @@ export function createWsEndpoints(auth: Auth): WsEndpoints {
     handleProtocols: (protocols) => (protocols.has('binary') ? 'binary' : false),
   });
 
-  async function attach(ws: WebSocket, label: string, kind: ConsoleKind): Promise<void> {
+  async function attach(ws: WebSocket, encoded: string, kind: ConsoleKind): Promise<void> {
+    // Decoded only now that the token is checked; a label, never a path ('%2F', '..').
+    let label: string;
+    try {
+      label = decodeURIComponent(encoded);
+    } catch {
+      throw new ConsoleRefused(CLOSE.unknownVm, `label: '${encoded}' is not a valid URL component`);
+    }
+    const problem = labelError(label);
+    if (problem) throw new ConsoleRefused(CLOSE.unknownVm, problem);
     let vm: VmInfo;
     try {
       vm = await resolveVm(label);
@@ -65,10 +75,10 @@ export function createWsEndpoints(auth: Auth): WsEndpoints {
   }
 
   /** What the browser sends before its console is attached waits in the socket, unread. */
-  async function connectConsole(ws: WebSocket, label: string, kind: ConsoleKind): Promise<void> {
+  async function connectConsole(ws: WebSocket, encoded: string, kind: ConsoleKind): Promise<void> {
     ws.pause();
     try {
-      await attach(ws, label, kind);
+      await attach(ws, encoded, kind);
     } finally {
       // Also on failure: the close handshake needs the browser's answer read.
       ws.resume();
@@ -80,12 +90,7 @@ export function createWsEndpoints(auth: Auth): WsEndpoints {
     const m = PATH.exec(url.pathname);
     if (!m) return refuse(socket, 404, `no WebSocket endpoint ${url.pathname}`);
     if (!originMatches(req)) return refuse(socket, 403, `origin ${req.headers.origin} does not match host ${req.headers.host}`);
-    let label: string;
-    try {
-      label = decodeURIComponent(m[1]);
-    } catch {
-      return refuse(socket, 400, 'label: not a valid URL component');
-    }
+    const encoded = m[1];
     const kind = m[2] as ConsoleKind;
     const address = remoteAddress(req);
     const creds = auth.check(req, true);
@@ -100,7 +105,7 @@ export function createWsEndpoints(auth: Auth): WsEndpoints {
           return;
         }
         auth.throttle.succeed(address);
-        connectConsole(ws, label, kind).catch((e: Error) => {
+        connectConsole(ws, encoded, kind).catch((e: Error) => {
           const code = e instanceof ConsoleRefused ? e.code : CLOSE.internalError;
           if (ws.readyState === ws.OPEN) ws.close(code, closeReason(e.message));
         });

@@ -2,7 +2,7 @@
 // start, the serial log, keys, screenshot, events, stop and delete, with the
 // same error texts as the CLI.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startServer, type RunningServer } from '../../server/index';
@@ -113,6 +113,12 @@ test('start, serial log, keys, screenshot, events, stop and delete', async () =>
       const log = await api(base, 'GET', '/api/vms/api1/serial.log');
       return log.status === 200 && log.text.includes('vmdeck-guest: ready');
     });
+    // All of it by default, from the first byte QEMU wrote.
+    const whole = await fetch(`${base}/api/vms/api1/serial.log`, { headers: bearer });
+    const got = Buffer.from(await whole.arrayBuffer());
+    const onDisk = readFileSync(join(sb.run, 'api1', 'serial.log'));
+    assert.ok(got.length > 0 && onDisk.subarray(0, got.length).equals(got), 'serial.log is the file from its start');
+    assert.equal(Number(whole.headers.get('content-length')), got.length);
     const tail = await api(base, 'GET', '/api/vms/api1/serial.log?bytes=10');
     assert.equal(tail.text.length, 10);
     assert.match(tail.headers.get('content-type') ?? '', /^text\/plain/);
@@ -160,6 +166,40 @@ test('create with start: true runs the VM; a CLI console start is refused by sta
   const badConsole = await api(base, 'POST', '/api/vms/api2/start', { console: 'tty' });
   assert.equal(badConsole.status, 400);
   assert.equal(badConsole.json.field, 'console');
+});
+
+test('serial.log: all that serial0 printed by default (not a 64 KiB tail), an attachment with ?download=1, the tail with ?bytes=N', async () => {
+  assert.equal((await api(base, 'POST', '/api/vms', spec('api3'))).status, 201);
+  const dir = join(sb.run, 'api3');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const lines = Array.from({ length: 30000 }, (_, i) => `boot line ${String(i).padStart(6, '0')}\r\n`).join('');
+  writeFileSync(join(dir, 'serial.log'), lines);
+  assert.ok(lines.length > 256 * 1024);
+  try {
+    const all = await api(base, 'GET', '/api/vms/api3/serial.log');
+    assert.equal(all.status, 200, all.text.slice(0, 200));
+    assert.equal(all.text.length, lines.length);
+    assert.ok(all.text === lines, 'the whole log, in order');
+    assert.equal(Number(all.headers.get('content-length')), lines.length);
+    assert.match(all.headers.get('content-type') ?? '', /^text\/plain/);
+    assert.equal(all.headers.get('content-disposition'), null);
+
+    const download = await api(base, 'GET', '/api/vms/api3/serial.log?download=1');
+    assert.equal(download.headers.get('content-disposition'), 'attachment; filename="api3-serial.log"');
+    assert.ok(download.text === lines, 'the download is the whole log');
+
+    const tail = await api(base, 'GET', '/api/vms/api3/serial.log?bytes=100');
+    assert.equal(tail.text, lines.slice(-100));
+    const head = await fetch(`${base}/api/vms/api3/serial.log`, { method: 'HEAD', headers: bearer });
+    assert.equal(head.status, 200);
+    assert.equal(Number(head.headers.get('content-length')), lines.length);
+    assert.equal((await head.text()).length, 0);
+    assert.equal((await api(base, 'GET', '/api/vms/api3/serial.log?download=yes')).json.field, 'download');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.equal((await api(base, 'GET', '/api/vms/api3/serial.log')).status, 404);
+  assert.equal((await api(base, 'DELETE', '/api/vms/api3?disks=delete')).status, 200);
 });
 
 test('VDE switches: create, list, show and cancel through the API', async () => {

@@ -1,14 +1,15 @@
 // The dashboard server's door: every API route but /api/health and every
 // WebSocket needs the token; cross-origin upgrades are refused; the login
-// cookie; the delay after failed attempts; pages before a build.
+// cookie; the delay after failed attempts; pages before a build; requests
+// from other pages (CSRF) refused; labels in URLs are labels, never paths.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startServer, type RunningServer } from '../../server/index';
 import { CONSOLE_KINDS } from '../../server/ws/index';
-import { sandbox } from '../helpers/guest';
+import { guestImages, sandbox } from '../helpers/guest';
 import { api, bearer, closedWithin, TEST_TOKEN, WsClient } from '../helpers/server';
 
 const sb = sandbox('srvauth');
@@ -129,6 +130,141 @@ describe('API authentication', () => {
     const t0 = Date.now();
     assert.equal((await api(base, 'GET', '/api/vms')).status, 200);
     assert.ok(Date.now() - t0 < 200, 'after a success there is no delay');
+  });
+});
+
+/** The session cookie of /login?token=. */
+async function sessionCookie(): Promise<string> {
+  const res = await fetch(`${base}/login?token=${TEST_TOKEN}`, { redirect: 'manual' });
+  return (res.headers.get('set-cookie') ?? '').split(';')[0];
+}
+
+/** A request with exactly these headers and body (no JSON added). */
+async function raw(method: string, path: string, headers: Record<string, string>, body?: string) {
+  const res = await fetch(`${base}${path}`, { method, headers, body, redirect: 'manual' });
+  const text = await res.text();
+  let json: any = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, json, text };
+}
+
+describe('requests from other pages (CSRF)', () => {
+  test('a text/plain POST from another port of 127.0.0.1 with the session cookie is refused before anything runs', async () => {
+    const cookie = await sessionCookie();
+    const marker = join(sb.home, 'csrf-ran');
+    const images = guestImages();
+    const body = JSON.stringify({
+      label: 'csrf', template: 'kernel-initrd', kernel: images.kernel, initrd: images.initrd, append: images.append,
+      accelerator: 'QEMU', memsize: 256, argsAdd: ['-incoming', `exec:touch ${marker}`], start: true,
+    });
+    const attack = await raw('POST', '/api/vms', { Cookie: cookie, Origin: 'http://127.0.0.1:8080', 'Content-Type': 'text/plain' }, body);
+    assert.equal(attack.status, 403, attack.text);
+    assert.match(attack.json.error, /origin/);
+    // The same with a JSON type (which needs a CORS preflight, which nothing answers): still another origin.
+    const json = await raw('POST', '/api/vms', { Cookie: cookie, Origin: 'http://127.0.0.1:8080', 'Content-Type': 'application/json' }, body);
+    assert.equal(json.status, 403, json.text);
+    const deletion = await raw('DELETE', '/api/vms/nosuchvm', { Cookie: cookie, Origin: 'http://localhost:8080' });
+    assert.equal(deletion.status, 403, deletion.text);
+    const opaque = await raw('POST', '/api/vms/nosuchvm/start', { Cookie: cookie, Origin: 'null' });
+    assert.equal(opaque.status, 403, opaque.text);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.ok(!existsSync(marker), 'the command in argsAdd ran');
+    assert.ok(!existsSync(join(sb.home, 'vms', 'csrf')), 'the VM was created');
+  });
+
+  test('Sec-Fetch-Site other than same-origin or none is refused; the dashboard\'s own requests pass', async () => {
+    const cookie = await sessionCookie();
+    const own = `http://127.0.0.1:${server.port}`;
+    for (const site of ['same-site', 'cross-site']) {
+      const res = await raw('POST', '/api/vms/preview', { Cookie: cookie, 'Sec-Fetch-Site': site, 'Content-Type': 'application/json' }, '{"label":"x"}');
+      assert.equal(res.status, 403, `${site}: ${res.text}`);
+    }
+    for (const headers of [
+      { Origin: own, 'Sec-Fetch-Site': 'same-origin' },
+      { 'Sec-Fetch-Site': 'none' },
+      {},
+    ] as Record<string, string>[]) {
+      const res = await raw('POST', '/api/vms/preview', { Cookie: cookie, ...headers, 'Content-Type': 'application/json; charset=utf-8' }, '{"label":"same1","template":"blank"}');
+      assert.notEqual(res.status, 403, `${JSON.stringify(headers)}: ${res.text}`);
+      assert.notEqual(res.status, 415, `${JSON.stringify(headers)}: ${res.text}`);
+    }
+    // Reading is not refused for its origin: GET changes nothing, and the browser keeps the answer from the other page.
+    assert.equal((await raw('GET', '/api/vms', { Cookie: cookie, Origin: 'http://127.0.0.1:8080', 'Sec-Fetch-Site': 'same-site' })).status, 200);
+  });
+
+  test('a body must be application/json (415), whoever sends it; no body needs no type', async () => {
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
+      const res = await raw('POST', '/api/vms/preview', { ...bearer, 'Content-Type': type }, '{"label":"x"}');
+      assert.equal(res.status, 415, `${type}: ${res.text}`);
+      assert.match(res.json.error, /application\/json/);
+    }
+    const untyped = await raw('POST', '/api/vms/preview', bearer, '{"label":"x"}');
+    assert.equal(untyped.status, 415, untyped.text);
+    // A POST without a body (curl -X POST) reaches its route.
+    const empty = await raw('POST', '/api/vms/nosuchvm/start', bearer);
+    assert.equal(empty.status, 404, empty.text);
+    assert.equal(empty.json.field, 'label');
+  });
+});
+
+describe('labels and names in URLs', () => {
+  test('an encoded path is not a label: no config outside the bases is read, run or deleted', async () => {
+    const victim = join(sb.home, 'victim');
+    const marker = join(sb.home, 'victim-ran');
+    mkdirSync(victim, { recursive: true });
+    writeFileSync(join(victim, 'victim.ctys'), `#@#MAGICID-QEMU\n#@#LABEL = "victim"\nLABEL=victim\nif true; then touch '${marker}'; fi\n`);
+    for (const [method, path] of [
+      ['GET', `/api/vms/${encodeURIComponent(victim)}`],
+      ['GET', `/api/vms/${encodeURIComponent(victim)}/serial.log`],
+      ['GET', `/api/vms/${encodeURIComponent(`${victim}/victim.ctys`)}/snapshots`],
+      ['DELETE', `/api/vms/${encodeURIComponent(victim)}`],
+      ['POST', `/api/vms/${encodeURIComponent(victim)}/start`],
+      ['GET', '/api/vms/..%2Fconfig'],
+      ['GET', '/api/vms/.hidden'],
+    ]) {
+      const res = await api(base, method, path);
+      assert.equal(res.status, 400, `${method} ${path}: ${res.text}`);
+      assert.equal(res.json.field, 'label');
+      assert.match(res.json.error, /^label: '.*' is not a valid label/);
+    }
+    assert.ok(!existsSync(marker), 'the config was sourced');
+    assert.ok(existsSync(join(victim, 'victim.ctys')), 'the directory was deleted');
+  });
+
+  test('snapshot and switch names are checked before the VM or switch is looked for', async () => {
+    for (const [method, path] of [
+      ['DELETE', '/api/vms/nosuchvm/snapshots/..%2Fx'],
+      ['POST', '/api/vms/nosuchvm/snapshots/%2Fetc%2Fpasswd/load'],
+      ['GET', '/api/networks/..%2Fx'],
+      ['DELETE', '/api/networks/a%2Fb'],
+    ]) {
+      const res = await api(base, method, path);
+      assert.equal(res.status, 400, `${method} ${path}: ${res.text}`);
+      assert.equal(res.json.field, 'name');
+    }
+  });
+
+  test('401 comes before 400: a bad %-escape without a token is unauthorized, with one a bad label', async () => {
+    const anonymous = await api(base, 'GET', '/api/vms/%E0', undefined, {});
+    assert.equal(anonymous.status, 401, anonymous.text);
+    const deeper = await api(base, 'DELETE', '/api/vms/x/snapshots/%E0', undefined, {});
+    assert.equal(deeper.status, 401, deeper.text);
+    const authed = await api(base, 'GET', '/api/vms/%E0');
+    assert.equal(authed.status, 400, authed.text);
+    assert.equal(authed.json.field, 'label');
+  });
+
+  test('a console of an encoded path, or of a bad %-escape, closes 4404 after the token check', async () => {
+    const wsBase = `ws://127.0.0.1:${server.port}`;
+    const victim = encodeURIComponent(join(sb.home, 'victim'));
+    for (const label of [victim, '..%2Fconfig', '%E0']) {
+      const anonymous = await WsClient.open(`${wsBase}/ws/vms/${label}/serial`);
+      assert.equal((await closedWithin(anonymous)).code, 4401, label);
+      const c = await WsClient.open(`${wsBase}/ws/vms/${label}/serial`, { headers: bearer });
+      const closed = await closedWithin(c);
+      assert.equal(closed.code, 4404, `${label}: ${JSON.stringify(closed)}`);
+      assert.match(closed.reason, /^label: /);
+    }
   });
 });
 
