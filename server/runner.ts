@@ -115,17 +115,22 @@ async function startFailure(vm: VmInfo, pid: number | undefined, what: string): 
  * Waits until the VM's QEMU answers on QMP and any resume from a suspended
  * state has finished; throws with qemu.log's words if QEMU exits instead.
  */
-export function waitUntilUp(vm: VmInfo, timeoutMs = START_TIMEOUT_MS): Promise<RuntimeStatus> {
-  return waitUp(vm, timeoutMs, false);
+export function waitUntilUp(vm: VmInfo, timeoutMs = START_TIMEOUT_MS, opts: { ignorePid?: number } = {}): Promise<RuntimeStatus> {
+  return waitUp(vm, timeoutMs, false, opts.ignorePid);
 }
 
-/** daemonized: the wrapper has returned, so QEMU wrote its pidfile already; none means it has exited. */
-async function waitUp(vm: VmInfo, timeoutMs: number, daemonized: boolean): Promise<RuntimeStatus> {
+/**
+ * daemonized: the wrapper has returned, so QEMU wrote its pidfile already; none means it has exited.
+ * ignorePid: the pid in the pidfile before the start (a QEMU that was killed left it): until the
+ * wrapper replaces that file it is not the new QEMU, unless that pid is a live QEMU of this VM again.
+ */
+async function waitUp(vm: VmInfo, timeoutMs: number, daemonized: boolean, ignorePid?: number): Promise<RuntimeStatus> {
   const p = runtimePaths(vm.label);
   const deadline = Date.now() + timeoutMs;
   let seen: number | undefined;
   for (;;) {
-    const pid = await readPid(p.pidFile);
+    let pid = await readPid(p.pidFile);
+    if (pid !== undefined && pid === ignorePid && seen === undefined && !(await isQemuOf(pid, p.dir))) pid = undefined;
     if (pid !== undefined) {
       if (!(await isQemuOf(pid, p.dir))) throw await startFailure(vm, pid, 'starting');
       seen = pid;

@@ -10,6 +10,7 @@ import type { VmInfo } from '../../lib/vm';
 import { VmdeckError } from '../errors';
 import { runDir } from '../paths';
 import { vmStatus, startVmArgs, waitUntilUp, type StartOptions } from '../runner';
+import { readPid, runtimePaths } from '../runtime';
 import { CLOSE } from './close-codes';
 import { ConsoleHub, DEFAULT_LIMITS, type HubStats } from './hub';
 import { SlabReader, VncBridge } from './vnc';
@@ -81,33 +82,42 @@ async function openSocketHub(vm: VmInfo, kind: SocketConsole): Promise<ConsoleHu
   const key = hubKey(vm.label, kind);
   const dir = runDir(vm.label);
   const sock = await connectUnix(join(dir, SOCKET_NAME[kind]), kind, vm.label);
-  const hub: ConsoleHub = new ConsoleHub({
-    name: kind,
-    onDispose: () => {
-      if (hubs.get(key) === hub) hubs.delete(key);
-    },
+  // Listeners for error and close before anything is awaited: connectUnix
+  // dropped its own, and an 'error' nobody listens for ends the server.
+  let hub: ConsoleHub | null = null;
+  let lost = false;
+  sock.on('error', () => { /* reported through close */ });
+  sock.on('close', () => {
+    lost = true;
+    if (hub && !hub.isDisposed) void consoleLost(vm, hub, `${kind}: QEMU closed the console connection`);
   });
   // Output that arrives while serial.log is read comes after it.
   const early: Buffer[] = [];
-  let seeded = false;
-  sock.on('data', (d: Buffer) => (seeded ? hub.output(d) : early.push(d)));
-  if (kind === 'serial') hub.seed(await logTail(join(dir, 'serial.log'), DEFAULT_LIMITS.recentBytes));
-  seeded = true;
-  for (const d of early) hub.output(d);
-  hub.setLink({
+  sock.on('data', (d: Buffer) => (hub ? hub.output(d) : early.push(d)));
+  const recent = kind === 'serial' ? await logTail(join(dir, 'serial.log'), DEFAULT_LIMITS.recentBytes) : null;
+  if (lost) {
+    // QEMU went away (or the connection broke) while the log was read.
+    const stopped = await hasStopped(vm);
+    throw new ConsoleRefused(stopped ? CLOSE.vmStopped : CLOSE.internalError, stopped ? `VM '${vm.label}' stopped` : `${kind}: QEMU closed the console connection`);
+  }
+  const opened: ConsoleHub = new ConsoleHub({
+    name: kind,
+    onDispose: () => {
+      if (hubs.get(key) === opened) hubs.delete(key);
+    },
+  });
+  if (recent) opened.seed(recent);
+  for (const d of early) opened.output(d);
+  opened.setLink({
     write: (d) => sock.write(d),
     pause: () => sock.pause(),
     resume: () => sock.resume(),
     close: () => sock.destroy(),
   });
-  sock.on('drain', () => hub.drained());
-  sock.on('error', () => { /* reported through close */ });
-  sock.on('close', () => {
-    if (hub.isDisposed) return;
-    void consoleLost(vm, hub, `${kind}: QEMU closed the console connection`);
-  });
-  hubs.set(key, hub);
-  return hub;
+  sock.on('drain', () => opened.drained());
+  hub = opened;
+  hubs.set(key, opened);
+  return opened;
 }
 
 /** QEMU closed a hub's connection: the VM stopped, or (rarely) QEMU dropped the client. */
@@ -179,8 +189,12 @@ export function hasCliSession(label: string): boolean {
  * wrapper's own complaint when it ends first.
  */
 export async function startCliSession(vm: VmInfo, options: StartOptions, timeoutMs = 30000): Promise<void> {
-  if (cliSessions.has(vm.label)) throw new VmdeckError(409, `label: VM '${vm.label}' is already running (console CLI0)`, 'label');
   const argv = startVmArgs(vm, { ...options, console: 'CLI0' });
+  // A QEMU that was killed left its pidfile: the wrapper replaces it, but
+  // until then it names a dead QEMU that is not this start's.
+  const stalePid = await readPid(runtimePaths(vm.label).pidFile);
+  // Checked after the await, right before the session is taken.
+  if (cliSessions.has(vm.label)) throw new VmdeckError(409, `label: VM '${vm.label}' is already running (console CLI0)`, 'label');
   const term = pty.spawn('bash', argv, {
     name: 'xterm-256color', cols: 80, rows: 24, cwd: vm.dir, env: process.env as Record<string, string>, encoding: null,
   });
@@ -211,7 +225,7 @@ export async function startCliSession(vm: VmInfo, options: StartOptions, timeout
       } else hub.dispose();
     });
   });
-  const up = waitUntilUp(vm, timeoutMs);
+  const up = waitUntilUp(vm, timeoutMs, { ignorePid: stalePid });
   const first = await Promise.race([exited.then((e) => ({ exited: e })), up.then(() => ({ exited: null }), (err: Error) => ({ exited: null, err }))]);
   if (first.exited) {
     const lastLine = hub.recent().toString('utf8').trim().split('\n').pop()?.trim() ?? '';

@@ -3,7 +3,10 @@
 // close codes when a VM is not running or stops.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
+import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type WebSocket from 'ws';
@@ -193,6 +196,53 @@ describe('a VM that is not running, or stops', () => {
     m.send('quit\r');
     assert.equal((await closedWithin(again)).code, 4410);
     assert.equal((await closedWithin(m)).code, 4410);
+  });
+});
+
+describe('a console connection that breaks while it is being opened', () => {
+  test('an error on the QEMU socket while serial.log is read closes the client; the server lives on', async () => {
+    // A stand-in for QEMU's serial socket, and a serial.log that is a FIFO:
+    // reading it waits for a writer, which holds the hub between its
+    // connect and its first listener-less moment for as long as we like.
+    const dir = join(sb.run, IDLE);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const sockPath = join(dir, 'serial.sock');
+    const logPath = join(dir, 'serial.log');
+    execFileSync('mkfifo', [logPath]);
+    const fake = net.createServer();
+    const accepted = new Promise<net.Socket>((resolve) => fake.once('connection', resolve));
+    await new Promise<void>((resolve) => fake.listen(sockPath, resolve));
+    // The server's end of that connection, to break it (a reset, as from a QEMU that is killed).
+    const ours: net.Socket[] = [];
+    const realConnect = net.connect;
+    net.connect = ((...args: Parameters<typeof net.connect>) => {
+      const s = (realConnect as (...a: unknown[]) => net.Socket)(...args);
+      if ((args[0] as { path?: string })?.path === sockPath) ours.push(s);
+      return s;
+    }) as typeof net.connect;
+    syncBuiltinESMExports();
+    let peer: net.Socket | undefined;
+    try {
+      const c = await open(IDLE, 'serial');
+      peer = await accepted;
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(ours.length, 1, 'the server connected to the serial socket');
+      ours[0].destroy(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', errno: -104, syscall: 'read' }));
+      // Now let the read of serial.log end (EOF).
+      await (await openFile(logPath, 'w')).close();
+      const closed = await closedWithin(c);
+      assert.equal(closed.code, 4410, JSON.stringify(closed));
+      assert.equal(consoleStats().filter((x) => x.label === IDLE).length, 0, 'no hub left behind');
+    } finally {
+      net.connect = realConnect;
+      syncBuiltinESMExports();
+      peer?.destroy();
+      await new Promise<void>((resolve) => fake.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // The server is still here.
+    const again = await open(IDLE, 'serial');
+    assert.equal((await closedWithin(again)).code, 4409);
   });
 });
 

@@ -104,3 +104,27 @@ test('console CLI0: the VM runs in the server\'s pty, resizes, stops with 4410, 
   await server.kill();
   await until('QEMU of the CLI0 VM to end with the server', () => !alive(pid));
 });
+
+test('console CLI0: a VM whose QEMU was killed starts again from the dashboard (its pidfile left behind is not the new QEMU)', async () => {
+  if (server.proc.exitCode !== null || server.proc.signalCode !== null) server = await spawnServer(sb);
+  assert.equal((await api(server.base, 'POST', '/api/vms', spec('tty2'))).status, 201);
+  const first = await api(server.base, 'POST', '/api/vms/tty2/start', { console: 'CLI0' });
+  assert.equal(first.status, 200, first.text);
+  const cli = await open('tty2', 'cli');
+  const pid = qemuPid('tty2');
+  process.kill(pid, 'SIGKILL');
+  assert.equal((await closedWithin(cli)).code, 4410);
+  await until('the killed QEMU to be gone', () => !alive(pid));
+  assert.equal(qemuPid('tty2'), pid, 'a killed QEMU leaves its pidfile');
+
+  const again = await api(server.base, 'POST', '/api/vms/tty2/start', { console: 'CLI0' });
+  assert.equal(again.status, 200, again.text);
+  assert.equal(again.json.vm.state, 'running');
+  assert.notEqual(qemuPid('tty2'), pid);
+  const fresh = await open('tty2', 'cli');
+  await fresh.shell(PROMPT);
+  await fresh.run('echo back-$((4*5))', /back-20/);
+  const stopped = await api(server.base, 'POST', '/api/vms/tty2/stop', { mode: 'force' });
+  assert.equal(stopped.status, 200, stopped.text);
+  assert.equal((await closedWithin(fresh)).code, 4410);
+});
