@@ -5,7 +5,6 @@
 //   <NAME>.pid    the switch's pidfile
 //   <NAME>.json   what vmdeck set up around it (TAP device, bridge), to undo on cancel
 // `vmdeck net` and the dashboard's network page both call these functions.
-import { execFile } from 'node:child_process';
 import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -13,7 +12,9 @@ import {
   type CancelResult, type SwitchInfo, type SwitchPort,
 } from '../lib/net';
 import { badInput, conflict, notFound, VmdeckError } from './errors';
+import { exists } from './fsutil';
 import { runRoot, trustedRunRoot } from './paths';
+import { run, sleep } from './proc';
 import { runtimeLabels } from './runtime';
 import { enumerate } from './store';
 import { vdeCommand } from './vde';
@@ -50,22 +51,10 @@ function checkName(name: string): void {
   if (err) throw badInput('name', err);
 }
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function run(cmd: string, args: string[], timeout = 10000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout }, (err, stdout, stderr) => {
-      if (err) reject(Object.assign(err, { stderr: String(stderr) }));
-      else resolve(String(stdout));
-    });
-  });
-}
-
 /** `ip ARGS`, failing with a one-line error on FIELD. */
 async function ip(field: string, args: string[]): Promise<void> {
   try {
-    await run('ip', args);
+    await run('ip', args, { timeout: 10000 });
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: string };
     if (err.code === 'ENOENT') throw new VmdeckError(500, `${field}: the ip command is missing (apt-get install iproute2)`, field);
@@ -272,7 +261,7 @@ export async function createSwitch(name: string, opts: CreateSwitchOptions = {})
     ];
     if (tap !== undefined) args.push('--tap', tap);
     try {
-      await run('vde_switch', args);
+      await run('vde_switch', args, { timeout: 10000 });
     } catch (e) {
       const err = e as NodeJS.ErrnoException & { stderr?: string };
       if (err.code === 'ENOENT') throw new VmdeckError(500, 'vde_switch: not found (apt-get install vde2)');

@@ -105,11 +105,6 @@ export class QmpClient extends EventEmitter<{ event: [QmpEvent]; close: [] }> {
     });
   }
 
-  /** An HMP command through QMP, its text answer. */
-  hmp(commandLine: string): Promise<string> {
-    return this.execute<string>('human-monitor-command', { 'command-line': commandLine });
-  }
-
   close(): void {
     this.sock.end();
     this.sock.destroy();

@@ -5,11 +5,14 @@
 import { spawn } from 'node:child_process';
 import { rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { shellQuote } from '../lib/ctys';
 import type { VmInfo } from '../lib/vm';
 import { badInput, conflict, VmdeckError } from './errors';
+import { exists } from './fsutil';
+import { sleep } from './proc';
 import {
-  exists, isQemuOf, notRunning, probe, qmpCall, qmpMessage, queryRunstate, readPid,
-  qemuMessages, recordedConfig, resolveVm, runtimeLabels, runtimePaths, sleep, suspendFile, withQmp, type RuntimeStatus,
+  isQemuOf, notRunning, probe, qmpCall, qmpMessage, queryRunstate, readPid,
+  qemuMessages, recordedConfig, resolveVm, runtimeLabels, runtimePaths, suspendFile, withQmp, type RuntimeStatus,
 } from './runtime';
 import { readVmInfo } from './store';
 
@@ -235,13 +238,12 @@ async function suspend(vm: VmInfo, pid: number): Promise<void> {
   const p = runtimePaths(vm.label);
   const target = suspendFile(vm.dir, vm.label);
   const part = `${target}.part`;
-  const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   // A live migration, not stop-then-migrate: the stream then records the
   // guest as running, so QEMU resumes it running on its own, even when the
   // wrapper is started by hand. A paused VM stays paused across it.
   await withQmp(vm, async (c) => {
     await qmpCall(c, 'migrate-set-parameters', { 'max-bandwidth': 8 * 1024 ** 3 });
-    await qmpCall(c, 'migrate', { uri: `exec:cat > ${shq(part)}` });
+    await qmpCall(c, 'migrate', { uri: `exec:cat > ${shellQuote(part)}` });
   });
   const started = Date.now();
   let relaxed = false;

@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { RESERVED_LABELS } from '../lib/spec';
 import type { VmInfo, VmRuntime, VmState } from '../lib/vm';
 import { conflict, VmdeckError } from './errors';
+import { exists } from './fsutil';
 import { runDir, runRoot, trustedRunRoot } from './paths';
 import { QmpClient } from './qmp';
 import { findVm, readVmInfo } from './store';
@@ -60,18 +61,12 @@ export function runtimePaths(label: string): RuntimePaths {
 /** The saved state of a suspended VM, beside its config; the wrapper resumes from it. */
 export const suspendFile = (vmDir: string, label: string) => join(vmDir, `${label}.suspend`);
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 async function readText(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, 'utf8');
   } catch {
     return undefined;
   }
-}
-
-export async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
 }
 
 export async function readPid(pidFile: string): Promise<number | undefined> {

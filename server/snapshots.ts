@@ -1,25 +1,25 @@
 // Internal qcow2 snapshots (ctys's S4 savevm/loadvm): through the HMP monitor
 // while QEMU runs (with the RAM and device state), with qemu-img when it
 // does not (the disk only).
-import { execFile } from 'node:child_process';
 import { checkSnapshotName, parseImgSnapshots, parseInfoSnapshots, type Snapshot } from '../lib/snapshots';
 import type { VmInfo } from '../lib/vm';
 import { badInput, conflict, notFound, VmdeckError } from './errors';
+import { exists } from './fsutil';
+import { run } from './proc';
 import { vmStatus } from './runner';
-import { exists, hmpStrict, resolveVm, withQmp } from './runtime';
+import { hmpStrict, resolveVm, withQmp } from './runtime';
 
 export type { Snapshot } from '../lib/snapshots';
 
-function qemuImg(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('qemu-img', args, { timeout: 120000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (!err) return resolve(stdout);
-      const e = err as NodeJS.ErrnoException;
-      if (e.code === 'ENOENT') return reject(new VmdeckError(500, 'qemu-img: not found (install Debian\'s qemu-utils)', 'disk'));
-      const line = (stderr || err.message).trim().split('\n').pop()!.replace(/^qemu-img: /, '');
-      reject(new VmdeckError(500, `disk: qemu-img ${args[0]} failed: ${line}`, 'disk'));
-    });
-  });
+async function qemuImg(args: string[]): Promise<string> {
+  try {
+    return (await run('qemu-img', args, { timeout: 120000, maxBuffer: 16 * 1024 * 1024 })).stdout;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException & { stderr?: string };
+    if (err.code === 'ENOENT') throw new VmdeckError(500, 'qemu-img: not found (install Debian\'s qemu-utils)', 'disk');
+    const line = (err.stderr || err.message).trim().split('\n').pop()!.replace(/^qemu-img: /, '');
+    throw new VmdeckError(500, `disk: qemu-img ${args[0]} failed: ${line}`, 'disk');
+  }
 }
 
 /** The VM's disk, refused unless it is a qcow2 image (only qcow2 holds internal snapshots). */

@@ -1,7 +1,6 @@
 // The VM store: VM directories on disk are the truth. Creating them (the
 // ctys-createConfVM equivalent), finding them (ENUMERATE), reading and
 // deleting them, and asking a wrapper for its QEMU command.
-import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, chmod, link, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
@@ -14,7 +13,9 @@ import type { VmInfo } from '../lib/vm';
 import { renderWrapper } from '../lib/wrapper';
 import { readConfig } from './config';
 import { badInput, conflict, notFound, VmdeckError } from './errors';
+import { exists } from './fsutil';
 import { bases, defaultBase } from './paths';
+import { run } from './proc';
 import { findTemplate } from './templates';
 
 export const GENERATOR = 'vmdeck create-conf 0.1';
@@ -195,19 +196,6 @@ export function renderFiles(spec: VmSpec, date = new Date()): VmFiles {
 
 function stamp(d = new Date()): string {
   return d.toISOString().replace(/[-:]/g, '').replace('T', '').slice(0, 14);
-}
-
-function run(cmd: string, args: string[], opts: { timeout?: number } = {}): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolvePromise, reject) => {
-    execFile(cmd, args, { timeout: opts.timeout ?? 30000, maxBuffer: 8 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(Object.assign(err, { stdout, stderr }));
-      else resolvePromise({ stdout, stderr });
-    });
-  });
-}
-
-async function exists(p: string): Promise<boolean> {
-  return stat(p).then(() => true, () => false);
 }
 
 async function createImage(path: string, format: string, size: string): Promise<void> {

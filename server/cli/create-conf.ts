@@ -5,7 +5,7 @@ import { ENV_OPTIONS, composeSpec, envValues, fieldValue } from '../../lib/optio
 import { parseSpec, type VmSpecInput } from '../../lib/spec';
 import { DEFAULT_TEMPLATE } from '../../lib/templates';
 import { VmdeckError } from '../errors';
-import { exists } from '../runtime';
+import { exists } from '../fsutil';
 import { createVm, hostFacts } from '../store';
 import { findTemplate, loadCatalog } from '../templates';
 import { flagString, parseArgs, UsageError, type Io } from './args';

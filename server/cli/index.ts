@@ -23,10 +23,6 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   console: () => import('./console'),
 };
 
-export function registerCommand(name: string, load: () => Promise<Command>): void {
-  COMMANDS[name] = load;
-}
-
 async function help(io: Io): Promise<void> {
   io.out('vmdeck: create, run and reach QEMU/KVM virtual machines\n\n');
   for (const load of Object.values(COMMANDS)) io.out(`${(await load()).usage}\n`);
