@@ -128,6 +128,12 @@ export function composeSpec(
   lay({ template: template.id }, 'template');
   lay(env, 'environment');
   lay(user, 'user');
+  // An architecture chosen without a binary takes that architecture's QEMU.
+  if ((origin.arch === 'environment' || origin.arch === 'user') && origin.qemu !== 'environment' && origin.qemu !== 'user'
+    && input.arch !== template.defaults.arch) {
+    input.qemu = `qemu-system-${String(input.arch)}`;
+    origin.qemu = origin.arch;
+  }
   input.label = label;
   origin.label = 'user';
   // A disk named after the label follows a changed format.

@@ -37,7 +37,7 @@ const word = (re: RegExp, hint: string) =>
   z.string({ error: 'must be text' }).refine((s) => re.test(s), { error: (i) => `${quoted(i.input)} ${hint}` });
 
 const enumOf = <T extends readonly [string, ...string[]]>(values: T) =>
-  z.enum(values, { error: (i) => `${quoted(i.input)} is not one of ${values.join(', ')}` });
+  z.enum(values, { error: (i) => `${quoted(i.input)} is not one of ${values.map((v) => (v === '' ? "'' (the machine's default)" : v)).join(', ')}` });
 
 export const LABEL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 /**
@@ -52,6 +52,7 @@ export function labelError(label: string): string | null {
 /** Names in the runtime root that are not VMs: `net/` holds the VDE switches. */
 export const RESERVED_LABELS: readonly string[] = ['net'];
 export const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const IPV4 = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 export const HOSTFWD_RE = /^(tcp|udp):((\d{1,3}\.){3}\d{1,3})?:\d{1,5}-((\d{1,3}\.){3}\d{1,3})?:\d{1,5}$/;
 
@@ -62,7 +63,7 @@ export const VmSpecSchema = z.object({
   label: word(LABEL_RE, "is not a valid label: use letters, digits, '.', '_' and '-' (at most 63), starting with a letter or digit")
     .refine((l) => !RESERVED_LABELS.includes(l), { error: (i) => `${quoted(i.input)} is reserved for vmdeck's network switches` }),
   template: z.string().default(''),
-  uuid: word(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'is not a UUID like 123e4567-e89b-12d3-a456-426614174000'),
+  uuid: word(UUID_RE, 'is not a UUID like 123e4567-e89b-12d3-a456-426614174000'),
   mac: word(MAC_RE, 'is not a MAC address like 52:54:00:12:34:56 (lower case)')
     .refine((m) => (parseInt(m.slice(0, 2), 16) & 1) === 0, { error: (i) => `${quoted(i.input)} is a multicast MAC address: the first byte must be even` }),
   ip: ipOrEmpty(' (leave empty for DHCP)').default(''),
@@ -77,9 +78,9 @@ export const VmSpecSchema = z.object({
   qemu: word(/^[A-Za-z0-9_./+-]+$/, "is not a QEMU binary name or path (like qemu-system-x86_64)"),
   machine: word(/^[A-Za-z0-9_.,=-]*$/, 'is not a QEMU machine type (like pc, q35, virt)').default(''),
   cpu: word(/^[A-Za-z0-9_.,=+-]*$/, 'is not a QEMU CPU model (like max, host, cortex-a57)').default(''),
-  smp: z.number({ error: 'must be a number of CPUs' }).int({ error: 'must be a whole number of CPUs' })
+  smp: z.number({ error: (i) => `${quoted(i.input)} is not a number of CPUs` }).int({ error: 'must be a whole number of CPUs' })
     .min(1, { error: 'must be at least 1 CPU' }).max(255, { error: 'must be at most 255 CPUs' }),
-  memsize: z.number({ error: 'must be a size in MiB' }).int({ error: 'must be a whole number of MiB' })
+  memsize: z.number({ error: (i) => `${quoted(i.input)} is not a size in MiB` }).int({ error: 'must be a whole number of MiB' })
     .min(8, { error: 'must be at least 8 MiB' }).max(4 * 1024 * 1024, { error: 'must be at most 4 TiB' }),
   disk: path('disk').default(''),
   diskFormat: enumOf(DISK_FORMATS).default('qcow2'),

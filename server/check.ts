@@ -33,7 +33,8 @@ export async function checkHost(): Promise<HostReport> {
     const line = await firstLine(name, args);
     items.push({
       name, ok: line !== null, needed,
-      detail: line === null ? `${what}: not found` : `${what}${line ? `: ${version(line)}` : ''}`,
+      // A tool without --version answers with its usage: installed, version unknown.
+      detail: line === null ? `${what}: not found` : `${what}: ${line && !/^usage/i.test(line) ? version(line) : 'installed'}`,
       fix: line === null ? `apt-get install ${pkg}` : undefined,
     });
   };

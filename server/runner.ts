@@ -4,7 +4,7 @@
 // its runtime dir, /proc and QMP, never from memory.
 import { spawn } from 'node:child_process';
 import { rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { shellQuote } from '../lib/ctys';
 import type { VmInfo } from '../lib/vm';
 import { badInput, conflict, VmdeckError } from './errors';
@@ -163,6 +163,9 @@ export async function startVm(labelOrPath: string, opts: StartOptions = {}): Pro
     throw badInput('console', `console: ${console} keeps QEMU on a terminal; start it from a terminal (vmdeck start ${vm.label} --console=${console}) or in the dashboard's CLI console`);
   }
   const resuming = opts.instmode === undefined && (await exists(suspendFile(vm.dir, vm.label)));
+  if (!(await exists(vm.wrapper))) {
+    throw badInput('wrapper', `wrapper: '${vm.wrapper}' does not exist beside ${basename(vm.config)}; a ctys config needs its wrapper to start`);
+  }
   const { code, stderr } = await runWrapper(startVmArgs(vm, opts), 60000);
   const p = runtimePaths(vm.label);
   if (code === 3) {

@@ -8,7 +8,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { renderCtys, readMarkers } from '../lib/ctys';
 import { kvmRuns, qemuArch } from '../lib/host';
 import { composeSpec, envValues, macFromBytes, specFromVars, type HostFacts } from '../lib/options';
-import { parseSpec, type VmSpec, type VmSpecInput } from '../lib/spec';
+import { LABEL_RE, MAC_RE, parseSpec, UUID_RE, type VmSpec, type VmSpecInput } from '../lib/spec';
 import type { VmInfo } from '../lib/vm';
 import { renderWrapper } from '../lib/wrapper';
 import { readConfig } from './config';
@@ -214,6 +214,8 @@ export interface Created {
   /** Old files kept with a timestamp suffix by --force. */
   kept: string[];
   imageCreated: boolean;
+  /** What the wrapper's --check says would stop the new VM from starting (a missing kernel, …), or null. */
+  problem: string | null;
 }
 
 /** A create's temporary directory: `.<LABEL>.tmp-<PID>-XXXXXX`, beside its target. */
@@ -285,8 +287,18 @@ const alreadyExists = (label: string, target: string, hint: string) =>
  * suffix; an existing disk image is never overwritten.
  */
 export async function createVm(req: CreateRequest): Promise<Created> {
-  const { spec } = await resolveSpec(req);
   const base = resolve(req.base ?? defaultBase());
+  if (req.force && LABEL_RE.test(req.label)) {
+    // A VM written anew keeps its identity (UUID, MAC) unless the user gives another.
+    const old = await readVmInfo(join(base, req.label, `${req.label}.ctys`)).catch(() => null);
+    if (old) {
+      const identity: Partial<VmSpecInput> = {};
+      if (UUID_RE.test(old.uuid)) identity.uuid = old.uuid;
+      if (MAC_RE.test(old.mac)) identity.mac = old.mac;
+      req = { ...req, values: { ...identity, ...req.values } };
+    }
+  }
+  const { spec } = await resolveSpec(req);
   const target = join(base, spec.label);
   const targetExists = await exists(target);
   if (targetExists && !req.force) {
@@ -346,7 +358,7 @@ export async function createVm(req: CreateRequest): Promise<Created> {
     }
     const vm = await readVmInfo(join(target, ctysName));
     if (!vm) throw new VmdeckError(500, `${target}: the new config could not be read back`);
-    return { vm, spec, kept, imageCreated };
+    return { vm, spec, kept, imageCreated, problem: await wrapperCheck(vm.wrapper) };
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     if (madeOutside) {
@@ -367,6 +379,8 @@ export interface Preview {
 /** The files and QEMU command a create would produce; writes nothing that stays. */
 export async function previewVm(req: CreateRequest): Promise<Preview> {
   const { spec } = await resolveSpec(req);
+  const target = join(resolve(req.base ?? defaultBase()), spec.label);
+  if (!req.force && (await exists(target))) throw alreadyExists(spec.label, target, '--force replaces its config and wrapper, keeping the old ones');
   const files = renderFiles(spec);
   const tmp = await mkdtemp(join((await import('node:os')).tmpdir(), 'vmdeck-preview-'));
   try {

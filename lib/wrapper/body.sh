@@ -411,6 +411,19 @@ check_all() {
 			break
 		fi
 	done
+	# Where it does not exist yet, its nearest existing parent must let us make it.
+	d=$RUNDIR
+	while [[ ! -e $d ]]; do d=$(dirname -- "$d"); done
+	[[ -d $d && -w $d ]] || die "runtime dir: cannot create '$RUNDIR' ('$d' is not a writable directory)"
+	if [[ -n $KBD_LAYOUT && $VGA != none ]]; then
+		# QEMU reads keymaps from its data directory; a wrong name only shows at start.
+		local keymaps
+		for keymaps in /usr/share/qemu/keymaps /usr/local/share/qemu/keymaps; do
+			[[ -d $keymaps ]] || continue
+			[[ -e $keymaps/$KBD_LAYOUT ]] || die "KBD_LAYOUT: '$KBD_LAYOUT' is not a QEMU keymap (see $keymaps)"
+			break
+		done
+	fi
 	return 0
 }
 
@@ -445,12 +458,18 @@ printf '%s\n' "$CONF" >"$RUNDIR/config"
 printf '%s\n' "$CONSOLE" >"$RUNDIR/console"
 printf '%s starting %s\n' "$(date '+%F %T')" "$LABEL" >>"$RUNDIR/qemu.log"
 logstart=$(stat -c %s -- "$RUNDIR/qemu.log")
+: >"$RUNDIR/qemu-stderr.log"
 
 if [[ -n $DAEMONIZE ]]; then
 	if ! "${argv[@]}" 2>>"$RUNDIR/qemu.log" </dev/null; then
-		# Only what this start logged: the log keeps earlier runs too.
-		tail -c +$((logstart + 1)) -- "$RUNDIR/qemu.log" | grep -v 'module ui-ui' | tail -n 3 >&2
-		die "QEMU did not start (log: $RUNDIR/qemu.log)"
+		# QEMU's complaint: what this start logged (the log keeps earlier runs),
+		# and its -D file, where it writes once it has set that up.
+		{ tail -c +$((logstart + 1)) -- "$RUNDIR/qemu.log"; cat -- "$RUNDIR/qemu-stderr.log" 2>/dev/null; } |
+			grep -v -e 'module ui-ui' -e ' starting ' | tail -n 3 >&2
+		# Nothing of the failed start stays behind to look like a VM.
+		rm -f -- "$RUNDIR/qemu.pid" "$RUNDIR/qmp.sock" "$RUNDIR/qmp-events.sock" "$RUNDIR/monitor.sock" \
+			"$RUNDIR/vnc.sock" "$RUNDIR/serial.sock" "$SERIALSOCK"
+		die "QEMU did not start (logs: $RUNDIR/qemu.log, $RUNDIR/qemu-stderr.log)"
 	fi
 	exit 0
 fi

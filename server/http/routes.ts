@@ -186,7 +186,7 @@ export function apiRoutes(): Router {
       const { start: startOption, ...request } = createRequest(await r.body());
       const created = await createVm(request);
       if (startOption) await start(created.vm, startOption === true ? {} : startOption);
-      return new Json(201, { vm: await vmWithStatus(created.vm.label), kept: created.kept, imageCreated: created.imageCreated });
+      return new Json(201, { vm: await vmWithStatus(created.vm.label), kept: created.kept, imageCreated: created.imageCreated, problem: created.problem });
     })
     .add('GET', '/api/vms/:label', async (r) => {
       const found = await resolveVm(r.params.label);

@@ -33,7 +33,7 @@ test('prompts show defaults, refuse a bad answer with the field\'s message and a
   await answer(/Distribution \(DIST\) \[\]: $/, 'Debian');
   await answer(/Distribution release \(DISTREL\) \[\]: $/, '12');
   await answer(/Memory in MiB \(MEMSIZE\) \[256\]: $/, 'lots');
-  await answer(/memsize: must be a size in MiB[\s\S]*Memory in MiB \(MEMSIZE\) \[256\]: $/, '300');
+  await answer(/memsize: 'lots' is not a size in MiB[\s\S]*Memory in MiB \(MEMSIZE\) \[256\]: $/, '300');
   await answer(/CPUs \(SMP\) \[1\]: $/, '');
   await answer(/Accelerator, KVM or QEMU \(ACCELERATOR\) \[QEMU\]: $/, '');
   await answer(/Disk size \(HDDBOOTIMAGE_INST_SIZE\) \[64M\]: $/, '32M');

@@ -60,7 +60,8 @@ test('a bad value is refused in one line naming the field, and nothing is writte
   assert.match(r.stderr, /label: 'bad label' is not a valid label/);
   const r2 = await vmdeck(['create-conf', '--label', 'beta', '--template', 'kernel-initrd', '--auto-all'], { ...kernelEnv(), MEMSIZE: 'lots' });
   assert.equal(r2.code, 1);
-  assert.match(r2.stderr, /memsize: must be a size in MiB/);
+  // The CLI names the option the user set, and the value.
+  assert.match(r2.stderr, /^vmdeck create-conf: MEMSIZE: 'lots' is not a size in MiB$/m);
   assert.ok(!existsSync(join(base(), 'beta')));
   assert.deepEqual(readdirSync(base()).filter((n) => n.startsWith('.')), [], 'no temporary directory is left behind');
 });
@@ -232,4 +233,50 @@ test('--no-create-image says a missing disk was not created, and an existing one
   const kept = await vmdeck(['create-conf', '--label', 'alpha', '--template', 'kernel-initrd', '--auto-all', '--force', '--no-create-image'], kernelEnv());
   assert.equal(kept.code, 0, kept.stderr);
   assert.match(kept.stdout, /^ {2}disk: +\S+\/alpha\.qcow2 \(existing, kept\)$/m);
+});
+
+test('--force keeps the VM\'s UUID and MAC; a config that cannot start is written with a warning naming why', async () => {
+  const before = JSON.parse((await vmdeck(['enumerate', '--json'], sb.env)).stdout).find((v: { label: string }) => v.label === 'alpha');
+  const r = await vmdeck(['create-conf', '--label', 'alpha', '--template', 'kernel-initrd', '--auto-all', '--force', '--json'],
+    { ...kernelEnv(), INST_KERNEL: '/nonexistent/vmlinuz' });
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.vm.uuid, before.uuid);
+  assert.equal(out.vm.mac, before.mac);
+  assert.equal(out.problem, "KERNELIMAGE: kernel '/nonexistent/vmlinuz' does not exist");
+  const human = await vmdeck(['create-conf', '--label', 'alpha', '--template', 'kernel-initrd', '--auto-all', '--force'],
+    { ...kernelEnv(), KBD_LAYOUT: 'zz' });
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stderr, /^vmdeck create-conf: warning: KBD_LAYOUT: 'zz' is not a QEMU keymap/m);
+  const fixed = await vmdeck(['create-conf', '--label', 'alpha', '--template', 'kernel-initrd', '--auto-all', '--force'], kernelEnv());
+  assert.equal(fixed.code, 0, fixed.stderr);
+  assert.doesNotMatch(fixed.stderr, /warning/);
+});
+
+test('an architecture given without a binary takes that architecture\'s QEMU', async () => {
+  const r = await vmdeck(['create-conf', '--label', 'arm1', '--template', 'kernel-initrd', '--auto-all', '--json', 'ARCH=aarch64', 'MACHINE=virt', 'CPU=cortex-a57'], kernelEnv());
+  assert.equal(r.code, 0, r.stderr);
+  const conf = readFileSync(join(base(), 'arm1', 'arm1.ctys'), 'utf8');
+  assert.match(conf, /^STARTERCALL='qemu-system-aarch64'$/m);
+});
+
+test('a QEMU that refuses to start: the wrapper quotes QEMU\'s reason and leaves no sockets behind', () => {
+  // alpha's kernel is a text file: QEMU checks it and gives up.
+  const r = wrapper('alpha', []);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /invalid kernel header/);
+  assert.match(r.stderr, /QEMU did not start/);
+  const left = readdirSync(join(sb.run, 'alpha'));
+  assert.deepEqual(left.filter((n) => n.endsWith('.sock') || n === 'qemu.pid'), [], left.join(' '));
+});
+
+test('the preview (the wizard\'s validation) refuses a label that exists, on the label field', async () => {
+  sb.enter();
+  const { previewVm } = await import('../../server/store');
+  await assert.rejects(previewVm({ label: 'alpha', template: 'kernel-initrd', env: kernelEnv() }),
+    (e: { status: number; field: string; message: string }) =>
+      e.status === 409 && e.field === 'label' && /^label: VM 'alpha' already exists in /.test(e.message));
+  const ok = await previewVm({ label: 'fresh', template: 'kernel-initrd', env: kernelEnv() });
+  assert.equal(ok.argv[0], 'qemu-system-x86_64');
+  assert.ok(!existsSync(join(base(), 'fresh')), 'a preview writes nothing');
 });
