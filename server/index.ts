@@ -11,7 +11,9 @@ import { Auth, loadToken, remoteAddress } from './auth';
 import { createPages, type Pages } from './http/pages';
 import { apiRoutes } from './http/routes';
 import { checkWriteRequest, HttpError, runRoute, sendError, sendJson, type Router } from './http/router';
+import { VmdeckError } from './errors';
 import { subscribe } from './events';
+import { announceServer, serverFile } from './serverfile';
 import { closeAllConsoles, vmStopped } from './ws/consoles';
 import { createWsEndpoints } from './ws/index';
 
@@ -162,14 +164,31 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (wasUp && (e.state === 'stopped' || e.state === 'suspended')) vmStopped(e.label);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (e) {
+    // Nothing may keep the process alive after a failed listen (the state watcher has timers).
+    unsubscribe();
+    ws.close();
+    const err = e as NodeJS.ErrnoException;
+    const where = `${hostForUrl(host)}:${port}`;
+    if (err.code === 'EADDRINUSE') throw new VmdeckError(409, `port: ${where} is already in use (another vmdeck serve? choose --port or PORT)`, 'port');
+    if (err.code === 'EACCES') throw new VmdeckError(400, `port: ${where} may not be listened on by this user (choose a port above 1023)`, 'port');
+    if (err.code === 'EADDRNOTAVAIL') throw new VmdeckError(400, `host: ${host} is not an address of this machine`, 'host');
+    throw e;
+  }
   const actualPort = (server.address() as AddressInfo).port;
+  // `vmdeck console` and `vmdeck monitor` find us here and share our hubs.
+  const unannounce = await announceServer(host, actualPort).catch((e: Error) => {
+    console.error(`vmdeck serve: cannot write ${serverFile()}: ${e.message} (vmdeck console will not share the dashboard's consoles)`);
+    return async () => {};
+  });
   // The API answers at once; pages follow when Next has loaded.
   createPages({ dir, dev: options.dev ?? false, hostname: host, port: actualPort }).then(
     (p) => { pages = p; },
@@ -190,6 +209,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     pagesReady,
     router,
     async close() {
+      await unannounce().catch(() => undefined);
       unsubscribe();
       closeAllConsoles();
       ws.close();

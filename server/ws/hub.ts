@@ -202,8 +202,9 @@ export class ConsoleHub implements Disposable {
       clearTimeout(this.lingerTimer);
       this.lingerTimer = null;
     }
-    const recent = this.ring.contents();
-    if (recent.length) ws.send(recent, BINARY);
+    // Always one first frame, empty when there is no history: a client can
+    // tell old output (whose terminal queries it must not answer) from live.
+    ws.send(this.ring.contents(), BINARY);
     this.clients.add(ws);
     const onMessage = (data: RawData, isBinary: boolean) => this.input(ws, data, isBinary);
     const onClose = () => this.detach(ws);
