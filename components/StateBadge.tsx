@@ -20,9 +20,13 @@ const DOT: Record<BadgeState, string> = {
   failed: 'bg-red-600 dark:bg-red-400',
 };
 
-/** A stopped VM that carries a reason (a crash, a kill) is shown as failed. */
+/**
+ * A VM that carries a reason is shown as failed: stopped by a crash or a kill,
+ * or halted by QEMU itself (a KVM internal error, a guest panic), which no
+ * Resume brings back. Paused by the user carries no reason.
+ */
 export function badgeState(state: VmState, reason?: string): BadgeState {
-  return state === 'stopped' && reason ? 'failed' : state;
+  return (state === 'stopped' || state === 'paused') && reason ? 'failed' : state;
 }
 
 /** text: another word for the state where its owner has one (a switch is 'stale', not 'failed'). */

@@ -2,10 +2,12 @@
 // The VM list: a resource grid of every VM, live through /api/events.
 // Rows are windowed (only those on screen are in the DOM) so that a thousand
 // VMs scroll and filter smoothly; thumbnails share one observer and one timer.
+// A row with something to say (a refused action, why it failed) grows by one
+// line beneath it, so that its cells and buttons stay in line with the others.
 import Link from 'next/link';
 import { memo, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
 import type { VmInfo, VmState } from '@/lib/vm';
-import { api, ApiError, screenshotUrl, type StopMode, type VmEvent } from './api';
+import { api, screenshotUrl, type StopMode, type VmEvent } from './api';
 import { useConfirm } from './Confirm';
 import { useVmEvents } from './events';
 import { byLabel, formatMemory, formatOs, hasDisplay } from './format';
@@ -13,8 +15,11 @@ import { badgeState, StateBadge } from './StateBadge';
 import { watchThumbnail } from './thumbnails';
 
 const ROW = 44;
+const NOTE = 18;
 const OVERSCAN = 8;
-const COLUMNS = '76px minmax(140px,1.3fr) 96px minmax(110px,1fr) 108px 76px 48px minmax(130px,1fr) 344px';
+// Text columns grow with the window up to a width worth reading; beyond that the space stays empty.
+const COLUMNS = '76px minmax(140px,320px) 96px minmax(110px,260px) 136px 76px 48px minmax(130px,220px) 344px';
+const MIN_WIDTH = 'min-w-[1166px]';
 
 type Action = 'start' | StopMode;
 
@@ -24,6 +29,11 @@ interface RowStatus {
 }
 
 const STATES: VmState[] = ['running', 'paused', 'suspended', 'stopped'];
+
+/** The line beneath a row: the server's refusal of the last action, else why the VM failed. */
+function rowNote(vm: VmInfo, status?: RowStatus): string | undefined {
+  return status?.error ?? (badgeState(vm.state, vm.reason) === 'failed' ? vm.reason : undefined);
+}
 
 export function VmList() {
   const [vms, setVms] = useState<VmInfo[] | null>(null);
@@ -89,11 +99,19 @@ export function VmList() {
       }
       setStatus((s) => ({ ...s, [vm.label]: { pending: action } }));
       try {
-        if (action === 'start') await api.start(vm.label);
-        else await api.stop(vm.label, action);
+        if (action === 'start') {
+          await api.start(vm.label);
+        } else {
+          const r = await api.stop(vm.label, action);
+          const after = r?.state ?? r?.vm?.state;
+          // The guest ignored the power button: say so under the row, beside its Force off.
+          if (action === 'poweroff' && (after === 'running' || after === 'paused')) {
+            throw new Error(r?.reason ?? r?.vm?.reason ?? 'the guest did not power off (it may ignore the ACPI power button); Force off quits QEMU');
+          }
+        }
         setStatus((s) => ({ ...s, [vm.label]: {} }));
       } catch (e) {
-        setStatus((s) => ({ ...s, [vm.label]: { error: e instanceof ApiError ? e.message : String(e) } }));
+        setStatus((s) => ({ ...s, [vm.label]: { error: e instanceof Error ? e.message : String(e) } }));
       }
     },
     [confirm],
@@ -161,6 +179,13 @@ function VmGrid({ vms, status, onAction, empty }: {
 }) {
   const box = useRef<HTMLDivElement>(null);
   const [view, setView] = useState({ top: 0, height: 800 });
+  // Where each row starts; the last entry is the height of them all.
+  const tops = useMemo(() => {
+    const t = new Array<number>(vms.length + 1);
+    t[0] = 0;
+    vms.forEach((vm, i) => { t[i + 1] = t[i] + ROW + (rowNote(vm, status[vm.label]) ? NOTE : 0); });
+    return t;
+  }, [vms, status]);
 
   useEffect(() => {
     const el = box.current!;
@@ -183,12 +208,12 @@ function VmGrid({ vms, status, onAction, empty }: {
     };
   }, []);
 
-  const first = Math.max(0, Math.floor(view.top / ROW) - OVERSCAN);
-  const last = Math.min(vms.length, Math.ceil((view.top + view.height) / ROW) + OVERSCAN);
+  const first = Math.max(0, rowAt(tops, view.top) - OVERSCAN);
+  const last = Math.min(vms.length, rowAt(tops, view.top + view.height) + 1 + OVERSCAN);
 
   return (
     <div ref={box} className="min-h-0 flex-1 overflow-auto" role="table" aria-label="Virtual machines" aria-rowcount={vms.length + 1}>
-      <div role="rowgroup" className="sticky top-0 z-10 min-w-[1140px] border-b border-line bg-panel">
+      <div role="rowgroup" className={`sticky top-0 z-10 ${MIN_WIDTH} border-b border-line bg-panel`}>
         <div role="row" className="grid h-8 items-center text-xs font-medium text-muted" style={{ gridTemplateColumns: COLUMNS }}>
           <span role="columnheader" className="px-3">Screen</span>
           <span role="columnheader" className="px-2">Label</span>
@@ -201,9 +226,9 @@ function VmGrid({ vms, status, onAction, empty }: {
           <span role="columnheader" className="px-2">Actions</span>
         </div>
       </div>
-      <div role="rowgroup" className="relative min-w-[1140px]" style={{ height: vms.length * ROW }}>
+      <div role="rowgroup" className={`relative ${MIN_WIDTH}`} style={{ height: tops[vms.length] }}>
         {vms.slice(first, last).map((vm, i) => (
-          <VmRow key={vm.label} vm={vm} index={first + i} status={status[vm.label]} onAction={onAction} />
+          <VmRow key={vm.label} vm={vm} index={first + i} top={tops[first + i]} status={status[vm.label]} onAction={onAction} />
         ))}
       </div>
       {empty && (
@@ -216,15 +241,30 @@ function VmGrid({ vms, status, onAction, empty }: {
   );
 }
 
-const VmRow = memo(function VmRow({ vm, index, status, onAction }: {
+/** The row whose span holds y (tops ascending, tops[0] = 0). */
+function rowAt(tops: number[], y: number): number {
+  let lo = 0;
+  let hi = tops.length - 2;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (tops[mid] <= y) lo = mid;
+    else hi = mid - 1;
+  }
+  return Math.max(0, lo);
+}
+
+const VmRow = memo(function VmRow({ vm, index, top, status, onAction }: {
   vm: VmInfo;
   index: number;
+  top: number;
   status?: RowStatus;
   onAction: (vm: VmInfo, a: Action) => void;
 }) {
   const href = `/vms/${encodeURIComponent(vm.label)}`;
   const busy = status?.pending !== undefined;
   const up = vm.state === 'running' || vm.state === 'paused';
+  const badge = badgeState(vm.state, vm.reason);
+  const note = rowNote(vm, status);
   const btn = (action: Action, label: string, enabled: boolean, extra = '') => (
     <button
       type="button"
@@ -241,39 +281,39 @@ const VmRow = memo(function VmRow({ vm, index, status, onAction }: {
       role="row"
       aria-rowindex={index + 2}
       data-label={vm.label}
-      className="absolute inset-x-0 grid items-center border-b border-line/70 hover:bg-panel/70"
-      style={{ top: index * ROW, height: ROW, gridTemplateColumns: COLUMNS }}
+      className="absolute inset-x-0 grid content-start border-b border-line/70 hover:bg-panel/70"
+      style={{ top, height: ROW + (note ? NOTE : 0), gridTemplateColumns: COLUMNS, gridTemplateRows: note ? `${ROW - 1}px ${NOTE}px` : `${ROW - 1}px` }}
     >
-      <span role="cell" className="px-3">
+      <span role="cell" className="self-center px-3">
         {vm.state === 'running' && hasDisplay(vm) ? (
           <Link href={`${href}?tab=vnc`} title={`Open the console of ${vm.label}`} className="block h-9 w-14 overflow-hidden rounded-sm bg-console">
             {/* eslint-disable-next-line @next/next/no-img-element */}
-            <img ref={watchThumbnail} data-src={screenshotUrl(vm.label)} alt="" className="h-full w-full object-contain data-[failed=1]:invisible" />
+            <img ref={watchThumbnail} data-src={screenshotUrl(vm.label)} alt="" className="h-full w-full object-contain" />
           </Link>
         ) : (
           <span className="block h-9 w-14 rounded-sm border border-dashed border-line" aria-hidden />
         )}
       </span>
-      <span role="cell" className="min-w-0 truncate px-2">
+      <span role="cell" className="min-w-0 self-center truncate px-2">
         <Link href={href} className="font-medium hover:text-accent hover:underline">{vm.label}</Link>
         {vm.source === 'ctys' && <span className="ml-1.5 text-[10px] text-muted" title="A config made by ctys">ctys</span>}
       </span>
-      <span role="cell" className="px-2">
-        <StateBadge state={badgeState(vm.state, vm.reason)} title={vm.reason} />
+      <span role="cell" className="self-center px-2">
+        <StateBadge state={badge} title={vm.reason} />
       </span>
-      <span role="cell" className="min-w-0 truncate px-2" title={formatOs(vm)}>{formatOs(vm)}</span>
-      <span role="cell" className="truncate px-2">
+      <span role="cell" className="min-w-0 self-center truncate px-2" title={formatOs(vm)}>{formatOs(vm)}</span>
+      <span role="cell" className="min-w-0 self-center truncate px-2" title={`${vm.arch} ${vm.accelerator}`}>
         {vm.arch}
         <span className="ml-1 text-xs text-muted">{vm.accelerator}</span>
       </span>
-      <span role="cell" className="px-2 text-right tabular-nums">{formatMemory(vm.memsize)}</span>
-      <span role="cell" className="px-2 text-right tabular-nums">{vm.smp}</span>
-      <span role="cell" className="min-w-0 truncate px-2 font-mono text-xs" title={vm.mac}>
+      <span role="cell" className="self-center px-2 text-right tabular-nums">{formatMemory(vm.memsize)}</span>
+      <span role="cell" className="self-center px-2 text-right tabular-nums">{vm.smp}</span>
+      <span role="cell" className="min-w-0 self-center truncate px-2 font-mono text-xs" title={vm.mac}>
         {vm.ip || <span className="text-muted">{vm.mac || 'DHCP'}</span>}
       </span>
-      <span role="cell" className="min-w-0 px-2">
+      <span role="cell" className="min-w-0 self-center px-2">
         <span className="flex items-center gap-1">
-          {vm.state === 'paused'
+          {vm.state === 'paused' && badge !== 'failed'
             ? btn('resume', 'Resume', true)
             : btn('start', vm.state === 'suspended' ? 'Resume' : 'Start', !up)}
           {btn('poweroff', 'Shut down', vm.state === 'running')}
@@ -281,10 +321,12 @@ const VmRow = memo(function VmRow({ vm, index, status, onAction }: {
           {btn('pause', 'Pause', vm.state === 'running')}
           <Link href={href} className="btn btn-sm">Console</Link>
         </span>
-        {status?.error && (
-          <span role="alert" className="block truncate text-[11px] leading-tight text-danger" title={status.error}>{status.error}</span>
-        )}
       </span>
+      {note && (
+        <span role="cell" aria-colspan={8} className="col-start-2 -col-end-1 -mt-1 truncate pr-3 pl-2 text-[11px] leading-[16px] text-danger" title={note}>
+          <span role={status?.error ? 'alert' : undefined}>{note}</span>
+        </span>
+      )}
     </div>
   );
 });

@@ -79,6 +79,25 @@ export interface StartOptions {
 
 export type StopMode = 'poweroff' | 'force' | 'reset' | 'pause' | 'resume' | 'suspend';
 
+/**
+ * POST /api/vms/:label/stop: the VM as it is afterwards. A poweroff the guest
+ * ignored leaves it running, with the reason (on the answer or on its vm).
+ */
+export interface StopResult {
+  vm?: VmInfo;
+  state?: VmState;
+  reason?: string;
+}
+
+/** POST /api/vms/:label/media: the CD/DVD drive after the change or eject. */
+export interface MediaState {
+  device: string;
+  /** The image in the drive, or null when it is empty. */
+  file: string | null;
+  trayOpen: boolean;
+  locked: boolean;
+}
+
 export type { Snapshot } from '@/lib/snapshots';
 
 export type WizardSpec = Partial<VmSpecInput> & { template: string };
@@ -97,15 +116,15 @@ export const api = {
   start: (label: string, opts: StartOptions = {}) =>
     call<unknown>('POST', `${vmPath(label)}/start`, opts),
   stop: (label: string, mode: StopMode, timeout?: number) =>
-    call<unknown>('POST', `${vmPath(label)}/stop`, timeout === undefined ? { mode } : { mode, timeout }),
+    call<StopResult>('POST', `${vmPath(label)}/stop`, timeout === undefined ? { mode } : { mode, timeout }),
   snapshots: (label: string) => call<Snapshot[]>('GET', `${vmPath(label)}/snapshots`),
   saveSnapshot: (label: string, name: string) => call<unknown>('POST', `${vmPath(label)}/snapshots`, { name }),
   loadSnapshot: (label: string, name: string) =>
     call<unknown>('POST', `${vmPath(label)}/snapshots/${encodeURIComponent(name)}/load`, {}),
   deleteSnapshot: (label: string, name: string) =>
     call<unknown>('DELETE', `${vmPath(label)}/snapshots/${encodeURIComponent(name)}`),
-  changeMedia: (label: string, path: string) => call<unknown>('POST', `${vmPath(label)}/media`, { action: 'change', path }),
-  ejectMedia: (label: string) => call<unknown>('POST', `${vmPath(label)}/media`, { action: 'eject' }),
+  changeMedia: (label: string, path: string) => call<MediaState>('POST', `${vmPath(label)}/media`, { action: 'change', path }),
+  ejectMedia: (label: string) => call<MediaState>('POST', `${vmPath(label)}/media`, { action: 'eject' }),
   keys: (label: string, keys: string[]) => call<unknown>('POST', `${vmPath(label)}/keys`, { keys }),
   typeText: (label: string, text: string) => call<unknown>('POST', `${vmPath(label)}/keys`, { text }),
   networks: () => call<SwitchInfo[]>('GET', '/api/networks'),

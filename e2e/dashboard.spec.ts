@@ -193,6 +193,23 @@ test('pause shows in another tab without a reload; resume', async () => {
   await list.close();
 });
 
+test('shut down that the guest ignores: the reason beside the button, and Force off right there', async () => {
+  // The test guest (busybox) has no ACPI daemon: the server waits its 20 s and gives up.
+  const bar = page.getByRole('toolbar');
+  await bar.getByRole('button', { name: 'Shut down' }).click();
+  await expect(bar.getByRole('button', { name: 'Shutting down…' })).toBeDisabled();
+  const note = bar.getByRole('alert');
+  await expect(note).toContainText('did not power off', { timeout: 45_000 });
+  await expect(page.locator('h1 + [data-state]')).toHaveAttribute('data-state', 'running');
+  await shot(page, 'shutdown-ignored');
+  await note.getByRole('button', { name: 'Force off' }).click();
+  const dialog = page.getByRole('dialog');
+  await expect(dialog).toContainText(`Whatever ${LABEL} has not written to its disk is lost`);
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await note.getByRole('button', { name: 'Dismiss' }).click();
+  await expect(note).toBeHidden();
+});
+
 /** How many boots the serial console shows (the guest prints this line once per boot). */
 const boots = async (p: Page) => ((await terminal(p, 'serial').textContent()) ?? '').split('vmdeck-guest: ready').length - 1;
 

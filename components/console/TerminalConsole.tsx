@@ -28,11 +28,13 @@ const THEME = {
 /** A terminal's own answer to a query: cursor position, device attributes, status. */
 const TERMINAL_REPORT = /^\x1b\[[?>]?[\d;]*[Rcn]$/;
 
-export default function TerminalConsole({ label, kind, running, logUrl }: {
+export default function TerminalConsole({ label, kind, running, suspended = false, logUrl }: {
   label: string;
   kind: TerminalKind;
   /** The VM's state as the page knows it: a stopped console reconnects when it runs again. */
   running: boolean;
+  /** Its state is saved on disk: the banner offers Resume. */
+  suspended?: boolean;
   logUrl?: string;
 }) {
   const box = useRef<HTMLDivElement>(null);
@@ -180,12 +182,12 @@ export default function TerminalConsole({ label, kind, running, logUrl }: {
     <div className="flex min-h-0 flex-1 flex-col">
       <div className="relative min-h-0 flex-1 bg-console p-1.5">
         <div ref={box} data-console={kind} className={`h-full w-full ${conn.phase === 'stopped' ? 'opacity-40' : ''}`} />
-        {conn.phase === 'stopped' && <StoppedBanner label={label} code={conn.code} onStart={start} />}
+        {conn.phase === 'stopped' && <StoppedBanner label={label} code={conn.code} suspended={suspended} onStart={start} />}
         {conn.phase === 'unknown' && (
           <div role="alert" className="absolute inset-x-0 top-6 mx-auto w-fit rounded bg-surface px-4 py-2 shadow">no VM {label}</div>
         )}
       </div>
-      <ConsoleStatus conn={conn} what={`${TITLE[kind]} of ${label}`}>
+      <ConsoleStatus conn={conn} what={`${TITLE[kind]} of ${label}`} suspended={suspended}>
         <span className="hidden text-muted xl:inline">Ctrl+Shift+C copy · Ctrl+Shift+V paste</span>
         <button type="button" className="btn btn-sm" onClick={() => control.current?.clear()}>Clear</button>
         {conn.phase !== 'connected' && conn.phase !== 'connecting' && (

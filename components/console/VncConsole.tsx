@@ -22,7 +22,7 @@ function applyView(rfb: RFB, view: VncView) {
   rfb.clipViewport = false;
 }
 
-export default function VncConsole({ label, running }: { label: string; running: boolean }) {
+export default function VncConsole({ label, running, suspended = false }: { label: string; running: boolean; suspended?: boolean }) {
   const frame = useRef<HTMLDivElement>(null);
   const screen = useRef<HTMLDivElement>(null);
   const [conn, setConn] = useState<ConnState>({ phase: 'connecting' });
@@ -107,6 +107,7 @@ export default function VncConsole({ label, running }: { label: string; running:
           <StoppedBanner
             label={label}
             code={conn.code}
+            suspended={suspended}
             onStart={async () => {
               await api.start(label);
               control.current?.connect();
@@ -114,7 +115,7 @@ export default function VncConsole({ label, running }: { label: string; running:
           />
         )}
       </div>
-      <ConsoleStatus conn={conn} what={`screen of ${label}`}>
+      <ConsoleStatus conn={conn} what={`screen of ${label}`} suspended={suspended}>
         <div role="radiogroup" aria-label="Screen size" className="flex">
           {VIEWS.map((v) => (
             <button

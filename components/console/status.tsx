@@ -1,6 +1,7 @@
 'use client';
 // What every console shows about its connection: one status line below it,
-// and the "VM stopped" banner with a Start button over it.
+// and the "VM stopped" banner with a Start button over it ("VM suspended" and
+// Resume when its state is saved on disk: a start resumes it).
 import { useState } from 'react';
 
 export type ConnState =
@@ -26,32 +27,47 @@ const DOT: Record<ConnState['phase'], string> = {
   unknown: 'bg-red-600',
 };
 
-function describe(conn: ConnState, what: string): string {
+function describe(conn: ConnState, what: string, suspended: boolean): string {
   switch (conn.phase) {
     case 'connecting': return `connecting to the ${what}…`;
     case 'connected': return `connected to the ${what}${conn.detail ? ` · ${conn.detail}` : ''}`;
     case 'retrying': return `connection lost${conn.reason ? ` (${conn.reason})` : ''}; reconnecting in ${Math.max(1, Math.round((conn.at - Date.now()) / 1000))} s…`;
-    case 'stopped': return conn.code === 4410 ? 'the VM stopped' : 'the VM is not running';
+    case 'stopped': return suspended ? 'the VM is suspended' : conn.code === 4410 ? 'the VM stopped' : 'the VM is not running';
     case 'unknown': return conn.reason || 'no such VM';
   }
 }
 
-export function ConsoleStatus({ conn, what, children }: { conn: ConnState; what: string; children?: React.ReactNode }) {
+export function ConsoleStatus({ conn, what, suspended = false, children }: {
+  conn: ConnState;
+  what: string;
+  suspended?: boolean;
+  children?: React.ReactNode;
+}) {
   return (
     <div className="flex h-8 shrink-0 items-center gap-2 border-t border-line bg-panel px-2 text-xs">
       <span aria-hidden className={`size-2 rounded-full ${DOT[conn.phase]}`} />
-      <span role="status" data-phase={conn.phase} className="min-w-0 flex-1 truncate">{describe(conn, what)}</span>
+      <span role="status" data-phase={conn.phase} className="min-w-0 flex-1 truncate">{describe(conn, what, suspended)}</span>
       {children}
     </div>
   );
 }
 
-export function StoppedBanner({ label, code, onStart }: { label: string; code: number; onStart: () => Promise<void> }) {
+export function StoppedBanner({ label, code, suspended = false, onStart }: {
+  label: string;
+  code: number;
+  /** Its state is saved on disk: the same start resumes it. */
+  suspended?: boolean;
+  onStart: () => Promise<void>;
+}) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   return (
     <div className="absolute inset-x-0 top-8 z-10 mx-auto flex w-fit max-w-[90%] flex-wrap items-center gap-3 rounded border border-line bg-surface px-4 py-2.5 shadow-lg" role="alert">
-      <span className="font-medium" title={code === 4410 ? 'it stopped while this console was open' : 'it was not running when this console connected'}>VM stopped</span>
+      {suspended ? (
+        <span className="font-medium" title="its state is saved on disk; Resume starts it from there">VM suspended</span>
+      ) : (
+        <span className="font-medium" title={code === 4410 ? 'it stopped while this console was open' : 'it was not running when this console connected'}>VM stopped</span>
+      )}
       <span className="text-xs text-muted">{label}</span>
       <button
         type="button"
@@ -69,7 +85,7 @@ export function StoppedBanner({ label, code, onStart }: { label: string; code: n
           }
         }}
       >
-        {busy ? 'Starting…' : 'Start'}
+        {suspended ? (busy ? 'Resuming…' : 'Resume') : busy ? 'Starting…' : 'Start'}
       </button>
       {error && <span className="text-xs text-danger">{error}</span>}
     </div>

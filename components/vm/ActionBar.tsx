@@ -1,31 +1,39 @@
 'use client';
 // The VM page's action bar. Each action calls the API; a refusal shows the
-// server's one-line message right beside the button that was pressed.
+// server's one-line message right beside the button that was pressed, in a
+// note that floats below it, so that a message never reflows the bar.
 import { useRouter } from 'next/navigation';
 import { useEffect, useEffectEvent, useRef, useState } from 'react';
 import type { VmInfo } from '@/lib/vm';
-import { api, type Snapshot } from '../api';
+import { api, type MediaState, type Snapshot, type StopResult } from '../api';
 import { useConfirm, type ConfirmRequest } from '../Confirm';
 import { formatBytes, formatDate } from '../format';
 import { MenuItem, Popover } from '../Menu';
 
-type Run = (what: () => Promise<unknown>) => Promise<void>;
+type Ask = (r: ConfirmRequest) => Promise<boolean>;
+
+const forceOffConfirm = (label: string): ConfirmRequest => ({
+  title: `Force off ${label}?`,
+  body: <>QEMU is ended at once, like pulling the plug. Whatever <b>{label}</b> has not written to its disk is lost.</>,
+  confirm: 'Force off',
+});
 
 /** A button with its own busy state and error, the error shown beside it. */
-function Action({ label, busyLabel, onClick, disabled, danger, confirm, ask, title }: {
+function Action({ label, busyLabel, onClick, disabled, danger, confirm, ask, title, align }: {
   label: string;
   busyLabel?: string;
   onClick: () => Promise<unknown>;
   disabled?: boolean;
   danger?: boolean;
   confirm?: ConfirmRequest;
-  ask: (r: ConfirmRequest) => Promise<boolean>;
+  ask: Ask;
   title?: string;
+  align?: 'left' | 'right';
 }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   return (
-    <span className="inline-flex items-center gap-1.5">
+    <span className="relative inline-flex">
       <button
         type="button"
         className={`btn ${danger ? 'btn-danger' : ''}`}
@@ -46,32 +54,95 @@ function Action({ label, busyLabel, onClick, disabled, danger, confirm, ask, tit
       >
         {busy ? busyLabel ?? `${label}…` : label}
       </button>
-      {error && <ErrorNote text={error} onDismiss={() => setError(null)} />}
+      {error && <Note text={error} align={align} onDismiss={() => setError(null)} />}
     </span>
   );
 }
 
-function ErrorNote({ text, onDismiss }: { text: string; onDismiss: () => void }) {
+/** A message below its button, over the console rather than in the bar. */
+function Note({ text, onDismiss, align = 'left', children }: {
+  text: string;
+  onDismiss: () => void;
+  align?: 'left' | 'right';
+  /** What the user can do about it, right there. */
+  children?: React.ReactNode;
+}) {
   return (
-    <span role="alert" className="inline-flex max-w-sm items-center gap-1 text-xs text-danger">
-      <span className="truncate" title={text}>{text}</span>
-      <button type="button" aria-label="Dismiss" className="rounded px-1 hover:bg-panel" onClick={onDismiss}>×</button>
+    <span
+      role="alert"
+      className={`absolute top-full z-30 mt-1 flex w-max max-w-md items-start gap-2 rounded border border-danger/40 bg-surface px-2 py-1.5 text-xs shadow-lg ${align === 'right' ? 'right-0' : 'left-0'}`}
+    >
+      <span className="min-w-0 text-danger">{text}</span>
+      {children}
+      <button type="button" aria-label="Dismiss" className="-my-0.5 shrink-0 rounded px-1 text-muted hover:bg-panel hover:text-fg" onClick={onDismiss}>×</button>
     </span>
   );
 }
 
-/** A menu whose actions share one error slot beside the menu's button. */
-function useMenuError(): [string | null, Run, () => void] {
-  const [error, setError] = useState<string | null>(null);
-  const run: Run = async (what) => {
-    setError(null);
+/**
+ * Shut down: the ACPI power button. A guest that ignores it is still running
+ * when the server gives up waiting; its reason shows here, with Force off.
+ */
+function ShutDown({ vm, ask, onChanged }: { vm: VmInfo; ask: Ask; onChanged: () => void }) {
+  const [busy, setBusy] = useState<'poweroff' | 'force' | null>(null);
+  const [note, setNote] = useState<{ text: string; offerForce: boolean } | null>(null);
+  const { label, state } = vm;
+  const up = state === 'running' || state === 'paused';
+
+  // Gone by other means (the guest after all, Force off in the bar): nothing left to offer.
+  useEffect(() => {
+    if (!up) setNote(null);
+  }, [up]);
+
+  const run = async (mode: 'poweroff' | 'force') => {
+    setBusy(mode);
+    setNote(null);
     try {
-      await what();
+      const r: StopResult | undefined = await api.stop(label, mode);
+      const after = r?.state ?? r?.vm?.state;
+      if (mode === 'poweroff' && (after === 'running' || after === 'paused')) {
+        setNote({
+          text: r?.reason ?? r?.vm?.reason ?? 'the guest did not power off (it may ignore the ACPI power button); Force off quits QEMU',
+          offerForce: true,
+        });
+      }
+      onChanged();
     } catch (e) {
-      setError((e as Error).message);
+      setNote({ text: (e as Error).message, offerForce: mode === 'force' });
+    } finally {
+      setBusy(null);
     }
   };
-  return [error, run, () => setError(null)];
+
+  return (
+    <span className="relative inline-flex">
+      <button
+        type="button"
+        className="btn"
+        disabled={state !== 'running' || busy !== null}
+        title="ACPI power button: the guest shuts itself down (vmdeck waits up to 20 s)"
+        onClick={() => void run('poweroff')}
+      >
+        {busy === 'poweroff' ? 'Shutting down…' : 'Shut down'}
+      </button>
+      {note && (
+        <Note text={note.text} onDismiss={() => setNote(null)}>
+          {note.offerForce && up && (
+            <button
+              type="button"
+              className="btn btn-sm btn-danger -my-0.5 shrink-0"
+              disabled={busy !== null}
+              onClick={async () => {
+                if (await ask(forceOffConfirm(label))) void run('force');
+              }}
+            >
+              {busy === 'force' ? 'Forcing off…' : 'Force off'}
+            </button>
+          )}
+        </Note>
+      )}
+    </span>
+  );
 }
 
 const F_KEYS = Array.from({ length: 12 }, (_, i) => `f${i + 1}`);
@@ -79,31 +150,35 @@ const F_KEYS = Array.from({ length: 12 }, (_, i) => `f${i + 1}`);
 export function ActionBar({ vm, onChanged }: { vm: VmInfo; onChanged: () => void }) {
   const router = useRouter();
   const [dialog, ask] = useConfirm();
-  const [keysError, runKeys, clearKeys] = useMenuError();
-  const [mediaError, runMedia, clearMedia] = useMenuError();
+  const [keysError, setKeysError] = useState<string | null>(null);
   const { label, state } = vm;
   const up = state === 'running' || state === 'paused';
+  // Halted by QEMU itself (a KVM internal error, a panic): not a pause that Resume undoes.
+  const failed = state === 'paused' && Boolean(vm.reason);
   const after = (p: Promise<unknown>) => p.then(onChanged);
   const deleteDisk = useRef(false);
 
+  const sendKeys = async (keys: string[]) => {
+    setKeysError(null);
+    try {
+      await api.keys(label, keys);
+    } catch (e) {
+      setKeysError((e as Error).message);
+    }
+  };
+
   return (
     <div className="flex shrink-0 flex-wrap items-center gap-1.5 border-b border-line px-3 py-1.5" role="toolbar" aria-label={`Actions for ${label}`}>
-      <Action ask={ask} label={state === 'suspended' ? 'Resume' : 'Start'} busyLabel="Starting…" disabled={up}
+      <Action ask={ask} label={state === 'suspended' ? 'Resume' : 'Start'} busyLabel={state === 'suspended' ? 'Resuming…' : 'Starting…'} disabled={up}
         title={state === 'suspended' ? 'Start from the saved state' : undefined}
         onClick={() => after(api.start(label))} />
       <Action ask={ask} label="Install boot" busyLabel="Starting…" disabled={state !== 'stopped'}
         title="Start once from the install source (the install mode of the config)"
         onClick={() => after(api.start(label, { instmode: true }))} />
       <span className="mx-1 h-5 w-px bg-line" aria-hidden />
-      <Action ask={ask} label="Shut down" busyLabel="Shutting down…" disabled={state !== 'running'}
-        title="ACPI power button: the guest shuts itself down"
-        onClick={() => after(api.stop(label, 'poweroff'))} />
+      <ShutDown vm={vm} ask={ask} onChanged={onChanged} />
       <Action ask={ask} label="Force off" danger disabled={!up}
-        confirm={{
-          title: `Force off ${label}?`,
-          body: <>QEMU is ended at once, like pulling the plug. Whatever <b>{label}</b> has not written to its disk is lost.</>,
-          confirm: 'Force off',
-        }}
+        confirm={forceOffConfirm(label)}
         onClick={() => after(api.stop(label, 'force'))} />
       <Action ask={ask} label="Reset" disabled={!up}
         confirm={{
@@ -112,37 +187,32 @@ export function ActionBar({ vm, onChanged }: { vm: VmInfo; onChanged: () => void
           confirm: 'Reset',
         }}
         onClick={() => after(api.stop(label, 'reset'))} />
-      {state === 'paused'
+      {state === 'paused' && !failed
         ? <Action ask={ask} label="Resume" onClick={() => after(api.stop(label, 'resume'))} />
         : <Action ask={ask} label="Pause" disabled={state !== 'running'} onClick={() => after(api.stop(label, 'pause'))} />}
-      <Action ask={ask} label="Suspend" busyLabel="Suspending…" disabled={!up}
+      <Action ask={ask} label="Suspend" busyLabel="Suspending…" disabled={!up || failed}
         title="Save the VM's state to disk and stop; the next start resumes it"
         onClick={() => after(api.stop(label, 'suspend'))} />
       <span className="mx-1 h-5 w-px bg-line" aria-hidden />
       <Snapshots vm={vm} ask={ask} />
-      <span className="inline-flex items-center gap-1.5">
-        <Popover label="CD/DVD" role="dialog" disabled={!up}>
-          {(close) => <MediaForm label={label} run={runMedia} close={close} />}
-        </Popover>
-        {mediaError && <ErrorNote text={mediaError} onDismiss={clearMedia} />}
-      </span>
-      <span className="inline-flex items-center gap-1.5">
+      <MediaMenu label={label} up={up} />
+      <span className="relative inline-flex">
         <Popover label="Send keys" disabled={state !== 'running'}>
           {(close) => (
             <>
-              <MenuItem onSelect={() => { close(); void runKeys(() => api.keys(label, ['ctrl', 'alt', 'delete'])); }}>Ctrl-Alt-Del</MenuItem>
+              <MenuItem onSelect={() => { close(); void sendKeys(['ctrl', 'alt', 'delete']); }}>Ctrl-Alt-Del</MenuItem>
               {F_KEYS.map((f) => (
-                <MenuItem key={f} onSelect={() => { close(); void runKeys(() => api.keys(label, ['ctrl', 'alt', f])); }}>
+                <MenuItem key={f} onSelect={() => { close(); void sendKeys(['ctrl', 'alt', f]); }}>
                   Ctrl-Alt-{f.toUpperCase()}
                 </MenuItem>
               ))}
             </>
           )}
         </Popover>
-        {keysError && <ErrorNote text={keysError} onDismiss={clearKeys} />}
+        {keysError && <Note text={keysError} onDismiss={() => setKeysError(null)} />}
       </span>
       <span className="ml-auto" />
-      <Action ask={ask} label="Delete" danger disabled={state !== 'stopped'}
+      <Action ask={ask} label="Delete" danger disabled={state !== 'stopped'} align="right"
         title={state === 'stopped' ? undefined : 'Only a stopped VM can be deleted'}
         confirm={{
           title: `Delete ${label}?`,
@@ -158,28 +228,110 @@ export function ActionBar({ vm, onChanged }: { vm: VmInfo; onChanged: () => void
   );
 }
 
-function MediaForm({ label, run, close }: { label: string; run: Run; close: () => void }) {
+/**
+ * The CD/DVD drive. The typed path, the last answer and its error outlive the
+ * panel, which stays open on a refusal so that the path can be corrected.
+ */
+function MediaMenu({ label, up }: { label: string; up: boolean }) {
   const [path, setPath] = useState('');
+  const [busy, setBusy] = useState<'change' | 'eject' | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  // What the drive holds, as the last change or eject answered (there is no
+  // route that reads it otherwise); a new run starts with the config's drive.
+  const [drive, setDrive] = useState<MediaState | null>(null);
+
+  useEffect(() => {
+    if (!up) setDrive(null);
+  }, [up]);
+
+  const run = async (action: 'change' | 'eject') => {
+    setBusy(action);
+    setError(null);
+    setDone(null);
+    try {
+      const now = action === 'change' ? await api.changeMedia(label, path) : await api.ejectMedia(label);
+      setDrive(now);
+      setDone(action === 'change' ? 'Inserted.' : 'Ejected.');
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  return (
+    <Popover label="CD/DVD" role="dialog" disabled={!up}>
+      {() => (
+        <MediaForm
+          path={path}
+          setPath={(p) => { setPath(p); setError(null); setDone(null); }}
+          busy={busy}
+          error={error}
+          done={done}
+          drive={drive}
+          onOpen={() => setDone(null)}
+          run={run}
+        />
+      )}
+    </Popover>
+  );
+}
+
+function MediaForm({ path, setPath, busy, error, done, drive, onOpen, run }: {
+  path: string;
+  setPath: (p: string) => void;
+  busy: 'change' | 'eject' | null;
+  error: string | null;
+  done: string | null;
+  drive: MediaState | null;
+  onOpen: () => void;
+  run: (action: 'change' | 'eject') => Promise<void>;
+}) {
+  const open = useEffectEvent(onOpen);
+  useEffect(() => {
+    open();
+  }, []);
   return (
     <form
-      className="w-96 space-y-2 px-3 py-2"
+      className="w-[26rem] space-y-2 px-3 py-2"
       onSubmit={(e) => {
         e.preventDefault();
-        close();
-        void run(() => api.changeMedia(label, path));
+        void run('change');
       }}
     >
       <label htmlFor="media-path" className="label">ISO image to insert</label>
-      <input id="media-path" className="input font-mono text-xs" value={path} onChange={(e) => setPath(e.target.value)} placeholder="/srv/iso/debian-12.iso" spellCheck={false} />
+      <input
+        id="media-path"
+        className="input font-mono text-xs"
+        value={path}
+        onChange={(e) => setPath(e.target.value)}
+        placeholder="/srv/iso/debian-12.iso"
+        spellCheck={false}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? 'media-error' : undefined}
+      />
+      {error && <p id="media-error" role="alert" className="field-error break-words">{error}</p>}
+      {drive && (
+        <p className="text-xs" role="status">
+          {done && <span className="mr-1 font-medium text-green-700 dark:text-green-400">{done}</span>}
+          <span className="text-muted">In the drive: </span>
+          {drive.file ? <span className="font-mono break-all">{drive.file}</span> : <span className="text-muted">nothing{drive.trayOpen ? ' (tray open)' : ''}</span>}
+        </p>
+      )}
       <div className="flex justify-between gap-2">
-        <button type="button" className="btn btn-sm" onClick={() => { close(); void run(() => api.ejectMedia(label)); }}>Eject</button>
-        <button type="submit" className="btn btn-sm btn-primary" disabled={!path}>Change CD</button>
+        <button type="button" className="btn btn-sm" disabled={busy !== null} onClick={() => void run('eject')}>
+          {busy === 'eject' ? 'Ejecting…' : 'Eject'}
+        </button>
+        <button type="submit" className="btn btn-sm btn-primary" disabled={!path || busy !== null}>
+          {busy === 'change' ? 'Changing…' : 'Change CD'}
+        </button>
       </div>
     </form>
   );
 }
 
-function Snapshots({ vm, ask }: { vm: VmInfo; ask: (r: ConfirmRequest) => Promise<boolean> }) {
+function Snapshots({ vm, ask }: { vm: VmInfo; ask: Ask }) {
   const [list, setList] = useState<Snapshot[] | null>(null);
   const [name, setName] = useState('');
   const [error, setError] = useState<string | null>(null);

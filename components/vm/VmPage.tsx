@@ -85,6 +85,7 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
   if (!vm || !current) return <p className="p-4 text-muted">Loading {label}…</p>;
 
   const running = vm.state === 'running' || vm.state === 'paused';
+  const suspended = vm.state === 'suspended';
 
   return (
     <div className="flex min-h-0 flex-1 flex-col">
@@ -135,10 +136,10 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
               className={t === current ? 'flex min-h-0 flex-1 flex-col' : ''}
             >
               {opened.has(t) && (
-                t === 'vnc' ? <VncConsole label={vm.label} running={running} />
-                  : t === 'serial' ? <TerminalConsole label={vm.label} kind="serial" running={running} logUrl={serialLogUrl(vm.label)} />
-                    : t === 'monitor' ? <TerminalConsole label={vm.label} kind="monitor" running={running} />
-                      : t === 'cli' ? <TerminalConsole label={vm.label} kind="cli" running={running} />
+                t === 'vnc' ? <VncConsole label={vm.label} running={running} suspended={suspended} />
+                  : t === 'serial' ? <TerminalConsole label={vm.label} kind="serial" running={running} suspended={suspended} logUrl={serialLogUrl(vm.label)} />
+                    : t === 'monitor' ? <TerminalConsole label={vm.label} kind="monitor" running={running} suspended={suspended} />
+                      : t === 'cli' ? <TerminalConsole label={vm.label} kind="cli" running={running} suspended={suspended} />
                         : <FilesView vm={vm} />
               )}
             </div>

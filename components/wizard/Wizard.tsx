@@ -3,6 +3,8 @@
 // POST /api/vms/preview: the server validates it with the same code as
 // `vmdeck create-conf` and answers with the files and the QEMU command, or
 // with one refusal that names a field, which is shown under that field.
+// A field left empty is not scolded before the user has been in it or pressed
+// Next: "is required" in red on a form just opened says nothing useful.
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useEffect, useMemo, useRef, useState } from 'react';
@@ -93,6 +95,9 @@ export function Wizard({ initialTemplate }: { initialTemplate?: string }) {
   const [creating, setCreating] = useState<'create' | 'install' | null>(null);
   const [createError, setCreateError] = useState<{ error: string; field: string | null } | null>(null);
   const [advance, setAdvance] = useState<number | null>(null);
+  // Fields the user has changed or left (blur), and steps whose Next was pressed.
+  const [touched, setTouched] = useState<ReadonlySet<string>>(new Set());
+  const [tried, setTried] = useState<ReadonlySet<number>>(new Set());
   const stepBox = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
@@ -121,6 +126,12 @@ export function Wizard({ initialTemplate }: { initialTemplate?: string }) {
 
   useEffect(() => {
     if (!spec) return;
+    // Without a label the server can only say that it is required (its words);
+    // asking it would log a 400 on every keystroke elsewhere.
+    if (!spec.label) {
+      setPreview({ status: 'error', error: 'label: is required', field: 'label' });
+      return;
+    }
     const ctl = new AbortController();
     setPreview((p) => (p.status === 'checking' ? p : { status: 'checking', last: p }));
     const timer = setTimeout(async () => {
@@ -142,14 +153,22 @@ export function Wizard({ initialTemplate }: { initialTemplate?: string }) {
 
   // While a new answer is on its way, the last one stays on screen.
   const settled = preview.status === 'checking' ? preview.last ?? { status: 'idle' as const } : preview;
-  const shownError = createError ?? (settled.status === 'error' ? settled : null);
+  const previewError = settled.status === 'error' ? settled : null;
+  const errorStepOf = previewError ? stepOf(previewError.field) : -1;
+  // An empty field's refusal waits until it was touched, its step's Next pressed, or the review.
+  const previewValue = previewError?.field && spec ? (spec as Record<string, unknown>)[previewError.field] : undefined;
+  const waiting = previewError !== null && previewError.field !== null && (previewValue === undefined || previewValue === '')
+    && !touched.has(previewError.field) && !tried.has(errorStepOf) && step !== STEPS.length - 1;
+  const shownError = createError ?? (waiting ? null : previewError);
   const errorStep = shownError ? stepOf(shownError.field) : -1;
 
   // A pending "Next" goes ahead once the answer is in, unless it names this step.
   useEffect(() => {
     if (advance === null || preview.status === 'checking') return;
     setAdvance(null);
-    if (errorStep !== advance && step === advance) goTo(advance + 1);
+    if (step !== advance) return;
+    if (errorStepOf === advance) setTried((t) => new Set(t).add(advance));
+    else if (errorStep !== advance) goTo(advance + 1);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [advance, preview.status]);
 
@@ -166,12 +185,18 @@ export function Wizard({ initialTemplate }: { initialTemplate?: string }) {
   if (!templates || !draft || !spec) return <p className="p-4 text-muted">Loading templates…</p>;
 
   const template = templates.find((t) => t.id === draft.values.template) ?? templates[0];
+  // A field the user changed counts as touched at once: emptied on purpose, it says what it needs.
+  const touch = (names: string[]) => {
+    if (names.some((n) => !touched.has(n))) setTouched((t) => new Set([...t, ...names]));
+  };
   const setDraft = (patch: Partial<Draft>) => {
     setCreateError(null);
+    if ('existingDisk' in patch) touch(['disk']);
     setDraftState((d) => (d ? { ...d, ...patch } : d));
   };
   const set = (patch: Partial<WizardSpec>) => {
     setCreateError(null);
+    touch(Object.keys(patch));
     setDraftState((d) => (d ? { ...d, values: { ...d.values, ...patch } } : d));
   };
   const chooseTemplate = (t: Template) => {
@@ -230,12 +255,20 @@ export function Wizard({ initialTemplate }: { initialTemplate?: string }) {
             className="flex min-h-0 min-w-0 flex-1 flex-col"
             aria-labelledby="step-title"
             noValidate
+            onBlur={(e) => {
+              const name = (e.target as Element).getAttribute('name');
+              if (name && !touched.has(name)) setTouched((t) => new Set(t).add(name));
+            }}
             onSubmit={(e) => {
               e.preventDefault();
               if (last || blocked) return;
               // Typed and pressed Enter at once: go on when the server has answered.
               if (checking) setAdvance(step);
-              else goTo(step + 1);
+              else if (errorStepOf === step && previewError) {
+                // An empty field this step needs: now it says so.
+                setTried((t) => new Set(t).add(step));
+                goTo(step, previewError.field ?? undefined);
+              } else goTo(step + 1);
             }}
           >
             <div ref={stepBox} className="min-h-0 flex-1 overflow-auto px-5 py-4">
@@ -267,7 +300,7 @@ export function Wizard({ initialTemplate }: { initialTemplate?: string }) {
             <div className="flex shrink-0 items-center gap-2 border-t border-line bg-panel px-5 py-2">
               <Link href="/" className="btn">Cancel</Link>
               <span className="ml-auto text-xs text-muted" aria-live="polite">
-                {preview.status === 'checking' ? 'checking…' : settled.status === 'ok' ? 'the server accepts this' : ''}
+                {preview.status === 'checking' ? 'checking…' : settled.status === 'ok' && !shownError ? 'the server accepts this' : ''}
               </span>
               <button type="button" className="btn" disabled={step === 0} onClick={() => goTo(step - 1)}>Back</button>
               {!last ? (
