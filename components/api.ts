@@ -89,7 +89,7 @@ export interface StopResult {
   reason?: string;
 }
 
-/** POST /api/vms/:label/media: the CD/DVD drive after the change or eject. */
+/** GET /api/vms/:label/media, and POST's answer: the CD/DVD drive now. */
 export interface MediaState {
   device: string;
   /** The image in the drive, or null when it is empty. */
@@ -123,6 +123,7 @@ export const api = {
     call<unknown>('POST', `${vmPath(label)}/snapshots/${encodeURIComponent(name)}/load`, {}),
   deleteSnapshot: (label: string, name: string) =>
     call<unknown>('DELETE', `${vmPath(label)}/snapshots/${encodeURIComponent(name)}`),
+  media: (label: string) => call<MediaState>('GET', `${vmPath(label)}/media`),
   changeMedia: (label: string, path: string) => call<MediaState>('POST', `${vmPath(label)}/media`, { action: 'change', path }),
   ejectMedia: (label: string) => call<MediaState>('POST', `${vmPath(label)}/media`, { action: 'eject' }),
   keys: (label: string, keys: string[]) => call<unknown>('POST', `${vmPath(label)}/keys`, { keys }),

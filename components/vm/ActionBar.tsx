@@ -237,8 +237,7 @@ function MediaMenu({ label, up }: { label: string; up: boolean }) {
   const [busy, setBusy] = useState<'change' | 'eject' | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
-  // What the drive holds, as the last change or eject answered (there is no
-  // route that reads it otherwise); a new run starts with the config's drive.
+  // What the drive holds: read when the panel opens, then as each change or eject answers.
   const [drive, setDrive] = useState<MediaState | null>(null);
 
   useEffect(() => {
@@ -270,7 +269,10 @@ function MediaMenu({ label, up }: { label: string; up: boolean }) {
           error={error}
           done={done}
           drive={drive}
-          onOpen={() => setDone(null)}
+          onOpen={() => {
+            setDone(null);
+            api.media(label).then(setDrive, () => undefined);
+          }}
           run={run}
         />
       )}

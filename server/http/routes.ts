@@ -12,7 +12,7 @@ import { checkHost } from '../check';
 import { badInput, conflict, notFound } from '../errors';
 import { bases, runDir } from '../paths';
 import { sendKeys, typeText } from '../keys';
-import { changeMedia, ejectMedia } from '../media';
+import { changeMedia, ejectMedia, queryMedia } from '../media';
 import { cancelSwitch, createSwitch, listSwitches, switchInfo } from '../net';
 import { applyStatus, startVm, stopVm, vmStatus, withStatus, type StartOptions, type StopMode } from '../runner';
 import { resolveVm, runtimeFacts } from '../runtime';
@@ -219,8 +219,9 @@ export function apiRoutes(): Router {
       const body = await r.body();
       const mode = reqString(body, 'mode') as StopMode;
       // stopVm checks the mode and the timeout, as for `vmdeck cancel`.
-      await stopVm(r.params.label, { mode, timeout: body.timeout as number | undefined, force: optBoolean(body, 'force') });
-      return { vm: await vmWithStatus(r.params.label) };
+      const status = await stopVm(r.params.label, { mode, timeout: body.timeout as number | undefined, force: optBoolean(body, 'force') });
+      // A poweroff the guest ignored leaves it running: the reason says so, as `vmdeck cancel` does.
+      return { vm: await vmWithStatus(r.params.label), state: status.state, ...(status.reason ? { reason: status.reason } : {}) };
     })
     .add('GET', '/api/vms/:label/snapshots', (r) => listSnapshots(r.params.label))
     .add('POST', '/api/vms/:label/snapshots', async (r) => {
@@ -229,6 +230,7 @@ export function apiRoutes(): Router {
     })
     .add('DELETE', '/api/vms/:label/snapshots/:name', async (r) => (await deleteSnapshot(r.params.label, r.params.name)) ?? { deleted: r.params.name }, snapshot)
     .add('POST', '/api/vms/:label/snapshots/:name/load', async (r) => (await loadSnapshot(r.params.label, r.params.name)) ?? { loaded: r.params.name }, snapshot)
+    .add('GET', '/api/vms/:label/media', (r) => queryMedia(r.params.label))
     .add('POST', '/api/vms/:label/media', async (r) => {
       const body = await r.body();
       const action = reqString(body, 'action');
