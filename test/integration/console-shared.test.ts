@@ -183,7 +183,8 @@ test('vmdeck console through the dashboard: the VM stopping ends it with "VM sto
   server = await spawnServer(sb);
   const cli = new CliTerm(['console', LABEL], { ...sb.env, VMDECK_TOKEN: TEST_TOKEN });
   try {
-    await cli.waitFor(/through the dashboard/);
+    // Attached once the hub's first frame (the replay, ending in a prompt) is there.
+    await cli.waitFor(/through the dashboard[\s\S]*guest:[^\r\n]*# /);
     await quitVm(sb.run, LABEL);
     assert.equal(await exitWithin(cli, 15000), 0, cli.screen);
     assert.match(cli.screen, /VM stopped/);
