@@ -1,6 +1,6 @@
-// After the run: every QEMU that the run started is ended (by the pid in its
-// runtime directory: VMs outlive the dashboard by design), and the private
-// world is removed.
+// After the run: every QEMU and VDE switch that the run started is ended (by
+// the pid in its runtime directory: VMs outlive the dashboard by design), and
+// the private world is removed.
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { e2eEnv, SCREENSHOTS } from './env';
@@ -11,11 +11,15 @@ export default async function teardown() {
   try {
     labels = readdirSync(env.run);
   } catch { /* nothing ran */ }
-  for (const label of labels) {
+  // A QEMU or a VDE switch (run/net/<name>.pid) of this run: its command line names this run's directory.
+  const pidfiles = labels.map((label) => join(env.run, label, 'qemu.pid'));
+  try {
+    pidfiles.push(...readdirSync(join(env.run, 'net')).filter((n) => n.endsWith('.pid')).map((n) => join(env.run, 'net', n)));
+  } catch { /* no switches */ }
+  for (const pidfile of pidfiles) {
     try {
-      const pid = Number(readFileSync(join(env.run, label, 'qemu.pid'), 'utf8').trim());
+      const pid = Number(readFileSync(pidfile, 'utf8').trim());
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      // Only a QEMU of this run: its command line names this run's directory.
       if (cmdline.includes(env.root)) process.kill(pid, 'SIGKILL');
     } catch { /* not running */ }
   }
