@@ -5,6 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { REPO, type Sandbox } from './guest';
+import type { RunningServer } from '../../server/index';
+import { Transcript } from './transcript';
 
 export const TEST_TOKEN = 'test-token-0123456789';
 
@@ -57,22 +59,15 @@ export interface Closed {
 }
 
 /** A WebSocket client that keeps everything it reads (as latin1 text) and its close. */
-export class WsClient {
-  private buf = '';
-  private waiters: { re: RegExp; from: number; resolve: (m: string) => void }[] = [];
+export class WsClient extends Transcript {
   readonly closed: Promise<Closed>;
   bytes = 0;
 
   private constructor(readonly ws: WebSocket) {
+    super(4 * 1024 * 1024);
     ws.on('message', (d: Buffer) => {
       this.bytes += d.length;
-      this.buf += d.toString('latin1');
-      if (this.buf.length > 4 * 1024 * 1024) this.buf = this.buf.slice(-1024 * 1024);
-      this.waiters = this.waiters.filter((w) => {
-        const m = w.re.exec(this.buf.slice(w.from));
-        if (m) w.resolve(m[0]);
-        return !m;
-      });
+      this.append(d.toString('latin1'));
     });
     this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
     ws.on('error', () => { /* seen through close */ });
@@ -88,30 +83,9 @@ export class WsClient {
     });
   }
 
-  get output(): string { return this.buf; }
-  get mark(): number { return this.buf.length; }
-
   send(s: string | Buffer): void { this.ws.send(s); }
 
-  waitFor(re: RegExp, timeoutMs = 30000, from = 0): Promise<string> {
-    const m = re.exec(this.buf.slice(from));
-    if (m) return Promise.resolve(m[0]);
-    return new Promise((resolve, reject) => {
-      const w = { re, from, resolve: (x: string) => { clearTimeout(t); resolve(x); } };
-      const t = setTimeout(() => {
-        this.waiters = this.waiters.filter((x) => x !== w);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${re} in: ${JSON.stringify(this.buf.slice(-300))}`));
-      }, timeoutMs);
-      this.waiters.push(w);
-    });
-  }
-
-  /** Types a command line and waits for a match after it. */
-  async run(command: string, re: RegExp, timeoutMs = 20000): Promise<string> {
-    const from = this.mark;
-    this.send(`${command}\r`);
-    return this.waitFor(re, timeoutMs, from);
-  }
+  protected type(s: string): void { this.send(s); }
 
   /** Presses Enter until a fresh prompt answers: the guest's shell is up (old output may hold old prompts). */
   async shell(prompt: RegExp, timeoutMs = 60000): Promise<void> {
@@ -155,4 +129,35 @@ export async function api(base: string, method: string, path: string, body?: unk
   let json: unknown = null;
   try { json = JSON.parse(text); } catch { /* not JSON */ }
   return { status: res.status, json, text, headers: res.headers };
+}
+
+export interface InProcessServer {
+  server: RunningServer;
+  /** http://127.0.0.1:PORT */
+  base: string;
+  /** Closes the server, forgets the token and removes the sandbox. */
+  close(): Promise<void>;
+}
+
+/**
+ * The server in this test's own process (for tests that also call server/
+ * functions), on a free loopback port with the test token, in the sandbox;
+ * setup runs in the sandbox before the server starts.
+ */
+export async function inProcessServer(sb: Sandbox, setup?: () => Promise<unknown>): Promise<InProcessServer> {
+  sb.enter();
+  process.env.VMDECK_TOKEN = TEST_TOKEN;
+  await setup?.();
+  // Loaded here: tests that spawn the server as a child need none of it.
+  const { startServer } = await import('../../server/index');
+  const server = await startServer({ host: '127.0.0.1', port: 0 });
+  return {
+    server,
+    base: `http://127.0.0.1:${server.port}`,
+    async close() {
+      await server.close();
+      delete process.env.VMDECK_TOKEN;
+      sb.cleanup();
+    },
+  };
 }

@@ -6,30 +6,24 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { startServer, type RunningServer } from '../../server/index';
+import type { RunningServer } from '../../server/index';
 import { createVm } from '../../server/store';
 import { demoVmEnv, guestImages, PROMPT, sandbox } from '../helpers/guest';
-import { api, bearer, TEST_TOKEN, WsClient } from '../helpers/server';
+import { api, bearer, TEST_TOKEN, WsClient, inProcessServer, type InProcessServer } from '../helpers/server';
 
 const sb = sandbox('srvarm');
 const LABEL = 'arm1';
 let server: RunningServer;
 let base: string;
+let srv: InProcessServer;
 let startedBetween: [number, number];
 
 before(async () => {
-  sb.enter();
-  process.env.VMDECK_TOKEN = TEST_TOKEN;
-  await createVm({ label: LABEL, template: 'aarch64-virt', env: demoVmEnv(guestImages('arm64')) });
-  server = await startServer({ host: '127.0.0.1', port: 0 });
-  base = `http://127.0.0.1:${server.port}`;
+  srv = await inProcessServer(sb, () => createVm({ label: LABEL, template: 'aarch64-virt', env: demoVmEnv(guestImages('arm64')) }));
+  ({ server, base } = srv);
 });
 
-after(async () => {
-  await server?.close();
-  delete process.env.VMDECK_TOKEN;
-  sb.cleanup();
-});
+after(() => srv?.close());
 
 test('POST /api/vms/:label/start runs the AArch64 VM; its serial WebSocket reaches the prompt and answers', async () => {
   const t0 = Date.now();

@@ -5,26 +5,19 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { startServer, type RunningServer } from '../../server/index';
 import { guestImages, sandbox } from '../helpers/guest';
-import { api, bearer, TEST_TOKEN } from '../helpers/server';
+import { api, bearer, inProcessServer, type InProcessServer } from '../helpers/server';
 
 const sb = sandbox('srvapi');
-let server: RunningServer;
 let base: string;
+let srv: InProcessServer;
 
 before(async () => {
-  sb.enter();
-  process.env.VMDECK_TOKEN = TEST_TOKEN;
-  server = await startServer({ host: '127.0.0.1', port: 0 });
-  base = `http://127.0.0.1:${server.port}`;
+  srv = await inProcessServer(sb);
+  ({ base } = srv);
 });
 
-after(async () => {
-  await server?.close();
-  delete process.env.VMDECK_TOKEN;
-  sb.cleanup();
-});
+after(() => srv?.close());
 
 const images = guestImages();
 const spec = (label: string) => ({

@@ -3,32 +3,23 @@
 // cancelled unless forced, and forcing detaches the VM without stopping it.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { startServer, type RunningServer } from '../../server/index';
 import { createVm } from '../../server/store';
 import { demoVmEnv, guestImages, sandbox } from '../helpers/guest';
 import { alive, waitFor } from '../helpers/vms';
-import { api, TEST_TOKEN } from '../helpers/server';
+import { api, inProcessServer, type InProcessServer } from '../helpers/server';
 
 const sb = sandbox('srvnet');
 const SWITCH = 'apilan';
 const LABEL = 'vde1';
-let server: RunningServer;
 let base: string;
+let srv: InProcessServer;
 
 before(async () => {
-  sb.enter();
-  process.env.VMDECK_TOKEN = TEST_TOKEN;
-  const images = guestImages();
-  await createVm({ label: LABEL, template: 'kernel-initrd', env: demoVmEnv(images, { NETMODE: 'vde', QEMUSOCK: SWITCH, NIC: 'virtio-net-pci' }) });
-  server = await startServer({ host: '127.0.0.1', port: 0 });
-  base = `http://127.0.0.1:${server.port}`;
+  srv = await inProcessServer(sb, () => createVm({ label: LABEL, template: 'kernel-initrd', env: demoVmEnv(guestImages(), { NETMODE: 'vde', QEMUSOCK: SWITCH, NIC: 'virtio-net-pci' }) }));
+  ({ base } = srv);
 });
 
-after(async () => {
-  await server?.close();
-  delete process.env.VMDECK_TOKEN;
-  sb.cleanup();
-});
+after(() => srv?.close());
 
 interface Switch { name: string; state: string; pid: number | null; vms: string[]; ports: { kind: string; vm: string | null }[] }
 
