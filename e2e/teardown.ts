@@ -16,14 +16,41 @@ export default async function teardown() {
   try {
     pidfiles.push(...readdirSync(join(env.run, 'net')).filter((n) => n.endsWith('.pid')).map((n) => join(env.run, 'net', n)));
   } catch { /* no switches */ }
+  const killed: number[] = [];
   for (const pidfile of pidfiles) {
     try {
       const pid = Number(readFileSync(pidfile, 'utf8').trim());
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (cmdline.includes(env.root)) process.kill(pid, 'SIGKILL');
+      if (cmdline.includes(env.root)) {
+        process.kill(pid, 'SIGKILL');
+        killed.push(pid);
+      }
     } catch { /* not running */ }
   }
+  // The dashboard is still up here (Playwright stops its webServer after this
+  // teardown) and notes each death in the run directory, and wrappers write
+  // their exit: wait for the processes to be gone, then retry the removal
+  // while those last writes land.
+  const deadline = Date.now() + 5000;
+  while (killed.some(alive) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
   await new Promise((r) => setTimeout(r, 300));
-  rmSync(env.root, { recursive: true, force: true });
+  try {
+    rmSync(env.root, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
+  } catch (err) {
+    console.warn(`e2e teardown: could not remove ${env.root}: ${(err as Error).message}`);
+  }
   console.log(`e2e screenshots: ${SCREENSHOTS}`);
+}
+
+// A killed process is gone once /proc no longer has it or it is a zombie
+// (daemonized QEMUs are reaped by whatever pid 1 the machine has).
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
 }
