@@ -1,7 +1,8 @@
 // The reader of the VNC throughput runs (bench/run.ts), in a process of its
 // own: the same code reads every contender's stream, the bridges' WebSockets
 // and the UNIX socket directly. Started with fork(); each message asks for
-// one read, { url, protocols, token, bytes } or { path, bytes }, and is
+// one read, { url, protocols, token, bytes }, { path, bytes } (a UNIX socket)
+// or { port, bytes } (plain TCP on loopback), and is
 // answered with { rate, firstByteMs } or { error }: rate is bytes per second
 // from the first byte to the last (what comes before, the WebSocket
 // handshake and the bridge's own connection to the stream, differs between
@@ -16,7 +17,10 @@
 import { connect } from 'node:net';
 import WebSocket from 'ws';
 
-type Request = { url: string; protocols: string[]; token: string; bytes: number } | { path: string; bytes: number };
+type Request =
+  | { url: string; protocols: string[]; token: string; bytes: number }
+  | { path: string; bytes: number }
+  | { port: number; bytes: number };
 
 interface Result {
   rate: number;
@@ -57,22 +61,23 @@ function readWs(url: string, protocols: string[], token: string, total: number):
   });
 }
 
-function readUnix(path: string, total: number): Promise<Result> {
+/** Reads plain bytes from a UNIX socket (path) or a loopback TCP port. */
+function readPlain(target: string | number, total: number): Promise<Result> {
   return new Promise((resolve, reject) => {
     const count = timer(total, resolve);
-    const sock = connect(path);
+    const sock = typeof target === 'string' ? connect(target) : connect(target, '127.0.0.1');
     let n = 0;
     sock.once('error', reject);
     sock.on('data', (d: Buffer) => {
       n += d.length;
       if (count(d.length)) sock.destroy();
     });
-    sock.once('close', () => reject(new Error(`${path}: closed after ${n} of ${total} bytes`)));
+    sock.once('close', () => reject(new Error(`${target}: closed after ${n} of ${total} bytes`)));
   });
 }
 
 process.on('message', (m: Request) => {
-  const read = 'url' in m ? readWs(m.url, m.protocols, m.token, m.bytes) : readUnix(m.path, m.bytes);
+  const read = 'url' in m ? readWs(m.url, m.protocols, m.token, m.bytes) : readPlain('path' in m ? m.path : m.port, m.bytes);
   read.then((r) => process.send!(r), (e: Error) => process.send!({ error: e.message }));
 });
 process.on('disconnect', () => process.exit(0));

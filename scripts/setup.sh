@@ -20,7 +20,7 @@ packages=(
 	qemu-system-x86 qemu-system-arm qemu-system-misc qemu-system-mips qemu-system-ppc
 	qemu-system-sparc qemu-utils vde2
 	busybox-static cpio gzip xz-utils zstd
-	genisoimage websockify chromium
+	genisoimage websockify socat chromium
 )
 missing=()
 for p in "${packages[@]}"; do
