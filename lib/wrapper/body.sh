@@ -453,6 +453,11 @@ fi
 rm -f -- "$RUNDIR/qemu.pid" "$RUNDIR/qmp.sock" "$RUNDIR/qmp-events.sock" "$RUNDIR/monitor.sock" "$RUNDIR/vnc.sock" \
 	"$RUNDIR/serial.sock" "$RUNDIR/exit" "$SERIALSOCK"
 [[ $SERIALSOCK == "$RUNDIR/serial.sock" ]] || ln -s -- "$SERIALSOCK" "$RUNDIR/serial.sock"
+# serial.log gathers every run's serial output: past 4 MiB the earlier runs
+# move to serial.log.1 (replacing the one before), so it does not grow forever.
+if [[ -f $RUNDIR/serial.log ]] && (($(stat -c %s -- "$RUNDIR/serial.log") > 4194304)); then
+	mv -f -- "$RUNDIR/serial.log" "$RUNDIR/serial.log.1"
+fi
 # Which VM this runtime dir belongs to, so `vmdeck list` can find its files.
 printf '%s\n' "$CONF" >"$RUNDIR/config"
 printf '%s\n' "$CONSOLE" >"$RUNDIR/console"

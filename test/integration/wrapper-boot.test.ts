@@ -84,10 +84,16 @@ test('the wrapper boots the demo guest daemonized: serial, monitor and QMP answe
   await quit();
 });
 
-test('after a hand edit with bash logic (MEMSIZE=$((64*3))) the wrapper boots it as edited', async () => {
+test('after a hand edit with bash logic (MEMSIZE=$((64*3))) the wrapper boots it as edited; a serial.log past 4 MiB becomes serial.log.1', async () => {
   writeFileSync(conf, `${readFileSync(conf, 'utf8')}\n# edited by hand\nMEMSIZE=$((64*3))\n`);
+  const old = `earlier runs\n${'x'.repeat(5 * 1024 * 1024)}`;
+  writeFileSync(join(runDir(), 'serial.log'), old);
   await bootAndProbe(192);
   await quit();
+  assert.equal(readFileSync(join(runDir(), 'serial.log.1'), 'utf8'), old);
+  const log = readFileSync(join(runDir(), 'serial.log'), 'utf8');
+  assert.ok(log.length < 1024 * 1024, `serial.log holds this run only (${log.length} bytes)`);
+  assert.match(log, /\r\n42\r\n/, 'this run\'s serial output is in serial.log');
 });
 
 test('with --console=CLI the guest runs in the foreground on stdio and ends with it', async () => {
