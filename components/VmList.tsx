@@ -6,12 +6,12 @@
 // line beneath it, so that its cells and buttons stay in line with the others.
 import Link from 'next/link';
 import { memo, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
-import type { VmInfo, VmState } from '@/lib/vm';
+import type { VmInfo } from '@/lib/vm';
 import { api, screenshotUrl, type StopMode, type VmEvent } from './api';
 import { useConfirm } from './Confirm';
 import { useVmEvents } from './events';
 import { byLabel, formatMemory, formatOs, hasDisplay } from './format';
-import { badgeState, StateBadge } from './StateBadge';
+import { badgeState, StateBadge, type BadgeState } from './StateBadge';
 import { watchThumbnail } from './thumbnails';
 
 const ROW = 44;
@@ -28,7 +28,8 @@ interface RowStatus {
   error?: string;
 }
 
-const STATES: VmState[] = ['running', 'paused', 'suspended', 'stopped'];
+/** The filter's states are the badges' (a failed VM is not counted as paused or stopped). */
+const STATES: BadgeState[] = ['running', 'paused', 'suspended', 'stopped', 'failed'];
 
 /** The line beneath a row: the server's refusal of the last action, else why the VM failed. */
 function rowNote(vm: VmInfo, status?: RowStatus): string | undefined {
@@ -39,7 +40,7 @@ export function VmList() {
   const [vms, setVms] = useState<VmInfo[] | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [filter, setFilter] = useState('');
-  const [stateFilter, setStateFilter] = useState<VmState | ''>('');
+  const [stateFilter, setStateFilter] = useState<BadgeState | ''>('');
   const [status, setStatus] = useState<Record<string, RowStatus>>({});
   const [confirmDialog, confirm] = useConfirm();
   const refetchTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
@@ -121,7 +122,7 @@ export function VmList() {
   const shown = useMemo(() => {
     if (!vms) return [];
     return vms.filter((v) => {
-      if (stateFilter && v.state !== stateFilter) return false;
+      if (stateFilter && badgeState(v.state, v.reason) !== stateFilter) return false;
       if (!text) return true;
       return [v.label, v.os, v.osrel, v.dist, v.distrel, v.arch, v.ip, v.mac, v.accelerator].some((f) => f?.toLowerCase().includes(text));
     });
@@ -129,7 +130,10 @@ export function VmList() {
 
   const counts = useMemo(() => {
     const c: Record<string, number> = {};
-    for (const v of vms ?? []) c[v.state] = (c[v.state] ?? 0) + 1;
+    for (const v of vms ?? []) {
+      const b = badgeState(v.state, v.reason);
+      c[b] = (c[b] ?? 0) + 1;
+    }
     return c;
   }, [vms]);
 
@@ -150,7 +154,7 @@ export function VmList() {
         <select
           id="vm-state-filter"
           value={stateFilter}
-          onChange={(e) => setStateFilter(e.target.value as VmState | '')}
+          onChange={(e) => setStateFilter(e.target.value as BadgeState | '')}
           className="input w-40"
         >
           <option value="">All states</option>

@@ -188,6 +188,15 @@ test('pause shows in another tab without a reload; resume', async () => {
 
   await page.getByRole('toolbar').getByRole('button', { name: 'Pause' }).click();
   await expect(badge).toHaveAttribute('data-state', 'paused');
+  // The state filter goes by the badge: a VM paused by the user is paused, not failed.
+  const stateFilter = list.locator('#vm-state-filter');
+  const row = list.locator(`[role=row][data-label="${LABEL}"]`);
+  await stateFilter.selectOption('paused');
+  await expect(row).toBeVisible();
+  await expect(stateFilter.locator('option[value=paused]')).toHaveText(/paused \([1-9]\d*\)/);
+  await stateFilter.selectOption('failed');
+  await expect(row).toBeHidden();
+  await stateFilter.selectOption('');
   await page.getByRole('toolbar').getByRole('button', { name: 'Resume' }).click();
   await expect(badge).toHaveAttribute('data-state', 'running');
   await list.close();
