@@ -74,29 +74,31 @@ set -u
 : "${DEFAULTCONSOLE:=VNC}" "${VNCACCESSDISPLAY:=}" "${QEMUMONSOCK:=}"
 # ARGSADD is a bash array; ctys wrote it as a string of words: split those
 # on blanks (no globbing, no evaluation).
-if [[ $(declare -p ARGSADD 2>/dev/null) != "declare -a"* ]]; then
+if [[ -z ${ARGSADD+set} || ${ARGSADD@a} != *a* ]]; then
 	read -r -a ARGSADD <<<"${ARGSADD:-}"
 fi
 
-upper() { printf '%s' "${1^^}"; }
+# The helpers below set the variable named first (printf -v): a $(…) per call
+# would fork a subshell, and --print/--check are run often.
+upper() { printf -v "$1" '%s' "${2^^}"; }
 oneof() { # oneof FIELD VALUE ALLOWED...
 	local field=$1 value=$2; shift 2
 	local v; for v; do [[ $value == "$v" ]] && return 0; done
 	die "$field: '$value' is not one of: $*"
 }
 # A relative path in the config is relative to the VM's directory.
-abspath() { case $1 in '' | /*) printf '%s' "$1" ;; *) printf '%s/%s' "$VMDIR" "$1" ;; esac; }
-# QEMU splits option values at commas; a comma inside a value is doubled.
-qesc() { printf '%s' "${1//,/,,}"; }
+abspath() { case $2 in '' | /*) printf -v "$1" '%s' "$2" ;; *) printf -v "$1" '%s/%s' "$VMDIR" "$2" ;; esac; }
+# QEMU splits option values at commas; a comma inside a value is doubled:
+# "file=${PATH//,/,,}" below.
 # Single-quote a value for the /bin/sh that QEMU runs for exec: migration.
-shq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+shq() { printf -v "$1" "'%s'" "${2//\'/\'\\\'\'}"; }
 
-ACCELERATOR=$(upper "$ACCELERATOR"); oneof ACCELERATOR "$ACCELERATOR" KVM QEMU
+upper ACCELERATOR "$ACCELERATOR"; oneof ACCELERATOR "$ACCELERATOR" KVM QEMU
 NETMODE=${NETMODE,,}; oneof NETMODE "$NETMODE" user vde tap none
 [[ $SMP =~ ^[1-9][0-9]*$ ]] || die "SMP: '$SMP' is not a positive number of CPUs"
 [[ $MEMSIZE =~ ^[1-9][0-9]*$ ]] || die "MEMSIZE: '$MEMSIZE' is not a size in MiB"
 
-CONSOLE=$(upper "${opt_console:-$DEFAULTCONSOLE}")
+upper CONSOLE "${opt_console:-$DEFAULTCONSOLE}"
 if [[ -n $opt_console ]]; then field=--console; else field=DEFAULTCONSOLE; fi
 oneof "$field" "$CONSOLE" VNC SDL CLI CLI0 NONE
 if [[ -n $opt_vncdisplay ]]; then VNCACCESSDISPLAY=$opt_vncdisplay; fi
@@ -104,16 +106,16 @@ if [[ -n $VNCACCESSDISPLAY && ! $VNCACCESSDISPLAY =~ ^[0-9]{1,2}$ ]]; then
 	die "VNCACCESSDISPLAY: '$VNCACCESSDISPLAY' is not a display number 0-99"
 fi
 
-HDD=$(abspath "$HDDBOOTIMAGE")
+abspath HDD "$HDDBOOTIMAGE"
 if [[ -z $HDDBOOTIMAGE_FORMAT ]]; then
 	case $HDD in *.qcow2) HDDBOOTIMAGE_FORMAT=qcow2 ;; *) HDDBOOTIMAGE_FORMAT=raw ;; esac
 fi
 
 # --- boot mode: the config's default, or what an option asks for ------------
 
-BOOTMODE=$(upper "$DEFAULTBOOTMODE") BOOTSRC=''
+upper BOOTMODE "$DEFAULTBOOTMODE"; BOOTSRC=''
 if [[ -n $opt_bootmode ]]; then
-	BOOTMODE=$(upper "${opt_bootmode%%\%*}")
+	upper BOOTMODE "${opt_bootmode%%\%*}"
 	[[ $opt_bootmode == *%* ]] && BOOTSRC=${opt_bootmode#*%}
 fi
 if [[ -n $opt_kernelmode ]]; then
@@ -128,11 +130,11 @@ INSTALL=''
 if [[ -n $opt_instmode ]]; then
 	# MODE%SRC%TARGETMODE%TARGET%STAGE; empty fields take the config's values.
 	IFS=% read -r im_mode im_src im_tmode im_target _ <<<"$opt_instmode"
-	BOOTMODE=$(upper "${im_mode:-$DEFAULTINSTMODE}")
+	upper BOOTMODE "${im_mode:-$DEFAULTINSTMODE}"
 	BOOTSRC=${im_src:-}
-	im_tmode=$(upper "${im_tmode:-VHDD}")
+	upper im_tmode "${im_tmode:-VHDD}"
 	oneof "--instmode TARGETMODE" "$im_tmode" VHDD
-	[[ -n ${im_target:-} ]] && HDD=$(abspath "$im_target")
+	[[ -n ${im_target:-} ]] && abspath HDD "$im_target"
 	[[ -n $HDD ]] || die "--instmode: there is no install target (HDDBOOTIMAGE is empty)"
 	INSTALL=1
 fi
@@ -142,22 +144,22 @@ oneof "$field" "$BOOTMODE" VHDD CD DVD PXE FDD USB KERNEL
 
 CDROM='' FLOPPY='' USBSTICK=''
 case $BOOTMODE in
-CD | DVD) CDROM=$(abspath "${BOOTSRC:-$INSTSRCCDROM}")
+CD | DVD) abspath CDROM "${BOOTSRC:-$INSTSRCCDROM}"
 	[[ -n $CDROM ]] || die "INSTSRCCDROM: boot mode $BOOTMODE needs an ISO image (INSTSRCCDROM or --bootmode=$BOOTMODE%PATH)" ;;
-FDD) FLOPPY=$(abspath "${BOOTSRC:-$INSTSRCFDD}")
+FDD) abspath FLOPPY "${BOOTSRC:-$INSTSRCFDD}"
 	[[ -n $FLOPPY ]] || die "INSTSRCFDD: boot mode FDD needs a floppy image (INSTSRCFDD or --bootmode=FDD%PATH)" ;;
-USB) USBSTICK=$(abspath "${BOOTSRC:-$INSTSRCUSB}")
+USB) abspath USBSTICK "${BOOTSRC:-$INSTSRCUSB}"
 	[[ -n $USBSTICK ]] || die "INSTSRCUSB: boot mode USB needs a USB image (INSTSRCUSB or --bootmode=USB%PATH)" ;;
 KERNEL) [[ -n $BOOTSRC ]] && KERNELIMAGE=$BOOTSRC
 	[[ -n $KERNELIMAGE ]] || die "KERNELIMAGE: boot mode KERNEL needs a kernel (KERNELIMAGE or --kernelmode=KERNEL%INITRD%APPEND)"
-	KERNELIMAGE=$(abspath "$KERNELIMAGE"); INITRDIMAGE=$(abspath "$INITRDIMAGE") ;;
-VHDD) [[ -n $BOOTSRC ]] && HDD=$(abspath "$BOOTSRC")
+	abspath KERNELIMAGE "$KERNELIMAGE"; abspath INITRDIMAGE "$INITRDIMAGE" ;;
+VHDD) [[ -n $BOOTSRC ]] && abspath HDD "$BOOTSRC"
 	[[ -n $HDD ]] || die "HDDBOOTIMAGE: boot mode VHDD needs a disk image" ;;
 esac
 
 # --- the runtime directory: sockets, pidfile and logs, private to the user --
 
-RUNROOT=${VMDECK_RUN:-${XDG_RUNTIME_DIR:-/tmp}/vmdeck-$(id -u)}
+RUNROOT=${VMDECK_RUN:-${XDG_RUNTIME_DIR:-/tmp}/vmdeck-$EUID}
 [[ -n $opt_rundir || $LABEL != net ]] || die "LABEL: 'net' is reserved for vmdeck's network switches"
 RUNDIR=${opt_rundir:-$RUNROOT/$LABEL}
 SERIALSOCK=$RUNDIR/serial.sock
@@ -183,7 +185,7 @@ add() { argv+=("$@"); }
 
 add_identity() {
 	add "$STARTERCALL"
-	add -name "guest=$(qesc "$LABEL"),process=vmdeck-$(qesc "$LABEL")"
+	add -name "guest=${LABEL//,/,,},process=vmdeck-${LABEL//,/,,}"
 	[[ -n $UUID ]] && add -uuid "$UUID"
 	return 0
 }
@@ -199,26 +201,26 @@ add_machine() {
 add_storage() {
 	if [[ -n $HDD ]]; then
 		if [[ $HDDBOOTIMAGE_IF == none ]]; then
-			add -drive "file=$(qesc "$HDD"),format=$HDDBOOTIMAGE_FORMAT,if=none,id=hd0"
+			add -drive "file=${HDD//,/,,},format=$HDDBOOTIMAGE_FORMAT,if=none,id=hd0"
 		else
-			add -drive "file=$(qesc "$HDD"),format=$HDDBOOTIMAGE_FORMAT,if=$HDDBOOTIMAGE_IF,index=0,media=disk,id=hd0"
+			add -drive "file=${HDD//,/,,},format=$HDDBOOTIMAGE_FORMAT,if=$HDDBOOTIMAGE_IF,index=0,media=disk,id=hd0"
 		fi
 	fi
 	# The CD/DVD drive is always there (empty unless booting from it), so a
 	# medium can be changed while the VM runs: `vmdeck media LABEL change ISO`.
 	if [[ $CDROM_IF != none ]]; then
 		if [[ -n $CDROM ]]; then
-			add -drive "file=$(qesc "$CDROM"),format=raw,if=$CDROM_IF,index=2,media=cdrom,readonly=on,id=cd0"
+			add -drive "file=${CDROM//,/,,},format=raw,if=$CDROM_IF,index=2,media=cdrom,readonly=on,id=cd0"
 		else
 			add -drive "if=$CDROM_IF,index=2,media=cdrom,id=cd0"
 		fi
 	elif [[ -n $CDROM ]]; then
 		die "CDROM_IF: this machine has no CD/DVD drive (CDROM_IF=none)"
 	fi
-	[[ -n $FLOPPY ]] && add -drive "file=$(qesc "$FLOPPY"),format=raw,if=floppy,index=0"
+	[[ -n $FLOPPY ]] && add -drive "file=${FLOPPY//,/,,},format=raw,if=floppy,index=0"
 	if [[ -n $USBSTICK ]]; then
 		add -device qemu-xhci,id=xhci
-		add -drive "file=$(qesc "$USBSTICK"),format=raw,if=none,id=usbstick"
+		add -drive "file=${USBSTICK//,/,,},format=raw,if=none,id=usbstick"
 		add -device usb-storage,bus=xhci.0,drive=usbstick,bootindex=0
 	fi
 	return 0
@@ -258,10 +260,10 @@ add_network() {
 		add -nic "user,$nic$fwd" ;;
 	vde)
 		[[ -n $QEMUSOCK ]] || die "QEMUSOCK: network mode vde needs a switch (vmdeck net create NAME, then QEMUSOCK=NAME)"
-		add -nic "vde,sock=$(qesc "$QEMUSOCK"),$nic" ;;
+		add -nic "vde,sock=${QEMUSOCK//,/,,},$nic" ;;
 	tap)
 		[[ -n $TAPDEV ]] || die "TAPDEV: network mode tap needs a TAP interface name"
-		add -nic "tap,ifname=$(qesc "$TAPDEV"),script=no,downscript=no,$nic" ;;
+		add -nic "tap,ifname=${TAPDEV//,/,,},script=no,downscript=no,$nic" ;;
 	esac
 }
 
@@ -270,7 +272,7 @@ add_display() {
 	if [[ $CONSOLE == SDL ]]; then add -display sdl; else add -display none; fi
 	# The dashboard reaches the screen through a UNIX socket; TCP only on request.
 	if [[ $VGA != none ]]; then
-		add -vnc "unix:$(qesc "$RUNDIR/vnc.sock")"
+		add -vnc "unix:${RUNDIR//,/,,}/vnc.sock"
 		[[ -n $VNCACCESSDISPLAY ]] && add -vnc "127.0.0.1:$VNCACCESSDISPLAY,id=vncaccess"
 		[[ -n $KBD_LAYOUT ]] && add -k "$KBD_LAYOUT"
 	fi
@@ -281,20 +283,20 @@ add_consoles() {
 	# serial0 shares its line with an HMP monitor (Ctrl-a c switches), as
 	# ctys's -serial mon:unix:$QEMUMONSOCK,server,nowait; everything it prints
 	# is also kept in serial.log.
-	local log="logfile=$(qesc "$RUNDIR/serial.log"),logappend=on"
+	local log="logfile=${RUNDIR//,/,,}/serial.log,logappend=on"
 	if [[ $CONSOLE == CLI || $CONSOLE == CLI0 ]]; then
 		add -chardev "stdio,id=serial0,mux=on,signal=off,$log"
 	else
-		add -chardev "socket,id=serial0,path=$(qesc "$SERIALSOCK"),server=on,wait=off,mux=on,$log"
+		add -chardev "socket,id=serial0,path=${SERIALSOCK//,/,,},server=on,wait=off,mux=on,$log"
 	fi
 	add -serial chardev:serial0 -mon chardev=serial0,mode=readline
-	add -chardev "socket,id=monitor,path=$(qesc "$RUNDIR/monitor.sock"),server=on,wait=off"
+	add -chardev "socket,id=monitor,path=${RUNDIR//,/,,}/monitor.sock,server=on,wait=off"
 	add -mon chardev=monitor,mode=readline
-	add -chardev "socket,id=qmp,path=$(qesc "$RUNDIR/qmp.sock"),server=on,wait=off"
+	add -chardev "socket,id=qmp,path=${RUNDIR//,/,,}/qmp.sock,server=on,wait=off"
 	add -mon chardev=qmp,mode=control
 	# A QMP socket takes one client at a time: vmdeck's event watcher keeps
 	# its own, so that qmp.sock stays free for commands.
-	add -chardev "socket,id=qmpevents,path=$(qesc "$RUNDIR/qmp-events.sock"),server=on,wait=off"
+	add -chardev "socket,id=qmpevents,path=${RUNDIR//,/,,}/qmp-events.sock,server=on,wait=off"
 	add -mon chardev=qmpevents,mode=control
 }
 
@@ -308,7 +310,9 @@ add_process() {
 	# A suspended VM resumes from its saved state; the state file is renamed
 	# once read, so the next start boots afresh.
 	if [[ -f $SUSPENDED && -z $INSTALL ]]; then
-		add -incoming "exec:cat $(shq "$SUSPENDED") && mv -f $(shq "$SUSPENDED") $(shq "$SUSPENDED.resumed")"
+		local from to
+		shq from "$SUSPENDED"; shq to "$SUSPENDED.resumed"
+		add -incoming "exec:cat $from && mv -f $from $to"
 	fi
 	add "${ARGSADD[@]}"
 }
@@ -327,15 +331,15 @@ add_process
 print_args() { printf '%s\n' "${argv[@]}"; }
 # Plain words stay as they are; anything else is single-quoted.
 shword() {
-	if [[ $1 =~ ^[A-Za-z0-9_./:=,@%+-]+$ ]]; then printf '%s' "$1"; else shq "$1"; fi
+	if [[ $2 =~ ^[A-Za-z0-9_./:=,@%+-]+$ ]]; then printf -v "$1" '%s' "$2"; else shq "$1" "$2"; fi
 }
 print_shell() {
-	local i=0 n=${#argv[@]} line
+	local i=0 n=${#argv[@]} line word
 	while ((i < n)); do
-		line=$(shword "${argv[i]}"); i=$((i + 1))
+		shword line "${argv[i]}"; i=$((i + 1))
 		# An option and its value share a line.
 		if ((i < n)) && [[ ${argv[i - 1]} == -* && ${argv[i]} != -* ]]; then
-			line+=" $(shword "${argv[i]}")"; i=$((i + 1))
+			shword word "${argv[i]}"; line+=" $word"; i=$((i + 1))
 		fi
 		if ((i < n)); then printf '%s \\\n' "$line"; else printf '%s\n' "$line"; fi
 	done
@@ -413,7 +417,9 @@ check_all() {
 	done
 	# Where it does not exist yet, its nearest existing parent must let us make it.
 	d=$RUNDIR
-	while [[ ! -e $d ]]; do d=$(dirname -- "$d"); done
+	while [[ ! -e $d ]]; do
+		if [[ $d == */* ]]; then d=${d%/*}; d=${d:-/}; else d=.; fi
+	done
 	[[ -d $d && -w $d ]] || die "runtime dir: cannot create '$RUNDIR' ('$d' is not a writable directory)"
 	if [[ -n $KBD_LAYOUT && $VGA != none ]]; then
 		# QEMU reads keymaps from its data directory; a wrong name only shows at start.
