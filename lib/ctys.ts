@@ -162,11 +162,20 @@ function literalWords(s: string): string[] | null {
  * writes it. Returns null when the file holds anything that needs bash to
  * evaluate (expansions, logic, commands): the caller then asks bash.
  */
+const PLAIN_ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_]*)=(?:'([^']*)'|([A-Za-z0-9_.,:/@%+=-]*))$/;
+
 export function parseCtysPlain(textIn: string): ConfigVars | null {
   const vars: ConfigVars = {};
   for (const raw of textIn.split('\n')) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
+    // What vmdeck writes: NAME='text without quotes' or NAME=plain-word
+    // (no ~, $, glob or quote characters): taken as it is, no tokenizing.
+    const fast = PLAIN_ASSIGNMENT.exec(line);
+    if (fast) {
+      vars[fast[1]] = fast[2] ?? fast[3];
+      continue;
+    }
     const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
     if (!m) return null;
     const [, name, value] = m;

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 machine for vmdeck, from nothing: Debian's packages
 # (QEMU, qemu-img, VDE, chromium for the browser tests, busybox-static for the
-# test guest), the npm packages (npm ci), the test guest, and the dashboard's
-# production build. Safe to run again: each step skips what is already done.
+# test guest), the npm packages (npm ci), the test guest, the vmdeck command's
+# bundle and the dashboard's production build. Safe to run again: each step skips what is already done.
 #   bash scripts/setup.sh            everything
 #   bash scripts/setup.sh --no-build without `next build`
 set -euo pipefail
@@ -43,6 +43,8 @@ if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json
 fi
 
 bash scripts/build-guest.sh amd64 >/dev/null
+# The vmdeck command's bundle (bin/vmdeck.js falls back to the sources when it is stale).
+node scripts/build-cli.mjs >/dev/null
 
 if [[ -n $build ]]; then
 	# Rebuild the dashboard when any of its sources is newer than the build.

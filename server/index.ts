@@ -6,7 +6,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { Auth, loadToken, remoteAddress } from './auth';
 import { createPages, type Pages } from './http/pages';
 import { apiRoutes } from './http/routes';
@@ -16,8 +15,9 @@ import { subscribe } from './events';
 import { announceServer, serverFile } from './serverfile';
 import { closeAllConsoles, vmStopped } from './ws/consoles';
 import { createWsEndpoints } from './ws/index';
+import { REPO } from './repo';
 
-export const REPO = fileURLToPath(new URL('..', import.meta.url));
+export { REPO } from './repo';
 
 export interface ServerOptions {
   host?: string;

@@ -3,8 +3,9 @@
 // daemonized QEMU that needs nothing of vmdeck; every answer here comes from
 // its runtime dir, /proc and QMP, never from memory.
 import { spawn } from 'node:child_process';
-import { rename, rm } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { existsSync } from 'node:fs';
+import { readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { shellQuote } from '../lib/ctys';
 import type { VmInfo } from '../lib/vm';
 import { badInput, conflict, VmdeckError } from './errors';
@@ -14,6 +15,7 @@ import {
   isQemuOf, notRunning, probe, qmpCall, qmpMessage, queryRunstate, readPid,
   qemuMessages, recordedConfig, resolveVm, runtimeLabels, runtimePaths, suspendFile, withQmp, type RuntimeStatus,
 } from './runtime';
+import { trustedRunRoot } from './paths';
 import { readVmInfo } from './store';
 
 export type { RuntimeStatus } from './runtime';
@@ -33,9 +35,28 @@ export function applyStatus(vm: VmInfo, s: RuntimeStatus): VmInfo {
   return out;
 }
 
-/** The VMs with state, pid and reason filled in. */
+/**
+ * The VMs with state, pid and reason filled in. Only a VM with a runtime
+ * directory can be running, paused or crashed: those are probed; for the
+ * others (most of a large list) whether a saved state waits is all to know.
+ */
 export async function withStatus(vms: VmInfo[]): Promise<VmInfo[]> {
-  return Promise.all(vms.map(async (vm) => applyStatus(vm, await vmStatus(vm))));
+  const root = await trustedRunRoot();
+  const live = new Set(await readdir(root).catch(() => [] as string[]));
+  const probed = Promise.all(vms.map((vm) => (live.has(vm.label) ? vmStatus(vm) : null)));
+  probed.catch(() => undefined); // awaited below; not unhandled while the loop yields
+  const out: VmInfo[] = [];
+  for (const [i, vm] of vms.entries()) {
+    if (i % 200 === 199) await new Promise((r) => setImmediate(r));
+    if (live.has(vm.label)) {
+      out.push(vm); // filled in below
+      continue;
+    }
+    const state = existsSync(suspendFile(vm.dir, vm.label)) ? 'suspended' : 'stopped';
+    out.push(applyStatus(vm, { state, runDir: join(root, vm.label) }));
+  }
+  (await probed).forEach((status, i) => { if (status) out[i] = applyStatus(vms[i], status); });
+  return out;
 }
 
 // --- start ------------------------------------------------------------------

@@ -11,6 +11,7 @@ import type { VmInfo } from '../../lib/vm';
 import { checkHost } from '../check';
 import { badInput, conflict, notFound } from '../errors';
 import { bases, runDir } from '../paths';
+import { REPO } from '../repo';
 import { sendKeys, typeText } from '../keys';
 import { changeMedia, ejectMedia, queryMedia } from '../media';
 import { cancelSwitch, createSwitch, listSwitches, switchInfo } from '../net';
@@ -24,7 +25,7 @@ import { startCliSession } from '../ws/consoles';
 import { streamEvents } from './events';
 import { Json, Reply, Router, STREAMED, type ApiRequest } from './router';
 
-const VERSION = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')).version as string;
+const VERSION = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')).version as string;
 
 type Body = Record<string, unknown>;
 

@@ -179,6 +179,10 @@ test('ENUMERATE finds vmdeck VMs and ctys-made ones across bases, and skips IGNO
   assert.equal(old1.memsize, 512);
   const env = await vmdeck(['enumerate', '--json'], { ...sb.env, VMDECK_BASES: other });
   assert.ok(JSON.parse(env.stdout).some((v: { label: string }) => v.label === 'old1'), 'VMDECK_BASES is searched too');
+  // The command's bundle (when setup built it and it is fresh) and the sources agree.
+  const fromSources = await vmdeck(['enumerate', '--json', '--base', `${base()}%${other}`], { ...sb.env, VMDECK_CLI_SOURCES: '1' });
+  assert.equal(fromSources.code, 0, fromSources.stderr);
+  assert.deepEqual(JSON.parse(fromSources.stdout), JSON.parse(r.stdout));
 });
 
 test('a hand edit with bash logic is read back through bash', async () => {

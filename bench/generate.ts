@@ -1,0 +1,159 @@
+// Generator and ENUMERATE benchmarks (the first part of npm run bench):
+//   1. creating a VM without a disk image, in-process (server/store.ts
+//      createVm: validation, a unique MAC, the atomic write, the wrapper's
+//      --check), against the bare writes of the same two files (no checks, no
+//      rename) in the same run, and against ctys-createConfVM's documented
+//      2-4 s per VM;
+//   2. the same as a whole `vmdeck create-conf` process, against a bare
+//      `node -e 0` (the floor of any Node CLI) in the same run;
+//   3. ENUMERATE over 10,000 VM directories: `vmdeck enumerate --json` as a
+//      whole process, and in-process cold and warm, against ctys's way of
+//      finding VMs (find + grep -l for the MAGICID marker) on the same tree.
+// Prints numbers, ratios and PASS/MISS per target; asserts nothing, but a
+// count that comes out wrong (enumerate not finding all 10,000) ends the run.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const CLI = join(REPO, 'bin/vmdeck.js');
+const CREATES = 100;
+const PROCESSES = 15;
+const MANY = Number(process.env.BENCH_ENUMERATE_VMS ?? 10_000);
+
+const root = mkdtempSync(join(tmpdir(), 'vd-bench-gen-'));
+const home = join(root, 'home');
+const run = join(root, 'run');
+mkdirSync(run, { mode: 0o700 });
+// The store reads these when it is loaded: set before the import below.
+Object.assign(process.env, { VMDECK_HOME: home, VMDECK_RUN: run, VMDECK_BASES: '' });
+const env = { ...process.env };
+process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+process.on('SIGINT', () => process.exit(130));
+
+const { createVm, enumerate, renderFiles, resolveSpec } = await import('../server/store');
+const { macFromBytes } = await import('../lib/options');
+
+const fmt = (n: number, d = 1) => n.toFixed(d);
+const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const median = (xs: number[]) => percentile(xs, 50);
+const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
+
+async function timed<T>(f: () => Promise<T> | T): Promise<[T, number]> {
+  const t0 = process.hrtime.bigint();
+  const r = await f();
+  return [r, ms(t0)];
+}
+
+function processMs(cmd: string, args: string[]): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { env, encoding: 'utf8' });
+  const t = ms(t0);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}: ${r.stderr.trim()}`);
+  return t;
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  console.log('vmdeck generator and ENUMERATE benchmarks');
+
+  // 1. In-process creates, each into the default base (which grows: every
+  // create enumerates it for a unique MAC and label), and the bare writes.
+  const warm = await createVm({ label: 'warmup', template: 'linux-x86_64', createImage: false, env: {} });
+  if (!warm.vm) throw new Error('bench: the warm-up create made no VM');
+  const creates: number[] = [];
+  for (let i = 0; i < CREATES; i++) {
+    const [, t] = await timed(() => createVm({ label: `gen${i}`, template: 'linux-x86_64', createImage: false, env: {} }));
+    creates.push(t);
+  }
+  const { spec } = await resolveSpec({ label: 'bare', template: 'linux-x86_64', env: {} });
+  const bareDir = join(root, 'bare');
+  const bare: number[] = [];
+  for (let i = 0; i < CREATES; i++) {
+    const label = `bare${i}`;
+    const [, t] = await timed(() => {
+      const files = renderFiles({ ...spec, label, disk: `${label}.qcow2` });
+      mkdirSync(join(bareDir, label), { recursive: true });
+      writeFileSync(join(bareDir, label, `${label}.ctys`), files.ctys);
+      writeFileSync(join(bareDir, label, `${label}.sh`), files.wrapper, { mode: 0o755 });
+    });
+    bare.push(t);
+  }
+
+  // 2. Whole processes.
+  const cliCreates: number[] = [];
+  const nodeStarts: number[] = [];
+  for (let i = 0; i < PROCESSES; i++) {
+    cliCreates.push(processMs(process.execPath, [CLI, 'create-conf', '--label', `cli${i}`, '--template', 'linux-x86_64', '--no-create-image']));
+    nodeStarts.push(processMs(process.execPath, ['-e', '0']));
+  }
+
+  // 3. MANY VM directories in a base of their own, written directly (a create
+  // per VM would take minutes and measure the creates again).
+  const manyBase = join(root, 'many');
+  for (let i = 0; i < MANY; i++) {
+    const label = `vm${String(i).padStart(5, '0')}`;
+    const files = renderFiles({ ...spec, label, disk: `${label}.qcow2`, uuid: randomUUID(), mac: macFromBytes(randomBytes(3)) });
+    mkdirSync(join(manyBase, label), { recursive: true });
+    writeFileSync(join(manyBase, label, `${label}.ctys`), files.ctys);
+    writeFileSync(join(manyBase, label, `${label}.sh`), files.wrapper, { mode: 0o755 });
+  }
+  // Page cache warm for every contender alike: one untimed pass.
+  execFileSync('find', [manyBase, '-type', 'f', '-name', '*.ctys', '-exec', 'cat', '{}', '+'], { stdio: 'ignore', maxBuffer: 1 << 30 });
+
+  const cliEnum: number[] = [];
+  const findGrep: number[] = [];
+  let listed = 0;
+  for (let i = 0; i < 5; i++) {
+    const t1 = process.hrtime.bigint();
+    const out = execFileSync(process.execPath, [CLI, 'enumerate', '--base', manyBase, '--json'], { env, encoding: 'utf8', maxBuffer: 1 << 30 });
+    cliEnum.push(ms(t1));
+    listed = (JSON.parse(out) as unknown[]).length;
+    const t2 = process.hrtime.bigint();
+    const found = execFileSync('bash', ['-c', 'find "$1" -mindepth 2 -maxdepth 2 -name "*.ctys" -exec grep -l "^#@#MAGICID-QEMU" {} + | wc -l', 'find-grep', manyBase], { encoding: 'utf8' });
+    findGrep.push(ms(t2));
+    if (Number(found.trim()) !== MANY) throw new Error(`bench: find + grep found ${found.trim()} of ${MANY} VMs`);
+  }
+  if (listed !== MANY) throw new Error(`bench: vmdeck enumerate listed ${listed} of ${MANY} VMs`);
+  const [cold, coldMs] = await timed(() => enumerate([manyBase]));
+  const [, warmMs] = await timed(() => enumerate([manyBase]));
+  if (cold.length !== MANY) throw new Error(`bench: enumerate() found ${cold.length} of ${MANY} VMs`);
+
+  const createP50 = median(creates);
+  const cliP50 = median(cliCreates);
+  const nodeP50 = median(nodeStarts);
+  const enumP50 = median(cliEnum);
+  const findP50 = median(findGrep);
+  console.log(`\nCreating a VM without a disk image (${CREATES} creates, linux-x86_64; the base grows to ${CREATES + 1} VMs):`);
+  console.log(`  ${'vmdeck createVm, in-process'.padEnd(34)} p50 ${fmt(createP50, 2).padStart(7)} ms   p95 ${fmt(percentile(creates, 95), 2).padStart(7)} ms   (validation, unique MAC, atomic write, the wrapper's --check)`);
+  console.log(`  ${'bare writes of the same files'.padEnd(34)} p50 ${fmt(median(bare), 2).padStart(7)} ms   p95 ${fmt(percentile(bare, 95), 2).padStart(7)} ms`);
+  console.log(`  ${'vmdeck create-conf, whole process'.padEnd(34)} p50 ${fmt(cliP50, 1).padStart(7)} ms   p95 ${fmt(percentile(cliCreates, 95), 1).padStart(7)} ms   (${PROCESSES} processes)`);
+  console.log(`  ${'node -e 0, whole process'.padEnd(34)} p50 ${fmt(nodeP50, 1).padStart(7)} ms`);
+  console.log(`  create-conf / node -e 0: ${fmt(cliP50 / nodeP50, 1)}×; createVm / bare writes: ${fmt(createP50 / median(bare), 1)}×`);
+  console.log(`  ctys-createConfVM, documented: 2000-4000 ms per VM: create-conf is ${fmt(2000 / cliP50, 0)}-${fmt(4000 / cliP50, 0)}× faster, in-process ${fmt(2000 / createP50, 0)}-${fmt(4000 / createP50, 0)}×`);
+
+  console.log(`\nENUMERATE over ${MANY.toLocaleString('en')} VM directories (page cache warm; 5 runs each, medians):`);
+  console.log(`  ${'vmdeck enumerate --json, process'.padEnd(34)} ${fmt(enumP50, 0).padStart(6)} ms   (found ${listed})`);
+  console.log(`  ${'find + grep -l MAGICID (ctys way)'.padEnd(34)} ${fmt(findP50, 0).padStart(6)} ms`);
+  console.log(`  ${'enumerate(), in-process, cold'.padEnd(34)} ${fmt(coldMs, 0).padStart(6)} ms`);
+  console.log(`  ${'enumerate(), in-process, warm'.padEnd(34)} ${fmt(warmMs, 0).padStart(6)} ms   (configs unchanged since: stat only)`);
+  console.log(`  vmdeck enumerate / find + grep: ${fmt(enumP50 / findP50, 2)}× the time (it also parses each config and checks each VM's runtime state)`);
+
+  console.log('\nTargets:');
+  console.log(`  ${verdict(createP50 < 20)}  create in-process < 20 ms: ${fmt(createP50, 2)} ms (p50)`);
+  console.log(`  ${verdict(cliP50 < 1000)}  create-conf whole process < 1 s: ${fmt(cliP50, 0)} ms (p50)`);
+  console.log(`  ${verdict(enumP50 < 1000)}  ENUMERATE ${MANY.toLocaleString('en')} VMs < 1 s: ${fmt(enumP50, 0)} ms (whole process, p50)`);
+  console.log(`\n(${fmt((Date.now() - t0) / 1000)} s)\n`);
+}
+
+main().then(() => process.exit(0), (e: Error) => {
+  console.error(e.message);
+  process.exit(1);
+});
