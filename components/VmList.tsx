@@ -257,6 +257,8 @@ function rowAt(tops: number[], y: number): number {
   return Math.max(0, lo);
 }
 
+// A row's links do not prefetch: scrolling through 1,000 VMs would fetch the
+// VM page of every row that passes by.
 const VmRow = memo(function VmRow({ vm, index, top, status, onAction }: {
   vm: VmInfo;
   index: number;
@@ -290,7 +292,7 @@ const VmRow = memo(function VmRow({ vm, index, top, status, onAction }: {
     >
       <span role="cell" className="self-center px-3">
         {vm.state === 'running' && hasDisplay(vm) ? (
-          <Link href={`${href}?tab=vnc`} title={`Open the console of ${vm.label}`} className="block h-9 w-14 overflow-hidden rounded-sm bg-console">
+          <Link href={`${href}?tab=vnc`} prefetch={false} title={`Open the console of ${vm.label}`} className="block h-9 w-14 overflow-hidden rounded-sm bg-console">
             {/* eslint-disable-next-line @next/next/no-img-element */}
             <img ref={watchThumbnail} data-src={screenshotUrl(vm.label)} alt="" className="h-full w-full object-contain" />
           </Link>
@@ -299,7 +301,7 @@ const VmRow = memo(function VmRow({ vm, index, top, status, onAction }: {
         )}
       </span>
       <span role="cell" className="min-w-0 self-center truncate px-2">
-        <Link href={href} className="font-medium hover:text-accent hover:underline">{vm.label}</Link>
+        <Link href={href} prefetch={false} className="font-medium hover:text-accent hover:underline">{vm.label}</Link>
         {vm.source === 'ctys' && <span className="ml-1.5 text-[10px] text-muted" title="A config made by ctys">ctys</span>}
       </span>
       <span role="cell" className="self-center px-2">
@@ -323,7 +325,7 @@ const VmRow = memo(function VmRow({ vm, index, top, status, onAction }: {
           {btn('poweroff', 'Shut down', vm.state === 'running')}
           {btn('force', 'Force off', up, 'btn-danger')}
           {btn('pause', 'Pause', vm.state === 'running')}
-          <Link href={href} className="btn btn-sm">Console</Link>
+          <Link href={href} prefetch={false} className="btn btn-sm">Console</Link>
         </span>
       </span>
       {note && (
