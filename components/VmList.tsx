@@ -31,6 +31,8 @@ interface RowStatus {
 /** The filter's states are the badges' (a failed VM is not counted as paused or stopped). */
 const STATES: BadgeState[] = ['running', 'paused', 'suspended', 'stopped', 'failed'];
 
+const vmCount = (n: number) => `${n} VM${n === 1 ? '' : 's'}`;
+
 /** The line beneath a row: the server's refusal of the last action, else why the VM failed. */
 function rowNote(vm: VmInfo, status?: RowStatus): string | undefined {
   return status?.error ?? (badgeState(vm.state, vm.reason) === 'failed' ? vm.reason : undefined);
@@ -163,7 +165,7 @@ export function VmList() {
           ))}
         </select>
         <span className="text-xs text-muted" aria-live="polite">
-          {vms === null ? 'loading…' : shown.length === vms.length ? `${vms.length} VMs` : `${shown.length} of ${vms.length} VMs`}
+          {vms === null ? 'loading…' : shown.length === vms.length ? vmCount(vms.length) : `${shown.length} of ${vmCount(vms.length)}`}
           {vms !== null && ` · ${counts.running ?? 0} running`}
         </span>
         <Link href="/vms/new" className="btn btn-primary ml-auto">New VM</Link>
