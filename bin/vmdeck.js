@@ -4,15 +4,28 @@
 // the TypeScript sources through tsx, so that `npx vmdeck` works right after
 // `npm ci` with no build step, and an edited source is never run stale.
 // VMDECK_CLI_SOURCES=1 always takes the sources.
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 
 const repo = new URL('..', import.meta.url);
 
+/**
+ * The bundle's manifest names the build (also on the bundle's first line) and
+ * the sources it read; each must be untouched since the build started: its
+ * ctime too, which a copy that keeps mtimes (tar, cp -p) cannot set back.
+ */
 function bundleIsFresh() {
   if (process.env.VMDECK_CLI_SOURCES === '1') return false;
   try {
-    const { startedAt, inputs } = JSON.parse(readFileSync(new URL('.cache/cli/inputs.json', repo), 'utf8'));
-    return inputs.length > 0 && inputs.every((f) => statSync(new URL(f, repo)).mtimeMs < startedAt);
+    const { id, startedAt, inputs } = JSON.parse(readFileSync(new URL('.cache/cli/inputs.json', repo), 'utf8'));
+    const head = Buffer.alloc(128);
+    const fd = openSync(new URL('.cache/cli/vmdeck.mjs', repo), 'r');
+    const n = readSync(fd, head, 0, head.length, 0);
+    closeSync(fd);
+    if (!head.subarray(0, n).toString('utf8').startsWith(`// vmdeck-cli-build ${id}\n`)) return false;
+    return inputs.length > 0 && inputs.every((f) => {
+      const st = statSync(new URL(f, repo));
+      return st.mtimeMs < startedAt && st.ctimeMs < startedAt;
+    });
   } catch {
     return false; // no bundle, or a source is gone
   }

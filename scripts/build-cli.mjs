@@ -1,10 +1,11 @@
 // Bundles the vmdeck command (server/cli/index.ts and all it imports of
 // vmdeck's own sources) into .cache/cli/vmdeck.mjs with esbuild, packages
 // left to node_modules. bin/vmdeck.js runs the bundle while none of the
-// sources it was built from has changed since, and the sources through tsx
+// sources it was built from has changed (mtime or ctime) since, and the sources through tsx
 // otherwise: a start of ~0.1 s instead of ~0.35 s, never a stale command.
 // scripts/setup.sh runs this; so can anyone, any time.
 import { build } from 'esbuild';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -12,9 +13,12 @@ const repo = fileURLToPath(new URL('..', import.meta.url));
 const out = `${repo}.cache/cli`;
 mkdirSync(out, { recursive: true });
 // Sources changed after this moment make the bundle stale, even if the change
-// raced the build itself.
+// raced the build itself. The id ties the bundle to its manifest (two builds
+// at once may rename their files in any order).
 const startedAt = Date.now();
+const id = `${startedAt}-${process.pid}-${randomBytes(4).toString('hex')}`;
 const result = await build({
+  banner: { js: `// vmdeck-cli-build ${id}` },
   absWorkingDir: repo,
   entryPoints: ['server/cli/index.ts'],
   bundle: true,
@@ -27,7 +31,7 @@ const result = await build({
   logLevel: 'warning',
 });
 const inputs = Object.keys(result.metafile.inputs);
-writeFileSync(`${out}/inputs.tmp.json`, `${JSON.stringify({ startedAt, inputs })}\n`);
+writeFileSync(`${out}/inputs.tmp.json`, `${JSON.stringify({ id, startedAt, inputs })}\n`);
 // The manifest last: a bundle without a matching manifest is never used.
 renameSync(`${out}/vmdeck.tmp.mjs`, `${out}/vmdeck.mjs`);
 renameSync(`${out}/inputs.tmp.json`, `${out}/inputs.json`);

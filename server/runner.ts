@@ -41,6 +41,7 @@ export function applyStatus(vm: VmInfo, s: RuntimeStatus): VmInfo {
  * others (most of a large list) whether a saved state waits is all to know.
  */
 export async function withStatus(vms: VmInfo[]): Promise<VmInfo[]> {
+  if (vms.length === 0) return [];
   const root = await trustedRunRoot();
   const live = new Set(await readdir(root).catch(() => [] as string[]));
   const probed = Promise.all(vms.map((vm) => (live.has(vm.label) ? vmStatus(vm) : null)));

@@ -74,7 +74,7 @@ set -u
 : "${DEFAULTCONSOLE:=VNC}" "${VNCACCESSDISPLAY:=}" "${QEMUMONSOCK:=}"
 # ARGSADD is a bash array; ctys wrote it as a string of words: split those
 # on blanks (no globbing, no evaluation).
-if [[ -z ${ARGSADD+set} || ${ARGSADD@a} != *a* ]]; then
+if [[ -z ${ARGSADD[@]+set} || ${ARGSADD@a} != *a* ]]; then
 	read -r -a ARGSADD <<<"${ARGSADD:-}"
 fi
 

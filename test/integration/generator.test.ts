@@ -198,6 +198,11 @@ test('a hand edit with bash logic is read back through bash', async () => {
   const argv = p.stdout.split('\n');
   assert.equal(argv[argv.indexOf('-m') + 1], '192');
   assert.equal(argv[argv.indexOf('-smp') + 1], '3');
+  // ARGSADD as ctys wrote it (a string of words; vmdeck's config declares an array) and as a bash array set by index.
+  writeFileSync(conf, `${original}\nunset ARGSADD\nARGSADD='-no-hpet -snapshot'\n`);
+  assert.deepEqual(wrapper('alpha', ['--print']).stdout.trim().split('\n').slice(-2), ['-no-hpet', '-snapshot']);
+  writeFileSync(conf, `${original}\nARGSADD=()\nARGSADD[1]='-snapshot'\n`);
+  assert.deepEqual(wrapper('alpha', ['--print']).stdout.trim().split('\n').slice(-1), ['-snapshot']);
   writeFileSync(conf, original);
 });
 
