@@ -130,11 +130,15 @@ export async function lastLogLine(p: RuntimePaths): Promise<string> {
 /** QEMU's run state (query-status) in vmdeck's words. */
 export function stateOfRunstate(status: string): { state: VmState; reason?: string } {
   if (status === 'running') return { state: 'running' };
-  if (status === 'paused') return { state: 'paused' };
-  // Stopped for QEMU's own reasons (migrating, panicked, an I/O error, …):
-  // the guest does not run, so it is paused, and the reason says why.
+  // Paused by someone, or for a moment by QEMU itself: while it is started
+  // with -S, saves or loads a snapshot, or saves or resumes a suspended state.
+  if (status === 'paused' || PASSING_RUNSTATES.has(status)) return { state: 'paused' };
+  // Stopped for QEMU's own reasons (panicked, an I/O error, …): the guest
+  // does not run, so it is paused, and the reason says why.
   return { state: 'paused', reason: `QEMU run state: ${status}` };
 }
+
+const PASSING_RUNSTATES = new Set(['prelaunch', 'inmigrate', 'finish-migrate', 'postmigrate', 'save-vm', 'restore-vm']);
 
 /** Resolves on the promise, or rejects after ms with message. */
 export function within<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
