@@ -243,6 +243,24 @@ export function renderFiles(spec: VmSpec, date = new Date()): VmFiles {
   return { ctys: renderCtys(spec, ctx), wrapper: renderWrapper(spec.label, ctx) };
 }
 
+/**
+ * A hard link of path at copy (copy-2, copy-3… when that name is taken: two
+ * --force or deletes in one second must not lose the first copy). A link
+ * never replaces anything, and path stays until the caller replaces or
+ * removes it.
+ */
+async function keepCopy(path: string, copy: string): Promise<string> {
+  for (let n = 1; ; n++) {
+    const name = n === 1 ? copy : `${copy}-${n}`;
+    try {
+      await link(path, name);
+      return name;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+}
+
 function stamp(d = new Date()): string {
   return d.toISOString().replace(/[-:]/g, '').replace('T', '').slice(0, 14);
 }
@@ -397,10 +415,7 @@ export async function createVm(req: CreateRequest): Promise<Created> {
       const suffix = stamp();
       for (const name of await readdir(tmp)) {
         const dst = join(target, name);
-        if (await exists(dst)) {
-          await rename(dst, `${dst}.${suffix}`);
-          kept.push(`${dst}.${suffix}`);
-        }
+        if (await exists(dst)) kept.push(await keepCopy(dst, `${dst}.${suffix}`));
         await rename(join(tmp, name), dst);
       }
       await rm(tmp, { recursive: true, force: true });
@@ -494,7 +509,7 @@ async function ownFiles(vm: VmInfo): Promise<string[]> {
   const mine = (name: string) => {
     if (name === basename(vm.config) || name === wrapperName) return true;
     for (const kept of [`${stem}.ctys.`, `${stem}.sh.`]) {
-      if (name.startsWith(kept) && /^\d{14}$/.test(name.slice(kept.length))) return true;
+      if (name.startsWith(kept) && /^\d{14}(-\d+)?$/.test(name.slice(kept.length))) return true;
     }
     return name.startsWith(`${vm.label}.suspend`);
   };
@@ -519,8 +534,8 @@ export async function deleteVmFiles(vm: VmInfo, deleteDisks: boolean): Promise<{
   } else if (disk && disk.startsWith(`${vm.dir}/`)) {
     const top = disk.slice(vm.dir.length + 1).split('/')[0];
     const othersStay = (await readdir(vm.dir)).some((n) => n !== top);
-    keptDisk = join(ownDir && !othersStay ? dirname(vm.dir) : vm.dir, `${vm.label}-${basename(disk)}.${stamp()}`);
-    await rename(disk, keptDisk);
+    keptDisk = await keepCopy(disk, join(ownDir && !othersStay ? dirname(vm.dir) : vm.dir, `${vm.label}-${basename(disk)}.${stamp()}`));
+    await rm(disk);
   }
   if (disk?.startsWith(`${vm.dir}/`)) {
     // A disk in a subdirectory of the VM's: that subdirectory goes if it is empty now.

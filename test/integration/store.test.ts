@@ -98,3 +98,18 @@ test('creates of one label racing with disks outside the VM directory: the loser
   assert.ok(existsSync(shared), 'the winner\'s disk is there');
   assert.deepEqual(readdirSync(disks).filter((n) => n.includes('vmdeck-part')), []);
 });
+
+test('--force three times in one second keeps every earlier config, each under its own name, and the first edit is not lost', async () => {
+  const first = await createVm({ label: 'forced', template: 'kernel-initrd', env: env(), base: base() });
+  writeFileSync(first.vm.config, `${readFileSync(first.vm.config, 'utf8')}# my hand edit\n`);
+  const kept: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await createVm({ label: 'forced', template: 'kernel-initrd', env: env(), base: base(), force: true });
+    kept.push(...r.kept.filter((k) => k.endsWith('.ctys') === false && k.includes('.ctys.')));
+  }
+  assert.equal(new Set(kept).size, 3, kept.join(' '));
+  assert.ok(kept.some((k) => readFileSync(k, 'utf8').includes('# my hand edit')), 'the hand-edited config is kept');
+  // Delete removes those copies with the VM's own files.
+  await deleteVmFiles(await findVm('forced', [base()]), true);
+  for (const k of kept) assert.ok(!existsSync(k), `${k} removed with the VM`);
+});
