@@ -4,7 +4,7 @@
 // its runtime dir, /proc and QMP, never from memory.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, rename, rm } from 'node:fs/promises';
+import { readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { shellQuote } from '../lib/ctys';
 import type { VmInfo } from '../lib/vm';
@@ -15,6 +15,7 @@ import {
   isQemuOf, notRunning, probe, qmpCall, qmpMessage, queryRunstate, readPid,
   qemuMessages, recordedConfig, resolveVm, runtimeLabels, runtimePaths, suspendFile, withQmp, type RuntimeStatus,
 } from './runtime';
+import { CD_DRIVE } from './media';
 import { trustedRunRoot } from './paths';
 import { readVmInfo } from './store';
 
@@ -211,7 +212,7 @@ export async function startVm(labelOrPath: string, opts: StartOptions = {}): Pro
     throw new VmdeckError(e.status, `${e.message}; the saved state is kept as ${resumed} (rename it to ${vm.label}.suspend to try again)`, e.field);
   }
   // The wrapper keeps a used state file as .resumed; once QEMU runs from it, it is only disk space.
-  if (resuming) await rm(resumed, { force: true });
+  if (resuming) await Promise.all([rm(resumed, { force: true }), rm(`${suspendFile(vm.dir, vm.label)}.cd`, { force: true })]);
   return (await withStatus([vm]))[0];
 }
 
@@ -267,6 +268,12 @@ async function suspend(vm: VmInfo, pid: number): Promise<void> {
   // guest as running, so QEMU resumes it running on its own, even when the
   // wrapper is started by hand. A paused VM stays paused across it.
   await withQmp(vm, async (c) => {
+    // What is in the CD/DVD drive now (a medium changed while it ran is not
+    // in the config): the wrapper puts it back in the drive when it resumes.
+    const blocks = await qmpCall<{ device: string; inserted?: { file?: string } }[]>(c, 'query-block');
+    const cd = blocks.find((b) => b.device === CD_DRIVE);
+    if (cd) await writeFile(`${target}.cd`, `${cd.inserted?.file ?? ''}\n`, { mode: 0o600 });
+    else await rm(`${target}.cd`, { force: true });
     await qmpCall(c, 'migrate-set-parameters', { 'max-bandwidth': 8 * 1024 ** 3 });
     await qmpCall(c, 'migrate', { uri: `exec:cat > ${shellQuote(part)}` });
   });

@@ -173,6 +173,11 @@ if [[ $NETMODE == vde && -n $QEMUSOCK && $QEMUSOCK != */* ]]; then
 	QEMUSOCK=$RUNROOT/net/$QEMUSOCK
 fi
 SUSPENDED=$VMDIR/$LABEL.suspend
+# Resuming, the CD/DVD drive holds what it held when the state was saved (a
+# medium changed while the VM ran), as vmdeck's suspend wrote it beside it.
+if [[ -f $SUSPENDED && -z $INSTALL && -f $SUSPENDED.cd ]]; then
+	IFS= read -r CDROM <"$SUSPENDED.cd" || true
+fi
 
 DAEMONIZE=1
 case $CONSOLE in CLI | CLI0) DAEMONIZE='' ;; esac

@@ -192,8 +192,11 @@ test('monitor: one HMP command, through the API and the CLI', async () => {
   await assert.rejects(hmpCommand(LABEL, '  '), { status: 400, field: 'command' });
 });
 
-test('suspend saves the state and ends QEMU; the next start resumes it, shell variables and all', async () => {
+test('suspend saves the state and ends QEMU; the next start resumes it, shell variables and the CD in the drive and all', async () => {
   await shell.run('X=kept-$((6*7))', PROMPT);
+  // A medium put in while it runs is not in the config: it must be in the drive again after the resume.
+  const iso = join(sb.home, 'test.iso');
+  await changeMedia(LABEL, iso);
   const from = recorder.events.length;
   const status = await stopVm(LABEL, { mode: 'suspend' });
   assert.equal(status.state, 'suspended');
@@ -209,4 +212,6 @@ test('suspend saves the state and ends QEMU; the next start resumes it, shell va
   assert.equal(existsSync(join(vm.dir, `${LABEL}.suspend`)), false, 'the saved state is used up');
   shell = await guestShell(sb.run, LABEL);
   assert.equal(await shell.run('echo $X', /kept-\d+(?=\r?\n)/), 'kept-42');
+  assert.equal((await queryMedia(LABEL)).file, iso);
+  assert.equal(existsSync(join(vm.dir, `${LABEL}.suspend.cd`)), false, 'the record of the drive is used up too');
 });
