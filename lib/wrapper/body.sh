@@ -462,7 +462,7 @@ if ! flock -n "$lockfd"; then
 fi
 # Leftovers of a crashed run; nobody can be using them while we hold the lock.
 rm -f -- "$RUNDIR/qemu.pid" "$RUNDIR/qmp.sock" "$RUNDIR/qmp-events.sock" "$RUNDIR/monitor.sock" "$RUNDIR/vnc.sock" \
-	"$RUNDIR/serial.sock" "$RUNDIR/exit" "$SERIALSOCK"
+	"$RUNDIR/serial.sock" "$RUNDIR/exit" "$SERIALSOCK" "$RUNDIR/serial.owner" "$RUNDIR/monitor.owner"
 [[ $SERIALSOCK == "$RUNDIR/serial.sock" ]] || ln -s -- "$SERIALSOCK" "$RUNDIR/serial.sock"
 # serial.log gathers every run's serial output: past 4 MiB the earlier runs
 # move to serial.log.1 (replacing the one before), so it does not grow forever.

@@ -5,6 +5,8 @@
 // per socket and queues a second silently, so with a dashboard holding the
 // socket a direct attach would be a dead end that leaks keystrokes later).
 import { connect } from 'node:net';
+import { dirname } from 'node:path';
+import { claimConsole } from '../console-claim';
 import WebSocket from 'ws';
 import type { Io } from './args';
 
@@ -82,9 +84,18 @@ function session(io: Io, what: string, send: (d: Buffer) => void, close: () => v
   };
 }
 
-/** Attaches to QEMU's socket itself (no dashboard runs). */
-export function attach(socketPath: string, what: string, io: Io): Promise<number> {
-  return new Promise((resolve) => {
+/**
+ * Attaches to QEMU's socket itself (no dashboard runs), once it has claimed
+ * it (console-claim.ts): a second direct client would be queued by QEMU and
+ * its keystrokes delivered later, so it is refused in one line instead.
+ */
+export function attach(socketPath: string, kind: 'serial' | 'monitor', what: string, command: string, io: Io): Promise<number> {
+  const claim = claimConsole(dirname(socketPath), kind, command);
+  if ('holder' in claim) {
+    io.err(`${command}: the ${what} is in use by ${claim.holder}: QEMU serves one client per socket (start the dashboard, vmdeck serve, to share it)\n`);
+    return Promise.resolve(1);
+  }
+  return new Promise<number>((resolve) => {
     const sock = connect(socketPath);
     const s = session(io, what, (d) => sock.write(d), () => sock.destroy(), resolve);
     // QEMU serves one client per socket and queues the rest: if another
@@ -93,7 +104,7 @@ export function attach(socketPath: string, what: string, io: Io): Promise<number
     sock.on('data', (d: Buffer) => process.stdout.write(d));
     sock.once('error', (e) => s.finish(1, `${what}: ${e.message}`));
     sock.once('close', () => s.finish(0, `[${what} closed: the VM stopped]`));
-  });
+  }).finally(() => claim.release());
 }
 
 export interface HubTarget {

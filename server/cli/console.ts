@@ -23,5 +23,5 @@ export async function run(argv: string[], io: Io): Promise<number> {
   // What the console printed lately, so the screen is not blank until the guest speaks.
   const log = await readFile(paths.serialLog).catch(() => Buffer.alloc(0));
   if (io.isTTY && log.length) process.stdout.write(replayTail(log));
-  return attach(paths.serial, what, io);
+  return attach(paths.serial, 'serial', what, 'vmdeck console', io);
 }

@@ -32,5 +32,5 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const what = `monitor of '${vm.label}'`;
   const shared = await attachThroughServer(vm.label, 'monitor', what, 'vmdeck monitor', io);
   if (shared !== null) return shared;
-  return attach(runtimePaths(vm.label).monitor, what, io);
+  return attach(runtimePaths(vm.label).monitor, 'monitor', what, 'vmdeck monitor', io);
 }

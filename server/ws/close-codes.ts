@@ -5,6 +5,8 @@ export const CLOSE = {
   goingAway: 1001,
   policy: 1008,
   internalError: 1011,
+  /** The console socket is held by another program (a `vmdeck console` attached directly): retry later. */
+  tryAgainLater: 1013,
   unauthorized: 4401,
   unknownVm: 4404,
   notRunning: 4409,

@@ -11,6 +11,7 @@ import { VmdeckError } from '../errors';
 import { runDir } from '../paths';
 import { vmStatus, startVmArgs, waitUntilUp, type StartOptions } from '../runner';
 import { readPid, runtimePaths } from '../runtime';
+import { claimConsole } from '../console-claim';
 import { CLOSE } from './close-codes';
 import { ConsoleHub, DEFAULT_LIMITS, type HubStats } from './hub';
 import { SlabReader, VncBridge } from './vnc';
@@ -81,7 +82,17 @@ async function hasStopped(vm: VmInfo, graceMs = 2000): Promise<boolean> {
 async function openSocketHub(vm: VmInfo, kind: SocketConsole): Promise<ConsoleHub> {
   const key = hubKey(vm.label, kind);
   const dir = runDir(vm.label);
-  const sock = await connectUnix(join(dir, SOCKET_NAME[kind]), kind, vm.label);
+  const claim = claimConsole(dir, kind, 'the dashboard');
+  if ('holder' in claim) {
+    throw new ConsoleRefused(CLOSE.tryAgainLater, `${kind}: in use by ${claim.holder}; QEMU serves one client per socket`);
+  }
+  let sock: Socket;
+  try {
+    sock = await connectUnix(join(dir, SOCKET_NAME[kind]), kind, vm.label);
+  } catch (e) {
+    claim.release();
+    throw e;
+  }
   // Listeners for error and close before anything is awaited: connectUnix
   // dropped its own, and an 'error' nobody listens for ends the server.
   let hub: ConsoleHub | null = null;
@@ -97,6 +108,7 @@ async function openSocketHub(vm: VmInfo, kind: SocketConsole): Promise<ConsoleHu
   const recent = kind === 'serial' ? await logTail(join(dir, 'serial.log'), DEFAULT_LIMITS.recentBytes) : null;
   if (lost) {
     // QEMU went away (or the connection broke) while the log was read.
+    claim.release();
     const stopped = await hasStopped(vm);
     throw new ConsoleRefused(stopped ? CLOSE.vmStopped : CLOSE.internalError, stopped ? `VM '${vm.label}' stopped` : `${kind}: QEMU closed the console connection`);
   }
@@ -104,6 +116,7 @@ async function openSocketHub(vm: VmInfo, kind: SocketConsole): Promise<ConsoleHu
     name: kind,
     onDispose: () => {
       if (hubs.get(key) === opened) hubs.delete(key);
+      claim.release();
     },
   });
   if (recent) opened.seed(recent);

@@ -172,10 +172,33 @@ test('a stale server.json (its server killed) is ignored: vmdeck console attache
     const from = cli.mark;
     cli.write('echo direct-$((3*3))\r');
     await cli.waitFor(/direct-9/, from);
+
+    // QEMU would queue a second client silently and deliver its keys later: it is refused in one line.
+    const second = await vmdeck(['console', LABEL], sb.env, { input: 'touch /leaked\n' });
+    assert.equal(second.code, 1, second.stderr);
+    assert.match(second.stderr, /^vmdeck console: the serial console of 'share1' is in use by vmdeck console \(pid \d+\): QEMU serves one client per socket/);
+    assert.equal(second.stderr.trim().split('\n').length, 1, second.stderr);
+    // So is a dashboard that starts meanwhile: its serial console says who holds the socket (1013, try later).
+    server = await spawnServer(sb);
+    const refused = await WsClient.open(`ws://127.0.0.1:${server.port}/ws/vms/${LABEL}/serial`, { headers: bearer });
+    const closed = await refused.closed;
+    assert.equal(closed.code, 1013);
+    assert.match(closed.reason, /in use by vmdeck console \(pid \d+\)/);
+
     cli.write('\x1d');
     assert.equal(await exitWithin(cli), 0, cli.screen);
   } finally {
     cli.kill();
+  }
+  // Once the terminal let go, the dashboard has the console, and nothing of the refused client reached the guest.
+  const browser = await WsClient.open(`ws://127.0.0.1:${server!.port}/ws/vms/${LABEL}/serial`, { headers: bearer });
+  await browser.shell(PROMPT, 30000);
+  try {
+    assert.equal(await browser.run('test -e /leaked && echo LEAK$((1)) || echo clean$((2))', /LEAK1|clean2/), 'clean2');
+  } finally {
+    browser.close();
+    await server!.kill();
+    server = undefined;
   }
 });
 

@@ -1,0 +1,72 @@
+// Who holds a VM's console socket. QEMU serves one client per chardev socket
+// and queues the next one silently: a second client sees nothing, and what it
+// types reaches the guest later, when the first lets go. So a program that
+// connects to serial.sock or monitor.sock itself (the dashboard's hub, a
+// `vmdeck console` while no dashboard runs) first claims it: <kind>.owner in
+// the runtime directory, made with O_EXCL, naming the holder's pid. A claim
+// whose process is gone is stale and taken over.
+import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface ConsoleClaim {
+  release(): void;
+}
+
+/** The claim, or the holder ("vmdeck console (pid 123)") when another live process has it. */
+export function claimConsole(runDir: string, kind: 'serial' | 'monitor', who: string): ConsoleClaim | { holder: string } {
+  const file = join(runDir, `${kind}.owner`);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', 0o600);
+      writeSync(fd, `${process.pid} ${who}\n`);
+      closeSync(fd);
+      return { release: () => releaseIfOurs(file) };
+    } catch (e) {
+      // No runtime directory: the VM is not running, and connecting says so.
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { release: () => undefined };
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const holder = readHolder(file);
+    if (!holder && youngerThan(file, 2000)) return { holder: 'another program' }; // being written this moment
+    if (holder && holder.pid === process.pid) return { release: () => undefined }; // this process holds it already
+    if (holder && alive(holder.pid)) return { holder: `${holder.who} (pid ${holder.pid})` };
+    try {
+      unlinkSync(file); // stale: its process is gone
+    } catch { /* another claimant removed it first */ }
+  }
+  return { holder: 'another program' };
+}
+
+function readHolder(file: string): { pid: number; who: string } | null {
+  try {
+    const m = /^(\d+) (.*)$/m.exec(readFileSync(file, 'utf8'));
+    return m ? { pid: Number(m[1]), who: m[2] } : null;
+  } catch {
+    return null;
+  }
+}
+
+function youngerThan(file: string, ms: number): boolean {
+  try {
+    return Date.now() - statSync(file).mtimeMs < ms;
+  } catch {
+    return false;
+  }
+}
+
+/** A process that is there and not a zombie (a killed child its parent has not reaped yet). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+function releaseIfOurs(file: string): void {
+  if (readHolder(file)?.pid !== process.pid) return;
+  try {
+    unlinkSync(file);
+  } catch { /* gone already */ }
+}
