@@ -179,6 +179,13 @@ async function waitUp(vm: VmInfo, timeoutMs: number, daemonized: boolean, ignore
  * Consoles CLI and CLI0 keep QEMU on a terminal: those are started by whoever
  * holds that terminal, with startVmArgs.
  */
+/** Refuses a VM without its wrapper (a ctys config alone) before anything runs it. */
+export async function requireWrapper(vm: VmInfo): Promise<void> {
+  if (!(await exists(vm.wrapper))) {
+    throw badInput('wrapper', `wrapper: '${vm.wrapper}' does not exist beside ${basename(vm.config)}; a ctys config needs its wrapper to start`);
+  }
+}
+
 export async function startVm(labelOrPath: string, opts: StartOptions = {}): Promise<VmInfo> {
   const vm = await resolveVm(labelOrPath);
   const console = (opts.console ?? vm.console ?? '').toUpperCase();
@@ -186,9 +193,7 @@ export async function startVm(labelOrPath: string, opts: StartOptions = {}): Pro
     throw badInput('console', `console: ${console} keeps QEMU on a terminal; start it from a terminal (vmdeck start ${vm.label} --console=${console}) or in the dashboard's CLI console`);
   }
   const resuming = opts.instmode === undefined && (await exists(suspendFile(vm.dir, vm.label)));
-  if (!(await exists(vm.wrapper))) {
-    throw badInput('wrapper', `wrapper: '${vm.wrapper}' does not exist beside ${basename(vm.config)}; a ctys config needs its wrapper to start`);
-  }
+  await requireWrapper(vm);
   const { code, stderr } = await runWrapper(startVmArgs(vm, opts), 60000);
   const p = runtimePaths(vm.label);
   if (code === 3) {

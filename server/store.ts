@@ -4,6 +4,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { access, chmod, link, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseCtysPlain, renderCtys, readMarkers, type ConfigVars } from '../lib/ctys';
 import { kvmRuns, qemuArch } from '../lib/host';
@@ -16,7 +17,7 @@ import { badInput, conflict, notFound, VmdeckError } from './errors';
 import { exists } from './fsutil';
 import { bases, defaultBase } from './paths';
 import { run } from './proc';
-import { findTemplate } from './templates';
+import { findTemplate, loadCatalog } from './templates';
 
 export const GENERATOR = 'vmdeck create-conf 0.1';
 
@@ -133,7 +134,8 @@ function vmInfo(configPath: string, text: string, vars: ConfigVars, dynamic: boo
 export async function enumerate(baseList = bases()): Promise<VmInfo[]> {
   const found: VmInfo[] = [];
   const seen = new Set<string>();
-  for (const base of baseList) {
+  // Absolute: a config that bash evaluates is sourced from its directory.
+  for (const base of baseList.map((b) => resolve(b))) {
     const configs = await findConfigs(base);
     const infos: (VmInfo | null)[] = [];
     for (const [i, c] of configs.entries()) {
@@ -210,7 +212,11 @@ async function uniqueMac(): Promise<string> {
 /** The full, validated spec for a new VM and where each value came from. */
 export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; origin: Record<string, string> }> {
   const env = req.env ? envValues(req.env) : {};
-  const templateId = req.template ?? (req.values?.template as string | undefined) ?? 'linux-x86_64';
+  // An architecture asked for without a template takes the catalog's first template for it.
+  const wantedArch = (env.arch ?? req.values?.arch) as string | undefined;
+  const chosen = req.template ?? (req.values?.template as string | undefined);
+  const forArch = !chosen && wantedArch ? (await loadCatalog()).find((t) => t.defaults.arch === wantedArch)?.id : undefined;
+  const templateId = chosen ?? forArch ?? 'linux-x86_64';
   const template = await findTemplate(templateId);
   const generated = {
     uuid: randomUUID(),
@@ -221,6 +227,15 @@ export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; o
   const r = parseSpec(input);
   if (!r.ok) throw badInput(r.field, r.error);
   const spec = r.spec;
+  // Another architecture than the template's: its machine would not exist there (q35 on aarch64).
+  if (template.defaults.arch && spec.arch !== template.defaults.arch && origin.machine === 'template') {
+    throw badInput('machine', `machine: template ${template.id}'s machine '${spec.machine}' is for ${template.defaults.arch}; give the machine (and CPU) for ${spec.arch}, or take a template for ${spec.arch}`);
+  }
+  // QEMU would refuse it at start ("Cannot allocate memory"), or the host would swap itself to a halt.
+  const hostMiB = Math.floor(totalmem() / 1048576);
+  if (spec.memsize > hostMiB) {
+    throw badInput('memsize', `memsize: ${spec.memsize} MiB is more than this host's memory (${hostMiB} MiB)`);
+  }
   if (spec.accelerator === 'KVM' && !kvmRuns(host.arch, spec.arch)) {
     throw badInput('accelerator', `accelerator: KVM cannot run ${spec.arch} guests on this ${host.arch} host (use QEMU, emulation)`);
   }
@@ -374,9 +389,15 @@ export async function createVm(req: CreateRequest): Promise<Created> {
   const others = (await enumerate()).filter((v) => v.label === spec.label && v.dir !== target);
   if (others.length) throw conflict(`label: a VM '${spec.label}' already exists in ${others[0].dir}`, 'label');
 
-  await mkdir(base, { recursive: true });
-  await removeStaleTmp(base, spec.label);
-  const tmp = await mkdtemp(join(base, `${tmpPrefix(spec.label)}${process.pid}-`));
+  let tmp: string;
+  try {
+    await mkdir(base, { recursive: true });
+    await removeStaleTmp(base, spec.label);
+    tmp = await mkdtemp(join(base, `${tmpPrefix(spec.label)}${process.pid}-`));
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw badInput('base', `base: cannot make VMs in '${base}' (${err.code === 'EEXIST' || err.code === 'ENOTDIR' ? 'not a directory' : err.code ?? err.message})`);
+  }
   const files = renderFiles(spec);
   const ctysName = `${spec.label}.ctys`;
   const shName = `${spec.label}.sh`;

@@ -370,7 +370,7 @@ check_all() {
 			die "ACCELERATOR: KVM cannot run $ARCH guests on this $host host (set ACCELERATOR=QEMU for emulation)"
 	fi
 	if [[ -n $HDD ]]; then
-		[[ -e $HDD ]] || die "HDDBOOTIMAGE: disk image '$HDD' does not exist (create it: qemu-img create -f $HDDBOOTIMAGE_FORMAT '$HDD' 8G)"
+		[[ -e $HDD ]] || die "HDDBOOTIMAGE: disk image '$HDD' does not exist (create it: qemu-img create -f $HDDBOOTIMAGE_FORMAT '$HDD' ${HDDBOOTIMAGE_INST_SIZE:-8G})"
 		[[ -r $HDD && -w $HDD ]] || die "HDDBOOTIMAGE: disk image '$HDD' is not readable and writable"
 	fi
 	need_file INSTSRCCDROM "$CDROM" "ISO image"

@@ -16,6 +16,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const vm = await resolveVm(p.positional[0]);
   const { state } = await vmStatus(vm);
   if (state !== 'running' && state !== 'paused') throw notRunning(vm.label);
+  // CLI/CLI0: serial0 is QEMU's stdio, on the terminal (or the dashboard's pty) that started it.
+  const mode = (await readFile(runtimePaths(vm.label).console, 'utf8').catch(() => '')).trim();
+  if (mode === 'CLI' || mode === 'CLI0') {
+    io.err(`vmdeck console: VM '${vm.label}' runs with its serial console on ${mode === 'CLI' ? 'the terminal that started it' : "the dashboard's CLI0 console"} (console ${mode}); there is no serial socket to attach to\n`);
+    return 1;
+  }
   const what = `serial console of '${vm.label}'`;
   const shared = await attachThroughServer(vm.label, 'serial', what, 'vmdeck console', io);
   if (shared !== null) return shared;

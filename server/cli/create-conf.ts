@@ -1,11 +1,13 @@
 // vmdeck create-conf: ctys-createConfVM. Values come from the template, ctys's
 // environment options (or NAME=VALUE arguments), and on a TTY from prompts.
+import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { ENV_OPTIONS, composeSpec, envValues, fieldValue } from '../../lib/options';
 import { parseSpec, type VmSpecInput } from '../../lib/spec';
 import { DEFAULT_TEMPLATE } from '../../lib/templates';
 import { VmdeckError } from '../errors';
 import { exists } from '../fsutil';
+import { bases } from '../paths';
 import { createVm, hostFacts } from '../store';
 import { findTemplate, loadCatalog } from '../templates';
 import { flagString, parseArgs, UsageError, type Io } from './args';
@@ -115,7 +117,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     throw new VmdeckError(400, 'label: is required (--label NAME)', 'label');
   }
   const created = await createVm({
-    label, template, base: flagString(p, 'base'), env, values,
+    // No --template: the store picks one for ARCH when ARCH is given.
+    label, template: template === DEFAULT_TEMPLATE && !flagString(p, 'template') ? undefined : template, base: flagString(p, 'base'), env, values,
     createImage: !p.flags.has('no-create-image'), force: p.flags.has('force'),
   }).catch((e: unknown) => { throw inUserWords(e, env); });
   if (p.flags.has('json')) {
@@ -131,7 +134,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
     for (const k of created.kept) io.out(`  kept:    ${k}\n`);
     // Written as asked, but it will not start as it is: say why now, not at the first start.
     if (created.problem) io.err(`vmdeck create-conf: warning: ${created.problem}\n`);
-    io.out(`start it: vmdeck start ${vm.label}   (or run ${vm.wrapper})\n`);
+    // By label only where vmdeck looks (its bases); elsewhere by its config's path.
+    const found = bases(env as NodeJS.ProcessEnv).some((b) => resolve(b) === dirname(vm.dir) || resolve(b) === vm.dir);
+    io.out(`start it: vmdeck start ${found ? vm.label : vm.config}   (or run ${vm.wrapper})\n`);
   }
   return 0;
 }

@@ -2,7 +2,7 @@
 // or, for the CLI/CLI0 consoles, in the foreground on this terminal.
 import { spawn } from 'node:child_process';
 import type { VmInfo } from '../../lib/vm';
-import { startVm, startVmArgs, withStatus, type StartOptions } from '../runner';
+import { requireWrapper, startVm, startVmArgs, withStatus, type StartOptions } from '../runner';
 import { resolveVm } from '../runtime';
 import { flagString, parseArgs, UsageError, type Io } from './args';
 
@@ -32,6 +32,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (console === 'CLI' || console === 'CLI0') {
     // With --reuse, one that runs already is what was asked for; its console is where it was started.
     if (opts.reuse && (await alreadyRunning(vm, json, io))) return 0;
+    await requireWrapper(vm);
     // QEMU stays on this terminal, as the wrapper run by hand would.
     const code = await new Promise<number>((resolve, reject) => {
       const child = spawn('bash', startVmArgs(vm, opts), { stdio: 'inherit' });

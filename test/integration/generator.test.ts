@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { vmdeck } from '../helpers/cli';
@@ -62,6 +63,11 @@ test('a bad value is refused in one line naming the field, and nothing is writte
   assert.equal(r2.code, 1);
   // The CLI names the option the user set, and the value.
   assert.match(r2.stderr, /^vmdeck create-conf: MEMSIZE: 'lots' is not a size in MiB$/m);
+  // Memory is checked against the host's.
+  const hostMiB = Math.floor(totalmem() / 1048576);
+  const r3 = await vmdeck(['create-conf', '--label', 'beta', '--template', 'kernel-initrd', '--auto-all'], { ...kernelEnv(), MEMSIZE: String(hostMiB + 1) });
+  assert.equal(r3.code, 1);
+  assert.equal(r3.stderr, `vmdeck create-conf: MEMSIZE: ${hostMiB + 1} MiB is more than this host's memory (${hostMiB} MiB)\n`);
   assert.ok(!existsSync(join(base(), 'beta')));
   assert.deepEqual(readdirSync(base()).filter((n) => n.startsWith('.')), [], 'no temporary directory is left behind');
 });
@@ -288,4 +294,44 @@ test('the preview (the wizard\'s validation) refuses a label that exists, on the
   const ok = await previewVm({ label: 'fresh', template: 'kernel-initrd', env: kernelEnv() });
   assert.equal(ok.argv[0], 'qemu-system-x86_64');
   assert.ok(!existsSync(join(base(), 'fresh')), 'a preview writes nothing');
+});
+
+test('the QA round: ARCH alone takes its template, a template of another architecture is refused on its machine, a base that is a file, a relative base, a ctys config without its wrapper', async () => {
+  const arm = await vmdeck(['create-conf', '--label', 'armpick', '--auto-all', '--json', 'ARCH=aarch64', `INST_KERNEL=${join(sb.home, 'vmlinuz-arm')}`], kernelEnv());
+  assert.equal(arm.code, 0, arm.stderr);
+  assert.equal(JSON.parse(arm.stdout).vm.template, 'aarch64-virt');
+  const mixed = await vmdeck(['create-conf', '--label', 'armmix', '--template', 'linux-x86_64', '--auto-all', 'ARCH=aarch64'], kernelEnv());
+  assert.equal(mixed.code, 1);
+  assert.equal(mixed.stderr, "vmdeck create-conf: machine: template linux-x86_64's machine 'q35' is for x86_64; give the machine (and CPU) for aarch64, or take a template for aarch64\n");
+
+  const file = await vmdeck(['create-conf', '--label', 'filebase', '--template', 'kernel-initrd', '--auto-all', '--base', '/etc/hostname'], kernelEnv());
+  assert.equal(file.code, 1);
+  assert.equal(file.stderr, "vmdeck create-conf: base: cannot make VMs in '/etc/hostname' (not a directory)\n");
+
+  // A config with bash logic, found through a relative base, is still evaluated in its own directory.
+  const conf = join(base(), 'alpha', 'alpha.ctys');
+  const original = readFileSync(conf, 'utf8');
+  writeFileSync(conf, `${original}\nMEMSIZE=$((64*5))\n`);
+  try {
+    const rel = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      const child = spawn(process.execPath, [join(REPO, 'bin/vmdeck.js'), 'enumerate', '--json', '--base', 'vms'], { cwd: sb.home, env: sb.env });
+      let stdout = '';
+      child.stdout.on('data', (d) => { stdout += d; });
+      child.on('close', (code) => resolve({ code: code ?? -1, stdout }));
+    });
+    assert.equal(rel.code, 0);
+    const alpha = JSON.parse(rel.stdout).find((v: { label: string }) => v.label === 'alpha');
+    assert.equal(alpha.memsize, 320);
+    assert.equal(alpha.config, conf, 'paths are absolute');
+  } finally {
+    writeFileSync(conf, original);
+  }
+
+  // A ctys config alone (no wrapper) with a CLI console: refused in one line before anything runs.
+  const lone = join(sb.home, 'lone');
+  mkdirSync(join(lone, 'c1'), { recursive: true });
+  writeFileSync(join(lone, 'c1', 'c1.ctys'), '#@#MAGICID-QEMU\n#@#LABEL = "c1"\nLABEL="c1"\nDEFAULTCONSOLE=CLI\n');
+  const started = await vmdeck(['start', join(lone, 'c1', 'c1.ctys')], sb.env);
+  assert.equal(started.code, 1);
+  assert.match(started.stderr, /^vmdeck start: wrapper: '.*\/c1\.sh' does not exist beside c1\.ctys; a ctys config needs its wrapper to start\n$/);
 });
