@@ -14,7 +14,7 @@ export function Nav() {
   const path = usePathname() ?? '/';
   if (path === '/login') return null;
   return (
-    <nav aria-label="Sections" className="flex items-center gap-0.5">
+    <nav aria-label="Sections" className="flex flex-1 items-center gap-0.5">
       {SECTIONS.map((s) => {
         const active = s.match(path);
         return (
@@ -28,6 +28,9 @@ export function Nav() {
           </Link>
         );
       })}
+      {/* A full page load: the server clears the session cookie and shows the login page. */}
+      {/* eslint-disable-next-line @next/next/no-html-link-for-pages */}
+      <a href="/logout" className="ml-auto rounded px-2.5 py-1 text-[13px] text-muted hover:bg-sunken hover:text-fg">Log out</a>
     </nav>
   );
 }

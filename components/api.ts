@@ -62,6 +62,8 @@ export interface VmDetail extends VmInfo {
   argvError?: string;
   /** Its runtime directory; sockets and start time while it runs. */
   runtime?: VmRuntime;
+  /** Stopped: why it cannot start as configured (the wrapper's --check), if it cannot. */
+  problem?: string;
 }
 
 export interface Preview {
@@ -110,7 +112,7 @@ export const api = {
   preview: (spec: WizardSpec, signal?: AbortSignal) => call<Preview>('POST', '/api/vms/preview', spec, signal),
   /** start: true starts it as configured; { instmode: true } boots its install source. */
   create: (spec: WizardSpec, opts: { createImage: boolean; start?: boolean | StartOptions }) =>
-    call<{ vm: VmInfo }>('POST', '/api/vms', { ...spec, ...opts }),
+    call<{ vm: VmInfo; problem?: string | null; startError?: string }>('POST', '/api/vms', { ...spec, ...opts }),
   remove: (label: string, deleteDisks: boolean) =>
     call<unknown>('DELETE', `${vmPath(label)}${deleteDisks ? '?disks=delete' : ''}`),
   start: (label: string, opts: StartOptions = {}) =>
@@ -149,8 +151,8 @@ export function consoleUrl(label: string, kind: 'vnc' | 'serial' | 'monitor' | '
 }
 
 function unwrapVm(data: unknown): VmDetail {
-  const d = data as { vm: VmDetail; files?: Record<string, string>; argv?: string[] | null; argvError?: string; runtime?: VmRuntime };
-  return { ...d.vm, files: d.files ?? {}, argv: d.argv ?? [], argvError: d.argvError, runtime: d.runtime };
+  const d = data as { vm: VmDetail; files?: Record<string, string>; argv?: string[] | null; argvError?: string; problem?: string; runtime?: VmRuntime };
+  return { ...d.vm, files: d.files ?? {}, argv: d.argv ?? [], argvError: d.argvError, problem: d.problem, runtime: d.runtime };
 }
 
 

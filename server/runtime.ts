@@ -233,14 +233,21 @@ export async function withQmp<T>(vm: VmInfo, fn: (c: QmpClient) => Promise<T>, t
     const suspended = await exists(suspendFile(vm.dir, vm.label));
     throw notRunning(vm.label, suspended ? ' (it is suspended: vmdeck start resumes it)' : '');
   }
+  // A VM that stops meanwhile (a force off while a screenshot is taken) is
+  // not running (409), not a QMP failure (500).
+  const goneMeanwhile = async () => !(await isQemuOf(pid, p.dir));
   let c: QmpClient;
   try {
     c = await QmpClient.connect(p.qmp, timeoutMs);
   } catch (e) {
+    if (await goneMeanwhile()) throw notRunning(vm.label);
     throw new VmdeckError(500, `qmp: VM '${vm.label}' does not answer on ${p.qmp}: ${(e as Error).message}`);
   }
   try {
     return await fn(c);
+  } catch (e) {
+    if (!(e instanceof VmdeckError && e.status < 500) && (await goneMeanwhile())) throw notRunning(vm.label);
+    throw e;
   } finally {
     c.close();
   }

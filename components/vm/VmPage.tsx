@@ -29,8 +29,10 @@ function tabsFor(vm: VmDetail): Tab[] {
   return tabs;
 }
 
-export function VmPage({ label, initialTab }: { label: string; initialTab?: string }) {
+/** startError: the wizard made this VM, but its start failed with this message. */
+export function VmPage({ label, initialTab, startError }: { label: string; initialTab?: string; startError?: string }) {
   const [vm, setVm] = useState<VmDetail | null>(null);
+  const [createdNote, setCreatedNote] = useState(startError);
   const [error, setError] = useState<string | null>(null);
   const [tab, setTab] = useState<Tab | null>((initialTab as Tab) ?? null);
   // Consoles stay connected once opened; switching tabs only hides them.
@@ -68,8 +70,9 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
     if (!current) return;
     setOpened((o) => (o.has(current) ? o : new Set(o).add(current)));
     const url = new URL(window.location.href);
-    if (url.searchParams.get('tab') !== current) {
+    if (url.searchParams.get('tab') !== current || url.searchParams.has('startError')) {
       url.searchParams.set('tab', current);
+      url.searchParams.delete('startError'); // said once, not again on a reload
       window.history.replaceState(window.history.state, '', url);
     }
   }, [current]);
@@ -99,6 +102,17 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
         </span>
         {vm.reason && <span className="truncate text-xs text-danger">{vm.reason}</span>}
       </div>
+      {createdNote && (
+        <div role="alert" className="flex shrink-0 items-center gap-2 border-b border-line bg-danger/8 px-3 py-1.5 text-xs text-danger">
+          <span className="min-w-0 flex-1 break-words">Created {vm.label}, but it did not start: {createdNote}</span>
+          <button type="button" className="btn btn-sm" onClick={() => setCreatedNote(undefined)}>Dismiss</button>
+        </div>
+      )}
+      {!createdNote && vm.state === 'stopped' && vm.problem && (
+        <p role="status" className="shrink-0 border-b border-line px-3 py-1.5 text-xs text-danger">
+          It cannot start as configured: {vm.problem}
+        </p>
+      )}
       <ActionBar vm={vm} onChanged={load} />
       <div className="flex min-h-0 flex-1">
         <div className="flex min-h-0 min-w-0 flex-1 flex-col">

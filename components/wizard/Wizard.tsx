@@ -215,16 +215,21 @@ export function Wizard({ initialTemplate }: { initialTemplate?: string }) {
     const label = spec.label ?? '';
     setCreating(install ? 'install' : 'create');
     setCreateError(null);
+    let startError: string | undefined;
     try {
-      await api.create(spec, { createImage: draft.disk === 'new', ...(install ? { start: { instmode: true } } : {}) });
+      ({ startError } = await api.create(spec, { createImage: draft.disk === 'new', ...(install ? { start: { instmode: true } } : {}) }));
     } catch (e) {
       const err = e as ApiError;
       setCreateError({ error: err.message, field: err.field ?? null });
       setCreating(null);
       return;
     }
+    // Made, whether or not it started: its page says why it did not (and what keeps it from starting).
     const page = `/vms/${encodeURIComponent(label)}`;
-    router.push(install ? `${page}?tab=${spec.console === 'VNC' ? 'vnc' : spec.console === 'CLI0' ? 'cli' : 'serial'}` : page);
+    const query = new URLSearchParams();
+    if (install && !startError) query.set('tab', spec.console === 'VNC' ? 'vnc' : spec.console === 'CLI0' ? 'cli' : 'serial');
+    if (startError) query.set('startError', startError);
+    router.push(query.size ? `${page}?${query}` : page);
   };
 
   return (

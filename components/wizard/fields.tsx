@@ -147,15 +147,19 @@ export interface Choice<T extends string> {
 }
 
 /** A radio group as a fieldset: arrow keys move between choices. */
-export function ChoiceField<T extends string>({ name, legend, value, choices, onChange, columns = 1 }: {
+/** errorOf: the server field whose message shows here, when it is not name (a choice about that field). */
+export function ChoiceField<T extends string>({ name, errorOf, legend, value, choices, onChange, columns = 1 }: {
   name: string;
+  errorOf?: string;
   legend: React.ReactNode;
   value: T;
   choices: Choice<T>[];
   onChange: (v: T) => void;
   columns?: 1 | 2 | 3;
 }) {
-  const error = useFieldError(name);
+  const ownError = useFieldError(name);
+  const otherError = useFieldError(errorOf ?? name);
+  const error = errorOf ? otherError : ownError;
   const grid = columns === 3 ? 'grid-cols-3' : columns === 2 ? 'grid-cols-2' : 'grid-cols-1';
   return (
     <fieldset data-field={name} aria-describedby={error ? errorId(name) : undefined} aria-invalid={error ? true : undefined}>

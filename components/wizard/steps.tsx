@@ -171,7 +171,8 @@ export function StorageStep({ draft, set, setDraft, template }: StepProps) {
   return (
     <div className={section}>
       <ChoiceField
-        name="disk"
+        name="diskChoice"
+        errorOf={draft.disk === 'existing' ? undefined : 'disk'}
         legend="Disk"
         value={draft.disk}
         columns={3}

@@ -19,7 +19,7 @@ import { applyStatus, startVm, stopVm, vmStatus, withStatus, type StartOptions, 
 import { resolveVm, runtimeFacts } from '../runtime';
 import { screenshot } from '../screen';
 import { deleteSnapshot, listSnapshots, loadSnapshot, saveSnapshot } from '../snapshots';
-import { createVm, deleteVmFiles, enumerate, previewVm, readVmFiles, wrapperPrint, type CreateRequest } from '../store';
+import { createVm, deleteVmFiles, enumerate, previewVm, readVmFiles, wrapperCheck, wrapperPrint, type CreateRequest } from '../store';
 import { loadCatalog } from '../templates';
 import { startCliSession } from '../ws/consoles';
 import { streamEvents } from './events';
@@ -186,8 +186,20 @@ export function apiRoutes(): Router {
     .add('POST', '/api/vms', async (r) => {
       const { start: startOption, ...request } = createRequest(await r.body());
       const created = await createVm(request);
-      if (startOption) await start(created.vm, startOption === true ? {} : startOption);
-      return new Json(201, { vm: await vmWithStatus(created.vm.label), kept: created.kept, imageCreated: created.imageCreated, problem: created.problem });
+      // Created is created: a start that fails (a missing ISO, too little
+      // memory) is reported beside the new VM, not as a failed request.
+      let startError: string | undefined;
+      if (startOption) {
+        try {
+          await start(created.vm, startOption === true ? {} : startOption);
+        } catch (e) {
+          startError = (e as Error).message;
+        }
+      }
+      return new Json(201, {
+        vm: await vmWithStatus(created.vm.label), kept: created.kept, imageCreated: created.imageCreated, problem: created.problem,
+        ...(startError ? { startError } : {}),
+      });
     })
     .add('GET', '/api/vms/:label', async (r) => {
       const found = await resolveVm(r.params.label);
@@ -201,7 +213,9 @@ export function apiRoutes(): Router {
       } catch (e) {
         argvError = (e as Error).message;
       }
-      return { vm, files, argv, ...(argvError ? { argvError } : {}), runtime };
+      // A stopped VM that could not start as configured (a missing ISO or kernel, a dead switch): the wrapper's --check says why.
+      const problem = vm.state === 'stopped' || vm.state === 'suspended' ? await wrapperCheck(vm.wrapper) : null;
+      return { vm, files, argv, ...(argvError ? { argvError } : {}), ...(problem ? { problem } : {}), runtime };
     })
     .add('DELETE', '/api/vms/:label', async (r) => {
       const vm = await vmWithStatus(r.params.label);
