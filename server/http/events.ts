@@ -1,7 +1,10 @@
-// GET /api/events: server-sent events, one `state` event per VM state change,
+// GET /api/events: server-sent events, one `state` event per VM state change
+// (and one with type 'vms' when VMs were made or deleted outside the dashboard),
 // and a comment line now and then so that proxies and browsers keep it open.
+import { watch } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { subscribe } from '../events';
+import { bases } from '../paths';
 import { STREAMED } from './router';
 
 export const HEARTBEAT_MS = 15_000;
@@ -18,9 +21,29 @@ export async function streamEvents(req: IncomingMessage, res: ServerResponse): P
   const unsubscribe = subscribe((e) => {
     res.write(`event: state\ndata: ${JSON.stringify(e)}\n\n`);
   });
+  // VMs made or deleted elsewhere (vmdeck create-conf, by hand): a base's
+  // entries change. Said as an event of no VM, type 'vms': lists fetch again.
+  let pending: NodeJS.Timeout | undefined;
+  const vmsChanged = () => {
+    pending ??= setTimeout(() => {
+      pending = undefined;
+      res.write(`event: state\ndata: ${JSON.stringify({ label: '', type: 'vms', at: Date.now() })}\n\n`);
+    }, 300);
+  };
+  const watchers = bases().flatMap((base) => {
+    try {
+      const w = watch(base, vmsChanged);
+      w.on('error', () => w.close());
+      return [w];
+    } catch {
+      return []; // not there (yet): the next reload sees what is in it
+    }
+  });
   const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
   const done = () => {
     clearInterval(heartbeat);
+    clearTimeout(pending);
+    for (const w of watchers) w.close();
     unsubscribe();
   };
   req.socket.setTimeout(0);

@@ -210,3 +210,18 @@ test('VDE switches: create, list, show and cancel through the API', async () => 
   assert.equal(gone.status, 200, gone.text);
   assert.equal((await api(base, 'GET', '/api/networks/apinet')).status, 404);
 });
+
+test('a VM made or deleted outside the dashboard is told to event listeners (type vms), so open lists fetch again', async () => {
+  const events = await eventStream();
+  try {
+    await new Promise((r) => setTimeout(r, 300)); // the stream's watchers are in place
+    const { createVm, deleteVmFiles, findVm } = await import('../../server/store');
+    const made = await createVm({ label: 'outside1', template: 'kernel-initrd', env: { ACCELERATOR: 'QEMU', INST_KERNEL: guestImages().kernel }, base: join(sb.home, 'vms'), createImage: false });
+    await until('a vms event after the create', async () => events.events.some((e) => e.data.type === 'vms'));
+    const seen = events.events.length;
+    await deleteVmFiles(await findVm(made.vm.label), true);
+    await until('a vms event after the delete', async () => events.events.slice(seen).some((e) => e.data.type === 'vms'));
+  } finally {
+    events.close();
+  }
+});
