@@ -167,6 +167,7 @@ export function VmList() {
         <span className="text-xs text-muted" aria-live="polite">
           {vms === null ? 'loading…' : shown.length === vms.length ? vmCount(vms.length) : `${shown.length} of ${vmCount(vms.length)}`}
           {vms !== null && ` · ${counts.running ?? 0} running`}
+          {vms !== null && counts.paused ? ` · ${counts.paused} paused` : ''}
         </span>
         <Link href="/vms/new" className="btn btn-primary ml-auto">New VM</Link>
       </div>

@@ -212,7 +212,7 @@ export function ActionBar({ vm, onChanged }: { vm: VmInfo; onChanged: () => void
         {keysError && <Note text={keysError} onDismiss={() => setKeysError(null)} />}
       </span>
       <span className="ml-auto" />
-      <Action ask={ask} label="Delete" danger disabled={state !== 'stopped'} align="right"
+      <Action ask={ask} label="Delete" danger disabled={state !== 'stopped' && state !== 'suspended'} align="right"
         title={state === 'stopped' ? undefined : 'Only a stopped VM can be deleted'}
         confirm={{
           title: `Delete ${label}?`,
@@ -446,6 +446,7 @@ function DeleteBody({ vm, deleteDisk }: { vm: VmInfo; deleteDisk: React.RefObjec
   return (
     <>
       <p>The directory <span className="font-mono text-fg">{vm.dir}</span> with the config, the wrapper and the logs is removed.</p>
+      {vm.state === 'suspended' && <p className="mt-2">Its saved state (suspended) is removed with it.</p>}
       {vm.disk && (
         <label className="mt-2 flex items-start gap-2 text-fg">
           <input type="checkbox" className="mt-0.5" onChange={(e) => { deleteDisk.current = e.target.checked; }} />

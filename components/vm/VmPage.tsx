@@ -63,6 +63,14 @@ export function VmPage({ label, initialTab, startError }: { label: string; initi
     () => void load(),
   );
 
+  // Just started, the first look may come before QEMU's sockets are there: look again shortly.
+  const socketsMissing = vm !== null && (vm.state === 'running' || vm.state === 'paused') && !vm.runtime?.sockets?.qmp;
+  useEffect(() => {
+    if (!socketsMissing) return;
+    const t = setTimeout(() => void load(), 1000);
+    return () => clearTimeout(t);
+  }, [socketsMissing, vm, load]);
+
   const tabs = vm ? tabsFor(vm) : [];
   const current: Tab | null = vm ? (tab && tabs.includes(tab) ? tab : tabs[0]) : null;
 

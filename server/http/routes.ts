@@ -219,7 +219,8 @@ export function apiRoutes(): Router {
     })
     .add('DELETE', '/api/vms/:label', async (r) => {
       const vm = await vmWithStatus(r.params.label);
-      if (vm.state !== 'stopped') throw conflict(`label: VM '${vm.label}' is ${vm.state}; stop it before deleting it`, 'label');
+      // A suspended VM runs no QEMU: deleting it drops its saved state with its files.
+      if (vm.state !== 'stopped' && vm.state !== 'suspended') throw conflict(`label: VM '${vm.label}' is ${vm.state}; stop it before deleting it`, 'label');
       const disks = r.query.get('disks');
       if (disks !== null && disks !== 'delete' && disks !== 'keep') throw badInput('disks', `disks: '${disks}' is not one of delete, keep`);
       const { keptDisk } = await deleteVmFiles(vm, disks === 'delete');
