@@ -8,7 +8,7 @@ import { DEFAULT_TEMPLATE } from '../../lib/templates';
 import { VmdeckError } from '../errors';
 import { exists } from '../fsutil';
 import { bases } from '../paths';
-import { createVm, hostFacts } from '../store';
+import { createVm, enumerate, hostFacts } from '../store';
 import { findTemplate, loadCatalog } from '../templates';
 import { flagString, parseArgs, UsageError, type Io } from './args';
 
@@ -42,7 +42,17 @@ async function prompt(label: string, templateId: string, env: Values, io: Io): P
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
     const ask = async (q: string, def: string) => (await rl.question(`${q} [${def}]: `)).trim() || def;
-    while (!label) label = (await rl.question('Label of the new VM: ')).trim();
+    // The label first, and checked at once: not after every other question.
+    const taken = new Set((await enumerate()).map((v) => v.label));
+    for (;;) {
+      while (!label) label = (await rl.question('Label of the new VM: ')).trim();
+      const r = parseSpec({ label });
+      const problem = taken.has(label) ? `label: a VM '${label}' exists already (--force replaces it)`
+        : !r.ok && r.field === 'label' ? r.error : null;
+      if (!problem) break;
+      io.err(`${problem}\n`);
+      label = '';
+    }
     const catalog = await loadCatalog();
     io.out(`Templates: ${catalog.map((t) => t.id).join(', ')}\n`);
     for (;;) {
@@ -81,15 +91,25 @@ function inUserWords(e: unknown, env: Record<string, string | undefined>): unkno
   return new VmdeckError(e.status, `${option.env}:${e.message.slice(e.field.length + 1)}`, e.field);
 }
 
-async function levo(templateId: string, io: Io): Promise<number> {
+async function levo(templateId: string, io: Io, json: boolean): Promise<number> {
   const template = await findTemplate(templateId);
   const { input, origin } = composeSpec('LABEL', template, await hostFacts(), { uuid: '(generated)', mac: '(generated, unique)' }, envValues(io.env), {});
-  io.out(`Environment options of vmdeck create-conf (template ${template.id}):\n`);
-  io.out(`${'NAME'.padEnd(24)}${'DEFAULT'.padEnd(34)}${'FROM'.padEnd(13)}MEANING\n`);
-  for (const o of ENV_OPTIONS) {
+  const rows = ENV_OPTIONS.map((o) => {
     const v = input[o.field];
     const shown = Array.isArray(v) ? v.join(' ') : v === undefined || v === null ? '' : String(v);
-    io.out(`${o.env.padEnd(24)}${(shown || "''").padEnd(34)}${(origin[o.field] ?? 'empty').padEnd(13)}${o.help}\n`);
+    return { name: o.env, value: shown, from: origin[o.field] ?? 'empty', meaning: o.help };
+  });
+  if (json) {
+    io.out(`${JSON.stringify({ template: template.id, options: rows }, null, 2)}\n`);
+    return 0;
+  }
+  io.out(`Environment options of vmdeck create-conf (template ${template.id}):\n`);
+  // A value longer than its column (a kernel command line) goes on a line of its own.
+  io.out(`${'NAME'.padEnd(24)}${'DEFAULT'.padEnd(34)}${'FROM'.padEnd(13)}MEANING\n`);
+  for (const r of rows) {
+    const shown = r.value || "''";
+    if (shown.length < 33) io.out(`${r.name.padEnd(24)}${shown.padEnd(34)}${r.from.padEnd(13)}${r.meaning}\n`);
+    else io.out(`${r.name.padEnd(24)}${''.padEnd(34)}${r.from.padEnd(13)}${r.meaning}\n${''.padEnd(26)}${shown}\n`);
   }
   return 0;
 }
@@ -105,7 +125,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   const env = { ...io.env, ...assignments };
   const templateId = flagString(p, 'template') ?? DEFAULT_TEMPLATE;
-  if (p.flags.has('levo')) return levo(templateId, { ...io, env });
+  if (p.flags.has('levo')) return levo(templateId, { ...io, env }, p.flags.has('json'));
 
   let label = flagString(p, 'label') ?? '';
   let template = templateId;

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { bases } from '../paths';
 import { withStatus } from '../runner';
 import { enumerate } from '../store';
@@ -8,7 +9,10 @@ export const usage = 'vmdeck enumerate [--base DIR%DIR…] [--json]   every VM u
 export async function run(argv: string[], io: Io): Promise<number> {
   const p = parseArgs(argv, ['base'], ['json']);
   const base = flagString(p, 'base');
-  const list = await withStatus(await enumerate(base ? base.split('%').filter(Boolean) : bases(io.env as NodeJS.ProcessEnv)));
+  const given = base ? base.split('%').filter(Boolean) : [];
+  // A base asked for by name that is not there is a typo more often than an empty base.
+  for (const b of given) if (!existsSync(b)) io.err(`vmdeck enumerate: warning: base '${b}' does not exist\n`);
+  const list = await withStatus(await enumerate(base ? given : bases(io.env as NodeJS.ProcessEnv)));
   if (p.flags.has('json')) {
     io.out(`${JSON.stringify(list, null, 2)}\n`);
     return 0;

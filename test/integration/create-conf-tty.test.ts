@@ -27,7 +27,9 @@ test('prompts show defaults, refuse a bad answer with the field\'s message and a
     term.write(`${text}\r`);
   };
   try {
-  await answer(/Label of the new VM: $/, 'tty1');
+  await answer(/Label of the new VM: $/, 'bad label');
+  // Refused at once, not after every other question.
+  await answer(/label: 'bad label' is not a valid label[^\n]*\n[\s\S]*Label of the new VM: $/, 'tty1');
   await answer(/Template \[kernel-initrd\]: $/, '');
   await answer(/Operating system \(OS\) \[Linux\]: $/, '');
   await answer(/Distribution \(DIST\) \[\]: $/, 'Debian');
@@ -52,4 +54,19 @@ test('prompts show defaults, refuse a bad answer with the field\'s message and a
   assert.match(conf, /^MEMSIZE=300$/m);
   assert.match(conf, /^DIST='Debian'$/m);
   assert.match(conf, /^HDDBOOTIMAGE_INST_SIZE='32M'$/m);
+
+  // Its label is taken now: said right after it is typed.
+  const again = pty.spawn(process.execPath, [join(REPO, 'bin/vmdeck.js'), 'create-conf', '--template', 'kernel-initrd'], {
+    cols: 120, rows: 40, cwd: REPO, env: { ...sb.env, ACCELERATOR: 'QEMU' } as Record<string, string>,
+  });
+  let out = '';
+  again.onData((d) => { out += d; });
+  try {
+    for (let i = 0; i < 300 && !/Label of the new VM: $/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+    again.write('tty1\r');
+    for (let i = 0; i < 300 && !/exists already[\s\S]*Label of the new VM: $/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(out, /label: a VM 'tty1' exists already \(--force replaces it\)/);
+  } finally {
+    again.kill();
+  }
 });
