@@ -21,7 +21,8 @@ function Uptime({ since }: { since: number }) {
   return <span className="tabular-nums">{formatDuration((now - since) / 1000)}</span>;
 }
 
-export function Facts({ vm }: { vm: VmDetail }) {
+/** inline: above the files tab on narrow screens, where the side column is not shown. */
+export function Facts({ vm, inline = false }: { vm: VmDetail; inline?: boolean }) {
   const up = vm.state === 'running' || vm.state === 'paused';
   const rt = up ? vm.runtime : undefined;
   const since = rt?.startedAt ?? null;
@@ -32,7 +33,12 @@ export function Facts({ vm }: { vm: VmDetail }) {
     </div>
   );
   return (
-    <aside aria-label="Facts" className="hidden w-72 shrink-0 overflow-auto border-l border-line bg-panel px-3 py-2 text-xs lg:block">
+    <aside
+      aria-label="Facts"
+      className={inline
+        ? 'shrink-0 border-b border-line bg-panel px-3 py-2 text-xs lg:hidden'
+        : 'hidden w-72 shrink-0 overflow-auto border-l border-line bg-panel px-3 py-2 text-xs lg:block'}
+    >
       <h2 className="mb-1.5 font-semibold uppercase tracking-wide text-muted">Facts</h2>
       <dl className="grid grid-cols-[4.75rem_minmax(0,1fr)] gap-x-2 gap-y-1">
         {row('MAC', <CopyText text={vm.mac} />)}
