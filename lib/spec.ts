@@ -59,6 +59,13 @@ export const HOSTFWD_RE = /^(tcp|udp):((\d{1,3}\.){3}\d{1,3})?:\d{1,5}-((\d{1,3}
 const ipOrEmpty = (what: string) =>
   z.string().refine((s) => s === '' || IPV4.test(s), { error: (i) => `${quoted(i.input)} is not an IPv4 address${what}` });
 
+/** 255.255.255.0 yes, 255.0.255.0 no. */
+function contiguousMask(mask: string): boolean {
+  const n = mask.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  const inverted = 0xffffffff - n;
+  return (inverted & (inverted + 1)) === 0;
+}
+
 export const VmSpecSchema = z.object({
   label: word(LABEL_RE, "is not a valid label: use letters, digits, '.', '_' and '-' (at most 63), starting with a letter or digit")
     .refine((l) => !RESERVED_LABELS.includes(l), { error: (i) => `${quoted(i.input)} is reserved for vmdeck's network switches` }),
@@ -67,7 +74,9 @@ export const VmSpecSchema = z.object({
   mac: word(MAC_RE, 'is not a MAC address like 52:54:00:12:34:56 (lower case)')
     .refine((m) => (parseInt(m.slice(0, 2), 16) & 1) === 0, { error: (i) => `${quoted(i.input)} is a multicast MAC address: the first byte must be even` }),
   ip: ipOrEmpty(' (leave empty for DHCP)').default(''),
-  netmask: ipOrEmpty(' like 255.255.255.0').default(''),
+  netmask: ipOrEmpty(' like 255.255.255.0')
+    .refine((m) => m === '' || contiguousMask(m), { error: (i) => `${quoted(i.input)} is not a netmask: its one bits must come first, like 255.255.255.0` })
+    .default(''),
   gateway: ipOrEmpty('').default(''),
   dist: text(64, 'dist').default(''),
   distrel: text(64, 'distrel').default(''),

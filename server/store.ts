@@ -227,6 +227,12 @@ export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; o
   const r = parseSpec(input);
   if (!r.ok) throw badInput(r.field, r.error);
   const spec = r.spec;
+  // A MAC or UUID the user gave that another VM has: two such VMs would clash on a network, or in ctys's ENUMERATE.
+  const others = (await enumerate()).filter((v) => v.label !== spec.label);
+  const macOwner = others.find((v) => v.mac.toLowerCase() === spec.mac);
+  if (macOwner) throw badInput('mac', `mac: ${spec.mac} is the MAC of VM '${macOwner.label}' already`);
+  const uuidOwner = others.find((v) => v.uuid.toLowerCase() === spec.uuid.toLowerCase());
+  if (uuidOwner) throw badInput('uuid', `uuid: ${spec.uuid} is the UUID of VM '${uuidOwner.label}' already`);
   // Another architecture than the template's: its machine would not exist there (q35 on aarch64).
   if (template.defaults.arch && spec.arch !== template.defaults.arch && origin.machine === 'template') {
     throw badInput('machine', `machine: template ${template.id}'s machine '${spec.machine}' is for ${template.defaults.arch}; give the machine (and CPU) for ${spec.arch}, or take a template for ${spec.arch}`);

@@ -63,6 +63,12 @@ test('a bad value is refused in one line naming the field, and nothing is writte
   assert.equal(r2.code, 1);
   // The CLI names the option the user set, and the value.
   assert.match(r2.stderr, /^vmdeck create-conf: MEMSIZE: 'lots' is not a size in MiB$/m);
+  // A MAC or UUID another VM has is refused, naming that VM.
+  const alpha = JSON.parse((await vmdeck(['enumerate', '--json'], sb.env)).stdout).find((v: { label: string }) => v.label === 'alpha');
+  const sameMac = await vmdeck(['create-conf', '--label', 'beta', '--template', 'kernel-initrd', '--auto-all'], { ...kernelEnv(), MAC: alpha.mac });
+  assert.equal(sameMac.stderr, `vmdeck create-conf: MAC: ${alpha.mac} is the MAC of VM 'alpha' already\n`);
+  const sameUuid = await vmdeck(['create-conf', '--label', 'beta', '--template', 'kernel-initrd', '--auto-all'], { ...kernelEnv(), UUID: alpha.uuid });
+  assert.equal(sameUuid.stderr, `vmdeck create-conf: UUID: ${alpha.uuid} is the UUID of VM 'alpha' already\n`);
   // Memory is checked against the host's.
   const hostMiB = Math.floor(totalmem() / 1048576);
   const r3 = await vmdeck(['create-conf', '--label', 'beta', '--template', 'kernel-initrd', '--auto-all'], { ...kernelEnv(), MEMSIZE: String(hostMiB + 1) });

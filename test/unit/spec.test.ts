@@ -43,6 +43,8 @@ test('each bad value names its own field', () => {
   assert.equal(refusal({ memsize: 0 }).field, 'memsize');
   assert.equal(refusal({ smp: 1.5 }).field, 'smp');
   assert.equal(refusal({ ip: '10.0.0.256' }).field, 'ip');
+  assert.equal(refusal({ netmask: '255.0.255.0' }).error, "netmask: '255.0.255.0' is not a netmask: its one bits must come first, like 255.255.255.0");
+  for (const netmask of ['255.255.255.0', '255.255.254.0', '0.0.0.0', '255.255.255.255']) assert.ok(parseSpec({ ...good, netmask }).ok, netmask);
   assert.equal(refusal({ console: 'TELNET' }).field, 'console');
   assert.equal(refusal({ hostfwd: ['tcp:127.0.0.1:22-:22,guestfwd=x'] }).field, 'hostfwd');
   assert.equal(refusal({ append: 'quiet\nrm -rf /' }).field, 'append');
