@@ -22,7 +22,18 @@ function applyView(rfb: RFB, view: VncView) {
   rfb.clipViewport = false;
 }
 
-export default function VncConsole({ label, running, suspended = false }: { label: string; running: boolean; suspended?: boolean }) {
+/**
+ * resizable: the guest's display adapter takes a size from the viewer (virtio,
+ * qxl); QEMU answers std or cirrus with "Invalid screen layout", so the button
+ * is off there and says why.
+ */
+export default function VncConsole({ label, running, suspended = false, resizable = true, vga }: {
+  label: string;
+  running: boolean;
+  suspended?: boolean;
+  resizable?: boolean;
+  vga?: string;
+}) {
   const frame = useRef<HTMLDivElement>(null);
   const screen = useRef<HTMLDivElement>(null);
   const [conn, setConn] = useState<ConnState>({ phase: 'connecting' });
@@ -123,7 +134,8 @@ export default function VncConsole({ label, running, suspended = false }: { labe
               type="button"
               role="radio"
               aria-checked={view === v.value}
-              title={v.title}
+              title={v.value === 'remote' && !resizable ? `The ${vga ?? 'guest\'s'} display adapter cannot be resized from the viewer (virtio or qxl can)` : v.title}
+              disabled={v.value === 'remote' && !resizable}
               onClick={() => setView(v.value)}
               className={`btn btn-sm -ml-px first:ml-0 rounded-none first:rounded-l last:rounded-r ${view === v.value ? 'bg-sunken font-medium' : ''}`}
             >

@@ -96,6 +96,8 @@ export function VmPage({ label, initialTab, startError }: { label: string; initi
   if (!vm || !current) return <p className="p-4 text-muted">Loading {label}…</p>;
 
   const running = vm.state === 'running' || vm.state === 'paused';
+  const vgaAt = vm.argv.indexOf('-vga');
+  const vga = vgaAt >= 0 ? vm.argv[vgaAt + 1] : undefined;
   const suspended = vm.state === 'suspended';
 
   return (
@@ -158,7 +160,7 @@ export function VmPage({ label, initialTab, startError }: { label: string; initi
               className={t === current ? 'flex min-h-0 flex-1 flex-col' : ''}
             >
               {opened.has(t) && (
-                t === 'vnc' ? <VncConsole label={vm.label} running={running} suspended={suspended} />
+                t === 'vnc' ? <VncConsole label={vm.label} running={running} suspended={suspended} vga={vga} resizable={vga === 'virtio' || vga === 'qxl'} />
                   : t === 'serial' ? <TerminalConsole label={vm.label} kind="serial" running={running} suspended={suspended} logUrl={serialLogUrl(vm.label)} />
                     : t === 'monitor' ? <TerminalConsole label={vm.label} kind="monitor" running={running} suspended={suspended} />
                       : t === 'cli' ? <TerminalConsole label={vm.label} kind="cli" running={running} suspended={suspended} />
