@@ -162,3 +162,6 @@ export interface VmEvent {
   state?: VmState;
   [k: string]: unknown;
 }
+
+/** Where the wizard leaves (in sessionStorage) the message of a start that failed right after it made the VM; its page says it once. */
+export const startErrorKey = (label: string) => `vmdeck:start-error:${label}`;

@@ -5,22 +5,28 @@
 // `vmdeck console` while no dashboard runs) first claims it: <kind>.owner in
 // the runtime directory, made with O_EXCL, naming the holder's pid. A claim
 // whose process is gone is stale and taken over.
-import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface ConsoleClaim {
   release(): void;
 }
 
+/** Claims this process holds: file -> its token. */
+const held = new Map<string, string>();
+
 /** The claim, or the holder ("vmdeck console (pid 123)") when another live process has it. */
 export function claimConsole(runDir: string, kind: 'serial' | 'monitor', who: string): ConsoleClaim | { holder: string } {
   const file = join(runDir, `${kind}.owner`);
   for (let attempt = 0; attempt < 3; attempt++) {
+    const token = randomBytes(8).toString('hex');
     try {
       const fd = openSync(file, 'wx', 0o600);
-      writeSync(fd, `${process.pid} ${who}\n`);
+      writeSync(fd, `${process.pid} ${token} ${who}\n`);
       closeSync(fd);
-      return { release: () => releaseIfOurs(file) };
+      held.set(file, token);
+      return { release: () => release(file, token) };
     } catch (e) {
       // No runtime directory: the VM is not running, and connecting says so.
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { release: () => undefined };
@@ -28,19 +34,25 @@ export function claimConsole(runDir: string, kind: 'serial' | 'monitor', who: st
     }
     const holder = readHolder(file);
     if (!holder && youngerThan(file, 2000)) return { holder: 'another program' }; // being written this moment
-    if (holder && holder.pid === process.pid) return { release: () => undefined }; // this process holds it already
-    if (holder && alive(holder.pid)) return { holder: `${holder.who} (pid ${holder.pid})` };
+    if (holder && held.get(file) === holder.token) return { release: () => undefined }; // this process holds it already
+    // Alive, and not an earlier process that had this pid (a restarted dashboard in a container).
+    if (holder && holder.pid !== process.pid && alive(holder.pid)) return { holder: `${holder.who} (pid ${holder.pid})` };
+    // Stale: taken over by moving it aside first, so that of two processes
+    // doing this at once only one removes it (and never a fresh claim).
+    const aside = `${file}.stale-${process.pid}-${token}`;
     try {
-      unlinkSync(file); // stale: its process is gone
-    } catch { /* another claimant removed it first */ }
+      renameSync(file, aside);
+      if (readHolder(aside)?.token === holder?.token) unlinkSync(aside);
+      else renameSync(aside, file); // a fresh claim came between: put it back
+    } catch { /* another claimant moved it first */ }
   }
   return { holder: 'another program' };
 }
 
-function readHolder(file: string): { pid: number; who: string } | null {
+function readHolder(file: string): { pid: number; token: string; who: string } | null {
   try {
-    const m = /^(\d+) (.*)$/m.exec(readFileSync(file, 'utf8'));
-    return m ? { pid: Number(m[1]), who: m[2] } : null;
+    const m = /^(\d+) ([0-9a-f]+) (.*)$/m.exec(readFileSync(file, 'utf8'));
+    return m ? { pid: Number(m[1]), token: m[2], who: m[3] } : null;
   } catch {
     return null;
   }
@@ -64,8 +76,9 @@ function alive(pid: number): boolean {
   }
 }
 
-function releaseIfOurs(file: string): void {
-  if (readHolder(file)?.pid !== process.pid) return;
+function release(file: string, token: string): void {
+  if (held.get(file) === token) held.delete(file);
+  if (readHolder(file)?.token !== token) return;
   try {
     unlinkSync(file);
   } catch { /* gone already */ }

@@ -31,7 +31,12 @@ function describe(conn: ConnState, what: string, suspended: boolean): string {
   switch (conn.phase) {
     case 'connecting': return `connecting to the ${what}…`;
     case 'connected': return `connected to the ${what}${conn.detail ? ` · ${conn.detail}` : ''}`;
-    case 'retrying': return `connection lost${conn.reason ? ` (${conn.reason})` : ''}; reconnecting in ${Math.max(1, Math.round((conn.at - Date.now()) / 1000))} s…`;
+    case 'retrying': {
+      const wait = `${Math.max(1, Math.round((conn.at - Date.now()) / 1000))} s`;
+      // Another program has QEMU's console socket (a vmdeck console in a terminal): the server says who (1013).
+      if (conn.reason && / in use by /.test(conn.reason)) return `${conn.reason}; trying again in ${wait}…`;
+      return `connection lost${conn.reason ? ` (${conn.reason})` : ''}; reconnecting in ${wait}…`;
+    }
     case 'stopped': return suspended ? 'the VM is suspended' : conn.code === 4410 ? 'the VM stopped' : 'the VM is not running';
     case 'unknown': return conn.reason || 'no such VM';
   }

@@ -4,7 +4,7 @@
 import dynamic from 'next/dynamic';
 import Link from 'next/link';
 import { useCallback, useEffect, useState } from 'react';
-import { api, serialLogUrl, type VmDetail, type VmEvent } from '../api';
+import { api, serialLogUrl, startErrorKey, type VmDetail, type VmEvent } from '../api';
 import { useVmEvents } from '../events';
 import { formatOs } from '../format';
 import { badgeState, StateBadge } from '../StateBadge';
@@ -29,10 +29,17 @@ function tabsFor(vm: VmDetail): Tab[] {
   return tabs;
 }
 
-/** startError: the wizard made this VM, but its start failed with this message. */
-export function VmPage({ label, initialTab, startError }: { label: string; initialTab?: string; startError?: string }) {
+export function VmPage({ label, initialTab }: { label: string; initialTab?: string }) {
   const [vm, setVm] = useState<VmDetail | null>(null);
-  const [createdNote, setCreatedNote] = useState(startError);
+  // Left by the wizard when the VM it made did not start; said once.
+  const [createdNote, setCreatedNote] = useState<string | undefined>(undefined);
+  useEffect(() => {
+    const key = startErrorKey(label);
+    const note = sessionStorage.getItem(key);
+    if (note === null) return;
+    sessionStorage.removeItem(key);
+    setCreatedNote(note);
+  }, [label]);
   const [error, setError] = useState<string | null>(null);
   const [tab, setTab] = useState<Tab | null>((initialTab as Tab) ?? null);
   // Consoles stay connected once opened; switching tabs only hides them.
@@ -78,9 +85,8 @@ export function VmPage({ label, initialTab, startError }: { label: string; initi
     if (!current) return;
     setOpened((o) => (o.has(current) ? o : new Set(o).add(current)));
     const url = new URL(window.location.href);
-    if (url.searchParams.get('tab') !== current || url.searchParams.has('startError')) {
+    if (url.searchParams.get('tab') !== current) {
       url.searchParams.set('tab', current);
-      url.searchParams.delete('startError'); // said once, not again on a reload
       window.history.replaceState(window.history.state, '', url);
     }
   }, [current]);
@@ -98,6 +104,8 @@ export function VmPage({ label, initialTab, startError }: { label: string; initi
   const running = vm.state === 'running' || vm.state === 'paused';
   const vgaAt = vm.argv.indexOf('-vga');
   const vga = vgaAt >= 0 ? vm.argv[vgaAt + 1] : undefined;
+  // virtio and qxl take a size from the viewer; so does a virtio GPU added by hand (ARGSADD).
+  const resizable = vga === 'virtio' || vga === 'qxl' || vm.argv.some((a, i) => vm.argv[i - 1] === '-device' && /^virtio-(vga|gpu)/.test(a));
   const suspended = vm.state === 'suspended';
 
   return (
@@ -160,7 +168,7 @@ export function VmPage({ label, initialTab, startError }: { label: string; initi
               className={t === current ? 'flex min-h-0 flex-1 flex-col' : ''}
             >
               {opened.has(t) && (
-                t === 'vnc' ? <VncConsole label={vm.label} running={running} suspended={suspended} vga={vga} resizable={vga === 'virtio' || vga === 'qxl'} />
+                t === 'vnc' ? <VncConsole label={vm.label} running={running} suspended={suspended} vga={vga} resizable={resizable} />
                   : t === 'serial' ? <TerminalConsole label={vm.label} kind="serial" running={running} suspended={suspended} logUrl={serialLogUrl(vm.label)} />
                     : t === 'monitor' ? <TerminalConsole label={vm.label} kind="monitor" running={running} suspended={suspended} />
                       : t === 'cli' ? <TerminalConsole label={vm.label} kind="cli" running={running} suspended={suspended} />

@@ -10,7 +10,7 @@ import { useRouter } from 'next/navigation';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { Template } from '@/lib/templates';
 import { kvmRuns } from '@/lib/host';
-import { api, ApiError, type HostReport, type Preview, type WizardSpec } from '../api';
+import { api, ApiError, startErrorKey, type HostReport, type Preview, type WizardSpec } from '../api';
 import { FieldErrors, fieldId } from './fields';
 import { ConsoleStep, HardwareStep, IdentityStep, NetworkStep, ReviewStep, StorageStep, TemplateStep } from './steps';
 import { formatForward, newMac, newUuid, parseForward, type Forward } from './values';
@@ -226,10 +226,8 @@ export function Wizard({ initialTemplate }: { initialTemplate?: string }) {
     }
     // Made, whether or not it started: its page says why it did not (and what keeps it from starting).
     const page = `/vms/${encodeURIComponent(label)}`;
-    const query = new URLSearchParams();
-    if (install && !startError) query.set('tab', spec.console === 'VNC' ? 'vnc' : spec.console === 'CLI0' ? 'cli' : 'serial');
-    if (startError) query.set('startError', startError);
-    router.push(query.size ? `${page}?${query}` : page);
+    if (startError) sessionStorage.setItem(startErrorKey(label), startError);
+    router.push(install && !startError ? `${page}?tab=${spec.console === 'VNC' ? 'vnc' : spec.console === 'CLI0' ? 'cli' : 'serial'}` : page);
   };
 
   return (

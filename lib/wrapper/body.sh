@@ -175,8 +175,13 @@ fi
 SUSPENDED=$VMDIR/$LABEL.suspend
 # Resuming, the CD/DVD drive holds what it held when the state was saved (a
 # medium changed while the VM ran), as vmdeck's suspend wrote it beside it.
-if [[ -f $SUSPENDED && -z $INSTALL && -f $SUSPENDED.cd ]]; then
+# A --bootmode given now wins; an image gone meanwhile leaves the drive empty.
+if [[ -f $SUSPENDED && -z $INSTALL && -z $opt_bootmode && -f $SUSPENDED.cd ]]; then
 	IFS= read -r CDROM <"$SUSPENDED.cd" || true
+	if [[ -n $CDROM && ! -e $CDROM ]]; then
+		printf '%s: the CD/DVD image %s, in the drive when the VM was suspended, is gone: resuming with the drive empty\n' "$SELF" "$CDROM" >&2
+		CDROM=''
+	fi
 fi
 
 DAEMONIZE=1

@@ -38,7 +38,7 @@ const QUESTIONS: { field: keyof VmSpecInput; ask: string; when?: (v: Record<stri
   { field: 'console', ask: 'Console: VNC, SDL, CLI, CLI0 or NONE (DEFAULTCONSOLE)' },
 ];
 
-async function prompt(label: string, templateId: string, env: Values, io: Io): Promise<{ label: string; template: string; values: Values }> {
+async function prompt(label: string, templateId: string, env: Values, io: Io, force: boolean): Promise<{ label: string; template: string; values: Values }> {
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
     const ask = async (q: string, def: string) => (await rl.question(`${q} [${def}]: `)).trim() || def;
@@ -47,7 +47,7 @@ async function prompt(label: string, templateId: string, env: Values, io: Io): P
     for (;;) {
       while (!label) label = (await rl.question('Label of the new VM: ')).trim();
       const r = parseSpec({ label });
-      const problem = taken.has(label) ? `label: a VM '${label}' exists already (--force replaces it)`
+      const problem = taken.has(label) && !force ? `label: a VM '${label}' exists already (--force replaces it)`
         : !r.ok && r.field === 'label' ? r.error : null;
       if (!problem) break;
       io.err(`${problem}\n`);
@@ -132,7 +132,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   let values: Values = {};
   const interactive = io.isTTY && !p.flags.has('auto-all') && !p.flags.has('json');
   if (interactive && !p.flags.has('auto')) {
-    ({ label, template, values } = await prompt(label, templateId, envValues(env), io));
+    ({ label, template, values } = await prompt(label, templateId, envValues(env), io, p.flags.has('force')));
   } else if (!label) {
     throw new VmdeckError(400, 'label: is required (--label NAME)', 'label');
   }

@@ -1,7 +1,7 @@
 // GET /api/events: server-sent events, one `state` event per VM state change
 // (and one with type 'vms' when VMs were made or deleted outside the dashboard),
 // and a comment line now and then so that proxies and browsers keep it open.
-import { watch } from 'node:fs';
+import { readdirSync, watch } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { subscribe } from '../events';
 import { bases } from '../paths';
@@ -23,14 +23,32 @@ export async function streamEvents(req: IncomingMessage, res: ServerResponse): P
   });
   // VMs made or deleted elsewhere (vmdeck create-conf, by hand): a base's
   // entries change. Said as an event of no VM, type 'vms': lists fetch again.
+  // Only a change of the names that make VMs counts (directories, .ctys
+  // files): a disk image written directly in a base changes it all the time.
+  const watched = bases();
+  const names = (base: string) => {
+    try {
+      return readdirSync(base, { withFileTypes: true })
+        .filter((e) => !e.name.startsWith('.') && (e.isDirectory() || e.name.endsWith('.ctys'))).map((e) => e.name).sort().join('/');
+    } catch {
+      return '';
+    }
+  };
+  const seen = new Map(watched.map((b) => [b, names(b)]));
   let pending: NodeJS.Timeout | undefined;
   const vmsChanged = () => {
     pending ??= setTimeout(() => {
       pending = undefined;
-      res.write(`event: state\ndata: ${JSON.stringify({ label: '', type: 'vms', at: Date.now() })}\n\n`);
+      let changed = false;
+      for (const b of watched) {
+        const now = names(b);
+        if (now !== seen.get(b)) changed = true;
+        seen.set(b, now);
+      }
+      if (changed) res.write(`event: state\ndata: ${JSON.stringify({ label: '', type: 'vms', at: Date.now() })}\n\n`);
     }, 300);
   };
-  const watchers = bases().flatMap((base) => {
+  const watchers = watched.flatMap((base) => {
     try {
       const w = watch(base, vmsChanged);
       w.on('error', () => w.close());

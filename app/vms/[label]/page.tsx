@@ -13,13 +13,6 @@ export async function generateMetadata({ params }: Props): Promise<Metadata> {
 
 export default async function Page({ params, searchParams }: Props) {
   const { label } = await params;
-  const { tab, startError } = await searchParams;
-  return (
-    <VmPage
-      key={label}
-      label={decodeURIComponent(label)}
-      initialTab={typeof tab === 'string' ? tab : undefined}
-      startError={typeof startError === 'string' ? startError : undefined}
-    />
-  );
+  const { tab } = await searchParams;
+  return <VmPage key={label} label={decodeURIComponent(label)} initialTab={typeof tab === 'string' ? tab : undefined} />;
 }
