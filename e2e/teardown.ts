@@ -3,6 +3,7 @@
 // the private world is removed.
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { processAlive } from '../server/proc';
 import { e2eEnv, SCREENSHOTS } from './env';
 
 export default async function teardown() {
@@ -32,7 +33,7 @@ export default async function teardown() {
   // their exit: wait for the processes to be gone, then retry the removal
   // while those last writes land.
   const deadline = Date.now() + 5000;
-  while (killed.some(alive) && Date.now() < deadline) {
+  while (killed.some(processAlive) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 50));
   }
   await new Promise((r) => setTimeout(r, 300));
@@ -42,15 +43,4 @@ export default async function teardown() {
     console.warn(`e2e teardown: could not remove ${env.root}: ${(err as Error).message}`);
   }
   console.log(`e2e screenshots: ${SCREENSHOTS}`);
-}
-
-// A killed process is gone once /proc no longer has it or it is a zombie
-// (daemonized QEMUs are reaped by whatever pid 1 the machine has).
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
 }

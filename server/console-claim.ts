@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { processAlive } from './proc';
 
 export interface ConsoleClaim {
   release(): void;
@@ -36,7 +37,7 @@ export function claimConsole(runDir: string, kind: 'serial' | 'monitor', who: st
     if (!holder && youngerThan(file, 2000)) return { holder: 'another program' }; // being written this moment
     if (holder && held.get(file) === holder.token) return { release: () => undefined }; // this process holds it already
     // Alive, and not an earlier process that had this pid (a restarted dashboard in a container).
-    if (holder && holder.pid !== process.pid && alive(holder.pid)) return { holder: `${holder.who} (pid ${holder.pid})` };
+    if (holder && holder.pid !== process.pid && processAlive(holder.pid)) return { holder: `${holder.who} (pid ${holder.pid})` };
     // Stale: taken over by moving it aside first, so that of two processes
     // doing this at once only one removes it (and never a fresh claim).
     const aside = `${file}.stale-${process.pid}-${token}`;
@@ -61,16 +62,6 @@ function readHolder(file: string): { pid: number; token: string; who: string } |
 function youngerThan(file: string, ms: number): boolean {
   try {
     return Date.now() - statSync(file).mtimeMs < ms;
-  } catch {
-    return false;
-  }
-}
-
-/** A process that is there and not a zombie (a killed child its parent has not reaped yet). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
     return false;
   }

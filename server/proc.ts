@@ -1,6 +1,7 @@
 // Running a program to completion, and waiting: shared by everything in
 // server/ that runs qemu-img, ip, vde_switch or the wrappers.
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export interface RunOptions {
   /** ms before the program is killed; 30 s unless said. */
@@ -23,3 +24,19 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Whether pid is a live process: there, and neither a zombie (killed, not yet
+ * reaped by its parent) nor dead. The state is the field after "(comm)",
+ * and comm itself may hold spaces and parentheses.
+ */
+export function processAlive(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  const state = stat.charAt(stat.lastIndexOf(')') + 2);
+  return state !== 'Z' && state !== 'X';
+}

@@ -8,6 +8,7 @@ import type { VmInfo, VmRuntime, VmState } from '../lib/vm';
 import { conflict, VmdeckError } from './errors';
 import { exists } from './fsutil';
 import { runDir, runRoot, trustedRunRoot } from './paths';
+import { processAlive } from './proc';
 import { QmpClient } from './qmp';
 import { findVm, readVmInfo } from './store';
 
@@ -80,11 +81,7 @@ export async function readPid(pidFile: string): Promise<number | undefined> {
  * line names the dir's pidfile, so a recycled pid is never mistaken for it.
  */
 export async function isQemuOf(pid: number, dir: string): Promise<boolean> {
-  const procStat = await readText(`/proc/${pid}/stat`);
-  if (!procStat) return false;
-  // The field after "(comm)"; comm itself may hold spaces and parentheses.
-  const runState = procStat.charAt(procStat.lastIndexOf(')') + 2);
-  if (runState === 'Z' || runState === 'X') return false;
+  if (!processAlive(pid)) return false;
   const cmdline = await readText(`/proc/${pid}/cmdline`);
   const pidFile = join(dir, 'qemu.pid');
   return Boolean(cmdline?.split('\0').some((a) => a.endsWith('qemu.pid') && resolve(a) === pidFile));
