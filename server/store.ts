@@ -201,17 +201,21 @@ export async function hostFacts(): Promise<HostFacts> {
   }
 }
 
-async function uniqueMac(): Promise<string> {
-  const used = new Set((await enumerate()).map((v) => v.mac.toLowerCase()));
+function uniqueMac(known: VmInfo[]): string {
+  const used = new Set(known.map((v) => v.mac.toLowerCase()));
   for (;;) {
     const mac = macFromBytes(randomBytes(3));
     if (!used.has(mac)) return mac;
   }
 }
 
-/** The full, validated spec for a new VM and where each value came from. */
-export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; origin: Record<string, string> }> {
+/**
+ * The full, validated spec for a new VM and where each value came from, and
+ * the VMs that ENUMERATE found (read once here, for the MAC, UUID and label).
+ */
+export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; origin: Record<string, string>; known: VmInfo[] }> {
   const env = req.env ? envValues(req.env) : {};
+  const known = await enumerate();
   // An architecture asked for without a template takes the catalog's first template for it.
   const wantedArch = (env.arch ?? req.values?.arch) as string | undefined;
   const chosen = req.template ?? (req.values?.template as string | undefined);
@@ -220,7 +224,7 @@ export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; o
   const template = await findTemplate(templateId);
   const generated = {
     uuid: randomUUID(),
-    mac: req.values?.mac || env.mac ? '' : await uniqueMac(),
+    mac: req.values?.mac || env.mac ? '' : uniqueMac(known),
   };
   const host = await hostFacts();
   const { input, origin } = composeSpec(req.label, template, host, generated, env, req.values ?? {});
@@ -228,7 +232,7 @@ export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; o
   if (!r.ok) throw badInput(r.field, r.error);
   const spec = r.spec;
   // A MAC or UUID the user gave that another VM has: two such VMs would clash on a network, or in ctys's ENUMERATE.
-  const others = (await enumerate()).filter((v) => v.label !== spec.label);
+  const others = known.filter((v) => v.label !== spec.label);
   const macOwner = others.find((v) => v.mac.toLowerCase() === spec.mac);
   if (macOwner) throw badInput('mac', `mac: ${spec.mac} is the MAC of VM '${macOwner.label}' already`);
   const uuidOwner = others.find((v) => v.uuid.toLowerCase() === spec.uuid.toLowerCase());
@@ -251,7 +255,7 @@ export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; o
   if (!template.instModes.includes(spec.instmode)) {
     throw badInput('instmode', `instmode: '${spec.instmode}' is not an install mode of template ${template.id} (one of ${template.instModes.join(', ')})`);
   }
-  return { spec, origin };
+  return { spec, origin, known };
 }
 
 export interface VmFiles {
@@ -386,13 +390,13 @@ export async function createVm(req: CreateRequest): Promise<Created> {
       req = { ...req, values: { ...identity, ...req.values } };
     }
   }
-  const { spec } = await resolveSpec(req);
+  const { spec, known } = await resolveSpec(req);
   const target = join(base, spec.label);
   const targetExists = await exists(target);
   if (targetExists && !req.force) {
     throw alreadyExists(spec.label, target, '--force replaces its config and wrapper, keeping the old ones');
   }
-  const others = (await enumerate()).filter((v) => v.label === spec.label && v.dir !== target);
+  const others = known.filter((v) => v.label === spec.label && v.dir !== target);
   if (others.length) throw conflict(`label: a VM '${spec.label}' already exists in ${others[0].dir}`, 'label');
 
   let tmp: string;
