@@ -12,11 +12,11 @@
 // Prints numbers, ratios and PASS/MISS per target; asserts nothing, but a
 // count that comes out wrong (enumerate not finding all 10,000) ends the run.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fmt, median, percentile, verdict } from './report';
+import { benchWorld, writeVms } from './world';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(REPO, 'bin/vmdeck.js');
@@ -24,26 +24,12 @@ const CREATES = 100;
 const PROCESSES = 15;
 const MANY = Number(process.env.BENCH_ENUMERATE_VMS ?? 10_000);
 
-const root = mkdtempSync(join(tmpdir(), 'vd-bench-gen-'));
-const home = join(root, 'home');
-const run = join(root, 'run');
-mkdirSync(run, { mode: 0o700 });
-// The store reads these when it is loaded: set before the import below.
-Object.assign(process.env, { VMDECK_HOME: home, VMDECK_RUN: run, VMDECK_BASES: '' });
+// Before the import below: the store reads the world's paths when it is loaded.
+const { root } = benchWorld('vd-bench-gen-');
 const env = { ...process.env };
-process.on('exit', () => rmSync(root, { recursive: true, force: true }));
-process.on('SIGINT', () => process.exit(130));
 
 const { createVm, enumerate, renderFiles, resolveSpec } = await import('../server/store');
-const { macFromBytes } = await import('../lib/options');
 
-const fmt = (n: number, d = 1) => n.toFixed(d);
-const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
-const percentile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
-const median = (xs: number[]) => percentile(xs, 50);
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 
 async function timed<T>(f: () => Promise<T> | T): Promise<[T, number]> {
@@ -98,13 +84,7 @@ async function main(): Promise<void> {
   // 3. MANY VM directories in a base of their own, written directly (a create
   // per VM would take minutes and measure the creates again).
   const manyBase = join(root, 'many');
-  for (let i = 0; i < MANY; i++) {
-    const label = `vm${String(i).padStart(5, '0')}`;
-    const files = renderFiles({ ...spec, label, disk: `${label}.qcow2`, uuid: randomUUID(), mac: macFromBytes(randomBytes(3)) });
-    mkdirSync(join(manyBase, label), { recursive: true });
-    writeFileSync(join(manyBase, label, `${label}.ctys`), files.ctys);
-    writeFileSync(join(manyBase, label, `${label}.sh`), files.wrapper, { mode: 0o755 });
-  }
+  await writeVms(manyBase, 0, MANY);
   // Page cache warm for every contender alike: one untimed pass.
   execFileSync('find', [manyBase, '-type', 'f', '-name', '*.ctys', '-exec', 'cat', '{}', '+'], { stdio: 'ignore', maxBuffer: 1 << 30 });
 

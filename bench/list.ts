@@ -8,12 +8,11 @@
 //   - rows in the DOM (the list is windowed) and the page's JS heap.
 // Prints numbers, ratios and PASS/MISS per target; asserts nothing.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
+import { fmt, percentile, verdict } from './report';
+import { benchWorld, writeVms } from './world';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const TOKEN = 'bench-list-token';
@@ -22,40 +21,12 @@ const MANY = Number(process.env.BENCH_LIST_VMS ?? 1000);
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];
 
-const root = mkdtempSync(join(tmpdir(), 'vd-bench-list-'));
-const home = join(root, 'home');
-const run = join(root, 'run');
-mkdirSync(run, { mode: 0o700 });
-Object.assign(process.env, { VMDECK_HOME: home, VMDECK_RUN: run, VMDECK_BASES: '' });
 let server: ChildProcess | undefined;
-process.on('exit', () => {
-  server?.kill('SIGKILL');
-  rmSync(root, { recursive: true, force: true });
-});
-process.on('SIGINT', () => process.exit(130));
+const { home } = benchWorld('vd-bench-list-', () => server?.kill('SIGKILL'));
 
-const { renderFiles, resolveSpec } = await import('../server/store');
-const { macFromBytes } = await import('../lib/options');
 
-const fmt = (n: number, d = 1) => n.toFixed(d);
-const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
-const percentile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
-
-/** VMs vm00000… in the default base, written directly (all stopped). */
-async function writeVms(from: number, to: number): Promise<void> {
-  const { spec } = await resolveSpec({ label: 'template', template: 'linux-x86_64', env: {} });
-  const base = join(home, 'vms');
-  for (let i = from; i < to; i++) {
-    const label = `vm${String(i).padStart(5, '0')}`;
-    const files = renderFiles({ ...spec, label, disk: `${label}.qcow2`, uuid: randomUUID(), mac: macFromBytes(randomBytes(3)), os: i % 3 ? 'Linux' : 'FreeBSD' });
-    mkdirSync(join(base, label), { recursive: true });
-    writeFileSync(join(base, label, `${label}.ctys`), files.ctys);
-    writeFileSync(join(base, label, `${label}.sh`), files.wrapper, { mode: 0o755 });
-  }
-}
+/** VMs vm00000… in the default base, all stopped, a third of them FreeBSD. */
+const addVms = (from: number, to: number) => writeVms(join(home, 'vms'), from, to, (i) => ({ os: i % 3 ? 'Linux' : 'FreeBSD' }));
 
 function startServer(): Promise<string> {
   server = spawn(process.execPath, [join(REPO, 'bin/vmdeck.js'), 'serve', '--host', '127.0.0.1', '--port', '0'],
@@ -124,7 +95,7 @@ async function measure(page: Page, base: string, n: number): Promise<ListRun> {
 
 async function main(): Promise<void> {
   const t0 = Date.now();
-  await writeVms(0, FEW);
+  await addVms(0, FEW);
   const base = await startServer();
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
   try {
@@ -132,7 +103,7 @@ async function main(): Promise<void> {
     await page.goto(`${base}/login?token=${TOKEN}`);
     await measure(page, base, FEW); // warm-up: the pages' code compiled and cached
     const few = await measure(page, base, FEW);
-    await writeVms(FEW, MANY);
+    await addVms(FEW, MANY);
     await measure(page, base, MANY);
     const many = await measure(page, base, MANY);
 

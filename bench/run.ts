@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { fmt, median, percentile, quartiles, verdict } from './report';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const TOKEN = 'bench-token';
@@ -213,15 +214,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 101);
 const MIN_ROUNDS = 5;
 /** Time for the VNC rounds: on a busy machine there are fewer of them. */
 const ROUNDS_BUDGET_MS = 60_000;
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const quartiles = (xs: number[]): [number, number] => {
-  const s = [...xs].sort((a, b) => a - b);
-  return [s[Math.floor((s.length - 1) / 4)], s[Math.ceil(((s.length - 1) * 3) / 4)]];
-};
 
 interface Contender {
   name: string;
@@ -282,7 +274,6 @@ async function measureAll(contenders: Contender[]): Promise<Measured> {
 
 // --- 2. serial round trip ---------------------------------------------------
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 async function roundTrips(send: (b: Buffer) => void, onData: (cb: (d: Buffer) => void) => void): Promise<{ p50: number; p99: number }> {
   const times: number[] = [];
@@ -323,8 +314,6 @@ function firstLoadJs(): { route: string; raw: number; gzip: number }[] {
 
 // --- the run ----------------------------------------------------------------
 
-const fmt = (n: number, d = 1) => n.toFixed(d);
-const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
 
 async function main(): Promise<void> {
   const t0 = Date.now();
