@@ -2,10 +2,10 @@
 // start it, and use every console on it, against the real server and QEMU.
 // One browser context for the whole story (the tests build on each other).
 import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { expect, test, type BrowserContext, type Locator, type Page } from '@playwright/test';
 import { e2eEnv, SCREENSHOTS } from './env';
+import { shot, wizardToStorage } from './pages';
 
 const env = e2eEnv();
 const LABEL = 'e2e1';
@@ -16,7 +16,6 @@ test.describe.configure({ mode: 'serial' });
 let context: BrowserContext;
 let page: Page;
 
-const shot = (p: Page, name: string) => p.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
 
 /** The text a console's xterm.js shows (its DOM renderer's rows). */
 const terminal = (p: Page, kind: string): Locator => p.locator(`[data-console="${kind}"] .xterm-rows`);
@@ -256,13 +255,7 @@ test('force off shows the stopped banner; Start on it brings the prompt back', a
 
 test('Create and install with a kernel that is not there: the VM is made, its page says it did not start and why', async () => {
   const bad = `${LABEL}bad`;
-  await page.goto('/vms/new');
-  await page.getByRole('radio', { name: /Linux kernel \+ initrd/ }).check();
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.locator('#f-label').fill(bad);
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.getByRole('radio', { name: /^QEMU \(TCG\)/ }).check();
-  await page.getByRole('button', { name: 'Next' }).click();
+  await wizardToStorage(page, bad);
   // The disk choice and the image path are told apart: clicking the path's label keeps "Existing image".
   await page.getByRole('radio', { name: /Existing image/ }).check();
   await page.getByText('Image path', { exact: true }).click();

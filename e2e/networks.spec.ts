@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { e2eEnv, SCREENSHOTS } from './env';
+import { shot, wizardToStorage } from './pages';
 
 const env = e2eEnv();
 const SWITCH = 'e2elan';
@@ -15,7 +16,6 @@ test.describe.configure({ mode: 'serial' });
 let context: BrowserContext;
 let page: Page;
 
-const shot = (p: Page, name: string) => p.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
 const row = (p: Page, name: string) => p.locator(`tr[data-switch="${name}"]`);
 
 test.beforeAll(async ({ browser }) => {
@@ -50,12 +50,7 @@ test('creates a switch on the network page; a bad name shows the server\'s messa
 });
 
 test('the wizard offers the switch and the NIC models of the machine; the VM on it shows as attached', async () => {
-  await page.goto('/vms/new?template=kernel-initrd');
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.locator('#f-label').fill(LABEL);
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.getByRole('radio', { name: /^QEMU \(TCG\)/ }).check();
-  await page.getByRole('button', { name: 'Next' }).click();
+  await wizardToStorage(page, LABEL);
   await page.locator('#f-kernel').fill(env.kernel);
   await page.locator('#f-initrd').fill(env.initrd);
   await page.locator('#f-append').fill(env.append);

@@ -1,0 +1,17 @@
+// Steps the e2e specs share: a screenshot under the run's folder, and the
+// wizard's first steps for a kernel+initrd guest under emulation.
+import { join } from 'node:path';
+import type { Page } from '@playwright/test';
+import { SCREENSHOTS } from './env';
+
+export const shot = (p: Page, name: string) => p.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+
+/** The wizard from the kernel+initrd template, through identity (label) and hardware (QEMU, TCG), to the storage step. */
+export async function wizardToStorage(page: Page, label: string): Promise<void> {
+  await page.goto('/vms/new?template=kernel-initrd');
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.locator('#f-label').fill(label);
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByRole('radio', { name: /^QEMU \(TCG\)/ }).check();
+  await page.getByRole('button', { name: 'Next' }).click();
+}
