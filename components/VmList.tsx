@@ -10,6 +10,7 @@ import type { VmInfo } from '@/lib/vm';
 import { api, screenshotUrl, type StopMode, type VmEvent } from './api';
 import { useConfirm } from './Confirm';
 import { useVmEvents } from './events';
+import { useFetched } from './useFetched';
 import { byLabel, formatMemory, formatOs, hasDisplay } from './format';
 import { badgeState, StateBadge, type BadgeState } from './StateBadge';
 import { watchThumbnail } from './thumbnails';
@@ -31,6 +32,9 @@ interface RowStatus {
 /** The filter's states are the badges' (a failed VM is not counted as paused or stopped). */
 const STATES: BadgeState[] = ['running', 'paused', 'suspended', 'stopped', 'failed'];
 
+/** The VMs, by label. */
+const fetchVms = async () => [...(await api.vms())].sort(byLabel);
+
 const vmCount = (n: number) => `${n} VM${n === 1 ? '' : 's'}`;
 
 /** The line beneath a row: the server's refusal of the last action, else why the VM failed. */
@@ -39,39 +43,11 @@ function rowNote(vm: VmInfo, status?: RowStatus): string | undefined {
 }
 
 export function VmList() {
-  const [vms, setVms] = useState<VmInfo[] | null>(null);
-  const [loadError, setLoadError] = useState<string | null>(null);
+  const { data: vms, setData: setVms, error: loadError, reloadSoon: refetchSoon } = useFetched(fetchVms, 250);
   const [filter, setFilter] = useState('');
   const [stateFilter, setStateFilter] = useState<BadgeState | ''>('');
   const [status, setStatus] = useState<Record<string, RowStatus>>({});
   const [confirmDialog, confirm] = useConfirm();
-  const refetchTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
-
-  const load = useCallback(async () => {
-    try {
-      const list = await api.vms();
-      setVms([...list].sort(byLabel));
-      setLoadError(null);
-    } catch (e) {
-      setLoadError((e as Error).message);
-    }
-  }, []);
-
-  const refetchSoon = useCallback(() => {
-    if (refetchTimer.current) return;
-    refetchTimer.current = setTimeout(() => {
-      refetchTimer.current = null;
-      void load();
-    }, 250);
-  }, [load]);
-
-  useEffect(() => {
-    void load();
-    return () => {
-      if (refetchTimer.current) clearTimeout(refetchTimer.current);
-    };
-  }, [load]);
-
   useVmEvents(
     (e: VmEvent) => {
       const known = vms?.some((v) => v.label === e.label);
