@@ -31,6 +31,16 @@ export interface VmInfo {
   pid?: number;
   /** Why a VM that was running is not any more (a crash, a kill). */
   reason?: string;
+  /** Running with a config written since it started: what its next start changes. */
+  pending?: Pending;
+}
+
+/** Config changes a running VM takes at its next start. */
+export interface Pending {
+  /** When the config was last written, ms since the epoch. */
+  since: number;
+  /** The variables vmdeck changed since the start; empty after a hand edit. */
+  variables: string[];
 }
 
 /**

@@ -2,53 +2,105 @@
 // rewritten in place (lib/config-edit.ts), everything else the user wrote
 // stays byte for byte, and the previous config is kept as create-conf
 // --force keeps it (<L>.ctys.<stamp>). A running VM takes the change at its
-// next start.
+// next start: until then it is pending (server/pending.ts). `vmdeck set` and
+// PATCH /api/vms/:label both come here.
 import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { setAssignment } from '../lib/config-edit';
+import { specFromVars } from '../lib/options';
+import { checkChange, checkTogether, EDITABLE_FIELDS, type Change, type Field } from '../lib/settings';
+import { CTYS_VARS } from '../lib/ctys';
 import type { VmInfo } from '../lib/vm';
+import { readConfig } from './config';
 import { badInput } from './errors';
+import { recordPending } from './pending';
+import { vmStatus } from './runner';
 import { resolveVm } from './runtime';
 import { keepCopy, stamp } from './store';
 
-/** The spec fields that can be changed so far, with their config variable and check. */
-const EDITABLE: Record<string, { variable: string; check: (v: string) => string | null }> = {
-  accelerator: { variable: 'ACCELERATOR', check: (v) => (v === 'KVM' || v === 'QEMU' ? null : `'${v}' is not one of KVM, QEMU`) },
-};
+/** One variable as the change writes it: its line now and before (null: added at the end). */
+export interface WrittenLine {
+  field: Field;
+  variable: string;
+  /** 1-based line number in the new config. */
+  line: number;
+  text: string;
+  before: string | null;
+}
 
 export interface EditOutcome {
   vm: VmInfo;
-  /** The previous config, kept. */
-  kept: string;
+  /** The previous config, kept (absent for a dry run or when nothing changed). */
+  kept?: string;
   /** The config lines written, as the user will read them. */
   lines: string[];
+  changes: WrittenLine[];
+  /** True for a dry run: nothing was written. */
+  dryRun: boolean;
+  /** True when the VM runs: the change waits for its next start. */
+  pending: boolean;
 }
 
-export async function editVm(labelOrPath: string, values: Record<string, unknown>): Promise<EditOutcome> {
+/** Where each variable's assignment is in a config that setAssignment wrote. */
+function lineOf(text: string, variable: string): number {
+  const re = new RegExp(String.raw`^\s*(?:export\s+)?${variable}=`);
+  return text.split('\n').findIndex((l) => re.test(l));
+}
+
+export async function editVm(labelOrPath: string, values: Record<string, unknown>, opts: { dryRun?: boolean } = {}): Promise<EditOutcome> {
   const vm = await resolveVm(labelOrPath);
   const entries = Object.entries(values);
-  if (entries.length === 0) throw badInput('body', `body: nothing to change (fields: ${Object.keys(EDITABLE).join(', ')})`);
-  let text = await readFile(vm.config, 'utf8');
-  const lines: string[] = [];
-  for (const [field, value] of entries) {
-    const e = EDITABLE[field];
-    if (!e) throw badInput(field, `${field}: cannot be changed here (fields: ${Object.keys(EDITABLE).join(', ')})`);
-    if (typeof value !== 'string') throw badInput(field, `${field}: must be a string`);
-    const problem = e.check(value);
-    if (problem) throw badInput(field, `${field}: ${problem}`);
-    const r = setAssignment(text, e.variable, value);
-    if (!r.ok) throw badInput(field, r.error);
-    text = r.text;
-    lines.push(text.split('\n').find((l) => l.trimStart().startsWith(`${e.variable}=`))!.trim());
+  const fields = EDITABLE_FIELDS.map((f) => CTYS_VARS[f]).join(', ');
+  if (entries.length === 0) throw badInput('body', `body: nothing to change (settings: ${fields})`);
+  const { text: original, vars } = await readConfig(vm.config);
+  const changes: Change[] = [];
+  for (const [name, value] of entries) {
+    const r = checkChange(name, value);
+    if (!r.ok) throw badInput(r.field, r.error);
+    changes.push(r.change);
   }
+  const together = checkTogether(specFromVars(vars), changes);
+  if (together) throw badInput(together.field, together.error);
+  let text = original;
+  for (const c of changes) {
+    const r = setAssignment(text, c.variable, c.text);
+    if (!r.ok) throw badInput(c.field, r.error);
+    text = r.text;
+  }
+  const before = original.split('\n');
+  const after = text.split('\n');
+  const written = changes.map((c): WrittenLine => {
+    const i = lineOf(text, c.variable);
+    const j = lineOf(original, c.variable);
+    return { field: c.field, variable: c.variable, line: i + 1, text: after[i], before: j >= 0 ? before[j] : null };
+  });
+  const { state } = await vmStatus(vm);
+  const running = state === 'running' || state === 'paused';
+  const outcome = { lines: written.map((w) => w.text.trim()), changes: written, pending: running };
+  if (opts.dryRun || text === original) return { vm, ...outcome, dryRun: Boolean(opts.dryRun) };
   const mode = (await stat(vm.config)).mode & 0o777;
   const tmp = `${vm.config}.edit-${process.pid}`;
   try {
     await writeFile(tmp, text, { mode, flag: 'wx' });
     const kept = await keepCopy(vm.config, `${vm.config}.${stamp()}`);
     await rename(tmp, vm.config);
-    return { vm: await resolveVm(vm.config), kept, lines };
+    if (running) await recordPending(vm.label, changes.map((c) => c.variable));
+    return { vm: await resolveVm(vm.config), kept, ...outcome, dryRun: false };
   } catch (e) {
     await rm(tmp, { force: true });
     throw e;
   }
+}
+
+/** The editable settings of a VM as its config gives them now, and those its logic sets (with the refusal). */
+export async function vmSettings(vm: VmInfo): Promise<{ values: Partial<Record<Field, unknown>>; locked: Partial<Record<Field, string>> }> {
+  const { text, vars } = await readConfig(vm.config);
+  const all = specFromVars(vars);
+  const values: Partial<Record<Field, unknown>> = {};
+  const locked: Partial<Record<Field, string>> = {};
+  for (const f of EDITABLE_FIELDS) {
+    values[f] = all[f];
+    const r = setAssignment(text, CTYS_VARS[f], '');
+    if (!r.ok) locked[f] = r.error;
+  }
+  return { values, locked };
 }

@@ -17,14 +17,17 @@ import {
   qemuMessages, recordedConfig, resolveVm, runtimeLabels, runtimePaths, suspendFile, withQmp, type RuntimeStatus,
 } from './runtime';
 import { CD_DRIVE } from './media';
+import { pendingChanges } from './pending';
 import { trustedRunRoot } from './paths';
 import { readVmInfo } from './store';
 
 export type { RuntimeStatus } from './runtime';
 
 /** A VM's state from its runtime dir, /proc and QMP (query-status on qmp.sock). */
-export function vmStatus(vm: VmInfo): Promise<RuntimeStatus> {
-  return probe(vm.label, vm.dir, (p) => queryRunstate(p.qmp));
+export async function vmStatus(vm: VmInfo): Promise<RuntimeStatus> {
+  const status = await probe(vm.label, vm.dir, (p) => queryRunstate(p.qmp));
+  if (status.state === 'running' || status.state === 'paused') status.pending = await pendingChanges(vm.label, vm.config);
+  return status;
 }
 
 /** The VM with state, pid and reason from a status. */
@@ -32,8 +35,10 @@ export function applyStatus(vm: VmInfo, s: RuntimeStatus): VmInfo {
   const out: VmInfo = { ...vm, state: s.state };
   delete out.pid;
   delete out.reason;
+  delete out.pending;
   if (s.pid !== undefined) out.pid = s.pid;
   if (s.reason !== undefined) out.reason = s.reason;
+  if (s.pending !== undefined) out.pending = s.pending;
   return out;
 }
 

@@ -4,7 +4,7 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { RESERVED_LABELS } from '../lib/spec';
-import type { VmInfo, VmRuntime, VmState } from '../lib/vm';
+import type { Pending, VmInfo, VmRuntime, VmState } from '../lib/vm';
 import { conflict, VmdeckError } from './errors';
 import { exists } from './fsutil';
 import { runDir, runRoot, trustedRunRoot } from './paths';
@@ -22,6 +22,8 @@ export interface RuntimeStatus {
   console?: string;
   /** When QEMU started, ms since the epoch. */
   startedAt?: number;
+  /** Config changes that wait for the next start (server/pending.ts). */
+  pending?: Pending;
 }
 
 export interface RuntimePaths {

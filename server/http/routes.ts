@@ -9,7 +9,7 @@ import { switchNameError } from '../../lib/net';
 import { CONSOLES, labelError } from '../../lib/spec';
 import type { VmInfo } from '../../lib/vm';
 import { checkHost } from '../check';
-import { editVm } from '../edit';
+import { editVm, vmSettings } from '../edit';
 import { badInput, conflict, notFound } from '../errors';
 import { bases, runDir } from '../paths';
 import { REPO } from '../repo';
@@ -216,11 +216,15 @@ export function apiRoutes(): Router {
       }
       // A stopped VM that could not start as configured (a missing ISO or kernel, a dead switch): the wrapper's --check says why.
       const problem = vm.state === 'stopped' || vm.state === 'suspended' ? await wrapperCheck(vm.wrapper, [], vm.accelerator) : null;
-      return { vm, files, argv, ...(argvError ? { argvError } : {}), ...(problem ? { problem } : {}), runtime };
+      const settings = await vmSettings(vm);
+      return { vm, files, argv, ...(argvError ? { argvError } : {}), ...(problem ? { problem } : {}), runtime, settings };
     })
     .add('PATCH', '/api/vms/:label', async (r) => {
-      const { vm, kept, lines } = await editVm(r.params.label, await r.body());
-      return { vm: await vmWithStatus(vm.label), kept, lines };
+      // Spec fields to change; dryRun: true answers with the lines it would write.
+      const { dryRun, ...values } = await r.body();
+      if (dryRun !== undefined && typeof dryRun !== 'boolean') throw badInput('dryRun', 'dryRun: must be true or false');
+      const { vm, ...outcome } = await editVm(r.params.label, values, { dryRun });
+      return { vm: await vmWithStatus(vm.label), ...outcome };
     })
     .add('DELETE', '/api/vms/:label', async (r) => {
       const vm = await vmWithStatus(r.params.label);

@@ -1,0 +1,136 @@
+// Changing a VM after it is made (issue 12, point 2): `vmdeck set` and PATCH
+// are one editVm with one check; the user's own bash in the config (an if, a
+// $((…)), comments) stays byte for byte; a value that logic computes is
+// refused naming its line; a change to a running VM is pending until its next
+// start, said by the CLI and the API, shown in the list, and gone once the VM
+// started again with the new value (the guest sees the new memory size).
+import assert from 'node:assert/strict';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { guestImages, sandbox, type Sandbox } from '../helpers/guest';
+import { vmdeck } from '../helpers/lifecycle';
+import { api, spawnServer, type ChildServer } from '../helpers/server';
+import { guestShell, quitVm } from '../helpers/vms';
+
+let sb: Sandbox;
+let server: ChildServer;
+let config: string;
+before(async () => {
+  sb = sandbox('edit');
+  sb.enter();
+  const g = guestImages();
+  // ACCELERATOR pinned to QEMU: this host's /dev/kvm (kvm_pvm) runs no ordinary guests, and the probe is not what this tests.
+  const made = await vmdeck(['create-conf', '--label', 'ed', '--template', 'kernel-initrd', '--auto-all'],
+    { ...sb.env, ACCELERATOR: 'QEMU', INST_KERNEL: g.kernel, INST_INITRD: g.initrd, INST_APPEND: g.append });
+  assert.equal(made.code, 0, made.stderr);
+  config = join(sb.home, 'vms/ed/ed.ctys');
+  server = await spawnServer(sb);
+});
+after(async () => {
+  await server?.kill();
+  sb.cleanup();
+});
+
+/** The user's own bash: a computed SMP with a comment, an if block, a comment of theirs. */
+const USER_LOGIC = `
+# --- mine: more CPUs on a big host ---
+if [[ $(nproc) -gt 64 ]]; then
+\tAPPEND="$APPEND mitigations=off"
+fi
+`;
+
+test('vmdeck set rewrites only its assignments: the user\'s if, $((…)) and comments stay byte for byte, the old config is kept', async () => {
+  const made = readFileSync(config, 'utf8');
+  assert.match(made, /^SMP=1$/m);
+  const mine = `${made.replace(/^SMP=1$/m, 'SMP=$((0 + 1))   # one, for now')}${USER_LOGIC}`;
+  writeFileSync(config, mine);
+  const r = await vmdeck(['set', 'ed', 'MEMSIZE=320', 'VGA=virtio', 'KBD_LAYOUT=de'], sb.env);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^wrote line \d+: MEMSIZE='320'$/m);
+  assert.match(r.stdout, /^kept the previous config as .*ed\.ctys\.\d{14}$/m);
+  const expected = mine.replace(/^MEMSIZE=256$/m, "MEMSIZE='320'").replace(/^VGA='std'$/m, "VGA='virtio'").replace(/^KBD_LAYOUT=''$/m, "KBD_LAYOUT='de'");
+  assert.notEqual(expected, mine);
+  assert.equal(readFileSync(config, 'utf8'), expected);
+  const kept = /kept the previous config as (\S+)/.exec(r.stdout)![1];
+  assert.equal(readFileSync(kept, 'utf8'), mine);
+});
+
+test('a value computed by logic is refused naming its line, in the CLI and the API alike; nothing is written', async () => {
+  const text = readFileSync(config, 'utf8');
+  const line = text.split('\n').findIndex((l) => l.startsWith('SMP=')) + 1;
+  const cli = await vmdeck(['set', 'ed', 'SMP=2'], sb.env);
+  assert.equal(cli.code, 1);
+  assert.equal(cli.stderr, `vmdeck set: SMP: computed by logic on line ${line} of the config (SMP=$((0 + 1))   # one, for now); change it there by hand\n`);
+  const patch = await api(server.base, 'PATCH', '/api/vms/ed', { smp: 2 });
+  assert.equal(patch.status, 400);
+  assert.deepEqual(patch.json, { error: cli.stderr.slice('vmdeck set: '.length, -1), field: 'smp' });
+  // APPEND is also set inside the user's if: refused, naming both lines.
+  const append = await vmdeck(['set', 'ed', 'APPEND=quiet'], sb.env);
+  assert.match(append.stderr, /^vmdeck set: APPEND: assigned more than once \(line \d+, line \d+\); change it by hand\n$/);
+  // A bad value: create's own message, the same from both.
+  const bad = await vmdeck(['set', 'ed', 'MEMSIZE=lots'], sb.env);
+  assert.equal(bad.stderr, "vmdeck set: memsize: 'lots' is not a size in MiB\n");
+  const badApi = await api(server.base, 'PATCH', '/api/vms/ed', { memsize: 'lots' });
+  assert.deepEqual([badApi.status, badApi.json], [400, { error: "memsize: 'lots' is not a size in MiB", field: 'memsize' }]);
+  // Two changes, one bad: neither is written.
+  const half = await api(server.base, 'PATCH', '/api/vms/ed', { memsize: 400, bootmode: 'CD' });
+  assert.deepEqual([half.status, half.json.field], [400, 'instSrcCdrom']);
+  assert.equal(readFileSync(config, 'utf8'), text);
+  // The VM page knows which settings its logic sets.
+  const page = await api(server.base, 'GET', '/api/vms/ed');
+  assert.equal(page.json.settings.values.memsize, 320);
+  assert.match(page.json.settings.locked.smp, /^SMP: computed by logic on line/);
+  assert.equal(page.json.settings.locked.memsize, undefined);
+});
+
+test('a dry run answers with the lines it would write and writes nothing', async () => {
+  const text = readFileSync(config, 'utf8');
+  const mtime = statSync(config).mtimeMs;
+  const r = await api(server.base, 'PATCH', '/api/vms/ed', { memsize: 384, dryRun: true });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.dryRun, true);
+  assert.equal(r.json.kept, undefined);
+  assert.deepEqual(r.json.changes.map((c: { variable: string; text: string; before: string }) => [c.variable, c.text, c.before]), [['MEMSIZE', "MEMSIZE='384'", "MEMSIZE='320'"]]);
+  assert.equal(text.split('\n')[r.json.changes[0].line - 1], "MEMSIZE='320'");
+  assert.equal(readFileSync(config, 'utf8'), text);
+  assert.equal(statSync(config).mtimeMs, mtime);
+});
+
+test('a change while the VM runs is pending until its next start, said by the API, the CLI and the list', async () => {
+  const started = await api(server.base, 'POST', '/api/vms/ed/start', {});
+  assert.equal(started.status, 200, started.text);
+  const memTotal = async () => {
+    const shell = await guestShell(sb.run, 'ed', 120000);
+    try {
+      const out = await shell.run('grep MemTotal /proc/meminfo', /MemTotal:\s+\d+ kB/);
+      return Number(/MemTotal:\s+(\d+) kB/.exec(out)![1]);
+    } finally {
+      shell.close();
+    }
+  };
+  const at320 = await memTotal();
+  assert.equal((await api(server.base, 'GET', '/api/vms/ed')).json.vm.pending, undefined, 'nothing pending right after a start');
+
+  const patch = await api(server.base, 'PATCH', '/api/vms/ed', { memsize: 384 });
+  assert.equal(patch.status, 200, patch.text);
+  assert.equal(patch.json.pending, true);
+  assert.deepEqual(patch.json.lines, ["MEMSIZE='384'"]);
+  const cli = await vmdeck(['set', 'ed', 'KBD_LAYOUT=fr'], sb.env);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.match(cli.stdout, /^VM 'ed' is running: this is pending until its next start$/m);
+  const list = await api(server.base, 'GET', '/api/vms');
+  const listed = list.json.find((v: { label: string }) => v.label === 'ed');
+  assert.equal(listed.state, 'running');
+  assert.deepEqual(listed.pending.variables, ['MEMSIZE', 'KBD_LAYOUT']);
+  assert.equal(await memTotal(), at320, 'QEMU keeps what it started with');
+
+  await quitVm(sb.run, 'ed');
+  assert.equal((await api(server.base, 'POST', '/api/vms/ed/start', {})).status, 200);
+  const at384 = await memTotal();
+  assert.ok(at384 - at320 > 60 * 1024 && at384 - at320 <= 64 * 1024, `MemTotal ${at320} kB at 320 MiB, ${at384} kB at 384 MiB`);
+  const page = await api(server.base, 'GET', '/api/vms/ed');
+  assert.equal(page.json.vm.pending, undefined, 'the next start took the change');
+  assert.ok(page.json.argv.includes('fr'), page.json.argv.join(' '));
+  await quitVm(sb.run, 'ed');
+});

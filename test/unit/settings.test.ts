@@ -1,0 +1,52 @@
+// A setting changed after create is checked by the spec's own schema of its
+// field, named by ctys's variable or by the spec field, with create's text.
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { checkChange, checkTogether, EDITABLE_FIELDS, fieldOf, type Change } from '../../lib/settings';
+
+test('a config variable and a spec field name the same setting', () => {
+  assert.equal(fieldOf('MEMSIZE'), 'memsize');
+  assert.equal(fieldOf('memsize'), 'memsize');
+  assert.equal(fieldOf('DEFAULTBOOTMODE'), 'bootmode');
+  assert.equal(fieldOf('toString'), undefined);
+});
+
+test('text from the command line takes the field\'s type', () => {
+  assert.deepEqual(checkChange('MEMSIZE', '1024'), { ok: true, change: { field: 'memsize', variable: 'MEMSIZE', value: 1024, text: '1024' } });
+  const boot = checkChange('DEFAULTBOOTMODE', 'cd');
+  assert.ok(boot.ok && boot.change.value === 'CD');
+  const fwd = checkChange('HOSTFWD', 'tcp::2222-:22 udp::5353-:53');
+  assert.ok(fwd.ok);
+  if (fwd.ok) assert.deepEqual([fwd.change.value, fwd.change.text], [['tcp::2222-:22', 'udp::5353-:53'], 'tcp::2222-:22 udp::5353-:53']);
+  const vnc = checkChange('vncDisplay', null);
+  assert.ok(vnc.ok && vnc.change.text === '');
+});
+
+test('a bad value is refused with the field and create\'s own message', () => {
+  assert.deepEqual(checkChange('MEMSIZE', 'lots'), { ok: false, field: 'memsize', error: "memsize: 'lots' is not a size in MiB" });
+  assert.deepEqual(checkChange('smp', 0), { ok: false, field: 'smp', error: 'smp: must be at least 1 CPU' });
+  const vga = checkChange('VGA', 'hercules');
+  assert.ok(!vga.ok && vga.error.startsWith("vga: 'hercules' is not one of"));
+  const nl = checkChange('APPEND', 'console=ttyS0\nrm -rf /');
+  assert.ok(!nl.ok && nl.field === 'append');
+});
+
+test('identity and unknown names are refused, saying why', () => {
+  assert.deepEqual(checkChange('LABEL', 'other'), { ok: false, field: 'label', error: "label: names the VM's directory and files and cannot be changed" });
+  const unknown = checkChange('MEMORY', '1');
+  assert.ok(!unknown.ok && /^MEMORY: is not a setting \(settings: .*MEMSIZE/.test(unknown.error));
+  assert.ok(!EDITABLE_FIELDS.includes('uuid'));
+});
+
+test('the changed spec is checked as a whole, as create checks it', () => {
+  const before = {
+    label: 'a', uuid: '123e4567-e89b-12d3-a456-426614174000', mac: '52:54:00:12:34:56', arch: 'x86_64', accelerator: 'QEMU',
+    qemu: 'qemu-system-x86_64', smp: 1, memsize: 256, nic: 'e1000', bootmode: 'VHDD', console: 'VNC', disk: 'a.qcow2',
+  };
+  const change = (name: string, v: unknown) => (checkChange(name, v) as { change: Change }).change;
+  assert.deepEqual(checkTogether(before, [change('DEFAULTBOOTMODE', 'KERNEL')]), { field: 'kernel', error: 'kernel: is needed for boot mode KERNEL' });
+  assert.equal(checkTogether(before, [change('DEFAULTBOOTMODE', 'KERNEL'), change('KERNELIMAGE', '/boot/vmlinuz')]), null);
+  // A config that was no valid spec before (ctys's, without NIC) is held to each field's check only.
+  const { nic: _n, ...ctys } = before;
+  assert.equal(checkTogether(ctys, [change('DEFAULTBOOTMODE', 'KERNEL')]), null);
+});
