@@ -14,13 +14,14 @@ import { useFetched } from './useFetched';
 import { byLabel, formatMemory, formatOs, hasDisplay } from './format';
 import { badgeState, StateBadge, type BadgeState } from './StateBadge';
 import { watchThumbnail } from './thumbnails';
+import { PendingBadge } from './vm/hardware/PendingBadge';
 
 const ROW = 44;
 const NOTE = 18;
 const OVERSCAN = 8;
 // Text columns grow with the window up to a width worth reading; beyond that the space stays empty.
-const COLUMNS = '76px minmax(140px,320px) 96px minmax(110px,260px) 136px 76px 48px minmax(130px,220px) 344px';
-const MIN_WIDTH = 'min-w-[1166px]';
+const COLUMNS = '76px minmax(140px,320px) 150px minmax(110px,260px) 136px 76px 48px minmax(130px,220px) 344px';
+const MIN_WIDTH = 'min-w-[1220px]';
 
 type Action = 'start' | StopMode;
 
@@ -283,8 +284,9 @@ const VmRow = memo(function VmRow({ vm, index, top, status, onAction }: {
         <Link href={href} prefetch={false} className="font-medium hover:text-accent hover:underline">{vm.label}</Link>
         {vm.source === 'ctys' && <span className="ml-1.5 text-[10px] text-muted" title="A config made by ctys">ctys</span>}
       </span>
-      <span role="cell" className="self-center px-2">
+      <span role="cell" className="flex items-center gap-1 self-center px-2">
         <StateBadge state={badge} title={vm.reason} />
+        {vm.pending && <PendingBadge variables={vm.pending.variables} />}
       </span>
       <span role="cell" className="min-w-0 self-center truncate px-2" title={formatOs(vm)}>{formatOs(vm)}</span>
       <span role="cell" className="min-w-0 self-center truncate px-2" title={`${vm.arch} ${vm.accelerator}`}>

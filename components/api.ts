@@ -64,6 +64,30 @@ export interface VmDetail extends VmInfo {
   runtime?: VmRuntime;
   /** Stopped: why it cannot start as configured (the wrapper's --check), if it cannot. */
   problem?: string;
+  /** The editable settings as the config gives them, and those its logic sets (with why they cannot be edited here). */
+  settings?: { values: Record<string, unknown>; locked: Record<string, string> };
+}
+
+/** One config line a change writes (PATCH /api/vms/:label). */
+export interface WrittenLine {
+  field: string;
+  variable: string;
+  line: number;
+  text: string;
+  /** The line it replaces; null when it is added at the end. */
+  before: string | null;
+}
+
+/** PATCH /api/vms/:label's answer. */
+export interface EditResult {
+  vm: VmInfo;
+  /** The previous config, kept; absent for a dry run or when nothing changed. */
+  kept?: string;
+  lines: string[];
+  changes: WrittenLine[];
+  dryRun: boolean;
+  /** The VM runs: the change waits for its next start. */
+  pending: boolean;
 }
 
 export interface Preview {
@@ -113,9 +137,9 @@ export const api = {
   /** start: true starts it as configured; { instmode: true } boots its install source. */
   create: (spec: WizardSpec, opts: { createImage: boolean; start?: boolean | StartOptions }) =>
     call<{ vm: VmInfo; problem?: string | null; startError?: string }>('POST', '/api/vms', { ...spec, ...opts }),
-  /** Changes config values (spec fields); a running VM takes them at its next start. */
-  edit: (label: string, values: { accelerator?: 'KVM' | 'QEMU' }) =>
-    call<{ vm: VmInfo; kept: string; lines: string[] }>('PATCH', vmPath(label), values),
+  /** Changes config values (spec fields); a running VM takes them at its next start. dryRun: only the lines it would write. */
+  edit: (label: string, values: Record<string, unknown>, dryRun = false) =>
+    call<EditResult>('PATCH', vmPath(label), dryRun ? { ...values, dryRun } : values),
   remove: (label: string, deleteDisks: boolean) =>
     call<unknown>('DELETE', `${vmPath(label)}${deleteDisks ? '?disks=delete' : ''}`),
   start: (label: string, opts: StartOptions = {}) =>
@@ -154,8 +178,8 @@ export function consoleUrl(label: string, kind: 'vnc' | 'serial' | 'monitor' | '
 }
 
 function unwrapVm(data: unknown): VmDetail {
-  const d = data as { vm: VmDetail; files?: Record<string, string>; argv?: string[] | null; argvError?: string; problem?: string; runtime?: VmRuntime };
-  return { ...d.vm, files: d.files ?? {}, argv: d.argv ?? [], argvError: d.argvError, problem: d.problem, runtime: d.runtime };
+  const d = data as { vm: VmDetail; files?: Record<string, string>; argv?: string[] | null; argvError?: string; problem?: string; runtime?: VmRuntime; settings?: VmDetail['settings'] };
+  return { ...d.vm, files: d.files ?? {}, argv: d.argv ?? [], argvError: d.argvError, problem: d.problem, runtime: d.runtime, settings: d.settings };
 }
 
 

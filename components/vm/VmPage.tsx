@@ -11,21 +11,23 @@ import { badgeState, StateBadge } from '../StateBadge';
 import { ActionBar } from './ActionBar';
 import { Facts } from './Facts';
 import { FilesView } from './FilesView';
+import { HardwareTab } from './hardware/HardwareTab';
+import { PendingBadge } from './hardware/PendingBadge';
 
 const loading = () => <div className="flex-1 bg-console" />;
 const VncConsole = dynamic(() => import('../console/VncConsole'), { ssr: false, loading });
 const TerminalConsole = dynamic(() => import('../console/TerminalConsole'), { ssr: false, loading });
 
-export type Tab = 'vnc' | 'serial' | 'monitor' | 'cli' | 'files';
+export type Tab = 'vnc' | 'serial' | 'monitor' | 'cli' | 'hardware' | 'files';
 
-const TAB_TITLE: Record<Tab, string> = { vnc: 'VNC', serial: 'Serial', monitor: 'Monitor', cli: 'CLI0', files: 'Files & command' };
+const TAB_TITLE: Record<Tab, string> = { vnc: 'VNC', serial: 'Serial', monitor: 'Monitor', cli: 'CLI0', hardware: 'Hardware', files: 'Files & command' };
 
 function tabsFor(vm: VmDetail): Tab[] {
   const tabs: Tab[] = [];
   if (vm.console === 'VNC') tabs.push('vnc');
   tabs.push('serial', 'monitor');
   if (vm.console === 'CLI0') tabs.push('cli');
-  tabs.push('files');
+  tabs.push('hardware', 'files');
   return tabs;
 }
 
@@ -119,6 +121,7 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
           {formatOs(vm)} · {vm.arch} · {vm.accelerator} · {vm.smp} CPU{vm.smp === 1 ? '' : 's'} · {vm.memsize} MiB
         </span>
         {vm.reason && <span className="truncate text-xs text-danger">{vm.reason}</span>}
+        {vm.pending && <PendingBadge variables={vm.pending.variables} />}
       </div>
       {createdNote && (
         <div role="alert" className="flex shrink-0 items-center gap-2 border-b border-line bg-danger/8 px-3 py-1.5 text-xs text-danger">
@@ -174,6 +177,7 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
                   : t === 'serial' ? <TerminalConsole label={vm.label} kind="serial" running={running} suspended={suspended} logUrl={serialLogUrl(vm.label)} />
                     : t === 'monitor' ? <TerminalConsole label={vm.label} kind="monitor" running={running} suspended={suspended} />
                       : t === 'cli' ? <TerminalConsole label={vm.label} kind="cli" running={running} suspended={suspended} />
+                        : t === 'hardware' ? <HardwareTab vm={vm} onChanged={load} />
                         : <div className="flex min-h-0 flex-1 flex-col overflow-auto"><Facts vm={vm} inline /><div className="flex min-h-[28rem] flex-1 flex-col lg:min-h-0"><FilesView vm={vm} /></div></div>
               )}
             </div>
@@ -215,3 +219,4 @@ function EmulateButton({ label, onDone }: { label: string; onDone: () => void })
     </>
   );
 }
+

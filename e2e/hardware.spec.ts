@@ -1,0 +1,56 @@
+// The Hardware tab (issue 12): a setting changed in its card is reviewed as
+// the config lines it will write, then saved; on a running VM the change is
+// pending until the next start, on the page and in the list.
+import { expect, test, type Page } from '@playwright/test';
+import { e2eEnv } from './env';
+import { shot } from './pages';
+
+const env = e2eEnv();
+const LABEL = 'hw1';
+
+test.describe.configure({ mode: 'serial' });
+
+let page: Page;
+
+test.beforeAll(async ({ browser }) => {
+  page = await (await browser.newContext()).newPage();
+  await page.goto(`/login?token=${env.token}`);
+  // QEMU (TCG) pinned: it behaves the same on every host (e2e/pages.ts).
+  const made = await page.request.post('/api/vms', {
+    data: { label: LABEL, template: 'kernel-initrd', accelerator: 'QEMU', kernel: env.kernel, initrd: env.initrd, append: env.append, createImage: true, start: true },
+  });
+  expect(made.status(), await made.text()).toBe(201);
+});
+
+test.afterAll(async () => {
+  await page.request.post(`/api/vms/${LABEL}/stop`, { data: { mode: 'force' } });
+  await page?.context().close();
+});
+
+test('memory changed in the Hardware tab: reviewed as its config line, saved, pending on the page and in the list', async () => {
+  await page.goto(`/vms/${LABEL}?tab=hardware`);
+  const card = page.locator('[data-card="cpu"]');
+  await expect(card.getByLabel(/Memory/)).toHaveValue('256');
+  // SMP, CPU, … are plain assignments: editable; a bad value is the server's own message under the card.
+  await card.getByLabel(/Memory/).fill('12x');
+  await card.getByRole('button', { name: 'Review changes' }).click();
+  await expect(card.getByRole('alert')).toHaveText("memsize: '12x' is not a size in MiB");
+  await card.getByLabel(/Memory/).fill('320');
+  await card.getByRole('button', { name: 'Review changes' }).click();
+  const review = card.getByTestId('review');
+  await expect(review).toContainText("MEMSIZE='320'");
+  await expect(review).toContainText('(was MEMSIZE=256)');
+  await expect(review).toContainText('pending until the next start');
+  await shot(page, 'hardware-review');
+  const files = async () => (await (await page.request.get(`/api/vms/${LABEL}`)).json()).files[`${LABEL}.ctys`] as string;
+  expect(await files()).toMatch(/^MEMSIZE=256$/m);
+  await card.getByRole('button', { name: 'Save' }).click();
+  await expect(card.getByRole('status')).toHaveText('Saved: pending until the next start.');
+  expect(await files()).toMatch(/^MEMSIZE='320'$/m);
+  await expect(page.getByTestId('pending')).toContainText('MEMSIZE');
+  await expect(page.locator('h1 ~ span', { hasText: 'pending' })).toBeVisible();
+  await shot(page, 'hardware-pending');
+  await page.goto('/');
+  const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: LABEL, exact: true }) });
+  await expect(row.getByText('pending', { exact: true })).toBeVisible();
+});
