@@ -1,5 +1,8 @@
 // What vmdeck tells about a VM: the shape of `enumerate --json`, `list --json`
 // and GET /api/vms, shared by the server and the browser.
+import type { Disk, Nic } from './hardware';
+
+export type { Disk, Nic } from './hardware';
 export const VM_STATES = ['stopped', 'running', 'paused', 'suspended'] as const;
 export type VmState = (typeof VM_STATES)[number];
 
@@ -23,6 +26,10 @@ export interface VmInfo {
   config: string;
   wrapper: string;
   disk: string;
+  /** Every disk, the first (HDDBOOTIMAGE, also in disk) at index 0 (lib/hardware.ts). */
+  disks: Disk[];
+  /** Every NIC, the first (NIC, MAC0, also in mac) at index 0. */
+  nics: Nic[];
   /** 'vmdeck' when vmdeck wrote it, 'ctys' for a config found with ctys's markers only. */
   source: 'vmdeck' | 'ctys';
   /** True when the config holds bash logic, read by letting bash evaluate it. */

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { CONFIG_VAR_NAMES, parseCtysPlain, type ConfigVars } from '../lib/ctys';
+import { EXTRA_DEVICE_VARS } from '../lib/hardware';
 
 // Sources the config the way the wrapper does (same VMDIR, CONF_NAME and
 // working directory) and prints each variable NUL-separated: a scalar as
@@ -25,7 +26,7 @@ done
 exit 0
 `;
 
-export async function evalConfig(path: string, names: readonly string[] = CONFIG_VAR_NAMES): Promise<ConfigVars> {
+export async function evalConfig(path: string, names: readonly string[] = [...CONFIG_VAR_NAMES, ...EXTRA_DEVICE_VARS]): Promise<ConfigVars> {
   const out = await new Promise<string>((resolvePromise, reject) => {
     execFile('bash', ['-c', DUMP, 'vmdeck-read-config', dirname(path), basename(path), ...names],
       { timeout: 5000, maxBuffer: 4 * 1024 * 1024 },

@@ -77,14 +77,23 @@ export async function editVm(labelOrPath: string, values: Record<string, unknown
   const running = state === 'running' || state === 'paused';
   const outcome = { lines: written.map((w) => w.text.trim()), changes: written, pending: running };
   if (opts.dryRun || text === original) return { vm, ...outcome, dryRun: Boolean(opts.dryRun) };
+  const kept = await writeConfig(vm, text);
+  if (running) await recordPending(vm.label, changes.map((c) => c.variable));
+  return { vm: await resolveVm(vm.config), kept, ...outcome, dryRun: false };
+}
+
+/**
+ * Replaces a VM's config with text, keeping the previous one as
+ * <L>.ctys.<stamp>; returns the kept copy's path.
+ */
+export async function writeConfig(vm: VmInfo, text: string): Promise<string> {
   const mode = (await stat(vm.config)).mode & 0o777;
   const tmp = `${vm.config}.edit-${process.pid}`;
   try {
     await writeFile(tmp, text, { mode, flag: 'wx' });
     const kept = await keepCopy(vm.config, `${vm.config}.${stamp()}`);
     await rename(tmp, vm.config);
-    if (running) await recordPending(vm.label, changes.map((c) => c.variable));
-    return { vm: await resolveVm(vm.config), kept, ...outcome, dryRun: false };
+    return kept;
   } catch (e) {
     await rm(tmp, { force: true });
     throw e;

@@ -1,15 +1,18 @@
 // Changes waiting for a running VM's next start. QEMU read the config when it
-// started (its pidfile's time): a config written later is pending. What
-// vmdeck changed meanwhile is listed, one variable a line, in the runtime
-// dir's `pending`, which counts only when newer than the pidfile (a start
-// makes every earlier list void); a hand edit shows as pending without names.
-import { appendFile, readFile, stat } from 'node:fs/promises';
+// started (its pidfile's time): a config written later is pending, unless
+// the write was a change QEMU made live (a hot-added disk or NIC, a grown
+// disk), after which the runtime dir's `live` is touched. What vmdeck changed
+// for the next start is listed, one variable a line, in the runtime dir's
+// `pending`, which counts only when newer than the pidfile (a start makes
+// every earlier list void); a hand edit shows as pending without names.
+import { appendFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Pending } from '../lib/vm';
 import { trustedRunRoot } from './paths';
 import { runtimePaths } from './runtime';
 
 const pendingFile = (label: string) => join(runtimePaths(label).dir, 'pending');
+const liveFile = (label: string) => join(runtimePaths(label).dir, 'live');
 
 /** Records variables written into a running VM's config. */
 export async function recordPending(label: string, variables: readonly string[]): Promise<void> {
@@ -17,15 +20,23 @@ export async function recordPending(label: string, variables: readonly string[])
   await appendFile(pendingFile(label), variables.map((v) => `${v}\n`).join(''), { mode: 0o600 });
 }
 
+/** Records that the config was just written with a change QEMU already made live. */
+export async function recordLive(label: string): Promise<void> {
+  await trustedRunRoot();
+  await writeFile(liveFile(label), `${new Date().toISOString()}\n`, { mode: 0o600 });
+}
+
+const mtime = (path: string) => stat(path).then((s) => s.mtimeMs, () => undefined);
+
 /** What waits for the next start of a running VM with this config; undefined when nothing does. */
 export async function pendingChanges(label: string, config: string): Promise<Pending | undefined> {
-  const [started, written] = await Promise.all([
-    stat(runtimePaths(label).pidFile).catch(() => null),
-    stat(config).catch(() => null),
+  const [started, written, live, listed] = await Promise.all([
+    mtime(runtimePaths(label).pidFile), mtime(config), mtime(liveFile(label)), mtime(pendingFile(label)),
   ]);
-  if (!started || !written || written.mtimeMs <= started.mtimeMs) return undefined;
-  const list = await stat(pendingFile(label)).catch(() => null);
-  const text = list && list.mtimeMs > started.mtimeMs ? await readFile(pendingFile(label), 'utf8').catch(() => '') : '';
+  if (started === undefined || written === undefined || written <= started) return undefined;
+  const text = listed !== undefined && listed > started ? await readFile(pendingFile(label), 'utf8').catch(() => '') : '';
   const variables = [...new Set(text.split('\n').filter(Boolean))];
-  return { since: Math.round(written.mtimeMs), variables };
+  const liveSince = live !== undefined && live > started ? live : started;
+  if (variables.length === 0 && written <= liveSince) return undefined;
+  return { since: Math.round(written), variables };
 }

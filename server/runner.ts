@@ -381,7 +381,7 @@ function orphanInfo(label: string, config: string): VmInfo {
   return {
     label, uuid: '', mac: '', ip: '', dist: '', distrel: '', os: '', osrel: '', arch: '', accelerator: '',
     memsize: 0, smp: 0, console: '', template: '', dir: config ? dirname(config) : '', config,
-    wrapper: config.replace(/\.ctys$/, '.sh'), disk: '', source: 'ctys', dynamic: false, state: 'running',
+    wrapper: config.replace(/\.ctys$/, '.sh'), disk: '', disks: [], nics: [], source: 'ctys', dynamic: false, state: 'running',
   };
 }
 

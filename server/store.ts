@@ -7,6 +7,7 @@ import { access, chmod, link, mkdir, mkdtemp, readdir, readFile, rename, rm, rmd
 import { totalmem } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseCtysPlain, renderCtys, readMarkers, type ConfigVars } from '../lib/ctys';
+import { disksOf, nicsOf } from '../lib/hardware';
 import { kvmRuns, qemuArch } from '../lib/host';
 import { kvmVerdict } from './kvm-probe';
 import { composeSpec, envValues, macFromBytes, specFromVars, type HostFacts } from '../lib/options';
@@ -124,6 +125,8 @@ function vmInfo(configPath: string, text: string, vars: ConfigVars, dynamic: boo
     config: configPath,
     wrapper: join(dir, `${basename(configPath, '.ctys')}.sh`),
     disk: disk === '' ? '' : isAbsolute(disk) ? disk : join(dir, disk),
+    disks: disksOf(vars),
+    nics: nicsOf(vars),
     source: text.includes('Written by vmdeck') ? 'vmdeck' : 'ctys',
     dynamic,
     state: 'stopped',
@@ -200,8 +203,9 @@ export async function hostFacts(probe = true): Promise<HostFacts> {
   return { kvm: probe ? (await kvmVerdict()).usable : false, arch: qemuArch(process.arch) };
 }
 
-function uniqueMac(known: VmInfo[]): string {
-  const used = new Set(known.map((v) => v.mac.toLowerCase()));
+/** A MAC that no NIC of the known VMs has. */
+export function uniqueMac(known: VmInfo[]): string {
+  const used = new Set(known.flatMap((v) => [v.mac, ...(v.nics ?? []).map((n) => n.mac)]).map((m) => m.toLowerCase()));
   for (;;) {
     const mac = macFromBytes(randomBytes(3));
     if (!used.has(mac)) return mac;

@@ -111,6 +111,44 @@ if [[ -z $HDDBOOTIMAGE_FORMAT ]]; then
 	case $HDD in *.qcow2) HDDBOOTIMAGE_FORMAT=qcow2 ;; *) HDDBOOTIMAGE_FORMAT=raw ;; esac
 fi
 
+# --- more disks and NICs: HDDBOOTIMAGE1…, NIC1… (lib/hardware.ts) ----------
+# Each list runs from 1 while its name is set and not empty. Disk N is
+# HDDBOOTIMAGE<N> (+ _FORMAT, _IF); NIC N is NIC<N>, its model, with MAC<N>,
+# NETMODE<N>, QEMUSOCK<N>, TAPDEV<N> (a ctys MAC1 without NIC1 adds nothing).
+
+EXTRA_DISKS=() # N FILE FORMAT IF, four words per disk
+for ((n = 1; n <= 15; n++)); do
+	v=HDDBOOTIMAGE$n; [[ -n ${!v:-} ]] || break
+	abspath file "${!v}"
+	v=HDDBOOTIMAGE${n}_FORMAT; format=${!v:-}
+	if [[ -z $format ]]; then case $file in *.qcow2) format=qcow2 ;; *) format=raw ;; esac; fi
+	oneof "$v" "$format" qcow2 raw
+	v=HDDBOOTIMAGE${n}_IF; iface=${!v:-virtio}
+	oneof "$v" "$iface" virtio ide scsi
+	EXTRA_DISKS+=("$n" "$file" "$format" "$iface")
+done
+EXTRA_NICS=() # N MODEL MAC NETMODE ENDPOINT, five words per NIC
+for ((n = 1; n <= 15; n++)); do
+	v=NIC$n; [[ -n ${!v:-} ]] || break
+	model=${!v}
+	[[ $model =~ ^[A-Za-z0-9_-]+$ ]] || die "$v: '$model' is not a NIC model (like e1000, virtio-net-pci)"
+	v=MAC$n; mac=${!v:-}
+	[[ -z $mac || $mac =~ ^[0-9a-f]{2}(:[0-9a-f]{2}){5}$ ]] || die "$v: '$mac' is not a MAC address like 52:54:00:12:34:56"
+	v=NETMODE$n; mode=${!v:-user}; mode=${mode,,}
+	oneof "$v" "$mode" user vde tap none
+	endpoint=''
+	case $mode in
+	vde)
+		v=QEMUSOCK$n; endpoint=${!v:-}
+		[[ -n $endpoint ]] || die "$v: network mode vde needs a switch (vmdeck net create NAME, then $v=NAME)"
+		[[ $endpoint == */* ]] || endpoint=${VMDECK_RUN:-${XDG_RUNTIME_DIR:-/tmp}/vmdeck-$EUID}/net/$endpoint ;;
+	tap)
+		v=TAPDEV$n; endpoint=${!v:-}
+		[[ $endpoint =~ ^[A-Za-z0-9_.-]{1,15}$ ]] || die "$v: network mode tap needs a TAP interface name" ;;
+	esac
+	EXTRA_NICS+=("$n" "$model" "$mac" "$mode" "$endpoint")
+done
+
 # --- boot mode: the config's default, or what an option asks for ------------
 
 upper BOOTMODE "$DEFAULTBOOTMODE"; BOOTSRC=''
@@ -277,6 +315,38 @@ add_network() {
 	esac
 }
 
+# Disk N: a block node hdN and a device diskN, so that it can be unplugged;
+# a virtio disk's serial is diskN too (the guest's /sys/block/vdX/serial,
+# /dev/disk/by-id), since the guest's vdX order follows PCI slots, not N.
+add_disk() { # add_disk N FILE FORMAT IF
+	add -drive "file=${2//,/,,},format=$3,if=none,id=hd$1"
+	case $4 in
+	virtio) add -device "virtio-blk-pci,drive=hd$1,id=disk$1,serial=disk$1" ;;
+	ide) add -device "ide-hd,drive=hd$1,id=disk$1" ;;
+	scsi)
+		[[ " ${argv[*]} " == *' virtio-scsi-pci,id=scsi1 '* ]] || add -device virtio-scsi-pci,id=scsi1
+		add -device "scsi-hd,drive=hd$1,bus=scsi1.0,id=disk$1" ;;
+	esac
+}
+
+# NIC N: a netdev netN and a device nicN.
+add_nic() { # add_nic N MODEL MAC NETMODE ENDPOINT
+	case $4 in
+	none) return 0 ;;
+	user) add -netdev "user,id=net$1" ;;
+	vde) add -netdev "vde,id=net$1,sock=${5//,/,,}" ;;
+	tap) add -netdev "tap,id=net$1,ifname=$5,script=no,downscript=no" ;;
+	esac
+	add -device "$2,netdev=net$1,id=nic$1${3:+,mac=$3}"
+}
+
+add_extra_devices() {
+	local i
+	for ((i = 0; i < ${#EXTRA_DISKS[@]}; i += 4)); do add_disk "${EXTRA_DISKS[@]:i:4}"; done
+	for ((i = 0; i < ${#EXTRA_NICS[@]}; i += 5)); do add_nic "${EXTRA_NICS[@]:i:5}"; done
+	return 0
+}
+
 add_display() {
 	[[ -n $VGA ]] && add -vga "$VGA"
 	if [[ $CONSOLE == SDL ]]; then add -display sdl; else add -display none; fi
@@ -332,6 +402,7 @@ add_machine
 add_storage
 add_boot
 add_network
+add_extra_devices
 add_display
 add_consoles
 add_process
@@ -397,6 +468,11 @@ check_all() {
 		[[ -e $HDD ]] || die "HDDBOOTIMAGE: disk image '$HDD' does not exist (create it: qemu-img create -f $HDDBOOTIMAGE_FORMAT '$HDD' ${HDDBOOTIMAGE_INST_SIZE:-8G})"
 		[[ -r $HDD && -w $HDD ]] || die "HDDBOOTIMAGE: disk image '$HDD' is not readable and writable"
 	fi
+	local k
+	for ((k = 0; k < ${#EXTRA_DISKS[@]}; k += 4)); do
+		[[ -r ${EXTRA_DISKS[k + 1]} && -w ${EXTRA_DISKS[k + 1]} ]] ||
+			die "HDDBOOTIMAGE${EXTRA_DISKS[k]}: disk image '${EXTRA_DISKS[k + 1]}' does not exist or is not readable and writable"
+	done
 	need_file INSTSRCCDROM "$CDROM" "ISO image"
 	need_file INSTSRCFDD "$FLOPPY" "floppy image"
 	need_file INSTSRCUSB "$USBSTICK" "USB image"

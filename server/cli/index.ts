@@ -22,6 +22,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   monitor: () => import('./monitor'),
   console: () => import('./console'),
   set: () => import('./set'),
+  disk: () => import('./disk'),
+  nic: () => import('./nic'),
 };
 
 async function help(io: Io): Promise<void> {

@@ -9,6 +9,7 @@ import { switchNameError } from '../../lib/net';
 import { CONSOLES, labelError } from '../../lib/spec';
 import type { VmInfo } from '../../lib/vm';
 import { checkHost } from '../check';
+import { addDisk, addNic, resizeDisk } from '../devices';
 import { editVm, vmSettings } from '../edit';
 import { badInput, conflict, notFound } from '../errors';
 import { bases, runDir } from '../paths';
@@ -122,6 +123,8 @@ function createRequest(body: Body): CreateRequest & { start?: boolean | StartOpt
   };
 }
 
+const diskIndexError = (n: string) => (/^\d{1,2}$/.test(n) ? null : `n: '${n}' is not a disk number (0, 1, …)`);
+
 const TAIL_MAX = 4 * 1024 * 1024;
 
 /**
@@ -225,6 +228,23 @@ export function apiRoutes(): Router {
       if (dryRun !== undefined && typeof dryRun !== 'boolean') throw badInput('dryRun', 'dryRun: must be true or false');
       const { vm, ...outcome } = await editVm(r.params.label, values, { dryRun });
       return { vm: await vmWithStatus(vm.label), ...outcome };
+    })
+    .add('GET', '/api/vms/:label/disks', async (r) => (await resolveVm(r.params.label)).disks)
+    .add('POST', '/api/vms/:label/disks', async (r) => {
+      const body = await r.body();
+      const o = await addDisk(r.params.label, { size: optString(body, 'size'), file: optString(body, 'file'), interface: optString(body, 'interface') });
+      return new Json(201, { ...o, vm: await vmWithStatus(o.vm.label) });
+    })
+    .add('POST', '/api/vms/:label/disks/:n/resize', async (r) => {
+      const body = await r.body();
+      const o = await resizeDisk(r.params.label, Number(r.params.n), reqString(body, 'size'), optString(body, 'shrink'));
+      return { ...o, vm: await vmWithStatus(o.vm.label) };
+    }, { params: { n: diskIndexError } })
+    .add('GET', '/api/vms/:label/nics', async (r) => (await resolveVm(r.params.label)).nics)
+    .add('POST', '/api/vms/:label/nics', async (r) => {
+      const body = await r.body();
+      const o = await addNic(r.params.label, { model: optString(body, 'model'), net: optString(body, 'net') });
+      return new Json(201, { ...o, vm: await vmWithStatus(o.vm.label) });
     })
     .add('DELETE', '/api/vms/:label', async (r) => {
       const vm = await vmWithStatus(r.params.label);

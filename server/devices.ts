@@ -1,0 +1,228 @@
+// A VM's disks and NICs after it is made: `vmdeck disk|nic` and the API's
+// routes per list. The config is the truth (lib/hardware.ts names the
+// variables); on a running VM the same change is made live through QMP
+// first (blockdev-add + device_add, netdev_add + device_add, block_resize),
+// so the next start agrees with what runs now.
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, isAbsolute, join } from 'node:path';
+import { setAssignment } from '../lib/config-edit';
+import { DISK_INTERFACES, diskVar, disksOf, MAX_EXTRA, nextIndex, nicsOf, nicVar, parseNet, type Disk, type Nic } from '../lib/hardware';
+import { VmSpecSchema } from '../lib/spec';
+import type { VmInfo } from '../lib/vm';
+import { renderWrapper } from '../lib/wrapper';
+import { readConfig } from './config';
+import { writeConfig } from './edit';
+import { badInput, conflict, VmdeckError } from './errors';
+import { exists } from './fsutil';
+import { runRoot } from './paths';
+import { recordLive } from './pending';
+import { run } from './proc';
+import { vmStatus } from './runner';
+import { qmpCall, qmpMessage, resolveVm, withQmp } from './runtime';
+import { enumerate, GENERATOR, keepCopy, stamp, uniqueMac } from './store';
+
+export interface DeviceOutcome<T> {
+  vm: VmInfo;
+  /** The disk or NIC as the config now has it. */
+  device: T;
+  /** The config lines written. */
+  lines: string[];
+  kept: string;
+  /** True when the running VM got the change at once (hot-plug, block_resize). */
+  live: boolean;
+}
+
+const SIZE_RE = /^[1-9]\d{0,6}[KMGT]?$/;
+const UNITS: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
+const bytesOf = (size: string) => Number(size.replace(/[KMGT]$/, '')) * UNITS[/[KMGT]$/.exec(size)?.[0] ?? ''];
+
+async function running(vm: VmInfo): Promise<boolean> {
+  const { state } = await vmStatus(vm);
+  return state === 'running' || state === 'paused';
+}
+
+/** The config with name=value for each pair, the user's lines kept; a variable set by logic is refused. */
+function assign(text: string, pairs: [string, string][], field: string): { text: string; lines: string[] } {
+  const lines: string[] = [];
+  for (const [name, value] of pairs) {
+    const r = setAssignment(text, name, value);
+    if (!r.ok) throw badInput(field, r.error);
+    text = r.text;
+    lines.push(`${name}=${value === '' ? "''" : `'${value.replace(/'/g, `'\\''`)}'`}`);
+  }
+  return { text, lines };
+}
+
+/**
+ * A wrapper written before disks and NICs were lists ignores the extra ones:
+ * vmdeck's own is written afresh (the old one kept beside it); one of
+ * somebody else's (ctys) is refused.
+ */
+async function wrapperTakesLists(vm: VmInfo): Promise<void> {
+  const text = await readFile(vm.wrapper, 'utf8').catch(() => '');
+  if (text.includes('add_extra_devices')) return;
+  if (!/^# Written by vmdeck /m.test(text)) {
+    throw badInput('label', `label: the wrapper ${vm.wrapper} is not vmdeck's and starts only the first disk and NIC`);
+  }
+  await keepCopy(vm.wrapper, `${vm.wrapper}.${stamp()}`);
+  const tmp = `${vm.wrapper}.new-${process.pid}`;
+  await writeFile(tmp, renderWrapper(basename(vm.config, '.ctys'), { generator: GENERATOR, date: new Date().toISOString().slice(0, 10) }), { mode: 0o755 });
+  await rename(tmp, vm.wrapper);
+}
+
+// --- disks ------------------------------------------------------------------
+
+export interface DiskRequest {
+  size?: string;
+  file?: string;
+  interface?: string;
+}
+
+export async function addDisk(label: string, req: DiskRequest): Promise<DeviceOutcome<Disk>> {
+  const vm = await resolveVm(label);
+  const iface = req.interface ?? 'virtio';
+  if (!(DISK_INTERFACES as readonly string[]).includes(iface)) throw badInput('interface', `interface: '${iface}' is not one of ${DISK_INTERFACES.join(', ')}`);
+  if (req.size !== undefined && !SIZE_RE.test(req.size)) throw badInput('size', `size: '${req.size}' is not a size like 512M or 8G`);
+  if (req.file !== undefined && req.size !== undefined) throw badInput('size', 'size: give a size for a new image or the file of an existing one, not both');
+  const { text, vars } = await readConfig(vm.config);
+  const disks = disksOf(vars);
+  const n = nextIndex(disks);
+  if (n > MAX_EXTRA) throw badInput('disk', `disk: VM '${vm.label}' has ${disks.length} disks, the most vmdeck gives a VM`);
+  const live = await running(vm);
+  if (live && iface !== 'virtio') throw conflict(`interface: a${iface === 'ide' ? 'n' : ''} ${iface} disk cannot be added while VM '${vm.label}' runs; use virtio, or stop it first`, 'interface');
+  let file: string;
+  let created = false;
+  if (req.file !== undefined) {
+    const p = VmSpecSchema.shape.disk.safeParse(req.file);
+    if (!p.success || req.file === '') throw badInput('file', `file: ${p.success ? 'is empty' : p.error.issues[0].message}`);
+    file = req.file;
+    if (!(await exists(isAbsolute(file) ? file : join(vm.dir, file)))) throw badInput('file', `file: '${file}' does not exist (omit --file to make a new image)`);
+  } else {
+    file = `${vm.label}-disk${n}.qcow2`;
+    if (await exists(join(vm.dir, file))) throw conflict(`file: '${join(vm.dir, file)}' already exists; give it with --file to use it`, 'file');
+  }
+  const path = isAbsolute(file) ? file : join(vm.dir, file);
+  const format = file.endsWith('.qcow2') ? 'qcow2' : 'raw';
+  const edit = assign(text, [[diskVar(n), file], [diskVar(n, '_FORMAT'), format], [diskVar(n, '_IF'), iface]], 'disk');
+  await wrapperTakesLists(vm);
+  if (req.file === undefined) {
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', path, req.size ?? '1G']).catch((e) => {
+      throw new VmdeckError(500, `disk: qemu-img could not create '${path}': ${String((e as { stderr?: string }).stderr ?? e).trim().split('\n')[0]}`, 'disk');
+    });
+    created = true;
+  }
+  try {
+    if (live) {
+      await withQmp(vm, async (c) => {
+        await qmpCall(c, 'blockdev-add', { driver: format, 'node-name': `hd${n}`, file: { driver: 'file', filename: path } });
+        try {
+          await qmpCall(c, 'device_add', { driver: 'virtio-blk-pci', drive: `hd${n}`, id: `disk${n}`, serial: `disk${n}` });
+        } catch (e) {
+          await qmpCall(c, 'blockdev-del', { 'node-name': `hd${n}` }).catch(() => undefined);
+          throw e;
+        }
+      }).catch((e) => {
+        if (e instanceof VmdeckError) throw e;
+        throw new VmdeckError(500, `disk: QEMU could not add disk ${n} to VM '${vm.label}': ${qmpMessage(e)}`, 'disk');
+      });
+    }
+    const kept = await writeConfig(vm, edit.text);
+    if (live) await recordLive(vm.label);
+    const after = await resolveVm(vm.config);
+    return { vm: after, device: after.disks.find((d) => d.index === n)!, lines: edit.lines, kept, live };
+  } catch (e) {
+    if (created) await rm(path, { force: true });
+    throw e;
+  }
+}
+
+interface ImageInfo { 'virtual-size': number; snapshots?: { name: string }[] }
+
+/**
+ * Resizes disk N. Grows only, unless shrink names the VM (a shrink loses
+ * what lies past the new end); a qcow2 with internal snapshots is refused,
+ * since they would no longer fit the image. Running: block_resize, the guest
+ * sees the new size at once.
+ */
+export async function resizeDisk(label: string, index: number, size: string, shrink?: string): Promise<DeviceOutcome<Disk> & { from: number; to: number }> {
+  const vm = await resolveVm(label);
+  if (!SIZE_RE.test(size)) throw badInput('size', `size: '${size}' is not a size like 512M or 8G`);
+  const { vars } = await readConfig(vm.config);
+  const disk = disksOf(vars).find((d) => d.index === index);
+  if (!disk) throw badInput('disk', `disk: VM '${vm.label}' has no disk ${index} (it has ${disksOf(vars).map((d) => d.index).join(', ') || 'none'})`);
+  const path = isAbsolute(disk.file) ? disk.file : join(vm.dir, disk.file);
+  const live = await running(vm);
+  // -U: the image may be open in the running QEMU; only its header is read.
+  const info = JSON.parse((await run('qemu-img', ['info', '-U', '--output=json', path])).stdout) as ImageInfo;
+  const to = bytesOf(size);
+  const from = info['virtual-size'];
+  if (to < from && shrink !== vm.label) {
+    throw badInput('size', `size: ${size} is smaller than disk ${index}'s ${from} bytes; shrinking loses the data past the new end: confirm with --shrink=${vm.label}`);
+  }
+  if (info.snapshots?.length) {
+    throw conflict(`disk: disk ${index} of VM '${vm.label}' is used by snapshot${info.snapshots.length > 1 ? 's' : ''} ${info.snapshots.map((s) => `'${s.name}'`).join(', ')}: delete ${info.snapshots.length > 1 ? 'them' : 'it'} before resizing`, 'disk');
+  }
+  if (live) {
+    await withQmp(vm, (c) => qmpCall(c, 'block_resize', { device: `hd${index}`, size: to })
+      .catch(() => qmpCall(c, 'block_resize', { 'node-name': `hd${index}`, size: to })))
+      .catch((e) => {
+        if (e instanceof VmdeckError) throw e;
+        throw new VmdeckError(500, `disk: QEMU could not resize disk ${index} of VM '${vm.label}': ${qmpMessage(e)}`, 'disk');
+      });
+  } else {
+    await run('qemu-img', ['resize', '-q', ...(to < from ? ['--shrink'] : []), '-f', disk.format, path, String(to)]);
+  }
+  return { vm, device: disk, lines: [], kept: '', live, from, to };
+}
+
+// --- NICs ---------------------------------------------------------------------
+
+export interface NicRequest {
+  model?: string;
+  net?: string;
+}
+
+export async function addNic(label: string, req: NicRequest): Promise<DeviceOutcome<Nic>> {
+  const vm = await resolveVm(label);
+  const { text, vars } = await readConfig(vm.config);
+  const model = req.model ?? (vars.NIC as string | undefined) ?? 'virtio-net-pci';
+  const m = VmSpecSchema.shape.nic.safeParse(model);
+  if (!m.success) throw badInput('model', `model: ${m.error.issues[0].message}`);
+  const net = parseNet(req.net ?? 'user');
+  if ('error' in net) throw badInput('net', `net: ${net.error}`);
+  const nics = nicsOf(vars);
+  // A first NIC with network mode none counts: the next one is still NIC1.
+  const n = Math.max(1, nextIndex(nics));
+  if (n > MAX_EXTRA) throw badInput('nic', `nic: VM '${vm.label}' has ${nics.length} NICs, the most vmdeck gives a VM`);
+  // ctys's second interface may already have its MAC1 (and IP1): NIC 1 takes it.
+  const mac = (vars[nicVar(n, 'MAC')] as string | undefined) || uniqueMac([...(await enumerate()), vm]);
+  const pairs: [string, string][] = [[nicVar(n, 'NIC'), model], [nicVar(n, 'MAC'), mac], [nicVar(n, 'NETMODE'), net.netmode]];
+  if (net.vdeSwitch) pairs.push([nicVar(n, 'QEMUSOCK'), net.vdeSwitch]);
+  if (net.tapDevice) pairs.push([nicVar(n, 'TAPDEV'), net.tapDevice]);
+  const edit = assign(text, pairs, 'nic');
+  await wrapperTakesLists(vm);
+  const live = await running(vm) && net.netmode !== 'none';
+  if (live) {
+    // A bare switch name is one of vmdeck net's, as the wrapper reads it.
+    const sock = net.vdeSwitch.includes('/') ? net.vdeSwitch : join(runRoot(), 'net', net.vdeSwitch);
+    const netdev: Record<string, unknown> = net.netmode === 'user' ? { type: 'user', id: `net${n}` }
+      : net.netmode === 'vde' ? { type: 'vde', id: `net${n}`, sock }
+        : { type: 'tap', id: `net${n}`, ifname: net.tapDevice, script: 'no', downscript: 'no' };
+    await withQmp(vm, async (c) => {
+      await qmpCall(c, 'netdev_add', netdev);
+      try {
+        await qmpCall(c, 'device_add', { driver: model, netdev: `net${n}`, mac, id: `nic${n}` });
+      } catch (e) {
+        await qmpCall(c, 'netdev_del', { id: `net${n}` }).catch(() => undefined);
+        throw e;
+      }
+    }).catch((e) => {
+      if (e instanceof VmdeckError) throw e;
+      throw new VmdeckError(500, `nic: QEMU could not add NIC ${n} to VM '${vm.label}': ${qmpMessage(e)}`, 'nic');
+    });
+  }
+  const kept = await writeConfig(vm, edit.text);
+  if (live) await recordLive(vm.label);
+  const after = await resolveVm(vm.config);
+  return { vm: after, device: after.nics.find((x) => x.index === n)!, lines: edit.lines, kept, live };
+}
