@@ -72,10 +72,13 @@ set -u
 : "${DEFAULTBOOTMODE:=VHDD}" "${DEFAULTINSTMODE:=CD}" "${INSTSRCCDROM:=}" "${INSTSRCFDD:=}"
 : "${INSTSRCUSB:=}" "${KERNELIMAGE:=}" "${INITRDIMAGE:=}" "${APPEND:=}"
 : "${DEFAULTCONSOLE:=VNC}" "${VNCACCESSDISPLAY:=}" "${QEMUMONSOCK:=}"
-# ARGSADD is a bash array; ctys wrote it as a string of words: split those
-# on blanks (no globbing, no evaluation).
+# words ARRAY STRING: the blank-separated words of a config value (blanks and
+# newlines, whatever IFS the config set), never glob-expanded or evaluated. An
+# unquoted $VAR would expand `*` or `?` against the current directory.
+words() { IFS=$' \t\n' read -r -d '' -a "$1" <<<"$2" || true; }
+# ARGSADD is a bash array; ctys wrote it as a string of words.
 if [[ -z ${ARGSADD[@]+set} || ${ARGSADD@a} != *a* ]]; then
-	read -r -a ARGSADD <<<"${ARGSADD:-}"
+	words ARGSADD "${ARGSADD:-}"
 fi
 
 # The helpers below set the variable named first (printf -v): a $(…) per call
@@ -140,6 +143,12 @@ if [[ -n $opt_instmode ]]; then
 fi
 if [[ -n $INSTALL ]]; then field=--instmode; elif [[ -n $opt_bootmode ]]; then field=--bootmode; else field=DEFAULTBOOTMODE; fi
 oneof "$field" "$BOOTMODE" VHDD CD DVD PXE FDD USB KERNEL
+# The boot modes that take a source (MODE%SOURCE); any other refuses one
+# rather than ignore it.
+BOOTMODES_WITH_SOURCE=(VHDD CD DVD FDD USB KERNEL)
+if [[ -n $BOOTSRC && " ${BOOTMODES_WITH_SOURCE[*]} " != *" $BOOTMODE "* ]]; then
+	die "$field: boot mode $BOOTMODE takes no source ('$BOOTSRC'); the modes with one: ${BOOTMODES_WITH_SOURCE[*]}"
+fi
 [[ -n $INSTALL && $BOOTMODE == VHDD ]] && die "--instmode: VHDD is the install target, not an install source"
 
 CDROM='' FLOPPY='' USBSTICK=''
@@ -165,7 +174,8 @@ RUNDIR=${opt_rundir:-$RUNROOT/$LABEL}
 SERIALSOCK=$RUNDIR/serial.sock
 if [[ -n $QEMUMONSOCK ]]; then
 	# ctys's placeholders: the label, and the wrapper's pid.
-	SERIALSOCK=${QEMUMONSOCK//ACTUALLABEL/$LABEL}
+	# The replacement is quoted: bash 5.2 would put the match where a label has '&'.
+	SERIALSOCK=${QEMUMONSOCK//ACTUALLABEL/"$LABEL"}
 	SERIALSOCK=${SERIALSOCK//ACTUALPID/$$}
 fi
 if [[ $NETMODE == vde && -n $QEMUSOCK && $QEMUSOCK != */* ]]; then
@@ -253,12 +263,13 @@ add_boot() {
 }
 
 add_network() {
-	local nic="model=$NIC${MAC0:+,mac=$MAC0}" rule
+	local nic="model=$NIC${MAC0:+,mac=$MAC0}" rule rules
 	case $NETMODE in
 	none) add -nic none ;;
 	user)
 		local fwd=''
-		for rule in $HOSTFWD; do
+		words rules "$HOSTFWD"
+		for rule in "${rules[@]}"; do
 			# A comma here would smuggle in other netdev options.
 			[[ $rule =~ ^(tcp|udp):([0-9.]*):[0-9]+-[0-9.]*:[0-9]+$ ]] ||
 				die "HOSTFWD: '$rule' is not a rule like tcp:127.0.0.1:2222-:22"
