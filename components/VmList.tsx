@@ -12,7 +12,7 @@ import { useConfirm } from './Confirm';
 import { useVmEvents } from './events';
 import { useFetched } from './useFetched';
 import { byLabel, formatMemory, formatOs, hasDisplay } from './format';
-import { badgeState, StateBadge, type BadgeState } from './StateBadge';
+import { badgeState, StateBadge, WarningMark, type BadgeState } from './StateBadge';
 import { watchThumbnail } from './thumbnails';
 
 const ROW = 44;
@@ -37,9 +37,9 @@ const fetchVms = async () => [...(await api.vms())].sort(byLabel);
 
 const vmCount = (n: number) => `${n} VM${n === 1 ? '' : 's'}`;
 
-/** The line beneath a row: the server's refusal of the last action, else why the VM failed. */
+/** The line beneath a row: the server's refusal of the last action, else why the VM failed, or why it seems stuck. */
 function rowNote(vm: VmInfo, status?: RowStatus): string | undefined {
-  return status?.error ?? (badgeState(vm.state, vm.reason) === 'failed' ? vm.reason : undefined);
+  return status?.error ?? (badgeState(vm.state, vm.reason) === 'failed' ? vm.reason : vm.warning);
 }
 
 export function VmList() {
@@ -58,7 +58,10 @@ export function VmList() {
       setVms((list) =>
         list?.map((v) =>
           v.label === e.label
-            ? { ...v, state: e.state!, pid: typeof e.pid === 'number' ? e.pid : e.state === 'stopped' ? undefined : v.pid, reason: typeof e.reason === 'string' ? e.reason : undefined }
+            ? {
+                ...v, state: e.state!, pid: typeof e.pid === 'number' ? e.pid : e.state === 'stopped' ? undefined : v.pid,
+                reason: typeof e.reason === 'string' ? e.reason : undefined, warning: typeof e.warning === 'string' ? e.warning : undefined,
+              }
             : v,
         ) ?? list,
       );
@@ -285,6 +288,7 @@ const VmRow = memo(function VmRow({ vm, index, top, status, onAction }: {
       </span>
       <span role="cell" className="self-center px-2">
         <StateBadge state={badge} title={vm.reason} />
+        {vm.warning && <WarningMark warning={vm.warning} />}
       </span>
       <span role="cell" className="min-w-0 self-center truncate px-2" title={formatOs(vm)}>{formatOs(vm)}</span>
       <span role="cell" className="min-w-0 self-center truncate px-2" title={`${vm.arch} ${vm.accelerator}`}>

@@ -22,6 +22,8 @@ export interface RuntimeStatus {
   console?: string;
   /** When QEMU started, ms since the epoch. */
   startedAt?: number;
+  /** A running VM that seems stuck: no progress, or QEMU's KVM errors (server/progress.ts). */
+  warning?: string;
 }
 
 export interface RuntimePaths {

@@ -478,13 +478,16 @@ if ! flock -n "$lockfd"; then
 fi
 # Leftovers of a crashed run; nobody can be using them while we hold the lock.
 rm -f -- "$RUNDIR/qemu.pid" "$RUNDIR/qmp.sock" "$RUNDIR/qmp-events.sock" "$RUNDIR/monitor.sock" "$RUNDIR/vnc.sock" \
-	"$RUNDIR/serial.sock" "$RUNDIR/exit" "$SERIALSOCK" "$RUNDIR/serial.owner" "$RUNDIR/monitor.owner"
+	"$RUNDIR/serial.sock" "$RUNDIR/exit" "$SERIALSOCK" "$RUNDIR/serial.owner" "$RUNDIR/monitor.owner" "$RUNDIR/progress"
 [[ $SERIALSOCK == "$RUNDIR/serial.sock" ]] || ln -s -- "$SERIALSOCK" "$RUNDIR/serial.sock"
 # serial.log gathers every run's serial output: past 4 MiB the earlier runs
 # move to serial.log.1 (replacing the one before), so it does not grow forever.
 if [[ -f $RUNDIR/serial.log ]] && (($(stat -c %s -- "$RUNDIR/serial.log") > 4194304)); then
 	mv -f -- "$RUNDIR/serial.log" "$RUNDIR/serial.log.1"
 fi
+# What this run prints on serial comes after serial.log's size now: vmdeck
+# tells a guest that printed nothing since its start (see `vmdeck list`).
+stat -c %s -- "$RUNDIR/serial.log" >"$RUNDIR/serial.start" 2>/dev/null || echo 0 >"$RUNDIR/serial.start"
 # Which VM this runtime dir belongs to, so `vmdeck list` can find its files.
 printf '%s\n' "$CONF" >"$RUNDIR/config"
 printf '%s\n' "$CONSOLE" >"$RUNDIR/console"

@@ -203,7 +203,8 @@ export function apiRoutes(): Router {
     })
     .add('GET', '/api/vms/:label', async (r) => {
       const found = await resolveVm(r.params.label);
-      const status = await vmStatus(found);
+      // The VM page's look: a fresh screen sample tells a guest that makes no progress.
+      const status = await vmStatus(found, { sample: true });
       const vm = applyStatus(found, status);
       const [files, runtime] = await Promise.all([readVmFiles(vm), runtimeFacts(vm.label, status)]);
       let argv: string[] | null = null;
