@@ -19,8 +19,8 @@ const ROW = 44;
 const NOTE = 18;
 const OVERSCAN = 8;
 // Text columns grow with the window up to a width worth reading; beyond that the space stays empty.
-const COLUMNS = '76px minmax(140px,320px) 96px minmax(110px,260px) 136px 76px 48px minmax(130px,220px) 344px';
-const MIN_WIDTH = 'min-w-[1166px]';
+const COLUMNS = '76px minmax(140px,320px) 116px minmax(110px,260px) 136px 76px 48px minmax(130px,220px) 344px';
+const MIN_WIDTH = 'min-w-[1186px]';
 
 type Action = 'start' | StopMode;
 
@@ -286,7 +286,7 @@ const VmRow = memo(function VmRow({ vm, index, top, status, onAction }: {
         <Link href={href} prefetch={false} className="font-medium hover:text-accent hover:underline">{vm.label}</Link>
         {vm.source === 'ctys' && <span className="ml-1.5 text-[10px] text-muted" title="A config made by ctys">ctys</span>}
       </span>
-      <span role="cell" className="self-center px-2">
+      <span role="cell" className="flex items-center self-center whitespace-nowrap px-2">
         <StateBadge state={badge} title={vm.reason} />
         {vm.warning && <WarningMark warning={vm.warning} />}
       </span>
@@ -312,7 +312,8 @@ const VmRow = memo(function VmRow({ vm, index, top, status, onAction }: {
         </span>
       </span>
       {note && (
-        <span role="cell" aria-colspan={8} className="col-start-2 -col-end-1 -mt-1 truncate pr-3 pl-2 text-[11px] leading-[16px] text-danger" title={note}>
+        <span role="cell" aria-colspan={8} title={note}
+          className={`col-start-2 -col-end-1 -mt-1 truncate pr-3 pl-2 text-[11px] leading-[16px] ${note === vm.warning && !status?.error ? 'text-amber-700 dark:text-amber-300' : 'text-danger'}`}>
           <span role={status?.error ? 'alert' : undefined}>{note}</span>
         </span>
       )}

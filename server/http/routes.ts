@@ -16,7 +16,7 @@ import { sendKeys, typeText } from '../keys';
 import { changeMedia, ejectMedia, queryMedia } from '../media';
 import { cancelSwitch, createSwitch, listSwitches, switchInfo } from '../net';
 import { applyStatus, startVm, stopVm, vmStatus, withStatus, type StartOptions, type StopMode } from '../runner';
-import { resolveVm, runtimeFacts } from '../runtime';
+import { removeRuntimeDir, resolveVm, runtimeFacts } from '../runtime';
 import { screenshot } from '../screen';
 import { deleteSnapshot, listSnapshots, loadSnapshot, saveSnapshot } from '../snapshots';
 import { createVm, deleteVmFiles, enumerate, previewVm, readVmFiles, wrapperCheck, wrapperPrint, type CreateRequest } from '../store';
@@ -224,6 +224,8 @@ export function apiRoutes(): Router {
       if (vm.state !== 'stopped' && vm.state !== 'suspended') throw conflict(`label: VM '${vm.label}' is ${vm.state}; stop it before deleting it`, 'label');
       const disks = r.query.get('disks');
       if (disks !== null && disks !== 'delete' && disks !== 'keep') throw badInput('disks', `disks: '${disks}' is not one of delete, keep`);
+      // Its logs go with it (the runtime dir names the config, so that comes first).
+      await removeRuntimeDir(vm);
       const { keptDisk } = await deleteVmFiles(vm, disks === 'delete');
       return { deleted: vm.label, ...(keptDisk ? { keptDisk } : {}) };
     })
