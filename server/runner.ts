@@ -23,8 +23,11 @@ import { readVmInfo } from './store';
 
 export type { RuntimeStatus } from './runtime';
 
-/** A VM's state from its runtime dir, /proc and QMP (query-status on qmp.sock). */
-/** The VM's state; a running VM's "no progress" warning too (sample: a fresh screen sample first, see server/progress.ts). */
+/**
+ * A VM's state from its runtime dir, /proc and QMP (query-status on qmp.sock);
+ * a running VM's "no progress" warning too (sample: a fresh screen sample
+ * first, see server/progress.ts).
+ */
 export async function vmStatus(vm: VmInfo, opts: { sample?: boolean } = {}): Promise<RuntimeStatus> {
   const status = await probe(vm.label, vm.dir, (p) => queryRunstate(p.qmp));
   const warning = await progressOf(vm.label, status, opts);
