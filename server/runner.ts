@@ -19,25 +19,33 @@ import {
 import { CD_DRIVE } from './media';
 import { pendingChanges } from './pending';
 import { trustedRunRoot } from './paths';
+import { progressOf } from './progress';
 import { readVmInfo } from './store';
 
 export type { RuntimeStatus } from './runtime';
 
-/** A VM's state from its runtime dir, /proc and QMP (query-status on qmp.sock). */
-export async function vmStatus(vm: VmInfo): Promise<RuntimeStatus> {
+/**
+ * A VM's state from its runtime dir, /proc and QMP (query-status on qmp.sock);
+ * a running VM's "no progress" warning too (sample: a fresh screen sample
+ * first, see server/progress.ts).
+ */
+export async function vmStatus(vm: VmInfo, opts: { sample?: boolean } = {}): Promise<RuntimeStatus> {
   const status = await probe(vm.label, vm.dir, (p) => queryRunstate(p.qmp));
+  const warning = await progressOf(vm.label, status, opts);
   if (status.state === 'running' || status.state === 'paused') status.pending = await pendingChanges(vm.label, vm.config);
-  return status;
+  return warning ? { ...status, warning } : status;
 }
 
-/** The VM with state, pid and reason from a status. */
+/** The VM with state, pid, reason and warning from a status. */
 export function applyStatus(vm: VmInfo, s: RuntimeStatus): VmInfo {
   const out: VmInfo = { ...vm, state: s.state };
   delete out.pid;
   delete out.reason;
+  delete out.warning;
   delete out.pending;
   if (s.pid !== undefined) out.pid = s.pid;
   if (s.reason !== undefined) out.reason = s.reason;
+  if (s.warning !== undefined) out.warning = s.warning;
   if (s.pending !== undefined) out.pending = s.pending;
   return out;
 }
