@@ -1,7 +1,7 @@
 // The browser's side of the HTTP API (SPEC "HTTP API"): one function per
 // route, so components never build URLs or parse errors themselves.
 import type { CancelResult, SwitchInfo } from '@/lib/net';
-import type { VmInfo, VmRuntime, VmState } from '@/lib/vm';
+import type { Disk, Nic, VmInfo, VmRuntime, VmState } from '@/lib/vm';
 import type { Template } from '@/lib/templates';
 import type { Snapshot } from '@/lib/snapshots';
 import type { VmSpecInput } from '@/lib/spec';
@@ -78,6 +78,15 @@ export interface WrittenLine {
   before: string | null;
 }
 
+/** POST /api/vms/:label/disks|nics: the device as the config now has it, the lines written, and whether it was hot-plugged. */
+export interface DeviceResult<T> {
+  vm: VmInfo;
+  device: T;
+  lines: string[];
+  kept: string;
+  live: boolean;
+}
+
 /** PATCH /api/vms/:label's answer. */
 export interface EditResult {
   vm: VmInfo;
@@ -140,6 +149,12 @@ export const api = {
   /** Changes config values (spec fields); a running VM takes them at its next start. dryRun: only the lines it would write. */
   edit: (label: string, values: Record<string, unknown>, dryRun = false) =>
     call<EditResult>('PATCH', vmPath(label), dryRun ? { ...values, dryRun } : values),
+  /** Adds a disk (a new image of size, or an existing file); live on a running VM. */
+  addDisk: (label: string, disk: { size?: string; file?: string; interface?: string }) =>
+    call<DeviceResult<Disk>>('POST', `${vmPath(label)}/disks`, disk),
+  /** Adds a NIC (net: user, vde:SWITCH, tap:IF, none); live on a running VM. */
+  addNic: (label: string, nic: { model?: string; net?: string }) =>
+    call<DeviceResult<Nic>>('POST', `${vmPath(label)}/nics`, nic),
   remove: (label: string, deleteDisks: boolean) =>
     call<unknown>('DELETE', `${vmPath(label)}${deleteDisks ? '?disks=delete' : ''}`),
   start: (label: string, opts: StartOptions = {}) =>

@@ -54,3 +54,24 @@ test('memory changed in the Hardware tab: reviewed as its config line, saved, pe
   const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: LABEL, exact: true }) });
   await expect(row.getByText('pending', { exact: true })).toBeVisible();
 });
+
+test('a second disk and NIC added in the browser to the running VM: hot-plugged and in the config', async () => {
+  await page.goto(`/vms/${LABEL}?tab=hardware`);
+  const disks = page.locator('[data-card="list-disks"]');
+  await expect(disks.getByRole('row')).toHaveCount(1);
+  await disks.getByLabel('New disk size').fill('16M');
+  await disks.getByRole('button', { name: 'Add disk (live)' }).click();
+  await expect(disks.getByRole('status')).toHaveText(/^Added disk 1 to the running VM: HDDBOOTIMAGE1='hw1-disk1\.qcow2'/);
+  await expect(disks.getByRole('row')).toHaveCount(2);
+  const nics = page.locator('[data-card="list-nics"]');
+  await nics.getByRole('button', { name: 'Add NIC (live)' }).click();
+  await expect(nics.getByRole('status')).toHaveText(/^Added NIC 1 to the running VM: NIC1=/);
+  await expect(nics.getByRole('row')).toHaveCount(2);
+  await shot(page, 'hardware-devices');
+  const vm = (await (await page.request.get(`/api/vms/${LABEL}`)).json());
+  expect(vm.vm.disks.map((d: { file: string }) => d.file)).toEqual(['hw1.qcow2', 'hw1-disk1.qcow2']);
+  expect(vm.vm.nics).toHaveLength(2);
+  expect(vm.files[`${LABEL}.ctys`]).toMatch(/^NIC1='virtio-net-pci'$/m);
+  // Live, not pending: QEMU has them now (test/integration/devices.test.ts checks the guest sees them).
+  expect(vm.vm.pending?.variables ?? []).not.toContain('HDDBOOTIMAGE1');
+});

@@ -7,6 +7,7 @@
 import { useState } from 'react';
 import { api, type EditResult, type VmDetail } from '../../api';
 import { CARDS, shown, type Card } from './cards';
+import { DevicesCard } from './DevicesCard';
 
 export function HardwareTab({ vm, onChanged }: { vm: VmDetail; onChanged: () => void }) {
   const running = vm.state === 'running' || vm.state === 'paused';
@@ -17,6 +18,8 @@ export function HardwareTab({ vm, onChanged }: { vm: VmDetail; onChanged: () => 
       {vm.settings && (
         <div className="grid gap-3 xl:grid-cols-2">
           {CARDS.map((c) => <HardwareCard key={c.id} card={c} vm={vm} running={running} onChanged={onChanged} />)}
+          <DevicesCard kind="disks" vm={vm} onChanged={onChanged} />
+          <DevicesCard kind="nics" vm={vm} onChanged={onChanged} />
         </div>
       )}
     </div>

@@ -1,0 +1,66 @@
+'use client';
+// The VM's disks and NICs as lists (lib/hardware.ts), each with its Add
+// form: on a running VM the server hot-plugs it and writes the config; on a
+// stopped one it only writes the config (and makes a new disk image).
+import { useState } from 'react';
+import { api, type VmDetail } from '../../api';
+
+type Kind = 'disks' | 'nics';
+
+export function DevicesCard({ kind, vm, onChanged }: { kind: Kind; vm: VmDetail; onChanged: () => void }) {
+  const [value, setValue] = useState(kind === 'disks' ? '1G' : 'user');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const running = vm.state === 'running' || vm.state === 'paused';
+  const title = kind === 'disks' ? 'Disks' : 'Network interfaces';
+
+  const add = async () => {
+    setBusy(true);
+    try {
+      const r = kind === 'disks' ? await api.addDisk(vm.label, { size: value }) : await api.addNic(vm.label, { net: value });
+      setError(null);
+      setDone(`Added ${kind === 'disks' ? 'disk' : 'NIC'} ${r.device.index}${r.live ? ' to the running VM' : ''}: ${r.lines.join(' ')}`);
+      onChanged();
+    } catch (e) {
+      setDone(null);
+      setError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section aria-labelledby={`hw-list-${kind}`} data-card={`list-${kind}`} className="rounded border border-line bg-panel">
+      <h2 id={`hw-list-${kind}`} className="border-b border-line px-3 py-1.5 text-xs font-semibold">{title}</h2>
+      <table className="w-full text-xs">
+        <tbody>
+          {kind === 'disks'
+            ? vm.disks.map((d) => (
+              <tr key={d.index} className="border-b border-line last:border-0">
+                <td className="px-3 py-1 tabular-nums">{d.index}</td><td className="px-2">{d.interface}</td><td className="px-2">{d.format}</td>
+                <td className="px-2 font-mono break-all">{d.file}</td>
+              </tr>
+            ))
+            : vm.nics.map((n) => (
+              <tr key={n.index} className="border-b border-line last:border-0">
+                <td className="px-3 py-1 tabular-nums">{n.index}</td><td className="px-2 font-mono">{n.model}</td><td className="px-2 font-mono">{n.mac}</td>
+                <td className="px-2">{n.netmode}{n.vdeSwitch ? `:${n.vdeSwitch}` : n.tapDevice ? `:${n.tapDevice}` : ''}</td>
+              </tr>
+            ))}
+        </tbody>
+      </table>
+      <div className="flex items-end gap-2 border-t border-line px-3 py-1.5">
+        <div className="w-40">
+          <label htmlFor={`hw-add-${kind}`} className="label">{kind === 'disks' ? 'New disk size' : 'Network (user, vde:SWITCH, tap:IF, none)'}</label>
+          <input id={`hw-add-${kind}`} className="input font-mono" value={value} disabled={busy} onChange={(e) => { setValue(e.target.value); setError(null); }} />
+        </div>
+        <button type="button" className="btn btn-sm" disabled={busy || value === ''} onClick={() => void add()}>
+          {kind === 'disks' ? 'Add disk' : 'Add NIC'}{running ? ' (live)' : ''}
+        </button>
+      </div>
+      {error && <p role="alert" className="field-error px-3 pb-2">{error}</p>}
+      {done && <p role="status" className="px-3 pb-2 text-xs text-muted">{done}</p>}
+    </section>
+  );
+}
