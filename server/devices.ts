@@ -226,3 +226,70 @@ export async function addNic(label: string, req: NicRequest): Promise<DeviceOutc
   const after = await resolveVm(vm.config);
   return { vm: after, device: after.nics.find((x) => x.index === n)!, lines: edit.lines, kept, live };
 }
+
+// --- removing -----------------------------------------------------------------
+
+/** Waits until QEMU no longer has device id (the guest acknowledged the unplug). */
+async function unplugged(c: Parameters<Parameters<typeof withQmp>[1]>[0], id: string, what: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const list = await qmpCall<{ name: string }[]>(c, 'qom-list', { path: '/machine/peripheral' });
+    if (!list.some((p) => p.name === id)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new VmdeckError(500, `${what}: the guest did not release ${id} within 10 s (it may not take hot-unplug); stop the VM and remove it then`, what);
+}
+
+/**
+ * Removes extra device N (disk or NIC). Stopped: the later ones move down
+ * one number. Running: only the last one, since QEMU's ids (diskN, nicN)
+ * follow the numbers the VM was started with.
+ */
+async function removeDevice(label: string, kind: 'disk' | 'nic', index: number): Promise<DeviceOutcome<Disk | Nic>> {
+  const vm = await resolveVm(label);
+  const { text, vars } = await readConfig(vm.config);
+  const list: (Disk | Nic)[] = kind === 'disk' ? disksOf(vars) : nicsOf(vars);
+  const device = list.find((d) => d.index === index);
+  if (!device) throw badInput(kind, `${kind}: VM '${vm.label}' has no ${kind === 'disk' ? 'disk' : 'NIC'} ${index} (it has ${list.map((d) => d.index).join(', ') || 'none'})`);
+  if (index === 0) {
+    throw badInput(kind, kind === 'disk'
+      ? `disk: disk 0 is the first disk (HDDBOOTIMAGE): change it with vmdeck set HDDBOOTIMAGE=…`
+      : `nic: NIC 0 is the first NIC: vmdeck set NETMODE=none takes it away`);
+  }
+  const last = Math.max(...list.map((d) => d.index));
+  const live = await running(vm);
+  if (live && index !== last) throw conflict(`${kind}: VM '${vm.label}' runs: only its last ${kind === 'disk' ? 'disk' : 'NIC'} (${last}) can be removed now; stop it to remove ${index}`, kind);
+  const names: ((n: number) => string)[] = kind === 'disk'
+    ? [(n) => diskVar(n), (n) => diskVar(n, '_FORMAT'), (n) => diskVar(n, '_IF')]
+    : (['NIC', 'MAC', 'IP', 'NETMODE', 'QEMUSOCK', 'TAPDEV'] as const).map((p) => (n: number) => nicVar(n, p));
+  const pairs: [string, string][] = [];
+  const value = (name: string) => { const v = vars[name]; return Array.isArray(v) ? v.join(' ') : v ?? ''; };
+  for (let k = index; k < last; k++) for (const name of names) pairs.push([name(k), value(name(k + 1))]);
+  // The last one's name set empty ends the list there (its lines stay, emptied).
+  for (const name of names) if (vars[name(last)] !== undefined) pairs.push([name(last), '']);
+  const edit = assign(text, pairs, kind);
+  if (live) {
+    await withQmp(vm, async (c) => {
+      if (kind === 'disk') {
+        await qmpCall(c, 'device_del', { id: `disk${index}` });
+        await unplugged(c, `disk${index}`, 'disk');
+        // A disk hot-added by vmdeck has a node of its own; one of the command line went with its device.
+        await qmpCall(c, 'blockdev-del', { 'node-name': `hd${index}` }).catch(() => undefined);
+      } else {
+        await qmpCall(c, 'device_del', { id: `nic${index}` });
+        await unplugged(c, `nic${index}`, 'nic');
+        await qmpCall(c, 'netdev_del', { id: `net${index}` }).catch(() => undefined);
+      }
+    }).catch((e) => {
+      if (e instanceof VmdeckError) throw e;
+      throw new VmdeckError(500, `${kind}: QEMU could not remove ${kind} ${index} of VM '${vm.label}': ${qmpMessage(e)}`, kind);
+    });
+  }
+  const kept = await writeConfig(vm, edit.text);
+  if (live) await recordLive(vm.label);
+  return { vm: await resolveVm(vm.config), device, lines: edit.lines, kept, live };
+}
+
+/** Removes disk N ≥ 1 from the VM; its image is kept. */
+export const removeDisk = (label: string, index: number) => removeDevice(label, 'disk', index) as Promise<DeviceOutcome<Disk>>;
+/** Removes NIC N ≥ 1 from the VM. */
+export const removeNic = (label: string, index: number) => removeDevice(label, 'nic', index) as Promise<DeviceOutcome<Nic>>;

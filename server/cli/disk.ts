@@ -1,9 +1,9 @@
 // vmdeck disk: a VM's disks (N counts from 0, the first is HDDBOOTIMAGE).
-import { addDisk, resizeDisk } from '../devices';
+import { addDisk, removeDisk, resizeDisk } from '../devices';
 import { resolveVm } from '../runtime';
 import { flagString, parseArgs, UsageError, type Io } from './args';
 
-export const usage = `vmdeck disk L list | add [--size S] [--file F] [--if virtio|ide|scsi] | resize N SIZE [--shrink=L] [--json]
+export const usage = `vmdeck disk L list | add [--size S] [--file F] [--if virtio|ide|scsi] | resize N SIZE [--shrink=L] | remove N [--json]
                                          the VM's disks; on a running VM add and resize are live`;
 
 export async function run(argv: string[], io: Io): Promise<number> {
@@ -34,5 +34,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
     else io.out(`VM '${o.vm.label}': disk ${n} ${o.from} -> ${o.to} bytes${o.live ? ', live: the guest sees it now' : ''}\n`);
     return 0;
   }
-  throw new UsageError(`'${action}' is not one of list, add, resize`);
+  if (action === 'remove') {
+    const [n, ...extra] = rest;
+    if (!n || !/^\d+$/.test(n)) throw new UsageError('remove needs a disk number, like remove 1');
+    if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
+    const o = await removeDisk(label, Number(n));
+    if (p.flags.has('json')) json(o);
+    else io.out(`VM '${o.vm.label}': disk ${n} removed${o.live ? ', live' : ''} (its image ${o.device.file} is kept)\n`);
+    return 0;
+  }
+  throw new UsageError(`'${action}' is not one of list, add, resize, remove`);
 }

@@ -1,15 +1,23 @@
 // vmdeck nic: a VM's NICs (N counts from 0, the first is NIC/MAC0).
-import { addNic } from '../devices';
+import { addNic, removeNic } from '../devices';
 import { resolveVm } from '../runtime';
 import { flagString, parseArgs, UsageError, type Io } from './args';
 
-export const usage = `vmdeck nic L list | add [--model M] [--net user|vde:SWITCH|tap:IF|none] [--json]
+export const usage = `vmdeck nic L list | add [--model M] [--net user|vde:SWITCH|tap:IF|none] | remove N [--json]
                                          the VM's NICs; on a running VM add is live`;
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const p = parseArgs(argv, ['model', 'net'], ['json']);
   const [label, action = 'list', ...rest] = p.positional;
   if (!label) throw new UsageError('a VM label is needed');
+  if (action === 'remove') {
+    const [n, ...extra] = rest;
+    if (!n || !/^\d+$/.test(n)) throw new UsageError('remove needs a NIC number, like remove 1');
+    if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
+    const o = await removeNic(label, Number(n));
+    io.out(p.flags.has('json') ? `${JSON.stringify(o, null, 2)}\n` : `VM '${o.vm.label}': NIC ${n} removed${o.live ? ', live' : ''}\n`);
+    return 0;
+  }
   if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
   const json = (v: unknown) => io.out(`${JSON.stringify(v, null, 2)}\n`);
   if (action === 'list') {
@@ -24,5 +32,5 @@ export async function run(argv: string[], io: Io): Promise<number> {
     else io.out(`VM '${o.vm.label}': NIC ${o.device.index} ${o.device.model} ${o.device.mac} (${o.device.netmode}) added${o.live ? ', live' : ''}; wrote ${o.lines.join(' ')}\n`);
     return 0;
   }
-  throw new UsageError(`'${action}' is not one of list, add`);
+  throw new UsageError(`'${action}' is not one of list, add, remove`);
 }

@@ -9,7 +9,7 @@ import { switchNameError } from '../../lib/net';
 import { CONSOLES, labelError } from '../../lib/spec';
 import type { VmInfo } from '../../lib/vm';
 import { checkHost } from '../check';
-import { addDisk, addNic, resizeDisk } from '../devices';
+import { addDisk, addNic, removeDisk, removeNic, resizeDisk } from '../devices';
 import { editVm, vmSettings } from '../edit';
 import { badInput, conflict, notFound } from '../errors';
 import { bases, runDir } from '../paths';
@@ -123,7 +123,7 @@ function createRequest(body: Body): CreateRequest & { start?: boolean | StartOpt
   };
 }
 
-const diskIndexError = (n: string) => (/^\d{1,2}$/.test(n) ? null : `n: '${n}' is not a disk number (0, 1, …)`);
+const deviceIndexError = (n: string) => (/^\d{1,2}$/.test(n) ? null : `n: '${n}' is not a device number (0, 1, …)`);
 
 const TAIL_MAX = 4 * 1024 * 1024;
 
@@ -240,7 +240,15 @@ export function apiRoutes(): Router {
       const body = await r.body();
       const o = await resizeDisk(r.params.label, Number(r.params.n), reqString(body, 'size'), optString(body, 'shrink'));
       return { ...o, vm: await vmWithStatus(o.vm.label) };
-    }, { params: { n: diskIndexError } })
+    }, { params: { n: deviceIndexError } })
+    .add('DELETE', '/api/vms/:label/disks/:n', async (r) => {
+      const o = await removeDisk(r.params.label, Number(r.params.n));
+      return { ...o, vm: await vmWithStatus(o.vm.label) };
+    }, { params: { n: deviceIndexError } })
+    .add('DELETE', '/api/vms/:label/nics/:n', async (r) => {
+      const o = await removeNic(r.params.label, Number(r.params.n));
+      return { ...o, vm: await vmWithStatus(o.vm.label) };
+    }, { params: { n: deviceIndexError } })
     .add('GET', '/api/vms/:label/nics', async (r) => (await resolveVm(r.params.label)).nics)
     .add('POST', '/api/vms/:label/nics', async (r) => {
       const body = await r.body();

@@ -104,15 +104,42 @@ test('a running VM\'s disk grown: the guest sees the new size without a restart;
   assert.deepEqual(await guestDisks(), ['=64', 'disk1=48', 'disk2=16']);
 });
 
-test('the next start agrees with what ran: three disks, three NICs', async () => {
+test('removed while running: only the last one, unplugged from the guest and the config', async () => {
+  const middle = await vmdeck(['disk', 'dv', 'remove', '1'], sb.env);
+  assert.equal(middle.stderr, "vmdeck disk: disk: VM 'dv' runs: only its last disk (2) can be removed now; stop it to remove 1\n");
+  const first = await api(server.base, 'DELETE', '/api/vms/dv/disks/0');
+  assert.deepEqual([first.status, first.json.error], [400, 'disk: disk 0 is the first disk (HDDBOOTIMAGE): change it with vmdeck set HDDBOOTIMAGE=…']);
+  const disk = await api(server.base, 'DELETE', '/api/vms/dv/disks/2');
+  assert.equal(disk.status, 200, disk.text);
+  assert.equal(disk.json.live, true);
+  assert.deepEqual(await guestDisks(), ['=64', 'disk1=48']);
+  const nic = await vmdeck(['nic', 'dv', 'remove', '2'], sb.env);
+  assert.equal(nic.code, 0, nic.stderr);
+  assert.deepEqual(await guestLs('/sys/class/net'), ['eth0', 'eth1']);
+  assert.match(config(), /^HDDBOOTIMAGE2=''$/m);
+  assert.match(config(), /^NIC2=''$/m);
+  const vm = (await api(server.base, 'GET', '/api/vms/dv')).json.vm;
+  assert.deepEqual([vm.disks.length, vm.nics.length, vm.pending], [2, 2, undefined]);
+});
+
+test('the next start agrees with what ran: two disks, two NICs; stopped, a middle one can go, the later ones move down', async () => {
   shell!.close();
   shell = undefined;
   await quitVm(sb.run, 'dv');
   assert.equal((await vmdeck(['start', 'dv'], sb.env)).code, 0);
   shell = await guestShell(sb.run, 'dv', 120000);
-  assert.deepEqual(await guestDisks(), ['=64', 'disk1=48', 'disk2=16']);
-  assert.deepEqual(await guestLs('/sys/class/net'), ['eth0', 'eth1', 'eth2']);
+  assert.deepEqual(await guestDisks(), ['=64', 'disk1=48']);
+  assert.deepEqual(await guestLs('/sys/class/net'), ['eth0', 'eth1']);
   shell.close();
   shell = undefined;
   await quitVm(sb.run, 'dv');
+  // Disk 2's image was kept when it was removed: a new disk 2 would overwrite it, so it is taken back by name.
+  const again = await vmdeck(['disk', 'dv', 'add', '--size', '8M'], sb.env);
+  assert.match(again.stderr, /^vmdeck disk: file: '.*dv-disk2\.qcow2' already exists; give it with --file to use it\n$/);
+  assert.equal((await vmdeck(['disk', 'dv', 'add', '--file', 'dv-disk2.qcow2'], sb.env)).code, 0);
+  const removed = await vmdeck(['disk', 'dv', 'remove', '1'], sb.env);
+  assert.match(removed.stdout, /^VM 'dv': disk 1 removed \(its image dv-disk1\.qcow2 is kept\)$/m);
+  assert.match(config(), /^HDDBOOTIMAGE1='dv-disk2\.qcow2'$/m);
+  assert.match(config(), /^HDDBOOTIMAGE2=''$/m);
+  assert.deepEqual((await api(server.base, 'GET', '/api/vms/dv')).json.vm.disks.map((d: { file: string }) => d.file), ['dv.qcow2', 'dv-disk2.qcow2']);
 });
