@@ -155,6 +155,9 @@ export const api = {
   /** Adds a NIC (net: user, vde:SWITCH, tap:IF, none); live on a running VM. */
   addNic: (label: string, nic: { model?: string; net?: string }) =>
     call<DeviceResult<Nic>>('POST', `${vmPath(label)}/nics`, nic),
+  /** A new VM from this stopped one: a full copy, or linked (overlays on its disks). */
+  clone: (label: string, newLabel: string, linked: boolean) =>
+    call<{ vm: VmInfo; linked: boolean }>('POST', `${vmPath(label)}/clone`, { label: newLabel, linked }),
   remove: (label: string, deleteDisks: boolean) =>
     call<unknown>('DELETE', `${vmPath(label)}${deleteDisks ? '?disks=delete' : ''}`),
   start: (label: string, opts: StartOptions = {}) =>

@@ -75,3 +75,23 @@ test('a second disk and NIC added in the browser to the running VM: hot-plugged 
   // Live, not pending: QEMU has them now (test/integration/devices.test.ts checks the guest sees them).
   expect(vm.vm.pending?.variables ?? []).not.toContain('HDDBOOTIMAGE1');
 });
+
+test('Clone on the VM page: refused while it runs; stopped, a linked clone is made and its page reached', async () => {
+  await page.goto(`/vms/${LABEL}?tab=hardware`);
+  const card = page.locator('[data-card="clone"]');
+  await expect(card.getByRole('button', { name: 'Clone' })).toBeDisabled();
+  await expect(card).toContainText('Stop the VM to clone it.');
+  await page.request.post(`/api/vms/${LABEL}/stop`, { data: { mode: 'force' } });
+  await expect(card.getByRole('button', { name: 'Clone' })).toBeEnabled();
+  await card.getByLabel('New label').fill('hw1-copy');
+  await card.getByLabel(/Linked/).check();
+  await card.getByRole('button', { name: 'Clone' }).click();
+  await expect(card.getByRole('status')).toHaveText('Made hw1-copy.');
+  await shot(page, 'hardware-clone');
+  await card.getByRole('link', { name: 'hw1-copy' }).click();
+  await expect(page.getByRole('heading', { name: 'hw1-copy' })).toBeVisible();
+  const copy = (await (await page.request.get('/api/vms/hw1-copy')).json()).vm;
+  const source = (await (await page.request.get(`/api/vms/${LABEL}`)).json()).vm;
+  expect(copy.uuid).not.toBe(source.uuid);
+  expect(copy.mac).not.toBe(source.mac);
+});

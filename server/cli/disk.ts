@@ -4,7 +4,7 @@ import { resolveVm } from '../runtime';
 import { flagString, parseArgs, UsageError, type Io } from './args';
 
 export const usage = `vmdeck disk L list | add [--size S] [--file F] [--if virtio|ide|scsi] | resize N SIZE [--shrink=L] | remove N [--json]
-                                         the VM's disks; on a running VM add and resize are live`;
+                                         the VM's disks; on a running VM add, resize and remove are live`;
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const p = parseArgs(argv, ['size', 'file', 'if', 'shrink'], ['json']);

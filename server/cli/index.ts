@@ -24,6 +24,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   set: () => import('./set'),
   disk: () => import('./disk'),
   nic: () => import('./nic'),
+  clone: () => import('./clone'),
 };
 
 async function help(io: Io): Promise<void> {

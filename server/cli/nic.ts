@@ -4,7 +4,7 @@ import { resolveVm } from '../runtime';
 import { flagString, parseArgs, UsageError, type Io } from './args';
 
 export const usage = `vmdeck nic L list | add [--model M] [--net user|vde:SWITCH|tap:IF|none] | remove N [--json]
-                                         the VM's NICs; on a running VM add is live`;
+                                         the VM's NICs; on a running VM add and remove are live`;
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const p = parseArgs(argv, ['model', 'net'], ['json']);

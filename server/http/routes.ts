@@ -9,6 +9,7 @@ import { switchNameError } from '../../lib/net';
 import { CONSOLES, labelError } from '../../lib/spec';
 import type { VmInfo } from '../../lib/vm';
 import { checkHost } from '../check';
+import { cloneVm } from '../clone';
 import { addDisk, addNic, removeDisk, removeNic, resizeDisk } from '../devices';
 import { editVm, vmSettings } from '../edit';
 import { badInput, conflict, notFound } from '../errors';
@@ -249,6 +250,11 @@ export function apiRoutes(): Router {
       const o = await removeNic(r.params.label, Number(r.params.n));
       return { ...o, vm: await vmWithStatus(o.vm.label) };
     }, { params: { n: deviceIndexError } })
+    .add('POST', '/api/vms/:label/clone', async (r) => {
+      const body = await r.body();
+      const o = await cloneVm(r.params.label, reqString(body, 'label'), { linked: optBoolean(body, 'linked') });
+      return new Json(201, { ...o, vm: await vmWithStatus(o.vm.label) });
+    })
     .add('GET', '/api/vms/:label/nics', async (r) => (await resolveVm(r.params.label)).nics)
     .add('POST', '/api/vms/:label/nics', async (r) => {
       const body = await r.body();

@@ -1,0 +1,98 @@
+// vmdeck clone: a new VM from a stopped one. Its disks are copied (qemu-img
+// convert: a full copy, independent of its source, without the source's
+// internal snapshots) or, --linked, made qcow2 overlays whose backing file is
+// the source's image (which must then stay unchanged: its VM must not run).
+// The config is the source's, byte for byte, but for the assignments of the
+// new identity (LABEL, UUID, MAC<N>) and disk files, and its markers.
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import { setAssignment } from '../lib/config-edit';
+import { diskVar, disksOf, nicVar, nicsOf } from '../lib/hardware';
+import { LABEL_RE, RESERVED_LABELS } from '../lib/spec';
+import type { VmInfo } from '../lib/vm';
+import { renderWrapper } from '../lib/wrapper';
+import { readConfig } from './config';
+import { badInput, conflict, VmdeckError } from './errors';
+import { exists } from './fsutil';
+import { defaultBase } from './paths';
+import { run } from './proc';
+import { vmStatus, withStatus } from './runner';
+import { resolveVm } from './runtime';
+import { enumerate, GENERATOR, uniqueMac } from './store';
+
+export interface CloneOutcome {
+  vm: VmInfo;
+  linked: boolean;
+  /** Each disk of the clone and the image it came from. */
+  disks: { file: string; from: string }[];
+}
+
+const marker = (text: string, name: string, value: string) =>
+  text.replace(new RegExp(String.raw`^#@#${name}(\s*)= ".*"$`, 'm'), (_m, pad: string) => `#@#${name}${pad}= "${value}"`);
+
+export async function cloneVm(source: string, label: string, opts: { linked?: boolean } = {}): Promise<CloneOutcome> {
+  if (!LABEL_RE.test(label) || RESERVED_LABELS.includes(label)) throw badInput('label', `label: '${label}' is not a valid label: use letters, digits, '.', '_' and '-' (at most 63), starting with a letter or digit`);
+  const src = await resolveVm(source);
+  const { state } = await vmStatus(src);
+  if (state !== 'stopped') throw conflict(`label: VM '${src.label}' is ${state}; clone it once it is stopped (its disks change while it runs)`, 'label');
+  const known = await enumerate();
+  if (known.some((v) => v.label === label)) throw conflict(`label: a VM '${label}' exists already`, 'label');
+  const { text: original, vars } = await readConfig(src.config);
+  const disks = disksOf(vars).map((d) => ({ ...d, path: isAbsolute(d.file) ? d.file : join(src.dir, d.file) }));
+  if (opts.linked) {
+    // A backing file must not change under its overlay: none may be a running VM's disk.
+    const runningVms = (await withStatus(known)).filter((v) => v.state === 'running' || v.state === 'paused');
+    for (const d of disks) {
+      const user = runningVms.find((v) => v.disks.some((x) => (isAbsolute(x.file) ? x.file : join(v.dir, x.file)) === d.path));
+      if (user) throw conflict(`disk: '${d.path}' is a disk of running VM '${user.label}': a linked clone's backing file must not change`, 'disk');
+    }
+  }
+  const dir = join(defaultBase(), label);
+  if (await exists(dir)) throw conflict(`label: '${dir}' exists already`, 'label');
+  let text = original;
+  const set = (name: string, value: string) => {
+    const r = setAssignment(text, name, value);
+    if (!r.ok) throw badInput('label', r.error);
+    text = r.text;
+  };
+  const uuid = randomUUID();
+  set('LABEL', label);
+  set('UUID', uuid);
+  const used = [...known];
+  for (const n of nicsOf(vars)) {
+    const mac = uniqueMac(used);
+    used.push({ ...src, label: '', mac, nics: [] });
+    set(nicVar(n.index, 'MAC'), mac);
+    if (n.index === 0) text = marker(text, 'MAC0', mac);
+  }
+  text = marker(marker(text, 'LABEL', label), 'UUID', uuid);
+  const out: CloneOutcome['disks'] = [];
+  for (const d of disks) {
+    const file = d.index === 0 ? `${label}.qcow2` : `${label}-disk${d.index}.qcow2`;
+    set(diskVar(d.index), file);
+    set(diskVar(d.index, '_FORMAT'), 'qcow2');
+    out.push({ file: join(dir, file), from: d.path });
+  }
+  await mkdir(dir);
+  try {
+    for (const [i, d] of disks.entries()) {
+      const args = opts.linked
+        ? ['create', '-q', '-f', 'qcow2', '-b', d.path, '-F', d.format, out[i].file]
+        : ['convert', '-q', '-f', d.format, '-O', 'qcow2', d.path, out[i].file];
+      await run('qemu-img', args, { timeout: 3600000 }).catch((e) => {
+        throw new VmdeckError(500, `disk: qemu-img could not ${opts.linked ? 'make an overlay of' : 'copy'} '${d.path}': ${String((e as { stderr?: string }).stderr ?? e).trim().split('\n')[0]}`, 'disk');
+      });
+    }
+    await writeFile(join(dir, `${label}.ctys`), text, { mode: 0o644, flag: 'wx' });
+    await writeFile(join(dir, `${label}.sh`), renderWrapper(label, { generator: GENERATOR, date: new Date().toISOString().slice(0, 10) }), { mode: 0o755, flag: 'wx' });
+  } catch (e) {
+    for (const d of out) await rm(d.file, { force: true });
+    await rm(join(dir, `${label}.ctys`), { force: true });
+    await rm(join(dir, `${label}.sh`), { force: true });
+    await rmdir(dir).catch(() => undefined);
+    throw e;
+  }
+  return { vm: await resolveVm(join(dir, `${label}.ctys`)), linked: Boolean(opts.linked), disks: out };
+}
+

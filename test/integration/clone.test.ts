@@ -1,0 +1,84 @@
+// vmdeck clone (issue 12, point 3): a linked clone boots, writes, and leaves
+// its backing file unchanged; a full clone has no tie to its source; both get
+// a new label, UUID and MAC; a running source is refused.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { guestImages, sandbox, type Sandbox } from '../helpers/guest';
+import { vmdeck } from '../helpers/lifecycle';
+import { api, spawnServer, type ChildServer } from '../helpers/server';
+import { guestShell, quitVm } from '../helpers/vms';
+
+let sb: Sandbox;
+let server: ChildServer;
+const vmFile = (label: string, name: string) => join(sb.home, 'vms', label, name);
+const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+const info = (path: string) => JSON.parse(execFileSync('qemu-img', ['info', '-U', '--output=json', path], { encoding: 'utf8' }));
+
+before(async () => {
+  sb = sandbox('clone');
+  sb.enter();
+  const g = guestImages();
+  // ACCELERATOR pinned to QEMU: this host's /dev/kvm (kvm_pvm) runs no ordinary guests, and the probe is not what this tests.
+  const made = await vmdeck(['create-conf', '--label', 'src', '--template', 'kernel-initrd', '--auto-all'],
+    { ...sb.env, ACCELERATOR: 'QEMU', INST_KERNEL: g.kernel, INST_INITRD: g.initrd, INST_APPEND: g.append });
+  assert.equal(made.code, 0, made.stderr);
+  server = await spawnServer(sb);
+});
+after(async () => {
+  await server?.kill();
+  sb.cleanup();
+});
+
+/** Boots a VM, writes text at the start of its disk (vda) and reads it back. */
+async function writeDisk(label: string, text: string): Promise<void> {
+  assert.equal((await vmdeck(['start', label], sb.env)).code, 0);
+  const shell = await guestShell(sb.run, label, 120000);
+  try {
+    await shell.run(`echo ${text} > /tmp/t; dd if=/tmp/t of=/dev/vda 2>/dev/null; sync; echo W$((1+1))`, /W2/);
+    const out = await shell.run(`echo "R$((1+1))$(dd if=/dev/vda bs=${text.length} count=1 2>/dev/null)E$((1+1))"`, /R2\S*E2/);
+    assert.equal(out, `R2${text}E2`);
+  } finally {
+    shell.close();
+  }
+  await quitVm(sb.run, label);
+}
+
+test('a linked clone boots and writes; its backing file, the source\'s disk, stays unchanged; new identity', async () => {
+  const srcDisk = vmFile('src', 'src.qcow2');
+  const before = sha(srcDisk);
+  const r = await api(server.base, 'POST', '/api/vms/src/clone', { label: 'lnk', linked: true });
+  assert.equal(r.status, 201, r.text);
+  const [src, lnk] = [(await api(server.base, 'GET', '/api/vms/src')).json.vm, r.json.vm];
+  assert.equal(lnk.label, 'lnk');
+  assert.notEqual(lnk.uuid, src.uuid);
+  assert.notEqual(lnk.mac, src.mac);
+  const config = readFileSync(vmFile('lnk', 'lnk.ctys'), 'utf8');
+  assert.match(config, /^#@#LABEL\s+= "lnk"$/m);
+  assert.match(config, new RegExp(`^#@#MAC0\\s+= "${lnk.mac}"$`, 'm'));
+  assert.match(config, /^HDDBOOTIMAGE='lnk\.qcow2'$/m);
+  assert.equal(info(vmFile('lnk', 'lnk.qcow2'))['backing-filename'], srcDisk);
+  await writeDisk('lnk', 'linkeddata');
+  assert.equal(sha(srcDisk), before, 'the backing file is unchanged');
+});
+
+test('a full clone is independent: no backing file, its writes are its own; a running source is refused', async () => {
+  const cli = await vmdeck(['clone', 'src', 'full'], sb.env);
+  assert.equal(cli.code, 0, cli.stderr);
+  const full = info(vmFile('full', 'full.qcow2'));
+  assert.equal(full['backing-filename'], undefined);
+  const before = sha(vmFile('src', 'src.qcow2'));
+  await writeDisk('full', 'fulldata');
+  assert.equal(sha(vmFile('src', 'src.qcow2')), before);
+  const vms = (await api(server.base, 'GET', '/api/vms')).json as { label: string; uuid: string; mac: string }[];
+  assert.equal(new Set(vms.map((v) => v.uuid)).size, 3);
+  assert.equal(new Set(vms.map((v) => v.mac)).size, 3);
+
+  assert.equal((await vmdeck(['start', 'full'], sb.env)).code, 0);
+  const refused = await vmdeck(['clone', 'full', 'again'], sb.env);
+  assert.equal(refused.stderr, "vmdeck clone: label: VM 'full' is running; clone it once it is stopped (its disks change while it runs)\n");
+  await quitVm(sb.run, 'full');
+});
