@@ -5,6 +5,7 @@ import type { VmInfo, VmRuntime, VmState } from '@/lib/vm';
 import type { Template } from '@/lib/templates';
 import type { Snapshot } from '@/lib/snapshots';
 import type { VmSpecInput } from '@/lib/spec';
+import type { Task } from '@/lib/tasks';
 
 /** A refusal from the server: its own one-line message and the field it names. */
 export class ApiError extends Error {
@@ -101,6 +102,7 @@ export interface MediaState {
 }
 
 export type { Snapshot } from '@/lib/snapshots';
+export type { Task } from '@/lib/tasks';
 
 export type WizardSpec = Partial<VmSpecInput> & { template: string };
 
@@ -130,6 +132,8 @@ export const api = {
   ejectMedia: (label: string) => call<MediaState>('POST', `${vmPath(label)}/media`, { action: 'eject' }),
   keys: (label: string, keys: string[]) => call<unknown>('POST', `${vmPath(label)}/keys`, { keys }),
   typeText: (label: string, text: string) => call<unknown>('POST', `${vmPath(label)}/keys`, { text }),
+  /** GET /api/tasks: the task log, newest first (of one VM with label). */
+  tasks: (label?: string) => call<Task[]>('GET', `/api/tasks${label ? `?label=${encodeURIComponent(label)}` : ''}`),
   networks: () => call<SwitchInfo[]>('GET', '/api/networks'),
   createNetwork: (name: string, opts: { tap?: string; bridge?: string } = {}) =>
     call<SwitchInfo>('POST', '/api/networks', { name, ...opts }),

@@ -18,6 +18,7 @@ import {
 import { CD_DRIVE } from './media';
 import { trustedRunRoot } from './paths';
 import { readVmInfo } from './store';
+import { task, taskFailed, taskLabel, taskOutput } from './tasks';
 
 export type { RuntimeStatus } from './runtime';
 
@@ -186,7 +187,7 @@ export async function requireWrapper(vm: VmInfo): Promise<void> {
   }
 }
 
-export async function startVm(labelOrPath: string, opts: StartOptions = {}): Promise<VmInfo> {
+async function startVmNow(labelOrPath: string, opts: StartOptions): Promise<VmInfo> {
   const vm = await resolveVm(labelOrPath);
   const console = (opts.console ?? vm.console ?? '').toUpperCase();
   if (console === 'CLI' || console === 'CLI0') {
@@ -195,6 +196,8 @@ export async function startVm(labelOrPath: string, opts: StartOptions = {}): Pro
   const resuming = opts.instmode === undefined && (await exists(suspendFile(vm.dir, vm.label)));
   await requireWrapper(vm);
   const { code, stderr } = await runWrapper(startVmArgs(vm, opts), 60000);
+  taskOutput(stderr);
+  taskLabel(vm.label);
   const p = runtimePaths(vm.label);
   if (code === 3) {
     if (!opts.reuse) {
@@ -314,7 +317,7 @@ async function suspend(vm: VmInfo, pid: number): Promise<void> {
  * the guest ignores, without force, reports the VM still running with a
  * reason (the CLI prints it and exits 1).
  */
-export async function stopVm(label: string, opts: StopOptions): Promise<RuntimeStatus> {
+async function stopVmNow(label: string, opts: StopOptions): Promise<RuntimeStatus> {
   if (!STOP_MODES.includes(opts.mode)) throw badInput('mode', `mode: '${opts.mode}' is not one of ${STOP_MODES.join(', ')}`);
   const timeout = opts.timeout ?? DEFAULT_POWEROFF_S;
   if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0 || timeout > 3600) {
@@ -395,4 +398,21 @@ export async function listRunning(): Promise<VmInfo[]> {
   }));
   const running = await withStatus(found.filter((v): v is VmInfo => v !== null));
   return running.filter((v) => v.state === 'running' || v.state === 'paused');
+}
+
+// --- as tasks ---------------------------------------------------------------
+
+/** Starts a VM (startVmNow), recorded in the task log. */
+export function startVm(labelOrPath: string, opts: StartOptions = {}): Promise<VmInfo> {
+  return task('start', labelOrPath, { ...opts }, () => startVmNow(labelOrPath, opts));
+}
+
+/** Stops, resets, pauses, resumes or suspends a VM (stopVmNow), recorded in the task log; a poweroff the guest ignored is a failed task. */
+export function stopVm(label: string, opts: StopOptions): Promise<RuntimeStatus> {
+  return task(`stop:${opts.mode}`, label, { ...opts }, async () => {
+    const status = await stopVmNow(label, opts);
+    if (opts.mode === 'poweroff' && status.state !== 'stopped') taskFailed(`VM '${label}' is still ${status.state}: ${status.reason ?? 'it did not power off'}`);
+    else if (status.reason) taskOutput(status.reason);
+    return status;
+  });
 }

@@ -18,6 +18,7 @@ import { exists } from './fsutil';
 import { bases, defaultBase } from './paths';
 import { run } from './proc';
 import { findTemplate, loadCatalog } from './templates';
+import { task, taskOutput } from './tasks';
 
 export const GENERATOR = 'vmdeck create-conf 0.1';
 
@@ -293,6 +294,7 @@ function stamp(d = new Date()): string {
 async function createImage(path: string, format: string, size: string): Promise<void> {
   try {
     await run('qemu-img', ['create', '-q', '-f', format, path, size]);
+    taskOutput(`qemu-img create -f ${format} ${path} ${size}`);
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: string };
     if (err.code === 'ENOENT') throw new VmdeckError(500, 'qemu-img: not found (install Debian\'s qemu-utils)', 'disk');
@@ -378,7 +380,13 @@ const alreadyExists = (label: string, target: string, hint: string) =>
  * force, an existing VM's config and wrapper are kept with a timestamp
  * suffix; an existing disk image is never overwritten.
  */
-export async function createVm(req: CreateRequest): Promise<Created> {
+export function createVm(req: CreateRequest): Promise<Created> {
+  // The environment's create-conf options, not the whole environment of the CLI.
+  const { values, env, ...options } = req;
+  return task('create', req.label, { ...options, ...(env ? envValues(env) : {}), ...values }, () => createVmNow(req));
+}
+
+async function createVmNow(req: CreateRequest): Promise<Created> {
   const base = resolve(req.base ?? defaultBase());
   if (req.force && LABEL_RE.test(req.label)) {
     // A VM written anew keeps its identity (UUID, MAC) unless the user gives another.
@@ -553,7 +561,11 @@ async function ownFiles(vm: VmInfo): Promise<string[]> {
  * nothing else is left in it. The disk image is kept unless deleteDisks: one
  * inside the VM's directory is moved aside, out of it when the directory goes.
  */
-export async function deleteVmFiles(vm: VmInfo, deleteDisks: boolean): Promise<{ keptDisk?: string }> {
+export function deleteVmFiles(vm: VmInfo, deleteDisks: boolean): Promise<{ keptDisk?: string }> {
+  return task('delete', vm.label, { disks: deleteDisks ? 'delete' : 'keep' }, () => deleteVmFilesNow(vm, deleteDisks));
+}
+
+async function deleteVmFilesNow(vm: VmInfo, deleteDisks: boolean): Promise<{ keptDisk?: string }> {
   for (const f of await ownFiles(vm)) await rm(f, { force: true });
   cache.delete(vm.config);
   // The VM's own directory is <BASE>/<LABEL>/; a base or any other directory stays.

@@ -11,21 +11,22 @@ import { badgeState, StateBadge } from '../StateBadge';
 import { ActionBar } from './ActionBar';
 import { Facts } from './Facts';
 import { FilesView } from './FilesView';
+import { TaskLog } from '../tasks/TaskLog';
 
 const loading = () => <div className="flex-1 bg-console" />;
 const VncConsole = dynamic(() => import('../console/VncConsole'), { ssr: false, loading });
 const TerminalConsole = dynamic(() => import('../console/TerminalConsole'), { ssr: false, loading });
 
-export type Tab = 'vnc' | 'serial' | 'monitor' | 'cli' | 'files';
+export type Tab = 'vnc' | 'serial' | 'monitor' | 'cli' | 'files' | 'tasks';
 
-const TAB_TITLE: Record<Tab, string> = { vnc: 'VNC', serial: 'Serial', monitor: 'Monitor', cli: 'CLI0', files: 'Files & command' };
+const TAB_TITLE: Record<Tab, string> = { vnc: 'VNC', serial: 'Serial', monitor: 'Monitor', cli: 'CLI0', files: 'Files & command', tasks: 'Tasks' };
 
 function tabsFor(vm: VmDetail): Tab[] {
   const tabs: Tab[] = [];
   if (vm.console === 'VNC') tabs.push('vnc');
   tabs.push('serial', 'monitor');
   if (vm.console === 'CLI0') tabs.push('cli');
-  tabs.push('files');
+  tabs.push('files', 'tasks');
   return tabs;
 }
 
@@ -172,6 +173,7 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
                   : t === 'serial' ? <TerminalConsole label={vm.label} kind="serial" running={running} suspended={suspended} logUrl={serialLogUrl(vm.label)} />
                     : t === 'monitor' ? <TerminalConsole label={vm.label} kind="monitor" running={running} suspended={suspended} />
                       : t === 'cli' ? <TerminalConsole label={vm.label} kind="cli" running={running} suspended={suspended} />
+                        : t === 'tasks' ? <TaskLog label={vm.label} />
                         : <div className="flex min-h-0 flex-1 flex-col overflow-auto"><Facts vm={vm} inline /><div className="flex min-h-[28rem] flex-1 flex-col lg:min-h-0"><FilesView vm={vm} /></div></div>
               )}
             </div>

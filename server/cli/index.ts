@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   media: () => import('./media'),
   monitor: () => import('./monitor'),
   console: () => import('./console'),
+  tasks: () => import('./tasks'),
 };
 
 async function help(io: Io): Promise<void> {

@@ -23,6 +23,7 @@ import { createVm, deleteVmFiles, enumerate, previewVm, readVmFiles, wrapperChec
 import { loadCatalog } from '../templates';
 import { startCliSession } from '../ws/consoles';
 import { streamEvents } from './events';
+import { listTasks } from '../tasks';
 import { Json, Reply, Router, STREAMED, type ApiRequest } from './router';
 
 const VERSION = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')).version as string;
@@ -169,6 +170,19 @@ async function serialLog(r: ApiRequest, vm: VmInfo): Promise<typeof STREAMED> {
   return STREAMED;
 }
 
+/** ?label=L&limit=N of GET /api/tasks, checked as the CLI checks them. */
+function taskQuery(q: URLSearchParams): { label?: string; limit?: number } {
+  const label = q.get('label') ?? undefined;
+  if (label !== undefined) {
+    const problem = labelError(label);
+    if (problem) throw badInput('label', problem);
+  }
+  const limitParam = q.get('limit');
+  const limit = limitParam === null ? undefined : Number(limitParam);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 10000)) throw badInput('limit', 'limit: must be a whole number from 1 to 10000');
+  return { label, limit };
+}
+
 export function apiRoutes(): Router {
   // Every :label is a label (never a path); :name a snapshot or switch name, checked before use.
   const snapshot = { params: { name: checkSnapshotName } };
@@ -277,5 +291,6 @@ export function apiRoutes(): Router {
       const force = r.query.get('force');
       return cancelSwitch(r.params.name, { force: force === '1' || force === 'true' });
     }, network)
-    .add('GET', '/api/events', (r) => streamEvents(r.req, r.res));
+    .add('GET', '/api/events', (r) => streamEvents(r.req, r.res))
+    .add('GET', '/api/tasks', async (r) => listTasks(taskQuery(r.query)));
 }
