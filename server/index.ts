@@ -13,6 +13,7 @@ import { checkWriteRequest, HttpError, runRoute, sendError, sendJson, type Route
 import { VmdeckError } from './errors';
 import { subscribe } from './events';
 import { announceServer, serverFile } from './serverfile';
+import { startSampler } from './stats';
 import { closeAllConsoles, vmStopped } from './ws/consoles';
 import { createWsEndpoints } from './ws/index';
 import { REPO } from './repo';
@@ -184,6 +185,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     throw e;
   }
   const actualPort = (server.address() as AddressInfo).port;
+  // The graphs' history: every running VM sampled each step while the dashboard runs.
+  const sampler = startSampler();
   // `vmdeck console` and `vmdeck monitor` find us here and share our hubs.
   const unannounce = await announceServer(host, actualPort).catch((e: Error) => {
     console.error(`vmdeck serve: cannot write ${serverFile()}: ${e.message} (vmdeck console will not share the dashboard's consoles)`);
@@ -211,6 +214,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     async close() {
       await unannounce().catch(() => undefined);
       unsubscribe();
+      sampler.stop();
       closeAllConsoles();
       ws.close();
       await new Promise<void>((resolve) => {

@@ -195,7 +195,8 @@ add() { argv+=("$@"); }
 
 add_identity() {
 	add "$STARTERCALL"
-	add -name "guest=${LABEL//,/,,},process=vmdeck-${LABEL//,/,,}"
+	# debug-threads: the vCPU threads are named "CPU n/TCG" or "CPU n/KVM", so their CPU can be told apart (the graphs)
+	add -name "guest=${LABEL//,/,,},process=vmdeck-${LABEL//,/,,},debug-threads=on"
 	[[ -n $UUID ]] && add -uuid "$UUID"
 	return 0
 }

@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   monitor: () => import('./monitor'),
   console: () => import('./console'),
   tasks: () => import('./tasks'),
+  stats: () => import('./stats'),
 };
 
 async function help(io: Io): Promise<void> {

@@ -24,6 +24,7 @@ import { loadCatalog } from '../templates';
 import { startCliSession } from '../ws/consoles';
 import { streamEvents } from './events';
 import { listTasks } from '../tasks';
+import { hostStats, recentCpu, vmStats } from '../stats';
 import { Json, Reply, Router, STREAMED, type ApiRequest } from './router';
 
 const VERSION = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')).version as string;
@@ -292,5 +293,8 @@ export function apiRoutes(): Router {
       return cancelSwitch(r.params.name, { force: force === '1' || force === 'true' });
     }, network)
     .add('GET', '/api/events', (r) => streamEvents(r.req, r.res))
-    .add('GET', '/api/tasks', async (r) => listTasks(taskQuery(r.query)));
+    .add('GET', '/api/tasks', async (r) => listTasks(taskQuery(r.query)))
+    .add('GET', '/api/vms/:label/stats', (r) => vmStats(r.params.label, r.query.get('range') ?? '1h'))
+    .add('GET', '/api/stats/cpu', async () => recentCpu())
+    .add('GET', '/api/host/stats', () => hostStats());
 }
