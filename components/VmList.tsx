@@ -14,6 +14,7 @@ import { useFetched } from './useFetched';
 import { byLabel, formatMemory, formatOs, hasDisplay } from './format';
 import { badgeState, StateBadge, type BadgeState } from './StateBadge';
 import { watchThumbnail } from './thumbnails';
+import { CpuSparkline } from './Sparkline';
 
 const ROW = 44;
 const NOTE = 18;
@@ -162,6 +163,7 @@ function VmGrid({ vms, status, onAction, empty }: {
 }) {
   const box = useRef<HTMLDivElement>(null);
   const [view, setView] = useState({ top: 0, height: 800 });
+  const cpu = useRecentCpu(vms.some((v) => v.state === 'running' || v.state === 'paused'));
   // Where each row starts; the last entry is the height of them all.
   const tops = useMemo(() => {
     const t = new Array<number>(vms.length + 1);
@@ -211,7 +213,7 @@ function VmGrid({ vms, status, onAction, empty }: {
       </div>
       <div role="rowgroup" className={`relative ${MIN_WIDTH}`} style={{ height: tops[vms.length] }}>
         {vms.slice(first, last).map((vm, i) => (
-          <VmRow key={vm.label} vm={vm} index={first + i} top={tops[first + i]} status={status[vm.label]} onAction={onAction} />
+          <VmRow key={vm.label} vm={vm} index={first + i} top={tops[first + i]} status={status[vm.label]} onAction={onAction} cpu={cpu[vm.label]} />
         ))}
       </div>
       {empty && (
@@ -222,6 +224,19 @@ function VmGrid({ vms, status, onAction, empty }: {
       )}
     </div>
   );
+}
+
+/** The last minutes of CPU of each running VM (GET /api/stats/cpu), fetched each sampling step while some VM runs and the tab shows. */
+function useRecentCpu(anyRunning: boolean): Record<string, (number | null)[]> {
+  const [cpu, setCpu] = useState<Record<string, (number | null)[]>>({});
+  useEffect(() => {
+    if (!anyRunning) return;
+    const load = () => { if (document.visibilityState === 'visible') api.recentCpu().then(setCpu, () => undefined); };
+    load();
+    const t = setInterval(load, 5000);
+    return () => clearInterval(t);
+  }, [anyRunning]);
+  return cpu;
 }
 
 /** The row whose span holds y (tops ascending, tops[0] = 0). */
@@ -238,8 +253,9 @@ function rowAt(tops: number[], y: number): number {
 
 // A row's links do not prefetch: scrolling through 1,000 VMs would fetch the
 // VM page of every row that passes by.
-const VmRow = memo(function VmRow({ vm, index, top, status, onAction }: {
+const VmRow = memo(function VmRow({ vm, index, top, status, onAction, cpu }: {
   vm: VmInfo;
+  cpu?: (number | null)[];
   index: number;
   top: number;
   status?: RowStatus;
@@ -285,6 +301,7 @@ const VmRow = memo(function VmRow({ vm, index, top, status, onAction }: {
       </span>
       <span role="cell" className="self-center px-2">
         <StateBadge state={badge} title={vm.reason} />
+        {up && <CpuSparkline values={cpu} smp={vm.smp} />}
       </span>
       <span role="cell" className="min-w-0 self-center truncate px-2" title={formatOs(vm)}>{formatOs(vm)}</span>
       <span role="cell" className="min-w-0 self-center truncate px-2" title={`${vm.arch} ${vm.accelerator}`}>

@@ -6,6 +6,7 @@ import type { Template } from '@/lib/templates';
 import type { Snapshot } from '@/lib/snapshots';
 import type { VmSpecInput } from '@/lib/spec';
 import type { Task } from '@/lib/tasks';
+import type { StatPoint } from '@/lib/stats';
 
 /** A refusal from the server: its own one-line message and the field it names. */
 export class ApiError extends Error {
@@ -104,6 +105,25 @@ export interface MediaState {
 export type { Snapshot } from '@/lib/snapshots';
 export type { Task } from '@/lib/tasks';
 
+/** GET /api/vms/:label/stats (server/stats.ts StatsAnswer). */
+export interface VmStats {
+  label: string;
+  range: string;
+  step: number;
+  points: StatPoint[];
+  now: StatPoint | null;
+}
+
+/** GET /api/host/stats. */
+export interface HostStats {
+  cpu: number;
+  cores: number;
+  memTotal: number;
+  memAvailable: number;
+  bases: { path: string; total: number; free: number }[];
+  vms: { running: number; cpu: number; rss: number };
+}
+
 export type WizardSpec = Partial<VmSpecInput> & { template: string };
 
 export const api = {
@@ -134,6 +154,11 @@ export const api = {
   typeText: (label: string, text: string) => call<unknown>('POST', `${vmPath(label)}/keys`, { text }),
   /** GET /api/tasks: the task log, newest first (of one VM with label). */
   tasks: (label?: string) => call<Task[]>('GET', `/api/tasks${label ? `?label=${encodeURIComponent(label)}` : ''}`),
+  /** GET /api/vms/:label/stats: the history over a range, and the figures now. */
+  stats: (label: string, range: string) => call<VmStats>('GET', `${vmPath(label)}/stats?range=${encodeURIComponent(range)}`),
+  /** GET /api/stats/cpu: the last minutes of CPU of each running VM. */
+  recentCpu: () => call<Record<string, (number | null)[]>>('GET', '/api/stats/cpu'),
+  hostStats: () => call<HostStats>('GET', '/api/host/stats'),
   networks: () => call<SwitchInfo[]>('GET', '/api/networks'),
   createNetwork: (name: string, opts: { tap?: string; bridge?: string } = {}) =>
     call<SwitchInfo>('POST', '/api/networks', { name, ...opts }),

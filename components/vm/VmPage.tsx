@@ -16,17 +16,18 @@ import { TaskLog } from '../tasks/TaskLog';
 const loading = () => <div className="flex-1 bg-console" />;
 const VncConsole = dynamic(() => import('../console/VncConsole'), { ssr: false, loading });
 const TerminalConsole = dynamic(() => import('../console/TerminalConsole'), { ssr: false, loading });
+const Graphs = dynamic(() => import('./Graphs'), { ssr: false, loading });
 
-export type Tab = 'vnc' | 'serial' | 'monitor' | 'cli' | 'files' | 'tasks';
+export type Tab = 'vnc' | 'serial' | 'monitor' | 'cli' | 'files' | 'tasks' | 'graphs';
 
-const TAB_TITLE: Record<Tab, string> = { vnc: 'VNC', serial: 'Serial', monitor: 'Monitor', cli: 'CLI0', files: 'Files & command', tasks: 'Tasks' };
+const TAB_TITLE: Record<Tab, string> = { vnc: 'VNC', serial: 'Serial', monitor: 'Monitor', cli: 'CLI0', files: 'Files & command', tasks: 'Tasks', graphs: 'Graphs' };
 
 function tabsFor(vm: VmDetail): Tab[] {
   const tabs: Tab[] = [];
   if (vm.console === 'VNC') tabs.push('vnc');
   tabs.push('serial', 'monitor');
   if (vm.console === 'CLI0') tabs.push('cli');
-  tabs.push('files', 'tasks');
+  tabs.push('files', 'graphs', 'tasks');
   return tabs;
 }
 
@@ -174,6 +175,7 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
                     : t === 'monitor' ? <TerminalConsole label={vm.label} kind="monitor" running={running} suspended={suspended} />
                       : t === 'cli' ? <TerminalConsole label={vm.label} kind="cli" running={running} suspended={suspended} />
                         : t === 'tasks' ? <TaskLog label={vm.label} />
+                        : t === 'graphs' ? <Graphs label={vm.label} running={running} />
                         : <div className="flex min-h-0 flex-1 flex-col overflow-auto"><Facts vm={vm} inline /><div className="flex min-h-[28rem] flex-1 flex-col lg:min-h-0"><FilesView vm={vm} /></div></div>
               )}
             </div>
