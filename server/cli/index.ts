@@ -23,6 +23,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   console: () => import('./console'),
   tasks: () => import('./tasks'),
   stats: () => import('./stats'),
+  type: () => import('./type'),
+  expect: () => import('./expect'),
 };
 
 async function help(io: Io): Promise<void> {

@@ -13,6 +13,7 @@ import { badInput, conflict, notFound } from '../errors';
 import { bases, runDir } from '../paths';
 import { REPO } from '../repo';
 import { sendKeys, typeText } from '../keys';
+import { expectSerial, runScript, typeInto } from '../automation';
 import { changeMedia, ejectMedia, queryMedia } from '../media';
 import { cancelSwitch, createSwitch, listSwitches, switchInfo } from '../net';
 import { applyStatus, startVm, stopVm, vmStatus, withStatus, type StartOptions, type StopMode } from '../runner';
@@ -277,6 +278,7 @@ export function apiRoutes(): Router {
         }
         return (await sendKeys(r.params.label, body.keys as string[])) ?? { ok: true };
       }
+      // Pasted text: as it is, in the VM's keyboard layout.
       if (body.text !== undefined) return (await typeText(r.params.label, reqString(body, 'text'))) ?? { ok: true };
       throw badInput('keys', 'keys: give keys (a list of key names) or text');
     })
@@ -296,5 +298,17 @@ export function apiRoutes(): Router {
     .add('GET', '/api/tasks', async (r) => listTasks(taskQuery(r.query)))
     .add('GET', '/api/vms/:label/stats', (r) => vmStats(r.params.label, r.query.get('range') ?? '1h'))
     .add('GET', '/api/stats/cpu', async () => recentCpu())
-    .add('GET', '/api/host/stats', () => hostStats());
+    .add('GET', '/api/host/stats', () => hostStats())
+    .add('POST', '/api/vms/:label/type', async (r) => {
+      const body = await r.body();
+      await typeInto(r.params.label, reqString(body, 'text'), { serial: optBoolean(body, 'serial') });
+      return { ok: true };
+    })
+    .add('POST', '/api/vms/:label/expect', async (r) => {
+      const body = await r.body();
+      const timeout = body.timeout;
+      if (timeout !== undefined && typeof timeout !== 'number') throw badInput('timeout', 'timeout: must be a number of seconds');
+      return expectSerial(r.params.label, reqString(body, 'serial'), { send: optString(body, 'send'), timeout });
+    })
+    .add('POST', '/api/vms/:label/script', async (r) => runScript(r.params.label, reqString(await r.body(), 'script')));
 }
