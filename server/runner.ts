@@ -10,6 +10,7 @@ import { shellQuote } from '../lib/ctys';
 import type { VmInfo } from '../lib/vm';
 import { badInput, conflict, VmdeckError } from './errors';
 import { exists } from './fsutil';
+import { kvmVerdict } from './kvm-probe';
 import { sleep } from './proc';
 import {
   isQemuOf, notRunning, probe, qmpCall, qmpMessage, queryRunstate, readPid,
@@ -17,23 +18,32 @@ import {
 } from './runtime';
 import { CD_DRIVE } from './media';
 import { trustedRunRoot } from './paths';
+import { progressOf } from './progress';
 import { readVmInfo } from './store';
 import { task, taskFailed, taskLabel, taskOutput } from './tasks';
 
 export type { RuntimeStatus } from './runtime';
 
-/** A VM's state from its runtime dir, /proc and QMP (query-status on qmp.sock). */
-export function vmStatus(vm: VmInfo): Promise<RuntimeStatus> {
-  return probe(vm.label, vm.dir, (p) => queryRunstate(p.qmp));
+/**
+ * A VM's state from its runtime dir, /proc and QMP (query-status on qmp.sock);
+ * a running VM's "no progress" warning too (sample: a fresh screen sample
+ * first, see server/progress.ts).
+ */
+export async function vmStatus(vm: VmInfo, opts: { sample?: boolean } = {}): Promise<RuntimeStatus> {
+  const status = await probe(vm.label, vm.dir, (p) => queryRunstate(p.qmp));
+  const warning = await progressOf(vm.label, status, opts);
+  return warning ? { ...status, warning } : status;
 }
 
-/** The VM with state, pid and reason from a status. */
+/** The VM with state, pid, reason and warning from a status. */
 export function applyStatus(vm: VmInfo, s: RuntimeStatus): VmInfo {
   const out: VmInfo = { ...vm, state: s.state };
   delete out.pid;
   delete out.reason;
+  delete out.warning;
   if (s.pid !== undefined) out.pid = s.pid;
   if (s.reason !== undefined) out.reason = s.reason;
+  if (s.warning !== undefined) out.warning = s.warning;
   return out;
 }
 
@@ -195,6 +205,8 @@ async function startVmNow(labelOrPath: string, opts: StartOptions): Promise<VmIn
   }
   const resuming = opts.instmode === undefined && (await exists(suspendFile(vm.dir, vm.label)));
   await requireWrapper(vm);
+  // The wrapper refuses KVM where the probe found it does not run guests: probe first.
+  if (vm.accelerator.toUpperCase() === 'KVM') await kvmVerdict();
   const { code, stderr } = await runWrapper(startVmArgs(vm, opts), 60000);
   taskOutput(stderr);
   taskLabel(vm.label);

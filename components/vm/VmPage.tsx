@@ -7,7 +7,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { api, serialLogUrl, startErrorKey, type VmDetail, type VmEvent } from '../api';
 import { useVmEvents } from '../events';
 import { formatOs } from '../format';
-import { badgeState, StateBadge } from '../StateBadge';
+import { badgeState, StateBadge, WarningMark } from '../StateBadge';
 import { ActionBar } from './ActionBar';
 import { Facts } from './Facts';
 import { FilesView } from './FilesView';
@@ -64,7 +64,7 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
     (e: VmEvent) => {
       if (e.label !== label) return;
       if (e.state && vm && e.state !== vm.state) {
-        setVm({ ...vm, state: e.state, reason: typeof e.reason === 'string' ? e.reason : undefined });
+        setVm({ ...vm, state: e.state, reason: typeof e.reason === 'string' ? e.reason : undefined, warning: typeof e.warning === 'string' ? e.warning : undefined });
       }
       // Runtime facts (pid, sockets) change with the state: fetch them again.
       void load();
@@ -121,6 +121,12 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
           {formatOs(vm)} · {vm.arch} · {vm.accelerator} · {vm.smp} CPU{vm.smp === 1 ? '' : 's'} · {vm.memsize} MiB
         </span>
         {vm.reason && <span className="truncate text-xs text-danger">{vm.reason}</span>}
+        {vm.warning && (
+          <span role="status" className="flex min-w-0 items-center gap-1 text-xs text-amber-700 dark:text-amber-300" title={vm.warning}>
+            <WarningMark warning={vm.warning} />
+            <span className="truncate">{vm.warning}</span>
+          </span>
+        )}
       </div>
       {createdNote && (
         <div role="alert" className="flex shrink-0 items-center gap-2 border-b border-line bg-danger/8 px-3 py-1.5 text-xs text-danger">
@@ -129,9 +135,11 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
         </div>
       )}
       {!createdNote && vm.state === 'stopped' && vm.problem && (
-        <p role="status" className="shrink-0 border-b border-line px-3 py-1.5 text-xs text-danger">
-          It cannot start as configured: {vm.problem}
-        </p>
+        <div role="status" className="flex shrink-0 items-center gap-2 border-b border-line px-3 py-1.5 text-xs text-danger">
+          <span className="min-w-0 flex-1 break-words">It cannot start as configured: {vm.problem}</span>
+          {/* KVM that does not run guests here (the host's probe): one click sets this VM to emulation. */}
+          {vm.accelerator === 'KVM' && vm.problem.startsWith('ACCELERATOR:') && <EmulateButton label={vm.label} onDone={load} />}
+        </div>
       )}
       <ActionBar vm={vm} onChanged={load} />
       <div className="flex min-h-0 flex-1">
@@ -184,5 +192,36 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
         <Facts vm={vm} />
       </div>
     </div>
+  );
+}
+
+/** Sets a VM whose KVM does not run guests here to emulation, in its config. */
+function EmulateButton({ label, onDone }: { label: string; onDone: () => void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <>
+      {error && <span role="alert">{error}</span>}
+      <button
+        type="button"
+        className="btn btn-sm"
+        disabled={busy}
+        title="Writes ACCELERATOR='QEMU' into the VM's config (the previous config is kept beside it)"
+        onClick={async () => {
+          setBusy(true);
+          try {
+            await api.edit(label, { accelerator: 'QEMU' });
+            setError(null);
+            onDone();
+          } catch (e) {
+            setError((e as Error).message);
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        Switch to emulation (ACCELERATOR=QEMU)
+      </button>
+    </>
   );
 }

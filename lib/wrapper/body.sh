@@ -72,10 +72,13 @@ set -u
 : "${DEFAULTBOOTMODE:=VHDD}" "${DEFAULTINSTMODE:=CD}" "${INSTSRCCDROM:=}" "${INSTSRCFDD:=}"
 : "${INSTSRCUSB:=}" "${KERNELIMAGE:=}" "${INITRDIMAGE:=}" "${APPEND:=}"
 : "${DEFAULTCONSOLE:=VNC}" "${VNCACCESSDISPLAY:=}" "${QEMUMONSOCK:=}"
-# ARGSADD is a bash array; ctys wrote it as a string of words: split those
-# on blanks (no globbing, no evaluation).
+# words ARRAY STRING: the blank-separated words of a config value (blanks and
+# newlines, whatever IFS the config set), never glob-expanded or evaluated. An
+# unquoted $VAR would expand `*` or `?` against the current directory.
+words() { IFS=$' \t\n' read -r -d '' -a "$1" <<<"$2" || true; }
+# ARGSADD is a bash array; ctys wrote it as a string of words.
 if [[ -z ${ARGSADD[@]+set} || ${ARGSADD@a} != *a* ]]; then
-	read -r -a ARGSADD <<<"${ARGSADD:-}"
+	words ARGSADD "${ARGSADD:-}"
 fi
 
 # The helpers below set the variable named first (printf -v): a $(…) per call
@@ -140,6 +143,12 @@ if [[ -n $opt_instmode ]]; then
 fi
 if [[ -n $INSTALL ]]; then field=--instmode; elif [[ -n $opt_bootmode ]]; then field=--bootmode; else field=DEFAULTBOOTMODE; fi
 oneof "$field" "$BOOTMODE" VHDD CD DVD PXE FDD USB KERNEL
+# The boot modes that take a source (MODE%SOURCE); any other refuses one
+# rather than ignore it.
+BOOTMODES_WITH_SOURCE=(VHDD CD DVD FDD USB KERNEL)
+if [[ -n $BOOTSRC && " ${BOOTMODES_WITH_SOURCE[*]} " != *" $BOOTMODE "* ]]; then
+	die "$field: boot mode $BOOTMODE takes no source ('$BOOTSRC'); the modes with one: ${BOOTMODES_WITH_SOURCE[*]}"
+fi
 [[ -n $INSTALL && $BOOTMODE == VHDD ]] && die "--instmode: VHDD is the install target, not an install source"
 
 CDROM='' FLOPPY='' USBSTICK=''
@@ -165,7 +174,8 @@ RUNDIR=${opt_rundir:-$RUNROOT/$LABEL}
 SERIALSOCK=$RUNDIR/serial.sock
 if [[ -n $QEMUMONSOCK ]]; then
 	# ctys's placeholders: the label, and the wrapper's pid.
-	SERIALSOCK=${QEMUMONSOCK//ACTUALLABEL/$LABEL}
+	# The replacement is quoted: bash 5.2 would put the match where a label has '&'.
+	SERIALSOCK=${QEMUMONSOCK//ACTUALLABEL/"$LABEL"}
 	SERIALSOCK=${SERIALSOCK//ACTUALPID/$$}
 fi
 if [[ $NETMODE == vde && -n $QEMUSOCK && $QEMUSOCK != */* ]]; then
@@ -254,12 +264,13 @@ add_boot() {
 }
 
 add_network() {
-	local nic="model=$NIC${MAC0:+,mac=$MAC0}" rule
+	local nic="model=$NIC${MAC0:+,mac=$MAC0}" rule rules
 	case $NETMODE in
 	none) add -nic none ;;
 	user)
 		local fwd=''
-		for rule in $HOSTFWD; do
+		words rules "$HOSTFWD"
+		for rule in "${rules[@]}"; do
 			# A comma here would smuggle in other netdev options.
 			[[ $rule =~ ^(tcp|udp):([0-9.]*):[0-9]+-[0-9.]*:[0-9]+$ ]] ||
 				die "HOSTFWD: '$rule' is not a rule like tcp:127.0.0.1:2222-:22"
@@ -364,6 +375,22 @@ need_file() { # need_file FIELD PATH WHAT
 	[[ -r $2 ]] || die "$1: $3 '$2' is not readable"
 }
 
+# The verdict of vmdeck's KVM probe (vmdeck check), cached in the runtime root
+# for this boot and these kvm modules; there is none until vmdeck has probed.
+KVM_REFUSAL=''
+kvm_probe_refuses() {
+	local f=$RUNROOT/kvm-probe k v key='' usable='' boot='' mods='' m
+	[[ -f $f && ! -L $f && -O $f ]] || return 1
+	while IFS='=' read -r k v; do
+		case $k in key) key=$v ;; usable) usable=$v ;; reason) KVM_REFUSAL=$v ;; esac
+	done <"$f"
+	read -r boot </proc/sys/kernel/random/boot_id || return 1
+	# The same key as vmdeck's: the modules in C order.
+	local LC_ALL=C
+	for m in /sys/module/kvm /sys/module/kvm_*; do [[ -d $m ]] && mods+=${mods:+,}${m##*/}; done
+	[[ $key == "$boot $mods" && $usable == no && -n $KVM_REFUSAL ]]
+}
+
 check_all() {
 	command -v -- "$STARTERCALL" >/dev/null 2>&1 ||
 		die "STARTERCALL: QEMU binary '$STARTERCALL' not found (install Debian's qemu-system package for $ARCH)"
@@ -374,6 +401,9 @@ check_all() {
 		local host; host=$(uname -m)
 		[[ $ARCH == "$host" || ( $host == x86_64 && $ARCH == i386 ) ]] ||
 			die "ACCELERATOR: KVM cannot run $ARCH guests on this $host host (set ACCELERATOR=QEMU for emulation)"
+		# /dev/kvm may open and still hang every ordinary guest (kvm_pvm,
+		# broken nested virtualization): vmdeck's probe says so.
+		kvm_probe_refuses && die "ACCELERATOR: KVM does not run guests on this host: $KVM_REFUSAL (set ACCELERATOR=QEMU for emulation)"
 	fi
 	if [[ -n $HDD ]]; then
 		[[ -e $HDD ]] || die "HDDBOOTIMAGE: disk image '$HDD' does not exist (create it: qemu-img create -f $HDDBOOTIMAGE_FORMAT '$HDD' ${HDDBOOTIMAGE_INST_SIZE:-8G})"
@@ -468,13 +498,16 @@ if ! flock -n "$lockfd"; then
 fi
 # Leftovers of a crashed run; nobody can be using them while we hold the lock.
 rm -f -- "$RUNDIR/qemu.pid" "$RUNDIR/qmp.sock" "$RUNDIR/qmp-events.sock" "$RUNDIR/monitor.sock" "$RUNDIR/vnc.sock" \
-	"$RUNDIR/serial.sock" "$RUNDIR/exit" "$SERIALSOCK" "$RUNDIR/serial.owner" "$RUNDIR/monitor.owner"
+	"$RUNDIR/serial.sock" "$RUNDIR/exit" "$SERIALSOCK" "$RUNDIR/serial.owner" "$RUNDIR/monitor.owner" "$RUNDIR/progress"
 [[ $SERIALSOCK == "$RUNDIR/serial.sock" ]] || ln -s -- "$SERIALSOCK" "$RUNDIR/serial.sock"
 # serial.log gathers every run's serial output: past 4 MiB the earlier runs
 # move to serial.log.1 (replacing the one before), so it does not grow forever.
 if [[ -f $RUNDIR/serial.log ]] && (($(stat -c %s -- "$RUNDIR/serial.log") > 4194304)); then
 	mv -f -- "$RUNDIR/serial.log" "$RUNDIR/serial.log.1"
 fi
+# What this run prints on serial comes after serial.log's size now: vmdeck
+# tells a guest that printed nothing since its start (see `vmdeck list`).
+stat -c %s -- "$RUNDIR/serial.log" >"$RUNDIR/serial.start" 2>/dev/null || echo 0 >"$RUNDIR/serial.start"
 # Which VM this runtime dir belongs to, so `vmdeck list` can find its files.
 printf '%s\n' "$CONF" >"$RUNDIR/config"
 printf '%s\n' "$CONSOLE" >"$RUNDIR/console"

@@ -9,6 +9,7 @@ import { switchNameError } from '../../lib/net';
 import { CONSOLES, labelError } from '../../lib/spec';
 import type { VmInfo } from '../../lib/vm';
 import { checkHost } from '../check';
+import { editVm } from '../edit';
 import { badInput, conflict, notFound } from '../errors';
 import { bases, runDir } from '../paths';
 import { REPO } from '../repo';
@@ -17,7 +18,7 @@ import { expectSerial, runScript, typeInto } from '../automation';
 import { changeMedia, ejectMedia, queryMedia } from '../media';
 import { cancelSwitch, createSwitch, listSwitches, switchInfo } from '../net';
 import { applyStatus, startVm, stopVm, vmStatus, withStatus, type StartOptions, type StopMode } from '../runner';
-import { resolveVm, runtimeFacts } from '../runtime';
+import { removeRuntimeDir, resolveVm, runtimeFacts } from '../runtime';
 import { screenshot } from '../screen';
 import { deleteSnapshot, listSnapshots, loadSnapshot, saveSnapshot } from '../snapshots';
 import { createVm, deleteVmFiles, enumerate, previewVm, readVmFiles, wrapperCheck, wrapperPrint, type CreateRequest } from '../store';
@@ -219,7 +220,8 @@ export function apiRoutes(): Router {
     })
     .add('GET', '/api/vms/:label', async (r) => {
       const found = await resolveVm(r.params.label);
-      const status = await vmStatus(found);
+      // The VM page's look: a fresh screen sample tells a guest that makes no progress.
+      const status = await vmStatus(found, { sample: true });
       const vm = applyStatus(found, status);
       const [files, runtime] = await Promise.all([readVmFiles(vm), runtimeFacts(vm.label, status)]);
       let argv: string[] | null = null;
@@ -230,8 +232,12 @@ export function apiRoutes(): Router {
         argvError = (e as Error).message;
       }
       // A stopped VM that could not start as configured (a missing ISO or kernel, a dead switch): the wrapper's --check says why.
-      const problem = vm.state === 'stopped' || vm.state === 'suspended' ? await wrapperCheck(vm.wrapper) : null;
+      const problem = vm.state === 'stopped' || vm.state === 'suspended' ? await wrapperCheck(vm.wrapper, [], vm.accelerator) : null;
       return { vm, files, argv, ...(argvError ? { argvError } : {}), ...(problem ? { problem } : {}), runtime };
+    })
+    .add('PATCH', '/api/vms/:label', async (r) => {
+      const { vm, kept, lines } = await editVm(r.params.label, await r.body());
+      return { vm: await vmWithStatus(vm.label), kept, lines };
     })
     .add('DELETE', '/api/vms/:label', async (r) => {
       const vm = await vmWithStatus(r.params.label);
@@ -239,6 +245,8 @@ export function apiRoutes(): Router {
       if (vm.state !== 'stopped' && vm.state !== 'suspended') throw conflict(`label: VM '${vm.label}' is ${vm.state}; stop it before deleting it`, 'label');
       const disks = r.query.get('disks');
       if (disks !== null && disks !== 'delete' && disks !== 'keep') throw badInput('disks', `disks: '${disks}' is not one of delete, keep`);
+      // Its logs go with it (the runtime dir names the config, so that comes first).
+      await removeRuntimeDir(vm);
       const { keptDisk } = await deleteVmFiles(vm, disks === 'delete');
       return { deleted: vm.label, ...(keptDisk ? { keptDisk } : {}) };
     })
