@@ -19,8 +19,8 @@ import { task } from './tasks';
 const MAX_TEXT = 16384;
 /** How long a typed key is held, ms: long enough for a slow (TCG) guest, short of auto-repeat. */
 const HOLD_MS = 30;
-/** And the pause after it: a slow guest reads its PS/2 keyboard late. */
-const GAP_MS = 80;
+/** And a pause after it, so that chords never overlap. */
+const GAP_MS = 20;
 
 interface SerialLink {
   write(s: string): void;
@@ -136,8 +136,7 @@ async function typeScreen(label: string, items: Item[]): Promise<void> {
         continue;
       }
       await press(c, step).catch((e) => { throw new VmdeckError(500, `text: send-key failed for VM '${vm.label}': ${qmpMessage(e)}`, 'text'); });
-      // One key at a time, released before the next: sent back to back, a slow
-      // (TCG) guest's PS/2 queue overflowed and every other key was lost.
+      // One key at a time, released before the next.
       await sleep(GAP_MS);
     }
   });
