@@ -6,24 +6,32 @@ import { constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { access, chmod, link, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { parseCtysPlain, renderCtys, readMarkers, type ConfigVars } from '../lib/ctys';
+import { DEFAULT_MATCHVSTAT, interfacesOf, matchesVstat, parseCtysPlain, parseMatchVstat, renderCtys, readMarkers, type ConfigVars } from '../lib/ctys';
 import { kvmRuns, qemuArch } from '../lib/host';
 import { composeSpec, envValues, macFromBytes, specFromVars, type HostFacts } from '../lib/options';
 import { LABEL_RE, MAC_RE, parseSpec, UUID_RE, type VmSpec, type VmSpecInput } from '../lib/spec';
 import type { VmInfo } from '../lib/vm';
 import { renderWrapper } from '../lib/wrapper';
+import { complaint, stripSelf } from '../lib/wrapper/complaint';
 import { readConfig } from './config';
 import { badInput, conflict, notFound, VmdeckError } from './errors';
 import { exists } from './fsutil';
 import { bases, defaultBase } from './paths';
 import { run } from './proc';
+import { wrapperArgs, type WrapperOf } from './wrapper';
 import { findTemplate, loadCatalog } from './templates';
 
 export const GENERATOR = 'vmdeck create-conf 0.1';
 
 // --- finding VMs (ENUMERATE) ------------------------------------------------
 
-const MAX_DEPTH = 4;
+/**
+ * How far below a base ENUMERATE looks. ctys's `find` has no limit, and its
+ * default bases are whole trees; this bound only stops a runaway tree (a
+ * directory loop through bind mounts). Symbolic links are not followed, as
+ * `find` does not.
+ */
+export const MAX_DEPTH = 64;
 
 /**
  * ENUMERATE reads thousands of small files: synchronous calls cost a few
@@ -34,7 +42,7 @@ const MAX_DEPTH = 4;
 const SLICE = 200;
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
-/** The .ctys files under base, up to MAX_DEPTH levels down. */
+/** The .ctys files under base, up to MAX_DEPTH levels down, sorted. */
 async function findConfigs(base: string): Promise<string[]> {
   const out: string[] = [];
   let level = [base];
@@ -53,7 +61,7 @@ async function findConfigs(base: string): Promise<string[]> {
         if (e.name.startsWith('.') || e.name === 'node_modules') continue;
         const p = join(dir, e.name);
         if (e.isFile() && e.name.endsWith('.ctys')) out.push(p);
-        else if (e.isDirectory() && depth < MAX_DEPTH) next.push(p);
+        else if (e.isDirectory()) next.push(p);
       }
     }
     level = next;
@@ -97,27 +105,39 @@ function remember(configPath: string, st: { mtimeMs: number; size: number }, inf
   return { ...info };
 }
 
+/**
+ * The label of a config, one rule for ENUMERATE and the wrapper: ctys's
+ * #@#LABEL marker (ctys addresses a VM by it), else the LABEL variable, else
+ * the config's file name.
+ */
+export function labelOf(markerLabel: string | undefined, variable: unknown, configPath: string): string {
+  return markerLabel || str(variable) || basename(configPath, '.ctys');
+}
+
 function vmInfo(configPath: string, text: string, vars: ConfigVars, dynamic: boolean): VmInfo | null {
   const markers = readMarkers(text);
   if (markers.magic !== 'QEMU') return null;
   const f = specFromVars(vars);
   const dir = dirname(configPath);
-  const label = str(f.label, markers.values.LABEL || basename(configPath, '.ctys'));
+  const m = markers.values;
   const disk = str(f.disk);
+  const interfaces = interfacesOf(vars, m);
   const info: VmInfo = {
-    label,
-    uuid: str(f.uuid, markers.values.UUID ?? ''),
-    mac: str(f.mac, markers.values.MAC0 ?? ''),
-    ip: str(f.ip, markers.values.IP0 ?? ''),
-    dist: str(f.dist, markers.values.DIST ?? ''),
-    distrel: str(f.distrel, markers.values.DISTREL ?? ''),
-    os: str(f.os, markers.values.OS ?? ''),
-    osrel: str(f.osrel, markers.values.OSREL ?? ''),
-    arch: str(f.arch, markers.values.ARCH || 'x86_64'),
+    label: labelOf(m.LABEL, f.label, configPath),
+    uuid: str(f.uuid, m.UUID ?? ''),
+    mac: interfaces[0]?.mac ?? '',
+    ip: interfaces[0]?.ip ?? '',
+    interfaces,
+    vmstate: m.VMSTATE ?? '',
+    dist: str(f.dist, m.DIST ?? ''),
+    distrel: str(f.distrel, m.DISTREL ?? ''),
+    os: str(f.os, m.OS ?? ''),
+    osrel: str(f.osrel, m.OSREL ?? ''),
+    arch: str(f.arch, m.ARCH || 'x86_64'),
     accelerator: str(f.accelerator, 'QEMU'),
     memsize: typeof f.memsize === 'number' ? f.memsize : Number(f.memsize) || 0,
     smp: typeof f.smp === 'number' ? f.smp : Number(f.smp) || 1,
-    console: str(f.console, markers.values.DEFAULTCONSOLE || 'VNC'),
+    console: str(f.console, m.DEFAULTCONSOLE || 'VNC').toUpperCase(),
     template: str(f.template),
     dir,
     config: configPath,
@@ -156,6 +176,21 @@ export async function enumerate(baseList = bases()): Promise<VmInfo[]> {
     }
   }
   return found;
+}
+
+/**
+ * The VMs whose #@#VMSTATE a MATCHVSTAT value (`ACTIVE%BACKUP`, `all`, …)
+ * lets through; without one, ctys's default: ACTIVE, DISABLED and none.
+ * The same for `vmdeck enumerate --vmstate` and GET /api/vms?vmstate=.
+ */
+export function filterVmstate(vms: VmInfo[], matchvstat?: string): VmInfo[] {
+  let allowed: Set<string> | null;
+  try {
+    allowed = matchvstat === undefined ? new Set<string>(DEFAULT_MATCHVSTAT) : parseMatchVstat(matchvstat);
+  } catch (e) {
+    throw badInput('vmstate', (e as Error).message);
+  }
+  return vms.filter((v) => matchesVstat(v.vmstate, allowed));
 }
 
 /** A VM by label, or by the path of its directory, config or wrapper. */
@@ -453,7 +488,7 @@ export async function createVm(req: CreateRequest): Promise<Created> {
     }
     const vm = await readVmInfo(join(target, ctysName));
     if (!vm) throw new VmdeckError(500, `${target}: the new config could not be read back`);
-    return { vm, spec, kept, imageCreated, problem: await wrapperCheck(vm.wrapper) };
+    return { vm, spec, kept, imageCreated, problem: await wrapperCheck(vm) };
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     if (madeOutside) {
@@ -484,7 +519,7 @@ export async function previewVm(req: CreateRequest): Promise<Preview> {
     await mkdir(dir);
     await writeFile(join(dir, `${spec.label}.ctys`), files.ctys);
     await writeFile(join(dir, `${spec.label}.sh`), files.wrapper, { mode: 0o755 });
-    const argv = await wrapperPrint(join(dir, `${spec.label}.sh`));
+    const argv = await wrapperPrint({ wrapper: join(dir, `${spec.label}.sh`), config: join(dir, `${spec.label}.ctys`) });
     const target = join(resolve(req.base ?? defaultBase()), spec.label);
     return {
       spec,
@@ -499,24 +534,24 @@ export async function previewVm(req: CreateRequest): Promise<Preview> {
 // --- the wrapper's view ---------------------------------------------------
 
 /** The wrapper's final QEMU command (its --print), one argument per element. */
-export async function wrapperPrint(wrapper: string, options: string[] = []): Promise<string[]> {
+export async function wrapperPrint(vm: WrapperOf, options: string[] = []): Promise<string[]> {
   try {
-    const { stdout } = await run('bash', [wrapper, '--print', ...options], { timeout: 10000 });
+    const { stdout } = await run('bash', wrapperArgs(vm, ['--print', ...options]), { timeout: 10000 });
     return stdout.replace(/\n$/, '').split('\n');
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    throw badInput('config', (err.stderr || err.message).trim().split('\n').pop()!.replace(/^[^:]*\.sh: /, ''));
+    throw badInput('config', stripSelf(complaint(err.stderr ?? '') ?? err.message.split('\n')[0]));
   }
 }
 
 /** The wrapper's --check: null when it passes, else its one-line complaint. */
-export async function wrapperCheck(wrapper: string, options: string[] = []): Promise<string | null> {
+export async function wrapperCheck(vm: WrapperOf, options: string[] = []): Promise<string | null> {
   try {
-    await run('bash', [wrapper, '--check', ...options], { timeout: 10000 });
+    await run('bash', wrapperArgs(vm, ['--check', ...options]), { timeout: 10000 });
     return null;
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    return (err.stderr || err.message).trim().split('\n').pop()!.replace(/^[^:]*\.sh: /, '');
+    return stripSelf(complaint(err.stderr ?? '') ?? err.message.split('\n')[0]);
   }
 }
 
