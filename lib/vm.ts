@@ -33,6 +33,8 @@ export interface VmInfo {
   osrel: string;
   arch: string;
   accelerator: string;
+  /** STARTERCALL: the qemu-system binary. */
+  qemu: string;
   memsize: number;
   smp: number;
   console: string;

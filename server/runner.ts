@@ -377,7 +377,7 @@ export async function stopVm(label: string, opts: StopOptions): Promise<RuntimeS
 /** What can be said of a running VM whose config cannot be read any more. */
 function orphanInfo(label: string, config: string): VmInfo {
   return {
-    label, uuid: '', mac: '', ip: '', interfaces: [], vmstate: '', dist: '', distrel: '', os: '', osrel: '', arch: '', accelerator: '',
+    label, uuid: '', mac: '', ip: '', interfaces: [], vmstate: '', dist: '', distrel: '', os: '', osrel: '', arch: '', accelerator: '', qemu: '',
     memsize: 0, smp: 0, console: '', template: '', dir: config ? dirname(config) : '', config,
     wrapper: config.replace(/\.ctys$/, '.sh'), disk: '', source: 'ctys', dynamic: false, state: 'running',
   };

@@ -16,6 +16,7 @@ import { complaint, stripSelf } from '../lib/wrapper/complaint';
 import { readConfig } from './config';
 import { badInput, conflict, notFound, VmdeckError } from './errors';
 import { exists } from './fsutil';
+import { loadMacmap } from './macmap';
 import { bases, defaultBase } from './paths';
 import { run } from './proc';
 import { wrapperArgs, type WrapperOf } from './wrapper';
@@ -135,6 +136,7 @@ function vmInfo(configPath: string, text: string, vars: ConfigVars, dynamic: boo
     osrel: str(f.osrel, m.OSREL ?? ''),
     arch: str(f.arch, m.ARCH || 'x86_64'),
     accelerator: str(f.accelerator, 'QEMU'),
+    qemu: str(f.qemu),
     memsize: typeof f.memsize === 'number' ? f.memsize : Number(f.memsize) || 0,
     smp: typeof f.smp === 'number' ? f.smp : Number(f.smp) || 1,
     console: str(f.console, m.DEFAULTCONSOLE || 'VNC').toUpperCase(),
@@ -175,7 +177,13 @@ export async function enumerate(baseList = bases()): Promise<VmInfo[]> {
       found.push(info);
     }
   }
-  return found;
+  // A MAC/IP pair the macmap database has otherwise, flagged as ctys's ENUMERATE does.
+  const db = loadMacmap();
+  if (!db) return found;
+  return found.map((v) => {
+    const warnings = db.disagreements(v.interfaces);
+    return warnings.length ? { ...v, warnings } : v;
+  });
 }
 
 /**
@@ -245,6 +253,20 @@ function uniqueMac(known: VmInfo[]): string {
 }
 
 /**
+ * What the macmap database says of a new VM (ctys-createConfVM's lookups):
+ * the MAC of the label as host name (when it has exactly one), and the IP
+ * of that MAC or of the MAC given.
+ */
+function macmapFor(label: string, givenMac: string | undefined): { mac: string; ip: string } {
+  const db = loadMacmap();
+  if (!db) return { mac: '', ip: '' };
+  if (givenMac) return { mac: '', ip: db.ipOf(givenMac) };
+  const macs = [...new Set(db.byName(label).map((e) => e.mac))];
+  if (macs.length !== 1) return { mac: '', ip: '' };
+  return { mac: macs[0], ip: db.byName(label).find((e) => e.ip)?.ip ?? db.ipOf(macs[0]) };
+}
+
+/**
  * The full, validated spec for a new VM and where each value came from, and
  * the VMs that ENUMERATE found (read once here, for the MAC, UUID and label).
  */
@@ -257,10 +279,14 @@ export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; o
   const forArch = !chosen && wantedArch ? (await loadCatalog()).find((t) => t.defaults.arch === wantedArch)?.id : undefined;
   const templateId = chosen ?? forArch ?? 'linux-x86_64';
   const template = await findTemplate(templateId);
+  const given = (req.values?.mac || env.mac) as string | undefined;
+  const fromDb = macmapFor(req.label, given);
   const generated = {
     uuid: randomUUID(),
-    mac: req.values?.mac || env.mac ? '' : uniqueMac(known),
+    mac: given ? '' : fromDb.mac || uniqueMac(known),
   };
+  // The IP the database has for this MAC, as ctys-createConfVM's "(m)", unless one is given.
+  if (fromDb.ip && env.ip === undefined && req.values?.ip === undefined) env.ip = fromDb.ip;
   const host = await hostFacts();
   const { input, origin } = composeSpec(req.label, template, host, generated, env, req.values ?? {});
   const r = parseSpec(input);

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import type { VmInfo } from '../../lib/vm';
 import { requireWrapper, startVm, startVmArgs, withStatus, type StartOptions } from '../runner';
 import { badInput } from '../errors';
+import { expandCtysAction } from './ctys-action';
 import { resolveVm } from '../runtime';
 import { flagString, parseArgs, UsageError, type Io } from './args';
 
@@ -11,9 +12,11 @@ export const usage = `vmdeck start L|PATH [--console=VNC|SDL|CLI|CLI0|NONE] [--b
              [--instmode[=MODE%SRC%TARGETMODE%TARGET%STAGE]] [--kernelmode=K%I%A]
              [--vncaccessdisplay=N] [--reuse] [--json] [--ctys-wrapper (refused)]
                                          starts a VM, detached (CLI/CLI0: on this terminal);
-                                         a suspended VM resumes`;
+                                         a suspended VM resumes
+       vmdeck start [-a] create=l:LABEL,b:BASE,reuse,console:vnc,…   ctys's suboptions`;
 
-export async function run(argv: string[], io: Io): Promise<number> {
+export async function run(args: string[], io: Io): Promise<number> {
+  const argv = await expandCtysAction(args, 'create');
   const p = parseArgs(argv, ['console', 'bootmode', 'kernelmode', 'vncaccessdisplay'], ['instmode', 'reuse', 'json', 'ctys-wrapper']);
   if (p.flags.has('ctys-wrapper')) throw badInput('ctys-wrapper', CTYS_WRAPPER_REFUSED);
   if (p.positional.length !== 1) throw new UsageError('one VM label or path is needed');

@@ -5,9 +5,11 @@
 // Nothing here runs a ctys wrapper: each fixture's stand-in leaves
 // WRAPPER-RAN when run, and none may exist at the end.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { CTYS_RECORD_FIELDS } from '../../lib/ctys-record';
 import type { VmInfo, VmInterface } from '../../lib/vm';
 import { enumerate, filterVmstate } from '../../server/store';
 import { vmdeck } from '../helpers/cli';
@@ -144,4 +146,71 @@ test('VMSTATE filters as ctys MATCHVSTAT, by default ACTIVE, DISABLED and none',
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /^vmdeck enumerate: vmstate: 'SPARE' is not one of ACTIVE, DISABLED/);
   for (const vm of made) assert.equal(existsSync(vm.ranMarker), false, `${vm.wrapper} was run`);
+});
+
+test("enumerate --ctys prints ctys's machine records, field by field as ctys's ENUMERATE", async () => {
+  const r = await vmdeck(['enumerate', '--ctys', '--title', '--base', base], sb.env);
+  assert.equal(r.code, 0, r.stderr);
+  const [title, ...lines] = r.stdout.trimEnd().split('\n');
+  assert.equal(title, CTYS_RECORD_FIELDS.join(';'));
+  const records = lines.map((l) => Object.fromEntries(l.split(';').map((v, i) => [CTYS_RECORD_FIELDS[i], v])));
+  for (const rec of records) assert.equal(Object.keys(rec).length, 47);
+  // twonic: one record per address, as ctys's getIFlst.
+  assert.deepEqual(records.filter((x) => x.Label === 'twonic').map((x) => `${x.MAC}=${x.TCP}%${x.IFname}`),
+    ['00:50:56:13:11:c1=172.20.6.13%0', '00:50:56:13:11:c2=10.0.0.5%eth1', '00:50:56:13:11:c2=10.0.0.6%1']);
+  const web1 = records.find((x) => x.Label === 'web1')!;
+  // What ctys's enumerateMySessionsQEMU + canonize.awk print for web1.
+  const ctys: Record<string, string> = {
+    ContainingMachine: hostname().split('.')[0], SessionType: 'QEMU', Label: 'web1', ID: join(base, 'tst/web1/web1.ctys'),
+    UUID: '2c6c7b1e4c1a11df8bd30050561311a1', MAC: '00:50:56:13:11:a1', TCP: '172.20.6.11', DISPLAY: '', ClientAccessPort: '',
+    ServerAccessPort: '', VNCbasePort: '', Distro: 'debian', Distrorel: '5.0', OS: 'Linux', OSrel: '2.6.26', VersNo: '01.11.022',
+    SerialNo: '20100601120000', Category: 'VM', VMstate: 'ACTIVE', hyperrel: '', StackCap: '', StackReq: '', HWCAP: '', HWREQ: '',
+    ExecLocation: '', RelocationCapacity: '', SSHport: '22', netname: '', accellerator: 'QEMU', rsrv: '', IFname: 'eth0',
+    CTYSRelease: '', netmask: '255.255.0.0', gateway: '172.20.0.1', relay: '', Arch: 'x86_64', Platform: '', VCPU: '1',
+    ContextStg: '', UserStrg: '', UID: userInfo().username, DefHOSTs: 'VNC', DefCONSOLE: 'VNC',
+  };
+  for (const [k, v] of Object.entries(ctys)) assert.equal(web1[k], v, `web1 ${k}`);
+  // Where vmdeck differs on purpose (docs/CTYS.md): ctys asks the binary its
+  // version (hyperrelrun) and resolves its path (exepath); its VRAM is 128 for any QEMU VM.
+  assert.equal(web1.hyperrelrun, '');
+  assert.equal(web1.exepath, 'qemu-system-x86_64');
+  assert.equal(web1.VRAM, '512');
+});
+
+test('the macmap database: create-conf fills MAC and IP by label, ENUMERATE flags a pair it disagrees with', async () => {
+  // ctys's macmap.fdb (name;MAC;IP, MACs upper case as ctys stores them) and an /etc/ethers-style file.
+  writeFileSync(join(sb.home, 'macmap.fdb'), [
+    '# ctys-extractMAClst -n',
+    'web1;00:50:56:13:11:A1;172.20.6.11',
+    'printer;00:50:56:13:11:99;172.20.6.12',
+    'dbvm.example.org;00:50:56:13:11:77;172.20.6.77',
+  ].join('\n'));
+  const ethers = join(sb.home, 'ethers');
+  writeFileSync(ethers, '00:50:56:13:11:78 dbvm2\n00:50:56:13:11:78 172.20.6.78\n0:50:56:13:11:79 172.20.6.79\n');
+  const env = { ...sb.env, VMDECK_MACMAP: `${join(sb.home, 'macmap.fdb')}%${ethers}` };
+  process.env.VMDECK_MACMAP = env.VMDECK_MACMAP;
+  try {
+    const byLabel = new Map((await enumerate([base])).map((v) => [v.label, v]));
+    assert.equal(byLabel.get('web1')!.warnings, undefined, 'web1 agrees with the database');
+    assert.deepEqual(byLabel.get('logic1')!.warnings,
+      ['macmap: IP0 172.20.6.12 has MAC 00:50:56:13:11:99 in the macmap database, but MAC0 is 00:50:56:13:11:b1']);
+    const listed = await vmdeck(['enumerate', '--base', base], env);
+    assert.match(listed.stderr, /^vmdeck enumerate: warning: logic1: macmap: IP0 172\.20\.6\.12 has MAC 00:50:56:13:11:99/m);
+    const records = await vmdeck(['enumerate', '--ctys', '--base', base], env);
+    assert.ok(records.stdout.split('\n').some((l) => l.split(';')[2] === 'web1' && l.split(';')[27] === 'web1'), 'netname from the database');
+
+    for (const [label, mac, ip] of [['dbvm', '00:50:56:13:11:77', '172.20.6.77'], ['dbvm2', '00:50:56:13:11:78', '172.20.6.78']]) {
+      const made = await vmdeck(['create-conf', '--label', label, '--auto-all', '--no-create-image', '--json'], { ...env, ACCELERATOR: 'QEMU' });
+      assert.equal(made.code, 0, made.stderr);
+      const conf = readFileSync(join(sb.home, 'vms', label, `${label}.ctys`), 'utf8');
+      assert.match(conf, new RegExp(`^MAC0='${mac}'$`, 'm'), label);
+      assert.match(conf, new RegExp(`^IP0='${ip.replace(/\./g, '\\.')}'$`, 'm'), label);
+    }
+    // A MAC given: the database gives its IP only.
+    const given = await vmdeck(['create-conf', '--label', 'dbvm3', '--auto-all', '--no-create-image'], { ...env, ACCELERATOR: 'QEMU', MAC: '00:50:56:13:11:79' });
+    assert.equal(given.code, 0, given.stderr);
+    assert.match(readFileSync(join(sb.home, 'vms', 'dbvm3', 'dbvm3.ctys'), 'utf8'), /^IP0='172\.20\.6\.79'$/m);
+  } finally {
+    delete process.env.VMDECK_MACMAP;
+  }
 });

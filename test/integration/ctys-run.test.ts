@@ -87,7 +87,11 @@ test('vmdeck start boots it, the serial console answers, list and the API show i
   assert.equal(row.config, vm.config);
   const shown = await api(server.base, 'GET', '/api/vms/legacy1');
   assert.equal(shown.json.vm.state, 'running');
-  const cancelled = await vmdeck(['cancel', 'legacy1', '--force'], env, { timeoutMs: 60000 });
+  // ctys's own suboption strings, as scripts written for ctys call it.
+  const again = await vmdeck(['start', '-a', 'create=l:legacy1,reuse,console:vnc'], env, { timeoutMs: 60000 });
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /^VM 'legacy1' is running \(pid \d+\)\n/);
+  const cancelled = await vmdeck(['cancel', '-a', `cancel=p:${vm.config},poweroff:0,force`], env, { timeoutMs: 60000 });
   assert.equal(cancelled.code, 0, cancelled.stderr);
   assert.equal((await api(server.base, 'GET', '/api/vms/legacy1')).json.vm.state, 'stopped');
   untouched();

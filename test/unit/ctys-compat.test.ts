@@ -45,3 +45,19 @@ test("a wrapper's complaint is the line that says what is wrong, not its last", 
   assert.equal(complaint("x.sh: VM 'x' is already running (pid 7)\n"), "x.sh: VM 'x' is already running (pid 7)");
   assert.equal(complaint('\n'), null);
 });
+
+test("ctys's create=/cancel= suboption strings become vmdeck's options", async () => {
+  const { parseCtysAction } = await import('../../lib/subopts');
+  assert.deepEqual(parseCtysAction('create=l:web,b:/vms%/more,reuse,instmode:CD%default%VHDD%default%INIT,console:vnc'), {
+    action: 'create', address: { label: 'web', base: '/vms%/more' },
+    options: ['--reuse', '--instmode=CD%default%VHDD%default%INIT', '--console=VNC'],
+  });
+  assert.deepEqual(parseCtysAction('create=p:/vms/a/a.ctys,console:vnc:3,bootmode:CD%/x,,y.iso').options,
+    ['--console=VNC', '--vncaccessdisplay=3', '--bootmode=CD%/x,y.iso']);
+  assert.deepEqual(parseCtysAction('CANCEL=L:web,POWEROFF:20,FORCE'), { action: 'cancel', address: { label: 'web' }, options: ['--poweroff=20', '--force'] });
+  assert.deepEqual(parseCtysAction('cancel=uuid:abc,reset').options, ['--reset']);
+  assert.throws(() => parseCtysAction('cancel=l:web,reset,force'), /^Error: cancel: force goes with poweroff only/);
+  assert.throws(() => parseCtysAction('create=l:web,stackcheck:on'), /^Error: create: 'stackcheck:on' is not a create suboption vmdeck knows/);
+  assert.throws(() => parseCtysAction('create=reuse'), /^Error: create: no VM given/);
+  assert.throws(() => parseCtysAction('create=p:rel/a.ctys'), /pname: 'rel\/a.ctys' is not an absolute path/);
+});
