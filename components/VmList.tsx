@@ -102,7 +102,7 @@ export function VmList() {
     return vms.filter((v) => {
       if (stateFilter && badgeState(v.state, v.reason) !== stateFilter) return false;
       if (!text) return true;
-      return [v.label, v.os, v.osrel, v.dist, v.distrel, v.arch, v.ip, v.mac, v.accelerator].some((f) => f?.toLowerCase().includes(text));
+      return [v.label, v.os, v.osrel, v.dist, v.distrel, v.arch, v.ip, v.mac, v.accelerator, v.vmstate].some((f) => f?.toLowerCase().includes(text));
     });
   }, [vms, text, stateFilter]);
 
@@ -282,6 +282,7 @@ const VmRow = memo(function VmRow({ vm, index, top, status, onAction }: {
       <span role="cell" className="min-w-0 self-center truncate px-2">
         <Link href={href} prefetch={false} className="font-medium hover:text-accent hover:underline">{vm.label}</Link>
         {vm.source === 'ctys' && <span className="ml-1.5 text-[10px] text-muted" title="A config made by ctys">ctys</span>}
+        {vm.vmstate && vm.vmstate !== 'ACTIVE' && <span className="ml-1.5 text-[10px] text-muted" title="ctys's VMSTATE">{vm.vmstate.toLowerCase()}</span>}
       </span>
       <span role="cell" className="self-center px-2">
         <StateBadge state={badge} title={vm.reason} />
