@@ -197,7 +197,8 @@ test('config values are never glob-expanded or word-split by the wrapper: HOSTFW
     assert.equal(two.code, 0, two.stderr);
     assert.match(two.nic, /,hostfwd=tcp:127\.0\.0\.1:2222-:22,hostfwd=udp:127\.0\.0\.1:5353-:53$/);
 
-    writeFileSync(conf, original.replace(/^LABEL=.*$/m, "LABEL='a&b'") + `QEMUMONSOCK='${sb.run}/mon-ACTUALLABEL.sock'\nunset ARGSADD; ARGSADD='-name *'\n`);
+    // The label is the #@#LABEL marker's (docs/CTYS.md): both say a&b.
+    writeFileSync(conf, original.replace(/^LABEL=.*$/m, "LABEL='a&b'").replace(/^#@#LABEL\b.*$/m, '#@#LABEL = "a&b"') + `QEMUMONSOCK='${sb.run}/mon-ACTUALLABEL.sock'\nunset ARGSADD; ARGSADD='-name *'\n`);
     const amp = wrapper('alpha', ['--print'], sb.env, cwd);
     assert.equal(amp.code, 0, amp.stderr);
     const argv = amp.stdout.trimEnd().split('\n');
