@@ -29,6 +29,8 @@ export interface SshHost {
   run: string;
   /** The remote environment, for running vmdeck there directly (checks, cleanup). */
   env: NodeJS.ProcessEnv;
+  /** argv run inside the host's network (its namespace), e.g. to list what listens there. */
+  inNetwork(argv: string[]): string[];
   /** What sshd logged (LogLevel VERBOSE: every authentication is a line). */
   log(): string;
   /** A new host key, sshd restarted with it; known_hosts keeps the old one. */
@@ -182,7 +184,9 @@ export function sshLab(): SshLab {
       'PermitUserEnvironment yes',
       'AllowStreamLocalForwarding yes',
       'StreamLocalBindUnlink yes',
-      'AllowTcpForwarding no',
+      // sshd gates forwarding to a UNIX socket by AllowTcpForwarding and PermitOpen too
+      // ("no" and "none" deny it): local forwarding, as a default sshd allows.
+      'AllowTcpForwarding local',
       'X11Forwarding no',
       'PrintMotd no',
       'MaxSessions 100',
@@ -233,6 +237,7 @@ export function sshLab(): SshLab {
       home,
       run,
       env: { ...process.env, ...remoteEnv },
+      inNetwork: net.wrap,
       log: () => readFileSync(logFile, 'utf8'),
       async changeHostKey() {
         await stopSshd();
