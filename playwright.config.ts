@@ -40,6 +40,7 @@ export default defineConfig({
       VMDECK_RUN: env.run,
       VMDECK_BASES: '',
       VMDECK_TOKEN: env.token,
+      VMDECK_SSH_CONFIG: env.sshConfig,
       HOST: '127.0.0.1',
     },
   },

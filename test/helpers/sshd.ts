@@ -140,8 +140,10 @@ async function makeNetwork(): Promise<Network> {
   };
 }
 
-export function sshLab(): SshLab {
-  const dir = mkdtempSync(join(tmpdir(), 'vd-ssh-'));
+/** The lab in `at` (made; the e2e names it in advance for the server's VMDECK_SSH_CONFIG), else in a new temporary directory. */
+export function sshLab(at?: string): SshLab {
+  const dir = at ?? mkdtempSync(join(tmpdir(), 'vd-ssh-'));
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const config = join(dir, 'ssh_config');
   const knownHosts = join(dir, 'known_hosts');
   const clientKey = join(dir, 'id_ed25519');
