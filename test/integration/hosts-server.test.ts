@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
+import { get } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { guestImages, PROMPT, REPO, sandbox } from '../helpers/guest';
@@ -130,4 +131,32 @@ test('the serial console through /ws/hosts/alpha/…: typed into, shared with vm
   const stopped = await api(server.base, 'POST', `/api/hosts/alpha/vms/${LABEL}/stop`, { mode: 'force' });
   assert.equal(stopped.status, 200, stopped.text);
   assert.equal(stopped.json.vm.state, 'stopped');
+});
+
+test('vmdeck serve --socket --idle: the API on a 0600 socket in a 0700 dir, no token asked; it ends itself once unused', async () => {
+  const local = sandbox('idle');
+  try {
+    const started = spawnSync(process.execPath, [join(REPO, 'bin/vmdeck.js'), 'serve', '--socket', '--detach', '--idle=2'], { env: local.env, encoding: 'utf8' });
+    assert.equal(started.status, 0, started.stderr);
+    const { socket, pid } = JSON.parse(started.stdout);
+    assert.equal(socket, join(local.run, '.serve', 'api.sock'));
+    assert.equal(statSync(socket).mode & 0o777, 0o600);
+    assert.equal(statSync(join(local.run, '.serve')).mode & 0o777, 0o700);
+    // A second --detach finds the one that runs.
+    const again = spawnSync(process.execPath, [join(REPO, 'bin/vmdeck.js'), 'serve', '--socket', '--detach', '--idle=2'], { env: local.env, encoding: 'utf8' });
+    assert.equal(JSON.parse(again.stdout).pid, pid);
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      get({ socketPath: socket, path: '/api/vms' }, (res) => {
+        let body = '';
+        res.on('data', (d) => { body += d; });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      }).once('error', reject);
+    });
+    assert.deepEqual([answer.status, JSON.parse(answer.body)], [200, []]);
+    const until = Date.now() + 15000;
+    while (Date.now() < until && spawnSync('kill', ['-0', String(pid)]).status === 0) await new Promise((r) => setTimeout(r, 200));
+    assert.notEqual(spawnSync('kill', ['-0', String(pid)]).status, 0, 'the idle server ended');
+  } finally {
+    local.cleanup();
+  }
 });
