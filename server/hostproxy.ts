@@ -19,7 +19,7 @@ import { remoteAddress, type Auth } from './auth';
 import { checkHost } from './check';
 import { VmdeckError } from './errors';
 import {
-  addHost, checkRemoteHost, connectHost, findHost, hostsRunDir, readHosts, removeHost, runRemote, runSsh,
+  addHost, checkRemoteHost, connectHost, hostsRunDir, readHosts, removeHost, runRemote, runSsh,
   sshOptions, validateHost, VMDECK_VERSION, type HostCheck, type HostEntry,
 } from './hosts';
 import { sshDestination } from '../lib/hosts';
@@ -51,6 +51,13 @@ function decode(part: string, field: string): string {
   } catch {
     throw new HttpError(400, `${field}: '${part}' is not a valid URL component`, field);
   }
+}
+
+/** A host of the hosts file: the dashboard does not take a destination given directly, as the CLI's user@host. */
+async function registeredHost(name: string): Promise<HostEntry> {
+  const hit = (await readHosts()).find((h) => h.name === name);
+  if (!hit) throw new VmdeckError(404, `host: no host '${name}' (add it on the host page, or vmdeck host add ${name} DEST)`, 'host');
+  return hit;
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -222,10 +229,10 @@ export function createHostProxy(auth: Auth): HostProxy {
         return sendJson(res, 200, { name });
       }
       if (method !== 'GET') throw new HttpError(405, `${method} is not allowed on ${path} (allowed: GET, DELETE)`, undefined, { Allow: 'GET, DELETE' });
-      return sendJson(res, 200, name === LOCAL_HOST ? await localCheck() : await checkOf(await findHost(name)));
+      return sendJson(res, 200, name === LOCAL_HOST ? await localCheck() : await checkOf(await registeredHost(name)));
     }
     if (name === LOCAL_HOST) throw new HttpError(404, `host: ${LOCAL_HOST} is this machine: its routes are /api${m[2]}`, 'host');
-    const host = await findHost(name);
+    const host = await registeredHost(name);
     const search = new URL(req.url ?? '/', 'http://x').search;
     await proxy(req, res, host, `/api${m[2]}${search}`);
   }
@@ -301,7 +308,7 @@ export function createHostProxy(auth: Auth): HostProxy {
           ws.close(CLOSE.unknownVm, closeReason(problem));
           return;
         }
-        findHost(name).then(
+        registeredHost(name).then(
           (host) => relay(ws, host, label, m[3], ws.protocol),
           (e: Error) => ws.close(CLOSE.unknownVm, closeReason(e.message)),
         );

@@ -7,7 +7,7 @@
 // history and the VM never stopped; `vmdeck console` there shares the hub.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -45,16 +45,29 @@ test('POST /api/hosts adds a host that answers; GET /api/hosts shows each host\'
   assert.equal(refused.json.field, 'name');
   // A host that is down is kept when added by hand (the CLI's --no-check).
   execFileSync(process.execPath, [join(REPO, 'bin/vmdeck.js'), 'host', 'add', 'ghost', '127.0.0.1:1', '--no-check'], { env: sb.env });
+  // A host whose vmdeck is too old is shown as such, not crashed on.
+  const old = join(lab.dir, 'old-vmdeck');
+  writeFileSync(old, '#!/bin/sh\necho "vmdeck 0.0.9"\n', { mode: 0o755 });
+  execFileSync(process.execPath, [join(REPO, 'bin/vmdeck.js'), 'host', 'add', 'oldie', 'alpha', '--vmdeck', old, '--no-check'], { env: { ...sb.env, VMDECK_SSH_CONFIG: lab.config } });
 
   const hosts = await api(server.base, 'GET', '/api/hosts');
   assert.equal(hosts.status, 200);
   const by = Object.fromEntries(hosts.json.map((h: { name: string }) => [h.name, h]));
-  assert.deepEqual(Object.keys(by), ['local', 'alpha', 'ghost']);
+  assert.deepEqual(Object.keys(by), ['local', 'alpha', 'ghost', 'oldie']);
   assert.equal(by.local.ok, true);
   assert.equal(by.alpha.ok, true);
   assert.ok(Array.isArray(by.alpha.report.items), 'alpha\'s own vmdeck check');
   assert.equal(by.ghost.ok, false);
   assert.match(by.ghost.error, /^host: ghost \(127\.0\.0\.1:1\): ssh: connect to host 127\.0\.0\.1 port 1: Connection refused$/);
+  assert.equal(by.oldie.ok, false);
+  assert.match(by.oldie.error, /^host: oldie runs vmdeck 0\.0\.9 and this is vmdeck \d+\.\d+\.\d+: they cannot talk/);
+  const oldList = await api(server.base, 'GET', '/api/hosts/oldie/vms');
+  assert.equal(oldList.status, 502);
+  assert.match(oldList.json.error, /runs vmdeck 0\.0\.9/);
+  // The dashboard takes hosts of the hosts file only, never a destination given in the URL.
+  const adhoc = await api(server.base, 'GET', `/api/hosts/${encodeURIComponent('root@alpha')}/vms`);
+  assert.equal(adhoc.status, 404);
+  assert.equal(adhoc.json.field, 'host');
 });
 
 test('a VM made, started and listed on the host through /api/hosts/alpha/…; the unreachable host answers 502 in one line', async () => {
