@@ -5,7 +5,7 @@
 import type { VmInfo } from '@/lib/vm';
 import type { Template } from '@/lib/templates';
 import type { HostReport } from '@/lib/host';
-import { call, type Preview, type StartOptions, type WizardSpec } from './api';
+import { call, type Preview, type StartOptions, type SwitchInfo, type CancelResult, type WizardSpec } from './api';
 
 export const LOCAL = 'local';
 
@@ -46,5 +46,9 @@ export function hostApi(host: string) {
     preview: (spec: WizardSpec, signal?: AbortSignal) => call<Preview>('POST', `${root}/vms/preview`, spec, signal),
     create: (spec: WizardSpec, opts: { createImage: boolean; start?: boolean | StartOptions }) =>
       call<{ vm: VmInfo; problem?: string | null; startError?: string }>('POST', `${root}/vms`, { ...spec, ...opts }),
+    networks: () => call<SwitchInfo[]>('GET', `${root}/networks`),
+    createNetwork: (name: string, opts: { tap?: string; bridge?: string } = {}) => call<SwitchInfo>('POST', `${root}/networks`, { name, ...opts }),
+    cancelNetwork: (name: string, force: boolean) =>
+      call<CancelResult>('DELETE', `${root}/networks/${encodeURIComponent(name)}${force ? '?force=1' : ''}`),
   };
 }

@@ -29,6 +29,8 @@ test.beforeAll(async ({ browser }) => {
 
 test.afterAll(async () => {
   await page?.request.post(`/api/hosts/${HOST}/vms/${LABEL}/stop`, { data: { mode: 'force' } }).catch(() => undefined);
+  // The specs after this one see no host that is gone.
+  await page?.request.delete(`/api/hosts/${HOST}`).catch(() => undefined);
   await context?.close();
   await lab?.cleanup();
 });
@@ -100,6 +102,22 @@ test('the VNC screen is drawn', async () => {
     return colours.size;
   }), { message: 'distinct colours on the VNC canvas' }).toBeGreaterThan(1);
   await shot(page, 'remote-vnc');
+});
+
+test('the network page shows the host\'s switches; one made there is that host\'s', async () => {
+  await page.goto('/networks');
+  await page.locator('#networks-host').selectOption(HOST);
+  await expect(page).toHaveURL(/\/networks\?host=far/);
+  await page.locator('#net-name').fill('farlan');
+  await page.getByRole('button', { name: 'Create switch' }).click();
+  const row = page.locator('tr[data-switch="farlan"]');
+  await expect(row.locator('[data-state]')).toHaveText('running', { timeout: 30_000 });
+  const there = await (await page.request.get(`/api/hosts/${HOST}/networks`)).json();
+  expect(there.map((n: { name: string }) => n.name)).toEqual(['farlan']);
+  const here = await (await page.request.get('/api/networks')).json();
+  expect(here.map((n: { name: string }) => n.name)).not.toContain('farlan');
+  const gone = await page.request.delete(`/api/hosts/${HOST}/networks/farlan?force=1`);
+  expect(gone.status()).toBe(200);
 });
 
 test('the list shows the VM with its host, filters by host; it is forced off from its page', async () => {

@@ -115,18 +115,22 @@ export interface SshResult {
 /** Runs ssh with these arguments to its end; 255 is ssh's own failure. */
 export function runSsh(args: string[], input?: string, timeoutMs = 30000): Promise<SshResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ssh', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('ssh', args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout!.on('data', (d) => { stdout += d; });
+    child.stderr!.on('data', (d) => { stderr += d; });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('error', (e) => { clearTimeout(timer); reject(e); });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code: code ?? (signal === 'SIGKILL' ? 255 : 1), stdout, stderr: signal === 'SIGKILL' && !stderr ? `ssh: no answer in ${timeoutMs / 1000} s` : stderr });
     });
-    child.stdin.end(input ?? '');
+    if (child.stdin) {
+      // ssh may be gone before it reads (a refusal): its answer says why, not EPIPE.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(input);
+    }
   });
 }
 

@@ -13,7 +13,7 @@ import { kvmRuns } from '@/lib/host';
 import { api, ApiError, startErrorKey, type HostReport, type Preview, type WizardSpec } from '../api';
 import { FieldErrors, fieldId } from './fields';
 import { hostApi, LOCAL, qualify } from '../hosts';
-import { HostChoice } from './HostChoice';
+import { HostChoice } from '../HostChoice';
 import { ConsoleStep, HardwareStep, IdentityStep, NetworkStep, ReviewStep, StorageStep, TemplateStep } from './steps';
 import { formatForward, newMac, newUuid, parseForward, type Forward } from './values';
 
@@ -36,6 +36,8 @@ export interface StepProps {
   host: HostReport | null;
   usedMacs: ReadonlySet<string>;
   chooseTemplate: (t: Template) => void;
+  /** The host the VM is made on (its switches): `local` or a name of GET /api/hosts. */
+  onHost: string;
 }
 
 const STEPS = [
@@ -209,7 +211,7 @@ export function Wizard({ initialTemplate, host: onHost = LOCAL }: { initialTempl
     setDraftState(draftFor(t, { label: v.label, uuid: v.uuid, mac: v.mac, ip: v.ip, netmask: v.netmask, gateway: v.gateway }, host));
   };
 
-  const props: StepProps = { draft, set, setDraft, template, templates, host, usedMacs, chooseTemplate };
+  const props: StepProps = { draft, set, setDraft, template, templates, host, usedMacs, chooseTemplate, onHost };
   const current = STEPS[step];
   const last = step === STEPS.length - 1;
   const checking = preview.status === 'checking';
@@ -239,7 +241,7 @@ export function Wizard({ initialTemplate, host: onHost = LOCAL }: { initialTempl
       <div className="flex min-h-0 flex-1 flex-col">
         <div className="flex shrink-0 items-center gap-4 border-b border-line px-3 py-2">
           <h1 className="text-sm font-semibold">New virtual machine</h1>
-          <HostChoice host={onHost} />
+          <HostChoice host={onHost} path="/vms/new" id="wizard-host" />
           <ol className="flex items-center gap-0.5" aria-label="Steps">
             {STEPS.map((s, i) => (
               <li key={s.id}>

@@ -1,12 +1,13 @@
 'use client';
-// Which host the new VM is made on (issue 14): this machine or one of the
-// hosts of GET /api/hosts. The wizard starts again for another host, since
-// its templates, KVM and VM names are that host's.
+// Which host a page is about (issue 14): this machine or one of the hosts of
+// GET /api/hosts, as `?host=H` on the page's path. The page starts again for
+// another host (the wizard's templates, KVM and VM names, the network page's
+// switches are that host's).
 import { useRouter } from 'next/navigation';
 import { useEffect, useState } from 'react';
-import { hostsApi, LOCAL, type HostCheck } from '../hosts';
+import { hostsApi, LOCAL, type HostCheck } from './hosts';
 
-export function HostChoice({ host }: { host: string }) {
+export function HostChoice({ host, path, id }: { host: string; path: string; id: string }) {
   const router = useRouter();
   const [hosts, setHosts] = useState<HostCheck[] | null>(null);
   useEffect(() => {
@@ -17,10 +18,10 @@ export function HostChoice({ host }: { host: string }) {
     <label className="flex items-center gap-1.5 text-xs text-muted">
       Host
       <select
-        id="wizard-host"
+        id={id}
         className="input w-44"
         value={host}
-        onChange={(e) => router.replace(e.target.value === LOCAL ? '/vms/new' : `/vms/new?host=${encodeURIComponent(e.target.value)}`)}
+        onChange={(e) => router.replace(e.target.value === LOCAL ? path : `${path}?host=${encodeURIComponent(e.target.value)}`)}
       >
         {hosts.map((h) => (
           <option key={h.name} value={h.name} disabled={!h.ok} title={h.error}>{h.name}{h.ok ? '' : ' (cannot be reached)'}</option>
