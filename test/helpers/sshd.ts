@@ -10,7 +10,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from './guest';
 
@@ -150,8 +150,8 @@ export function sshLab(at?: string): SshLab {
   const pub = keygen(clientKey, 'vmdeck-test-client');
   writeFileSync(config, `# The vmdeck test lab's hosts (test/helpers/sshd.ts)\n`, { mode: 0o600 });
   writeFileSync(knownHosts, '', { mode: 0o600 });
-  // sshd refuses to start without its privilege separation directory.
-  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  // sshd refuses to start without its privilege separation directory (made by root; a user's sshd needs none).
+  try { mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }); } catch { /* not root */ }
   const made: SshHost[] = [];
 
   async function addHost(alias: string): Promise<SshHost> {
@@ -202,7 +202,7 @@ export function sshLab(at?: string): SshLab {
       `Host ${alias}`,
       `  HostName ${net.address}`,
       `  Port ${net.port}`,
-      '  User root',
+      `  User ${userInfo().username}`,
       `  IdentityFile ${clientKey}`,
       '  IdentitiesOnly yes',
       `  UserKnownHostsFile ${knownHosts}`,

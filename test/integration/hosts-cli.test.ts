@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { vmdeck } from '../helpers/cli';
@@ -86,7 +87,7 @@ test('create-conf --host, start LABEL@H, list user@host, console typed into, can
   assert.ok(existsSync(join(alpha.run, LABEL, 'qemu.pid')), 'QEMU runs with the remote runtime dir');
 
   // ctys's user@host target: not a host name, a destination (vmdeck on its PATH).
-  const list = await vmdeck(['list', 'root@alpha', '--json'], env);
+  const list = await vmdeck(['list', `${userInfo().username}@alpha`, '--json'], env);
   assert.equal(list.code, 0, list.stderr);
   assert.deepEqual(JSON.parse(list.stdout).map((v: { label: string; state: string }) => [v.label, v.state]), [[LABEL, 'running']]);
   const local = await vmdeck(['list', '--json'], env);
@@ -116,6 +117,10 @@ test('create-conf --host, start LABEL@H, list user@host, console typed into, can
   child.stdin.end();
   const code = await new Promise((r) => child.once('exit', r));
   assert.equal(code, 0);
+
+  const monitor = await vmdeck(['monitor', `${LABEL}@alpha`, 'info', 'status'], env);
+  assert.equal(monitor.code, 0, monitor.stderr);
+  assert.match(monitor.stdout, /VM status: running/);
 
   const cancel = await vmdeck(['cancel', LABEL, '--host', 'alpha', '--force'], env);
   assert.equal(cancel.code, 0, cancel.stderr);
