@@ -139,6 +139,14 @@ export function VmList() {
     return c;
   }, [vms]);
 
+  // Other hosts' state changes are not among this server's events: their VMs are asked again every few seconds.
+  const remote = perHost.size > 1;
+  useEffect(() => {
+    if (!remote) return;
+    const t = setInterval(refetchSoon, 5000);
+    return () => clearInterval(t);
+  }, [remote, refetchSoon]);
+
   const counts = useMemo(() => {
     const c: Record<string, number> = {};
     for (const v of vms ?? []) {
