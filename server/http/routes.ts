@@ -21,7 +21,7 @@ import { applyStatus, startVm, stopVm, vmStatus, withStatus, type StartOptions, 
 import { removeRuntimeDir, resolveVm, runtimeFacts } from '../runtime';
 import { screenshot } from '../screen';
 import { deleteSnapshot, listSnapshots, loadSnapshot, saveSnapshot } from '../snapshots';
-import { createVm, deleteVmFiles, enumerate, previewVm, readVmFiles, wrapperCheck, wrapperPrint, type CreateRequest } from '../store';
+import { createVm, deleteVmFiles, enumerate, filterVmstate, previewVm, readVmFiles, wrapperCheck, wrapperPrint, type CreateRequest } from '../store';
 import { loadCatalog } from '../templates';
 import { startCliSession } from '../ws/consoles';
 import { streamEvents } from './events';
@@ -194,7 +194,7 @@ export function apiRoutes(): Router {
     .add('GET', '/api/health', async () => ({ ok: true, version: VERSION }), { auth: false })
     .add('GET', '/api/host', () => checkHost())
     .add('GET', '/api/templates', () => loadCatalog())
-    .add('GET', '/api/vms', async () => withStatus(await enumerate()))
+    .add('GET', '/api/vms', async (r) => withStatus(filterVmstate(await enumerate(), r.query.get('vmstate') ?? undefined)))
     .add('POST', '/api/vms/preview', async (r) => {
       const { start: _s, ...request } = createRequest(await r.body());
       const preview = await previewVm(request);
@@ -227,12 +227,12 @@ export function apiRoutes(): Router {
       let argv: string[] | null = null;
       let argvError: string | undefined;
       try {
-        argv = await wrapperPrint(vm.wrapper);
+        argv = await wrapperPrint(vm);
       } catch (e) {
         argvError = (e as Error).message;
       }
       // A stopped VM that could not start as configured (a missing ISO or kernel, a dead switch): the wrapper's --check says why.
-      const problem = vm.state === 'stopped' || vm.state === 'suspended' ? await wrapperCheck(vm.wrapper, [], vm.accelerator) : null;
+      const problem = vm.state === 'stopped' || vm.state === 'suspended' ? await wrapperCheck(vm, [], vm.accelerator) : null;
       return { vm, files, argv, ...(argvError ? { argvError } : {}), ...(problem ? { problem } : {}), runtime };
     })
     .add('PATCH', '/api/vms/:label', async (r) => {
