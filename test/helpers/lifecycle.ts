@@ -79,3 +79,16 @@ export async function guestShell(run: string, label: string, timeoutMs = 90000):
   await t.waitFor(PROMPT, timeoutMs, 0);
   return t;
 }
+
+/**
+ * A VM of the test guest from the kernel-initrd template, made by `vmdeck
+ * create-conf`. ACCELERATOR pinned to QEMU: this host's /dev/kvm (kvm_pvm)
+ * runs no ordinary guests, and the KVM probe is not what its tests test.
+ */
+export async function createGuestVm(env: NodeJS.ProcessEnv, label: string): Promise<void> {
+  const { guestImages } = await import('./guest');
+  const g = guestImages();
+  const made = await vmdeck(['create-conf', '--label', label, '--template', 'kernel-initrd', '--auto-all'],
+    { ...env, ACCELERATOR: 'QEMU', INST_KERNEL: g.kernel, INST_INITRD: g.initrd, INST_APPEND: g.append });
+  if (made.code !== 0) throw new Error(`create-conf ${label}: ${made.stderr}`);
+}

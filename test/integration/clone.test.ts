@@ -7,8 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { guestImages, sandbox, type Sandbox } from '../helpers/guest';
-import { vmdeck } from '../helpers/lifecycle';
+import { sandbox, type Sandbox } from '../helpers/guest';
+import { createGuestVm, vmdeck } from '../helpers/lifecycle';
 import { api, spawnServer, type ChildServer } from '../helpers/server';
 import { guestShell, quitVm } from '../helpers/vms';
 
@@ -21,11 +21,7 @@ const info = (path: string) => JSON.parse(execFileSync('qemu-img', ['info', '-U'
 before(async () => {
   sb = sandbox('clone');
   sb.enter();
-  const g = guestImages();
-  // ACCELERATOR pinned to QEMU: this host's /dev/kvm (kvm_pvm) runs no ordinary guests, and the probe is not what this tests.
-  const made = await vmdeck(['create-conf', '--label', 'src', '--template', 'kernel-initrd', '--auto-all'],
-    { ...sb.env, ACCELERATOR: 'QEMU', INST_KERNEL: g.kernel, INST_INITRD: g.initrd, INST_APPEND: g.append });
-  assert.equal(made.code, 0, made.stderr);
+  await createGuestVm(sb.env, 'src');
   server = await spawnServer(sb);
 });
 after(async () => {

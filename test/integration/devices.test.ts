@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { guestImages, sandbox, type Sandbox } from '../helpers/guest';
-import { vmdeck } from '../helpers/lifecycle';
+import { sandbox, type Sandbox } from '../helpers/guest';
+import { createGuestVm, vmdeck } from '../helpers/lifecycle';
 import type { SocketTerminal } from '../helpers/serial';
 import { api, spawnServer, type ChildServer } from '../helpers/server';
 import { guestShell, quitVm, waitFor } from '../helpers/vms';
@@ -21,11 +21,7 @@ const config = () => readFileSync(join(sb.home, 'vms/dv/dv.ctys'), 'utf8');
 before(async () => {
   sb = sandbox('devices');
   sb.enter();
-  const g = guestImages();
-  // ACCELERATOR pinned to QEMU: this host's /dev/kvm (kvm_pvm) runs no ordinary guests, and the probe is not what this tests.
-  const made = await vmdeck(['create-conf', '--label', 'dv', '--template', 'kernel-initrd', '--auto-all'],
-    { ...sb.env, ACCELERATOR: 'QEMU', INST_KERNEL: g.kernel, INST_INITRD: g.initrd, INST_APPEND: g.append });
-  assert.equal(made.code, 0, made.stderr);
+  await createGuestVm(sb.env, 'dv');
   server = await spawnServer(sb);
 });
 after(async () => {
