@@ -38,6 +38,8 @@ export const ENV_OPTIONS: readonly EnvOption[] = [
   { env: 'INSTCDROM', field: 'instSrcCdrom', help: 'install ISO image' },
   { env: 'INSTFDD', field: 'instSrcFdd', help: 'install floppy image' },
   { env: 'INSTUSB', field: 'instSrcUsb', help: 'install USB image' },
+  { env: 'PXEROOT', field: 'pxeRoot', help: 'TFTP tree for boot mode PXE (user networking serves it)' },
+  { env: 'PXEBOOTFILE', field: 'pxeBootFile', help: 'boot file in PXEROOT offered by DHCP' },
   { env: 'INST_KERNEL', field: 'kernel', help: 'kernel for boot mode KERNEL' },
   { env: 'INST_INITRD', field: 'initrd', help: 'initrd for boot mode KERNEL' },
   { env: 'INST_APPEND', field: 'append', help: 'kernel command line for boot mode KERNEL' },

@@ -108,6 +108,9 @@ export const VmSpecSchema = z.object({
   instSrcCdrom: path('ISO').default(''),
   instSrcFdd: path('floppy image').default(''),
   instSrcUsb: path('USB image').default(''),
+  pxeRoot: path('PXE tree').default(''),
+  pxeBootFile: word(/^([A-Za-z0-9_.+-]+(\/[A-Za-z0-9_.+-]+)*)?$/, "is not a file name inside the PXE tree (like pxelinux.0)")
+    .refine((f) => !f.split('/').includes('..'), { error: "may not leave the PXE tree ('..')" }).default('pxelinux.0'),
   kernel: path('kernel').default(''),
   initrd: path('initrd').default(''),
   append: text(4096, 'append').default(''),
@@ -125,6 +128,10 @@ export const VmSpecSchema = z.object({
   if (s.bootmode === 'FDD') need('instSrcFdd', 'is needed for boot mode FDD');
   if (s.bootmode === 'USB') need('instSrcUsb', 'is needed for boot mode USB');
   if (s.bootmode === 'VHDD') need('disk', 'is needed for boot mode VHDD');
+  if (s.bootmode === 'PXE' && s.netmode === 'user') need('pxeRoot', 'is needed for boot mode PXE with user networking (a TFTP tree such as the Debian installer\'s netboot directory)');
+  if (s.pxeRoot !== '' && s.netmode !== 'user') {
+    ctx.addIssue({ code: 'custom', path: ['pxeRoot'], message: "is served by user networking's TFTP: it needs network mode user" });
+  }
   if (s.netmode === 'vde') need('vdeSwitch', 'is needed for network mode vde (a switch from vmdeck net create)');
   if (s.netmode === 'tap') need('tapDevice', 'is needed for network mode tap');
   if (s.hostfwd.length > 0 && s.netmode !== 'user') {

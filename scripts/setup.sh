@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 machine for vmdeck, from nothing: Debian's packages
 # (QEMU, qemu-img, VDE, chromium for the browser tests, busybox-static for the
-# test guest), the npm packages (npm ci), the test guest, the vmdeck command's
-# bundle and the dashboard's production build. Safe to run again: each step skips what is already done.
+# test guest, tesseract to read guests' screens), the npm packages (npm ci), the
+# test guest, the install media the tests boot, the vmdeck command's bundle and
+# the dashboard's production build. Safe to run again: each step skips what is
+# already done.
 #   bash scripts/setup.sh            everything
 #   bash scripts/setup.sh --no-build without `next build`
 set -euo pipefail
@@ -20,7 +22,7 @@ packages=(
 	qemu-system-x86 qemu-system-arm qemu-system-misc qemu-system-mips qemu-system-ppc
 	qemu-system-sparc qemu-utils vde2
 	busybox-static cpio gzip xz-utils zstd
-	genisoimage websockify socat chromium
+	genisoimage websockify socat chromium tesseract-ocr tesseract-ocr-eng
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -43,6 +45,8 @@ if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json
 fi
 
 bash scripts/build-guest.sh amd64 >/dev/null
+# Real install media for the tests (the installer's PXE tree, GRUB's rescue ISO).
+bash scripts/build-media.sh >/dev/null
 # The vmdeck command's bundle (bin/vmdeck.js falls back to the sources when it is stale).
 node scripts/build-cli.mjs >/dev/null
 

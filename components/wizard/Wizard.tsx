@@ -42,7 +42,7 @@ const STEPS = [
   { id: 'hardware', title: 'Hardware', fields: ['accelerator', 'smp', 'memsize', 'arch', 'qemu', 'machine', 'cpu'] },
   {
     id: 'storage', title: 'Storage & install',
-    fields: ['disk', 'diskFormat', 'diskSize', 'diskIf', 'cdromIf', 'bootmode', 'instmode', 'instSrcCdrom', 'instSrcFdd', 'instSrcUsb', 'kernel', 'initrd', 'append'],
+    fields: ['disk', 'diskFormat', 'diskSize', 'diskIf', 'cdromIf', 'bootmode', 'instmode', 'instSrcCdrom', 'instSrcFdd', 'instSrcUsb', 'pxeRoot', 'pxeBootFile', 'kernel', 'initrd', 'append'],
   },
   { id: 'network', title: 'Network', fields: ['netmode', 'nic', 'hostfwd', 'vdeSwitch', 'tapDevice'] },
   { id: 'console', title: 'Console', fields: ['console', 'vncDisplay', 'vga', 'kbdLayout', 'qemuMonSock', 'argsAdd'] },

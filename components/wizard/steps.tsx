@@ -240,7 +240,12 @@ export function StorageStep({ draft, set, setDraft, template }: StepProps) {
         </div>
       )}
       {modes.has('PXE') && (
-        <p className="text-xs text-muted">PXE boots from a DHCP/TFTP server on the VM&apos;s network (user-mode NAT has none unless you add one with extra QEMU arguments).</p>
+        <div className={grid2}>
+          <TextField name="pxeRoot" label="PXE tree (TFTP)" mono value={v.pxeRoot ?? ''} onChange={(pxeRoot) => set({ pxeRoot })}
+            placeholder="/srv/tftp/debian-installer" hint="User-mode NAT serves this directory by TFTP; on a VDE switch the boot server is on the switch." />
+          <TextField name="pxeBootFile" label="Boot file" mono value={v.pxeBootFile ?? ''} onChange={(pxeBootFile) => set({ pxeBootFile })}
+            placeholder="pxelinux.0" hint="Inside the tree, offered by DHCP." />
+        </div>
       )}
     </div>
   );

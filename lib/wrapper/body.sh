@@ -24,6 +24,7 @@ Starts the QEMU VM described by $CONF_NAME (daemonized unless the console is CLI
   --console=MODE           VNC|SDL|CLI|CLI0|NONE (default: DEFAULTCONSOLE)
   --vncaccessdisplay=N     also offer VNC display N on 127.0.0.1 (TCP port 5900+N)
   --bootmode=MODE[%PATH]   VHDD|CD|DVD|PXE|FDD|USB|KERNEL, optionally with its source
+                           (PXE%DIR: user networking serves the TFTP tree DIR)
   --instmode[=MODE%SRC%TARGETMODE%TARGET%STAGE]
                            boot the install source with the disk as install target
   --kernelmode=KERNEL%INITRD%APPEND
@@ -70,7 +71,7 @@ set -u
 : "${HDDBOOTIMAGE_IF:=virtio}" "${CDROM_IF:=ide}" "${NIC:=rtl8139}" "${NETMODE:=user}"
 : "${QEMUSOCK:=}" "${TAPDEV:=}" "${HOSTFWD:=}" "${VGA:=}" "${KBD_LAYOUT:=}"
 : "${DEFAULTBOOTMODE:=VHDD}" "${DEFAULTINSTMODE:=CD}" "${INSTSRCCDROM:=}" "${INSTSRCFDD:=}"
-: "${INSTSRCUSB:=}" "${KERNELIMAGE:=}" "${INITRDIMAGE:=}" "${APPEND:=}"
+: "${INSTSRCUSB:=}" "${PXEROOT:=}" "${PXEBOOTFILE:=pxelinux.0}" "${KERNELIMAGE:=}" "${INITRDIMAGE:=}" "${APPEND:=}"
 : "${DEFAULTCONSOLE:=VNC}" "${VNCACCESSDISPLAY:=}" "${QEMUMONSOCK:=}"
 # ARGSADD is a bash array; ctys wrote it as a string of words: split those
 # on blanks (no globbing, no evaluation).
@@ -142,7 +143,21 @@ if [[ -n $INSTALL ]]; then field=--instmode; elif [[ -n $opt_bootmode ]]; then f
 oneof "$field" "$BOOTMODE" VHDD CD DVD PXE FDD USB KERNEL
 [[ -n $INSTALL && $BOOTMODE == VHDD ]] && die "--instmode: VHDD is the install target, not an install source"
 
-CDROM='' FLOPPY='' USBSTICK=''
+CDROM='' FLOPPY='' USBSTICK='' PXETREE=''
+# PXE's source is a TFTP tree that user networking serves (QEMU's tftp= and
+# bootfile=); on a VDE switch or a TAP device the boot server is on that
+# network, and PXEROOT is not used.
+pxe_source() {
+	abspath PXETREE "${BOOTSRC:-$PXEROOT}"
+	[[ -n $BOOTSRC && $NETMODE != user ]] &&
+		die "--bootmode: PXE%DIR needs network mode user (NETMODE is $NETMODE: its boot server is on that network)"
+	[[ $NETMODE == user && -z $PXETREE ]] &&
+		die "PXEROOT: boot mode PXE with user networking needs a TFTP tree (PXEROOT or --bootmode=PXE%DIR)"
+	[[ $NETMODE == user ]] || PXETREE=''
+	[[ $PXEBOOTFILE =~ ^[A-Za-z0-9_.+-]+(/[A-Za-z0-9_.+-]+)*$ && /$PXEBOOTFILE/ != */../* ]] ||
+		die "PXEBOOTFILE: '$PXEBOOTFILE' is not a file name inside the PXE tree (like pxelinux.0)"
+	return 0
+}
 case $BOOTMODE in
 CD | DVD) abspath CDROM "${BOOTSRC:-$INSTSRCCDROM}"
 	[[ -n $CDROM ]] || die "INSTSRCCDROM: boot mode $BOOTMODE needs an ISO image (INSTSRCCDROM or --bootmode=$BOOTMODE%PATH)" ;;
@@ -150,6 +165,7 @@ FDD) abspath FLOPPY "${BOOTSRC:-$INSTSRCFDD}"
 	[[ -n $FLOPPY ]] || die "INSTSRCFDD: boot mode FDD needs a floppy image (INSTSRCFDD or --bootmode=FDD%PATH)" ;;
 USB) abspath USBSTICK "${BOOTSRC:-$INSTSRCUSB}"
 	[[ -n $USBSTICK ]] || die "INSTSRCUSB: boot mode USB needs a USB image (INSTSRCUSB or --bootmode=USB%PATH)" ;;
+PXE) pxe_source ;;
 KERNEL) [[ -n $BOOTSRC ]] && KERNELIMAGE=$BOOTSRC
 	[[ -n $KERNELIMAGE ]] || die "KERNELIMAGE: boot mode KERNEL needs a kernel (KERNELIMAGE or --kernelmode=KERNEL%INITRD%APPEND)"
 	abspath KERNELIMAGE "$KERNELIMAGE"; abspath INITRDIMAGE "$INITRDIMAGE" ;;
@@ -267,6 +283,8 @@ add_network() {
 			[[ -z ${BASH_REMATCH[2]} ]] && rule=${rule/:/:127.0.0.1}
 			fwd+=",hostfwd=$rule"
 		done
+		# PXE: QEMU's DHCP offers the boot file, its TFTP serves the tree.
+		[[ -n $PXETREE ]] && fwd+=",tftp=${PXETREE//,/,,},bootfile=${PXEBOOTFILE//,/,,}"
 		add -nic "user,$nic$fwd" ;;
 	vde)
 		[[ -n $QEMUSOCK ]] || die "QEMUSOCK: network mode vde needs a switch (vmdeck net create NAME, then QEMUSOCK=NAME)"
@@ -381,6 +399,11 @@ check_all() {
 	need_file INSTSRCCDROM "$CDROM" "ISO image"
 	need_file INSTSRCFDD "$FLOPPY" "floppy image"
 	need_file INSTSRCUSB "$USBSTICK" "USB image"
+	if [[ -n $PXETREE ]]; then
+		[[ -d $PXETREE ]] || die "PXEROOT: PXE tree '$PXETREE' is not a directory"
+		[[ -f $PXETREE/$PXEBOOTFILE && -r $PXETREE/$PXEBOOTFILE ]] ||
+			die "PXEROOT: PXE tree '$PXETREE' has no boot file '$PXEBOOTFILE' (PXEBOOTFILE)"
+	fi
 	if [[ $BOOTMODE == KERNEL ]]; then
 		need_file KERNELIMAGE "$KERNELIMAGE" kernel
 		need_file INITRDIMAGE "$INITRDIMAGE" initrd
