@@ -93,7 +93,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       sendJson(res, 401, { error: 'unauthorized: send Authorization: Bearer <token>, or log in at /login' }, { 'WWW-Authenticate': 'Bearer realm="vmdeck"' });
       return;
     }
-    checkWriteRequest(req);
+    checkWriteRequest(req, match.kind === 'route' ? match.route.rawBody : undefined);
     if (match.kind === 'none') throw new HttpError(404, `no API route ${req.method} ${path}`);
     if (match.kind === 'method') {
       throw new HttpError(405, `${req.method} is not allowed on ${path} (allowed: ${match.allowed.join(', ')})`, undefined, { Allow: match.allowed.join(', ') });

@@ -14,6 +14,7 @@ import { bases, runDir } from '../paths';
 import { REPO } from '../repo';
 import { sendKeys, typeText } from '../keys';
 import { changeMedia, ejectMedia, queryMedia } from '../media';
+import { listMedia, uploadMedia } from '../media-library';
 import { cancelSwitch, createSwitch, listSwitches, switchInfo } from '../net';
 import { applyStatus, startVm, stopVm, vmStatus, withStatus, type StartOptions, type StopMode } from '../runner';
 import { resolveVm, runtimeFacts } from '../runtime';
@@ -277,5 +278,16 @@ export function apiRoutes(): Router {
       const force = r.query.get('force');
       return cancelSwitch(r.params.name, { force: force === '1' || force === 'true' });
     }, network)
-    .add('GET', '/api/events', (r) => streamEvents(r.req, r.res));
+    .add('GET', '/api/events', (r) => streamEvents(r.req, r.res))
+    .add('GET', '/api/media', () => listMedia())
+    // The image is the body itself (application/octet-stream), its file name in ?name=.
+    .add('POST', '/api/media', async (r) => {
+      try {
+        return new Json(201, await uploadMedia(r.query.get('name') ?? '', r.req));
+      } catch (e) {
+        // The rest of a refused body is not read: the connection ends with the answer.
+        if (!r.req.readableEnded) r.res.setHeader('Connection', 'close');
+        throw e;
+      }
+    }, { rawBody: 'application/octet-stream' });
 }
