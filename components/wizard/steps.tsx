@@ -6,6 +6,7 @@ import type { BootMode, InstMode } from '@/lib/spec';
 import { kvmRuns } from '@/lib/host';
 import type { Preview, WizardSpec } from '../api';
 import { CopyBlock, CopyButton } from '../CopyText';
+import { MediaChooser } from '../media/MediaLibrary';
 import { useSwitches } from '../net/switches';
 import { ChoiceField, Field, NumberField, SelectField, TextField, useFieldError, useInputProps, type Choice } from './fields';
 import { formatArgv, shellQuote } from '../format';
@@ -221,14 +222,23 @@ export function StorageStep({ draft, set, setDraft, template }: StepProps) {
       />
 
       {(modes.has('CD') || modes.has('DVD')) && (
-        <TextField name="instSrcCdrom" label="ISO image" mono value={v.instSrcCdrom ?? ''} onChange={(instSrcCdrom) => set({ instSrcCdrom })}
-          placeholder="/srv/iso/debian-12.iso" hint="A path on the vmdeck host." />
+        <div>
+          <TextField name="instSrcCdrom" label="ISO image" mono value={v.instSrcCdrom ?? ''} onChange={(instSrcCdrom) => set({ instSrcCdrom })}
+            placeholder="/srv/iso/debian-12.iso" hint="A path on the vmdeck host, or one from the media library below." />
+          <MediaChooser kinds={['iso']} selected={v.instSrcCdrom} onPick={(instSrcCdrom) => set({ instSrcCdrom })} />
+        </div>
       )}
       {modes.has('FDD') && (
-        <TextField name="instSrcFdd" label="Floppy image" mono value={v.instSrcFdd ?? ''} onChange={(instSrcFdd) => set({ instSrcFdd })} />
+        <div>
+          <TextField name="instSrcFdd" label="Floppy image" mono value={v.instSrcFdd ?? ''} onChange={(instSrcFdd) => set({ instSrcFdd })} />
+          <MediaChooser kinds={['floppy']} selected={v.instSrcFdd} onPick={(instSrcFdd) => set({ instSrcFdd })} />
+        </div>
       )}
       {modes.has('USB') && (
-        <TextField name="instSrcUsb" label="USB image" mono value={v.instSrcUsb ?? ''} onChange={(instSrcUsb) => set({ instSrcUsb })} />
+        <div>
+          <TextField name="instSrcUsb" label="USB image" mono value={v.instSrcUsb ?? ''} onChange={(instSrcUsb) => set({ instSrcUsb })} />
+          <MediaChooser kinds={['usb', 'iso']} selected={v.instSrcUsb} onPick={(instSrcUsb) => set({ instSrcUsb })} />
+        </div>
       )}
       {modes.has('KERNEL') && (
         <div className="space-y-3 rounded border border-line p-3">
