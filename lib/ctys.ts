@@ -14,6 +14,8 @@ export const CTYS_VARS = {
   instSrcCdrom: 'INSTSRCCDROM', instSrcFdd: 'INSTSRCFDD', instSrcUsb: 'INSTSRCUSB', pxeRoot: 'PXEROOT', pxeBootFile: 'PXEBOOTFILE',
   kernel: 'KERNELIMAGE', initrd: 'INITRDIMAGE', append: 'APPEND', console: 'DEFAULTCONSOLE',
   vncDisplay: 'VNCACCESSDISPLAY', qemuMonSock: 'QEMUMONSOCK', argsAdd: 'ARGSADD', template: 'VMDECK_TEMPLATE',
+  unattended: 'UNATTENDED', vmUser: 'VMUSER', sshKey: 'SSHKEY', passwordHash: 'PASSWORD_HASH', timezone: 'TIMEZONE',
+  mirror: 'MIRROR', targetDisk: 'TARGETDISK', seedImage: 'SEEDIMAGE',
 } as const satisfies Record<keyof VmSpec, string>;
 
 export const CONFIG_VAR_NAMES: readonly string[] = Object.values(CTYS_VARS);
@@ -120,6 +122,18 @@ export function renderCtys(spec: VmSpec, ctx: RenderContext): string {
     `DEFAULTCONSOLE=${v(spec.console)}`,
     `VNCACCESSDISPLAY=${n(spec.vncDisplay)}`,
     `QEMUMONSOCK=${v(spec.qemuMonSock)}`,
+    '',
+    '# Unattended install (vmdeck create-conf --unattended=cloud-init|preseed|kickstart):',
+    '# the seed files <LABEL>.seed.* beside this file were written from these. SEEDIMAGE,',
+    '# the seed volume (cidata or OEMDRV), is attached read-only as a second drive.',
+    '# The password is in the seed files only (as a hash, mode 0600), never here.',
+    `UNATTENDED=${v(spec.unattended)}`,
+    `VMUSER=${v(spec.vmUser)}`,
+    `SSHKEY=${v(spec.sshKey)}`,
+    `TIMEZONE=${v(spec.timezone)}`,
+    `MIRROR=${v(spec.mirror)}`,
+    `TARGETDISK=${v(spec.targetDisk)}`,
+    `SEEDIMAGE=${v(spec.seedImage)}`,
     '',
     '# More QEMU arguments, one array element each.',
     `ARGSADD=(${spec.argsAdd.map(v).join(' ')})`,

@@ -55,6 +55,13 @@ export const ENV_OPTIONS: readonly EnvOption[] = [
   { env: 'HOSTFWD', field: 'hostfwd', help: 'port forwards, blank-separated, e.g. tcp:127.0.0.1:2222-:22' },
   { env: 'VGA', field: 'vga', help: 'display adapter: std, cirrus, virtio, qxl, none' },
   { env: 'ARGSADD', field: 'argsAdd', help: 'more QEMU arguments, blank-separated' },
+  { env: 'UNATTENDED', field: 'unattended', help: 'install seed: cloud-init, preseed or kickstart (or --unattended=)' },
+  { env: 'VMUSER', field: 'vmUser', help: 'user the seed creates (empty: vmdeck)' },
+  { env: 'SSHKEY', field: 'sshKey', help: 'SSH public key for VMUSER: the key, or a file holding it' },
+  { env: 'PASSWORD_HASH', field: 'passwordHash', help: 'crypt(3) hash of VMUSER\'s password (openssl passwd -6); seeds only' },
+  { env: 'TIMEZONE', field: 'timezone', help: 'time zone of the installed system (empty: Etc/UTC)' },
+  { env: 'MIRROR', field: 'mirror', help: 'package mirror for preseed/kickstart (empty: deb.debian.org)' },
+  { env: 'TARGETDISK', field: 'targetDisk', help: 'disk the installer writes (empty: /dev/vda for virtio, else /dev/sda)' },
 ];
 
 const NUMBER_FIELDS = new Set<Field>(['smp', 'memsize']);

@@ -4,7 +4,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { access, chmod, link, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
-import { totalmem } from 'node:os';
+import { homedir, totalmem } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseCtysPlain, renderCtys, readMarkers, type ConfigVars } from '../lib/ctys';
 import { kvmRuns, qemuArch } from '../lib/host';
@@ -13,6 +13,8 @@ import { composeSpec, envValues, macFromBytes, specFromVars, type HostFacts } fr
 import { LABEL_RE, MAC_RE, parseSpec, UUID_RE, type VmSpec, type VmSpecInput } from '../lib/spec';
 import type { VmInfo } from '../lib/vm';
 import { renderWrapper } from '../lib/wrapper';
+import { redactSeed, seedPlan, SSH_KEY_RE, type SeedPlan } from '../lib/seeds';
+import { writeSeeds } from './seeds';
 import { readConfig } from './config';
 import { badInput, conflict, notFound, VmdeckError } from './errors';
 import { exists } from './fsutil';
@@ -212,8 +214,19 @@ function uniqueMac(known: VmInfo[]): string {
  * The full, validated spec for a new VM and where each value came from, and
  * the VMs that ENUMERATE found (read once here, for the MAC, UUID and label).
  */
-export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; origin: Record<string, string>; known: VmInfo[] }> {
-  const env = req.env ? envValues(req.env) : {};
+/** SSHKEY may name a file holding the key (~/.ssh/id_ed25519.pub): its first line. */
+async function sshKeyFromFile(env: Record<string, string | undefined>): Promise<Record<string, string | undefined>> {
+  const key = env.SSHKEY?.trim();
+  if (!key || SSH_KEY_RE.test(key) || !/^[~/.]/.test(key)) return env;
+  const file = key.startsWith('~/') ? join(homedir(), key.slice(2)) : resolve(key);
+  const text = await readFile(file, 'utf8').catch(() => {
+    throw badInput('sshKey', `SSHKEY: '${key}' is neither an OpenSSH public key nor a readable file`);
+  });
+  return { ...env, SSHKEY: text.split('\n')[0].trim() };
+}
+
+export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; origin: Record<string, string>; known: VmInfo[]; seeds: SeedPlan | null }> {
+  const env = req.env ? envValues(await sshKeyFromFile(req.env)) : {};
   const known = await enumerate();
   // An architecture asked for without a template takes the catalog's first template for it.
   const wantedArch = (env.arch ?? req.values?.arch) as string | undefined;
@@ -254,7 +267,10 @@ export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; o
   if (!template.instModes.includes(spec.instmode)) {
     throw badInput('instmode', `instmode: '${spec.instmode}' is not an install mode of template ${template.id} (one of ${template.instModes.join(', ')})`);
   }
-  return { spec, origin, known };
+  // An unattended install: its seeds, and the config as it attaches them.
+  const seeded = seedPlan({ spec, passwordHash: spec.passwordHash });
+  if (!seeded) return { spec, origin, known, seeds: null };
+  return { spec: seeded.spec, origin, known, seeds: seeded.plan };
 }
 
 export interface VmFiles {
@@ -389,7 +405,7 @@ export async function createVm(req: CreateRequest): Promise<Created> {
       req = { ...req, values: { ...identity, ...req.values } };
     }
   }
-  const { spec, known } = await resolveSpec(req);
+  const { spec, known, seeds } = await resolveSpec(req);
   const target = join(base, spec.label);
   const targetExists = await exists(target);
   if (targetExists && !req.force) {
@@ -417,6 +433,7 @@ export async function createVm(req: CreateRequest): Promise<Created> {
     await writeFile(join(tmp, ctysName), files.ctys, { mode: 0o644 });
     await writeFile(join(tmp, shName), files.wrapper, { mode: 0o755 });
     await chmod(join(tmp, shName), 0o755);
+    if (seeds) await writeSeeds(seeds, tmp, target);
     const wantImage = req.createImage !== false && spec.disk !== '';
     if (wantImage) {
       const inside = !isAbsolute(spec.disk);
@@ -472,7 +489,7 @@ export interface Preview {
 
 /** The files and QEMU command a create would produce; writes nothing that stays. */
 export async function previewVm(req: CreateRequest): Promise<Preview> {
-  const { spec } = await resolveSpec(req);
+  const { spec, seeds } = await resolveSpec(req);
   const target = join(resolve(req.base ?? defaultBase()), spec.label);
   if (!req.force && (await exists(target))) throw alreadyExists(spec.label, target, '--force replaces its config and wrapper, keeping the old ones');
   const files = renderFiles(spec);
@@ -485,9 +502,11 @@ export async function previewVm(req: CreateRequest): Promise<Preview> {
     await writeFile(join(dir, `${spec.label}.sh`), files.wrapper, { mode: 0o755 });
     const argv = await wrapperPrint(join(dir, `${spec.label}.sh`));
     const target = join(resolve(req.base ?? defaultBase()), spec.label);
+    // The seed files as they will be written, the password hash left out.
+    const seedFiles = Object.fromEntries((seeds?.files ?? []).map((f) => [f.file, redactSeed(f.text, spec.passwordHash)]));
     return {
-      spec,
-      files: { [`${spec.label}.ctys`]: files.ctys, [`${spec.label}.sh`]: files.wrapper },
+      spec: { ...spec, passwordHash: spec.passwordHash ? '(not shown)' : '' },
+      files: { [`${spec.label}.ctys`]: files.ctys, [`${spec.label}.sh`]: files.wrapper, ...seedFiles },
       argv: argv.map((a) => a.split(dir).join(target)),
     };
   } finally {
@@ -546,7 +565,7 @@ async function ownFiles(vm: VmInfo): Promise<string[]> {
     for (const kept of [`${stem}.ctys.`, `${stem}.sh.`]) {
       if (name.startsWith(kept) && /^\d{14}(-\d+)?$/.test(name.slice(kept.length))) return true;
     }
-    return name.startsWith(`${vm.label}.suspend`);
+    return name.startsWith(`${vm.label}.suspend`) || name.startsWith(`${vm.label}.seed.`);
   };
   const entries = await readdir(vm.dir, { withFileTypes: true });
   return entries.filter((e) => !e.isDirectory() && mine(e.name)).map((e) => join(vm.dir, e.name));

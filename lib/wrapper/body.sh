@@ -72,7 +72,7 @@ set -u
 : "${QEMUSOCK:=}" "${TAPDEV:=}" "${HOSTFWD:=}" "${VGA:=}" "${KBD_LAYOUT:=}"
 : "${DEFAULTBOOTMODE:=VHDD}" "${DEFAULTINSTMODE:=CD}" "${INSTSRCCDROM:=}" "${INSTSRCFDD:=}"
 : "${INSTSRCUSB:=}" "${PXEROOT:=}" "${PXEBOOTFILE:=pxelinux.0}" "${KERNELIMAGE:=}" "${INITRDIMAGE:=}" "${APPEND:=}"
-: "${DEFAULTCONSOLE:=VNC}" "${VNCACCESSDISPLAY:=}" "${QEMUMONSOCK:=}"
+: "${SEEDIMAGE:=}" "${DEFAULTCONSOLE:=VNC}" "${VNCACCESSDISPLAY:=}" "${QEMUMONSOCK:=}"
 # ARGSADD is a bash array; ctys wrote it as a string of words: split those
 # on blanks (no globbing, no evaluation).
 if [[ -z ${ARGSADD[@]+set} || ${ARGSADD@a} != *a* ]]; then
@@ -108,6 +108,7 @@ if [[ -n $VNCACCESSDISPLAY && ! $VNCACCESSDISPLAY =~ ^[0-9]{1,2}$ ]]; then
 fi
 
 abspath HDD "$HDDBOOTIMAGE"
+abspath SEED "$SEEDIMAGE"
 if [[ -z $HDDBOOTIMAGE_FORMAT ]]; then
 	case $HDD in *.qcow2) HDDBOOTIMAGE_FORMAT=qcow2 ;; *) HDDBOOTIMAGE_FORMAT=raw ;; esac
 fi
@@ -244,6 +245,9 @@ add_storage() {
 		die "CDROM_IF: this machine has no CD/DVD drive (CDROM_IF=none)"
 	fi
 	[[ -n $FLOPPY ]] && add -drive "file=${FLOPPY//,/,,},format=raw,if=floppy,index=0"
+	# The unattended install's seed volume (cidata, OEMDRV): the installer or
+	# cloud-init finds it by its label on any drive.
+	[[ -n $SEED ]] && add -drive "file=${SEED//,/,,},format=raw,if=virtio,readonly=on,media=disk,id=seed0"
 	if [[ -n $USBSTICK ]]; then
 		add -device qemu-xhci,id=xhci
 		add -drive "file=${USBSTICK//,/,,},format=raw,if=none,id=usbstick"
@@ -418,6 +422,7 @@ check_all() {
 	need_file INSTSRCCDROM "$CDROM" "ISO image"
 	need_file INSTSRCFDD "$FLOPPY" "floppy image"
 	need_file INSTSRCUSB "$USBSTICK" "USB image"
+	need_file SEEDIMAGE "$SEED" "seed volume"
 	if [[ -n $PXETREE ]]; then
 		[[ -d $PXETREE ]] || die "PXEROOT: PXE tree '$PXETREE' is not a directory"
 		[[ -f $PXETREE/$PXEBOOTFILE && -r $PXETREE/$PXEBOOTFILE ]] ||
