@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { ocr, rescueIso } from '../test/helpers/media-files';
 import { e2eEnv } from './env';
-import { shot } from './pages';
+import { shot, wizardToStorage } from './pages';
 
 const env = e2eEnv();
 const LABEL = 'isoboot';
@@ -73,4 +73,30 @@ test('an ISO uploaded in the wizard shows progress, is listed and picked, and bo
 
   expect((await page.request.post(`/api/vms/${LABEL}/stop`, { data: { mode: 'force' } })).status()).toBe(200);
   expect((await page.request.delete(`/api/vms/${LABEL}?disks=delete`)).status()).toBe(200);
+});
+
+test('"Automate the install": the review shows the cloud-init seed files, without the password hash', async ({ page }) => {
+  const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMZIxQoxP+xUYOvHvzx7/tMZ6tUjmEqXcVUa+4bvkaHT e2e@vmdeck';
+  const hash = '$6$vmdecksalt$hPxVkxH9cz4uOSsP6Pg0tWy2yGGOzQ44Tct69vRHWbHMwgIKa2dMxxWYQ8AUdhBtOJ8eC54j4R2U7ky0S8MDx0';
+  await page.goto(`/login?token=${env.token}`);
+  await wizardToStorage(page, 'seeded');
+  await page.locator('#f-kernel').fill(env.kernel);
+  await page.getByRole('button', { name: 'Next' }).click();
+  await expect(page.getByRole('heading', { name: 'Automate the install' })).toBeVisible();
+  await page.getByRole('radio', { name: /cloud-init/ }).check();
+  await page.locator('#f-sshKey').fill('ssh-rsa nonsense');
+  await expect(page.locator('#f-sshKey-error')).toContainText('is not an OpenSSH public key');
+  await page.locator('#f-sshKey').fill(key);
+  await page.locator('#f-passwordHash').fill(hash);
+  await page.locator('#f-vmUser').fill('alice');
+  await page.getByRole('button', { name: /Review/ }).click();
+  await page.getByRole('tab', { name: 'seeded.seed.user-data' }).click();
+  const panel = page.getByRole('tabpanel');
+  await expect(panel).toContainText('"name": "alice"');
+  await expect(panel).toContainText(key);
+  await expect(panel).toContainText('(PASSWORD_HASH, not shown)');
+  await expect(panel).not.toContainText(hash);
+  await page.getByRole('tab', { name: 'seeded.ctys' }).click();
+  await expect(panel).toContainText("SEEDIMAGE='seeded.seed.iso'");
+  await shot(page, 'wizard-unattended-review');
 });

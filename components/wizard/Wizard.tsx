@@ -13,6 +13,7 @@ import { kvmRuns } from '@/lib/host';
 import { api, ApiError, startErrorKey, type HostReport, type Preview, type WizardSpec } from '../api';
 import { FieldErrors, fieldId } from './fields';
 import { ConsoleStep, HardwareStep, IdentityStep, NetworkStep, ReviewStep, StorageStep, TemplateStep } from './steps';
+import { UnattendedStep } from './UnattendedStep';
 import { formatForward, newMac, newUuid, parseForward, type Forward } from './values';
 
 export type DiskChoice = 'new' | 'existing' | 'none';
@@ -44,6 +45,7 @@ const STEPS = [
     id: 'storage', title: 'Storage & install',
     fields: ['disk', 'diskFormat', 'diskSize', 'diskIf', 'cdromIf', 'bootmode', 'instmode', 'instSrcCdrom', 'instSrcFdd', 'instSrcUsb', 'pxeRoot', 'pxeBootFile', 'kernel', 'initrd', 'append'],
   },
+  { id: 'unattended', title: 'Automate the install', fields: ['unattended', 'vmUser', 'sshKey', 'passwordHash', 'timezone', 'mirror', 'targetDisk'] },
   { id: 'network', title: 'Network', fields: ['netmode', 'nic', 'hostfwd', 'vdeSwitch', 'tapDevice'] },
   { id: 'console', title: 'Console', fields: ['console', 'vncDisplay', 'vga', 'kbdLayout', 'qemuMonSock', 'argsAdd'] },
   { id: 'review', title: 'Review', fields: [] as string[] },
@@ -280,6 +282,7 @@ export function Wizard({ initialTemplate }: { initialTemplate?: string }) {
               {current.id === 'identity' && <IdentityStep {...props} />}
               {current.id === 'hardware' && <HardwareStep {...props} />}
               {current.id === 'storage' && <StorageStep {...props} />}
+              {current.id === 'unattended' && <UnattendedStep {...props} />}
               {current.id === 'network' && <NetworkStep {...props} />}
               {current.id === 'console' && <ConsoleStep {...props} />}
               {current.id === 'review' && (
