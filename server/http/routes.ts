@@ -277,7 +277,10 @@ export function apiRoutes(): Router {
     .add('GET', '/api/networks/:name', (r) => switchInfo(r.params.name), network)
     .add('POST', '/api/networks', async (r) => {
       const body = await r.body();
-      return new Json(201, await createSwitch(reqString(body, 'name'), { tap: optString(body, 'tap'), bridge: optString(body, 'bridge') }));
+      return new Json(201, await createSwitch(reqString(body, 'name'), {
+        tap: optString(body, 'tap'), bridge: optString(body, 'bridge'),
+        dhcp: optBoolean(body, 'dhcp'), pxe: optString(body, 'pxe'), bootfile: optString(body, 'bootfile'),
+      }));
     })
     .add('DELETE', '/api/networks/:name', async (r) => {
       const force = r.query.get('force');

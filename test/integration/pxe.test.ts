@@ -6,6 +6,8 @@ import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { processAlive } from '../../server/proc';
+import { cancelSwitch, createSwitch, switchInfo } from '../../server/net';
 import { createVm, wrapperPrint } from '../../server/store';
 import { sandbox, type Sandbox } from '../helpers/guest';
 import { netbootTree, waitForScreen } from '../helpers/media';
@@ -66,4 +68,28 @@ test('PXE refusals in the spec: a tree on a VDE network, a boot file outside the
     (e: Error) => e.message.startsWith('pxeBootFile: '));
   await assert.rejects(createVm({ label: 'pxenone', template: 'linux-x86_64', env: pxeEnv({ PXEROOT: '' }) }),
     (e: Error) => e.message.startsWith('pxeRoot: is needed for boot mode PXE with user networking'));
+});
+
+test('PXE on a VDE switch: vmdeck net create --pxe serves DHCP and the tree to the switch\'s VMs', async () => {
+  const empty = join(sb.home, 'no-boot-file');
+  mkdirSync(empty, { recursive: true });
+  await assert.rejects(createSwitch('pxebad', { pxe: empty }),
+    (e: Error) => e.message === `pxe: PXE tree '${empty}' has no boot file 'pxelinux.0' (--bootfile)`);
+  const sw = await createSwitch('pxesw', { pxe: tree });
+  assert.equal(sw.boot?.pxe, tree);
+  assert.ok(sw.boot?.pid, 'the boot server runs');
+  const { vm } = await createVm({ label: 'pxevde', template: 'linux-x86_64', env: pxeEnv({ NETMODE: 'vde', QEMUSOCK: 'pxesw', PXEROOT: '' }) });
+  await startWrapper(vm, sb.env);
+  try {
+    const text = await waitForScreen('pxevde', /installer menu/i, 150000);
+    assert.match(text, /Advanced options/);
+    // The boot server is the switch's own: not a client that keeps it from being cancelled once the VM is gone.
+    const info = await switchInfo('pxesw');
+    assert.deepEqual(info.vms, ['pxevde']);
+  } finally {
+    await quitVm(sb.run, 'pxevde');
+  }
+  const bootPid = sw.boot!.pid!;
+  await cancelSwitch('pxesw');
+  assert.equal(processAlive(bootPid), false, 'the boot server ended with the switch');
 });
