@@ -18,7 +18,8 @@ as_root() { if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi; }
 # What vmdeck and its tests run on. qemu-system-{arm,misc,mips,ppc,sparc}
 # cover the templates of other architectures; binutils assembles the KVM
 # probe guest (the suite checks lib/kvm-probe-image.ts against its source);
-# cloud-init and debconf validate the install seeds vmdeck writes.
+# cloud-init and debconf validate the install seeds vmdeck writes; mmdebstrap
+# and e2fsprogs build debootstrap disks, openssh-client logs into them.
 packages=(
 	bash util-linux procps iproute2 ca-certificates
 	qemu-system-x86 qemu-system-arm qemu-system-misc qemu-system-mips qemu-system-ppc
@@ -26,7 +27,7 @@ packages=(
 	busybox-static cpio gzip xz-utils zstd
 	genisoimage websockify socat chromium tesseract-ocr tesseract-ocr-eng
 	binutils
-	cloud-init debconf
+	cloud-init debconf mmdebstrap e2fsprogs openssh-client
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -15,6 +15,8 @@ import type { VmInfo } from '../lib/vm';
 import { renderWrapper } from '../lib/wrapper';
 import { redactSeed, seedPlan, SSH_KEY_RE, type SeedPlan } from '../lib/seeds';
 import { writeSeeds } from './seeds';
+import { buildDebootstrapDisk } from './debootstrap';
+import { debianSuite, debootstrapValues } from '../lib/debootstrap';
 import { readConfig } from './config';
 import { badInput, conflict, notFound, VmdeckError } from './errors';
 import { exists } from './fsutil';
@@ -191,6 +193,10 @@ export interface CreateRequest {
   values?: Partial<VmSpecInput>;
   createImage?: boolean;
   force?: boolean;
+  /** debootstrap: build the disk with a Debian system instead of an empty image (server/debootstrap.ts). */
+  install?: string;
+  /** Lines that say how a long step goes (the debootstrap build). */
+  progress?: (line: string) => void;
 }
 
 /**
@@ -225,8 +231,17 @@ async function sshKeyFromFile(env: Record<string, string | undefined>): Promise<
   return { ...env, SSHKEY: text.split('\n')[0].trim() };
 }
 
-export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; origin: Record<string, string>; known: VmInfo[]; seeds: SeedPlan | null }> {
+export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; origin: Record<string, string>; known: VmInfo[]; seeds: SeedPlan | null; suite?: string }> {
   const env = req.env ? envValues(await sshKeyFromFile(req.env)) : {};
+  let suite: string | undefined;
+  if (req.install !== undefined && req.install !== '') {
+    if (req.install !== 'debootstrap') throw badInput('install', `install: '${req.install}' is not an install method vmdeck runs (debootstrap)`);
+    const distrel = String(req.values?.distrel ?? env.distrel ?? '12');
+    const r = debianSuite(distrel);
+    if ('error' in r) throw badInput('distrel', r.error);
+    suite = r.suite;
+    req = { ...req, values: { ...req.values, ...debootstrapValues(req.label, distrel) } };
+  }
   const known = await enumerate();
   // An architecture asked for without a template takes the catalog's first template for it.
   const wantedArch = (env.arch ?? req.values?.arch) as string | undefined;
@@ -269,8 +284,8 @@ export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; o
   }
   // An unattended install: its seeds, and the config as it attaches them.
   const seeded = seedPlan({ spec, passwordHash: spec.passwordHash });
-  if (!seeded) return { spec, origin, known, seeds: null };
-  return { spec: seeded.spec, origin, known, seeds: seeded.plan };
+  if (!seeded) return { spec, origin, known, seeds: null, suite };
+  return { spec: seeded.spec, origin, known, seeds: seeded.plan, suite };
 }
 
 export interface VmFiles {
@@ -405,7 +420,7 @@ export async function createVm(req: CreateRequest): Promise<Created> {
       req = { ...req, values: { ...identity, ...req.values } };
     }
   }
-  const { spec, known, seeds } = await resolveSpec(req);
+  const { spec, known, seeds, suite } = await resolveSpec(req);
   const target = join(base, spec.label);
   const targetExists = await exists(target);
   if (targetExists && !req.force) {
@@ -434,7 +449,11 @@ export async function createVm(req: CreateRequest): Promise<Created> {
     await writeFile(join(tmp, shName), files.wrapper, { mode: 0o755 });
     await chmod(join(tmp, shName), 0o755);
     if (seeds) await writeSeeds(seeds, tmp, target);
-    const wantImage = req.createImage !== false && spec.disk !== '';
+    if (suite) {
+      await buildDebootstrapDisk({ label: spec.label, suite, size: spec.diskSize, dir: tmp, progress: req.progress ?? (() => undefined) });
+      imageCreated = true;
+    }
+    const wantImage = req.createImage !== false && spec.disk !== '' && !suite;
     if (wantImage) {
       const inside = !isAbsolute(spec.disk);
       const finalPath = inside ? join(target, spec.disk) : spec.disk;

@@ -14,11 +14,13 @@ import { flagString, parseArgs, UsageError, type Io } from './args';
 
 export const usage = `vmdeck create-conf --label L [--base DIR] [--template T] [--auto-all|--auto]
                    [--no-create-image] [--force] [--json]
-                   [--unattended=cloud-init|preseed|kickstart] [NAME=VALUE…]
+                   [--unattended=cloud-init|preseed|kickstart] [--install=debootstrap] [NAME=VALUE…]
                                          writes a VM's config, wrapper and disk (ctys-createConfVM);
                                          NAME=VALUE and the environment take ctys's options;
                                          --unattended also writes the install seed (VMUSER, SSHKEY,
-                                         PASSWORD_HASH, TIMEZONE, …) beside the VM and attaches it
+                                         PASSWORD_HASH, TIMEZONE, …) beside the VM and attaches it;
+                                         --install=debootstrap builds a Debian DISTREL system on
+                                         its disk with mmdebstrap (cloud-init seed included)
 vmdeck create-conf --levo [--template T]  every environment option, its default and where it comes from`;
 
 type Values = Partial<VmSpecInput>;
@@ -118,7 +120,7 @@ async function levo(templateId: string, io: Io, json: boolean): Promise<number> 
 }
 
 export async function run(argv: string[], io: Io): Promise<number> {
-  const p = parseArgs(argv, ['label', 'base', 'template', 'unattended'], ['auto-all', 'auto', 'no-create-image', 'force', 'json', 'levo']);
+  const p = parseArgs(argv, ['label', 'base', 'template', 'unattended', 'install'], ['auto-all', 'auto', 'no-create-image', 'force', 'json', 'levo']);
   const assignments: Record<string, string> = {};
   for (const a of p.positional) {
     const m = /^([A-Z][A-Z0-9_]*)=(.*)$/s.exec(a);
@@ -145,6 +147,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     // No --template: the store picks one for ARCH when ARCH is given.
     label, template: template === DEFAULT_TEMPLATE && !flagString(p, 'template') ? undefined : template, base: flagString(p, 'base'), env, values,
     createImage: !p.flags.has('no-create-image'), force: p.flags.has('force'),
+    install: flagString(p, 'install'),
+    progress: (line) => io.err(`${line}\n`),
   }).catch((e: unknown) => { throw inUserWords(e, env); });
   if (p.flags.has('json')) {
     io.out(`${JSON.stringify({ vm: created.vm, kept: created.kept, imageCreated: created.imageCreated, problem: created.problem }, null, 2)}\n`);
