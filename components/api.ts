@@ -103,7 +103,8 @@ export interface MediaState {
 
 export type { Snapshot } from '@/lib/snapshots';
 
-export type WizardSpec = Partial<VmSpecInput> & { template: string };
+/** install: 'debootstrap' builds the disk with a Debian system (create-conf --install=debootstrap). */
+export type WizardSpec = Partial<VmSpecInput> & { template: string; install?: 'debootstrap' };
 
 export const api = {
   host: () => call<HostReport>('GET', '/api/host'),

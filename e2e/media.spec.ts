@@ -100,3 +100,22 @@ test('"Automate the install": the review shows the cloud-init seed files, withou
   await expect(panel).toContainText("SEEDIMAGE='seeded.seed.iso'");
   await shot(page, 'wizard-unattended-review');
 });
+
+test('"Build a Debian system": the review shows the debootstrap VM\'s config before anything is built', async ({ page }) => {
+  await page.goto(`/login?token=${env.token}`);
+  await page.goto('/vms/new?template=linux-x86_64');
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.locator('#f-label').fill('debwiz');
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByRole('radio', { name: /^QEMU \(TCG\)/ }).check();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByRole('radio', { name: /Build a Debian system/ }).check();
+  await expect(page.getByText(/booted in KERNEL mode/)).toBeVisible();
+  await page.getByRole('button', { name: /Review/ }).click();
+  const panel = page.getByRole('tabpanel');
+  await expect(panel).toContainText("HDDBOOTIMAGE='debwiz.raw'");
+  await expect(panel).toContainText("DEFAULTBOOTMODE='KERNEL'");
+  await expect(panel).toContainText("UNATTENDED='cloud-init'");
+  await expect(page.getByRole('tab', { name: 'debwiz.seed.user-data' })).toBeVisible();
+  await shot(page, 'wizard-debootstrap-review');
+});

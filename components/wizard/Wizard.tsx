@@ -16,7 +16,7 @@ import { ConsoleStep, HardwareStep, IdentityStep, NetworkStep, ReviewStep, Stora
 import { UnattendedStep } from './UnattendedStep';
 import { formatForward, newMac, newUuid, parseForward, type Forward } from './values';
 
-export type DiskChoice = 'new' | 'existing' | 'none';
+export type DiskChoice = 'new' | 'existing' | 'none' | 'debootstrap';
 
 /** Everything the wizard holds: the spec fields, and the few choices that shape them. */
 export interface Draft {
@@ -72,6 +72,9 @@ function specOf(draft: Draft): WizardSpec {
   const label = v.label ?? '';
   v.disk = draft.disk === 'new' ? (label ? `${label}.${v.diskFormat ?? 'qcow2'}` : '')
     : draft.disk === 'existing' ? draft.existingDisk : '';
+  // The server lays the debootstrap VM's disk, boot and seed over these.
+  if (draft.disk === 'debootstrap') v.install = 'debootstrap';
+  else delete v.install;
   v.hostfwd = (v.netmode ?? 'user') === 'user' ? draft.forwards.map(formatForward) : [];
   // A switch chosen and then left for another network mode is not written into the config.
   if (v.netmode !== 'vde') delete v.vdeSwitch;

@@ -182,8 +182,20 @@ export function StorageStep({ draft, set, setDraft, template }: StepProps) {
           { value: 'new', label: 'New disk image', description: 'Made with qemu-img in the VM\'s directory.' },
           { value: 'existing', label: 'Existing image', description: 'Used as it is; never overwritten.' },
           { value: 'none', label: 'No disk', description: 'For kernel, network or live-CD guests.' },
+          { value: 'debootstrap', label: 'Build a Debian system', description: 'From this host\'s package archive (mmdebstrap).' },
         ]}
       />
+      {draft.disk === 'debootstrap' && (
+        <div className="space-y-2 rounded border border-line p-3 text-xs">
+          <p>
+            Debian <span className="font-mono">{v.distrel || '12'}</span> (DISTREL, on the identity step) with a kernel, systemd, a serial
+            getty, openssh-server and cloud-init, built into <span className="font-mono">{label}.raw</span> and booted in KERNEL mode.
+            Its cloud-init seed sets the hostname and network; give an SSH key under &quot;Automate the install&quot;.
+            The first build of a release takes a minute or two; later ones come from the cache.
+          </p>
+          <TextField name="diskSize" label="Size" mono className="max-w-xs" value={v.diskSize ?? ''} onChange={(diskSize) => set({ diskSize })} hint="e.g. 3G" />
+        </div>
+      )}
       {draft.disk === 'new' && (
         <div className="grid grid-cols-3 gap-x-3">
           <TextField name="diskSize" label="Size" mono value={v.diskSize ?? ''} onChange={(diskSize) => set({ diskSize })} hint="e.g. 512M, 8G" />

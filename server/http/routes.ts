@@ -91,7 +91,7 @@ async function start(vm: VmInfo, request: StartOptions): Promise<void> {
 }
 
 /** Keys of a create request that are not fields of the VM spec. */
-const CREATE_OPTIONS = new Set(['label', 'template', 'base', 'force', 'createImage', 'start', 'env']);
+const CREATE_OPTIONS = new Set(['label', 'template', 'base', 'force', 'createImage', 'start', 'env', 'install']);
 
 /** A VM spec from the API: the spec's fields, plus what create-conf's options say. */
 function createRequest(body: Body): CreateRequest & { start?: boolean | StartOptions } {
@@ -119,6 +119,7 @@ function createRequest(body: Body): CreateRequest & { start?: boolean | StartOpt
     values,
     createImage: optBoolean(body, 'createImage'),
     force: optBoolean(body, 'force'),
+    install: optString(body, 'install'),
     start: startOption,
   };
 }
