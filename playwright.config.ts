@@ -40,6 +40,7 @@ export default defineConfig({
       VMDECK_RUN: env.run,
       VMDECK_BASES: '',
       VMDECK_TOKEN: env.token,
+      VMDECK_SSH_CONFIG: env.sshConfig,
       HOST: '127.0.0.1',
       // A stuck VM is told after 5 s, not 60 (e2e/progress.spec.ts); the booting guests of the other specs never are.
       VMDECK_NO_PROGRESS_SECONDS: '5',

@@ -6,6 +6,7 @@ import type { Template } from '@/lib/templates';
 import type { Snapshot } from '@/lib/snapshots';
 import type { VmSpecInput } from '@/lib/spec';
 import type { MediaLibrary, UploadResult } from '@/lib/media';
+import { qualify, splitLabel } from './hosts';
 
 /** A refusal from the server: its own one-line message and the field it names. */
 export class ApiError extends Error {
@@ -15,7 +16,7 @@ export class ApiError extends Error {
   }
 }
 
-async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+export async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, {
@@ -49,7 +50,11 @@ async function call<T>(method: string, path: string, body?: unknown, signal?: Ab
   return data as T;
 }
 
-const vmPath = (label: string) => `/api/vms/${encodeURIComponent(label)}`;
+/** A VM of another host is `LABEL@HOST` (ctys's target): its routes are /api/hosts/HOST/vms/LABEL (components/hosts.ts). */
+const vmPath = (label: string) => {
+  const { label: l, host } = splitLabel(label);
+  return host ? `/api/hosts/${encodeURIComponent(host)}/vms/${encodeURIComponent(l)}` : `/api/vms/${encodeURIComponent(l)}`;
+};
 
 import type { CheckItem, HostReport } from '../lib/host';
 
@@ -110,7 +115,12 @@ export const api = {
   host: () => call<HostReport>('GET', '/api/host'),
   templates: () => call<Template[]>('GET', '/api/templates'),
   vms: () => call<VmInfo[]>('GET', '/api/vms'),
-  vm: async (label: string) => unwrapVm(await call<unknown>('GET', vmPath(label))),
+  vm: async (label: string) => {
+    const vm = unwrapVm(await call<unknown>('GET', vmPath(label)));
+    // Another host's VM keeps its LABEL@HOST, so what the page does with it goes there too.
+    const { host } = splitLabel(label);
+    return host ? { ...vm, label: qualify(vm.label, host) } : vm;
+  },
   preview: (spec: WizardSpec, signal?: AbortSignal) => call<Preview>('POST', '/api/vms/preview', spec, signal),
   /** start: true starts it as configured; { instmode: true } boots its install source. */
   create: (spec: WizardSpec, opts: { createImage: boolean; start?: boolean | StartOptions }) =>
@@ -181,7 +191,8 @@ export const serialLogUrl = (label: string) => `${vmPath(label)}/serial.log?down
 /** ws(s)://<this host>/ws/vms/:label/<kind>: same origin, so the session cookie goes along. */
 export function consoleUrl(label: string, kind: 'vnc' | 'serial' | 'monitor' | 'cli'): string {
   const proto = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${proto}//${window.location.host}/ws/vms/${encodeURIComponent(label)}/${kind}`;
+  const { label: l, host } = splitLabel(label);
+  return `${proto}//${window.location.host}/ws/${host ? `hosts/${encodeURIComponent(host)}/` : ''}vms/${encodeURIComponent(l)}/${kind}`;
 }
 
 function unwrapVm(data: unknown): VmDetail {

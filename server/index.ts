@@ -16,6 +16,8 @@ import { announceServer, serverFile } from './serverfile';
 import { closeAllConsoles, vmStopped } from './ws/consoles';
 import { createWsEndpoints } from './ws/index';
 import { REPO } from './repo';
+import { createHostProxy } from './hostproxy';
+import { listenOnSocket } from './socket-listen';
 
 export { REPO } from './repo';
 
@@ -26,10 +28,18 @@ export interface ServerOptions {
   dev?: boolean;
   /** Where package.json, app/ and .next/ are. */
   dir?: string;
+  /**
+   * A UNIX socket to listen on instead of TCP (`vmdeck serve --socket`, what
+   * another host's dashboard reaches through ssh): it is made 0600 in a 0700
+   * directory, and being able to connect to it is the credential.
+   */
+  socket?: string;
 }
 
 export interface RunningServer {
   server: Server;
+  /** The UNIX socket listened on, with ServerOptions.socket. */
+  socket?: string;
   host: string;
   port: number;
   url: string;
@@ -62,7 +72,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const { token, file: tokenFile } = loadToken();
   const auth = new Auth(token);
   const router = apiRoutes();
-  const ws = createWsEndpoints(auth);
+  const socketPath = options.socket;
+  const ws = createWsEndpoints(auth, socketPath !== undefined);
+  const hosts = createHostProxy(auth);
   let pages: Pages | null = null;
   let pagesError: string | null = null;
   let pagesLoaded: () => void = () => {};
@@ -89,11 +101,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     // Matching reads the raw path only; nothing is decoded before the token is checked.
     const match = router.match(req.method ?? 'GET', path);
     const open = match.kind === 'route' && !match.route.auth;
-    if (!open && !(await authenticate(req))) {
+    if (!open && socketPath === undefined && !(await authenticate(req))) {
       sendJson(res, 401, { error: 'unauthorized: send Authorization: Bearer <token>, or log in at /login' }, { 'WWW-Authenticate': 'Bearer realm="vmdeck"' });
       return;
     }
     checkWriteRequest(req, match.kind === 'route' ? match.route.rawBody : undefined);
+    if (hosts.handles(path)) return hosts.http(req, res, path);
     if (match.kind === 'none') throw new HttpError(404, `no API route ${req.method} ${path}`);
     if (match.kind === 'method') {
       throw new HttpError(405, `${req.method} is not allowed on ${path} (allowed: ${match.allowed.join(', ')})`, undefined, { Allow: match.allowed.join(', ') });
@@ -150,6 +163,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     socket.on('error', () => { /* a client that went away */ });
     const path = (req.url ?? '/').split('?')[0];
     if (path.startsWith('/_next/') && pages) pages.upgrade(req, socket, head);
+    else if (hosts.handlesWs(path)) hosts.upgrade(req, socket, head);
     else ws.handleUpgrade(req, socket, head);
   }
 
@@ -165,17 +179,21 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
 
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
+    if (socketPath !== undefined) await listenOnSocket(server, socketPath);
+    else {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    }
   } catch (e) {
     // Nothing may keep the process alive after a failed listen (the state watcher has timers).
     unsubscribe();
     ws.close();
+    hosts.close();
     const err = e as NodeJS.ErrnoException;
     const where = `${hostForUrl(host)}:${port}`;
     if (err.code === 'EADDRINUSE') throw new VmdeckError(409, `port: ${where} is already in use (another vmdeck serve? choose --port or PORT)`, 'port');
@@ -183,24 +201,31 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (err.code === 'EADDRNOTAVAIL') throw new VmdeckError(400, `host: ${host} is not an address of this machine`, 'host');
     throw e;
   }
-  const actualPort = (server.address() as AddressInfo).port;
+  const actualPort = socketPath === undefined ? (server.address() as AddressInfo).port : 0;
   // `vmdeck console` and `vmdeck monitor` find us here and share our hubs.
-  const unannounce = await announceServer(host, actualPort).catch((e: Error) => {
+  const unannounce = await announceServer(host, actualPort, socketPath).catch((e: Error) => {
     console.error(`vmdeck serve: cannot write ${serverFile()}: ${e.message} (vmdeck console will not share the dashboard's consoles)`);
     return async () => {};
   });
-  // The API answers at once; pages follow when Next has loaded.
-  createPages({ dir, dev: options.dev ?? false, hostname: host, port: actualPort }).then(
-    (p) => { pages = p; },
-    (e: Error) => {
-      pagesError = e.message.split('\n')[0];
-      console.error(`vmdeck serve: the dashboard pages could not be loaded: ${e.stack ?? e.message}`);
-    },
-  ).finally(pagesLoaded);
+  // The API answers at once; pages follow when Next has loaded. A socket
+  // server is an API for another host's dashboard: it loads no pages.
+  if (socketPath !== undefined) {
+    pagesError = 'vmdeck serve --socket serves the API only';
+    pagesLoaded();
+  } else {
+    createPages({ dir, dev: options.dev ?? false, hostname: host, port: actualPort }).then(
+      (p) => { pages = p; },
+      (e: Error) => {
+        pagesError = e.message.split('\n')[0];
+        console.error(`vmdeck serve: the dashboard pages could not be loaded: ${e.stack ?? e.message}`);
+      },
+    ).finally(pagesLoaded);
+  }
 
-  const url = `http://${hostForUrl(host)}:${actualPort}/`;
+  const url = socketPath === undefined ? `http://${hostForUrl(host)}:${actualPort}/` : `unix:${socketPath}`;
   return {
     server,
+    socket: socketPath,
     host,
     port: actualPort,
     url,
@@ -213,6 +238,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       unsubscribe();
       closeAllConsoles();
       ws.close();
+      hosts.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

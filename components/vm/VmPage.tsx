@@ -6,6 +6,7 @@ import Link from 'next/link';
 import { useCallback, useEffect, useState } from 'react';
 import { api, serialLogUrl, startErrorKey, type VmDetail, type VmEvent } from '../api';
 import { useVmEvents } from '../events';
+import { hostOf, LOCAL } from '../hosts';
 import { formatOs } from '../format';
 import { badgeState, StateBadge, WarningMark } from '../StateBadge';
 import { ActionBar } from './ActionBar';
@@ -57,6 +58,13 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
   useEffect(() => {
     void load();
   }, [load]);
+
+  // Another host's VM (LABEL@HOST) is not among this server's events: look again every few seconds.
+  useEffect(() => {
+    if (hostOf(label) === LOCAL) return;
+    const t = setInterval(() => void load(), 5000);
+    return () => clearInterval(t);
+  }, [label, load]);
 
   useVmEvents(
     (e: VmEvent) => {
