@@ -106,7 +106,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       sendJson(res, 401, { error: 'unauthorized: send Authorization: Bearer <token>, or log in at /login' }, { 'WWW-Authenticate': 'Bearer realm="vmdeck"' });
       return;
     }
-    checkWriteRequest(req);
+    checkWriteRequest(req, match.kind === 'route' ? match.route.rawBody : undefined);
     if (hosts.handles(path)) return hosts.http(req, res, path);
     if (match.kind === 'none') throw new HttpError(404, `no API route ${req.method} ${path}`);
     if (match.kind === 'method') {

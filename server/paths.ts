@@ -60,3 +60,14 @@ export function runDir(label: string, env = process.env): string {
 export function templatesDir(env = process.env): string {
   return join(vmdeckHome(env), 'templates');
 }
+
+/**
+ * The install-media directories: `$VMDECK_HOME/media` first (uploads go
+ * there), then VMDECK_MEDIA ('%'-separated, as the bases).
+ */
+export function mediaDirs(env = process.env): string[] {
+  const list = [join(vmdeckHome(env), 'media'), ...(env.VMDECK_MEDIA ?? '').split('%')]
+    .filter((p) => p.trim() !== '')
+    .map((p) => resolve(p));
+  return [...new Set(list)];
+}
