@@ -12,6 +12,7 @@ import { apiRoutes } from './http/routes';
 import { checkWriteRequest, HttpError, runRoute, sendError, sendJson, type Router } from './http/router';
 import { VmdeckError } from './errors';
 import { subscribe } from './events';
+import { connectionFromGuest } from './peers';
 import { announceServer, serverFile } from './serverfile';
 import { closeAllConsoles, vmStopped } from './ws/consoles';
 import { createWsEndpoints } from './ws/index';
@@ -127,6 +128,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // A guest (QEMU's user network maps 10.0.2.2 to 127.0.0.1) gets no answer at all.
+    if (await connectionFromGuest(req.socket)) {
+      req.socket.destroy();
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
     if (path === '/api' || path.startsWith('/api/')) return api(req, res, path);
@@ -146,8 +152,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       .end(`vmdeck: the dashboard pages could not be loaded: ${pagesError}\n`);
   }
 
-  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => { /* a client that went away */ });
+    if (await connectionFromGuest(req.socket)) {
+      socket.destroy();
+      return;
+    }
     const path = (req.url ?? '/').split('?')[0];
     if (path.startsWith('/_next/') && pages) pages.upgrade(req, socket, head);
     else ws.handleUpgrade(req, socket, head);
@@ -156,7 +166,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const server = createServer((req, res) => {
     handle(req, res).catch((e) => sendError(res, e));
   });
-  server.on('upgrade', upgrade);
+  server.on('upgrade', (req, socket, head) => { upgrade(req, socket, head).catch(() => socket.destroy()); });
   // Every console of a VM that stops closes with 4410, whoever stopped it.
   const unsubscribe = subscribe((e) => {
     // A change, not the first sight of a VM (which reads as stopped while it starts).
