@@ -5,6 +5,7 @@ import type { VmInfo, VmRuntime, VmState } from '@/lib/vm';
 import type { Template } from '@/lib/templates';
 import type { Snapshot } from '@/lib/snapshots';
 import type { VmSpecInput } from '@/lib/spec';
+import { csrfHeaders, withCsrf } from './session';
 
 /** A refusal from the server: its own one-line message and the field it names. */
 export class ApiError extends Error {
@@ -20,7 +21,7 @@ async function call<T>(method: string, path: string, body?: unknown, signal?: Ab
     res = await fetch(path, {
       method,
       signal,
-      headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+      headers: body === undefined ? csrfHeaders() : { ...csrfHeaders(), 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
       credentials: 'same-origin',
     });
@@ -43,7 +44,10 @@ async function call<T>(method: string, path: string, body?: unknown, signal?: Ab
   if (!res.ok) {
     const err = data as { error?: string; field?: string } | string | undefined;
     const message = typeof err === 'object' && err?.error ? err.error : typeof err === 'string' && err ? err.split('\n')[0] : `${res.status} ${res.statusText}`;
-    throw new ApiError(res.status, message, typeof err === 'object' ? err?.field : undefined);
+    const field = typeof err === 'object' ? err?.field : undefined;
+    // A session whose page secret this browser lost: only a new login hands one out.
+    if (res.status === 403 && field === 'csrf' && typeof window !== 'undefined') window.location.assign(`/login?error=${encodeURIComponent(message)}`);
+    throw new ApiError(res.status, message, field);
   }
   return data as T;
 }
@@ -142,12 +146,12 @@ export type { CancelResult, SwitchInfo, SwitchPort } from '@/lib/net';
 
 export const screenshotUrl = (label: string) => `${vmPath(label)}/screenshot`;
 /** All that serial0 printed, served as an attachment (`?bytes=N` would be only the tail). */
-export const serialLogUrl = (label: string) => `${vmPath(label)}/serial.log?download=1`;
+export const serialLogUrl = (label: string) => withCsrf(`${vmPath(label)}/serial.log?download=1`);
 
-/** ws(s)://<this host>/ws/vms/:label/<kind>: same origin, so the session cookie goes along. */
+/** ws(s)://<this host>/ws/vms/:label/<kind>: same origin, so the session cookie goes along, and the page secret. */
 export function consoleUrl(label: string, kind: 'vnc' | 'serial' | 'monitor' | 'cli'): string {
   const proto = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${proto}//${window.location.host}/ws/vms/${encodeURIComponent(label)}/${kind}`;
+  return withCsrf(`${proto}//${window.location.host}/ws/vms/${encodeURIComponent(label)}/${kind}`);
 }
 
 function unwrapVm(data: unknown): VmDetail {

@@ -4,6 +4,7 @@
 // about a (re)open so that they can refetch what they may have missed.
 import { useEffect, useEffectEvent } from 'react';
 import type { VmEvent } from './api';
+import { withCsrf } from './session';
 
 type Listener = { event: (e: VmEvent) => void; open?: () => void };
 
@@ -26,7 +27,7 @@ function dispatch(data: string) {
 }
 
 function connect() {
-  source = new EventSource('/api/events');
+  source = new EventSource(withCsrf('/api/events'));
   source.onmessage = (m) => dispatch(m.data);
   // Named events ("state", "vm", …) carry the same JSON as unnamed ones.
   for (const name of ['state', 'vm', 'created', 'deleted']) {

@@ -6,9 +6,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Auth, loadToken, remoteAddress } from './auth';
+import { Auth, CSRF_HEADER, loadToken, remoteAddress, type Credentials } from './auth';
 import { createPages, type Pages } from './http/pages';
-import { apiRoutes } from './http/routes';
+import { apiRoutes, sessionRoutes } from './http/routes';
 import { checkWriteRequest, HttpError, runRoute, sendError, sendJson, type Router } from './http/router';
 import { VmdeckError } from './errors';
 import { subscribe } from './events';
@@ -61,38 +61,49 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const port = options.port ?? Number(process.env.PORT ?? 3000);
   const dir = options.dir ?? REPO;
   const { token, file: tokenFile } = loadToken();
-  const auth = new Auth(token);
+  const auth = new Auth(token, tokenFile);
   const router = apiRoutes();
   const ws = createWsEndpoints(auth);
+  sessionRoutes(router, auth);
   let pages: Pages | null = null;
   let pagesError: string | null = null;
   let pagesLoaded: () => void = () => {};
   const pagesReady = new Promise<void>((resolve) => { pagesLoaded = resolve; });
 
   /** Holds the answer to a request that presented credentials after failures from its address. */
-  async function authenticate(req: IncomingMessage): Promise<boolean> {
+  async function credentials(req: IncomingMessage): Promise<Credentials> {
     const creds = auth.check(req);
-    if (!creds.presented) return false;
+    if (!creds.presented) return creds;
     const address = remoteAddress(req);
     const delay = auth.throttle.delayFor(address);
     if (delay) await new Promise((r) => setTimeout(r, delay));
     if (creds.ok) auth.throttle.succeed(address);
     else auth.throttle.fail(address);
-    return creds.ok;
+    return creds;
   }
 
+  const authenticate = async (req: IncomingMessage) => (await credentials(req)).ok;
+
+  const SECRET_MISSING = `csrf: this request carries the session cookie but not its page secret (${CSRF_HEADER}); reload the dashboard, or log in again`;
+
   /**
-   * In this order: the token (401), then whether the request may change
-   * things from where it came (403, 415), then the route (404, 405), then
-   * its parameters, decoded and checked (400), then the handler.
+   * In this order: the token (401), then the session's page secret (403),
+   * then whether the request may change things from where it came (403,
+   * 415), then the route (404, 405), then its parameters, decoded and
+   * checked (400), then the handler.
    */
   async function api(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     // Matching reads the raw path only; nothing is decoded before the token is checked.
     const match = router.match(req.method ?? 'GET', path);
     const open = match.kind === 'route' && !match.route.auth;
-    if (!open && !(await authenticate(req))) {
-      sendJson(res, 401, { error: 'unauthorized: send Authorization: Bearer <token>, or log in at /login' }, { 'WWW-Authenticate': 'Bearer realm="vmdeck"' });
-      return;
+    if (!open) {
+      const creds = await credentials(req);
+      if (!creds.ok) {
+        sendJson(res, 401, { error: 'unauthorized: send Authorization: Bearer <token>, or log in at /login' }, { 'WWW-Authenticate': 'Bearer realm="vmdeck"' });
+        return;
+      }
+      // A cookie alone is what a page on another port of this host can make the browser send.
+      if (!Auth.secretPresented(req, creds)) throw new HttpError(403, SECRET_MISSING, 'csrf');
     }
     checkWriteRequest(req);
     if (match.kind === 'none') throw new HttpError(404, `no API route ${req.method} ${path}`);
@@ -100,6 +111,18 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       throw new HttpError(405, `${req.method} is not allowed on ${path} (allowed: ${match.allowed.join(', ')})`, undefined, { Allow: match.allowed.join(', ') });
     }
     await runRoute(match.route, match.encoded, req, res);
+  }
+
+  /** POST /logout from the dashboard's page: the session ends here, not only its cookie in the browser. */
+  async function logout(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST') throw new HttpError(405, `${req.method} is not allowed on /logout (allowed: POST)`, undefined, { Allow: 'POST' });
+    const creds = await credentials(req);
+    if (creds.ok) {
+      if (!Auth.secretPresented(req, creds)) throw new HttpError(403, SECRET_MISSING, 'csrf');
+      checkWriteRequest(req);
+      auth.logout(req);
+    }
+    sendJson(res, 200, { ok: true }, { 'Set-Cookie': Auth.clearedCookie() });
   }
 
   async function login(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -124,7 +147,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     }
     auth.throttle.succeed(address);
     const secure = (req.socket as { encrypted?: boolean }).encrypted === true;
-    res.writeHead(303, { 'Set-Cookie': auth.sessionCookie(secure), Location: '/', 'Cache-Control': 'no-store' }).end();
+    const { cookie, csrf } = auth.login(address, secure);
+    // The page secret rides in the fragment: never sent to a server, kept by the page in its origin's storage.
+    res.writeHead(303, { 'Set-Cookie': cookie, Location: `/#csrf=${csrf}`, 'Cache-Control': 'no-store' }).end();
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -137,10 +162,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const path = url.pathname;
     if (path === '/api' || path.startsWith('/api/')) return api(req, res, path);
     if (path === '/login') return login(req, res, url);
-    if (path === '/logout') {
-      res.writeHead(303, { 'Set-Cookie': Auth.clearedCookie(), Location: '/login', 'Cache-Control': 'no-store' }).end();
-      return;
-    }
+    if (path === '/logout') return logout(req, res);
     if (path.startsWith('/ws/')) throw new HttpError(426, `${path} is a WebSocket endpoint`);
     if (!isStatic(path, pages) && !(await authenticate(req))) {
       res.writeHead(303, { Location: '/login', 'Cache-Control': 'no-store' }).end();

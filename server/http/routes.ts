@@ -8,6 +8,7 @@ import { checkSnapshotName } from '../../lib/snapshots';
 import { switchNameError } from '../../lib/net';
 import { CONSOLES, labelError } from '../../lib/spec';
 import type { VmInfo } from '../../lib/vm';
+import type { Auth } from '../auth';
 import { checkHost } from '../check';
 import { badInput, conflict, notFound } from '../errors';
 import { bases, runDir } from '../paths';
@@ -278,4 +279,15 @@ export function apiRoutes(): Router {
       return cancelSwitch(r.params.name, { force: force === '1' || force === 'true' });
     }, network)
     .add('GET', '/api/events', (r) => streamEvents(r.req, r.res));
+}
+
+/** The dashboard's sessions: listed (never their cookies or secrets) and revocable; a logout or a token change ends them too. */
+export function sessionRoutes(router: Router, auth: Auth): Router {
+  const handle = { params: { handle: (v: string) => (/^[A-Za-z0-9_-]{1,64}$/.test(v) ? null : `handle: '${v}' is not a session handle`) } };
+  return router
+    .add('GET', '/api/sessions', async () => auth.sessions.list().map(({ handle: h, created, lastSeen, address }) => ({ handle: h, created, lastSeen, address })))
+    .add('DELETE', '/api/sessions/:handle', async (r) => {
+      if (!auth.sessions.revoke(r.params.handle)) throw notFound(`handle: no session '${r.params.handle}'`, 'handle');
+      return { revoked: r.params.handle };
+    }, handle);
 }

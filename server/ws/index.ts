@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { labelError } from '../../lib/spec';
 import type { VmInfo } from '../../lib/vm';
-import { remoteAddress, type Auth } from '../auth';
+import { Auth, remoteAddress } from '../auth';
 import { VmdeckError } from '../errors';
 import { resolveVm } from '../runtime';
 import { CLOSE, closeReason } from './close-codes';
@@ -105,6 +105,11 @@ export function createWsEndpoints(auth: Auth): WsEndpoints {
           return;
         }
         auth.throttle.succeed(address);
+        // A cookie alone is what a page on another port of this host can make the browser send.
+        if (!Auth.secretPresented(req, creds)) {
+          ws.close(CLOSE.unauthorized, 'csrf: the session cookie came without its page secret (?csrf=); reload the dashboard');
+          return;
+        }
         connectConsole(ws, encoded, kind).catch((e: Error) => {
           const code = e instanceof ConsoleRefused ? e.code : CLOSE.internalError;
           if (ws.readyState === ws.OPEN) ws.close(code, closeReason(e.message));
