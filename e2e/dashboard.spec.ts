@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { expect, test, type BrowserContext, type Locator, type Page } from '@playwright/test';
 import { e2eEnv, SCREENSHOTS } from './env';
-import { shot, wizardToStorage } from './pages';
+import { csrf, shot, wizardToStorage } from './pages';
 
 const env = e2eEnv();
 const LABEL = 'e2e1';
@@ -82,7 +82,7 @@ test('a wrong label shows the server\'s message under the field, and nothing is 
   await expect(page.getByRole('button', { name: 'Next' })).toBeDisabled();
   await page.getByRole('button', { name: /Review/ }).click();
   await expect(page.getByRole('button', { name: 'Create', exact: true })).toBeDisabled();
-  const vms = await (await page.request.get('/api/vms')).json();
+  const vms = await (await page.request.get('/api/vms', { headers: await csrf(page) })).json();
   expect(vms.map((v: { label: string }) => v.label)).not.toContain('bad label');
 });
 
@@ -118,12 +118,12 @@ test('creates the demo guest through the wizard and starts it', async () => {
   await expect(panel).toContainText('#!/usr/bin/env bash');
   await page.getByRole('tab', { name: 'QEMU command' }).click();
   await expect(panel).toContainText(`-kernel ${env.kernel}`);
-  let vms = await (await page.request.get('/api/vms')).json();
+  let vms = await (await page.request.get('/api/vms', { headers: await csrf(page) })).json();
   expect(vms.map((v: { label: string }) => v.label)).not.toContain(LABEL);
 
   await page.getByRole('button', { name: 'Create', exact: true }).click();
   await expect(page).toHaveURL(new RegExp(`/vms/${LABEL}`));
-  vms = await (await page.request.get('/api/vms')).json();
+  vms = await (await page.request.get('/api/vms', { headers: await csrf(page) })).json();
   expect(vms.map((v: { label: string }) => v.label)).toContain(LABEL);
 
   await page.getByRole('toolbar').getByRole('button', { name: 'Start', exact: true }).click();
@@ -275,6 +275,6 @@ test('Create and install with a kernel that is not there: the VM is made, its pa
   await page.reload();
   await expect(note).toBeHidden();
   await expect(page.getByRole('status').filter({ hasText: 'It cannot start as configured' })).toContainText(`KERNELIMAGE: kernel '${env.kernel}-missing' does not exist`);
-  const gone = await page.request.delete(`/api/vms/${bad}?disks=delete`);
+  const gone = await page.request.delete(`/api/vms/${bad}?disks=delete`, { headers: await csrf(page) });
   expect(gone.status()).toBe(200);
 });

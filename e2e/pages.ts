@@ -15,3 +15,8 @@ export async function wizardToStorage(page: Page, label: string): Promise<void> 
   await page.getByRole('radio', { name: /^QEMU \(TCG\)/ }).check();
   await page.getByRole('button', { name: 'Next' }).click();
 }
+
+/** The session's page secret as the dashboard's page keeps it (components/session.ts), for a spec's own API calls. */
+export async function csrf(p: Page): Promise<Record<string, string>> {
+  return { 'x-vmdeck-csrf': await p.evaluate(() => window.localStorage.getItem('vmdeck:csrf') ?? '') };
+}

@@ -60,3 +60,9 @@ export function runDir(label: string, env = process.env): string {
 export function templatesDir(env = process.env): string {
   return join(vmdeckHome(env), 'templates');
 }
+
+/** The media directories: VMDECK_MEDIA ('%'-separated), by default $VMDECK_HOME/media. */
+export function mediaDirs(env = process.env): string[] {
+  const list = (env.VMDECK_MEDIA ?? '').split('%').filter((p) => p.trim() !== '').map((p) => resolve(p));
+  return list.length ? [...new Set(list)] : [join(vmdeckHome(env), 'media')];
+}

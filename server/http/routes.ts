@@ -10,6 +10,7 @@ import { CONSOLES, labelError } from '../../lib/spec';
 import type { VmInfo } from '../../lib/vm';
 import type { Auth } from '../auth';
 import { checkHost } from '../check';
+import { confineStart } from '../confine';
 import { badInput, conflict, notFound } from '../errors';
 import { bases, runDir } from '../paths';
 import { REPO } from '../repo';
@@ -76,6 +77,7 @@ function startRequest(body: Body): StartOptions {
  * pty, and the browser reaches it on /ws/vms/:label/cli.
  */
 async function start(vm: VmInfo, request: StartOptions): Promise<void> {
+  await confineStart(request, vm.dir);
   const consoleMode = request.console ?? vm.console.toUpperCase();
   if (consoleMode === 'CLI' || consoleMode === 'CLI0') {
     const status = await vmStatus(vm);
@@ -119,6 +121,7 @@ function createRequest(body: Body): CreateRequest & { start?: boolean | StartOpt
     createImage: optBoolean(body, 'createImage'),
     force: optBoolean(body, 'force'),
     start: startOption,
+    confined: true,
   };
 }
 
@@ -251,7 +254,7 @@ export function apiRoutes(): Router {
     .add('POST', '/api/vms/:label/media', async (r) => {
       const body = await r.body();
       const action = reqString(body, 'action');
-      if (action === 'change') return (await changeMedia(r.params.label, reqString(body, 'path'))) ?? { ok: true };
+      if (action === 'change') return (await changeMedia(r.params.label, reqString(body, 'path'), { confined: true })) ?? { ok: true };
       if (action === 'eject') return (await ejectMedia(r.params.label)) ?? { ok: true };
       throw badInput('action', `action: '${action}' is not one of change, eject`);
     })
