@@ -31,9 +31,13 @@ async function typeInto(p: Page, kind: string, text: string) {
   await p.keyboard.press('Enter');
 }
 
+/** What the Content-Security-Policy blocked on any page of the run: nothing, or the pages do not work as built. */
+const cspViolations: string[] = [];
+
 test.beforeAll(async ({ browser }) => {
   mkdirSync(SCREENSHOTS, { recursive: true });
   context = await browser.newContext();
+  context.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
   page = await context.newPage();
 });
 
@@ -51,6 +55,22 @@ test('logs in with the token', async () => {
   await page.getByRole('button', { name: 'Log in' }).click();
   await expect(page).toHaveURL(/\/$/);
   await expect(page.getByRole('heading', { name: 'Virtual machines' })).toBeVisible();
+});
+
+test('pages carry a per-answer script nonce and refuse framing; the login left no secret in the address bar', async () => {
+  expect(page.url()).not.toContain('csrf');
+  const p = await context.newPage();
+  const first = await p.goto('/host');
+  const csp = first!.headers()['content-security-policy'];
+  expect(csp).toMatch(/script-src 'nonce-[^']+' 'strict-dynamic'/);
+  expect(csp).toContain("frame-ancestors 'none'");
+  expect(first!.headers()['x-frame-options']).toBe('DENY');
+  const again = await p.goto('/host');
+  expect(again!.headers()['content-security-policy']).not.toBe(csp);
+  // Hydrated under the policy: a client-side navigation works.
+  await p.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Virtual machines' }).click();
+  await expect(p.getByRole('heading', { name: 'Virtual machines' })).toBeVisible();
+  await p.close();
 });
 
 test('the list page loads neither noVNC nor xterm.js, and little JavaScript', async () => {
@@ -277,4 +297,8 @@ test('Create and install with a kernel that is not there: the VM is made, its pa
   await expect(page.getByRole('status').filter({ hasText: 'It cannot start as configured' })).toContainText(`KERNELIMAGE: kernel '${env.kernel}-missing' does not exist`);
   const gone = await page.request.delete(`/api/vms/${bad}?disks=delete`, { headers: await csrf(page) });
   expect(gone.status()).toBe(200);
+});
+
+test('nothing on any page was blocked by the Content-Security-Policy', () => {
+  expect(cspViolations).toEqual([]);
 });

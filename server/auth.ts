@@ -230,12 +230,31 @@ export class Auth {
 }
 
 /**
- * A growing delay after failed attempts, per remote address: nothing for the
- * first few, then doubling up to a bound. Bounded in memory too: old entries
- * expire and the table has a maximum size.
+ * The key of an address for counting: 127/8 is one (any local user may bind
+ * any of its addresses), an IPv6 address its /64, others themselves.
+ */
+export function addressKey(address: string): string {
+  const v4 = /^(?:::ffff:)?(\d+)\.\d+\.\d+\.\d+$/i.exec(address);
+  if (v4) return v4[1] === '127' ? '127/8' : address.replace(/^::ffff:/i, '');
+  if (address === '::1') return '127/8';
+  if (address.includes(':')) {
+    const [head] = address.toLowerCase().split('::');
+    return `${head.split(':').slice(0, 4).join(':')}::/64`;
+  }
+  return address;
+}
+
+/**
+ * The delay of an answer to a failed attempt: per address (127/8 and an
+ * IPv6 /64 count as one) and over all addresses. It holds only the answer
+ * to a wrong credential: a right one is answered at once, whatever was
+ * guessed before, from whichever address. Failures fade after forgetMs;
+ * the table is bounded (oldest out first).
  */
 export class Throttle {
   private readonly failures = new Map<string, { count: number; last: number }>();
+  /** All failures, decaying: halves every globalHalfLifeMs. */
+  private global = { level: 0, at: 0 };
 
   constructor(
     private readonly freeAttempts = 3,
@@ -243,29 +262,44 @@ export class Throttle {
     private readonly maxMs = 8000,
     private readonly forgetMs = 15 * 60_000,
     private readonly maxEntries = 10_000,
+    private readonly globalFree = 30,
+    private readonly globalHalfLifeMs = 60_000,
   ) {}
 
-  /** How long to hold the answer to a request from this address. */
-  delayFor(address: string, now = Date.now()): number {
-    const f = this.failures.get(address);
-    if (!f) return 0;
-    if (now - f.last > this.forgetMs) {
-      this.failures.delete(address);
-      return 0;
-    }
-    const over = f.count - this.freeAttempts;
+  private globalLevel(now: number): number {
+    return this.global.level * 0.5 ** ((now - this.global.at) / this.globalHalfLifeMs);
+  }
+
+  private backoff(over: number): number {
     return over < 0 ? 0 : Math.min(this.maxMs, this.baseMs * 2 ** Math.min(over, 16));
   }
 
-  fail(address: string, now = Date.now()): void {
-    const f = this.failures.get(address);
-    this.failures.delete(address); // re-inserted last: the Map's order is the age order
-    this.failures.set(address, { count: (f?.count ?? 0) + 1, last: now });
-    while (this.failures.size > this.maxEntries) this.failures.delete(this.failures.keys().next().value!);
+  /** How long to hold the answer to a failed attempt from this address. */
+  delayFor(address: string, now = Date.now()): number {
+    const key = addressKey(address);
+    const f = this.failures.get(key);
+    let local = 0;
+    if (f && now - f.last > this.forgetMs) this.failures.delete(key);
+    else if (f) local = this.backoff(f.count - this.freeAttempts);
+    // Many addresses at once (a sweep of 127/8, many hosts): each attempt waits for all of them.
+    const overAll = this.backoff(Math.floor((this.globalLevel(now) - this.globalFree) / this.globalFree));
+    return Math.max(local, overAll);
   }
 
-  succeed(address: string): void {
-    this.failures.delete(address);
+  /** Counts a failure; returns how long to hold its answer. */
+  fail(address: string, now = Date.now()): number {
+    const key = addressKey(address);
+    const f = this.failures.get(key);
+    this.failures.delete(key); // re-inserted last: the Map's order is the age order
+    const count = f && now - f.last <= this.forgetMs ? f.count + 1 : 1;
+    this.failures.set(key, { count, last: now });
+    while (this.failures.size > this.maxEntries) this.failures.delete(this.failures.keys().next().value!);
+    this.global = { level: this.globalLevel(now) + 1, at: now };
+    return this.delayFor(address, now);
+  }
+
+  get size(): number {
+    return this.failures.size;
   }
 }
 

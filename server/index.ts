@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Auth, CSRF_HEADER, loadToken, remoteAddress, type Credentials } from './auth';
 import { createPages, type Pages } from './http/pages';
+import { ConnectionGuard } from './http/connections';
+import { allowedHosts, hostAllowed, pageNonce, secureResponse } from './http/policy';
 import { apiRoutes, sessionRoutes } from './http/routes';
 import { checkWriteRequest, HttpError, runRoute, sendError, sendJson, type Router } from './http/router';
 import { VmdeckError } from './errors';
@@ -63,22 +65,33 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const { token, file: tokenFile } = loadToken();
   const auth = new Auth(token, tokenFile);
   const router = apiRoutes();
-  const ws = createWsEndpoints(auth);
+  const connections = new ConnectionGuard();
+  const ws = createWsEndpoints(auth, (socket) => connections.trust(socket));
   sessionRoutes(router, auth);
   let pages: Pages | null = null;
   let pagesError: string | null = null;
   let pagesLoaded: () => void = () => {};
   const pagesReady = new Promise<void>((resolve) => { pagesLoaded = resolve; });
+  const dev = options.dev ?? false;
+  const hosts = allowedHosts(host);
 
-  /** Holds the answer to a request that presented credentials after failures from its address. */
+  /** A Next page (or asset) with its own script nonce. */
+  function servePage(p: Pages, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (!path.startsWith('/_next/')) pageNonce(req, res, dev);
+    return p.handle(req, res);
+  }
+
+  /**
+   * What the request carries. A wrong credential's answer is held (the
+   * throttle); a right one is never held, whatever was guessed before.
+   */
   async function credentials(req: IncomingMessage): Promise<Credentials> {
     const creds = auth.check(req);
-    if (!creds.presented) return creds;
-    const address = remoteAddress(req);
-    const delay = auth.throttle.delayFor(address);
-    if (delay) await new Promise((r) => setTimeout(r, delay));
-    if (creds.ok) auth.throttle.succeed(address);
-    else auth.throttle.fail(address);
+    if (creds.ok) connections.trust(req.socket);
+    else if (creds.presented) {
+      const delay = auth.throttle.fail(remoteAddress(req));
+      if (delay) await new Promise((r) => setTimeout(r, delay));
+    }
     return creds;
   }
 
@@ -131,21 +144,21 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       if (await authenticate(req)) {
         res.writeHead(303, { Location: '/' }).end();
       } else if (pages?.built) {
-        await pages.handle(req, res);
+        await servePage(pages, req, res, '/login');
       } else {
+        pageNonce(req, res, dev);
         res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }).end(LOGIN_FALLBACK);
       }
       return;
     }
     const address = remoteAddress(req);
-    const delay = auth.throttle.delayFor(address);
-    if (delay) await new Promise((r) => setTimeout(r, delay));
     if (!auth.tokenMatches(candidate)) {
-      auth.throttle.fail(address);
+      const delay = auth.throttle.fail(address);
+      if (delay) await new Promise((r) => setTimeout(r, delay));
       res.writeHead(303, { Location: `/login?error=${encodeURIComponent('That token is not right: copy it again from the login URL or $VMDECK_HOME/token')}`, 'Cache-Control': 'no-store' }).end();
       return;
     }
-    auth.throttle.succeed(address);
+    connections.trust(req.socket);
     const secure = (req.socket as { encrypted?: boolean }).encrypted === true;
     const { cookie, csrf } = auth.login(address, secure);
     // The page secret rides in the fragment: never sent to a server, kept by the page in its origin's storage.
@@ -158,8 +171,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       req.socket.destroy();
       return;
     }
+    secureResponse(res);
+    if (!hostAllowed(req, hosts)) throw new HttpError(421, `host: '${req.headers.host}' is not a name of this dashboard (${[...hosts].join(', ')}); open it as http://127.0.0.1:PORT/ or serve with --host NAME`);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
+    // The image optimizer fetches and transforms on request: the dashboard has no use for it.
+    if (path === '/_next/image' || path.startsWith('/_next/image/')) throw new HttpError(404, `${path} is not served`);
     if (path === '/api' || path.startsWith('/api/')) return api(req, res, path);
     if (path === '/login') return login(req, res, url);
     if (path === '/logout') return logout(req, res);
@@ -169,7 +186,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       return;
     }
     await pagesReady;
-    if (pages) return pages.handle(req, res);
+    if (pages) return servePage(pages, req, res, path);
     res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' })
       .end(`vmdeck: the dashboard pages could not be loaded: ${pagesError}\n`);
   }
@@ -180,14 +197,26 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       socket.destroy();
       return;
     }
+    if (!hostAllowed(req, hosts)) {
+      socket.destroy();
+      return;
+    }
     const path = (req.url ?? '/').split('?')[0];
-    if (path.startsWith('/_next/') && pages) pages.upgrade(req, socket, head);
-    else ws.handleUpgrade(req, socket, head);
+    // Only the dev server's reloader upgrades on /_next/; a production server holds no such socket open.
+    if (path.startsWith('/_next/')) {
+      if (dev && pages) pages.upgrade(req, socket, head);
+      else socket.destroy();
+    } else ws.handleUpgrade(req, socket, head);
   }
 
-  const server = createServer((req, res) => {
+  const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
     handle(req, res).catch((e) => sendError(res, e));
   });
+  connections.attach(server);
+  // Short waits for a request's headers and body (Node checks them every second here, not every 30 s).
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
   server.on('upgrade', (req, socket, head) => { upgrade(req, socket, head).catch(() => socket.destroy()); });
   // Every console of a VM that stops closes with 4410, whoever stopped it.
   const unsubscribe = subscribe((e) => {
@@ -199,7 +228,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => {
+      // A long accept queue: under a connection flood the user's connection waits in it, not in SYN retries.
+      server.listen({ port, host, backlog: 4096 }, () => {
         server.off('error', reject);
         resolve();
       });
@@ -222,7 +252,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     return async () => {};
   });
   // The API answers at once; pages follow when Next has loaded.
-  createPages({ dir, dev: options.dev ?? false, hostname: host, port: actualPort }).then(
+  createPages({ dir, dev, hostname: host, port: actualPort }).then(
     (p) => { pages = p; },
     (e: Error) => {
       pagesError = e.message.split('\n')[0];

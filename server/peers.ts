@@ -67,13 +67,20 @@ export async function peerSocketInode(from: { address: string; port: number }, t
 /** Pids of the emulators, listed at most every 200 ms (a guest needs far longer to boot and connect). */
 let emulators: { at: number; pids: Promise<number[]> } | null = null;
 
+/** Whether a QEMU command line has a user-mode (slirp) network: only those reach the host's loopback. */
+const USER_NET = /(^|\0)-(netdev|nic|net)\0user(,|\0|$)/;
+
 async function listEmulators(): Promise<number[]> {
   const out: number[] = [];
   for (const name of await readdir('/proc').catch(() => [] as string[])) {
     if (!/^\d+$/.test(name)) continue;
     // By its program, not its comm: the wrapper names QEMU's process vmdeck-LABEL (-name process=).
-    const argv0 = (await readFile(`/proc/${name}/cmdline`, 'latin1').catch(() => '')).split('\0')[0];
-    if (EMULATOR.test(argv0.slice(argv0.lastIndexOf('/') + 1))) out.push(Number(name));
+    const cmdline = await readFile(`/proc/${name}/cmdline`, 'latin1').catch(() => '');
+    const argv0 = cmdline.slice(0, cmdline.indexOf('\0') >>> 0);
+    const program = argv0.slice(argv0.lastIndexOf('/') + 1);
+    if (!EMULATOR.test(program)) continue;
+    if (program.startsWith('qemu') && !USER_NET.test(cmdline)) continue;
+    out.push(Number(name));
   }
   return out;
 }
@@ -97,8 +104,8 @@ async function emulatorHolding(inode: number, pids: number[]): Promise<number | 
 
 /**
  * Whether this connection was made by an emulator for a guest (then the
- * dashboard answers nothing). Costs nothing while no emulator runs; else a
- * read of /proc/net/tcp and of the emulators' fds.
+ * dashboard answers nothing). Costs nothing while no emulator with a user
+ * network runs; else a read of /proc/net/tcp and of those emulators' fds.
  */
 export async function fromGuest(socket: Socket): Promise<boolean> {
   const pids = await emulatorPids();
@@ -107,8 +114,7 @@ export async function fromGuest(socket: Socket): Promise<boolean> {
   if (!remoteAddress || !remotePort || !localAddress || !localPort) return false;
   const inode = await peerSocketInode({ address: remoteAddress, port: remotePort }, { address: localAddress, port: localPort });
   if (inode === null) return false;
-  // A new emulator may have started since the list was made.
-  return (await emulatorHolding(inode, pids)) !== null || (await emulatorHolding(inode, await listEmulators())) !== null;
+  return (await emulatorHolding(inode, pids)) !== null;
 }
 
 const verdicts = new WeakMap<Socket, Promise<boolean>>();

@@ -44,7 +44,7 @@ export interface WsEndpoints {
   close(): void;
 }
 
-export function createWsEndpoints(auth: Auth): WsEndpoints {
+export function createWsEndpoints(auth: Auth, onTrusted: (socket: Duplex) => void = () => {}): WsEndpoints {
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
@@ -92,19 +92,18 @@ export function createWsEndpoints(auth: Auth): WsEndpoints {
     if (!originMatches(req)) return refuse(socket, 403, `origin ${req.headers.origin} does not match host ${req.headers.host}`);
     const encoded = m[1];
     const kind = m[2] as ConsoleKind;
-    const address = remoteAddress(req);
     const creds = auth.check(req, true);
-    const delay = creds.presented ? auth.throttle.delayFor(address) : 0;
+    // A wrong credential's answer waits (the throttle); a right one never does.
+    const delay = !creds.ok && creds.presented ? auth.throttle.fail(remoteAddress(req)) : 0;
+    if (creds.ok) onTrusted(req.socket);
     setTimeout(() => {
       if (socket.destroyed) return;
       wss.handleUpgrade(req, socket, head, (ws) => {
         ws.on('error', () => { /* a broken client; its close follows */ });
         if (!creds.ok) {
-          if (creds.presented) auth.throttle.fail(address);
           ws.close(CLOSE.unauthorized, 'unauthorized: log in or pass the token');
           return;
         }
-        auth.throttle.succeed(address);
         // A cookie alone is what a page on another port of this host can make the browser send.
         if (!Auth.secretPresented(req, creds)) {
           ws.close(CLOSE.unauthorized, 'csrf: the session cookie came without its page secret (?csrf=); reload the dashboard');
