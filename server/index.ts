@@ -89,6 +89,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const creds = auth.check(req);
     if (creds.ok) connections.trust(req.socket);
     else if (creds.presented) {
+      connections.failed(req.socket);
       const delay = auth.throttle.fail(remoteAddress(req));
       if (delay) await new Promise((r) => setTimeout(r, delay));
     }
@@ -165,7 +166,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     res.writeHead(303, { 'Set-Cookie': cookie, Location: `/#csrf=${csrf}`, 'Cache-Control': 'no-store' }).end();
   }
 
+  /** Marks the connection at once by what its request carries, before anything is awaited: the right user's is never closed for room. */
+  function classify(req: IncomingMessage): void {
+    const creds = auth.check(req, (req.url ?? '').startsWith('/ws/'));
+    if (creds.ok) connections.trust(req.socket);
+    else if (creds.presented) connections.failed(req.socket);
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    classify(req);
     // A guest (QEMU's user network maps 10.0.2.2 to 127.0.0.1) gets no answer at all.
     if (await connectionFromGuest(req.socket)) {
       req.socket.destroy();
@@ -193,6 +202,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => { /* a client that went away */ });
+    classify(req);
     if (await connectionFromGuest(req.socket)) {
       socket.destroy();
       return;

@@ -12,59 +12,89 @@ import type { Socket } from 'node:net';
 /** Programs that carry guests' connections to the host. */
 const EMULATOR = /^(qemu-system|qemu-kvm|slirp4netns|slirpvde|passt|pasta)/;
 
-/** The four 32-bit words of a /proc/net/tcp6 address are each in host (little-endian) byte order. */
-function procAddress(hex: string): string {
-  const bytes: number[] = [];
-  for (let w = 0; w < hex.length; w += 8) {
-    const word = hex.slice(w, w + 8);
-    for (let b = 6; b >= 0; b -= 2) bytes.push(parseInt(word.slice(b, b + 2), 16));
+/** An address as /proc/net/tcp{,6} spells it: each 32-bit word in host (little-endian) byte order, in hex. */
+function procHex(bytes: number[]): string {
+  let out = '';
+  for (let w = 0; w < bytes.length; w += 4) {
+    for (let b = 3; b >= 0; b--) out += bytes[w + b].toString(16).padStart(2, '0');
   }
-  if (bytes.length === 4) return bytes.join('.');
-  // An IPv4 address mapped into IPv6 (::ffff:a.b.c.d) is the IPv4 peer.
-  if (bytes.slice(0, 10).every((x) => x === 0) && bytes[10] === 0xff && bytes[11] === 0xff) return bytes.slice(12).join('.');
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] << 8) | bytes[i + 1]).toString(16));
-  return groups.join(':');
+  return out.toUpperCase();
 }
 
-/** Node's spelling of an address in procAddress's: IPv4 dotted, IPv6 as 8 groups without zero compression. */
-export function normalAddress(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return mapped[1];
-  if (!address.includes(':')) return address;
+/** The ways the tables may spell Node's address: IPv4 in tcp, IPv4 mapped into IPv6 in tcp6, IPv6. */
+export function procAddresses(address: string): string[] {
+  const v4 = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.(\d+)$/i.exec(address);
+  if (v4) {
+    const b = v4.slice(1, 5).map(Number);
+    return [procHex(b), procHex([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...b])];
+  }
   const [head, tail] = address.toLowerCase().split('::');
   const h = head ? head.split(':') : [];
-  const t = tail !== undefined && tail ? tail.split(':') : [];
-  const fill = tail === undefined ? [] : Array(8 - h.length - t.length).fill('0');
-  return [...h, ...fill, ...t].map((g) => parseInt(g, 16).toString(16)).join(':');
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  const bytes = groups.flatMap((g) => { const n = parseInt(g, 16) || 0; return [n >> 8, n & 0xff]; });
+  return bytes.length === 16 ? [procHex(bytes)] : [];
 }
 
-/** The inode of the local socket whose address is `from` and whose peer is `to`, if one is on this host. */
-export async function peerSocketInode(from: { address: string; port: number }, to: { address: string; port: number }): Promise<number | null> {
-  const want = { a: normalAddress(from.address), p: from.port, ra: normalAddress(to.address), rp: to.port };
+const port4 = (p: number) => p.toString(16).toUpperCase().padStart(4, '0');
+
+/** Who holds what, at one moment: every local TCP socket by its two ends, and the sockets the emulators hold. */
+interface Snapshot {
+  at: number;
+  /** "LOCAL:PORT REMOTE:PORT" (the tables' hex) → inode. */
+  sockets: Map<string, number>;
+  emulatorInodes: Set<number>;
+}
+
+async function readSockets(): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text: string;
-    try {
-      text = await readFile(file, 'latin1');
-    } catch {
-      continue;
-    }
+    const text = await readFile(file, 'latin1').catch(() => '');
     for (const line of text.split('\n')) {
       const f = line.trim().split(/\s+/);
       if (f.length < 10 || !f[1].includes(':')) continue;
-      const [la, lp] = f[1].split(':');
-      if (parseInt(lp, 16) !== want.p) continue;
-      const [ra, rp] = f[2].split(':');
-      if (parseInt(rp, 16) !== want.rp) continue;
-      if (procAddress(la) !== want.a || procAddress(ra) !== want.ra) continue;
       const inode = Number(f[9]);
-      if (inode > 0) return inode;
+      if (inode > 0) out.set(`${f[1]} ${f[2]}`, inode);
     }
   }
-  return null;
+  return out;
 }
 
-/** Pids of the emulators, listed at most every 200 ms (a guest needs far longer to boot and connect). */
+async function socketInodes(pids: number[]): Promise<Set<number>> {
+  const out = new Set<number>();
+  for (const pid of pids) {
+    for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [] as string[])) {
+      const m = /^socket:\[(\d+)\]$/.exec(await readlink(`/proc/${pid}/fd/${fd}`).catch(() => ''));
+      if (m) out.add(Number(m[1]));
+    }
+  }
+  return out;
+}
+
+/** At most one look every MIN_GAP_MS however many connections ask: under a flood they share one. */
+const MIN_GAP_MS = 20;
+let snapshot: Snapshot | null = null;
+let reading: Promise<Snapshot> | null = null;
+
+/** A snapshot taken at or after `since` (a connection's peer socket exists before its request arrives). */
+async function snapshotSince(since: number, pids: number[]): Promise<Snapshot> {
+  for (;;) {
+    if (snapshot && snapshot.at >= since) return snapshot;
+    if (!reading) {
+      const wait = snapshot ? snapshot.at + MIN_GAP_MS - Date.now() : 0;
+      reading = (async () => {
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        const at = Date.now();
+        const [sockets, emulatorInodes] = await Promise.all([readSockets(), socketInodes(pids)]);
+        snapshot = { at, sockets, emulatorInodes };
+        return snapshot;
+      })().finally(() => { reading = null; });
+    }
+    await reading;
+  }
+}
+
+/** Pids of the emulators with a user network, listed at most every 200 ms (a guest needs far longer to boot and connect). */
 let emulators: { at: number; pids: Promise<number[]> } | null = null;
 
 /** Whether a QEMU command line has a user-mode (slirp) network: only those reach the host's loopback. */
@@ -76,7 +106,8 @@ async function listEmulators(): Promise<number[]> {
     if (!/^\d+$/.test(name)) continue;
     // By its program, not its comm: the wrapper names QEMU's process vmdeck-LABEL (-name process=).
     const cmdline = await readFile(`/proc/${name}/cmdline`, 'latin1').catch(() => '');
-    const argv0 = cmdline.slice(0, cmdline.indexOf('\0') >>> 0);
+    const end = cmdline.indexOf('\0');
+    const argv0 = end < 0 ? cmdline : cmdline.slice(0, end);
     const program = argv0.slice(argv0.lastIndexOf('/') + 1);
     if (!EMULATOR.test(program)) continue;
     if (program.startsWith('qemu') && !USER_NET.test(cmdline)) continue;
@@ -90,31 +121,27 @@ function emulatorPids(now = Date.now()): Promise<number[]> {
   return emulators.pids;
 }
 
-/** The emulator whose open files include socket INODE, if one does. */
-async function emulatorHolding(inode: number, pids: number[]): Promise<number | null> {
-  const link = `socket:[${inode}]`;
-  for (const pid of pids) {
-    const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
-    for (const fd of fds) {
-      if ((await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')) === link) return pid;
-    }
-  }
-  return null;
-}
-
 /**
  * Whether this connection was made by an emulator for a guest (then the
  * dashboard answers nothing). Costs nothing while no emulator with a user
- * network runs; else a read of /proc/net/tcp and of those emulators' fds.
+ * network runs; else one shared look at /proc/net/tcp and at those
+ * emulators' sockets per 20 ms at most.
  */
 export async function fromGuest(socket: Socket): Promise<boolean> {
+  const since = Date.now();
   const pids = await emulatorPids();
   if (pids.length === 0) return false;
   const { remoteAddress, remotePort, localAddress, localPort } = socket;
   if (!remoteAddress || !remotePort || !localAddress || !localPort) return false;
-  const inode = await peerSocketInode({ address: remoteAddress, port: remotePort }, { address: localAddress, port: localPort });
-  if (inode === null) return false;
-  return (await emulatorHolding(inode, pids)) !== null;
+  const snap = await snapshotSince(since, pids);
+  // The peer's socket: its local end is our remote one.
+  for (const peer of procAddresses(remoteAddress)) {
+    for (const us of procAddresses(localAddress)) {
+      const inode = snap.sockets.get(`${peer}:${port4(remotePort)} ${us}:${port4(localPort)}`);
+      if (inode !== undefined) return snap.emulatorInodes.has(inode);
+    }
+  }
+  return false;
 }
 
 const verdicts = new WeakMap<Socket, Promise<boolean>>();

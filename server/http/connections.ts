@@ -4,6 +4,7 @@
 // not the new one: a half-open flood (slowloris) keeps cycling through its
 // own connections while the user's fresh one lives long enough to be read.
 // Connections that proved the token are never closed for room.
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -14,7 +15,19 @@ export interface ConnectionLimits {
   perAddress: number;
 }
 
-export const CONNECTION_LIMITS: ConnectionLimits = { total: 4096, perAddress: 2048 };
+/** This process's descriptor limit (soft), from /proc/self/limits; 1024 when it cannot be read. */
+function fdLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? (m[1] === 'unlimited' ? 1 << 20 : Number(m[1])) : 1024;
+  } catch {
+    return 1024;
+  }
+}
+
+/** Room for the VMs' sockets, files and pages beside the connections: a quarter of the limit, at least 256. */
+const total = Math.max(64, Math.min(4096, fdLimit() - Math.max(256, fdLimit() >> 2)));
+export const CONNECTION_LIMITS: ConnectionLimits = { total, perAddress: Math.max(32, Math.floor(total * 0.75)) };
 
 interface Entry {
   key: string;
@@ -25,6 +38,8 @@ export class ConnectionGuard {
   /** In arrival order: the first untrusted entry is the oldest. */
   private readonly open = new Map<Socket, Entry>();
   private readonly perKey = new Map<string, number>();
+  /** The held guesses, oldest first. */
+  private readonly guesses = new Set<Socket>();
   evicted = 0;
 
   constructor(private readonly limits: ConnectionLimits = CONNECTION_LIMITS) {}
@@ -50,17 +65,23 @@ export class ConnectionGuard {
     const e = this.open.get(socket);
     if (!e) return;
     this.open.delete(socket);
+    this.guesses.delete(socket);
     const n = (this.perKey.get(e.key) ?? 1) - 1;
     if (n <= 0) this.perKey.delete(e.key);
     else this.perKey.set(e.key, n);
   }
 
-  /** Closes the oldest untrusted connection (of key, if given); the newcomer only when nothing else may go. */
+  /**
+   * Closes the oldest held guess, else the oldest other untrusted connection
+   * (of key, if given); the newcomer only when nothing else may go.
+   */
   private evictOldest(newcomer: Socket, key?: string): void {
+    for (const s of this.guesses) {
+      if (key === undefined || this.open.get(s)?.key === key) return this.drop(s);
+    }
     for (const [s, e] of this.open) {
       if (e.trusted || s === newcomer || (key !== undefined && e.key !== key)) continue;
-      this.drop(s);
-      return;
+      return this.drop(s);
     }
     this.drop(newcomer);
   }
@@ -75,5 +96,12 @@ export class ConnectionGuard {
   trust(socket: Duplex): void {
     const e = this.open.get(socket as Socket);
     if (e) e.trusted = true;
+    this.guesses.delete(socket as Socket);
+  }
+
+  /** A connection whose request presented a wrong one. */
+  failed(socket: Duplex): void {
+    const e = this.open.get(socket as Socket);
+    if (e && !e.trusted) this.guesses.add(socket as Socket);
   }
 }
