@@ -117,6 +117,9 @@ export const api = {
   /** start: true starts it as configured; { instmode: true } boots its install source. */
   create: (spec: WizardSpec, opts: { createImage: boolean; start?: boolean | StartOptions }) =>
     call<{ vm: VmInfo; problem?: string | null; startError?: string }>('POST', '/api/vms', { ...spec, ...opts }),
+  /** Changes config values (spec fields); a running VM takes them at its next start. */
+  edit: (label: string, values: { accelerator?: 'KVM' | 'QEMU' }) =>
+    call<{ vm: VmInfo; kept: string; lines: string[] }>('PATCH', vmPath(label), values),
   remove: (label: string, deleteDisks: boolean) =>
     call<unknown>('DELETE', `${vmPath(label)}${deleteDisks ? '?disks=delete' : ''}`),
   start: (label: string, opts: StartOptions = {}) =>

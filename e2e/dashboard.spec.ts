@@ -115,6 +115,7 @@ test('creates the demo guest through the wizard and starts it', async () => {
   await expect(page.locator('#f-mac')).toHaveValue(/^52:54:00(:[0-9a-f]{2}){3}$/);
   await page.getByRole('button', { name: 'Next' }).click();
 
+  // TCG, pinned: the same on every host (e2e/default-path.spec.ts takes the host's default).
   await page.getByRole('radio', { name: /^QEMU \(TCG\)/ }).check();
   await page.getByRole('button', { name: 'Next' }).click();
 

@@ -6,7 +6,11 @@ import { SCREENSHOTS } from './env';
 
 export const shot = (p: Page, name: string) => p.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
 
-/** The wizard from the kernel+initrd template, through identity (label) and hardware (QEMU, TCG), to the storage step. */
+/**
+ * The wizard from the kernel+initrd template, through identity (label) and
+ * hardware (QEMU, TCG), to the storage step. TCG is pinned: it behaves the
+ * same on every host; e2e/default-path.spec.ts runs the host's own default.
+ */
 export async function wizardToStorage(page: Page, label: string): Promise<void> {
   await page.goto('/vms/new?template=kernel-initrd');
   await page.getByRole('button', { name: 'Next' }).click();

@@ -14,13 +14,15 @@ build=1
 as_root() { if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi; }
 
 # What vmdeck and its tests run on. qemu-system-{arm,misc,mips,ppc,sparc}
-# cover the templates of other architectures.
+# cover the templates of other architectures; binutils assembles the KVM
+# probe guest (the suite checks lib/kvm-probe-image.ts against its source).
 packages=(
 	bash util-linux procps iproute2 ca-certificates
 	qemu-system-x86 qemu-system-arm qemu-system-misc qemu-system-mips qemu-system-ppc
 	qemu-system-sparc qemu-utils vde2
 	busybox-static cpio gzip xz-utils zstd
 	genisoimage websockify socat chromium
+	binutils
 )
 missing=()
 for p in "${packages[@]}"; do

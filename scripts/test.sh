@@ -16,6 +16,7 @@ step() { # step NAME COMMAND...
 
 step "wrapper body in sync" node scripts/gen-wrapper.mjs --check
 step "wrapper bash syntax" bash -n lib/wrapper/body.sh
+step "KVM probe image in sync" node scripts/gen-kvm-probe.mjs --check
 step "typecheck" npx tsc --noEmit -p .
 # Node 20's test runner takes file names, not globs.
 tests() { find "$1" -name '*.test.ts' -print | sort; }

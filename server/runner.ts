@@ -10,6 +10,7 @@ import { shellQuote } from '../lib/ctys';
 import type { VmInfo } from '../lib/vm';
 import { badInput, conflict, VmdeckError } from './errors';
 import { exists } from './fsutil';
+import { kvmVerdict } from './kvm-probe';
 import { sleep } from './proc';
 import {
   isQemuOf, notRunning, probe, qmpCall, qmpMessage, queryRunstate, readPid,
@@ -194,6 +195,8 @@ export async function startVm(labelOrPath: string, opts: StartOptions = {}): Pro
   }
   const resuming = opts.instmode === undefined && (await exists(suspendFile(vm.dir, vm.label)));
   await requireWrapper(vm);
+  // The wrapper refuses KVM where the probe found it does not run guests: probe first.
+  if (vm.accelerator.toUpperCase() === 'KVM') await kvmVerdict();
   const { code, stderr } = await runWrapper(startVmArgs(vm, opts), 60000);
   const p = runtimePaths(vm.label);
   if (code === 3) {

@@ -9,6 +9,7 @@ import { totalmem } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseCtysPlain, renderCtys, readMarkers, type ConfigVars } from '../lib/ctys';
 import { kvmRuns, qemuArch } from '../lib/host';
+import { kvmVerdict } from './kvm-probe';
 import { composeSpec, envValues, macFromBytes, specFromVars, type HostFacts } from '../lib/options';
 import { LABEL_RE, MAC_RE, parseSpec, UUID_RE, type VmSpec, type VmSpecInput } from '../lib/spec';
 import type { VmInfo } from '../lib/vm';
@@ -193,15 +194,13 @@ export interface CreateRequest {
   confined?: boolean;
 }
 
-/** Whether /dev/kvm is usable here, and the host's architecture. */
-export async function hostFacts(): Promise<HostFacts> {
-  const arch = qemuArch(process.arch);
-  try {
-    await access('/dev/kvm', constants.R_OK | constants.W_OK);
-    return { kvm: true, arch };
-  } catch {
-    return { kvm: false, arch };
-  }
+/**
+ * Whether KVM runs guests here (a probe guest, cached per boot), and the
+ * host's architecture. probe false: the accelerator is given, so KVM's
+ * verdict decides no default and no probe is run for it.
+ */
+export async function hostFacts(probe = true): Promise<HostFacts> {
+  return { kvm: probe ? (await kvmVerdict()).usable : false, arch: qemuArch(process.arch) };
 }
 
 function uniqueMac(known: VmInfo[]): string {
@@ -229,7 +228,7 @@ export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; o
     uuid: randomUUID(),
     mac: req.values?.mac || env.mac ? '' : uniqueMac(known),
   };
-  const host = await hostFacts();
+  const host = await hostFacts((env.accelerator ?? req.values?.accelerator) === undefined);
   const { input, origin } = composeSpec(req.label, template, host, generated, env, req.values ?? {});
   const r = parseSpec(input);
   if (!r.ok) throw badInput(r.field, r.error);
@@ -278,7 +277,7 @@ export function renderFiles(spec: VmSpec, date = new Date()): VmFiles {
  * never replaces anything, and path stays until the caller replaces or
  * removes it.
  */
-async function keepCopy(path: string, copy: string): Promise<string> {
+export async function keepCopy(path: string, copy: string): Promise<string> {
   for (let n = 1; ; n++) {
     const name = n === 1 ? copy : `${copy}-${n}`;
     try {
@@ -290,7 +289,7 @@ async function keepCopy(path: string, copy: string): Promise<string> {
   }
 }
 
-function stamp(d = new Date()): string {
+export function stamp(d = new Date()): string {
   return d.toISOString().replace(/[-:]/g, '').replace('T', '').slice(0, 14);
 }
 
@@ -457,7 +456,7 @@ export async function createVm(req: CreateRequest): Promise<Created> {
     }
     const vm = await readVmInfo(join(target, ctysName));
     if (!vm) throw new VmdeckError(500, `${target}: the new config could not be read back`);
-    return { vm, spec, kept, imageCreated, problem: await wrapperCheck(vm.wrapper) };
+    return { vm, spec, kept, imageCreated, problem: await wrapperCheck(vm.wrapper, [], vm.accelerator) };
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     if (madeOutside) {
@@ -513,8 +512,13 @@ export async function wrapperPrint(wrapper: string, options: string[] = []): Pro
   }
 }
 
-/** The wrapper's --check: null when it passes, else its one-line complaint. */
-export async function wrapperCheck(wrapper: string, options: string[] = []): Promise<string | null> {
+/**
+ * The wrapper's --check: null when it passes, else its one-line complaint.
+ * A VM set to KVM is checked against this host's KVM probe (run first when
+ * there is no verdict for this boot yet: the wrapper reads its cache).
+ */
+export async function wrapperCheck(wrapper: string, options: string[] = [], accelerator?: string): Promise<string | null> {
+  if (accelerator?.toUpperCase() === 'KVM') await kvmVerdict();
   try {
     await run('bash', [wrapper, '--check', ...options], { timeout: 10000 });
     return null;

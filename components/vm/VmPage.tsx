@@ -127,9 +127,11 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
         </div>
       )}
       {!createdNote && vm.state === 'stopped' && vm.problem && (
-        <p role="status" className="shrink-0 border-b border-line px-3 py-1.5 text-xs text-danger">
-          It cannot start as configured: {vm.problem}
-        </p>
+        <div role="status" className="flex shrink-0 items-center gap-2 border-b border-line px-3 py-1.5 text-xs text-danger">
+          <span className="min-w-0 flex-1 break-words">It cannot start as configured: {vm.problem}</span>
+          {/* KVM that does not run guests here (the host's probe): one click sets this VM to emulation. */}
+          {vm.accelerator === 'KVM' && vm.problem.startsWith('ACCELERATOR:') && <EmulateButton label={vm.label} onDone={load} />}
+        </div>
       )}
       <ActionBar vm={vm} onChanged={load} />
       <div className="flex min-h-0 flex-1">
@@ -180,5 +182,36 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
         <Facts vm={vm} />
       </div>
     </div>
+  );
+}
+
+/** Sets a VM whose KVM does not run guests here to emulation, in its config. */
+function EmulateButton({ label, onDone }: { label: string; onDone: () => void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <>
+      {error && <span role="alert">{error}</span>}
+      <button
+        type="button"
+        className="btn btn-sm"
+        disabled={busy}
+        title="Writes ACCELERATOR='QEMU' into the VM's config (the previous config is kept beside it)"
+        onClick={async () => {
+          setBusy(true);
+          try {
+            await api.edit(label, { accelerator: 'QEMU' });
+            setError(null);
+            onDone();
+          } catch (e) {
+            setError((e as Error).message);
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        Switch to emulation (ACCELERATOR=QEMU)
+      </button>
+    </>
   );
 }

@@ -363,6 +363,22 @@ need_file() { # need_file FIELD PATH WHAT
 	[[ -r $2 ]] || die "$1: $3 '$2' is not readable"
 }
 
+# The verdict of vmdeck's KVM probe (vmdeck check), cached in the runtime root
+# for this boot and these kvm modules; there is none until vmdeck has probed.
+KVM_REFUSAL=''
+kvm_probe_refuses() {
+	local f=$RUNROOT/kvm-probe k v key='' usable='' boot='' mods='' m
+	[[ -f $f && ! -L $f && -O $f ]] || return 1
+	while IFS='=' read -r k v; do
+		case $k in key) key=$v ;; usable) usable=$v ;; reason) KVM_REFUSAL=$v ;; esac
+	done <"$f"
+	read -r boot </proc/sys/kernel/random/boot_id || return 1
+	# The same key as vmdeck's: the modules in C order.
+	local LC_ALL=C
+	for m in /sys/module/kvm /sys/module/kvm_*; do [[ -d $m ]] && mods+=${mods:+,}${m##*/}; done
+	[[ $key == "$boot $mods" && $usable == no && -n $KVM_REFUSAL ]]
+}
+
 check_all() {
 	command -v -- "$STARTERCALL" >/dev/null 2>&1 ||
 		die "STARTERCALL: QEMU binary '$STARTERCALL' not found (install Debian's qemu-system package for $ARCH)"
@@ -373,6 +389,9 @@ check_all() {
 		local host; host=$(uname -m)
 		[[ $ARCH == "$host" || ( $host == x86_64 && $ARCH == i386 ) ]] ||
 			die "ACCELERATOR: KVM cannot run $ARCH guests on this $host host (set ACCELERATOR=QEMU for emulation)"
+		# /dev/kvm may open and still hang every ordinary guest (kvm_pvm,
+		# broken nested virtualization): vmdeck's probe says so.
+		kvm_probe_refuses && die "ACCELERATOR: KVM does not run guests on this host: $KVM_REFUSAL (set ACCELERATOR=QEMU for emulation)"
 	fi
 	if [[ -n $HDD ]]; then
 		[[ -e $HDD ]] || die "HDDBOOTIMAGE: disk image '$HDD' does not exist (create it: qemu-img create -f $HDDBOOTIMAGE_FORMAT '$HDD' ${HDDBOOTIMAGE_INST_SIZE:-8G})"

@@ -11,6 +11,7 @@ import type { VmInfo } from '../../lib/vm';
 import type { Auth } from '../auth';
 import { checkHost } from '../check';
 import { confineStart } from '../confine';
+import { editVm } from '../edit';
 import { badInput, conflict, notFound } from '../errors';
 import { bases, runDir } from '../paths';
 import { REPO } from '../repo';
@@ -218,8 +219,12 @@ export function apiRoutes(): Router {
         argvError = (e as Error).message;
       }
       // A stopped VM that could not start as configured (a missing ISO or kernel, a dead switch): the wrapper's --check says why.
-      const problem = vm.state === 'stopped' || vm.state === 'suspended' ? await wrapperCheck(vm.wrapper) : null;
+      const problem = vm.state === 'stopped' || vm.state === 'suspended' ? await wrapperCheck(vm.wrapper, [], vm.accelerator) : null;
       return { vm, files, argv, ...(argvError ? { argvError } : {}), ...(problem ? { problem } : {}), runtime };
+    })
+    .add('PATCH', '/api/vms/:label', async (r) => {
+      const { vm, kept, lines } = await editVm(r.params.label, await r.body());
+      return { vm: await vmWithStatus(vm.label), kept, lines };
     })
     .add('DELETE', '/api/vms/:label', async (r) => {
       const vm = await vmWithStatus(r.params.label);

@@ -63,7 +63,12 @@ export function sandbox(name: string): Sandbox {
   };
 }
 
-/** ctys-style environment options for a demo-guest VM under TCG. */
+/**
+ * ctys-style environment options for a demo-guest VM under TCG. Pinned, not
+ * the host's default: TCG behaves the same on every host, and these tests
+ * check vmdeck's behaviour, not the accelerator's. The host's own defaults
+ * are run end to end by test/integration/default-path.test.ts and the e2e.
+ */
 export function demoVmEnv(images = guestImages(), extra: Record<string, string> = {}): Record<string, string> {
   return {
     ACCELERATOR: 'QEMU', INST_KERNEL: images.kernel, INST_INITRD: images.initrd, INST_APPEND: images.append,
