@@ -157,6 +157,45 @@ VHDD) [[ -n $BOOTSRC ]] && abspath HDD "$BOOTSRC"
 	[[ -n $HDD ]] || die "HDDBOOTIMAGE: boot mode VHDD needs a disk image" ;;
 esac
 
+# --- what the server refuses, the wrapper refuses too (issue 15) -----------
+
+# A label names files and the runtime directory: a plain label, never a path
+# (LABEL='../outside/x' in a config would put them outside VMDECK_RUN).
+[[ $LABEL =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$ ]] ||
+	die "LABEL: '$LABEL' is not a plain label: use letters, digits, '.', '_' and '-' (at most 63), starting with a letter or digit"
+# An option-like interface name would be read by QEMU or ip as an option.
+[[ $TAPDEV != -* ]] || die "TAPDEV: '$TAPDEV' is not an interface name (it starts with '-')"
+# QEMU and the guest's helpers need nothing of the dashboard's secrets.
+unset VMDECK_TOKEN
+
+# private_dir_problem DIR: why DIR is not a private directory of ours (empty when it is).
+# A symlink is refused, not followed: another user could point it anywhere.
+private_dir_problem() {
+	if [[ -L $1 || ! -d $1 ]]; then printf "'%s' is not a directory (a symlink or something else)" "$1"
+	elif [[ ! -O $1 ]]; then printf "'%s' is not owned by %s" "$1" "$(id -un)"
+	elif [[ $(stat -c %a -- "$1") != 700 ]]; then printf "'%s' must be private (chmod 700 '%s')" "$1" "$1"
+	fi
+}
+
+# make_private_dir FIELD DIR: DIR made level by level with mode 700 where it
+# is missing; each level made, and DIR itself, checked after the mkdir.
+make_private_dir() {
+	local field=$1 dir=$2 d missing=() problem
+	d=$dir
+	while [[ ! -e $d && ! -L $d ]]; do
+		missing=("$d" "${missing[@]}")
+		[[ $d == */* ]] || break
+		d=${d%/*}; d=${d:-/}
+	done
+	for d in "${missing[@]}"; do
+		mkdir -m 700 -- "$d" 2>/dev/null || [[ -d $d && ! -L $d ]] || die "$field: cannot create '$d'"
+		problem=$(private_dir_problem "$d")
+		[[ -z $problem ]] || die "$field: $problem"
+	done
+	problem=$(private_dir_problem "$dir")
+	[[ -z $problem ]] || die "$field: $problem"
+}
+
 # --- the runtime directory: sockets, pidfile and logs, private to the user --
 
 RUNROOT=${VMDECK_RUN:-${XDG_RUNTIME_DIR:-/tmp}/vmdeck-$EUID}
@@ -436,14 +475,19 @@ check_all() {
 	for sock in "$RUNDIR/qmp.sock" "$RUNDIR/monitor.sock" "$SERIALSOCK"; do
 		((${#sock} < 108)) || die "runtime dir: socket path '$sock' is longer than 107 bytes (set VMDECK_RUN or --runtime-dir to a shorter path)"
 	done
-	local d
-	for d in "$RUNDIR" "$RUNROOT"; do
-		if [[ -e $d ]]; then
-			[[ -d $d && -O $d ]] || die "runtime dir: '$d' is not a directory owned by $(id -un)"
-			[[ $(stat -c %a "$d") == 700 ]] || die "runtime dir: '$d' must be private (chmod 700 '$d')"
-			break
+	# Every one of them that exists: the root, the VM's directory, the serial socket's.
+	local d problem
+	for d in "$RUNROOT" "$RUNDIR"; do
+		if [[ -e $d || -L $d ]]; then
+			problem=$(private_dir_problem "$d")
+			[[ -z $problem ]] || die "runtime dir: $problem"
 		fi
 	done
+	d=${SERIALSOCK%/*}
+	if [[ $d != "$RUNDIR" ]] && [[ -e $d || -L $d ]]; then
+		problem=$(private_dir_problem "$d")
+		[[ -z $problem ]] || die "QEMUMONSOCK: $problem"
+	fi
 	# Where it does not exist yet, its nearest existing parent must let us make it.
 	d=$RUNDIR
 	while [[ ! -e $d ]]; do
@@ -474,9 +518,10 @@ fi
 # --- start ------------------------------------------------------------------
 
 check_all
-mkdir -p -m 0700 -- "$RUNROOT" "$RUNDIR" || die "runtime dir: cannot create '$RUNDIR'"
-chmod 0700 -- "$RUNROOT" "$RUNDIR"
-[[ $SERIALSOCK == "$RUNDIR/serial.sock" ]] || mkdir -p -m 0700 -- "$(dirname -- "$SERIALSOCK")"
+make_private_dir 'runtime dir' "$RUNROOT"
+make_private_dir 'runtime dir' "$RUNDIR"
+# QEMUMONSOCK elsewhere: its directory holds a monitor, so it is as private as the runtime dir.
+[[ $SERIALSOCK == "$RUNDIR/serial.sock" ]] || make_private_dir QEMUMONSOCK "${SERIALSOCK%/*}"
 
 # The lock is inherited by QEMU and held for as long as it runs: a second
 # start of the same VM is refused however it was started.

@@ -30,3 +30,14 @@ test('the machine field takes a type and known keys only', () => {
   assert.equal(machineError('q35,accel=tcg'), null);
   assert.match(machineError('virt,dumpdtb=out.dtb') ?? '', /^machine: .*dumpdtb/);
 });
+
+test('TAP and bridge names may not start with - (ip and QEMU would take them as options)', async () => {
+  const { ifaceNameError } = await import('../../lib/net');
+  const { parseSpec } = await import('../../lib/spec');
+  assert.match(ifaceNameError('tap', '-evil') ?? '', /^tap: /);
+  assert.match(ifaceNameError('bridge', '--help') ?? '', /^bridge: /);
+  assert.equal(ifaceNameError('tap', 'tap0'), null);
+  const r = parseSpec({ label: 'x', arch: 'x86_64', accelerator: 'QEMU', qemu: 'qemu-system-x86_64', smp: 1, memsize: 64, nic: 'e1000', bootmode: 'KERNEL', kernel: '/k', console: 'NONE', mac: '52:54:00:12:34:56', uuid: '123e4567-e89b-12d3-a456-426614174000', netmode: 'tap', tapDevice: '-x' });
+  assert.equal(r.ok, false);
+  assert.equal(!r.ok && r.field, 'tapDevice');
+});
