@@ -37,6 +37,14 @@ let main;
 if (bundleIsFresh()) {
   ({ main } = await import(new URL('.cache/cli/vmdeck.mjs', repo).href));
 } else {
+  // An edited body.sh reaches the wrapper create-conf writes through body.ts.
+  const { regenerate } = await import('../scripts/gen-wrapper.mjs');
+  try {
+    regenerate();
+  } catch (e) {
+    console.error(`vmdeck: lib/wrapper/body.ts is older than body.sh and cannot be rewritten: ${e.message}`);
+    process.exit(1);
+  }
   const { register } = await import('tsx/esm/api');
   register();
   ({ main } = await import('../server/cli/index.ts'));

@@ -42,3 +42,22 @@ export function StateBadge({ state, text, title, className = '' }: { state: Badg
     </span>
   );
 }
+
+/**
+ * Beside the badge of a running VM that seems stuck (no progress since its
+ * start, or QEMU's KVM errors): the server's words on hover and for screen
+ * readers. The state stays what QEMU says; this is a doubt, not a failure.
+ */
+export function WarningMark({ warning }: { warning: string }) {
+  return (
+    <span
+      role="img"
+      data-warning
+      aria-label={`warning: ${warning}`}
+      title={warning}
+      className="ml-1 inline-flex size-4 items-center justify-center rounded-full bg-amber-500/20 text-[11px] font-bold text-amber-700 ring-1 ring-inset ring-amber-500/40 dark:text-amber-300"
+    >
+      !
+    </span>
+  );
+}

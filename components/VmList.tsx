@@ -12,15 +12,15 @@ import { useConfirm } from './Confirm';
 import { useVmEvents } from './events';
 import { useFetched } from './useFetched';
 import { byLabel, formatMemory, formatOs, hasDisplay } from './format';
-import { badgeState, StateBadge, type BadgeState } from './StateBadge';
+import { badgeState, StateBadge, WarningMark, type BadgeState } from './StateBadge';
 import { watchThumbnail } from './thumbnails';
 
 const ROW = 44;
 const NOTE = 18;
 const OVERSCAN = 8;
 // Text columns grow with the window up to a width worth reading; beyond that the space stays empty.
-const COLUMNS = '76px minmax(140px,320px) 96px minmax(110px,260px) 136px 76px 48px minmax(130px,220px) 344px';
-const MIN_WIDTH = 'min-w-[1166px]';
+const COLUMNS = '76px minmax(140px,320px) 116px minmax(110px,260px) 136px 76px 48px minmax(130px,220px) 344px';
+const MIN_WIDTH = 'min-w-[1186px]';
 
 type Action = 'start' | StopMode;
 
@@ -37,9 +37,9 @@ const fetchVms = async () => [...(await api.vms())].sort(byLabel);
 
 const vmCount = (n: number) => `${n} VM${n === 1 ? '' : 's'}`;
 
-/** The line beneath a row: the server's refusal of the last action, else why the VM failed. */
+/** The line beneath a row: the server's refusal of the last action, else why the VM failed, or why it seems stuck. */
 function rowNote(vm: VmInfo, status?: RowStatus): string | undefined {
-  return status?.error ?? (badgeState(vm.state, vm.reason) === 'failed' ? vm.reason : undefined);
+  return status?.error ?? (badgeState(vm.state, vm.reason) === 'failed' ? vm.reason : vm.warning);
 }
 
 export function VmList() {
@@ -58,7 +58,10 @@ export function VmList() {
       setVms((list) =>
         list?.map((v) =>
           v.label === e.label
-            ? { ...v, state: e.state!, pid: typeof e.pid === 'number' ? e.pid : e.state === 'stopped' ? undefined : v.pid, reason: typeof e.reason === 'string' ? e.reason : undefined }
+            ? {
+                ...v, state: e.state!, pid: typeof e.pid === 'number' ? e.pid : e.state === 'stopped' ? undefined : v.pid,
+                reason: typeof e.reason === 'string' ? e.reason : undefined, warning: typeof e.warning === 'string' ? e.warning : undefined,
+              }
             : v,
         ) ?? list,
       );
@@ -283,8 +286,9 @@ const VmRow = memo(function VmRow({ vm, index, top, status, onAction }: {
         <Link href={href} prefetch={false} className="font-medium hover:text-accent hover:underline">{vm.label}</Link>
         {vm.source === 'ctys' && <span className="ml-1.5 text-[10px] text-muted" title="A config made by ctys">ctys</span>}
       </span>
-      <span role="cell" className="self-center px-2">
+      <span role="cell" className="flex items-center self-center whitespace-nowrap px-2">
         <StateBadge state={badge} title={vm.reason} />
+        {vm.warning && <WarningMark warning={vm.warning} />}
       </span>
       <span role="cell" className="min-w-0 self-center truncate px-2" title={formatOs(vm)}>{formatOs(vm)}</span>
       <span role="cell" className="min-w-0 self-center truncate px-2" title={`${vm.arch} ${vm.accelerator}`}>
@@ -308,7 +312,8 @@ const VmRow = memo(function VmRow({ vm, index, top, status, onAction }: {
         </span>
       </span>
       {note && (
-        <span role="cell" aria-colspan={8} className="col-start-2 -col-end-1 -mt-1 truncate pr-3 pl-2 text-[11px] leading-[16px] text-danger" title={note}>
+        <span role="cell" aria-colspan={8} title={note}
+          className={`col-start-2 -col-end-1 -mt-1 truncate pr-3 pl-2 text-[11px] leading-[16px] ${note === vm.warning && !status?.error ? 'text-amber-700 dark:text-amber-300' : 'text-danger'}`}>
           <span role={status?.error ? 'alert' : undefined}>{note}</span>
         </span>
       )}

@@ -1,7 +1,8 @@
 // The dashboard end to end: log in, create the demo guest through the wizard,
 // start it, and use every console on it, against the real server and QEMU.
 // One browser context for the whole story (the tests build on each other).
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { expect, test, type BrowserContext, type Locator, type Page } from '@playwright/test';
 import { e2eEnv, SCREENSHOTS } from './env';
@@ -298,6 +299,24 @@ test('Create and install with a kernel that is not there: the VM is made, its pa
   await expect(page.getByRole('status').filter({ hasText: 'It cannot start as configured' })).toContainText(`KERNELIMAGE: kernel '${env.kernel}-missing' does not exist`);
   const gone = await page.request.delete(`/api/vms/${bad}?disks=delete`, { headers: await csrf(page) });
   expect(gone.status()).toBe(200);
+});
+
+test('Delete names what goes, the logs in the runtime dir with it, and removes them', async () => {
+  const off = await page.request.post(`/api/vms/${LABEL}/stop`, { data: { mode: 'force' }, headers: await csrf(page) });
+  expect(off.status()).toBe(200);
+  const runDir = join(env.run, LABEL);
+  expect(existsSync(join(runDir, 'serial.log'))).toBe(true);
+  await page.goto(`/vms/${LABEL}`);
+  await page.getByRole('button', { name: 'Delete', exact: true }).click();
+  const dialog = page.getByRole('dialog');
+  await expect(dialog).toContainText('with the config and the wrapper is removed');
+  await expect(dialog).toContainText(`Its logs (serial.log, qemu.log) in its runtime directory ${runDir} go with it.`);
+  await shot(page, 'delete-dialog');
+  await dialog.getByRole('checkbox').check();
+  await dialog.getByRole('button', { name: 'Delete', exact: true }).click();
+  await expect(page).toHaveURL(/\/$/);
+  expect((await page.request.get(`/api/vms/${LABEL}`, { headers: await csrf(page) })).status()).toBe(404);
+  expect(existsSync(runDir)).toBe(false);
 });
 
 test('nothing on any page was blocked by the Content-Security-Policy', () => {

@@ -31,6 +31,12 @@ export interface VmInfo {
   pid?: number;
   /** Why a VM that was running is not any more (a crash, a kill). */
   reason?: string;
+  /**
+   * A running VM that makes no progress (nothing on serial and the same
+   * screen since its start, for VMDECK_NO_PROGRESS_SECONDS), or QEMU's KVM
+   * errors: shown beside the state badge.
+   */
+  warning?: string;
 }
 
 /**

@@ -8,6 +8,7 @@ import { build } from 'esbuild';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { regenerate } from './gen-wrapper.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const out = `${repo}.cache/cli`;
@@ -16,6 +17,8 @@ mkdirSync(out, { recursive: true });
 // raced the build itself. The id ties the bundle to its manifest (two builds
 // at once may rename their files in any order).
 const startedAt = Date.now();
+// The bundle embeds the wrapper from body.ts: bring that up to body.sh first.
+regenerate();
 const id = `${startedAt}-${process.pid}-${randomBytes(4).toString('hex')}`;
 const result = await build({
   banner: { js: `// vmdeck-cli-build ${id}` },
@@ -30,7 +33,9 @@ const result = await build({
   metafile: true,
   logLevel: 'warning',
 });
-const inputs = Object.keys(result.metafile.inputs);
+// body.sh too: an edit of it makes the bundle stale (bin/vmdeck.js's sources
+// path regenerates body.ts from it).
+const inputs = [...Object.keys(result.metafile.inputs), 'lib/wrapper/body.sh'];
 writeFileSync(`${out}/inputs.tmp.json`, `${JSON.stringify({ id, startedAt, inputs })}\n`);
 // The manifest last: a bundle without a matching manifest is never used.
 renameSync(`${out}/vmdeck.tmp.mjs`, `${out}/vmdeck.mjs`);

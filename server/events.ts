@@ -9,6 +9,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import type { VmState } from '../lib/vm';
 import { runRoot, trustedRunRoot } from './paths';
+import { progressOf, sampleEveryMs } from './progress';
 import { QmpClient } from './qmp';
 import { probe, queryRunstate, runtimeLabels, runtimePaths, within, type RuntimePaths, type RuntimeStatus } from './runtime';
 
@@ -18,6 +19,8 @@ export interface VmStateEvent {
   /** The state before; absent when it was not known (a VM the watcher had not seen yet). */
   previous?: VmState;
   reason?: string;
+  /** A running VM's "no progress" warning (server/progress.ts); an event also when only this changed. */
+  warning?: string;
   /** When the change was seen, ms since the epoch. */
   at: number;
 }
@@ -34,6 +37,9 @@ const TELLING_FILES = new Set(['qemu.pid', 'qmp-events.sock', 'config']);
 interface Tracked {
   label: string;
   state?: VmState;
+  warning?: string;
+  /** When its screen was last sampled for the progress check. */
+  sampledAt: number;
   events?: QmpClient;
   connecting?: Promise<void>;
   retryAt: number;
@@ -110,7 +116,7 @@ class StateWatcher {
   }
 
   private track(label: string, state: VmState | undefined): void {
-    const t: Tracked = { label, state, retryAt: 0, busy: false, again: false };
+    const t: Tracked = { label, state, sampledAt: 0, retryAt: 0, busy: false, again: false };
     this.vms.set(label, t);
     try {
       t.dirWatcher = watch(join(this.root, label), (_event, name) => {
@@ -149,7 +155,9 @@ class StateWatcher {
         if (this.disposed || !status) return;
         // QMP busy with someone else: a live QEMU keeps the state it had.
         const state = unknownRunstate && (t.state === 'running' || t.state === 'paused') ? t.state : status.state;
-        this.update(t, { ...status, state }, silent);
+        const warning = await this.progress(t, { ...status, state });
+        if (this.disposed) return;
+        this.update(t, { ...status, state, warning }, silent);
         this.manageEvents(t, status);
       } while (t.again && !this.disposed);
     } finally {
@@ -164,13 +172,27 @@ class StateWatcher {
     return queryRunstate(p.qmp, 1000);
   }
 
+  /**
+   * A running VM's progress warning: its screen sampled on the events socket
+   * every sampleEveryMs (in between the last verdict stands).
+   */
+  private async progress(t: Tracked, status: RuntimeStatus): Promise<string | undefined> {
+    if (status.state !== 'running') { t.sampledAt = 0; return undefined; }
+    if (Date.now() - t.sampledAt < sampleEveryMs()) return t.warning;
+    t.sampledAt = Date.now();
+    return progressOf(t.label, status, { sample: true, qmp: t.events }).catch(() => t.warning);
+  }
+
   private update(t: Tracked, status: RuntimeStatus, silent: boolean): void {
     const previous = t.state;
+    const previousWarning = t.warning;
     t.state = status.state;
-    if (silent || previous === status.state) return;
+    t.warning = status.warning;
+    if (silent || (previous === status.state && previousWarning === status.warning)) return;
     const e: VmStateEvent = { label: t.label, state: status.state, at: Date.now() };
     if (previous !== undefined) e.previous = previous;
     if (status.reason !== undefined) e.reason = status.reason;
+    if (status.warning !== undefined) e.warning = status.warning;
     for (const l of [...this.listeners]) {
       try {
         l(e);

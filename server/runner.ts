@@ -18,22 +18,31 @@ import {
 } from './runtime';
 import { CD_DRIVE } from './media';
 import { trustedRunRoot } from './paths';
+import { progressOf } from './progress';
 import { readVmInfo } from './store';
 
 export type { RuntimeStatus } from './runtime';
 
-/** A VM's state from its runtime dir, /proc and QMP (query-status on qmp.sock). */
-export function vmStatus(vm: VmInfo): Promise<RuntimeStatus> {
-  return probe(vm.label, vm.dir, (p) => queryRunstate(p.qmp));
+/**
+ * A VM's state from its runtime dir, /proc and QMP (query-status on qmp.sock);
+ * a running VM's "no progress" warning too (sample: a fresh screen sample
+ * first, see server/progress.ts).
+ */
+export async function vmStatus(vm: VmInfo, opts: { sample?: boolean } = {}): Promise<RuntimeStatus> {
+  const status = await probe(vm.label, vm.dir, (p) => queryRunstate(p.qmp));
+  const warning = await progressOf(vm.label, status, opts);
+  return warning ? { ...status, warning } : status;
 }
 
-/** The VM with state, pid and reason from a status. */
+/** The VM with state, pid, reason and warning from a status. */
 export function applyStatus(vm: VmInfo, s: RuntimeStatus): VmInfo {
   const out: VmInfo = { ...vm, state: s.state };
   delete out.pid;
   delete out.reason;
+  delete out.warning;
   if (s.pid !== undefined) out.pid = s.pid;
   if (s.reason !== undefined) out.reason = s.reason;
+  if (s.warning !== undefined) out.warning = s.warning;
   return out;
 }
 

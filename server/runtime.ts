@@ -1,7 +1,7 @@
 // A VM's runtime directory as its wrapper and QEMU leave it: the pidfile, the
 // sockets, the logs, and what they say about the VM's state. Nothing here is
 // remembered between calls; the directory and /proc are the truth.
-import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, realpath, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { RESERVED_LABELS } from '../lib/spec';
 import type { VmInfo, VmRuntime, VmState } from '../lib/vm';
@@ -22,6 +22,8 @@ export interface RuntimeStatus {
   console?: string;
   /** When QEMU started, ms since the epoch. */
   startedAt?: number;
+  /** A running VM that seems stuck: no progress, or QEMU's KVM errors (server/progress.ts). */
+  warning?: string;
 }
 
 export interface RuntimePaths {
@@ -57,6 +59,39 @@ export function runtimePaths(label: string): RuntimePaths {
     config: join(dir, 'config'),
     console: join(dir, 'console'),
   };
+}
+
+/** What the wrapper, QEMU and vmdeck leave in a runtime dir: a delete removes these and nothing else. */
+const RUNTIME_FILES = new Set([
+  'qemu.pid', 'qmp.sock', 'qmp-events.sock', 'monitor.sock', 'serial.sock', 'vnc.sock', 'serial.log', 'serial.log.1',
+  'qemu.log', 'qemu-stderr.log', 'lock', 'config', 'console', 'exit', 'serial.owner', 'monitor.owner', 'serial.start', 'progress',
+]);
+/** Left behind by a process killed mid-way: screenshots (screen.ts), screen samples and progress writes (progress.ts). */
+const RUNTIME_LEFTOVERS = /^(screendump-\d+-\d+\.(png|ppm)|progress-screen-\d+-\d+\.ppm|progress\.tmp-\d+-[0-9a-f]+)$/;
+
+/**
+ * Removes a stopped VM's runtime dir with its logs, when it is surely this
+ * VM's: a directory of ours (not a symlink) that names this VM's config, with
+ * no QEMU running from it. Only vmdeck's own files go, each unlinked (a
+ * symlink among them is removed, never followed); the directory itself only
+ * if nothing else is left in it. Never rm -r.
+ */
+export async function removeRuntimeDir(vm: VmInfo): Promise<void> {
+  const dir = join(await trustedRunRoot(), vm.label);
+  const st = await lstat(dir).catch(() => null);
+  if (!st?.isDirectory() || st.uid !== process.getuid?.()) return;
+  // A VM of the same label in another base has a runtime dir of this name too.
+  const recorded = (await readText(join(dir, 'config')))?.trim();
+  if (!recorded) return;
+  const same = async (a: string, b: string) => a === b || (await realpath(a).catch(() => a)) === (await realpath(b).catch(() => b));
+  if (!(await same(recorded, vm.config))) return;
+  const pid = await readPid(join(dir, 'qemu.pid'));
+  if (pid !== undefined && (await isQemuOf(pid, dir))) return;
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (e.isDirectory() || !(RUNTIME_FILES.has(e.name) || RUNTIME_LEFTOVERS.test(e.name))) continue;
+    await unlink(join(dir, e.name)).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err; });
+  }
+  await rmdir(dir).catch(() => undefined);
 }
 
 /** The saved state of a suspended VM, beside its config; the wrapper resumes from it. */

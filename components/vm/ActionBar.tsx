@@ -5,7 +5,7 @@
 import { useRouter } from 'next/navigation';
 import { useEffect, useEffectEvent, useRef, useState } from 'react';
 import type { VmInfo } from '@/lib/vm';
-import { api, type MediaState, type Snapshot, type StopResult } from '../api';
+import { api, type MediaState, type Snapshot, type StopResult, type VmDetail } from '../api';
 import { useConfirm, type ConfirmRequest } from '../Confirm';
 import { formatBytes, formatDate } from '../format';
 import { MenuItem, Popover } from '../Menu';
@@ -147,7 +147,7 @@ function ShutDown({ vm, ask, onChanged }: { vm: VmInfo; ask: Ask; onChanged: () 
 
 const F_KEYS = Array.from({ length: 12 }, (_, i) => `f${i + 1}`);
 
-export function ActionBar({ vm, onChanged }: { vm: VmInfo; onChanged: () => void }) {
+export function ActionBar({ vm, onChanged }: { vm: VmDetail; onChanged: () => void }) {
   const router = useRouter();
   const [dialog, ask] = useConfirm();
   const [keysError, setKeysError] = useState<string | null>(null);
@@ -439,13 +439,18 @@ function SnapshotPanel({ onOpen, children }: { onOpen: () => void; children: Rea
 }
 
 /** What a delete removes; whether the disk goes too is asked here, unticked each time. */
-function DeleteBody({ vm, deleteDisk }: { vm: VmInfo; deleteDisk: React.RefObject<boolean> }) {
+function DeleteBody({ vm, deleteDisk }: { vm: VmDetail; deleteDisk: React.RefObject<boolean> }) {
   useEffect(() => {
     deleteDisk.current = false;
   }, [deleteDisk]);
   return (
     <>
-      <p>The directory <span className="font-mono text-fg">{vm.dir}</span> with the config, the wrapper and the logs is removed.</p>
+      <p>The directory <span className="font-mono text-fg">{vm.dir}</span> with the config and the wrapper is removed.</p>
+      {vm.runtime?.runDir && (
+        <p className="mt-2">
+          Its logs (serial.log, qemu.log) in its runtime directory <span className="font-mono text-fg">{vm.runtime.runDir}</span> go with it.
+        </p>
+      )}
       {vm.state === 'suspended' && <p className="mt-2">Its saved state (suspended) is removed with it.</p>}
       {vm.disk && (
         <label className="mt-2 flex items-start gap-2 text-fg">

@@ -7,7 +7,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { api, serialLogUrl, startErrorKey, type VmDetail, type VmEvent } from '../api';
 import { useVmEvents } from '../events';
 import { formatOs } from '../format';
-import { badgeState, StateBadge } from '../StateBadge';
+import { badgeState, StateBadge, WarningMark } from '../StateBadge';
 import { ActionBar } from './ActionBar';
 import { Facts } from './Facts';
 import { FilesView } from './FilesView';
@@ -62,7 +62,7 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
     (e: VmEvent) => {
       if (e.label !== label) return;
       if (e.state && vm && e.state !== vm.state) {
-        setVm({ ...vm, state: e.state, reason: typeof e.reason === 'string' ? e.reason : undefined });
+        setVm({ ...vm, state: e.state, reason: typeof e.reason === 'string' ? e.reason : undefined, warning: typeof e.warning === 'string' ? e.warning : undefined });
       }
       // Runtime facts (pid, sockets) change with the state: fetch them again.
       void load();
@@ -119,6 +119,12 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
           {formatOs(vm)} · {vm.arch} · {vm.accelerator} · {vm.smp} CPU{vm.smp === 1 ? '' : 's'} · {vm.memsize} MiB
         </span>
         {vm.reason && <span className="truncate text-xs text-danger">{vm.reason}</span>}
+        {vm.warning && (
+          <span role="status" className="flex min-w-0 items-center gap-1 text-xs text-amber-700 dark:text-amber-300" title={vm.warning}>
+            <WarningMark warning={vm.warning} />
+            <span className="truncate">{vm.warning}</span>
+          </span>
+        )}
       </div>
       {createdNote && (
         <div role="alert" className="flex shrink-0 items-center gap-2 border-b border-line bg-danger/8 px-3 py-1.5 text-xs text-danger">

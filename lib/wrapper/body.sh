@@ -72,10 +72,13 @@ set -u
 : "${DEFAULTBOOTMODE:=VHDD}" "${DEFAULTINSTMODE:=CD}" "${INSTSRCCDROM:=}" "${INSTSRCFDD:=}"
 : "${INSTSRCUSB:=}" "${KERNELIMAGE:=}" "${INITRDIMAGE:=}" "${APPEND:=}"
 : "${DEFAULTCONSOLE:=VNC}" "${VNCACCESSDISPLAY:=}" "${QEMUMONSOCK:=}"
-# ARGSADD is a bash array; ctys wrote it as a string of words: split those
-# on blanks (no globbing, no evaluation).
+# words ARRAY STRING: the blank-separated words of a config value (blanks and
+# newlines, whatever IFS the config set), never glob-expanded or evaluated. An
+# unquoted $VAR would expand `*` or `?` against the current directory.
+words() { IFS=$' \t\n' read -r -d '' -a "$1" <<<"$2" || true; }
+# ARGSADD is a bash array; ctys wrote it as a string of words.
 if [[ -z ${ARGSADD[@]+set} || ${ARGSADD@a} != *a* ]]; then
-	read -r -a ARGSADD <<<"${ARGSADD:-}"
+	words ARGSADD "${ARGSADD:-}"
 fi
 
 # The helpers below set the variable named first (printf -v): a $(…) per call
@@ -140,6 +143,12 @@ if [[ -n $opt_instmode ]]; then
 fi
 if [[ -n $INSTALL ]]; then field=--instmode; elif [[ -n $opt_bootmode ]]; then field=--bootmode; else field=DEFAULTBOOTMODE; fi
 oneof "$field" "$BOOTMODE" VHDD CD DVD PXE FDD USB KERNEL
+# The boot modes that take a source (MODE%SOURCE); any other refuses one
+# rather than ignore it.
+BOOTMODES_WITH_SOURCE=(VHDD CD DVD FDD USB KERNEL)
+if [[ -n $BOOTSRC && " ${BOOTMODES_WITH_SOURCE[*]} " != *" $BOOTMODE "* ]]; then
+	die "$field: boot mode $BOOTMODE takes no source ('$BOOTSRC'); the modes with one: ${BOOTMODES_WITH_SOURCE[*]}"
+fi
 [[ -n $INSTALL && $BOOTMODE == VHDD ]] && die "--instmode: VHDD is the install target, not an install source"
 
 CDROM='' FLOPPY='' USBSTICK=''
@@ -204,7 +213,8 @@ RUNDIR=${opt_rundir:-$RUNROOT/$LABEL}
 SERIALSOCK=$RUNDIR/serial.sock
 if [[ -n $QEMUMONSOCK ]]; then
 	# ctys's placeholders: the label, and the wrapper's pid.
-	SERIALSOCK=${QEMUMONSOCK//ACTUALLABEL/$LABEL}
+	# The replacement is quoted: bash 5.2 would put the match where a label has '&'.
+	SERIALSOCK=${QEMUMONSOCK//ACTUALLABEL/"$LABEL"}
 	SERIALSOCK=${SERIALSOCK//ACTUALPID/$$}
 fi
 if [[ $NETMODE == vde && -n $QEMUSOCK && $QEMUSOCK != */* ]]; then
@@ -292,12 +302,13 @@ add_boot() {
 }
 
 add_network() {
-	local nic="model=$NIC${MAC0:+,mac=$MAC0}" rule
+	local nic="model=$NIC${MAC0:+,mac=$MAC0}" rule rules
 	case $NETMODE in
 	none) add -nic none ;;
 	user)
 		local fwd=''
-		for rule in $HOSTFWD; do
+		words rules "$HOSTFWD"
+		for rule in "${rules[@]}"; do
 			# A comma here would smuggle in other netdev options.
 			[[ $rule =~ ^(tcp|udp):([0-9.]*):[0-9]+-[0-9.]*:[0-9]+$ ]] ||
 				die "HOSTFWD: '$rule' is not a rule like tcp:127.0.0.1:2222-:22"
@@ -531,13 +542,16 @@ if ! flock -n "$lockfd"; then
 fi
 # Leftovers of a crashed run; nobody can be using them while we hold the lock.
 rm -f -- "$RUNDIR/qemu.pid" "$RUNDIR/qmp.sock" "$RUNDIR/qmp-events.sock" "$RUNDIR/monitor.sock" "$RUNDIR/vnc.sock" \
-	"$RUNDIR/serial.sock" "$RUNDIR/exit" "$SERIALSOCK" "$RUNDIR/serial.owner" "$RUNDIR/monitor.owner"
+	"$RUNDIR/serial.sock" "$RUNDIR/exit" "$SERIALSOCK" "$RUNDIR/serial.owner" "$RUNDIR/monitor.owner" "$RUNDIR/progress"
 [[ $SERIALSOCK == "$RUNDIR/serial.sock" ]] || ln -s -- "$SERIALSOCK" "$RUNDIR/serial.sock"
 # serial.log gathers every run's serial output: past 4 MiB the earlier runs
 # move to serial.log.1 (replacing the one before), so it does not grow forever.
 if [[ -f $RUNDIR/serial.log ]] && (($(stat -c %s -- "$RUNDIR/serial.log") > 4194304)); then
 	mv -f -- "$RUNDIR/serial.log" "$RUNDIR/serial.log.1"
 fi
+# What this run prints on serial comes after serial.log's size now: vmdeck
+# tells a guest that printed nothing since its start (see `vmdeck list`).
+stat -c %s -- "$RUNDIR/serial.log" >"$RUNDIR/serial.start" 2>/dev/null || echo 0 >"$RUNDIR/serial.start"
 # Which VM this runtime dir belongs to, so `vmdeck list` can find its files.
 printf '%s\n' "$CONF" >"$RUNDIR/config"
 printf '%s\n' "$CONSOLE" >"$RUNDIR/console"

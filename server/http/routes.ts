@@ -19,7 +19,7 @@ import { sendKeys, typeText } from '../keys';
 import { changeMedia, ejectMedia, queryMedia } from '../media';
 import { cancelSwitch, createSwitch, listSwitches, switchInfo } from '../net';
 import { applyStatus, startVm, stopVm, vmStatus, withStatus, type StartOptions, type StopMode } from '../runner';
-import { resolveVm, runtimeFacts } from '../runtime';
+import { removeRuntimeDir, resolveVm, runtimeFacts } from '../runtime';
 import { screenshot } from '../screen';
 import { deleteSnapshot, listSnapshots, loadSnapshot, saveSnapshot } from '../snapshots';
 import { createVm, deleteVmFiles, enumerate, previewVm, readVmFiles, wrapperCheck, wrapperPrint, type CreateRequest } from '../store';
@@ -208,7 +208,8 @@ export function apiRoutes(): Router {
     })
     .add('GET', '/api/vms/:label', async (r) => {
       const found = await resolveVm(r.params.label);
-      const status = await vmStatus(found);
+      // The VM page's look: a fresh screen sample tells a guest that makes no progress.
+      const status = await vmStatus(found, { sample: true });
       const vm = applyStatus(found, status);
       const [files, runtime] = await Promise.all([readVmFiles(vm), runtimeFacts(vm.label, status)]);
       let argv: string[] | null = null;
@@ -232,6 +233,8 @@ export function apiRoutes(): Router {
       if (vm.state !== 'stopped' && vm.state !== 'suspended') throw conflict(`label: VM '${vm.label}' is ${vm.state}; stop it before deleting it`, 'label');
       const disks = r.query.get('disks');
       if (disks !== null && disks !== 'delete' && disks !== 'keep') throw badInput('disks', `disks: '${disks}' is not one of delete, keep`);
+      // Its logs go with it (the runtime dir names the config, so that comes first).
+      await removeRuntimeDir(vm);
       const { keptDisk } = await deleteVmFiles(vm, disks === 'delete');
       return { deleted: vm.label, ...(keptDisk ? { keptDisk } : {}) };
     })

@@ -23,9 +23,9 @@ after(() => sb.cleanup());
 
 const kernelEnv = () => ({ ...sb.env, ACCELERATOR: 'QEMU', INST_KERNEL: join(kernelDir, 'vmlinuz') });
 
-function wrapper(label: string, args: string[], env = sb.env) {
+function wrapper(label: string, args: string[], env = sb.env, cwd?: string) {
   try {
-    const stdout = execFileSync('bash', [join(base(), label, `${label}.sh`), ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout = execFileSync('bash', [join(base(), label, `${label}.sh`), ...args], { env, cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     return { code: 0, stdout, stderr: '' };
   } catch (e) {
     const err = e as { status: number; stdout: string; stderr: string };
@@ -169,6 +169,59 @@ test('--print gives one argument per line; --check refuses a missing image, ISO 
   one(wrapper('alpha', ['--check']), /STARTERCALL: QEMU binary 'qemu-system-nonesuch' not found/);
   writeFileSync(conf, original);
   one(wrapper('alpha', ['--console=TELNET', '--print']), /--console: 'TELNET' is not one of/);
+});
+
+test('config values are never glob-expanded or word-split by the wrapper: HOSTFWD with ? and *, a label with & in QEMUMONSOCK', async () => {
+  const conf = join(base(), 'alpha', 'alpha.ctys');
+  const original = readFileSync(conf, 'utf8');
+  // A directory whose file names a glob in HOSTFWD would match.
+  const cwd = join(sb.home, 'globby');
+  mkdirSync(cwd, { recursive: true });
+  writeFileSync(join(cwd, 'tcp::18080-:81'), '');
+  writeFileSync(join(cwd, 'web1.ctys'), '');
+  const nic = (hostfwd: string) => {
+    writeFileSync(conf, original.replace(/^NETMODE=.*$/m, "NETMODE='user'") + `HOSTFWD='${hostfwd}'\n`);
+    const r = wrapper('alpha', ['--print'], sb.env, cwd);
+    const argv = r.stdout.trimEnd().split('\n');
+    return { ...r, nic: argv[argv.indexOf('-nic') + 1] };
+  };
+  try {
+    const q = nic('tcp::18080-:8?');
+    assert.equal(q.code, 1, 'the pattern is refused as it is, not matched against the directory');
+    assert.equal(q.stderr.trim(), "alpha.sh: HOSTFWD: 'tcp::18080-:8?' is not a rule like tcp:127.0.0.1:2222-:22");
+    const star = nic('*');
+    assert.equal(star.code, 1);
+    assert.match(star.stderr, /^alpha\.sh: HOSTFWD: '\*' is not a rule/);
+    // Blanks and newlines both separate rules.
+    const two = nic('tcp::2222-:22\n  udp::5353-:53');
+    assert.equal(two.code, 0, two.stderr);
+    assert.match(two.nic, /,hostfwd=tcp:127\.0\.0\.1:2222-:22,hostfwd=udp:127\.0\.0\.1:5353-:53$/);
+
+    writeFileSync(conf, original.replace(/^LABEL=.*$/m, "LABEL='a&b'") + `QEMUMONSOCK='${sb.run}/mon-ACTUALLABEL.sock'\nunset ARGSADD; ARGSADD='-name *'\n`);
+    const amp = wrapper('alpha', ['--print'], sb.env, cwd);
+    assert.equal(amp.code, 0, amp.stderr);
+    const argv = amp.stdout.trimEnd().split('\n');
+    assert.ok(argv.some((a) => a.startsWith(`socket,id=serial0,path=${sb.run}/mon-a&b.sock,`)), argv.join('\n'));
+    assert.deepEqual(argv.slice(-2), ['-name', '*'], 'ARGSADD words are not globbed either');
+  } finally {
+    writeFileSync(conf, original);
+  }
+});
+
+test('a boot mode that takes no source refuses one, naming the option; the modes with a source keep it', () => {
+  for (const args of [['--bootmode=PXE%/some/dir'], ['--bootmode=pxe%x'], ['--instmode=PXE%/srv/tftp']]) {
+    const r = wrapper('alpha', ['--print', ...args]);
+    assert.equal(r.code, 1, args.join(' '));
+    const field = args[0].slice(0, args[0].indexOf('='));
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr.trim(), new RegExp(`^alpha\\.sh: ${field}: boot mode PXE takes no source \\('[^']+'\\); the modes with one: VHDD CD DVD FDD USB KERNEL$`));
+  }
+  const pxe = wrapper('alpha', ['--print', '--bootmode=PXE']);
+  assert.equal(pxe.code, 0, pxe.stderr);
+  assert.ok(pxe.stdout.includes('\norder=n\n'));
+  const cd = wrapper('alpha', ['--print', '--bootmode=CD%/srv/x.iso']);
+  assert.equal(cd.code, 0, cd.stderr);
+  assert.ok(cd.stdout.includes('file=/srv/x.iso,format=raw,if=ide,index=2,media=cdrom,readonly=on,id=cd0'));
 });
 
 test('ENUMERATE finds vmdeck VMs and ctys-made ones across bases, and skips IGNORE/NOENUM', async () => {

@@ -2,7 +2,7 @@
 // start, the serial log, keys, screenshot, events, stop and delete, with the
 // same error texts as the CLI.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { guestImages, sandbox } from '../helpers/guest';
@@ -147,7 +147,37 @@ test('start, serial log, keys, screenshot, events, stop and delete', async () =>
   assert.equal(removed.status, 200, removed.text);
   assert.equal(removed.json.deleted, 'api1');
   assert.ok(!existsSync(join(sb.home, 'vms', 'api1')));
+  assert.ok(!existsSync(join(sb.run, 'api1')), 'its runtime dir, serial.log and qemu.log with it');
   assert.equal((await api(base, 'GET', '/api/vms/api1')).status, 404);
+});
+
+test('delete takes only vmdeck\'s own files from the runtime dir, never follows a symlink, and leaves another VM\'s dir of that label alone', async () => {
+  assert.equal((await api(base, 'POST', '/api/vms', spec('rundel'))).status, 201);
+  const config = join(sb.home, 'vms', 'rundel', 'rundel.ctys');
+  const dir = join(sb.run, 'rundel');
+  mkdirSync(join(dir, 'mine'), { recursive: true, mode: 0o700 });
+  const outside = join(sb.home, 'precious.log');
+  writeFileSync(outside, 'not vmdeck\'s');
+  // As a run leaves it, plus what a person put there.
+  writeFileSync(join(dir, 'config'), `${config}\n`);
+  for (const f of ['serial.log', 'qemu.log', 'qemu-stderr.log', 'console', 'lock', 'serial.start', 'progress', 'screendump-12-3.png']) writeFileSync(join(dir, f), 'x');
+  symlinkSync(outside, join(dir, 'serial.log.1'));
+  writeFileSync(join(dir, 'notes.txt'), 'mine');
+  writeFileSync(join(dir, 'mine', 'qemu.log'), 'mine');
+
+  // A runtime dir naming another VM's config (the same label in another base) is not this VM's.
+  writeFileSync(join(dir, 'config'), '/elsewhere/rundel/rundel.ctys\n');
+  const other = await api(base, 'GET', '/api/vms/rundel');
+  assert.equal(other.json.vm.state, 'stopped');
+  assert.equal((await api(base, 'DELETE', '/api/vms/rundel?disks=delete')).status, 200);
+  assert.ok(existsSync(join(dir, 'serial.log')), 'untouched');
+
+  assert.equal((await api(base, 'POST', '/api/vms', spec('rundel'))).status, 201);
+  writeFileSync(join(dir, 'config'), `${config}\n`);
+  assert.equal((await api(base, 'DELETE', '/api/vms/rundel?disks=delete')).status, 200);
+  assert.deepEqual(readdirSync(dir).sort(), ['mine', 'notes.txt']);
+  assert.equal(readFileSync(join(dir, 'mine', 'qemu.log'), 'utf8'), 'mine');
+  assert.equal(readFileSync(outside, 'utf8'), 'not vmdeck\'s', 'the link went, not what it points to');
 });
 
 test('create with start: true runs the VM; a CLI console start is refused by startVm but taken by the dashboard', async () => {
