@@ -343,7 +343,8 @@ add_consoles() {
 	# serial0 shares its line with an HMP monitor (Ctrl-a c switches), as
 	# ctys's -serial mon:unix:$QEMUMONSOCK,server,nowait; everything it prints
 	# is also kept in serial.log.
-	local log="logfile=${RUNDIR//,/,,}/serial.log,logappend=on"
+	# Through serial.fifo: the copier at start keeps serial.log under its cap.
+	local log="logfile=${RUNDIR//,/,,}/serial.fifo,logappend=on"
 	if [[ $CONSOLE == CLI || $CONSOLE == CLI0 ]]; then
 		add -chardev "stdio,id=serial0,mux=on,signal=off,$log"
 	else
@@ -552,6 +553,32 @@ fi
 # What this run prints on serial comes after serial.log's size now: vmdeck
 # tells a guest that printed nothing since its start (see `vmdeck list`).
 stat -c %s -- "$RUNDIR/serial.log" >"$RUNDIR/serial.start" 2>/dev/null || echo 0 >"$RUNDIR/serial.start"
+# serial.log stays under its cap while the VM runs (issue 15), however fast
+# the guest prints: QEMU logs serial0 into serial.fifo, and a small copier,
+# detached like QEMU, appends it to serial.log, moving serial.log to
+# serial.log.1 whenever it reaches the cap. The newest output is always
+# kept; the copier ends when QEMU closes the FIFO (QEMU exits).
+SERIAL_LOG_CAP=${VMDECK_SERIAL_LOG_CAP:-4194304}
+[[ $SERIAL_LOG_CAP =~ ^[1-9][0-9]*$ ]] || die "VMDECK_SERIAL_LOG_CAP: '$SERIAL_LOG_CAP' is not a number of bytes"
+serial_log_copier() { # serial_log_copier FIFO LOG CAP
+	local fifo=$1 log=$2 cap=$3 size after
+	exec 3<"$fifo" || return 0
+	while :; do
+		size=$(stat -c %s -- "$log" 2>/dev/null || echo 0)
+		if ((size >= cap)); then mv -f -- "$log" "$log.1"; size=0; fi
+		# dd writes each read as it comes (head would wait to fill its buffer), and stops at the cap.
+		dd bs=65536 count=$((cap - size)) iflag=count_bytes oflag=append conv=notrunc status=none <&3 >>"$log"
+		after=$(stat -c %s -- "$log" 2>/dev/null || echo 0)
+		((after > size)) || return 0
+	done
+}
+rm -f -- "$RUNDIR/serial.fifo"
+mkfifo -m 600 -- "$RUNDIR/serial.fifo" || die "runtime dir: cannot make '$RUNDIR/serial.fifo'"
+# Not holding the VM's lock, nor the wrapper's terminal.
+( exec {lockfd}>&-; serial_log_copier "$RUNDIR/serial.fifo" "$RUNDIR/serial.log" "$SERIAL_LOG_CAP" ) </dev/null >/dev/null 2>&1 &
+# Whatever happens to QEMU, the copier is not left waiting for a writer: an open and
+# close of the FIFO read-write ends its wait (QEMU, when it runs, holds the FIFO itself).
+trap 'exec 4<>"$RUNDIR/serial.fifo" && exec 4>&-' EXIT
 # Which VM this runtime dir belongs to, so `vmdeck list` can find its files.
 printf '%s\n' "$CONF" >"$RUNDIR/config"
 printf '%s\n' "$CONSOLE" >"$RUNDIR/console"
