@@ -43,6 +43,7 @@ export default defineConfig({
       VMDECK_TOKEN: env.token,
       // The wizard's kernel and initrd: the API takes files from the bases and the media directories only.
       VMDECK_MEDIA: `${dirname(env.kernel)}%${join(env.home, 'media')}`,
+      VMDECK_SSH_CONFIG: env.sshConfig,
       HOST: '127.0.0.1',
       // A stuck VM is told after 5 s, not 60 (e2e/progress.spec.ts); the booting guests of the other specs never are.
       VMDECK_NO_PROGRESS_SECONDS: '5',

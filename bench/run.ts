@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { startChild as startChildOf, within } from './children';
 import { fmt, median, percentile, quartiles, verdict } from './report';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -50,14 +51,6 @@ function remaining(what: string): number {
   return ms;
 }
 
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => { t = setTimeout(() => reject(new Error(`bench: ${what} took more than ${Math.round(ms / 1000)} s`)), ms); }),
-  ]).finally(() => clearTimeout(t));
-}
-
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
@@ -83,21 +76,7 @@ async function waitForPort(port: number): Promise<void> {
 }
 
 /** Starts a child and waits for a line on stdout matching re. */
-function startChild(cmd: string, args: string[], ready: RegExp, childEnv: NodeJS.ProcessEnv = env): Promise<{ proc: ChildProcess; match: RegExpExecArray }> {
-  const proc = spawn(cmd, args, { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(proc);
-  let out = '';
-  return within(new Promise((resolve, reject) => {
-    const look = (d: Buffer) => {
-      out += d;
-      const m = ready.exec(out);
-      if (m) resolve({ proc, match: m });
-    };
-    proc.stdout!.on('data', look);
-    proc.stderr!.on('data', look);
-    proc.once('exit', (code) => reject(new Error(`${cmd} exited with ${code}: ${out}`)));
-  }), 20_000, `starting ${cmd}`);
-}
+const startChild = (cmd: string, args: string[], ready: RegExp, childEnv: NodeJS.ProcessEnv = env) => startChildOf(children, cmd, args, ready, childEnv);
 
 const CLK_TCK = 100;
 /** CPU seconds of a process and its reaped children (/proc/PID/stat utime+stime+cutime+cstime). */

@@ -9,6 +9,7 @@ const SECTIONS: { href: string; label: string; match: (p: string) => boolean }[]
   { href: '/', label: 'Virtual machines', match: (p) => p === '/' || (p.startsWith('/vms/') && p !== '/vms/new') },
   { href: '/vms/new', label: 'New VM', match: (p) => p === '/vms/new' },
   { href: '/networks', label: 'Networks', match: (p) => p === '/networks' },
+  { href: '/tasks', label: 'Tasks', match: (p) => p === '/tasks' },
   { href: '/host', label: 'Host', match: (p) => p === '/host' },
 ];
 

@@ -14,13 +14,15 @@ import { useFetched } from './useFetched';
 import { byLabel, formatMemory, formatOs, hasDisplay } from './format';
 import { badgeState, StateBadge, WarningMark, type BadgeState } from './StateBadge';
 import { watchThumbnail } from './thumbnails';
+import { CpuSparkline } from './Sparkline';
+import { hostApi, hostOf, hostsApi, LOCAL } from './hosts';
 
 const ROW = 44;
 const NOTE = 18;
 const OVERSCAN = 8;
 // Text columns grow with the window up to a width worth reading; beyond that the space stays empty.
-const COLUMNS = '76px minmax(140px,320px) 116px minmax(110px,260px) 136px 76px 48px minmax(130px,220px) 344px';
-const MIN_WIDTH = 'min-w-[1186px]';
+const COLUMNS = '76px minmax(140px,320px) minmax(70px,140px) 116px minmax(110px,260px) 136px 76px 48px minmax(130px,220px) 344px';
+const MIN_WIDTH = 'min-w-[1256px]';
 
 type Action = 'start' | StopMode;
 
@@ -32,8 +34,21 @@ interface RowStatus {
 /** The filter's states are the badges' (a failed VM is not counted as paused or stopped). */
 const STATES: BadgeState[] = ['running', 'paused', 'suspended', 'stopped', 'failed'];
 
-/** The VMs, by label. */
-const fetchVms = async () => [...(await api.vms())].sort(byLabel);
+/** Hosts whose VMs could not be listed, and why (ssh's one line): shown above the list, the others listed. */
+let unreachable: string[] = [];
+
+/** The VMs of every host, by label; another host's labelled LABEL@HOST. */
+const fetchVms = async () => {
+  const hosts = (await hostsApi.list().catch(() => [])).filter((h) => h.name !== LOCAL);
+  const failed: string[] = [];
+  const lists = await Promise.all([
+    api.vms(),
+    ...hosts.map((h) => (h.ok ? hostApi(h.name).vms() : Promise.reject(new Error(h.error ?? `host ${h.name} cannot be reached`)))
+      .catch((e: Error) => { failed.push(e.message); return []; })),
+  ]);
+  unreachable = failed;
+  return lists.flat().sort(byLabel);
+};
 
 const vmCount = (n: number) => `${n} VM${n === 1 ? '' : 's'}`;
 
@@ -46,6 +61,7 @@ export function VmList() {
   const { data: vms, setData: setVms, error: loadError, reloadSoon: refetchSoon } = useFetched(fetchVms, 250);
   const [filter, setFilter] = useState('');
   const [stateFilter, setStateFilter] = useState<BadgeState | ''>('');
+  const [hostFilter, setHostFilter] = useState('');
   const [status, setStatus] = useState<Record<string, RowStatus>>({});
   const [confirmDialog, confirm] = useConfirm();
   useVmEvents(
@@ -95,8 +111,10 @@ export function VmList() {
       } catch (e) {
         setStatus((s) => ({ ...s, [vm.label]: { error: e instanceof Error ? e.message : String(e) } }));
       }
+      // Another host's state changes are not among this server's events: ask again.
+      if (hostOf(vm.label) !== LOCAL) refetchSoon();
     },
-    [confirm],
+    [confirm, refetchSoon],
   );
 
   const text = useDeferredValue(filter.trim().toLowerCase());
@@ -104,10 +122,31 @@ export function VmList() {
     if (!vms) return [];
     return vms.filter((v) => {
       if (stateFilter && badgeState(v.state, v.reason) !== stateFilter) return false;
+      if (hostFilter && hostOf(v.label) !== hostFilter) return false;
       if (!text) return true;
-      return [v.label, v.os, v.osrel, v.dist, v.distrel, v.arch, v.ip, v.mac, v.accelerator].some((f) => f?.toLowerCase().includes(text));
+      return [v.label, v.os, v.osrel, v.dist, v.distrel, v.arch, v.ip, v.mac, v.accelerator, v.vmstate].some((f) => f?.toLowerCase().includes(text));
     });
-  }, [vms, text, stateFilter]);
+  }, [vms, text, stateFilter, hostFilter]);
+
+  /** Per host: how many VMs, how many running. */
+  const perHost = useMemo(() => {
+    const c = new Map<string, { all: number; running: number }>([[LOCAL, { all: 0, running: 0 }]]);
+    for (const v of vms ?? []) {
+      const h = c.get(hostOf(v.label)) ?? { all: 0, running: 0 };
+      h.all++;
+      if (v.state === 'running') h.running++;
+      c.set(hostOf(v.label), h);
+    }
+    return c;
+  }, [vms]);
+
+  // Other hosts' state changes are not among this server's events: their VMs are asked again every few seconds.
+  const remote = perHost.size > 1;
+  useEffect(() => {
+    if (!remote) return;
+    const t = setInterval(refetchSoon, 5000);
+    return () => clearInterval(t);
+  }, [remote, refetchSoon]);
 
   const counts = useMemo(() => {
     const c: Record<string, number> = {};
@@ -143,6 +182,17 @@ export function VmList() {
             <option key={s} value={s}>{s} ({counts[s] ?? 0})</option>
           ))}
         </select>
+        {perHost.size > 1 && (
+          <>
+            <label className="sr-only" htmlFor="vm-host-filter">Host</label>
+            <select id="vm-host-filter" value={hostFilter} onChange={(e) => setHostFilter(e.target.value)} className="input w-48">
+              <option value="">All hosts</option>
+              {[...perHost].map(([h, c]) => (
+                <option key={h} value={h}>{h} ({c.all}, {c.running} running)</option>
+              ))}
+            </select>
+          </>
+        )}
         <span className="text-xs text-muted" aria-live="polite">
           {vms === null ? 'loading…' : shown.length === vms.length ? vmCount(vms.length) : `${shown.length} of ${vmCount(vms.length)}`}
           {vms !== null && ` · ${counts.running ?? 0} running`}
@@ -151,6 +201,7 @@ export function VmList() {
         <Link href="/vms/new" className="btn btn-primary ml-auto">New VM</Link>
       </div>
       {loadError && <p role="alert" className="border-b border-line px-3 py-1.5 text-xs text-danger">{loadError}</p>}
+      {vms !== null && unreachable.map((why) => <p key={why} role="alert" className="border-b border-line px-3 py-1.5 text-xs text-danger">{why}</p>)}
       <VmGrid vms={shown} status={status} onAction={act} empty={vms !== null && vms.length === 0} />
       {confirmDialog}
     </div>
@@ -165,6 +216,7 @@ function VmGrid({ vms, status, onAction, empty }: {
 }) {
   const box = useRef<HTMLDivElement>(null);
   const [view, setView] = useState({ top: 0, height: 800 });
+  const cpu = useRecentCpu(vms.some((v) => v.state === 'running' || v.state === 'paused'));
   // Where each row starts; the last entry is the height of them all.
   const tops = useMemo(() => {
     const t = new Array<number>(vms.length + 1);
@@ -203,6 +255,7 @@ function VmGrid({ vms, status, onAction, empty }: {
         <div role="row" className="grid h-8 items-center text-xs font-medium text-muted" style={{ gridTemplateColumns: COLUMNS }}>
           <span role="columnheader" className="px-3">Screen</span>
           <span role="columnheader" className="px-2">Label</span>
+          <span role="columnheader" className="px-2">Host</span>
           <span role="columnheader" className="px-2">State</span>
           <span role="columnheader" className="px-2">OS / distribution</span>
           <span role="columnheader" className="px-2">Arch</span>
@@ -214,7 +267,7 @@ function VmGrid({ vms, status, onAction, empty }: {
       </div>
       <div role="rowgroup" className={`relative ${MIN_WIDTH}`} style={{ height: tops[vms.length] }}>
         {vms.slice(first, last).map((vm, i) => (
-          <VmRow key={vm.label} vm={vm} index={first + i} top={tops[first + i]} status={status[vm.label]} onAction={onAction} />
+          <VmRow key={vm.label} vm={vm} index={first + i} top={tops[first + i]} status={status[vm.label]} onAction={onAction} cpu={cpu[vm.label]} />
         ))}
       </div>
       {empty && (
@@ -225,6 +278,19 @@ function VmGrid({ vms, status, onAction, empty }: {
       )}
     </div>
   );
+}
+
+/** The last minutes of CPU of each running VM (GET /api/stats/cpu), fetched each sampling step while some VM runs and the tab shows. */
+function useRecentCpu(anyRunning: boolean): Record<string, (number | null)[]> {
+  const [cpu, setCpu] = useState<Record<string, (number | null)[]>>({});
+  useEffect(() => {
+    if (!anyRunning) return;
+    const load = () => { if (document.visibilityState === 'visible') api.recentCpu().then(setCpu, () => undefined); };
+    load();
+    const t = setInterval(load, 5000);
+    return () => clearInterval(t);
+  }, [anyRunning]);
+  return cpu;
 }
 
 /** The row whose span holds y (tops ascending, tops[0] = 0). */
@@ -241,8 +307,9 @@ function rowAt(tops: number[], y: number): number {
 
 // A row's links do not prefetch: scrolling through 1,000 VMs would fetch the
 // VM page of every row that passes by.
-const VmRow = memo(function VmRow({ vm, index, top, status, onAction }: {
+const VmRow = memo(function VmRow({ vm, index, top, status, onAction, cpu }: {
   vm: VmInfo;
+  cpu?: (number | null)[];
   index: number;
   top: number;
   status?: RowStatus;
@@ -285,10 +352,13 @@ const VmRow = memo(function VmRow({ vm, index, top, status, onAction }: {
       <span role="cell" className="min-w-0 self-center truncate px-2">
         <Link href={href} prefetch={false} className="font-medium hover:text-accent hover:underline">{vm.label}</Link>
         {vm.source === 'ctys' && <span className="ml-1.5 text-[10px] text-muted" title="A config made by ctys">ctys</span>}
+        {vm.vmstate && vm.vmstate !== 'ACTIVE' && <span className="ml-1.5 text-[10px] text-muted" title="ctys's VMSTATE">{vm.vmstate.toLowerCase()}</span>}
       </span>
+      <span role="cell" className="min-w-0 self-center truncate px-2 text-xs" data-host={hostOf(vm.label)}>{hostOf(vm.label)}</span>
       <span role="cell" className="flex items-center self-center whitespace-nowrap px-2">
         <StateBadge state={badge} title={vm.reason} />
         {vm.warning && <WarningMark warning={vm.warning} />}
+        {up && <CpuSparkline values={cpu} smp={vm.smp} />}
       </span>
       <span role="cell" className="min-w-0 self-center truncate px-2" title={formatOs(vm)}>{formatOs(vm)}</span>
       <span role="cell" className="min-w-0 self-center truncate px-2" title={`${vm.arch} ${vm.accelerator}`}>
@@ -312,7 +382,7 @@ const VmRow = memo(function VmRow({ vm, index, top, status, onAction }: {
         </span>
       </span>
       {note && (
-        <span role="cell" aria-colspan={8} title={note}
+        <span role="cell" aria-colspan={9} title={note}
           className={`col-start-2 -col-end-1 -mt-1 truncate pr-3 pl-2 text-[11px] leading-[16px] ${note === vm.warning && !status?.error ? 'text-amber-700 dark:text-amber-300' : 'text-danger'}`}>
           <span role={status?.error ? 'alert' : undefined}>{note}</span>
         </span>

@@ -6,6 +6,9 @@ import type { Template } from '@/lib/templates';
 import type { Snapshot } from '@/lib/snapshots';
 import type { VmSpecInput } from '@/lib/spec';
 import { csrfHeaders, withCsrf } from './session';
+import type { Task } from '@/lib/tasks';
+import type { StatPoint } from '@/lib/stats';
+import { qualify, splitLabel } from './hosts';
 
 /** A refusal from the server: its own one-line message and the field it names. */
 export class ApiError extends Error {
@@ -15,7 +18,7 @@ export class ApiError extends Error {
   }
 }
 
-async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+export async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, {
@@ -52,7 +55,11 @@ async function call<T>(method: string, path: string, body?: unknown, signal?: Ab
   return data as T;
 }
 
-const vmPath = (label: string) => `/api/vms/${encodeURIComponent(label)}`;
+/** A VM of another host is `LABEL@HOST` (ctys's target): its routes are /api/hosts/HOST/vms/LABEL (components/hosts.ts). */
+const vmPath = (label: string) => {
+  const { label: l, host } = splitLabel(label);
+  return host ? `/api/hosts/${encodeURIComponent(host)}/vms/${encodeURIComponent(l)}` : `/api/vms/${encodeURIComponent(l)}`;
+};
 
 import type { CheckItem, HostReport } from '../lib/host';
 
@@ -105,6 +112,26 @@ export interface MediaState {
 }
 
 export type { Snapshot } from '@/lib/snapshots';
+export type { Task } from '@/lib/tasks';
+
+/** GET /api/vms/:label/stats (server/stats.ts StatsAnswer). */
+export interface VmStats {
+  label: string;
+  range: string;
+  step: number;
+  points: StatPoint[];
+  now: StatPoint | null;
+}
+
+/** GET /api/host/stats. */
+export interface HostStats {
+  cpu: number;
+  cores: number;
+  memTotal: number;
+  memAvailable: number;
+  bases: { path: string; total: number; free: number }[];
+  vms: { running: number; cpu: number; rss: number };
+}
 
 export type WizardSpec = Partial<VmSpecInput> & { template: string };
 
@@ -112,7 +139,12 @@ export const api = {
   host: () => call<HostReport>('GET', '/api/host'),
   templates: () => call<Template[]>('GET', '/api/templates'),
   vms: () => call<VmInfo[]>('GET', '/api/vms'),
-  vm: async (label: string) => unwrapVm(await call<unknown>('GET', vmPath(label))),
+  vm: async (label: string) => {
+    const vm = unwrapVm(await call<unknown>('GET', vmPath(label)));
+    // Another host's VM keeps its LABEL@HOST, so what the page does with it goes there too.
+    const { host } = splitLabel(label);
+    return host ? { ...vm, label: qualify(vm.label, host) } : vm;
+  },
   preview: (spec: WizardSpec, signal?: AbortSignal) => call<Preview>('POST', '/api/vms/preview', spec, signal),
   /** start: true starts it as configured; { instmode: true } boots its install source. */
   create: (spec: WizardSpec, opts: { createImage: boolean; start?: boolean | StartOptions }) =>
@@ -137,6 +169,13 @@ export const api = {
   ejectMedia: (label: string) => call<MediaState>('POST', `${vmPath(label)}/media`, { action: 'eject' }),
   keys: (label: string, keys: string[]) => call<unknown>('POST', `${vmPath(label)}/keys`, { keys }),
   typeText: (label: string, text: string) => call<unknown>('POST', `${vmPath(label)}/keys`, { text }),
+  /** GET /api/tasks: the task log, newest first (of one VM with label). */
+  tasks: (label?: string) => call<Task[]>('GET', `/api/tasks${label ? `?label=${encodeURIComponent(label)}` : ''}`),
+  /** GET /api/vms/:label/stats: the history over a range, and the figures now. */
+  stats: (label: string, range: string) => call<VmStats>('GET', `${vmPath(label)}/stats?range=${encodeURIComponent(range)}`),
+  /** GET /api/stats/cpu: the last minutes of CPU of each running VM. */
+  recentCpu: () => call<Record<string, (number | null)[]>>('GET', '/api/stats/cpu'),
+  hostStats: () => call<HostStats>('GET', '/api/host/stats'),
   networks: () => call<SwitchInfo[]>('GET', '/api/networks'),
   createNetwork: (name: string, opts: { tap?: string; bridge?: string } = {}) =>
     call<SwitchInfo>('POST', '/api/networks', { name, ...opts }),
@@ -154,7 +193,8 @@ export const serialLogUrl = (label: string) => withCsrf(`${vmPath(label)}/serial
 /** ws(s)://<this host>/ws/vms/:label/<kind>: same origin, so the session cookie goes along, and the page secret. */
 export function consoleUrl(label: string, kind: 'vnc' | 'serial' | 'monitor' | 'cli'): string {
   const proto = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return withCsrf(`${proto}//${window.location.host}/ws/vms/${encodeURIComponent(label)}/${kind}`);
+  const { label: l, host } = splitLabel(label);
+  return withCsrf(`${proto}//${window.location.host}/ws/${host ? `hosts/${encodeURIComponent(host)}/` : ''}vms/${encodeURIComponent(l)}/${kind}`);
 }
 
 function unwrapVm(data: unknown): VmDetail {

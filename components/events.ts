@@ -3,10 +3,11 @@
 // wants state changes. The browser reconnects it by itself; listeners hear
 // about a (re)open so that they can refetch what they may have missed.
 import { useEffect, useEffectEvent } from 'react';
+import type { Task } from '@/lib/tasks';
 import type { VmEvent } from './api';
 import { withCsrf } from './session';
 
-type Listener = { event: (e: VmEvent) => void; open?: () => void };
+type Listener = { event: (e: VmEvent) => void; open?: () => void; task?: (t: Task) => void };
 
 const listeners = new Set<Listener>();
 let source: EventSource | null = null;
@@ -33,6 +34,16 @@ function connect() {
   for (const name of ['state', 'vm', 'created', 'deleted']) {
     source.addEventListener(name, (m) => dispatch((m as MessageEvent).data));
   }
+  // A task begun or ended (the task log), whoever ran it.
+  source.addEventListener('task', (m) => {
+    let t: Task;
+    try {
+      t = JSON.parse((m as MessageEvent).data) as Task;
+    } catch {
+      return;
+    }
+    for (const l of listeners) l.task?.(t);
+  });
   source.onopen = () => {
     for (const l of listeners) l.open?.();
   };
@@ -55,4 +66,11 @@ export function useVmEvents(onEvent: (e: VmEvent) => void, onOpen?: () => void) 
   const event = useEffectEvent(onEvent);
   const open = useEffectEvent(() => onOpen?.());
   useEffect(() => subscribe({ event: (e) => event(e), open: () => open() }), []);
+}
+
+/** Calls onTask for every task that begins or ends, onOpen whenever the stream (re)connects. */
+export function useTaskEvents(onTask: (t: Task) => void, onOpen?: () => void) {
+  const task = useEffectEvent(onTask);
+  const open = useEffectEvent(() => onOpen?.());
+  useEffect(() => subscribe({ event: () => undefined, task: (t) => task(t), open: () => open() }), []);
 }

@@ -19,6 +19,8 @@ export interface E2eEnv {
   port: number;
   token: string;
   baseURL: string;
+  /** The ssh_config of the run's sshd lab (e2e/hosts.spec.ts writes it), for the server's VMDECK_SSH_CONFIG. */
+  sshConfig: string;
   kernel: string;
   initrd: string;
   append: string;
@@ -64,6 +66,7 @@ export function e2eEnv(): E2eEnv {
     port,
     token: e.VMDECK_E2E_TOKEN!,
     baseURL: `http://127.0.0.1:${port}`,
+    sshConfig: join(root, 'ssh', 'ssh_config'),
     kernel: e.VMDECK_E2E_KERNEL!,
     initrd: e.VMDECK_E2E_INITRD!,
     append: e.VMDECK_E2E_APPEND!,

@@ -1,11 +1,10 @@
 // The network page end to end: create a VDE switch, put a VM from the wizard
 // on it, see it attached, and cancel the switch, against the real server,
 // vde_switch and QEMU.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { e2eEnv, SCREENSHOTS } from './env';
-import { csrf, shot, wizardToStorage } from './pages';
+import { e2eEnv } from './env';
+import { csrf, loggedIn, shot, wizardToStorage } from './pages';
 
 const env = e2eEnv();
 const SWITCH = 'e2elan';
@@ -19,11 +18,7 @@ let page: Page;
 const row = (p: Page, name: string) => p.locator(`tr[data-switch="${name}"]`);
 
 test.beforeAll(async ({ browser }) => {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  context = await browser.newContext();
-  page = await context.newPage();
-  await page.goto(`/login?token=${env.token}`);
-  await expect(page).toHaveURL(/\/$/);
+  ({ context, page } = await loggedIn(browser));
 });
 
 test.afterAll(async () => {

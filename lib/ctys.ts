@@ -1,6 +1,7 @@
 // The VM config <LABEL>.ctys: bash that the wrapper sources, with ctys's
 // ENUMERATE markers. Rendering it from a spec and reading it back.
 import type { VmSpec } from './spec';
+import type { VmInterface } from './vm';
 
 /** Spec field ↔ config variable; ctys's names where ctys has one. */
 export const CTYS_VARS = {
@@ -198,23 +199,127 @@ export function parseCtysPlain(textIn: string): ConfigVars | null {
 /** ENUMERATE's view of a config: its markers, read without running it. */
 export interface CtysMarkers {
   magic: 'QEMU' | 'IGNORE' | 'NOENUM' | null;
+  /** Each marker's value, the first occurrence winning, as ctys's getConfValueOf reads it. */
   values: Record<string, string>;
 }
+
+/**
+ * One `#@#NAME = value` line as ctys's getConfValueOf reads it: tabs dropped,
+ * single quotes taken as double quotes, the value up to its first quote and
+ * nothing after it. vmdeck then trims the value; ctys keeps only its last
+ * blank-separated word (docs/CTYS.md says where that differs).
+ */
+const MARKER_LINE = /^ *#@#([A-Za-z0-9_]+) *= *"*([^"]*)/;
 
 export function readMarkers(textIn: string): CtysMarkers {
   let magic: CtysMarkers['magic'] = null;
   const values: Record<string, string> = {};
-  for (const line of textIn.split('\n')) {
-    const t = line.trim();
-    if (!t.startsWith('#@#')) continue;
-    const id = /^#@#MAGICID-([A-Z0-9]+)/.exec(t);
-    if (id) {
-      if (id[1] === 'IGNORE' || id[1] === 'NOENUM') magic = id[1];
-      else if (id[1] === 'QEMU' && magic === null) magic = 'QEMU';
-      continue;
+  // Only the lines with #@# in them, found without splitting the whole file.
+  for (let at = textIn.indexOf('#@#'), end = 0; at >= 0; at = textIn.indexOf('#@#', end)) {
+    const start = textIn.lastIndexOf('\n', at) + 1;
+    end = textIn.indexOf('\n', at);
+    if (end < 0) end = textIn.length;
+    const raw = textIn.slice(start, end);
+    // ctys's enumfilter.awk: these match anywhere in a line, and IGNORE or
+    // NOENUM anywhere in the file wins over QEMU.
+    if (raw.includes('#@#MAGICID-')) {
+      if (raw.includes('#@#MAGICID-IGNORE')) magic = 'IGNORE';
+      else if (raw.includes('#@#MAGICID-NOENUM')) { if (magic !== 'IGNORE') magic = 'NOENUM'; }
+      else if (raw.includes('#@#MAGICID-QEMU') && magic === null) magic = 'QEMU';
     }
-    const kv = /^#@#([A-Z0-9_]+)\s*=\s*"?([^"]*)"?\s*$/.exec(t);
-    if (kv) values[kv[1]] = kv[2];
+    const line = /[\t']/.test(raw) ? raw.replace(/\t/g, '').replace(/'/g, '"') : raw;
+    const m = MARKER_LINE.exec(line);
+    if (m && !(m[1] in values)) values[m[1]] = m[2].trim();
   }
   return { magic, values };
+}
+
+/** One network interface of a VM: `MACn` with `IPn` in ctys's extended syntax. */
+export type CtysInterface = VmInterface;
+
+/**
+ * `ip%netmask%relay%ifname%sshport%gateway`, each part optional (ctys's
+ * getIFlst); a comma separates more addresses of one interface.
+ */
+export function parseIpEntity(index: number, mac: string, value: string): CtysInterface[] {
+  const out: CtysInterface[] = [];
+  for (const one of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [ip = '', netmask = '', relay = '', ifname = '', sshport = '', gateway = ''] = one.split('%');
+    out.push({ index, mac, ip, netmask, relay, ifname: ifname || String(index), sshport, gateway });
+  }
+  if (out.length === 0) out.push({ index, mac, ip: '', netmask: '', relay: '', ifname: String(index), sshport: '', gateway: '' });
+  return out;
+}
+
+/**
+ * Every interface of a config: the MACn and IPn pairs, from the variables
+ * (what the wrapper will use) or else the markers (what ctys's ENUMERATE
+ * reads), ordered by n. `#@#MAC`/`#@#IP` without a number, as ctys-genmconf
+ * writes them, are interface 0. NETMASKn and GATEWAYn fill what IPn leaves out.
+ */
+export function interfacesOf(vars: ConfigVars, markers: Record<string, string>): CtysInterface[] {
+  const indexes = new Set<number>();
+  const scan = (names: Iterable<string>) => {
+    for (const name of names) {
+      const m = /^(?:MAC|IP)(\d*)$/.exec(name);
+      if (m) indexes.add(m[1] === '' ? 0 : Number(m[1]));
+    }
+  };
+  scan(Object.keys(vars));
+  scan(Object.keys(markers));
+  const pick = (kind: string, n: number): string => {
+    for (const name of n === 0 ? [`${kind}0`, kind] : [`${kind}${n}`]) {
+      const v = vars[name];
+      if (typeof v === 'string' && v !== '') return v;
+    }
+    for (const name of n === 0 ? [`${kind}0`, kind] : [`${kind}${n}`]) {
+      if (markers[name]) return markers[name];
+    }
+    return '';
+  };
+  const out: CtysInterface[] = [];
+  for (const n of [...indexes].sort((a, b) => a - b)) {
+    const mac = pick('MAC', n);
+    const ip = pick('IP', n);
+    if (!mac && !ip) continue;
+    for (const one of parseIpEntity(n, mac, ip)) {
+      const netmask = vars[`NETMASK${n}`];
+      const gateway = vars[`GATEWAY${n}`];
+      if (!one.netmask && typeof netmask === 'string') one.netmask = netmask;
+      if (!one.gateway && typeof gateway === 'string') one.gateway = gateway;
+      out.push(one);
+    }
+  }
+  return out;
+}
+
+/** ctys's VM states (#@#VMSTATE); ENUMERATE shows ACTIVE, DISABLED and none by default, as ctys's MATCHVSTAT. */
+export const VMSTATES = ['ACTIVE', 'DISABLED', 'BACKUP', 'TEMPLATE', 'TESTDUMMY', 'IGNORE'] as const;
+export const DEFAULT_MATCHVSTAT = ['ACTIVE', 'DISABLED', ''] as const;
+
+/**
+ * A MATCHVSTAT value (`ACTIVE%BACKUP`, `all`, `present`, `empty`,
+ * `CUSTOM%MINE`) as the states it lets through; null lets every state
+ * through. Throws on a state ctys does not know unless CUSTOM comes first.
+ */
+export function parseMatchVstat(spec: string): Set<string> | null {
+  const out = new Set<string>();
+  let custom = false;
+  for (const word of spec.split('%').filter(Boolean).map((w) => w.toUpperCase())) {
+    if (word === 'ALL') return null;
+    if (word === 'CUSTOM') { custom = true; continue; }
+    if (word === 'PRESENT') { for (const s of VMSTATES) out.add(s); out.add('*'); continue; }
+    if (word === 'EMPTY') { out.add(''); continue; }
+    if (word === 'ENABLED') { out.add('ACTIVE'); continue; }
+    if (!(VMSTATES as readonly string[]).includes(word) && !custom) {
+      throw new Error(`vmstate: '${word}' is not one of ${VMSTATES.join(', ')}, EMPTY, PRESENT, ALL (put CUSTOM first for your own)`);
+    }
+    out.add(word);
+  }
+  return out;
+}
+
+export function matchesVstat(vmstate: string, allowed: Set<string> | null): boolean {
+  if (!allowed) return true;
+  return allowed.has(vmstate.toUpperCase()) || (allowed.has('*') && vmstate !== '');
 }

@@ -86,18 +86,78 @@ export function parseKeys(names: readonly string[]): KeysResult {
 
 export type TextResult = { ok: true; presses: QCode[][] } | { ok: false; error: string };
 
-/** Text as key presses on a US keyboard: one chord (shift held where needed) per character. */
-export function textToPresses(text: string): TextResult {
+/**
+ * A layout as rows of the physical keys (named by their US QKeyCode) and
+ * what each types plain, with shift and with AltGr ('' where nothing, or a
+ * dead key): the guest maps the key it is sent through its own keymap, so to
+ * type 'y' to a German guest is to press the key where a US keyboard has z.
+ */
+type LayoutRows = [QCode, string, string, string?][];
+
+function layoutFrom(rows: LayoutRows): Record<string, QCode[]> {
+  const map: Record<string, QCode[]> = { ' ': ['spc'], '\n': ['ret'], '\r': ['ret'], '\t': ['tab'] };
+  for (const [key, plain, shift, altgr] of rows) {
+    if (plain && !map[plain]) map[plain] = [key];
+    if (shift && !map[shift]) map[shift] = ['shift', key];
+    if (altgr && !map[altgr]) map[altgr] = ['alt_r', key];
+  }
+  return map;
+}
+
+const letters = (except: string): LayoutRows =>
+  [...'abcdefghijklmnopqrstuvwxyz'].filter((c) => !except.includes(c)).map((c) => [c as QCode, c, c.toUpperCase()]);
+
+/** German (QWERTZ, Linux "de"): y and z swapped, AltGr for @ { [ ] } \\ | ~ €; ^ ` ´ are dead keys and not typed. */
+const DE = layoutFrom([
+  ['y', 'z', 'Z'], ['z', 'y', 'Y'], ['q', 'q', 'Q', '@'], ['e', 'e', 'E', '€'], ['m', 'm', 'M', 'µ'],
+  ...letters('yzqem'),
+  ['1', '1', '!'], ['2', '2', '"', '²'], ['3', '3', '§', '³'], ['4', '4', '$'], ['5', '5', '%'], ['6', '6', '&'],
+  ['7', '7', '/', '{'], ['8', '8', '(', '['], ['9', '9', ')', ']'], ['0', '0', '=', '}'], ['minus', 'ß', '?', '\\'],
+  ['bracket_left', 'ü', 'Ü'], ['bracket_right', '+', '*', '~'], ['semicolon', 'ö', 'Ö'], ['apostrophe', 'ä', 'Ä'],
+  ['backslash', '#', "'"], ['less', '<', '>', '|'], ['comma', ',', ';'], ['dot', '.', ':'], ['slash', '-', '_'],
+  ['grave_accent', '', '°'],
+]);
+
+/** French (AZERTY, Linux "fr"): a/q, z/w swapped, m beside l, digits with shift; ^ ¨ ~ ` are dead keys and not typed. */
+const FR = layoutFrom([
+  ['q', 'a', 'A'], ['a', 'q', 'Q'], ['w', 'z', 'Z'], ['z', 'w', 'W'], ['semicolon', 'm', 'M'], ['e', 'e', 'E', '€'],
+  ...letters('qawzme'),
+  ['1', '&', '1'], ['2', 'é', '2'], ['3', '"', '3', '#'], ['4', "'", '4', '{'], ['5', '(', '5', '['], ['6', '-', '6', '|'],
+  ['7', 'è', '7'], ['8', '_', '8', '\\'], ['9', 'ç', '9', '^'], ['0', 'à', '0', '@'], ['minus', ')', '°', ']'], ['equal', '=', '+', '}'],
+  ['bracket_right', '$', '£', '¤'], ['apostrophe', 'ù', '%'], ['backslash', '*', 'µ'], ['less', '<', '>'],
+  ['m', ',', '?'], ['comma', ';', '.'], ['dot', ':', '/'], ['slash', '!', '§'], ['grave_accent', '²', ''],
+]);
+
+const US_CHORDS: Record<string, QCode[]> = Object.fromEntries(Object.entries(US).map(([c, [k, shift]]) => [c, shift ? ['shift', k] : [k]]));
+
+/** The layouts text can be typed in, by KBD_LAYOUT (QEMU's keymap names). */
+const LAYOUTS: Record<string, { name: string; chords: Record<string, QCode[]> }> = {
+  '': { name: 'US', chords: US_CHORDS },
+  'en-us': { name: 'US', chords: US_CHORDS },
+  us: { name: 'US', chords: US_CHORDS },
+  de: { name: 'German', chords: DE },
+  fr: { name: 'French', chords: FR },
+};
+
+export const TYPABLE_LAYOUTS = ['en-us', 'de', 'fr'] as const;
+
+/** A character as the user would call it in an error line. */
+const shownChar = (ch: string) => (ch.codePointAt(0)! < 0x20 ? `U+${ch.codePointAt(0)!.toString(16).padStart(4, '0')}` : ch);
+
+/** Text as key presses for a guest whose keyboard layout is KBD_LAYOUT (en-us when empty); a character it cannot type is refused by name. */
+export function textToLayoutPresses(text: string, layout: string): TextResult {
+  const l = LAYOUTS[layout.toLowerCase()];
+  if (!l) return { ok: false, error: `KBD_LAYOUT: '${layout}' is not a layout vmdeck can type in (${TYPABLE_LAYOUTS.join(', ')}); use --serial, or type it in the console` };
   const presses: QCode[][] = [];
   let i = 0;
   for (const ch of text.replace(/\r\n/g, '\n')) {
-    const k = US[ch];
-    if (!k) {
-      const shown = ch.codePointAt(0)! < 0x20 ? `U+${ch.codePointAt(0)!.toString(16).padStart(4, '0')}` : ch;
-      return { ok: false, error: `text: character '${shown}' at position ${i + 1} cannot be typed on a US keyboard` };
-    }
-    presses.push(k[1] ? ['shift', k[0]] : [k[0]]);
+    const chord = l.chords[ch];
+    if (!chord) return { ok: false, error: `text: character '${shownChar(ch)}' at position ${i + 1} cannot be typed on a ${l.name} keyboard` };
+    presses.push(chord);
     i++;
   }
   return { ok: true, presses };
 }
+
+/** Text as key presses on a US keyboard: one chord (shift held where needed) per character. */
+export const textToPresses = (text: string): TextResult => textToLayoutPresses(text, '');

@@ -3,17 +3,38 @@
 export const VM_STATES = ['stopped', 'running', 'paused', 'suspended'] as const;
 export type VmState = (typeof VM_STATES)[number];
 
+/** One network interface (MACn/IPn, ctys's extended IP syntax split up); see lib/ctys.ts. */
+export interface VmInterface {
+  /** n of MACn/IPn. */
+  index: number;
+  mac: string;
+  ip: string;
+  netmask: string;
+  relay: string;
+  /** The guest's interface name; ctys's default is the index. */
+  ifname: string;
+  sshport: string;
+  gateway: string;
+}
+
 export interface VmInfo {
   label: string;
   uuid: string;
+  /** The first interface's MAC and IP address (interfaces[0]), for what shows one. */
   mac: string;
   ip: string;
+  /** Every MACn/IPn pair, ordered by n; an IPn with more addresses (a,b) gives one entry each, as ctys's ENUMERATE. */
+  interfaces: VmInterface[];
+  /** ctys's #@#VMSTATE (ACTIVE, DISABLED, BACKUP, TEMPLATE, …); '' when the config has none. */
+  vmstate: string;
   dist: string;
   distrel: string;
   os: string;
   osrel: string;
   arch: string;
   accelerator: string;
+  /** STARTERCALL: the qemu-system binary. */
+  qemu: string;
   memsize: number;
   smp: number;
   console: string;
@@ -29,6 +50,8 @@ export interface VmInfo {
   dynamic: boolean;
   state: VmState;
   pid?: number;
+  /** What ENUMERATE found suspicious, one line each (a MAC/IP pair the macmap database disagrees with). */
+  warnings?: string[];
   /** Why a VM that was running is not any more (a crash, a kill). */
   reason?: string;
   /**

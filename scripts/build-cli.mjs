@@ -35,7 +35,7 @@ const result = await build({
 });
 // body.sh too: an edit of it makes the bundle stale (bin/vmdeck.js's sources
 // path regenerates body.ts from it).
-const inputs = [...Object.keys(result.metafile.inputs), 'lib/wrapper/body.sh'];
+const inputs = [...Object.keys(result.metafile.inputs), 'lib/wrapper/body.sh', 'lib/wrapper/ctys-env.sh'];
 writeFileSync(`${out}/inputs.tmp.json`, `${JSON.stringify({ id, startedAt, inputs })}\n`);
 // The manifest last: a bundle without a matching manifest is never used.
 renameSync(`${out}/vmdeck.tmp.mjs`, `${out}/vmdeck.mjs`);

@@ -205,7 +205,8 @@ mknod -m 600 "$R/dev/console" c 5 1 2>/dev/null || true
 WANT=(virtio virtio_ring)
 [ "$ARCH" = arm64 ] && WANT+=(virtio_mmio)   # virtio-*-device on -M virt
 WANT+=(virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
-       failover net_failover virtio_net e1000 8139too 8139cp)
+       failover net_failover virtio_net e1000 8139too 8139cp
+       virtio_blk)   # the disk: graphs of disk I/O need the guest to write one
 declare -A MODPATH=() SEEN=()
 while IFS= read -r -d '' f; do
   n=${f##*/}; n=${n%%.ko*}; MODPATH[${n//-/_}]=$f

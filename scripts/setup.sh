@@ -22,7 +22,7 @@ packages=(
 	qemu-system-sparc qemu-utils vde2
 	busybox-static cpio gzip xz-utils zstd
 	genisoimage websockify socat chromium
-	binutils
+	binutils openssh-client openssh-server
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -31,7 +31,16 @@ done
 if ((${#missing[@]})); then
 	echo "setup: installing ${missing[*]}" >&2
 	as_root apt-get update -qq
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# The tests run their own sshd (test/helpers/sshd.ts); the system's ssh
+	# service is kept from starting (Debian's sshd_not_to_be_run, and no
+	# service start during the install) and from being enabled.
+	new_sshd=''
+	[[ " ${missing[*]} " == *' openssh-server '* ]] && new_sshd=1
+	if [[ -n $new_sshd ]]; then as_root mkdir -p /etc/ssh && as_root touch /etc/ssh/sshd_not_to_be_run; fi
+	as_root env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	if [[ -n $new_sshd ]]; then
+		as_root systemctl disable ssh.service >/dev/null 2>&1 || as_root update-rc.d ssh disable >/dev/null 2>&1 || true
+	fi
 fi
 
 command -v node >/dev/null || { echo "setup: Node.js 20 or newer is needed (node not found)" >&2; exit 1; }

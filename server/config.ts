@@ -4,14 +4,20 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { CONFIG_VAR_NAMES, parseCtysPlain, type ConfigVars } from '../lib/ctys';
+import { CTYS_ENV } from '../lib/wrapper/body';
 
-// Sources the config the way the wrapper does (same VMDIR, CONF_NAME and
-// working directory) and prints each variable NUL-separated: a scalar as
-// NAME s VALUE, an array as NAME a COUNT ELEMENTS...
-const DUMP = `
+// Sources the config the way the wrapper does (same VMDIR, CONF_NAME,
+// working directory and ctys's variables) and prints each variable
+// NUL-separated: a scalar as NAME s VALUE, an array as NAME a COUNT ELEMENTS...
+// Besides the names asked for, every MACn, IPn, NETMASKn and GATEWAYn.
+const DUMP = `${CTYS_ENV}
 VMDIR=$1 CONF_NAME=$2; shift 2
 cd -- "$VMDIR" || exit 1
+ctys_env "$VMDIR" "\${CONF_NAME%.ctys}.sh"
 source "$VMDIR/$CONF_NAME" >/dev/null 2>&1 </dev/null
+for n in $(compgen -v); do
+  [[ $n =~ ^(MAC|IP|NETMASK|GATEWAY)[0-9]+$ ]] && set -- "$@" "$n"
+done
 for n; do
   if [[ $(declare -p "$n" 2>/dev/null) == "declare -a"* ]]; then
     declare -n ref=$n

@@ -16,9 +16,12 @@ import { VmdeckError } from './errors';
 import { subscribe } from './events';
 import { connectionFromGuest } from './peers';
 import { announceServer, serverFile } from './serverfile';
+import { startSampler } from './stats';
 import { closeAllConsoles, vmStopped } from './ws/consoles';
 import { createWsEndpoints } from './ws/index';
 import { REPO } from './repo';
+import { createHostProxy } from './hostproxy';
+import { listenOnSocket } from './socket-listen';
 
 export { REPO } from './repo';
 
@@ -29,10 +32,18 @@ export interface ServerOptions {
   dev?: boolean;
   /** Where package.json, app/ and .next/ are. */
   dir?: string;
+  /**
+   * A UNIX socket to listen on instead of TCP (`vmdeck serve --socket`, what
+   * another host's dashboard reaches through ssh): it is made 0600 in a 0700
+   * directory, and being able to connect to it is the credential.
+   */
+  socket?: string;
 }
 
 export interface RunningServer {
   server: Server;
+  /** The UNIX socket listened on, with ServerOptions.socket. */
+  socket?: string;
   host: string;
   port: number;
   url: string;
@@ -65,15 +76,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const { token, file: tokenFile } = loadToken();
   const auth = new Auth(token, tokenFile);
   const router = apiRoutes();
+  const socketPath = options.socket;
   const connections = new ConnectionGuard();
-  const ws = createWsEndpoints(auth, (socket) => connections.trust(socket));
+  const ws = createWsEndpoints(auth, socketPath !== undefined, (socket) => connections.trust(socket));
+  const hosts = createHostProxy(auth);
   sessionRoutes(router, auth);
   let pages: Pages | null = null;
   let pagesError: string | null = null;
   let pagesLoaded: () => void = () => {};
   const pagesReady = new Promise<void>((resolve) => { pagesLoaded = resolve; });
   const dev = options.dev ?? false;
-  const hosts = allowedHosts(host);
+  const hostNames = allowedHosts(host);
 
   /** A Next page (or asset) with its own script nonce. */
   function servePage(p: Pages, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
@@ -110,7 +123,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     // Matching reads the raw path only; nothing is decoded before the token is checked.
     const match = router.match(req.method ?? 'GET', path);
     const open = match.kind === 'route' && !match.route.auth;
-    if (!open) {
+    if (!open && socketPath === undefined) {
       const creds = await credentials(req);
       if (!creds.ok) {
         sendJson(res, 401, { error: 'unauthorized: send Authorization: Bearer <token>, or log in at /login' }, { 'WWW-Authenticate': 'Bearer realm="vmdeck"' });
@@ -120,6 +133,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       if (!Auth.secretPresented(req, creds)) throw new HttpError(403, SECRET_MISSING, 'csrf');
     }
     checkWriteRequest(req);
+    if (hosts.handles(path)) return hosts.http(req, res, path);
     if (match.kind === 'none') throw new HttpError(404, `no API route ${req.method} ${path}`);
     if (match.kind === 'method') {
       throw new HttpError(405, `${req.method} is not allowed on ${path} (allowed: ${match.allowed.join(', ')})`, undefined, { Allow: match.allowed.join(', ') });
@@ -181,7 +195,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       return;
     }
     secureResponse(res);
-    if (!hostAllowed(req, hosts)) throw new HttpError(421, `host: '${req.headers.host}' is not a name of this dashboard (${[...hosts].join(', ')}); open it as http://127.0.0.1:PORT/ or serve with --host NAME`);
+    if (socketPath === undefined && !hostAllowed(req, hostNames)) throw new HttpError(421, `host: '${req.headers.host}' is not a name of this dashboard (${[...hostNames].join(', ')}); open it as http://127.0.0.1:PORT/ or serve with --host NAME`);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
     // The image optimizer fetches and transforms on request: the dashboard has no use for it.
@@ -207,7 +221,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       socket.destroy();
       return;
     }
-    if (!hostAllowed(req, hosts)) {
+    if (socketPath === undefined && !hostAllowed(req, hostNames)) {
       socket.destroy();
       return;
     }
@@ -216,7 +230,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (path.startsWith('/_next/')) {
       if (dev && pages) pages.upgrade(req, socket, head);
       else socket.destroy();
-    } else ws.handleUpgrade(req, socket, head);
+    } else if (hosts.handlesWs(path)) hosts.upgrade(req, socket, head);
+    else ws.handleUpgrade(req, socket, head);
   }
 
   const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
@@ -236,18 +251,22 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
 
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      // A long accept queue: under a connection flood the user's connection waits in it, not in SYN retries.
-      server.listen({ port, host, backlog: 4096 }, () => {
-        server.off('error', reject);
-        resolve();
+    if (socketPath !== undefined) await listenOnSocket(server, socketPath);
+    else {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        // A long accept queue: under a connection flood the user's connection waits in it, not in SYN retries.
+        server.listen({ port, host, backlog: 4096 }, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    }
   } catch (e) {
     // Nothing may keep the process alive after a failed listen (the state watcher has timers).
     unsubscribe();
     ws.close();
+    hosts.close();
     const err = e as NodeJS.ErrnoException;
     const where = `${hostForUrl(host)}:${port}`;
     if (err.code === 'EADDRINUSE') throw new VmdeckError(409, `port: ${where} is already in use (another vmdeck serve? choose --port or PORT)`, 'port');
@@ -255,24 +274,33 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (err.code === 'EADDRNOTAVAIL') throw new VmdeckError(400, `host: ${host} is not an address of this machine`, 'host');
     throw e;
   }
-  const actualPort = (server.address() as AddressInfo).port;
+  const actualPort = socketPath === undefined ? (server.address() as AddressInfo).port : 0;
+  // The graphs' history: every running VM sampled each step while the dashboard runs.
+  const sampler = startSampler();
   // `vmdeck console` and `vmdeck monitor` find us here and share our hubs.
-  const unannounce = await announceServer(host, actualPort).catch((e: Error) => {
+  const unannounce = await announceServer(host, actualPort, socketPath).catch((e: Error) => {
     console.error(`vmdeck serve: cannot write ${serverFile()}: ${e.message} (vmdeck console will not share the dashboard's consoles)`);
     return async () => {};
   });
-  // The API answers at once; pages follow when Next has loaded.
-  createPages({ dir, dev, hostname: host, port: actualPort }).then(
-    (p) => { pages = p; },
-    (e: Error) => {
-      pagesError = e.message.split('\n')[0];
-      console.error(`vmdeck serve: the dashboard pages could not be loaded: ${e.stack ?? e.message}`);
-    },
-  ).finally(pagesLoaded);
+  // The API answers at once; pages follow when Next has loaded. A socket
+  // server is an API for another host's dashboard: it loads no pages.
+  if (socketPath !== undefined) {
+    pagesError = 'vmdeck serve --socket serves the API only';
+    pagesLoaded();
+  } else {
+    createPages({ dir, dev, hostname: host, port: actualPort }).then(
+      (p) => { pages = p; },
+      (e: Error) => {
+        pagesError = e.message.split('\n')[0];
+        console.error(`vmdeck serve: the dashboard pages could not be loaded: ${e.stack ?? e.message}`);
+      },
+    ).finally(pagesLoaded);
+  }
 
-  const url = `http://${hostForUrl(host)}:${actualPort}/`;
+  const url = socketPath === undefined ? `http://${hostForUrl(host)}:${actualPort}/` : `unix:${socketPath}`;
   return {
     server,
+    socket: socketPath,
     host,
     port: actualPort,
     url,
@@ -283,8 +311,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     async close() {
       await unannounce().catch(() => undefined);
       unsubscribe();
+      sampler.stop();
       closeAllConsoles();
       ws.close();
+      hosts.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -8,6 +8,7 @@ import type { VmInfo } from '../lib/vm';
 import { badInput, VmdeckError } from './errors';
 import type { QmpClient } from './qmp';
 import { qmpCall, qmpMessage, resolveVm, withQmp } from './runtime';
+import { task } from './tasks';
 
 export const CD_DRIVE = 'cd0';
 
@@ -45,7 +46,11 @@ export async function queryMedia(label: string): Promise<MediaState> {
 }
 
 /** Puts an ISO image into the VM's CD/DVD drive, read-only, replacing what was there. */
-export async function changeMedia(label: string, isoPath: string, opts: { confined?: boolean } = {}): Promise<MediaState> {
+export function changeMedia(label: string, isoPath: string, opts: { confined?: boolean } = {}): Promise<MediaState> {
+  return task('media:change', label, { path: isoPath }, () => changeNow(label, isoPath, opts));
+}
+
+async function changeNow(label: string, isoPath: string, opts: { confined?: boolean }): Promise<MediaState> {
   if (!isoPath) throw badInput('path', 'path: an ISO image is needed');
   const path = resolve(isoPath);
   // From the API: no host file outside the bases and media directories (/etc/shadow as a CD).
@@ -67,7 +72,11 @@ export async function changeMedia(label: string, isoPath: string, opts: { confin
 }
 
 /** Empties the VM's CD/DVD drive, even when the guest has locked it. */
-export async function ejectMedia(label: string): Promise<MediaState> {
+export function ejectMedia(label: string): Promise<MediaState> {
+  return task('media:eject', label, {}, () => ejectNow(label));
+}
+
+async function ejectNow(label: string): Promise<MediaState> {
   const vm = await resolveVm(label);
   return withQmp(vm, async (c) => {
     await driveState(vm, c);

@@ -18,6 +18,7 @@ import { run, sleep } from './proc';
 import { runtimeLabels } from './runtime';
 import { enumerate } from './store';
 import { vdeCommand } from './vde';
+import { task } from './tasks';
 
 export type { CancelResult, SwitchInfo, SwitchPort } from '../lib/net';
 
@@ -213,7 +214,11 @@ async function endProcess(pid: number): Promise<void> {
  * TAP device, brought up and, with bridge, enslaved to that bridge; vmdeck
  * creates what is missing and remembers it, so that cancel removes exactly that.
  */
-export async function createSwitch(name: string, opts: CreateSwitchOptions = {}): Promise<SwitchInfo> {
+export function createSwitch(name: string, opts: CreateSwitchOptions = {}): Promise<SwitchInfo> {
+  return task('net:create', name, { ...opts }, () => createSwitchNow(name, opts));
+}
+
+async function createSwitchNow(name: string, opts: CreateSwitchOptions): Promise<SwitchInfo> {
   checkName(name);
   const { tap, bridge } = opts;
   if (bridge !== undefined && tap === undefined) {
@@ -295,7 +300,11 @@ const describe = (p: SwitchPort) => p.vm ?? `${p.descr.replace(/:$/, '') || 'cli
  * made for it. Refused while VMs (or other clients) are on it, unless force:
  * they then keep running with their network cable pulled.
  */
-export async function cancelSwitch(name: string, opts: { force?: boolean } = {}): Promise<CancelResult> {
+export function cancelSwitch(name: string, opts: { force?: boolean } = {}): Promise<CancelResult> {
+  return task('net:cancel', name, { ...opts }, () => cancelSwitchNow(name, opts));
+}
+
+async function cancelSwitchNow(name: string, opts: { force?: boolean }): Promise<CancelResult> {
   const info = await switchInfo(name);
   const f = switchFiles(name);
   if (info.problem && !opts.force) {

@@ -12,6 +12,8 @@ import { badInput, conflict, VmdeckError } from './errors';
 import { exists } from './fsutil';
 import { kvmVerdict } from './kvm-probe';
 import { sleep } from './proc';
+import { wrapperArgs } from './wrapper';
+import { complaint, stripSelf } from '../lib/wrapper/complaint';
 import {
   isQemuOf, notRunning, probe, qmpCall, qmpMessage, queryRunstate, readPid,
   qemuMessages, recordedConfig, resolveVm, runtimeLabels, runtimePaths, suspendFile, withQmp, type RuntimeStatus,
@@ -20,6 +22,7 @@ import { CD_DRIVE } from './media';
 import { trustedRunRoot } from './paths';
 import { progressOf } from './progress';
 import { readVmInfo } from './store';
+import { task, taskFailed, taskLabel, taskOutput } from './tasks';
 
 export type { RuntimeStatus } from './runtime';
 
@@ -94,7 +97,7 @@ const RESUME_TIMEOUT_MS = 90000;
  * what startVm runs, and what the CLI0 console's pty runs itself.
  */
 export function startVmArgs(vm: VmInfo, opts: StartOptions = {}): string[] {
-  const args = [vm.wrapper];
+  const args: string[] = [];
   if (opts.console !== undefined) args.push(`--console=${opts.console.toUpperCase()}`);
   if (opts.bootmode !== undefined) args.push(`--bootmode=${opts.bootmode}`);
   if (opts.instmode === true) args.push('--instmode');
@@ -106,7 +109,7 @@ export function startVmArgs(vm: VmInfo, opts: StartOptions = {}): string[] {
     }
     args.push(`--vncaccessdisplay=${opts.vncDisplay}`);
   }
-  return args;
+  return wrapperArgs(vm, args);
 }
 
 function runWrapper(args: string[], timeoutMs: number): Promise<{ code: number; stderr: string }> {
@@ -129,14 +132,15 @@ function runWrapper(args: string[], timeoutMs: number): Promise<{ code: number; 
 /** The wrapper's one-line complaint ("<L>.sh: FIELD: message") as a VmdeckError. */
 function wrapperError(stderr: string, code: number, log: string): VmdeckError {
   const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
-  const last = (lines.pop() ?? `wrapper exited with status ${code}`).replace(/^[^:\s]*\.sh: /, '');
+  const last = stripSelf(lines.pop() ?? `wrapper exited with status ${code}`);
   if (/^QEMU did not start/.test(last)) {
     const cause = lines.map((l) => l.replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z? /, '')).pop();
     return new VmdeckError(500, `qemu: QEMU did not start${cause ? `: ${cause}` : ''} (log: ${log})`, 'qemu');
   }
-  const m = /^(--[a-z]+|[A-Z][A-Z0-9_]*|runtime dir): /.exec(last);
+  const said = stripSelf(complaint(stderr) ?? last);
+  const m = /^(--[a-z]+|[A-Z][A-Z0-9_]*|runtime dir): /.exec(said);
   const field = m ? m[1].replace(/^--/, '').replace(/ /g, '') : undefined;
-  return new VmdeckError(code === 2 ? 400 : m ? 400 : 500, last, field);
+  return new VmdeckError(code === 2 ? 400 : m ? 400 : 500, said, field);
 }
 
 /** A VM that went away while starting, with what qemu.log says about it. */
@@ -189,14 +193,17 @@ async function waitUp(vm: VmInfo, timeoutMs: number, daemonized: boolean, ignore
  * Consoles CLI and CLI0 keep QEMU on a terminal: those are started by whoever
  * holds that terminal, with startVmArgs.
  */
-/** Refuses a VM without its wrapper (a ctys config alone) before anything runs it. */
+/**
+ * Refuses a VM whose config is gone before anything runs. A ctys config
+ * needs no wrapper: vmdeck runs it through its own (server/wrapper.ts).
+ */
 export async function requireWrapper(vm: VmInfo): Promise<void> {
-  if (!(await exists(vm.wrapper))) {
-    throw badInput('wrapper', `wrapper: '${vm.wrapper}' does not exist beside ${basename(vm.config)}; a ctys config needs its wrapper to start`);
+  if (!(await exists(vm.config))) {
+    throw badInput('config', `config: '${vm.config}' does not exist any more`);
   }
 }
 
-export async function startVm(labelOrPath: string, opts: StartOptions = {}): Promise<VmInfo> {
+async function startVmNow(labelOrPath: string, opts: StartOptions): Promise<VmInfo> {
   const vm = await resolveVm(labelOrPath);
   const console = (opts.console ?? vm.console ?? '').toUpperCase();
   if (console === 'CLI' || console === 'CLI0') {
@@ -207,6 +214,8 @@ export async function startVm(labelOrPath: string, opts: StartOptions = {}): Pro
   // The wrapper refuses KVM where the probe found it does not run guests: probe first.
   if (vm.accelerator.toUpperCase() === 'KVM') await kvmVerdict();
   const { code, stderr } = await runWrapper(startVmArgs(vm, opts), 60000);
+  taskOutput(stderr);
+  taskLabel(vm.label);
   const p = runtimePaths(vm.label);
   if (code === 3) {
     if (!opts.reuse) {
@@ -326,7 +335,7 @@ async function suspend(vm: VmInfo, pid: number): Promise<void> {
  * the guest ignores, without force, reports the VM still running with a
  * reason (the CLI prints it and exits 1).
  */
-export async function stopVm(label: string, opts: StopOptions): Promise<RuntimeStatus> {
+async function stopVmNow(label: string, opts: StopOptions): Promise<RuntimeStatus> {
   if (!STOP_MODES.includes(opts.mode)) throw badInput('mode', `mode: '${opts.mode}' is not one of ${STOP_MODES.join(', ')}`);
   const timeout = opts.timeout ?? DEFAULT_POWEROFF_S;
   if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0 || timeout > 3600) {
@@ -383,7 +392,7 @@ export async function stopVm(label: string, opts: StopOptions): Promise<RuntimeS
 /** What can be said of a running VM whose config cannot be read any more. */
 function orphanInfo(label: string, config: string): VmInfo {
   return {
-    label, uuid: '', mac: '', ip: '', dist: '', distrel: '', os: '', osrel: '', arch: '', accelerator: '',
+    label, uuid: '', mac: '', ip: '', interfaces: [], vmstate: '', dist: '', distrel: '', os: '', osrel: '', arch: '', accelerator: '', qemu: '',
     memsize: 0, smp: 0, console: '', template: '', dir: config ? dirname(config) : '', config,
     wrapper: config.replace(/\.ctys$/, '.sh'), disk: '', source: 'ctys', dynamic: false, state: 'running',
   };
@@ -407,4 +416,21 @@ export async function listRunning(): Promise<VmInfo[]> {
   }));
   const running = await withStatus(found.filter((v): v is VmInfo => v !== null));
   return running.filter((v) => v.state === 'running' || v.state === 'paused');
+}
+
+// --- as tasks ---------------------------------------------------------------
+
+/** Starts a VM (startVmNow), recorded in the task log. */
+export function startVm(labelOrPath: string, opts: StartOptions = {}): Promise<VmInfo> {
+  return task('start', labelOrPath, { ...opts }, () => startVmNow(labelOrPath, opts));
+}
+
+/** Stops, resets, pauses, resumes or suspends a VM (stopVmNow), recorded in the task log; a poweroff the guest ignored is a failed task. */
+export function stopVm(label: string, opts: StopOptions): Promise<RuntimeStatus> {
+  return task(`stop:${opts.mode}`, label, { ...opts }, async () => {
+    const status = await stopVmNow(label, opts);
+    if (opts.mode === 'poweroff' && status.state !== 'stopped') taskFailed(`VM '${label}' is still ${status.state}: ${status.reason ?? 'it did not power off'}`);
+    else if (status.reason) taskOutput(status.reason);
+    return status;
+  });
 }

@@ -14,17 +14,21 @@ export interface ServerAnnouncement {
   pid: number;
   host: string;
   port: number;
+  /** The UNIX socket of a `vmdeck serve --socket` (then port is 0). */
+  socket?: string;
   /** ISO 8601. */
   startedAt: string;
 }
 
 export const serverFile = (root = runRoot()) => join(root, 'server.json');
+/** A socket server announces itself apart, so a dashboard on TCP and one for another host's dashboard can both run. */
+export const socketServerFile = (root = runRoot()) => join(root, 'serve-socket.json');
 
 /** Writes server.json for this process (atomically, 0600); resolves with the function that removes it again. */
-export async function announceServer(host: string, port: number): Promise<() => Promise<void>> {
+export async function announceServer(host: string, port: number, socket?: string): Promise<() => Promise<void>> {
   const root = await trustedRunRoot();
-  const file = serverFile(root);
-  const info: ServerAnnouncement = { pid: process.pid, host, port, startedAt: new Date().toISOString() };
+  const file = socket === undefined ? serverFile(root) : socketServerFile(root);
+  const info: ServerAnnouncement = { pid: process.pid, host, port, ...(socket === undefined ? {} : { socket }), startedAt: new Date().toISOString() };
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(tmp, `${JSON.stringify(info)}\n`, { mode: 0o600, flag: 'wx' });
   await rename(tmp, file);
@@ -42,9 +46,10 @@ async function readAnnouncement(file: string): Promise<ServerAnnouncement | null
   try {
     const v = JSON.parse(await readFile(file, 'utf8')) as Partial<ServerAnnouncement>;
     if (!Number.isInteger(v.pid) || (v.pid as number) <= 0) return null;
-    if (!Number.isInteger(v.port) || (v.port as number) <= 0 || (v.port as number) > 65535) return null;
+    const socket = typeof v.socket === 'string' && v.socket.startsWith('/') ? v.socket : undefined;
+    if (!Number.isInteger(v.port) || (v.port as number) < (socket ? 0 : 1) || (v.port as number) > 65535) return null;
     if (typeof v.host !== 'string') return null;
-    return { pid: v.pid!, host: v.host, port: v.port!, startedAt: String(v.startedAt ?? '') };
+    return { pid: v.pid!, host: v.host, port: v.port!, ...(socket ? { socket } : {}), startedAt: String(v.startedAt ?? '') };
   } catch {
     return null;
   }
@@ -64,11 +69,20 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The dashboard that runs now for this run root, or null (none, or a stale file). */
+/** The dashboard that runs now for this run root (on TCP, else on a socket), or null (none, or stale files). */
 export async function liveServer(): Promise<ServerAnnouncement | null> {
   const root = await trustedRunRoot();
-  const info = await readAnnouncement(serverFile(root));
-  return info && alive(info.pid) ? info : null;
+  for (const file of [serverFile(root), socketServerFile(root)]) {
+    const info = await readAnnouncement(file);
+    if (info && alive(info.pid)) return info;
+  }
+  return null;
+}
+
+/** The socket server that runs now for this run root, or null. */
+export async function liveSocketServer(): Promise<ServerAnnouncement | null> {
+  const info = await readAnnouncement(socketServerFile(await trustedRunRoot()));
+  return info && info.socket && alive(info.pid) ? info : null;
 }
 
 /** Where a local client reaches a server listening on `host`: a wildcard address means loopback. */
@@ -80,6 +94,7 @@ export function loopbackHost(host: string): string {
 
 /** The WebSocket URL of a VM's console on that server. */
 export function consoleWsUrl(server: ServerAnnouncement, label: string, kind: 'serial' | 'monitor'): string {
+  if (server.socket) return `ws+unix://${server.socket}:/ws/vms/${encodeURIComponent(label)}/${kind}`;
   const host = loopbackHost(server.host);
   return `ws://${host.includes(':') ? `[${host}]` : host}:${server.port}/ws/vms/${encodeURIComponent(label)}/${kind}`;
 }

@@ -8,6 +8,7 @@ import { exists } from './fsutil';
 import { run } from './proc';
 import { vmStatus } from './runner';
 import { hmpStrict, resolveVm, withQmp } from './runtime';
+import { task } from './tasks';
 
 export type { Snapshot } from '../lib/snapshots';
 
@@ -55,7 +56,11 @@ export async function listSnapshots(label: string): Promise<Snapshot[]> {
 }
 
 /** Takes a snapshot: with the VM's RAM and devices while it runs (savevm), of the disk only when stopped. */
-export async function saveSnapshot(label: string, name: string): Promise<Snapshot> {
+export function saveSnapshot(label: string, name: string): Promise<Snapshot> {
+  return task('snapshot:save', label, { name }, () => saveNow(label, name));
+}
+
+async function saveNow(label: string, name: string): Promise<Snapshot> {
   validName(name);
   const { vm, live } = await context(label);
   const before = await listOf(vm, live);
@@ -77,7 +82,11 @@ async function existing(vm: VmInfo, live: boolean, name: string): Promise<Snapsh
 }
 
 /** Returns the VM to a snapshot; everything since it is lost. */
-export async function loadSnapshot(label: string, name: string): Promise<Snapshot> {
+export function loadSnapshot(label: string, name: string): Promise<Snapshot> {
+  return task('snapshot:load', label, { name }, () => loadNow(label, name));
+}
+
+async function loadNow(label: string, name: string): Promise<Snapshot> {
   const { vm, live, status } = await context(label);
   const snap = await existing(vm, live, name);
   if (status.state === 'suspended') {
@@ -94,7 +103,11 @@ export async function loadSnapshot(label: string, name: string): Promise<Snapsho
   return snap;
 }
 
-export async function deleteSnapshot(label: string, name: string): Promise<void> {
+export function deleteSnapshot(label: string, name: string): Promise<void> {
+  return task('snapshot:delete', label, { name }, () => deleteNow(label, name));
+}
+
+async function deleteNow(label: string, name: string): Promise<void> {
   const { vm, live } = await context(label);
   await existing(vm, live, name);
   if (live) await withQmp(vm, (c) => hmpStrict(c, `delvm ${name}`, 'snapshot'));

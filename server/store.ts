@@ -7,25 +7,35 @@ import { constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { access, chmod, link, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { parseCtysPlain, renderCtys, readMarkers, type ConfigVars } from '../lib/ctys';
+import { DEFAULT_MATCHVSTAT, interfacesOf, matchesVstat, parseCtysPlain, parseMatchVstat, renderCtys, readMarkers, type ConfigVars } from '../lib/ctys';
 import { kvmRuns, qemuArch } from '../lib/host';
 import { kvmVerdict } from './kvm-probe';
 import { composeSpec, envValues, macFromBytes, specFromVars, type HostFacts } from '../lib/options';
 import { LABEL_RE, MAC_RE, parseSpec, UUID_RE, type VmSpec, type VmSpecInput } from '../lib/spec';
 import type { VmInfo } from '../lib/vm';
 import { renderWrapper } from '../lib/wrapper';
+import { complaint, stripSelf } from '../lib/wrapper/complaint';
 import { readConfig } from './config';
 import { badInput, conflict, notFound, VmdeckError } from './errors';
 import { exists } from './fsutil';
+import { loadMacmap } from './macmap';
 import { bases, defaultBase } from './paths';
 import { run } from './proc';
+import { wrapperArgs, type WrapperOf } from './wrapper';
 import { findTemplate, loadCatalog } from './templates';
+import { task, taskOutput } from './tasks';
 
 export const GENERATOR = 'vmdeck create-conf 0.1';
 
 // --- finding VMs (ENUMERATE) ------------------------------------------------
 
-const MAX_DEPTH = 4;
+/**
+ * How far below a base ENUMERATE looks. ctys's `find` has no limit, and its
+ * default bases are whole trees; this bound only stops a runaway tree (a
+ * directory loop through bind mounts). Symbolic links are not followed, as
+ * `find` does not.
+ */
+export const MAX_DEPTH = 64;
 
 /**
  * ENUMERATE reads thousands of small files: synchronous calls cost a few
@@ -36,7 +46,7 @@ const MAX_DEPTH = 4;
 const SLICE = 200;
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
-/** The .ctys files under base, up to MAX_DEPTH levels down. */
+/** The .ctys files under base, up to MAX_DEPTH levels down, sorted. */
 async function findConfigs(base: string): Promise<string[]> {
   const out: string[] = [];
   let level = [base];
@@ -55,7 +65,7 @@ async function findConfigs(base: string): Promise<string[]> {
         if (e.name.startsWith('.') || e.name === 'node_modules') continue;
         const p = join(dir, e.name);
         if (e.isFile() && e.name.endsWith('.ctys')) out.push(p);
-        else if (e.isDirectory() && depth < MAX_DEPTH) next.push(p);
+        else if (e.isDirectory()) next.push(p);
       }
     }
     level = next;
@@ -99,27 +109,40 @@ function remember(configPath: string, st: { mtimeMs: number; size: number }, inf
   return { ...info };
 }
 
+/**
+ * The label of a config, one rule for ENUMERATE and the wrapper: ctys's
+ * #@#LABEL marker (ctys addresses a VM by it), else the LABEL variable, else
+ * the config's file name.
+ */
+export function labelOf(markerLabel: string | undefined, variable: unknown, configPath: string): string {
+  return markerLabel || str(variable) || basename(configPath, '.ctys');
+}
+
 function vmInfo(configPath: string, text: string, vars: ConfigVars, dynamic: boolean): VmInfo | null {
   const markers = readMarkers(text);
   if (markers.magic !== 'QEMU') return null;
   const f = specFromVars(vars);
   const dir = dirname(configPath);
-  const label = str(f.label, markers.values.LABEL || basename(configPath, '.ctys'));
+  const m = markers.values;
   const disk = str(f.disk);
+  const interfaces = interfacesOf(vars, m);
   const info: VmInfo = {
-    label,
-    uuid: str(f.uuid, markers.values.UUID ?? ''),
-    mac: str(f.mac, markers.values.MAC0 ?? ''),
-    ip: str(f.ip, markers.values.IP0 ?? ''),
-    dist: str(f.dist, markers.values.DIST ?? ''),
-    distrel: str(f.distrel, markers.values.DISTREL ?? ''),
-    os: str(f.os, markers.values.OS ?? ''),
-    osrel: str(f.osrel, markers.values.OSREL ?? ''),
-    arch: str(f.arch, markers.values.ARCH || 'x86_64'),
+    label: labelOf(m.LABEL, f.label, configPath),
+    uuid: str(f.uuid, m.UUID ?? ''),
+    mac: interfaces[0]?.mac ?? '',
+    ip: interfaces[0]?.ip ?? '',
+    interfaces,
+    vmstate: m.VMSTATE ?? '',
+    dist: str(f.dist, m.DIST ?? ''),
+    distrel: str(f.distrel, m.DISTREL ?? ''),
+    os: str(f.os, m.OS ?? ''),
+    osrel: str(f.osrel, m.OSREL ?? ''),
+    arch: str(f.arch, m.ARCH || 'x86_64'),
     accelerator: str(f.accelerator, 'QEMU'),
+    qemu: str(f.qemu),
     memsize: typeof f.memsize === 'number' ? f.memsize : Number(f.memsize) || 0,
     smp: typeof f.smp === 'number' ? f.smp : Number(f.smp) || 1,
-    console: str(f.console, markers.values.DEFAULTCONSOLE || 'VNC'),
+    console: str(f.console, m.DEFAULTCONSOLE || 'VNC').toUpperCase(),
     template: str(f.template),
     dir,
     config: configPath,
@@ -157,7 +180,28 @@ export async function enumerate(baseList = bases()): Promise<VmInfo[]> {
       found.push(info);
     }
   }
-  return found;
+  // A MAC/IP pair the macmap database has otherwise, flagged as ctys's ENUMERATE does.
+  const db = loadMacmap();
+  if (!db) return found;
+  return found.map((v) => {
+    const warnings = db.disagreements(v.interfaces);
+    return warnings.length ? { ...v, warnings } : v;
+  });
+}
+
+/**
+ * The VMs whose #@#VMSTATE a MATCHVSTAT value (`ACTIVE%BACKUP`, `all`, …)
+ * lets through; without one, ctys's default: ACTIVE, DISABLED and none.
+ * The same for `vmdeck enumerate --vmstate` and GET /api/vms?vmstate=.
+ */
+export function filterVmstate(vms: VmInfo[], matchvstat?: string): VmInfo[] {
+  let allowed: Set<string> | null;
+  try {
+    allowed = matchvstat === undefined ? new Set<string>(DEFAULT_MATCHVSTAT) : parseMatchVstat(matchvstat);
+  } catch (e) {
+    throw badInput('vmstate', (e as Error).message);
+  }
+  return vms.filter((v) => matchesVstat(v.vmstate, allowed));
 }
 
 /** A VM by label, or by the path of its directory, config or wrapper. */
@@ -212,6 +256,20 @@ function uniqueMac(known: VmInfo[]): string {
 }
 
 /**
+ * What the macmap database says of a new VM (ctys-createConfVM's lookups):
+ * the MAC of the label as host name (when it has exactly one), and the IP
+ * of that MAC or of the MAC given.
+ */
+function macmapFor(label: string, givenMac: string | undefined): { mac: string; ip: string } {
+  const db = loadMacmap();
+  if (!db) return { mac: '', ip: '' };
+  if (givenMac) return { mac: '', ip: db.ipOf(givenMac) };
+  const macs = [...new Set(db.byName(label).map((e) => e.mac))];
+  if (macs.length !== 1) return { mac: '', ip: '' };
+  return { mac: macs[0], ip: db.byName(label).find((e) => e.ip)?.ip ?? db.ipOf(macs[0]) };
+}
+
+/**
  * The full, validated spec for a new VM and where each value came from, and
  * the VMs that ENUMERATE found (read once here, for the MAC, UUID and label).
  */
@@ -224,10 +282,14 @@ export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; o
   const forArch = !chosen && wantedArch ? (await loadCatalog()).find((t) => t.defaults.arch === wantedArch)?.id : undefined;
   const templateId = chosen ?? forArch ?? 'linux-x86_64';
   const template = await findTemplate(templateId);
+  const given = (req.values?.mac || env.mac) as string | undefined;
+  const fromDb = macmapFor(req.label, given);
   const generated = {
     uuid: randomUUID(),
-    mac: req.values?.mac || env.mac ? '' : uniqueMac(known),
+    mac: given ? '' : fromDb.mac || uniqueMac(known),
   };
+  // The IP the database has for this MAC, as ctys-createConfVM's "(m)", unless one is given.
+  if (fromDb.ip && env.ip === undefined && req.values?.ip === undefined) env.ip = fromDb.ip;
   const host = await hostFacts((env.accelerator ?? req.values?.accelerator) === undefined);
   const { input, origin } = composeSpec(req.label, template, host, generated, env, req.values ?? {});
   const r = parseSpec(input);
@@ -296,6 +358,7 @@ export function stamp(d = new Date()): string {
 async function createImage(path: string, format: string, size: string): Promise<void> {
   try {
     await run('qemu-img', ['create', '-q', '-f', format, path, size]);
+    taskOutput(`qemu-img create -f ${format} ${path} ${size}`);
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: string };
     if (err.code === 'ENOENT') throw new VmdeckError(500, 'qemu-img: not found (install Debian\'s qemu-utils)', 'disk');
@@ -381,7 +444,13 @@ const alreadyExists = (label: string, target: string, hint: string) =>
  * force, an existing VM's config and wrapper are kept with a timestamp
  * suffix; an existing disk image is never overwritten.
  */
-export async function createVm(req: CreateRequest): Promise<Created> {
+export function createVm(req: CreateRequest): Promise<Created> {
+  // The environment's create-conf options, not the whole environment of the CLI.
+  const { values, env, ...options } = req;
+  return task('create', req.label, { ...options, ...(env ? envValues(env) : {}), ...values }, () => createVmNow(req));
+}
+
+async function createVmNow(req: CreateRequest): Promise<Created> {
   const base = resolve(req.base ?? defaultBase());
   if (req.force && LABEL_RE.test(req.label)) {
     // A VM written anew keeps its identity (UUID, MAC) unless the user gives another.
@@ -456,7 +525,7 @@ export async function createVm(req: CreateRequest): Promise<Created> {
     }
     const vm = await readVmInfo(join(target, ctysName));
     if (!vm) throw new VmdeckError(500, `${target}: the new config could not be read back`);
-    return { vm, spec, kept, imageCreated, problem: await wrapperCheck(vm.wrapper, [], vm.accelerator) };
+    return { vm, spec, kept, imageCreated, problem: await wrapperCheck(vm, [], vm.accelerator) };
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     if (madeOutside) {
@@ -487,7 +556,7 @@ export async function previewVm(req: CreateRequest): Promise<Preview> {
     await mkdir(dir);
     await writeFile(join(dir, `${spec.label}.ctys`), files.ctys);
     await writeFile(join(dir, `${spec.label}.sh`), files.wrapper, { mode: 0o755 });
-    const argv = await wrapperPrint(join(dir, `${spec.label}.sh`));
+    const argv = await wrapperPrint({ wrapper: join(dir, `${spec.label}.sh`), config: join(dir, `${spec.label}.ctys`) });
     const target = join(resolve(req.base ?? defaultBase()), spec.label);
     return {
       spec,
@@ -502,13 +571,13 @@ export async function previewVm(req: CreateRequest): Promise<Preview> {
 // --- the wrapper's view ---------------------------------------------------
 
 /** The wrapper's final QEMU command (its --print), one argument per element. */
-export async function wrapperPrint(wrapper: string, options: string[] = []): Promise<string[]> {
+export async function wrapperPrint(vm: WrapperOf, options: string[] = []): Promise<string[]> {
   try {
-    const { stdout } = await run('bash', [wrapper, '--print', ...options], { timeout: 10000 });
+    const { stdout } = await run('bash', wrapperArgs(vm, ['--print', ...options]), { timeout: 10000 });
     return stdout.replace(/\n$/, '').split('\n');
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    throw badInput('config', (err.stderr || err.message).trim().split('\n').pop()!.replace(/^[^:]*\.sh: /, ''));
+    throw badInput('config', stripSelf(complaint(err.stderr ?? '') ?? err.message.split('\n')[0]));
   }
 }
 
@@ -517,14 +586,14 @@ export async function wrapperPrint(wrapper: string, options: string[] = []): Pro
  * A VM set to KVM is checked against this host's KVM probe (run first when
  * there is no verdict for this boot yet: the wrapper reads its cache).
  */
-export async function wrapperCheck(wrapper: string, options: string[] = [], accelerator?: string): Promise<string | null> {
+export async function wrapperCheck(vm: WrapperOf, options: string[] = [], accelerator?: string): Promise<string | null> {
   if (accelerator?.toUpperCase() === 'KVM') await kvmVerdict();
   try {
-    await run('bash', [wrapper, '--check', ...options], { timeout: 10000 });
+    await run('bash', wrapperArgs(vm, ['--check', ...options]), { timeout: 10000 });
     return null;
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    return (err.stderr || err.message).trim().split('\n').pop()!.replace(/^[^:]*\.sh: /, '');
+    return stripSelf(complaint(err.stderr ?? '') ?? err.message.split('\n')[0]);
   }
 }
 
@@ -561,7 +630,11 @@ async function ownFiles(vm: VmInfo): Promise<string[]> {
  * nothing else is left in it. The disk image is kept unless deleteDisks: one
  * inside the VM's directory is moved aside, out of it when the directory goes.
  */
-export async function deleteVmFiles(vm: VmInfo, deleteDisks: boolean): Promise<{ keptDisk?: string }> {
+export function deleteVmFiles(vm: VmInfo, deleteDisks: boolean): Promise<{ keptDisk?: string }> {
+  return task('delete', vm.label, { disks: deleteDisks ? 'delete' : 'keep' }, () => deleteVmFilesNow(vm, deleteDisks));
+}
+
+async function deleteVmFilesNow(vm: VmInfo, deleteDisks: boolean): Promise<{ keptDisk?: string }> {
   for (const f of await ownFiles(vm)) await rm(f, { force: true });
   cache.delete(vm.config);
   // The VM's own directory is <BASE>/<LABEL>/; a base or any other directory stays.

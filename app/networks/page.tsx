@@ -3,6 +3,8 @@ import { Networks } from '@/components/net/Networks';
 
 export const metadata: Metadata = { title: 'Networks' };
 
-export default function NetworksPage() {
-  return <Networks />;
+export default async function NetworksPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const { host } = await searchParams;
+  const on = typeof host === 'string' && host ? host : undefined;
+  return <Networks key={on ?? 'local'} host={on} />;
 }

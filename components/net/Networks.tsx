@@ -3,12 +3,14 @@
 // each, and creating and cancelling them. Refusals show the server's own
 // line where the user acted: under the field, beside the button.
 import Link from 'next/link';
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import { api, ApiError, type SwitchInfo, type SwitchPort } from '../api';
 import { useConfirm } from '../Confirm';
 import { CopyText } from '../CopyText';
 import { StateBadge } from '../StateBadge';
 import { useSwitches } from './switches';
+import { HostChoice } from '../HostChoice';
+import { hostApi, LOCAL } from '../hosts';
 
 type FieldName = 'name' | 'tap' | 'bridge';
 
@@ -22,8 +24,10 @@ const and = (xs: string[]) => (xs.length < 2 ? xs.join('') : `${xs.slice(0, -1).
 
 const clientName = (p: SwitchPort) => `${p.descr.replace(/:$/, '') || 'client'}${p.pid ? ` (pid ${p.pid})` : ''}`;
 
-export function Networks() {
-  const { switches, error: loadError, reload } = useSwitches();
+export function Networks({ host = LOCAL }: { host?: string }) {
+  const { switches, error: loadError, reload } = useSwitches(host);
+  // Another host's switches are made and cancelled there, through the central server.
+  const on = useMemo(() => (host === LOCAL ? api : hostApi(host)), [host]);
   const [status, setStatus] = useState<Record<string, RowStatus>>({});
   const [confirmDialog, confirm] = useConfirm();
 
@@ -53,7 +57,7 @@ export function Networks() {
       dismiss: 'Keep it',
     });
     if (!ok) return;
-    await act(s, 'cancel', () => api.cancelNetwork(s.name, force));
+    await act(s, 'cancel', () => on.cancelNetwork(s.name, force));
   };
 
   const act = async (s: SwitchInfo, pending: 'cancel' | 'start', run: () => Promise<unknown>) => {
@@ -73,6 +77,7 @@ export function Networks() {
     <div className="flex min-h-0 flex-1 flex-col">
       <div className="flex shrink-0 items-center gap-3 border-b border-line px-3 py-2">
         <h1 className="text-sm font-semibold">Networks</h1>
+        <HostChoice host={host} path="/networks" id="networks-host" />
         <span className="text-xs text-muted" aria-live="polite">
           {switches === null ? 'loading…' : `${switches.length} VDE switch${switches.length === 1 ? '' : 'es'} · ${attached} VM${attached === 1 ? '' : 's'} attached`}
         </span>
@@ -80,7 +85,7 @@ export function Networks() {
           VMs without a switch use user-mode NAT (set in the VM&apos;s network step).
         </span>
       </div>
-      <CreateSwitch onCreated={reload} />
+      <CreateSwitch onCreated={reload} on={on} />
       {loadError && <p role="alert" className="border-b border-line px-3 py-1.5 text-xs text-danger">{loadError}</p>}
       <div className="min-h-0 flex-1 overflow-auto">
         {switches && switches.length > 0 && (
@@ -100,7 +105,7 @@ export function Networks() {
             <tbody>
               {switches.map((s) => (
                 <SwitchRow key={s.name} s={s} status={status[s.name]} onCancel={() => cancel(s)}
-                  onStart={() => act(s, 'start', () => api.createNetwork(s.name, { tap: s.tap ?? undefined, bridge: s.bridge ?? undefined }))} />
+                  onStart={() => act(s, 'start', () => on.createNetwork(s.name, { tap: s.tap ?? undefined, bridge: s.bridge ?? undefined }))} />
               ))}
             </tbody>
           </table>
@@ -179,7 +184,7 @@ function SwitchRow({ s, status, onCancel, onStart }: { s: SwitchInfo; status?: R
 }
 
 /** The create form: a name, and a TAP device and bridge for those who run as root. */
-function CreateSwitch({ onCreated }: { onCreated: () => Promise<void> }) {
+function CreateSwitch({ onCreated, on }: { onCreated: () => Promise<void>; on: Pick<typeof api, 'createNetwork'> }) {
   const [name, setName] = useState('');
   const [tap, setTap] = useState('');
   const [bridge, setBridge] = useState('');
@@ -194,7 +199,7 @@ function CreateSwitch({ onCreated }: { onCreated: () => Promise<void> }) {
     setError(null);
     setCreated(null);
     try {
-      const s = await api.createNetwork(name.trim(), host && tap.trim() ? { tap: tap.trim(), ...(bridge.trim() ? { bridge: bridge.trim() } : {}) } : {});
+      const s = await on.createNetwork(name.trim(), host && tap.trim() ? { tap: tap.trim(), ...(bridge.trim() ? { bridge: bridge.trim() } : {}) } : {});
       setCreated(s.name);
       setName('');
       await onCreated();

@@ -4,14 +4,17 @@
 // stops plugs into or out of its switch), when the stream reconnects, and
 // when the tab comes back into view (a switch made with `vmdeck net` sends
 // no event).
-import { useEffect } from 'react';
+import { useEffect, useMemo } from 'react';
 import { api, type SwitchInfo } from '../api';
+import { hostApi, LOCAL } from '../hosts';
 import { useVmEvents } from '../events';
 import { useFetched } from '../useFetched';
 
-export function useSwitches(): { switches: SwitchInfo[] | null; error: string | null; reload: () => Promise<void> } {
+/** `host`: another host's switches (issue 14), through the central server. */
+export function useSwitches(host = LOCAL): { switches: SwitchInfo[] | null; error: string | null; reload: () => Promise<void> } {
+  const fetchSwitches = useMemo(() => (host === LOCAL ? api.networks : hostApi(host).networks), [host]);
   // A VM's QEMU plugs in a moment after it is seen running: ask a little later.
-  const { data: switches, error, reload, reloadSoon } = useFetched(api.networks, 400);
+  const { data: switches, error, reload, reloadSoon } = useFetched(fetchSwitches, 400);
 
   useEffect(() => {
     const onVisible = () => {

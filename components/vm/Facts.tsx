@@ -43,6 +43,10 @@ export function Facts({ vm, inline = false }: { vm: VmDetail; inline?: boolean }
       <dl className="grid grid-cols-[4.75rem_minmax(0,1fr)] gap-x-2 gap-y-1">
         {row('MAC', <CopyText text={vm.mac} />)}
         {row('IP', vm.ip ? <CopyText text={vm.ip} /> : <span className="text-muted">DHCP</span>)}
+        {(vm.interfaces ?? []).slice(1).map((i, n) => row(`IF ${i.index}${i.ifname !== String(i.index) ? ` ${i.ifname}` : ''}`,
+          <span key={n} className="font-mono">{i.mac}{i.ip ? ` ${i.ip}` : ''}</span>))}
+        {vm.vmstate && row('VM state', vm.vmstate)}
+        {(vm.warnings ?? []).map((w, n) => row(n ? `Warning ${n + 1}` : 'Warning', <span className="text-amber-600 dark:text-amber-400">{w}</span>))}
         {row('UUID', <CopyText wrap text={vm.uuid} />)}
         {row('Memory', formatMemory(vm.memsize))}
         {row('CPUs', vm.smp)}

@@ -6,26 +6,29 @@ import Link from 'next/link';
 import { useCallback, useEffect, useState } from 'react';
 import { api, serialLogUrl, startErrorKey, type VmDetail, type VmEvent } from '../api';
 import { useVmEvents } from '../events';
+import { hostOf, LOCAL } from '../hosts';
 import { formatOs } from '../format';
 import { badgeState, StateBadge, WarningMark } from '../StateBadge';
 import { ActionBar } from './ActionBar';
 import { Facts } from './Facts';
 import { FilesView } from './FilesView';
+import { TaskLog } from '../tasks/TaskLog';
 
 const loading = () => <div className="flex-1 bg-console" />;
 const VncConsole = dynamic(() => import('../console/VncConsole'), { ssr: false, loading });
 const TerminalConsole = dynamic(() => import('../console/TerminalConsole'), { ssr: false, loading });
+const Graphs = dynamic(() => import('./Graphs'), { ssr: false, loading });
 
-export type Tab = 'vnc' | 'serial' | 'monitor' | 'cli' | 'files';
+export type Tab = 'vnc' | 'serial' | 'monitor' | 'cli' | 'files' | 'tasks' | 'graphs';
 
-const TAB_TITLE: Record<Tab, string> = { vnc: 'VNC', serial: 'Serial', monitor: 'Monitor', cli: 'CLI0', files: 'Files & command' };
+const TAB_TITLE: Record<Tab, string> = { vnc: 'VNC', serial: 'Serial', monitor: 'Monitor', cli: 'CLI0', files: 'Files & command', tasks: 'Tasks', graphs: 'Graphs' };
 
 function tabsFor(vm: VmDetail): Tab[] {
   const tabs: Tab[] = [];
   if (vm.console === 'VNC') tabs.push('vnc');
   tabs.push('serial', 'monitor');
   if (vm.console === 'CLI0') tabs.push('cli');
-  tabs.push('files');
+  tabs.push('files', 'graphs', 'tasks');
   return tabs;
 }
 
@@ -57,6 +60,13 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
   useEffect(() => {
     void load();
   }, [load]);
+
+  // Another host's VM (LABEL@HOST) is not among this server's events: look again every few seconds.
+  useEffect(() => {
+    if (hostOf(label) === LOCAL) return;
+    const t = setInterval(() => void load(), 5000);
+    return () => clearInterval(t);
+  }, [label, load]);
 
   useVmEvents(
     (e: VmEvent) => {
@@ -180,6 +190,8 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
                   : t === 'serial' ? <TerminalConsole label={vm.label} kind="serial" running={running} suspended={suspended} logUrl={serialLogUrl(vm.label)} />
                     : t === 'monitor' ? <TerminalConsole label={vm.label} kind="monitor" running={running} suspended={suspended} />
                       : t === 'cli' ? <TerminalConsole label={vm.label} kind="cli" running={running} suspended={suspended} />
+                        : t === 'tasks' ? <TaskLog label={vm.label} />
+                        : t === 'graphs' ? <Graphs label={vm.label} running={running} />
                         : <div className="flex min-h-0 flex-1 flex-col overflow-auto"><Facts vm={vm} inline /><div className="flex min-h-[28rem] flex-1 flex-col lg:min-h-0"><FilesView vm={vm} /></div></div>
               )}
             </div>

@@ -12,6 +12,8 @@ import type { Template } from '@/lib/templates';
 import { kvmRuns } from '@/lib/host';
 import { api, ApiError, startErrorKey, type HostReport, type Preview, type WizardSpec } from '../api';
 import { FieldErrors, fieldId } from './fields';
+import { hostApi, LOCAL, qualify } from '../hosts';
+import { HostChoice } from '../HostChoice';
 import { ConsoleStep, HardwareStep, IdentityStep, NetworkStep, ReviewStep, StorageStep, TemplateStep } from './steps';
 import { formatForward, newMac, newUuid, parseForward, type Forward } from './values';
 
@@ -34,6 +36,8 @@ export interface StepProps {
   host: HostReport | null;
   usedMacs: ReadonlySet<string>;
   chooseTemplate: (t: Template) => void;
+  /** The host the VM is made on (its switches): `local` or a name of GET /api/hosts. */
+  onHost: string;
 }
 
 const STEPS = [
@@ -83,7 +87,9 @@ type PreviewState =
   | { status: 'ok'; preview: Preview }
   | { status: 'error'; error: string; field: string | null };
 
-export function Wizard({ initialTemplate }: { initialTemplate?: string }) {
+export function Wizard({ initialTemplate, host: onHost = LOCAL }: { initialTemplate?: string; host?: string }) {
+  // The host's own templates, check, VM names, preview and create (its server, through the central one).
+  const on = useMemo(() => (onHost === LOCAL ? api : hostApi(onHost)), [onHost]);
   const router = useRouter();
   const [templates, setTemplates] = useState<Template[] | null>(null);
   const [host, setHost] = useState<HostReport | null>(null);
@@ -104,7 +110,7 @@ export function Wizard({ initialTemplate }: { initialTemplate?: string }) {
     let live = true;
     (async () => {
       try {
-        const [ts, h, vms] = await Promise.all([api.templates(), api.host().catch(() => null), api.vms().catch(() => [])]);
+        const [ts, h, vms] = await Promise.all([on.templates(), on.host().catch(() => null), on.vms().catch(() => [])]);
         if (!live) return;
         setTemplates(ts);
         setHost(h);
@@ -119,7 +125,7 @@ export function Wizard({ initialTemplate }: { initialTemplate?: string }) {
     return () => {
       live = false;
     };
-  }, [initialTemplate]);
+  }, [initialTemplate, on]);
 
   const spec = useMemo(() => (draft ? specOf(draft) : null), [draft]);
   const specKey = JSON.stringify(spec);
@@ -136,7 +142,7 @@ export function Wizard({ initialTemplate }: { initialTemplate?: string }) {
     setPreview((p) => (p.status === 'checking' ? p : { status: 'checking', last: p }));
     const timer = setTimeout(async () => {
       try {
-        setPreview({ status: 'ok', preview: await api.preview(spec, ctl.signal) });
+        setPreview({ status: 'ok', preview: await on.preview(spec, ctl.signal) });
       } catch (e) {
         if (ctl.signal.aborted) return;
         const err = e as ApiError;
@@ -205,7 +211,7 @@ export function Wizard({ initialTemplate }: { initialTemplate?: string }) {
     setDraftState(draftFor(t, { label: v.label, uuid: v.uuid, mac: v.mac, ip: v.ip, netmask: v.netmask, gateway: v.gateway }, host));
   };
 
-  const props: StepProps = { draft, set, setDraft, template, templates, host, usedMacs, chooseTemplate };
+  const props: StepProps = { draft, set, setDraft, template, templates, host, usedMacs, chooseTemplate, onHost };
   const current = STEPS[step];
   const last = step === STEPS.length - 1;
   const checking = preview.status === 'checking';
@@ -217,7 +223,7 @@ export function Wizard({ initialTemplate }: { initialTemplate?: string }) {
     setCreateError(null);
     let startError: string | undefined;
     try {
-      ({ startError } = await api.create(spec, { createImage: draft.disk === 'new', ...(install ? { start: { instmode: true } } : {}) }));
+      ({ startError } = await on.create(spec, { createImage: draft.disk === 'new', ...(install ? { start: { instmode: true } } : {}) }));
     } catch (e) {
       const err = e as ApiError;
       setCreateError({ error: err.message, field: err.field ?? null });
@@ -225,8 +231,8 @@ export function Wizard({ initialTemplate }: { initialTemplate?: string }) {
       return;
     }
     // Made, whether or not it started: its page says why it did not (and what keeps it from starting).
-    const page = `/vms/${encodeURIComponent(label)}`;
-    if (startError) sessionStorage.setItem(startErrorKey(label), startError);
+    const page = `/vms/${encodeURIComponent(qualify(label, onHost))}`;
+    if (startError) sessionStorage.setItem(startErrorKey(qualify(label, onHost)), startError);
     router.push(install && !startError ? `${page}?tab=${spec.console === 'VNC' ? 'vnc' : spec.console === 'CLI0' ? 'cli' : 'serial'}` : page);
   };
 
@@ -235,6 +241,7 @@ export function Wizard({ initialTemplate }: { initialTemplate?: string }) {
       <div className="flex min-h-0 flex-1 flex-col">
         <div className="flex shrink-0 items-center gap-4 border-b border-line px-3 py-2">
           <h1 className="text-sm font-semibold">New virtual machine</h1>
+          <HostChoice host={onHost} path="/vms/new" id="wizard-host" />
           <ol className="flex items-center gap-0.5" aria-label="Steps">
             {STEPS.map((s, i) => (
               <li key={s.id}>

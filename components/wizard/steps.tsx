@@ -7,6 +7,7 @@ import { kvmRuns } from '@/lib/host';
 import type { Preview, WizardSpec } from '../api';
 import { CopyBlock, CopyButton } from '../CopyText';
 import { useSwitches } from '../net/switches';
+import { LOCAL } from '../hosts';
 import { ChoiceField, Field, NumberField, SelectField, TextField, useFieldError, useInputProps, type Choice } from './fields';
 import { formatArgv, shellQuote } from '../format';
 import { newMac, newUuid, type Forward } from './values';
@@ -261,7 +262,7 @@ function DiskIf({ value, set }: { value: WizardSpec['diskIf']; set: StepProps['s
 /** When the template does not say which NICs its machine takes: the common ones. */
 const NICS = ['virtio-net-pci', 'e1000', 'rtl8139', 'ne2k_pci', 'pcnet', 'i82559er', 'lance', 'smc91c111', 'mcf_fec'];
 
-export function NetworkStep({ draft, set, setDraft, template }: StepProps) {
+export function NetworkStep({ draft, set, setDraft, template, onHost }: StepProps) {
   const v = draft.values;
   const netmode = (v.netmode ?? 'user') as NonNullable<WizardSpec['netmode']>;
   const choices: Choice<typeof netmode>[] = [
@@ -272,7 +273,7 @@ export function NetworkStep({ draft, set, setDraft, template }: StepProps) {
   return (
     <div className={section}>
       <ChoiceField name="netmode" legend="Network" value={netmode} columns={3} onChange={(m) => set({ netmode: m })} choices={choices} />
-      {netmode === 'vde' && <VdeSwitchField value={v.vdeSwitch ?? ''} onChange={(vdeSwitch) => set({ vdeSwitch })} />}
+      {netmode === 'vde' && <VdeSwitchField host={onHost} value={v.vdeSwitch ?? ''} onChange={(vdeSwitch) => set({ vdeSwitch })} />}
       {netmode !== 'none' && <NicField value={v.nic ?? ''} onChange={(nic) => set({ nic })} models={template.nicModels} machine={template.defaults.machine} />}
       {netmode === 'user' && <Forwards forwards={draft.forwards} onChange={(forwards) => setDraft({ forwards })} />}
     </div>
@@ -314,8 +315,8 @@ const OTHER = ' other';
  * or a name or directory typed in. A switch need not run to be chosen, only
  * when the VM starts, so a name that is not running is a warning, not an error.
  */
-function VdeSwitchField({ value, onChange }: { value: string; onChange: (v: string) => void }) {
-  const { switches, error: loadError } = useSwitches();
+function VdeSwitchField({ host, value, onChange }: { host: string; value: string; onChange: (v: string) => void }) {
+  const { switches, error: loadError } = useSwitches(host);
   const error = useFieldError('vdeSwitch');
   const [typing, setTyping] = useState(false);
   const running = switches?.filter((s) => s.state === 'running') ?? [];
@@ -361,7 +362,7 @@ function VdeSwitchField({ value, onChange }: { value: string; onChange: (v: stri
           ))}
           <option value={OTHER}>another: a name or directory…</option>
         </select>
-        <Link href="/networks" target="_blank" className="text-xs text-accent underline">Create a switch</Link>
+        <Link href={host === LOCAL ? '/networks' : `/networks?host=${encodeURIComponent(host)}`} target="_blank" className="text-xs text-accent underline">Create a switch</Link>
       </div>
       {other && (
         <input

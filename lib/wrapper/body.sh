@@ -5,9 +5,18 @@
 set -u -o pipefail
 shopt -s extglob
 
-VMDIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P) || exit 1
+# CONF_KIND=ctys: vmdeck runs a ctys-made config (beside ctys's own wrapper,
+# which is never run) through this body, from its own copy: the header names
+# the config's directory, and ctys's meanings apply (ctys_meanings below).
+if [[ ${CONF_KIND:-vmdeck} == ctys ]]; then
+	VMDIR=$CONF_DIR
+	SELF="vmdeck-${CONF_NAME%.ctys}.sh"
+else
+	CONF_KIND=vmdeck
+	VMDIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P) || exit 1
+	SELF=${BASH_SOURCE[0]##*/}
+fi
 CONF="$VMDIR/$CONF_NAME"
-SELF=${BASH_SOURCE[0]##*/}
 
 # Exit codes: 1 a problem with the VM or the host, 2 a bad option,
 # 3 already running (vmdeck start --reuse relies on it).
@@ -54,13 +63,147 @@ for arg in "$@"; do
 	esac
 done
 
+# --- ctys's meanings, for a ctys-made config (CONF_KIND=ctys) ---------------
+# What ctys's wrapper (template.QEMU.sh) does with the same config, where
+# vmdeck's defaults would do otherwise; docs/CTYS.md lists them.
+
+ctys_meanings() { # after the config is sourced, before vmdeck's defaults
+	# ctys keeps the console in the #@#DEFAULTCONSOLE marker only.
+	[[ -n ${DEFAULTCONSOLE:-} ]] || conf_marker DEFAULTCONSOLE DEFAULTCONSOLE
+	# ctys adds a NIC only when NIC is set (NIC= is none) and puts it on the
+	# VDE switch QEMUSOCK, ctys-setupVDE's /var/tmp/vde_switch0.$USER by default.
+	if [[ -z ${NETMODE:-} ]]; then
+		if [[ -z ${NIC-unset} ]]; then NETMODE=none; else NETMODE=vde; fi
+	fi
+	if [[ ${NETMODE,,} == vde && -z ${QEMUSOCK:-} ]]; then QEMUSOCK=/var/tmp/vde_switch0.${USER:-$(id -un)}; fi
+	# The interfaces are chosen for the machine in ctys_late unless the config names them.
+	ctys_hdd_if=${HDDBOOTIMAGE_IF:-} ctys_cd_if=${CDROM_IF:-}
+	# ctys passes -kernel/-initrd with whatever it boots, the disk included.
+	ctys_kernel=${KERNELIMAGE:-}
+	return 0
+}
+
+ctys_late() { # once ARGSADD is an array
+	local i rest=()
+	# A ctys config names its board in ARGSADD (-M integratorcp): a machine for vmdeck.
+	for ((i = 0; i < ${#ARGSADD[@]}; i++)); do
+		if [[ -z $MACHINE && ( ${ARGSADD[i]} == -M || ${ARGSADD[i]} == -machine ) ]] && ((i + 1 < ${#ARGSADD[@]})); then
+			MACHINE=${ARGSADD[i + 1]}; i=$((i + 1))
+		else
+			rest+=("${ARGSADD[i]}")
+		fi
+	done
+	ARGSADD=("${rest[@]+"${rest[@]}"}")
+	# ctys's TIMEOPT (-localtime, an option QEMU has dropped) and VGADRIVER.
+	[[ ${TIMEOPT:-} == *-localtime* ]] && ARGSADD+=(-rtc base=localtime)
+	machine_buses
+	if [[ -z $VGA && ${VGADRIVER:-} =~ -(std-)?vga([[:space:]]+([a-z]+))? ]] && bus_has PCI PCIE ISA; then
+		VGA=${BASH_REMATCH[3]:-std}
+	fi
+	# QEMU refuses a drive no device of the machine takes: each goes on a bus
+	# the machine has (IDE first, as ctys's -hda and -cdrom), else not at all.
+	DISK_NOBUS=''
+	if [[ -z $ctys_hdd_if && -n $BUSES ]]; then
+		if bus_has IDE; then HDDBOOTIMAGE_IF=ide
+		elif bus_has PCI PCIE; then HDDBOOTIMAGE_IF=virtio
+		elif bus_has SCSI; then HDDBOOTIMAGE_IF=scsi
+		elif bus_has sd-bus; then HDDBOOTIMAGE_IF=sd
+		else HDDBOOTIMAGE_IF=ide; DISK_NOBUS=1
+		fi
+	elif [[ -z $ctys_hdd_if ]]; then
+		HDDBOOTIMAGE_IF=ide
+	fi
+	if [[ -z $ctys_cd_if && -n $BUSES ]]; then
+		if bus_has IDE; then CDROM_IF=ide; elif bus_has SCSI; then CDROM_IF=scsi; else CDROM_IF=none; fi
+	elif [[ -z $ctys_cd_if ]]; then
+		CDROM_IF=ide
+	fi
+	return 0
+}
+
+# bus_has TYPE...: whether the machine has a bus of one of these types (or names).
+bus_has() {
+	local t
+	for t; do [[ " $BUSES " == *" $t "* ]] && return 0; done
+	return 1
+}
+
+# machine_buses: BUSES, the types and names of the buses the machine has, as
+# QEMU itself lists them (info qtree of the machine, started paused, no
+# devices added); kept in the runtime root per binary and machine.
+machine_buses() {
+	BUSES=''
+	local bin=$STARTERCALL cache='' root=${VMDECK_RUN:-${XDG_RUNTIME_DIR:-/tmp}/vmdeck-$EUID} line kernel
+	[[ $bin == */* ]] || ctys_which bin "$STARTERCALL"
+	[[ -n $bin && -x $bin ]] || return 0
+	if [[ -d $root && -O $root ]]; then
+		cache="$root/machines/${bin//\//_}.${MACHINE:-default}"
+		if [[ -f $cache && $cache -nt $bin ]]; then
+			IFS= read -r BUSES <"$cache" || true
+			return 0
+		fi
+	fi
+	local probe=("$bin" -S -nodefaults -display none -qtest null -monitor stdio -m "$MEMSIZE")
+	[[ -n $MACHINE ]] && probe+=(-machine "$MACHINE")
+	# Some boards (mcf5208evb) will not come up without a kernel: an empty one does.
+	for kernel in '' /dev/null; do
+		while IFS= read -r line; do
+			[[ $line =~ ^[[:space:]]*bus:[[:space:]]+([^[:space:]]+) ]] && BUSES+="${BASH_REMATCH[1]} "
+			[[ $line =~ ^[[:space:]]*type[[:space:]]+([^[:space:]]+)[[:space:]]*$ ]] && BUSES+="${BASH_REMATCH[1]} "
+		done < <(printf 'info qtree\nquit\n' | timeout 10 "${probe[@]}" ${kernel:+-kernel "$kernel"} 2>/dev/null)
+		[[ " $BUSES " == *' System '* ]] && break
+		BUSES=''
+	done
+	BUSES=${BUSES% }
+	if [[ -n $cache && -n $BUSES ]] && mkdir -p -m 0700 -- "$root/machines" 2>/dev/null; then
+		printf '%s\n' "$BUSES" >"$cache.$$" && mv -f -- "$cache.$$" "$cache"
+	fi
+	return 0
+}
+
+# The disk's format: ctys hands QEMU the image to probe; a qcow2 one starts with QFI\xfb.
+ctys_disk_format() {
+	local magic='' LC_ALL=C
+	[[ -z $HDDBOOTIMAGE_FORMAT && -f $HDD && -r $HDD ]] || return 0
+	IFS= read -r -N 4 magic <"$HDD" 2>/dev/null || true
+	if [[ $magic == $'QFI\xfb' ]]; then HDDBOOTIMAGE_FORMAT=qcow2; else HDDBOOTIMAGE_FORMAT=raw; fi
+}
+
 [[ -r $CONF ]] || die "config '$CONF' is missing or unreadable"
 # The config is bash and may hold the user's own logic: source it without
 # nounset so that a reference to an unset variable there is not fatal.
 set +u
+# What ctys's wrapper has set when it sources a config (CTYSWRAPPERPATH, …).
+ctys_env "$VMDIR" "${CONF_NAME%.ctys}.sh"
+# ctys's wrapper sources from the VM's directory; relative paths in a ctys config mean that.
+if [[ $CONF_KIND == ctys ]]; then cd -- "$VMDIR" || die "config '$CONF': cannot enter its directory"; fi
 # shellcheck source=/dev/null
 source "$CONF" || die "config '$CONF' failed to load"
 set -u
+
+# conf_marker VAR NAME: the value of the marker #@#NAME in the config, as
+# ctys's ENUMERATE reads it (first one wins, quotes dropped, trimmed).
+conf_marker() {
+	local line value re='^ *#@#'"$2"' *= *"*([^"]*)'
+	printf -v "$1" '%s' ''
+	while IFS= read -r line || [[ -n $line ]]; do
+		[[ $line == *"#@#$2"* ]] || continue
+		line=${line//$'\t'/}; line=${line//\'/\"}
+		if [[ $line =~ $re ]]; then
+			value=${BASH_REMATCH[1]}
+			value=${value#"${value%%[![:space:]]*}"}; value=${value%"${value##*[![:space:]]}"}
+			printf -v "$1" '%s' "$value"
+			return 0
+		fi
+	done <"$CONF"
+}
+
+# The label, one rule with vmdeck's ENUMERATE: the #@#LABEL marker (ctys
+# addresses a VM by it), else LABEL, else the config's name.
+conf_marker marker_label LABEL
+[[ -n $marker_label ]] && LABEL=$marker_label
+
+[[ $CONF_KIND == ctys ]] && ctys_meanings
 
 # --- values, with ctys's defaults where the config says nothing -------------
 
@@ -80,6 +223,7 @@ words() { IFS=$' \t\n' read -r -d '' -a "$1" <<<"$2" || true; }
 if [[ -z ${ARGSADD[@]+set} || ${ARGSADD@a} != *a* ]]; then
 	words ARGSADD "${ARGSADD:-}"
 fi
+[[ $CONF_KIND == ctys ]] && ctys_late
 
 # The helpers below set the variable named first (printf -v): a $(…) per call
 # would fork a subshell, and --print/--check are run often.
@@ -110,6 +254,7 @@ if [[ -n $VNCACCESSDISPLAY && ! $VNCACCESSDISPLAY =~ ^[0-9]{1,2}$ ]]; then
 fi
 
 abspath HDD "$HDDBOOTIMAGE"
+[[ $CONF_KIND == ctys ]] && ctys_disk_format
 if [[ -z $HDDBOOTIMAGE_FORMAT ]]; then
 	case $HDD in *.qcow2) HDDBOOTIMAGE_FORMAT=qcow2 ;; *) HDDBOOTIMAGE_FORMAT=raw ;; esac
 fi
@@ -133,15 +278,20 @@ INSTALL=''
 if [[ -n $opt_instmode ]]; then
 	# MODE%SRC%TARGETMODE%TARGET%STAGE; empty fields take the config's values.
 	IFS=% read -r im_mode im_src im_tmode im_target _ <<<"$opt_instmode"
+	# ctys writes DEFAULT for a field left to the config.
+	for field in im_mode im_src im_tmode im_target; do [[ ${!field^^} == DEFAULT ]] && printf -v "$field" '%s' ''; done
 	upper BOOTMODE "${im_mode:-$DEFAULTINSTMODE}"
 	BOOTSRC=${im_src:-}
 	upper im_tmode "${im_tmode:-VHDD}"
+	[[ $im_tmode == HDD ]] && im_tmode=VHDD
 	oneof "--instmode TARGETMODE" "$im_tmode" VHDD
 	[[ -n ${im_target:-} ]] && abspath HDD "$im_target"
 	[[ -n $HDD ]] || die "--instmode: there is no install target (HDDBOOTIMAGE is empty)"
 	INSTALL=1
 fi
 if [[ -n $INSTALL ]]; then field=--instmode; elif [[ -n $opt_bootmode ]]; then field=--bootmode; else field=DEFAULTBOOTMODE; fi
+# HDD is ctys's name of VHDD.
+[[ $BOOTMODE == HDD ]] && BOOTMODE=VHDD
 oneof "$field" "$BOOTMODE" VHDD CD DVD PXE FDD USB KERNEL
 # The boot modes that take a source (MODE%SOURCE); any other refuses one
 # rather than ignore it.
@@ -151,7 +301,7 @@ if [[ -n $BOOTSRC && " ${BOOTMODES_WITH_SOURCE[*]} " != *" $BOOTMODE "* ]]; then
 fi
 [[ -n $INSTALL && $BOOTMODE == VHDD ]] && die "--instmode: VHDD is the install target, not an install source"
 
-CDROM='' FLOPPY='' USBSTICK=''
+CDROM='' FLOPPY='' USBSTICK='' WITH_KERNEL=''
 case $BOOTMODE in
 CD | DVD) abspath CDROM "${BOOTSRC:-$INSTSRCCDROM}"
 	[[ -n $CDROM ]] || die "INSTSRCCDROM: boot mode $BOOTMODE needs an ISO image (INSTSRCCDROM or --bootmode=$BOOTMODE%PATH)" ;;
@@ -163,7 +313,13 @@ KERNEL) [[ -n $BOOTSRC ]] && KERNELIMAGE=$BOOTSRC
 	[[ -n $KERNELIMAGE ]] || die "KERNELIMAGE: boot mode KERNEL needs a kernel (KERNELIMAGE or --kernelmode=KERNEL%INITRD%APPEND)"
 	abspath KERNELIMAGE "$KERNELIMAGE"; abspath INITRDIMAGE "$INITRDIMAGE" ;;
 VHDD) [[ -n $BOOTSRC ]] && abspath HDD "$BOOTSRC"
-	[[ -n $HDD ]] || die "HDDBOOTIMAGE: boot mode VHDD needs a disk image" ;;
+	if [[ $CONF_KIND == ctys && -n $ctys_kernel ]]; then
+		# ctys boots the config's kernel, with the disk (if any) attached.
+		WITH_KERNEL=1
+		abspath KERNELIMAGE "$KERNELIMAGE"; abspath INITRDIMAGE "$INITRDIMAGE"
+	else
+		[[ -n $HDD ]] || die "HDDBOOTIMAGE: boot mode VHDD needs a disk image"
+	fi ;;
 esac
 
 # --- what the server refuses, the wrapper refuses too (issue 15) -----------
@@ -244,7 +400,8 @@ add() { argv+=("$@"); }
 
 add_identity() {
 	add "$STARTERCALL"
-	add -name "guest=${LABEL//,/,,},process=vmdeck-${LABEL//,/,,}"
+	# debug-threads: the vCPU threads are named "CPU n/TCG" or "CPU n/KVM", so their CPU can be told apart (the graphs)
+	add -name "guest=${LABEL//,/,,},process=vmdeck-${LABEL//,/,,},debug-threads=on"
 	[[ -n $UUID ]] && add -uuid "$UUID"
 	return 0
 }
@@ -287,17 +444,20 @@ add_storage() {
 
 add_boot() {
 	case $BOOTMODE in
-	VHDD) add -boot order=c ;;
+	VHDD) if [[ -n $WITH_KERNEL ]]; then add_kernel; else add -boot order=c; fi ;;
 	CD | DVD) add -boot order=d ;;
 	PXE) add -boot order=n ;;
 	FDD) add -boot order=a ;;
 	USB) ;; # bootindex on the stick decides
-	KERNEL)
-		add -kernel "$KERNELIMAGE"
-		[[ -n $INITRDIMAGE ]] && add -initrd "$INITRDIMAGE"
-		[[ -n $APPEND ]] && add -append "$APPEND"
-		;;
+	KERNEL) add_kernel ;;
 	esac
+	return 0
+}
+
+add_kernel() {
+	add -kernel "$KERNELIMAGE"
+	[[ -n $INITRDIMAGE ]] && add -initrd "$INITRDIMAGE"
+	[[ -n $APPEND ]] && add -append "$APPEND"
 	return 0
 }
 
@@ -444,6 +604,12 @@ check_all() {
 		# broken nested virtualization): vmdeck's probe says so.
 		kvm_probe_refuses && die "ACCELERATOR: KVM does not run guests on this host: $KVM_REFUSAL (set ACCELERATOR=QEMU for emulation)"
 	fi
+	if [[ -n $HDD && -n ${DISK_NOBUS:-} ]]; then
+		die "HDDBOOTIMAGE: machine ${MACHINE:-(default)} of $STARTERCALL has no bus a disk can go on (QEMU lists: $BUSES); empty HDDBOOTIMAGE to boot the kernel alone"
+	fi
+	if [[ -n $HDD && -d $HDD ]]; then
+		die "HDDBOOTIMAGE: '$HDD' is a directory, not a disk image"
+	fi
 	if [[ -n $HDD ]]; then
 		[[ -e $HDD ]] || die "HDDBOOTIMAGE: disk image '$HDD' does not exist (create it: qemu-img create -f $HDDBOOTIMAGE_FORMAT '$HDD' ${HDDBOOTIMAGE_INST_SIZE:-8G})"
 		[[ -r $HDD && -w $HDD ]] || die "HDDBOOTIMAGE: disk image '$HDD' is not readable and writable"
@@ -451,7 +617,7 @@ check_all() {
 	need_file INSTSRCCDROM "$CDROM" "ISO image"
 	need_file INSTSRCFDD "$FLOPPY" "floppy image"
 	need_file INSTSRCUSB "$USBSTICK" "USB image"
-	if [[ $BOOTMODE == KERNEL ]]; then
+	if [[ $BOOTMODE == KERNEL || -n $WITH_KERNEL ]]; then
 		need_file KERNELIMAGE "$KERNELIMAGE" kernel
 		need_file INITRDIMAGE "$INITRDIMAGE" initrd
 	fi
@@ -463,6 +629,9 @@ check_all() {
 		[[ $vdepid =~ ^[1-9][0-9]*$ ]] && read -r vdestat 2>/dev/null <"/proc/$vdepid/stat"
 		if ! [[ -S $QEMUSOCK/ctl || -S $QEMUSOCK ]] ||
 			[[ -e $QEMUSOCK.pid && ( -z $vdestat || ${vdestat##*) } == Z* ) ]]; then
+			if [[ $CONF_KIND == ctys && $QEMUSOCK != "$RUNROOT/net/"* ]]; then
+				die "QEMUSOCK: VDE switch '$QEMUSOCK' is not running (ctys-setupVDE made it; start one with vmdeck net create NAME and set QEMUSOCK=NAME, or NIC= for none)"
+			fi
 			die "QEMUSOCK: VDE switch '$QEMUSOCK' is not running (start it: vmdeck net create ${QEMUSOCK##*/})"
 		fi
 	fi

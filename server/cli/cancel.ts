@@ -1,17 +1,22 @@
 // vmdeck cancel: ctys's `-a cancel=…`. ACPI power-down (then, with --force,
 // quit after the delay), reset, pause/resume, or suspend to disk.
 import { stopVm, type StopOptions } from '../runner';
+import { resolveVm } from '../runtime';
 import { parseArgs, UsageError, type Io } from './args';
+import { expandCtysAction } from './ctys-action';
 
 export const usage = `vmdeck cancel L [--poweroff[=SECONDS]] [--force] [--reset] [--pause] [--resume] [--suspend] [--json]
                                          power off (ACPI, default 20 s; --force then quits QEMU),
                                          --force alone quits at once; reset; pause/resume;
-                                         suspend = save the state and quit (the next start resumes it)`;
+                                         suspend = save the state and quit (the next start resumes it)
+       vmdeck cancel [-a] cancel=l:LABEL,poweroff:20,force   ctys's suboptions`;
 
-export async function run(argv: string[], io: Io): Promise<number> {
+export async function run(args: string[], io: Io): Promise<number> {
+  const argv = await expandCtysAction(args, 'cancel');
   const p = parseArgs(argv, [], ['poweroff', 'force', 'reset', 'pause', 'resume', 'suspend', 'json']);
   if (p.positional.length !== 1) throw new UsageError('one VM label is needed');
-  const label = p.positional[0];
+  // A ctys address may name the VM by its config's path.
+  const label = p.positional[0].includes('/') ? (await resolveVm(p.positional[0])).label : p.positional[0];
   const modes = (['poweroff', 'reset', 'pause', 'resume', 'suspend'] as const).filter((m) => p.flags.has(m));
   if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} do not go together`);
   const force = p.flags.has('force');

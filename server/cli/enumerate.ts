@@ -1,25 +1,69 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+import { readMarkers } from '../../lib/ctys';
+import { CTYS_RECORD_FIELDS, ctysRecords } from '../../lib/ctys-record';
+import type { VmInfo } from '../../lib/vm';
+import { loadMacmap } from '../macmap';
 import { bases } from '../paths';
 import { withStatus } from '../runner';
-import { enumerate } from '../store';
+import { enumerate, filterVmstate } from '../store';
 import { flagString, parseArgs, type Io } from './args';
 
-export const usage = 'vmdeck enumerate [--base DIR%DIR…] [--json]   every VM under the bases (vmdeck\'s and ctys-made)';
+export const usage = `vmdeck enumerate [--base DIR%DIR…] [--vmstate=S%S…|all] [--json|--ctys [--title]]
+                                         every VM under the bases (vmdeck's and ctys-made); --vmstate as
+                                         ctys's MATCHVSTAT (default ACTIVE%DISABLED%EMPTY); --ctys: ctys's
+                                         machine records (enumerate=machine), one per interface`;
 
 export async function run(argv: string[], io: Io): Promise<number> {
-  const p = parseArgs(argv, ['base'], ['json']);
+  const p = parseArgs(argv, ['base', 'vmstate'], ['json', 'ctys', 'title']);
   const base = flagString(p, 'base');
   const given = base ? base.split('%').filter(Boolean) : [];
   // A base asked for by name that is not there is a typo more often than an empty base.
   for (const b of given) if (!existsSync(b)) io.err(`vmdeck enumerate: warning: base '${b}' does not exist\n`);
-  const list = await withStatus(await enumerate(base ? given : bases(io.env as NodeJS.ProcessEnv)));
+  const found = await enumerate(base ? given : bases(io.env as NodeJS.ProcessEnv));
+  const list = await withStatus(filterVmstate(found, flagString(p, 'vmstate')));
+  if (!p.flags.has('json')) {
+    for (const v of list) for (const w of v.warnings ?? []) io.err(`vmdeck enumerate: warning: ${v.label}: ${w}\n`);
+  }
+  if (p.flags.has('ctys')) {
+    if (p.flags.has('title')) io.out(`${CTYS_RECORD_FIELDS.join(';')}\n`);
+    for (const line of machineRecords(list)) io.out(`${line}\n`);
+    return 0;
+  }
   if (p.flags.has('json')) {
     io.out(`${JSON.stringify(list, null, 2)}\n`);
     return 0;
   }
-  const rows = list.map((v) => [v.label, v.state, v.arch, `${v.os}${v.dist ? `/${v.dist}` : ''}`, `${v.memsize}M`, String(v.smp), v.mac, v.uuid, v.config]);
-  const head = ['LABEL', 'STATE', 'ARCH', 'OS/DIST', 'MEM', 'CPUS', 'MAC', 'UUID', 'CONFIG'];
+  const rows = list.map((v) => [v.label, v.state, v.vmstate || '-', v.arch, `${v.os}${v.dist ? `/${v.dist}` : ''}`, `${v.memsize}M`, String(v.smp), v.mac, v.uuid, v.config]);
+  const head = ['LABEL', 'STATE', 'VMSTATE', 'ARCH', 'OS/DIST', 'MEM', 'CPUS', 'MAC', 'UUID', 'CONFIG'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   for (const r of [head, ...rows]) io.out(`${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')}\n`);
   return 0;
+}
+
+/** ctys's machine records of the VMs, markers read again from each config. */
+function machineRecords(list: VmInfo[]): string[] {
+  const me = userInfo();
+  const group = groupName(me.gid);
+  const db = loadMacmap();
+  const host = { host: hostname().split('.')[0], uid: me.username, gid: group, netname: (ip: string) => db?.nameOf(ip) ?? '' };
+  return list.flatMap((vm) => {
+    let text = '';
+    try {
+      text = readFileSync(vm.config, 'utf8');
+    } catch {
+      // gone since ENUMERATE read it: the facts are all there is
+    }
+    return ctysRecords(vm, readMarkers(text).values, host);
+  });
+}
+
+/** The name of a group id, from /etc/group (ctys's MYGID), else the number. */
+function groupName(gid: number): string {
+  try {
+    const line = readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.split(':')[2] === String(gid));
+    return line?.split(':')[0] ?? String(gid);
+  } catch {
+    return String(gid);
+  }
 }

@@ -9,7 +9,7 @@ import { attachHub } from './attach';
 export async function attachThroughServer(label: string, kind: 'serial' | 'monitor', what: string, command: string, io: Io): Promise<number | null> {
   const server = await liveServer();
   if (!server) return null;
-  const name = `the dashboard (pid ${server.pid}, port ${server.port})`;
+  const name = `the dashboard (pid ${server.pid}, ${server.socket ? `socket ${server.socket}` : `port ${server.port}`})`;
   const code = await attachHub({ url: consoleWsUrl(server, label, kind), token: clientToken(io.env), server: name, label, command }, what, io);
   if (code === null && io.isTTY) io.err(`[${name} did not answer: attaching to QEMU's socket directly]\r\n`);
   return code;

@@ -1,4 +1,5 @@
 // The vmdeck command line: one module per command, each with usage and run.
+import { LOCAL_HOST, takeTarget } from '../../lib/hosts';
 import { VmdeckError } from '../errors';
 import { processIo, UsageError, type Io } from './args';
 
@@ -21,6 +22,17 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   media: () => import('./media'),
   monitor: () => import('./monitor'),
   console: () => import('./console'),
+  tasks: () => import('./tasks'),
+  stats: () => import('./stats'),
+  type: () => import('./type'),
+  expect: () => import('./expect'),
+  host: () => import('./host'),
+};
+
+/** The commands that take a target host (--host H, LABEL@H, user@host), and whether their first argument is a label. */
+const TARGETED: Record<string, boolean> = {
+  start: true, console: true, monitor: true, cancel: true, snapshot: true, media: true,
+  list: false, enumerate: false, check: false, net: false, 'create-conf': false,
 };
 
 async function help(io: Io): Promise<void> {
@@ -34,6 +46,11 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     await help(io);
     return name ? 0 : 2;
   }
+  if (name === '--version' || name === 'version') {
+    // What another host's vmdeck asks before it talks to this one (server/hosts.ts).
+    io.out(`vmdeck ${(await import('../hosts')).VMDECK_VERSION}\n`);
+    return 0;
+  }
   const load = COMMANDS[name];
   if (!load) {
     io.err(`vmdeck: unknown command '${name}' (vmdeck --help lists them)\n`);
@@ -45,7 +62,12 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     return 0;
   }
   try {
-    return await cmd.run(rest, io);
+    const target = name in TARGETED ? takeTarget(rest, TARGETED[name]) : null;
+    if (target && target.host !== LOCAL_HOST) {
+      const { runTargeted } = await import('./remote');
+      return await runTargeted(name, target, io, (here) => cmd.run(target.args, here));
+    }
+    return await cmd.run(target ? target.args : rest, io);
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`vmdeck ${name}: ${e.message}\nusage: ${cmd.usage.split('\n')[0]}\n`);

@@ -3,17 +3,22 @@
 import { spawn } from 'node:child_process';
 import type { VmInfo } from '../../lib/vm';
 import { requireWrapper, startVm, startVmArgs, withStatus, type StartOptions } from '../runner';
+import { badInput } from '../errors';
+import { expandCtysAction } from './ctys-action';
 import { resolveVm } from '../runtime';
 import { flagString, parseArgs, UsageError, type Io } from './args';
 
 export const usage = `vmdeck start L|PATH [--console=VNC|SDL|CLI|CLI0|NONE] [--bootmode=MODE[%PATH]]
              [--instmode[=MODE%SRC%TARGETMODE%TARGET%STAGE]] [--kernelmode=K%I%A]
-             [--vncaccessdisplay=N] [--reuse] [--json]
+             [--vncaccessdisplay=N] [--reuse] [--json] [--ctys-wrapper (refused)]
                                          starts a VM, detached (CLI/CLI0: on this terminal);
-                                         a suspended VM resumes`;
+                                         a suspended VM resumes
+       vmdeck start [-a] create=l:LABEL,b:BASE,reuse,console:vnc,…   ctys's suboptions`;
 
-export async function run(argv: string[], io: Io): Promise<number> {
-  const p = parseArgs(argv, ['console', 'bootmode', 'kernelmode', 'vncaccessdisplay'], ['instmode', 'reuse', 'json']);
+export async function run(args: string[], io: Io): Promise<number> {
+  const argv = await expandCtysAction(args, 'create');
+  const p = parseArgs(argv, ['console', 'bootmode', 'kernelmode', 'vncaccessdisplay'], ['instmode', 'reuse', 'json', 'ctys-wrapper']);
+  if (p.flags.has('ctys-wrapper')) throw badInput('ctys-wrapper', CTYS_WRAPPER_REFUSED);
   if (p.positional.length !== 1) throw new UsageError('one VM label or path is needed');
   const instmode = p.flags.get('instmode');
   const display = flagString(p, 'vncaccessdisplay');
@@ -53,6 +58,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
   io.out(`  stop it:        vmdeck cancel ${started.label}\n`);
   return 0;
 }
+
+/** Why vmdeck does not start a VM through ctys's own wrapper (docs/CTYS.md). */
+const CTYS_WRAPPER_REFUSED = "--ctys-wrapper: refused: the QEMU that ctys's wrapper starts cannot be adopted safely (no pidfile or QMP, its monitor in /var/tmp, VNC on every interface); vmdeck runs the ctys config through its own wrapper instead (vmdeck start L)";
 
 /** The wrapper's exit status for a VM that is running already. */
 const WRAPPER_ALREADY_RUNNING = 3;

@@ -1,10 +1,11 @@
 // GET /api/events: server-sent events, one `state` event per VM state change
 // (and one with type 'vms' when VMs were made or deleted outside the dashboard),
-// and a comment line now and then so that proxies and browsers keep it open.
+// one `task` event per task begun or ended (the task log), and a comment line now and then so that proxies and browsers keep it open.
 import { readdirSync, watch } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { subscribe } from '../events';
 import { bases } from '../paths';
+import { followTasks } from '../tasks';
 import { STREAMED } from './router';
 
 export const HEARTBEAT_MS = 15_000;
@@ -20,6 +21,10 @@ export async function streamEvents(req: IncomingMessage, res: ServerResponse): P
   res.write('retry: 2000\n\n');
   const unsubscribe = subscribe((e) => {
     res.write(`event: state\ndata: ${JSON.stringify(e)}\n\n`);
+  });
+  // Every task that begins or ends, whoever runs it (the CLI included): the task log's pages follow these.
+  const unfollow = followTasks((t) => {
+    res.write(`event: task\ndata: ${JSON.stringify(t)}\n\n`);
   });
   // VMs made or deleted elsewhere (vmdeck create-conf, by hand): a base's
   // entries change. Said as an event of no VM, type 'vms': lists fetch again.
@@ -63,6 +68,7 @@ export async function streamEvents(req: IncomingMessage, res: ServerResponse): P
     clearTimeout(pending);
     for (const w of watchers) w.close();
     unsubscribe();
+    unfollow();
   };
   req.socket.setTimeout(0);
   res.on('close', done);

@@ -3,6 +3,7 @@
 // {"error", "field"} answers.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { VmdeckError } from '../errors';
+import { actorOf, asActor } from '../tasks';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -252,7 +253,8 @@ export async function runRoute(route: Route, encoded: Record<string, string>, re
   const url = new URL(req.url ?? '/', 'http://localhost');
   try {
     const params = decodeParams(route, encoded);
-    const value = await route.handler({ req, res, params, query: url.searchParams, body: () => readJsonBody(req) });
+    // Tasks the handler runs are the dashboard's or the token holder's, not the CLI user's.
+    const value = await asActor(actorOf(req), () => route.handler({ req, res, params, query: url.searchParams, body: () => readJsonBody(req) }));
     if (value === STREAMED) return;
     if (value instanceof Reply) {
       res.writeHead(value.status, { ...SECURITY_HEADERS, 'Content-Type': value.type, 'Content-Length': Buffer.byteLength(value.body), ...value.headers });

@@ -16,16 +16,19 @@ import { badInput, conflict, notFound } from '../errors';
 import { bases, runDir } from '../paths';
 import { REPO } from '../repo';
 import { sendKeys, typeText } from '../keys';
+import { expectSerial, runScript, typeInto } from '../automation';
 import { changeMedia, ejectMedia, queryMedia } from '../media';
 import { cancelSwitch, createSwitch, listSwitches, switchInfo } from '../net';
 import { applyStatus, startVm, stopVm, vmStatus, withStatus, type StartOptions, type StopMode } from '../runner';
 import { removeRuntimeDir, resolveVm, runtimeFacts } from '../runtime';
 import { screenshot } from '../screen';
 import { deleteSnapshot, listSnapshots, loadSnapshot, saveSnapshot } from '../snapshots';
-import { createVm, deleteVmFiles, enumerate, previewVm, readVmFiles, wrapperCheck, wrapperPrint, type CreateRequest } from '../store';
+import { createVm, deleteVmFiles, enumerate, filterVmstate, previewVm, readVmFiles, wrapperCheck, wrapperPrint, type CreateRequest } from '../store';
 import { loadCatalog } from '../templates';
 import { startCliSession } from '../ws/consoles';
 import { streamEvents } from './events';
+import { listTasks } from '../tasks';
+import { hostStats, recentCpu, vmStats } from '../stats';
 import { Json, Reply, Router, STREAMED, type ApiRequest } from './router';
 
 const VERSION = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')).version as string;
@@ -174,6 +177,19 @@ async function serialLog(r: ApiRequest, vm: VmInfo): Promise<typeof STREAMED> {
   return STREAMED;
 }
 
+/** ?label=L&limit=N of GET /api/tasks, checked as the CLI checks them. */
+function taskQuery(q: URLSearchParams): { label?: string; limit?: number } {
+  const label = q.get('label') ?? undefined;
+  if (label !== undefined) {
+    const problem = labelError(label);
+    if (problem) throw badInput('label', problem);
+  }
+  const limitParam = q.get('limit');
+  const limit = limitParam === null ? undefined : Number(limitParam);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 10000)) throw badInput('limit', 'limit: must be a whole number from 1 to 10000');
+  return { label, limit };
+}
+
 export function apiRoutes(): Router {
   // Every :label is a label (never a path); :name a snapshot or switch name, checked before use.
   const snapshot = { params: { name: checkSnapshotName } };
@@ -182,7 +198,7 @@ export function apiRoutes(): Router {
     .add('GET', '/api/health', async () => ({ ok: true, version: VERSION }), { auth: false })
     .add('GET', '/api/host', () => checkHost())
     .add('GET', '/api/templates', () => loadCatalog())
-    .add('GET', '/api/vms', async () => withStatus(await enumerate()))
+    .add('GET', '/api/vms', async (r) => withStatus(filterVmstate(await enumerate(), r.query.get('vmstate') ?? undefined)))
     .add('POST', '/api/vms/preview', async (r) => {
       const { start: _s, ...request } = createRequest(await r.body());
       const preview = await previewVm(request);
@@ -215,12 +231,12 @@ export function apiRoutes(): Router {
       let argv: string[] | null = null;
       let argvError: string | undefined;
       try {
-        argv = await wrapperPrint(vm.wrapper);
+        argv = await wrapperPrint(vm);
       } catch (e) {
         argvError = (e as Error).message;
       }
       // A stopped VM that could not start as configured (a missing ISO or kernel, a dead switch): the wrapper's --check says why.
-      const problem = vm.state === 'stopped' || vm.state === 'suspended' ? await wrapperCheck(vm.wrapper, [], vm.accelerator) : null;
+      const problem = vm.state === 'stopped' || vm.state === 'suspended' ? await wrapperCheck(vm, [], vm.accelerator) : null;
       return { vm, files, argv, ...(argvError ? { argvError } : {}), ...(problem ? { problem } : {}), runtime };
     })
     .add('PATCH', '/api/vms/:label', async (r) => {
@@ -274,6 +290,7 @@ export function apiRoutes(): Router {
         }
         return (await sendKeys(r.params.label, body.keys as string[])) ?? { ok: true };
       }
+      // Pasted text: as it is, in the VM's keyboard layout.
       if (body.text !== undefined) return (await typeText(r.params.label, reqString(body, 'text'))) ?? { ok: true };
       throw badInput('keys', 'keys: give keys (a list of key names) or text');
     })
@@ -289,7 +306,23 @@ export function apiRoutes(): Router {
       const force = r.query.get('force');
       return cancelSwitch(r.params.name, { force: force === '1' || force === 'true' });
     }, network)
-    .add('GET', '/api/events', (r) => streamEvents(r.req, r.res));
+    .add('GET', '/api/events', (r) => streamEvents(r.req, r.res))
+    .add('GET', '/api/tasks', async (r) => listTasks(taskQuery(r.query)))
+    .add('GET', '/api/vms/:label/stats', (r) => vmStats(r.params.label, r.query.get('range') ?? '1h'))
+    .add('GET', '/api/stats/cpu', async () => recentCpu())
+    .add('GET', '/api/host/stats', () => hostStats())
+    .add('POST', '/api/vms/:label/type', async (r) => {
+      const body = await r.body();
+      await typeInto(r.params.label, reqString(body, 'text'), { serial: optBoolean(body, 'serial') });
+      return { ok: true };
+    })
+    .add('POST', '/api/vms/:label/expect', async (r) => {
+      const body = await r.body();
+      const timeout = body.timeout;
+      if (timeout !== undefined && typeof timeout !== 'number') throw badInput('timeout', 'timeout: must be a number of seconds');
+      return expectSerial(r.params.label, reqString(body, 'serial'), { send: optString(body, 'send'), timeout });
+    })
+    .add('POST', '/api/vms/:label/script', async (r) => runScript(r.params.label, reqString(await r.body(), 'script')));
 }
 
 /** The dashboard's sessions: listed (never their cookies or secrets) and revocable; a logout or a token change ends them too. */

@@ -15,6 +15,7 @@ import { claimConsole } from '../console-claim';
 import { CLOSE } from './close-codes';
 import { ConsoleHub, DEFAULT_LIMITS, type HubStats } from './hub';
 import { SlabReader, VncBridge } from './vnc';
+import { task } from '../tasks';
 
 export type SocketConsole = 'serial' | 'monitor';
 
@@ -201,7 +202,11 @@ export function hasCliSession(label: string): boolean {
  * lives as long as the pty. Resolves once QEMU is up; rejects with the
  * wrapper's own complaint when it ends first.
  */
-export async function startCliSession(vm: VmInfo, options: StartOptions, timeoutMs = 30000): Promise<void> {
+export function startCliSession(vm: VmInfo, options: StartOptions, timeoutMs = 30000): Promise<void> {
+  return task('start', vm.label, { ...options, console: 'CLI0' }, () => startCliSessionNow(vm, options, timeoutMs));
+}
+
+async function startCliSessionNow(vm: VmInfo, options: StartOptions, timeoutMs: number): Promise<void> {
   const argv = startVmArgs(vm, { ...options, console: 'CLI0' });
   // A QEMU that was killed left its pidfile: the wrapper replaces it, but
   // until then it names a dead QEMU that is not this start's.

@@ -1,12 +1,22 @@
 // Starting and stopping test VMs through their wrappers (no runner needed),
 // and a shell on a booted demo guest's serial console.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { QmpClient } from '../../server/qmp';
 import type { VmInfo } from '../../lib/vm';
 import { PROMPT } from './guest';
 import { SocketTerminal } from './serial';
+
+/** Whether a program (a qemu-system binary) is on PATH. */
+export function installed(binary: string): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v "$1"', 'sh', binary], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Runs a VM's wrapper (which daemonizes QEMU); rejects with the wrapper's stderr. */
 export function startWrapper(vm: VmInfo, env: NodeJS.ProcessEnv, options: string[] = []): Promise<void> {

@@ -15,19 +15,10 @@ import { createSwitch } from '../../server/net';
 import { qmpOnce } from '../../server/qmp';
 import { createVm, wrapperCheck, wrapperPrint } from '../../server/store';
 import { guestImages, sandbox, type Sandbox } from '../helpers/guest';
-import { quitVm, startWrapper } from '../helpers/vms';
+import { installed, quitVm, startWrapper } from '../helpers/vms';
 
 let sb: Sandbox;
 const files = { empty: '', iso: '', floppy: '', usb: '', mipsElf: '' };
-
-function installed(binary: string): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v "$1"', 'sh', binary], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The smallest MIPS big-endian ELF kernel QEMU's Malta loader takes: one

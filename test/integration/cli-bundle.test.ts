@@ -53,7 +53,8 @@ test('after an edit of body.sh, create-conf writes the new wrapper body; the nex
 
 test('body.ts holds one line of body.sh per line, so that its diffs read like body.sh\'s', () => {
   const sh = readFileSync(join(REPO, 'lib/wrapper/body.sh'), 'utf8').split('\n');
+  const env = readFileSync(join(REPO, 'lib/wrapper/ctys-env.sh'), 'utf8').split('\n');
   const ts = readFileSync(join(REPO, 'lib/wrapper/body.ts'), 'utf8').split('\n');
-  assert.equal(ts.length, sh.length + 4, 'a comment, the opening, a line per line, the join and the final newline');
+  assert.equal(ts.length, sh.length + env.length + 6, 'a comment, for body.sh and ctys-env.sh the opening, a line per line and the join, and the final newline');
   assert.equal(ts[2 + sh.indexOf('shopt -s extglob')], '  "shopt -s extglob",');
 });

@@ -197,7 +197,8 @@ test('config values are never glob-expanded or word-split by the wrapper: HOSTFW
     assert.equal(two.code, 0, two.stderr);
     assert.match(two.nic, /,hostfwd=tcp:127\.0\.0\.1:2222-:22,hostfwd=udp:127\.0\.0\.1:5353-:53$/);
 
-    writeFileSync(conf, original.replace(/^LABEL=.*$/m, "LABEL='a&b'") + `QEMUMONSOCK='${sb.run}/mon-ACTUALLABEL.sock'\nunset ARGSADD; ARGSADD='-name *'\n`);
+    // The label is the #@#LABEL marker's (docs/CTYS.md): both say a&b.
+    writeFileSync(conf, original.replace(/^LABEL=.*$/m, "LABEL='a&b'").replace(/^#@#LABEL\b.*$/m, '#@#LABEL = "a&b"') + `QEMUMONSOCK='${sb.run}/mon-ACTUALLABEL.sock'\nunset ARGSADD; ARGSADD='-name *'\n`);
     const amp = wrapper('alpha', ['--print'], sb.env, cwd);
     assert.equal(amp.code, 0, amp.stderr);
     const argv = amp.stdout.trimEnd().split('\n');
@@ -386,11 +387,11 @@ test('the QA round: ARCH alone takes its template, a template of another archite
     writeFileSync(conf, original);
   }
 
-  // A ctys config alone (no wrapper) with a CLI console: refused in one line before anything runs.
+  // A ctys config alone (no wrapper) with a CLI console: vmdeck's own wrapper runs it (docs/CTYS.md), and refuses it in one line.
   const lone = join(sb.home, 'lone');
   mkdirSync(join(lone, 'c1'), { recursive: true });
   writeFileSync(join(lone, 'c1', 'c1.ctys'), '#@#MAGICID-QEMU\n#@#LABEL = "c1"\nLABEL="c1"\nDEFAULTCONSOLE=CLI\n');
   const started = await vmdeck(['start', join(lone, 'c1', 'c1.ctys')], sb.env);
   assert.equal(started.code, 1);
-  assert.match(started.stderr, /^vmdeck start: wrapper: '.*\/c1\.sh' does not exist beside c1\.ctys; a ctys config needs its wrapper to start\n$/);
+  assert.match(started.stderr, /^vmdeck-c1\.sh: HDDBOOTIMAGE: boot mode VHDD needs a disk image\n$/);
 });

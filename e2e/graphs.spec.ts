@@ -1,0 +1,60 @@
+// Graphs end to end: a running VM's figures sampled by the server show as
+// graphs on its VM page, a CPU sparkline in its list row, and the host page
+// shows host CPU, memory and the bases' disk space; real server and QEMU.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { e2eEnv, REPO } from './env';
+import { loggedIn, shot } from './pages';
+
+const env = e2eEnv();
+const LABEL = 'e2egraph';
+const run = promisify(execFile);
+
+const vmdeck = (...args: string[]) => run(process.execPath, [join(REPO, 'bin/vmdeck.js'), ...args], {
+  env: {
+    ...process.env, VMDECK_HOME: env.home, VMDECK_RUN: env.run, VMDECK_BASES: '',
+    // This host's /dev/kvm cannot run ordinary guests: emulation.
+    ACCELERATOR: 'QEMU', INST_KERNEL: env.kernel, INST_INITRD: env.initrd, INST_APPEND: env.append, MEMSIZE: '256',
+  },
+  timeout: 90_000,
+});
+
+test.describe.configure({ mode: 'serial' });
+
+let context: BrowserContext;
+let page: Page;
+
+test.beforeAll(async ({ browser }) => {
+  ({ context, page } = await loggedIn(browser));
+  await vmdeck('create-conf', '--label', LABEL, '--template', 'kernel-initrd', '--auto-all');
+  await vmdeck('start', LABEL);
+});
+
+test.afterAll(async () => {
+  await vmdeck('cancel', LABEL, '--force').catch(() => undefined);
+  await context?.close();
+});
+
+test('the VM page draws its CPU, memory and disk graphs from the sampled history', async () => {
+  await page.goto(`/vms/${LABEL}?tab=graphs`);
+  const cpu = page.locator('figure[data-chart="CPU"]');
+  // Two samples of 5 s make the first point.
+  await expect(cpu.locator('polyline').first()).toBeAttached({ timeout: 30_000 });
+  await expect(cpu.locator('[data-now="cpu"]')).toHaveText(/^\d+ %$/);
+  await expect(page.locator('figure[data-chart="Memory (RSS)"] [data-now="rss"]')).toHaveText(/MiB$/);
+  await expect(page.locator('figure[data-chart="Network"] [data-now="rx"]')).toHaveText('—');
+  await shot(page, 'vm-graphs');
+});
+
+test('the list shows a CPU sparkline in the running VM\'s row; the host page its load', async () => {
+  await page.goto('/');
+  await expect(page.locator(`[role="row"][data-label="${LABEL}"] svg[data-sparkline]`)).toBeVisible({ timeout: 30_000 });
+  await page.goto('/host');
+  await expect(page.getByRole('meter', { name: 'CPU' })).toBeVisible();
+  await expect(page.getByRole('meter', { name: 'Memory' })).toBeVisible();
+  await expect(page.getByRole('meter', { name: join(env.home, 'vms') })).toBeVisible();
+  await expect(page.locator('[data-meter="Memory"]')).toContainText('1 VM');
+  await shot(page, 'host-load');
+});

@@ -1,0 +1,137 @@
+// Other hosts, reached with OpenSSH (issue 14): the host entry, its checks,
+// the remote command line and ssh's refusals in one line. Pure: the ssh
+// processes are server/hosts.ts's.
+import { shellQuote } from './ctys';
+
+/** The local machine's name among the hosts. */
+export const LOCAL_HOST = 'local';
+/** `--host all`: the local machine and every host. */
+export const ALL_HOSTS = 'all';
+
+export interface HostEntry {
+  name: string;
+  /** As ssh takes it: `[user@]host[:port]` or an alias of the ssh config. */
+  dest: string;
+  /** How vmdeck is run there (words, each passed as one argument). */
+  vmdeck: string;
+}
+
+export const HOST_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+export function checkHostName(name: string): string | null {
+  if (!HOST_NAME_RE.test(name)) return `name: '${name}' is not a valid host name: use letters, digits, '.', '_' and '-' (at most 63), starting with a letter or digit`;
+  if (name === LOCAL_HOST || name === ALL_HOSTS) return `name: '${name}' is reserved (${LOCAL_HOST} is this machine, ${ALL_HOSTS} every host)`;
+  return null;
+}
+
+/** `[user@]host[:port]` or an ssh_config alias; never something ssh would read as an option. */
+export function checkDest(dest: string): string | null {
+  if (dest === '' || dest.startsWith('-') || /[\s'"\\`$;|&<>(){}*?]/.test(dest)) {
+    return `dest: '${dest}' is not an ssh destination: use [user@]host[:port] or an alias of the ssh config`;
+  }
+  const port = /:(\d+)$/.exec(dest);
+  if (port && (Number(port[1]) < 1 || Number(port[1]) > 65535)) return `dest: port ${port[1]} is not a port number (1-65535)`;
+  return null;
+}
+
+export function checkVmdeckCommand(cmd: string): string | null {
+  if (cmd.trim() === '') return 'vmdeck: the command that runs vmdeck on the host is empty';
+  return null;
+}
+
+/** What ssh is given as its destination: host:port becomes ssh://host:port, which ssh takes since 7.7. */
+export function sshDestination(dest: string): string {
+  return /^(?:[^@]+@)?[^:@]+:\d+$/.test(dest) ? `ssh://${dest}` : dest;
+}
+
+/**
+ * The remote command line: ssh hands the remote shell one string, so every
+ * word is quoted; the vmdeck command's words too (split on blanks, never
+ * evaluated there).
+ */
+export function remoteCommand(vmdeck: string, args: readonly string[]): string {
+  return [...vmdeck.trim().split(/\s+/), ...args].map(shellQuote).join(' ');
+}
+
+/** `vmdeck 0.1.0` (what `vmdeck --version` prints) → `0.1.0`, or null. */
+export function parseVersion(text: string): string | null {
+  const m = /^vmdeck (\d+\.\d+\.\d+\S*)\s*$/m.exec(text);
+  return m ? m[1] : null;
+}
+
+/** Two vmdecks talk when their major version is the same, and for 0.x their minor too. */
+export function versionsTalk(a: string, b: string): boolean {
+  const [am, an] = a.split('.').map(Number);
+  const [bm, bn] = b.split('.').map(Number);
+  return am === bm && (am !== 0 || an === bn);
+}
+
+export function versionRefusal(host: string, remote: string | null, local: string, said: string): string {
+  if (remote === null) {
+    const what = said.trim().split('\n').filter(Boolean).pop() ?? 'nothing';
+    return `host: ${host}: its vmdeck did not say its version (it answered: ${what}); set the command with vmdeck host add ${host} DEST --vmdeck CMD`;
+  }
+  return `host: ${host} runs vmdeck ${remote} and this is vmdeck ${local}: they cannot talk; install vmdeck ${local} there (or this one's version there)`;
+}
+
+/**
+ * ssh's own reason in one line, named after the host. A changed host key
+ * is ssh's long warning: refused, with ssh's own `ssh-keygen -R` line.
+ */
+export function sshRefusal(host: string, dest: string, stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  if (/REMOTE HOST IDENTIFICATION HAS CHANGED/.test(stderr)) {
+    const fix = lines.find((l) => l.startsWith('ssh-keygen ')) ?? `ssh-keygen -R ${dest.replace(/^.*@/, '')}`;
+    return `host: ${host} (${dest}): its host key has changed and ssh refused to connect (nothing was sent); if the change is expected, remove the old key with ${fix} and check the new one with ssh ${dest}`;
+  }
+  if (/host key is known for|Host key verification failed/.test(stderr)) {
+    return `host: ${host} (${dest}): its host key is not known; check and accept it once with ssh ${dest}`;
+  }
+  const reason = lines.filter((l) => !/^Warning: Permanently added/.test(l)).pop() ?? 'ssh failed without a word';
+  return `host: ${host} (${dest}): ${reason}`;
+}
+
+export interface Target {
+  /** A host name of the hosts file, or a destination given directly (`user@host`). */
+  host: string;
+  /** The arguments with the target taken out (LABEL@H becomes LABEL). */
+  args: string[];
+}
+
+/**
+ * The target of a command line, as ctys takes it: `--host H` (or --host=H),
+ * `LABEL@H`, or for a command without a label (list, enumerate, check, net
+ * list) a lone `user@host`. Null: the command is for this machine.
+ */
+export function takeTarget(args: readonly string[], labelFirst: boolean): Target | null {
+  const rest = [...args];
+  let host: string | null = null;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i];
+    if (a === '--') break;
+    if (a === '--host' && i + 1 < rest.length) {
+      host = rest[i + 1];
+      rest.splice(i, 2);
+      break;
+    }
+    if (a.startsWith('--host=')) {
+      host = a.slice('--host='.length);
+      rest.splice(i, 1);
+      break;
+    }
+  }
+  const at = rest.findIndex((a) => !a.startsWith('-') && !a.includes('=') && a.includes('@') && !a.includes('/'));
+  if (at >= 0) {
+    const word = rest[at];
+    if (labelFirst) {
+      const i = word.indexOf('@');
+      if (host === null) host = word.slice(i + 1);
+      rest[at] = word.slice(0, i);
+    } else if (host === null) {
+      host = word;
+      rest.splice(at, 1);
+    }
+  }
+  if (host === null || host === LOCAL_HOST) return host === LOCAL_HOST ? { host, args: rest } : null;
+  return { host, args: rest };
+}

@@ -1,0 +1,236 @@
+// Console automation: typing into a VM's screen (key events in its
+// KBD_LAYOUT) or its serial console (bytes), waiting for the serial output
+// to show a pattern, and scripts of such steps (lib/automation.ts). The
+// serial console is reached as `vmdeck console` reaches it: through a running
+// dashboard's hub (QEMU serves one client per socket), else directly.
+import { connect } from 'node:net';
+import WebSocket from 'ws';
+import { parseBootCommand, parseScript, serialBytes, type Item } from '../lib/automation';
+import { textToLayoutPresses, type QCode } from '../lib/keys';
+import { claimConsole } from './console-claim';
+import { readConfig } from './config';
+import { badInput, VmdeckError } from './errors';
+import { sleep } from './proc';
+import type { QmpClient } from './qmp';
+import { notRunning, qmpCall, qmpMessage, resolveVm, runtimePaths, withQmp } from './runtime';
+import { clientToken, consoleWsUrl, liveServer } from './serverfile';
+import { task } from './tasks';
+
+const MAX_TEXT = 16384;
+/** How long a typed key is held, ms: long enough for a slow (TCG) guest, short of auto-repeat. */
+const HOLD_MS = 30;
+/** And a pause after it, so that chords never overlap. */
+const GAP_MS = 20;
+
+interface SerialLink {
+  write(s: string): void;
+  /** Everything the guest printed since the link opened. */
+  readonly output: () => string;
+  onOutput(fn: () => void): void;
+  close(): void;
+}
+
+/** The serial console: the dashboard's hub while one runs, else QEMU's socket (claimed, as vmdeck console does). */
+async function openSerial(label: string): Promise<SerialLink> {
+  let text = '';
+  const waiters = new Set<() => void>();
+  const got = (d: Buffer) => {
+    text += d.toString('utf8');
+    if (text.length > 1 << 20) text = text.slice(-(1 << 19));
+    for (const w of [...waiters]) w();
+  };
+  const base = { output: () => text, onOutput: (fn: () => void) => { waiters.add(fn); } };
+  const server = await liveServer().catch(() => null);
+  if (server) {
+    const ws = new WebSocket(consoleWsUrl(server, label, 'serial'), {
+      headers: { Authorization: `Bearer ${clientToken() ?? ''}` }, perMessageDeflate: false, handshakeTimeout: 5000,
+    });
+    let first = true;
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', (e) => reject(new VmdeckError(500, `serial: the dashboard (port ${server.port}) did not take the console: ${e.message}`, 'serial')));
+      ws.once('unexpected-response', (_req, res) => reject(new VmdeckError(500, `serial: the dashboard answered ${res.statusCode}`, 'serial')));
+    });
+    // The hub's first frame is its recent output: old, not what is waited for.
+    ws.on('message', (d: Buffer) => { if (first) first = false; else got(Buffer.isBuffer(d) ? d : Buffer.from(d)); });
+    ws.on('close', (code: number) => { if (code === 4409 || code === 4410) for (const w of [...waiters]) w(); });
+    return { ...base, write: (s) => ws.send(Buffer.from(s), { binary: true }), close: () => ws.close(1000) };
+  }
+  const p = runtimePaths(label);
+  const claim = claimConsole(p.dir, 'serial', 'vmdeck expect');
+  if ('holder' in claim) throw new VmdeckError(409, `serial: the serial console of VM '${label}' is in use by ${claim.holder} (start the dashboard, vmdeck serve, to share it)`, 'serial');
+  const sock = connect(p.serial);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      sock.once('connect', () => resolve());
+      sock.once('error', () => reject(notRunning(label)));
+    });
+  } catch (e) {
+    claim.release();
+    throw e;
+  }
+  sock.on('data', got);
+  sock.on('error', () => undefined);
+  return {
+    ...base,
+    write: (s) => sock.write(s),
+    close: () => { sock.destroy(); claim.release(); },
+  };
+}
+
+async function withSerial<T>(label: string, fn: (link: SerialLink) => Promise<T>): Promise<T> {
+  const vm = await resolveVm(label);
+  const link = await openSerial(vm.label);
+  try {
+    return await fn(link);
+  } finally {
+    link.close();
+  }
+}
+
+function boot(text: string, tokens = true): Item[] {
+  if (typeof text !== 'string' || text === '') throw badInput('text', 'text: some text to type is needed');
+  if (text.length > MAX_TEXT) throw badInput('text', `text: ${text.length} characters is more than ${MAX_TEXT} at once`);
+  if (!tokens) return [{ text }];
+  const parsed = parseBootCommand(text);
+  if (!parsed.ok) throw badInput('text', parsed.error);
+  return parsed.items;
+}
+
+/** Bytes (and pauses) to the serial console. */
+async function sendSerial(link: SerialLink, items: Item[]): Promise<void> {
+  for (const part of serialBytes(items)) {
+    if (typeof part === 'string') link.write(part);
+    else await sleep(part.wait * 1000);
+  }
+}
+
+/** The VM's keyboard layout, as its config says (KBD_LAYOUT; en-us when empty). */
+async function layoutOf(config: string): Promise<string> {
+  const { vars } = await readConfig(config);
+  const v = vars.KBD_LAYOUT;
+  return typeof v === 'string' ? v : '';
+}
+
+function press(c: QmpClient, keys: readonly QCode[]): Promise<unknown> {
+  return qmpCall(c, 'send-key', { keys: keys.map((k) => ({ type: 'qcode', data: k })), 'hold-time': HOLD_MS });
+}
+
+/** Key presses on the screen for a boot command, every text in the VM's layout; refused whole before anything is typed. */
+async function typeScreen(label: string, items: Item[]): Promise<void> {
+  const vm = await resolveVm(label);
+  const layout = await layoutOf(vm.config);
+  const plan: (QCode[] | number)[] = [];
+  for (const item of items) {
+    if ('text' in item) {
+      const r = textToLayoutPresses(item.text, layout);
+      if (!r.ok) throw badInput(r.error.startsWith('KBD_LAYOUT') ? 'KBD_LAYOUT' : 'text', r.error);
+      plan.push(...r.presses);
+    } else if ('key' in item) plan.push([item.key]);
+    else plan.push(item.wait);
+  }
+  await withQmp(vm, async (c) => {
+    for (const step of plan) {
+      if (typeof step === 'number') {
+        await sleep(step * 1000);
+        continue;
+      }
+      await press(c, step).catch((e) => { throw new VmdeckError(500, `text: send-key failed for VM '${vm.label}': ${qmpMessage(e)}`, 'text'); });
+      // One key at a time, released before the next.
+      await sleep(GAP_MS);
+    }
+  });
+}
+
+/**
+ * `vmdeck type` and POST /api/vms/:label/type: text (with <enter>, <wait5>,
+ * <f2> … tokens) into the screen, or the serial console. tokens false: the
+ * text as it is (pasted text, where '<b>' is three characters).
+ */
+export function typeInto(label: string, text: string, opts: { serial?: boolean; tokens?: boolean } = {}): Promise<void> {
+  const items = boot(text, opts.tokens ?? true);
+  return task('type', label, { text, serial: opts.serial ?? false }, async () => {
+    if (!opts.serial) return typeScreen(label, items);
+    const bad = items.find((i) => 'key' in i && i.seq === undefined);
+    if (bad && 'key' in bad) throw badInput('text', `text: the key '${bad.key}' has no serial sequence (type it on the screen)`);
+    await withSerial(label, (link) => sendSerial(link, items));
+  });
+}
+
+export interface ExpectResult {
+  /** What the pattern matched. */
+  matched: string;
+}
+
+const SERIAL_TAIL = 300;
+const noAnsi = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+
+/** Waits on a link until pattern shows in the output from `from` on; returns the match and where it ends. */
+function waitFor(link: SerialLink, pattern: RegExp, from: number, timeoutS: number, label: string): Promise<{ matched: string; end: number }> {
+  return new Promise((resolve, reject) => {
+    const look = () => {
+      const seen = noAnsi(link.output().slice(from));
+      const m = pattern.exec(seen);
+      if (!m) return false;
+      clearTimeout(timer);
+      resolve({ matched: m[0], end: link.output().length });
+      return true;
+    };
+    const timer = setTimeout(() => {
+      const tail = noAnsi(link.output().slice(from)).slice(-SERIAL_TAIL);
+      reject(new VmdeckError(500, `expect: VM '${label}' printed nothing matching /${pattern.source}/ within ${timeoutS} s (last output: ${JSON.stringify(tail)})`, 'serial'));
+    }, timeoutS * 1000);
+    if (!look()) link.onOutput(look);
+  });
+}
+
+function regexOf(source: string): RegExp {
+  try {
+    return new RegExp(source);
+  } catch (e) {
+    throw badInput('serial', `serial: '${source}' is not a regular expression (${(e as Error).message})`);
+  }
+}
+
+function timeoutOf(t: number | undefined): number {
+  const s = t ?? 60;
+  if (typeof s !== 'number' || !Number.isFinite(s) || s <= 0 || s > 86400) throw badInput('timeout', `timeout: '${t}' is not a number of seconds from 0 to 86400`);
+  return s;
+}
+
+/** `vmdeck expect` and POST /api/vms/:label/expect: waits for the serial output to match, then sends text (tokens allowed) to it. */
+export function expectSerial(label: string, pattern: string, opts: { send?: string; timeout?: number } = {}): Promise<ExpectResult> {
+  const re = regexOf(pattern);
+  const timeout = timeoutOf(opts.timeout);
+  const send = opts.send === undefined ? undefined : boot(opts.send);
+  return task('expect', label, { serial: pattern, send: opts.send, timeout }, () => withSerial(label, async (link) => {
+    const { matched } = await waitFor(link, re, 0, timeout, label);
+    if (send) await sendSerial(link, send);
+    return { matched };
+  }));
+}
+
+/** `vmdeck type L --script FILE` and POST /api/vms/:label/script: the steps in order on one serial link. */
+export function runScript(label: string, script: string): Promise<{ steps: number }> {
+  const parsed = parseScript(script);
+  if (!parsed.ok) throw badInput('script', parsed.error);
+  const steps = parsed.steps;
+  const needsSerial = steps.some((s) => s.kind === 'expect' || s.kind === 'send');
+  return task('script', label, { steps: steps.length }, async () => {
+    const vm = await resolveVm(label);
+    const link = needsSerial ? await openSerial(vm.label) : null;
+    try {
+      let from = 0;
+      for (const s of steps) {
+        if (s.kind === 'wait') await sleep(s.seconds * 1000);
+        else if (s.kind === 'type') await typeScreen(vm.label, boot(s.text));
+        else if (s.kind === 'send') await sendSerial(link!, boot(s.text));
+        // Each expect looks at what came after the previous one matched.
+        else from = (await waitFor(link!, regexOf(s.pattern), from, timeoutOf(s.timeout), vm.label)).end;
+      }
+    } finally {
+      link?.close();
+    }
+    return { steps: steps.length };
+  });
+}

@@ -1,0 +1,47 @@
+// The pure side of other hosts: targets, the remote command line, versions and ssh's refusals.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { checkDest, checkHostName, remoteCommand, sshDestination, sshRefusal, takeTarget, versionsTalk } from '../../lib/hosts';
+
+test('targets: --host H, --host=H, LABEL@H, a lone user@host; none is this machine', () => {
+  assert.deepEqual(takeTarget(['web', '--host', 'lab2', '--force'], true), { host: 'lab2', args: ['web', '--force'] });
+  assert.deepEqual(takeTarget(['--host=lab2', 'web'], true), { host: 'lab2', args: ['web'] });
+  assert.deepEqual(takeTarget(['web@lab2', '--console=VNC'], true), { host: 'lab2', args: ['web', '--console=VNC'] });
+  assert.deepEqual(takeTarget(['web@root@lab2'], true), { host: 'root@lab2', args: ['web'] });
+  assert.deepEqual(takeTarget(['root@lab2', '--json'], false), { host: 'root@lab2', args: ['--json'] });
+  assert.deepEqual(takeTarget(['--host', 'local', 'web'], true), { host: 'local', args: ['web'] });
+  assert.equal(takeTarget(['web', '--force'], true), null);
+  // A NAME=value option or a path with '@' in it is not a target.
+  assert.equal(takeTarget(['--label', 'x', 'INSTCDROM=/isos/a@b.iso'], false), null);
+  assert.equal(takeTarget(['/vms/a@b/a.ctys'], true), null);
+});
+
+test('the remote command quotes every word, the vmdeck command\'s too', () => {
+  assert.equal(remoteCommand('node /opt/vmdeck/bin/vmdeck.js', ['start', "it's; rm -rf ~"]), `'node' '/opt/vmdeck/bin/vmdeck.js' 'start' 'it'\\''s; rm -rf ~'`);
+  assert.equal(sshDestination('root@lab2:2222'), 'ssh://root@lab2:2222');
+  assert.equal(sshDestination('lab2'), 'lab2');
+});
+
+test('names and destinations: a destination is never an ssh option', () => {
+  assert.match(checkDest('-oProxyCommand=x') ?? '', /^dest: /);
+  assert.match(checkDest('a b') ?? '', /^dest: /);
+  assert.match(checkDest('h:99999') ?? '', /^dest: port 99999/);
+  assert.equal(checkDest('root@10.0.0.2:22'), null);
+  assert.match(checkHostName('local') ?? '', /reserved/);
+  assert.match(checkHostName('a/b') ?? '', /^name: /);
+});
+
+test('versions talk with the same major (and, for 0.x, the same minor)', () => {
+  assert.ok(versionsTalk('0.1.0', '0.1.7'));
+  assert.ok(!versionsTalk('0.1.0', '0.2.0'));
+  assert.ok(versionsTalk('1.2.0', '1.9.1'));
+  assert.ok(!versionsTalk('1.2.0', '2.0.0'));
+});
+
+test('ssh refusals are one line naming the host; a changed key carries ssh\'s own ssh-keygen -R', () => {
+  const changed = '@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n  remove with:\n  ssh-keygen -f "/k/known_hosts" -R "10.0.0.2"\nHost key verification failed.\n';
+  const line = sshRefusal('lab2', 'root@lab2', changed);
+  assert.ok(!line.includes('\n'));
+  assert.match(line, /^host: lab2 \(root@lab2\): its host key has changed.*ssh-keygen -f "\/k\/known_hosts" -R "10\.0\.0\.2"/);
+  assert.equal(sshRefusal('lab2', 'lab2', 'ssh: connect to host 10.0.0.2 port 22: Connection refused\r\n'), 'host: lab2 (lab2): ssh: connect to host 10.0.0.2 port 22: Connection refused');
+});

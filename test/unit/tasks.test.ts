@@ -1,0 +1,37 @@
+// The task log's records: one line within PIPE_BUF whatever the output, torn
+// lines skipped, and a beginning without an end read as running or interrupted.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { encodeRecord, foldTasks, parseRecords, RECORD_MAX, type TaskRecord } from '../../lib/tasks';
+
+const begin = (id: string, start: number, pid = 10): TaskRecord => ({ t: 'begin', id, label: 'web', action: 'start', args: {}, who: 'cli:me', start, pid });
+
+test('a record is one line of at most RECORD_MAX bytes; long output keeps its tail', () => {
+  const output = `${'é'.repeat(5000)}THE END`;
+  const line = encodeRecord({ t: 'end', id: 'a', end: 1, result: 'error', error: 'x'.repeat(3000), output });
+  assert.ok(Buffer.byteLength(line) <= RECORD_MAX, `${Buffer.byteLength(line)} bytes`);
+  assert.equal(line.indexOf('\n'), line.length - 1);
+  const [r] = parseRecords(line);
+  assert.equal(r.t, 'end');
+  assert.ok(r.t === 'end' && r.output?.endsWith('THE END'));
+  const args = encodeRecord({ ...begin('b', 1), args: Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`k${i}`, 'v'.repeat(50)])) } as TaskRecord);
+  assert.ok(Buffer.byteLength(args) <= RECORD_MAX);
+});
+
+test('torn and foreign lines are skipped, the rest reads', () => {
+  const text = `${encodeRecord(begin('a', 1))}{"t":"end","id":"a","en\nnot json\n${encodeRecord(begin('b', 2))}`;
+  assert.deepEqual(parseRecords(text).map((r) => r.id), ['a', 'b']);
+});
+
+test('begun and ended is done; begun alone is running while its process lives, interrupted after; an end alone is dropped', () => {
+  const records: TaskRecord[] = [
+    begin('a', 1), begin('b', 2, 20), begin('c', 3, 30),
+    { t: 'end', id: 'a', end: 5, result: 'error', error: 'label: no VM', label: 'web2' },
+    { t: 'end', id: 'gone', end: 6, result: 'ok' },
+  ];
+  const tasks = foldTasks(records, (pid) => pid === 20);
+  assert.deepEqual(tasks.map((t) => [t.id, t.result]), [['a', 'error'], ['b', 'running'], ['c', 'interrupted']]);
+  assert.equal(tasks[0].label, 'web2', 'an end may name the VM a path resolved to');
+  assert.equal(tasks[0].error, 'label: no VM');
+  assert.equal(tasks[0].end, 5);
+});
