@@ -5,7 +5,7 @@
 // checked after the mkdir; QEMU does not inherit VMDECK_TOKEN.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { appendFileSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { appendFileSync, chownSync, writeFileSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createVm } from '../../server/store';
@@ -34,7 +34,8 @@ function wrapper(args: string[], env: Record<string, string>, conf?: string): Pr
 
 test("LABEL='../outside/x' in a config is refused by --check, --print and a start; nothing is made outside VMDECK_RUN", async () => {
   const { vm: bad } = await createVm({ label: 'esc', template: 'kernel-initrd', env: demoVmEnv(images) });
-  appendFileSync(bad.config, "LABEL='../outside/x'\n");
+  // The label is the #@#LABEL marker's (ENUMERATE's rule), else LABEL: both say the escape.
+  writeFileSync(bad.config, readFileSync(bad.config, 'utf8').replace(/^ *#@#LABEL\b.*$/m, '#@#LABEL = "../outside/x"').replace(/^LABEL=.*$/m, "LABEL='../outside/x'"));
   for (const args of [['--check'], ['--print'], []]) {
     const r = await wrapper(args, {}, bad.wrapper);
     assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
