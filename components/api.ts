@@ -8,6 +8,7 @@ import type { VmSpecInput } from '@/lib/spec';
 import { csrfHeaders, withCsrf } from './session';
 import type { Task } from '@/lib/tasks';
 import type { StatPoint } from '@/lib/stats';
+import type { MediaLibrary, UploadResult } from '@/lib/media';
 import { qualify, splitLabel } from './hosts';
 
 /** A refusal from the server: its own one-line message and the field it names. */
@@ -133,7 +134,8 @@ export interface HostStats {
   vms: { running: number; cpu: number; rss: number };
 }
 
-export type WizardSpec = Partial<VmSpecInput> & { template: string };
+/** install: 'debootstrap' builds the disk with a Debian system (create-conf --install=debootstrap). */
+export type WizardSpec = Partial<VmSpecInput> & { template: string; install?: 'debootstrap' };
 
 export const api = {
   host: () => call<HostReport>('GET', '/api/host'),
@@ -182,7 +184,36 @@ export const api = {
   /** force: also while VMs are on it (they keep running, cable pulled). */
   cancelNetwork: (name: string, force: boolean) =>
     call<CancelResult>('DELETE', `/api/networks/${encodeURIComponent(name)}${force ? '?force=1' : ''}`),
+  mediaLibrary: () => call<MediaLibrary>('GET', '/api/media'),
+  uploadMedia,
 };
+
+export type { MediaFile, MediaLibrary, UploadResult } from '@/lib/media';
+
+/**
+ * POST /api/media: the file itself as the body, streamed by the browser.
+ * XMLHttpRequest, not fetch, because only it reports upload progress.
+ */
+function uploadMedia(file: File, onProgress: (sent: number, total: number) => void, signal?: AbortSignal): Promise<UploadResult> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `/api/media?name=${encodeURIComponent(file.name)}`);
+    xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+    xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : file.size);
+    xhr.onload = () => {
+      let data: { error?: string; field?: string } & Partial<UploadResult> = {};
+      try {
+        data = JSON.parse(xhr.responseText);
+      } catch { /* not JSON: the status says it */ }
+      if (xhr.status === 201) resolve(data as UploadResult);
+      else reject(new ApiError(xhr.status, data.error ?? `${xhr.status} ${xhr.statusText}`, data.field));
+    };
+    xhr.onerror = () => reject(new ApiError(0, 'the upload failed: the vmdeck server cannot be reached'));
+    xhr.onabort = () => reject(new ApiError(0, 'the upload was cancelled; nothing was kept'));
+    signal?.addEventListener('abort', () => xhr.abort());
+    xhr.send(file);
+  });
+}
 
 export type { CancelResult, SwitchInfo, SwitchPort } from '@/lib/net';
 

@@ -38,6 +38,8 @@ export interface SwitchInfo {
   vms: string[];
   /** Set when a running switch could not be asked for its ports. */
   problem?: string;
+  /** The boot server vmdeck runs on the switch (DHCP, and TFTP for PXE), when it has one. */
+  boot?: { pid: number | null; pxe: string | null; bootfile: string | null };
 }
 
 export interface CancelResult {

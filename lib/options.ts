@@ -38,6 +38,8 @@ export const ENV_OPTIONS: readonly EnvOption[] = [
   { env: 'INSTCDROM', field: 'instSrcCdrom', help: 'install ISO image' },
   { env: 'INSTFDD', field: 'instSrcFdd', help: 'install floppy image' },
   { env: 'INSTUSB', field: 'instSrcUsb', help: 'install USB image' },
+  { env: 'PXEROOT', field: 'pxeRoot', help: 'TFTP tree for boot mode PXE (user networking serves it)' },
+  { env: 'PXEBOOTFILE', field: 'pxeBootFile', help: 'boot file in PXEROOT offered by DHCP' },
   { env: 'INST_KERNEL', field: 'kernel', help: 'kernel for boot mode KERNEL' },
   { env: 'INST_INITRD', field: 'initrd', help: 'initrd for boot mode KERNEL' },
   { env: 'INST_APPEND', field: 'append', help: 'kernel command line for boot mode KERNEL' },
@@ -53,6 +55,13 @@ export const ENV_OPTIONS: readonly EnvOption[] = [
   { env: 'HOSTFWD', field: 'hostfwd', help: 'port forwards, blank-separated, e.g. tcp:127.0.0.1:2222-:22' },
   { env: 'VGA', field: 'vga', help: 'display adapter: std, cirrus, virtio, qxl, none' },
   { env: 'ARGSADD', field: 'argsAdd', help: 'more QEMU arguments, blank-separated' },
+  { env: 'UNATTENDED', field: 'unattended', help: 'install seed: cloud-init, preseed or kickstart (or --unattended=)' },
+  { env: 'VMUSER', field: 'vmUser', help: 'user the seed creates (empty: vmdeck)' },
+  { env: 'SSHKEY', field: 'sshKey', help: 'SSH public key for VMUSER: the key, or a file holding it' },
+  { env: 'PASSWORD_HASH', field: 'passwordHash', help: 'crypt(3) hash of VMUSER\'s password (openssl passwd -6); seeds only' },
+  { env: 'TIMEZONE', field: 'timezone', help: 'time zone of the installed system (empty: Etc/UTC)' },
+  { env: 'MIRROR', field: 'mirror', help: 'package mirror for preseed/kickstart (empty: deb.debian.org)' },
+  { env: 'TARGETDISK', field: 'targetDisk', help: 'disk the installer writes (empty: /dev/vda for virtio, else /dev/sda)' },
 ];
 
 const NUMBER_FIELDS = new Set<Field>(['smp', 'memsize']);

@@ -1,6 +1,7 @@
 // The VM spec: everything a VM is, in one zod schema. The CLI, the API and the
 // wizard all validate through parseSpec, so a refusal reads the same everywhere.
 import { z } from 'zod';
+import { PASSWORD_HASH_RE, SSH_KEY_RE, TIMEZONE_RE, UNATTENDED_KINDS, VMUSER_RE } from './seeds';
 
 export const ARCHES = [
   'x86_64', 'i386', 'aarch64', 'arm', 'm68k', 'mips', 'mipsel', 'mips64', 'ppc', 'ppc64',
@@ -108,6 +109,9 @@ export const VmSpecSchema = z.object({
   instSrcCdrom: path('ISO').default(''),
   instSrcFdd: path('floppy image').default(''),
   instSrcUsb: path('USB image').default(''),
+  pxeRoot: path('PXE tree').default(''),
+  pxeBootFile: word(/^([A-Za-z0-9_.+-]+(\/[A-Za-z0-9_.+-]+)*)?$/, "is not a file name inside the PXE tree (like pxelinux.0)")
+    .refine((f) => !f.split('/').includes('..'), { error: "may not leave the PXE tree ('..')" }).default('pxelinux.0'),
   kernel: path('kernel').default(''),
   initrd: path('initrd').default(''),
   append: text(4096, 'append').default(''),
@@ -116,6 +120,19 @@ export const VmSpecSchema = z.object({
     .max(99, { error: 'must be a display number 0-99' }).nullable().default(null),
   qemuMonSock: path('serial socket').default(''),
   argsAdd: z.array(text(4096, 'argsAdd')).default([]),
+  // The unattended install (lib/seeds.ts); the password hash is written to the seeds only, never to the config.
+  unattended: z.enum(['', ...UNATTENDED_KINDS] as const, { error: (i) => `${quoted(i.input)} is not an unattended install: cloud-init, preseed or kickstart (or empty for none)` }).default(''),
+  vmUser: word(new RegExp(`^$|${VMUSER_RE.source}`), 'is not a user name (lower case letters, digits, _ and -, at most 32, starting with a letter or _)').default(''),
+  sshKey: z.string({ error: 'must be text' }).refine((k) => k === '' || SSH_KEY_RE.test(k), {
+    error: (i) => `'${String(i.input).slice(0, 40)}${String(i.input).length > 40 ? '…' : ''}' is not an OpenSSH public key (one line like ssh-ed25519 AAAA… comment, no quotes)`,
+  }).default(''),
+  passwordHash: z.string({ error: 'must be text' }).refine((h) => h === '' || PASSWORD_HASH_RE.test(h), {
+    error: 'is not a crypt(3) password hash (make one with: openssl passwd -6); a plain password is not taken',
+  }).default(''),
+  timezone: word(new RegExp(`^$|${TIMEZONE_RE.source}`), 'is not a time zone like Europe/Berlin or Etc/UTC').default(''),
+  mirror: word(/^$|^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~\/-]*)?$/, 'is not a package mirror URL like http://deb.debian.org/debian').default(''),
+  targetDisk: word(/^$|^\/dev\/[a-z0-9]+$/, 'is not a disk device like /dev/vda').default(''),
+  seedImage: path('seed volume').default(''),
 }).strict().superRefine((s, ctx) => {
   const need = (field: keyof typeof s, why: string) => {
     if (s[field] === '') ctx.addIssue({ code: 'custom', path: [field], message: why });
@@ -125,6 +142,11 @@ export const VmSpecSchema = z.object({
   if (s.bootmode === 'FDD') need('instSrcFdd', 'is needed for boot mode FDD');
   if (s.bootmode === 'USB') need('instSrcUsb', 'is needed for boot mode USB');
   if (s.bootmode === 'VHDD') need('disk', 'is needed for boot mode VHDD');
+  if (s.unattended === 'preseed' && (s.bootmode === 'KERNEL' || s.instmode === 'KERNEL')) need('initrd', 'is needed for a preseed KERNEL install (the installer\'s initrd, which gets the preseed)');
+  if (s.bootmode === 'PXE' && s.netmode === 'user') need('pxeRoot', 'is needed for boot mode PXE with user networking (a TFTP tree such as the Debian installer\'s netboot directory)');
+  if (s.pxeRoot !== '' && s.netmode !== 'user') {
+    ctx.addIssue({ code: 'custom', path: ['pxeRoot'], message: "is served by user networking's TFTP: it needs network mode user" });
+  }
   if (s.netmode === 'vde') need('vdeSwitch', 'is needed for network mode vde (a switch from vmdeck net create)');
   if (s.netmode === 'tap') need('tapDevice', 'is needed for network mode tap');
   if (s.hostfwd.length > 0 && s.netmode !== 'user') {

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 machine for vmdeck, from nothing: Debian's packages
 # (QEMU, qemu-img, VDE, chromium for the browser tests, busybox-static for the
-# test guest), the npm packages (npm ci), the test guest, the vmdeck command's
-# bundle and the dashboard's production build. Safe to run again: each step skips what is already done.
+# test guest, tesseract to read guests' screens), the npm packages (npm ci), the
+# test guest, the install media the tests boot, the vmdeck command's bundle and
+# the dashboard's production build. Safe to run again: each step skips what is
+# already done.
 #   bash scripts/setup.sh            everything
 #   bash scripts/setup.sh --no-build without `next build`
 set -euo pipefail
@@ -15,14 +17,17 @@ as_root() { if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi; }
 
 # What vmdeck and its tests run on. qemu-system-{arm,misc,mips,ppc,sparc}
 # cover the templates of other architectures; binutils assembles the KVM
-# probe guest (the suite checks lib/kvm-probe-image.ts against its source).
+# probe guest (the suite checks lib/kvm-probe-image.ts against its source);
+# cloud-init and debconf validate the install seeds vmdeck writes; mmdebstrap
+# and e2fsprogs build debootstrap disks, openssh-client logs into them.
 packages=(
 	bash util-linux procps iproute2 ca-certificates
 	qemu-system-x86 qemu-system-arm qemu-system-misc qemu-system-mips qemu-system-ppc
 	qemu-system-sparc qemu-utils vde2
 	busybox-static cpio gzip xz-utils zstd
-	genisoimage websockify socat chromium
+	genisoimage websockify socat chromium tesseract-ocr tesseract-ocr-eng
 	binutils openssh-client openssh-server
+	cloud-init debconf mmdebstrap e2fsprogs
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -54,6 +59,8 @@ if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json
 fi
 
 bash scripts/build-guest.sh amd64 >/dev/null
+# Real install media for the tests (the installer's PXE tree, GRUB's rescue ISO).
+bash scripts/build-media.sh >/dev/null
 # The vmdeck command's bundle (bin/vmdeck.js falls back to the sources when it is stale).
 node scripts/build-cli.mjs >/dev/null
 

@@ -132,7 +132,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       // A cookie alone is what a page on another port of this host can make the browser send.
       if (!Auth.secretPresented(req, creds)) throw new HttpError(403, SECRET_MISSING, 'csrf');
     }
-    checkWriteRequest(req);
+    checkWriteRequest(req, match.kind === 'route' ? match.route.rawBody : undefined);
     if (hosts.handles(path)) return hosts.http(req, res, path);
     if (match.kind === 'none') throw new HttpError(404, `no API route ${req.method} ${path}`);
     if (match.kind === 'method') {

@@ -19,10 +19,11 @@ import { runtimeLabels } from './runtime';
 import { enumerate } from './store';
 import { vdeCommand } from './vde';
 import { task } from './tasks';
+import { bootServerPid, checkBootOptions, startBootServer, stopBootServer, type BootServerOptions } from './net-boot';
 
 export type { CancelResult, SwitchInfo, SwitchPort } from '../lib/net';
 
-export interface CreateSwitchOptions {
+export interface CreateSwitchOptions extends BootServerOptions {
   /** Also connect the switch to this TAP device (root only), created when missing. */
   tap?: string;
   /** Enslave the TAP device to this bridge, created when missing. */
@@ -35,6 +36,8 @@ interface SwitchMeta {
   tapCreated: boolean;
   bridgeCreated: boolean;
   created: string;
+  /** The boot server on the switch (net-boot.ts), when asked for. */
+  boot?: { pxe: string | null; bootfile: string | null } | null;
 }
 
 export function netDir(env = process.env): string {
@@ -43,7 +46,7 @@ export function netDir(env = process.env): string {
 
 function switchFiles(name: string) {
   const base = join(netDir(), name);
-  return { dir: base, mgmt: `${base}.mgmt`, pidfile: `${base}.pid`, meta: `${base}.json` };
+  return { dir: base, mgmt: `${base}.mgmt`, pidfile: `${base}.pid`, meta: `${base}.json`, boot: `${base}.boot.pid` };
 }
 type SwitchFiles = ReturnType<typeof switchFiles>;
 
@@ -96,7 +99,7 @@ async function privateDir(dir: string): Promise<void> {
 }
 
 async function removeFiles(f: SwitchFiles): Promise<void> {
-  await Promise.all([f.dir, f.mgmt, f.pidfile, f.meta].map((p) => rm(p, { recursive: true, force: true })));
+  await Promise.all([f.dir, f.mgmt, f.pidfile, f.meta, f.boot].map((p) => rm(p, { recursive: true, force: true })));
 }
 
 const ifaceExists = (name: string) => exists(`/sys/class/net/${name}`);
@@ -149,11 +152,16 @@ export async function switchInfo(name: string): Promise<SwitchInfo> {
     name, state: pid === null ? 'stale' : 'running', pid, dir: f.dir, mgmt: f.mgmt,
     tap: meta?.tap ?? null, bridge: meta?.bridge ?? null, ports: [], vms: [],
   };
+  if (meta?.boot) info.boot = { pid: await bootServerPid(f.boot, name), ...meta.boot };
   if (pid === null) return info;
   try {
     info.ports = await portsOf(f.mgmt);
   } catch (e) {
     info.problem = (e as Error).message;
+  }
+  // The switch's own boot server is a QEMU too, but no VM.
+  for (const p of info.ports) {
+    if (info.boot?.pid != null && p.pid === info.boot.pid) Object.assign(p, { kind: 'client', vm: null, descr: 'vmdeck boot server' });
   }
   info.vms = [...new Set(info.ports.flatMap((p) => (p.vm ? [p.vm] : [])))];
   return info;
@@ -168,7 +176,7 @@ export async function listSwitches(): Promise<SwitchInfo[]> {
   } catch {
     return [];
   }
-  const names = [...new Set(entries.map((e) => e.replace(/\.(mgmt|pid|json)$/, '')))]
+  const names = [...new Set(entries.map((e) => e.replace(/\.(mgmt|pid|json|boot\.pid)$/, '')))]
     .filter((n) => SWITCH_NAME_RE.test(n)).sort();
   const out: SwitchInfo[] = [];
   for (const name of names) {
@@ -231,6 +239,7 @@ async function createSwitchNow(name: string, opts: CreateSwitchOptions): Promise
   if (tap !== undefined && process.getuid?.() !== 0) {
     throw badInput('tap', 'tap: connecting a switch to a TAP device needs root (run as root, or leave out --tap)');
   }
+  const boot = await checkBootOptions(opts);
   await trustedRunRoot();
   const f = switchFiles(name);
   const running = await switchPid(f);
@@ -246,13 +255,15 @@ async function createSwitchNow(name: string, opts: CreateSwitchOptions): Promise
     throw conflict(`bridge: interface '${bridge}' exists and is not a bridge`, 'bridge');
   }
   await privateDir(netDir());
-  await removeFiles(f); // a stale switch's leftovers
+  await stopBootServer(f.boot, name); // a stale switch's leftovers
+  await removeFiles(f);
 
   const meta: SwitchMeta = {
     tap: tap ?? null, bridge: bridge ?? null,
     tapCreated: tap !== undefined && !(await ifaceExists(tap)),
     bridgeCreated: bridge !== undefined && !(await ifaceExists(bridge)),
     created: new Date().toISOString(),
+    boot,
   };
   let pid: number | null = null;
   try {
@@ -282,8 +293,10 @@ async function createSwitchNow(name: string, opts: CreateSwitchOptions): Promise
       await ip('tap', ['link', 'set', tap, 'up']);
       if (bridge !== undefined) await ip('bridge', ['link', 'set', tap, 'master', bridge]);
     }
+    if (boot) await startBootServer(name, f.dir, f.boot, boot);
     await writeFile(f.meta, `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 });
   } catch (e) {
+    await stopBootServer(f.boot, name).catch(() => undefined);
     if (pid !== null) await endProcess(pid).catch(() => undefined);
     await removeFiles(f);
     if (meta.tapCreated && (await ifaceExists(tap!))) await ip('tap', ['link', 'del', tap!]).catch(() => undefined);
@@ -310,7 +323,8 @@ async function cancelSwitchNow(name: string, opts: { force?: boolean }): Promise
   if (info.problem && !opts.force) {
     throw new VmdeckError(500, `name: cannot tell who is on switch '${name}' (${info.problem}); --force cancels it anyway`, 'name');
   }
-  const clients = info.ports.filter((p) => p.kind !== 'tap');
+  // The switch's own boot server is no client of it.
+  const clients = info.ports.filter((p) => p.kind !== 'tap' && (p.pid === null || p.pid !== info.boot?.pid));
   if (clients.length && !opts.force) {
     const vms = clients.filter((p) => p.kind === 'vm').map(describe);
     const others = clients.filter((p) => p.kind !== 'vm').map(describe);
@@ -320,6 +334,7 @@ async function cancelSwitchNow(name: string, opts: { force?: boolean }): Promise
     ].filter(Boolean).join(' and ');
     throw conflict(`name: switch '${name}' is in use by ${who}: stop them first, or cancel with --force`, 'name');
   }
+  await stopBootServer(f.boot, name);
   if (info.pid !== null) await endProcess(info.pid);
   const meta = await readMeta(f);
   await removeFiles(f);

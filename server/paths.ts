@@ -61,8 +61,13 @@ export function templatesDir(env = process.env): string {
   return join(vmdeckHome(env), 'templates');
 }
 
-/** The media directories: VMDECK_MEDIA ('%'-separated), by default $VMDECK_HOME/media. */
+/**
+ * The install-media directories: `$VMDECK_HOME/media` first (uploads go
+ * there), then VMDECK_MEDIA ('%'-separated, as the bases).
+ */
 export function mediaDirs(env = process.env): string[] {
-  const list = (env.VMDECK_MEDIA ?? '').split('%').filter((p) => p.trim() !== '').map((p) => resolve(p));
-  return list.length ? [...new Set(list)] : [join(vmdeckHome(env), 'media')];
+  const list = [join(vmdeckHome(env), 'media'), ...(env.VMDECK_MEDIA ?? '').split('%')]
+    .filter((p) => p.trim() !== '')
+    .map((p) => resolve(p));
+  return [...new Set(list)];
 }

@@ -5,7 +5,7 @@ import { confineSpec } from './confine';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { access, chmod, link, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
-import { totalmem } from 'node:os';
+import { homedir, totalmem } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_MATCHVSTAT, interfacesOf, matchesVstat, parseCtysPlain, parseMatchVstat, renderCtys, readMarkers, type ConfigVars } from '../lib/ctys';
 import { kvmRuns, qemuArch } from '../lib/host';
@@ -15,6 +15,10 @@ import { LABEL_RE, MAC_RE, parseSpec, UUID_RE, type VmSpec, type VmSpecInput } f
 import type { VmInfo } from '../lib/vm';
 import { renderWrapper } from '../lib/wrapper';
 import { complaint, stripSelf } from '../lib/wrapper/complaint';
+import { redactSeed, seedPlan, SSH_KEY_RE, type SeedPlan } from '../lib/seeds';
+import { writeSeeds } from './seeds';
+import { buildDebootstrapDisk } from './debootstrap';
+import { debianSuite, debootstrapValues } from '../lib/debootstrap';
 import { readConfig } from './config';
 import { badInput, conflict, notFound, VmdeckError } from './errors';
 import { exists } from './fsutil';
@@ -236,6 +240,10 @@ export interface CreateRequest {
   force?: boolean;
   /** From the API: paths under the bases and media directories, ARGSADD from the allowlist (server/confine.ts). */
   confined?: boolean;
+  /** debootstrap: build the disk with a Debian system instead of an empty image (server/debootstrap.ts). */
+  install?: string;
+  /** Lines that say how a long step goes (the debootstrap build). */
+  progress?: (line: string) => void;
 }
 
 /**
@@ -273,8 +281,28 @@ function macmapFor(label: string, givenMac: string | undefined): { mac: string; 
  * The full, validated spec for a new VM and where each value came from, and
  * the VMs that ENUMERATE found (read once here, for the MAC, UUID and label).
  */
-export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; origin: Record<string, string>; known: VmInfo[] }> {
-  const env = req.env ? envValues(req.env) : {};
+/** SSHKEY may name a file holding the key (~/.ssh/id_ed25519.pub): its first line. */
+async function sshKeyFromFile(env: Record<string, string | undefined>): Promise<Record<string, string | undefined>> {
+  const key = env.SSHKEY?.trim();
+  if (!key || SSH_KEY_RE.test(key) || !/^[~/.]/.test(key)) return env;
+  const file = key.startsWith('~/') ? join(homedir(), key.slice(2)) : resolve(key);
+  const text = await readFile(file, 'utf8').catch(() => {
+    throw badInput('sshKey', `SSHKEY: '${key}' is neither an OpenSSH public key nor a readable file`);
+  });
+  return { ...env, SSHKEY: text.split('\n')[0].trim() };
+}
+
+export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; origin: Record<string, string>; known: VmInfo[]; seeds: SeedPlan | null; suite?: string }> {
+  const env = req.env ? envValues(await sshKeyFromFile(req.env)) : {};
+  let suite: string | undefined;
+  if (req.install !== undefined && req.install !== '') {
+    if (req.install !== 'debootstrap') throw badInput('install', `install: '${req.install}' is not an install method vmdeck runs (debootstrap)`);
+    const distrel = String(req.values?.distrel ?? env.distrel ?? '12');
+    const r = debianSuite(distrel);
+    if ('error' in r) throw badInput('distrel', r.error);
+    suite = r.suite;
+    req = { ...req, values: { ...req.values, ...debootstrapValues(req.label, distrel) } };
+  }
   const known = await enumerate();
   // An architecture asked for without a template takes the catalog's first template for it.
   const wantedArch = (env.arch ?? req.values?.arch) as string | undefined;
@@ -320,7 +348,10 @@ export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; o
   if (!template.instModes.includes(spec.instmode)) {
     throw badInput('instmode', `instmode: '${spec.instmode}' is not an install mode of template ${template.id} (one of ${template.instModes.join(', ')})`);
   }
-  return { spec, origin, known };
+  // An unattended install: its seeds, and the config as it attaches them.
+  const seeded = seedPlan({ spec, passwordHash: spec.passwordHash });
+  if (!seeded) return { spec, origin, known, seeds: null, suite };
+  return { spec: seeded.spec, origin, known, seeds: seeded.plan, suite };
 }
 
 export interface VmFiles {
@@ -462,7 +493,7 @@ async function createVmNow(req: CreateRequest): Promise<Created> {
       req = { ...req, values: { ...identity, ...req.values } };
     }
   }
-  const { spec, known } = await resolveSpec(req);
+  const { spec, known, seeds, suite } = await resolveSpec(req);
   const target = join(base, spec.label);
   const targetExists = await exists(target);
   if (targetExists && !req.force) {
@@ -490,7 +521,12 @@ async function createVmNow(req: CreateRequest): Promise<Created> {
     await writeFile(join(tmp, ctysName), files.ctys, { mode: 0o644 });
     await writeFile(join(tmp, shName), files.wrapper, { mode: 0o755 });
     await chmod(join(tmp, shName), 0o755);
-    const wantImage = req.createImage !== false && spec.disk !== '';
+    if (seeds) await writeSeeds(seeds, tmp, target);
+    if (suite) {
+      await buildDebootstrapDisk({ label: spec.label, suite, size: spec.diskSize, dir: tmp, progress: req.progress ?? (() => undefined) });
+      imageCreated = true;
+    }
+    const wantImage = req.createImage !== false && spec.disk !== '' && !suite;
     if (wantImage) {
       const inside = !isAbsolute(spec.disk);
       const finalPath = inside ? join(target, spec.disk) : spec.disk;
@@ -545,7 +581,7 @@ export interface Preview {
 
 /** The files and QEMU command a create would produce; writes nothing that stays. */
 export async function previewVm(req: CreateRequest): Promise<Preview> {
-  const { spec } = await resolveSpec(req);
+  const { spec, seeds } = await resolveSpec(req);
   const target = join(resolve(req.base ?? defaultBase()), spec.label);
   if (!req.force && (await exists(target))) throw alreadyExists(spec.label, target, '--force replaces its config and wrapper, keeping the old ones');
   const files = renderFiles(spec);
@@ -558,9 +594,11 @@ export async function previewVm(req: CreateRequest): Promise<Preview> {
     await writeFile(join(dir, `${spec.label}.sh`), files.wrapper, { mode: 0o755 });
     const argv = await wrapperPrint({ wrapper: join(dir, `${spec.label}.sh`), config: join(dir, `${spec.label}.ctys`) });
     const target = join(resolve(req.base ?? defaultBase()), spec.label);
+    // The seed files as they will be written, the password hash left out.
+    const seedFiles = Object.fromEntries((seeds?.files ?? []).map((f) => [f.file, redactSeed(f.text, spec.passwordHash)]));
     return {
-      spec,
-      files: { [`${spec.label}.ctys`]: files.ctys, [`${spec.label}.sh`]: files.wrapper },
+      spec: { ...spec, passwordHash: spec.passwordHash ? '(not shown)' : '' },
+      files: { [`${spec.label}.ctys`]: files.ctys, [`${spec.label}.sh`]: files.wrapper, ...seedFiles },
       argv: argv.map((a) => a.split(dir).join(target)),
     };
   } finally {
@@ -619,7 +657,7 @@ async function ownFiles(vm: VmInfo): Promise<string[]> {
     for (const kept of [`${stem}.ctys.`, `${stem}.sh.`]) {
       if (name.startsWith(kept) && /^\d{14}(-\d+)?$/.test(name.slice(kept.length))) return true;
     }
-    return name.startsWith(`${vm.label}.suspend`);
+    return name.startsWith(`${vm.label}.suspend`) || name.startsWith(`${vm.label}.seed.`);
   };
   const entries = await readdir(vm.dir, { withFileTypes: true });
   return entries.filter((e) => !e.isDirectory() && mine(e.name)).map((e) => join(vm.dir, e.name));

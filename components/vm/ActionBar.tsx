@@ -6,6 +6,7 @@ import { useRouter } from 'next/navigation';
 import { useEffect, useEffectEvent, useRef, useState } from 'react';
 import type { VmInfo } from '@/lib/vm';
 import { api, type MediaState, type Snapshot, type StopResult, type VmDetail } from '../api';
+import { MediaList, useMediaLibrary } from '../media/MediaLibrary';
 import { useConfirm, type ConfirmRequest } from '../Confirm';
 import { formatBytes, formatDate } from '../format';
 import { MenuItem, Popover } from '../Menu';
@@ -294,6 +295,7 @@ function MediaForm({ path, setPath, busy, error, done, drive, onOpen, run }: {
   useEffect(() => {
     open();
   }, []);
+  const library = useMediaLibrary();
   return (
     <form
       className="w-[26rem] space-y-2 px-3 py-2"
@@ -314,6 +316,7 @@ function MediaForm({ path, setPath, busy, error, done, drive, onOpen, run }: {
         aria-describedby={error ? 'media-error' : undefined}
       />
       {error && <p id="media-error" role="alert" className="field-error break-words">{error}</p>}
+      <MediaList library={library.data} kinds={['iso']} selected={path} onPick={setPath} error={library.error} />
       {drive && (
         <p className="text-xs" role="status">
           {done && <span className="mr-1 font-medium text-green-700 dark:text-green-400">{done}</span>}
@@ -435,6 +438,7 @@ function SnapshotPanel({ onOpen, children }: { onOpen: () => void; children: Rea
   useEffect(() => {
     open();
   }, []);
+  const library = useMediaLibrary();
   return <>{children}</>;
 }
 

@@ -15,9 +15,10 @@ import { FieldErrors, fieldId } from './fields';
 import { hostApi, LOCAL, qualify } from '../hosts';
 import { HostChoice } from '../HostChoice';
 import { ConsoleStep, HardwareStep, IdentityStep, NetworkStep, ReviewStep, StorageStep, TemplateStep } from './steps';
+import { UnattendedStep } from './UnattendedStep';
 import { formatForward, newMac, newUuid, parseForward, type Forward } from './values';
 
-export type DiskChoice = 'new' | 'existing' | 'none';
+export type DiskChoice = 'new' | 'existing' | 'none' | 'debootstrap';
 
 /** Everything the wizard holds: the spec fields, and the few choices that shape them. */
 export interface Draft {
@@ -46,8 +47,9 @@ const STEPS = [
   { id: 'hardware', title: 'Hardware', fields: ['accelerator', 'smp', 'memsize', 'arch', 'qemu', 'machine', 'cpu'] },
   {
     id: 'storage', title: 'Storage & install',
-    fields: ['disk', 'diskFormat', 'diskSize', 'diskIf', 'cdromIf', 'bootmode', 'instmode', 'instSrcCdrom', 'instSrcFdd', 'instSrcUsb', 'kernel', 'initrd', 'append'],
+    fields: ['disk', 'diskFormat', 'diskSize', 'diskIf', 'cdromIf', 'bootmode', 'instmode', 'instSrcCdrom', 'instSrcFdd', 'instSrcUsb', 'pxeRoot', 'pxeBootFile', 'kernel', 'initrd', 'append'],
   },
+  { id: 'unattended', title: 'Automate the install', fields: ['unattended', 'vmUser', 'sshKey', 'passwordHash', 'timezone', 'mirror', 'targetDisk'] },
   { id: 'network', title: 'Network', fields: ['netmode', 'nic', 'hostfwd', 'vdeSwitch', 'tapDevice'] },
   { id: 'console', title: 'Console', fields: ['console', 'vncDisplay', 'vga', 'kbdLayout', 'qemuMonSock', 'argsAdd'] },
   { id: 'review', title: 'Review', fields: [] as string[] },
@@ -74,6 +76,9 @@ function specOf(draft: Draft): WizardSpec {
   const label = v.label ?? '';
   v.disk = draft.disk === 'new' ? (label ? `${label}.${v.diskFormat ?? 'qcow2'}` : '')
     : draft.disk === 'existing' ? draft.existingDisk : '';
+  // The server lays the debootstrap VM's disk, boot and seed over these.
+  if (draft.disk === 'debootstrap') v.install = 'debootstrap';
+  else delete v.install;
   v.hostfwd = (v.netmode ?? 'user') === 'user' ? draft.forwards.map(formatForward) : [];
   // A switch chosen and then left for another network mode is not written into the config.
   if (v.netmode !== 'vde') delete v.vdeSwitch;
@@ -287,6 +292,7 @@ export function Wizard({ initialTemplate, host: onHost = LOCAL }: { initialTempl
               {current.id === 'identity' && <IdentityStep {...props} />}
               {current.id === 'hardware' && <HardwareStep {...props} />}
               {current.id === 'storage' && <StorageStep {...props} />}
+              {current.id === 'unattended' && <UnattendedStep {...props} />}
               {current.id === 'network' && <NetworkStep {...props} />}
               {current.id === 'console' && <ConsoleStep {...props} />}
               {current.id === 'review' && (

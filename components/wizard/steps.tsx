@@ -6,6 +6,7 @@ import type { BootMode, InstMode } from '@/lib/spec';
 import { kvmRuns } from '@/lib/host';
 import type { Preview, WizardSpec } from '../api';
 import { CopyBlock, CopyButton } from '../CopyText';
+import { MediaChooser } from '../media/MediaLibrary';
 import { useSwitches } from '../net/switches';
 import { LOCAL } from '../hosts';
 import { ChoiceField, Field, NumberField, SelectField, TextField, useFieldError, useInputProps, type Choice } from './fields';
@@ -182,8 +183,20 @@ export function StorageStep({ draft, set, setDraft, template }: StepProps) {
           { value: 'new', label: 'New disk image', description: 'Made with qemu-img in the VM\'s directory.' },
           { value: 'existing', label: 'Existing image', description: 'Used as it is; never overwritten.' },
           { value: 'none', label: 'No disk', description: 'For kernel, network or live-CD guests.' },
+          { value: 'debootstrap', label: 'Build a Debian system', description: 'From this host\'s package archive (mmdebstrap).' },
         ]}
       />
+      {draft.disk === 'debootstrap' && (
+        <div className="space-y-2 rounded border border-line p-3 text-xs">
+          <p>
+            Debian <span className="font-mono">{v.distrel || '12'}</span> (DISTREL, on the identity step) with a kernel, systemd, a serial
+            getty, openssh-server and cloud-init, built into <span className="font-mono">{label}.raw</span> and booted in KERNEL mode.
+            Its cloud-init seed sets the hostname and network; give an SSH key under &quot;Automate the install&quot;.
+            The first build of a release takes a minute or two; later ones come from the cache.
+          </p>
+          <TextField name="diskSize" label="Size" mono className="max-w-xs" value={v.diskSize ?? ''} onChange={(diskSize) => set({ diskSize })} hint="e.g. 3G" />
+        </div>
+      )}
       {draft.disk === 'new' && (
         <div className="grid grid-cols-3 gap-x-3">
           <TextField name="diskSize" label="Size" mono value={v.diskSize ?? ''} onChange={(diskSize) => set({ diskSize })} hint="e.g. 512M, 8G" />
@@ -222,14 +235,23 @@ export function StorageStep({ draft, set, setDraft, template }: StepProps) {
       />
 
       {(modes.has('CD') || modes.has('DVD')) && (
-        <TextField name="instSrcCdrom" label="ISO image" mono value={v.instSrcCdrom ?? ''} onChange={(instSrcCdrom) => set({ instSrcCdrom })}
-          placeholder="/srv/iso/debian-12.iso" hint="A path on the vmdeck host." />
+        <div>
+          <TextField name="instSrcCdrom" label="ISO image" mono value={v.instSrcCdrom ?? ''} onChange={(instSrcCdrom) => set({ instSrcCdrom })}
+            placeholder="/srv/iso/debian-12.iso" hint="A path on the vmdeck host, or one from the media library below." />
+          <MediaChooser kinds={['iso']} selected={v.instSrcCdrom} onPick={(instSrcCdrom) => set({ instSrcCdrom })} />
+        </div>
       )}
       {modes.has('FDD') && (
-        <TextField name="instSrcFdd" label="Floppy image" mono value={v.instSrcFdd ?? ''} onChange={(instSrcFdd) => set({ instSrcFdd })} />
+        <div>
+          <TextField name="instSrcFdd" label="Floppy image" mono value={v.instSrcFdd ?? ''} onChange={(instSrcFdd) => set({ instSrcFdd })} />
+          <MediaChooser kinds={['floppy']} selected={v.instSrcFdd} onPick={(instSrcFdd) => set({ instSrcFdd })} />
+        </div>
       )}
       {modes.has('USB') && (
-        <TextField name="instSrcUsb" label="USB image" mono value={v.instSrcUsb ?? ''} onChange={(instSrcUsb) => set({ instSrcUsb })} />
+        <div>
+          <TextField name="instSrcUsb" label="USB image" mono value={v.instSrcUsb ?? ''} onChange={(instSrcUsb) => set({ instSrcUsb })} />
+          <MediaChooser kinds={['usb', 'iso']} selected={v.instSrcUsb} onPick={(instSrcUsb) => set({ instSrcUsb })} />
+        </div>
       )}
       {modes.has('KERNEL') && (
         <div className="space-y-3 rounded border border-line p-3">
@@ -241,7 +263,12 @@ export function StorageStep({ draft, set, setDraft, template }: StepProps) {
         </div>
       )}
       {modes.has('PXE') && (
-        <p className="text-xs text-muted">PXE boots from a DHCP/TFTP server on the VM&apos;s network (user-mode NAT has none unless you add one with extra QEMU arguments).</p>
+        <div className={grid2}>
+          <TextField name="pxeRoot" label="PXE tree (TFTP)" mono value={v.pxeRoot ?? ''} onChange={(pxeRoot) => set({ pxeRoot })}
+            placeholder="/srv/tftp/debian-installer" hint="User-mode NAT serves this directory by TFTP; on a VDE switch the boot server is on the switch." />
+          <TextField name="pxeBootFile" label="Boot file" mono value={v.pxeBootFile ?? ''} onChange={(pxeBootFile) => set({ pxeBootFile })}
+            placeholder="pxelinux.0" hint="Inside the tree, offered by DHCP." />
+        </div>
       )}
     </div>
   );

@@ -33,6 +33,7 @@ Starts the QEMU VM described by $CONF_NAME (daemonized unless the console is CLI
   --console=MODE           VNC|SDL|CLI|CLI0|NONE (default: DEFAULTCONSOLE)
   --vncaccessdisplay=N     also offer VNC display N on 127.0.0.1 (TCP port 5900+N)
   --bootmode=MODE[%PATH]   VHDD|CD|DVD|PXE|FDD|USB|KERNEL, optionally with its source
+                           (PXE%DIR: user networking serves the TFTP tree DIR)
   --instmode[=MODE%SRC%TARGETMODE%TARGET%STAGE]
                            boot the install source with the disk as install target
   --kernelmode=KERNEL%INITRD%APPEND
@@ -213,8 +214,8 @@ conf_marker marker_label LABEL
 : "${HDDBOOTIMAGE_IF:=virtio}" "${CDROM_IF:=ide}" "${NIC:=rtl8139}" "${NETMODE:=user}"
 : "${QEMUSOCK:=}" "${TAPDEV:=}" "${HOSTFWD:=}" "${VGA:=}" "${KBD_LAYOUT:=}"
 : "${DEFAULTBOOTMODE:=VHDD}" "${DEFAULTINSTMODE:=CD}" "${INSTSRCCDROM:=}" "${INSTSRCFDD:=}"
-: "${INSTSRCUSB:=}" "${KERNELIMAGE:=}" "${INITRDIMAGE:=}" "${APPEND:=}"
-: "${DEFAULTCONSOLE:=VNC}" "${VNCACCESSDISPLAY:=}" "${QEMUMONSOCK:=}"
+: "${INSTSRCUSB:=}" "${PXEROOT:=}" "${PXEBOOTFILE:=pxelinux.0}" "${KERNELIMAGE:=}" "${INITRDIMAGE:=}" "${APPEND:=}"
+: "${SEEDIMAGE:=}" "${DEFAULTCONSOLE:=VNC}" "${VNCACCESSDISPLAY:=}" "${QEMUMONSOCK:=}"
 # words ARRAY STRING: the blank-separated words of a config value (blanks and
 # newlines, whatever IFS the config set), never glob-expanded or evaluated. An
 # unquoted $VAR would expand `*` or `?` against the current directory.
@@ -255,6 +256,7 @@ fi
 
 abspath HDD "$HDDBOOTIMAGE"
 [[ $CONF_KIND == ctys ]] && ctys_disk_format
+abspath SEED "$SEEDIMAGE"
 if [[ -z $HDDBOOTIMAGE_FORMAT ]]; then
 	case $HDD in *.qcow2) HDDBOOTIMAGE_FORMAT=qcow2 ;; *) HDDBOOTIMAGE_FORMAT=raw ;; esac
 fi
@@ -295,13 +297,27 @@ if [[ -n $INSTALL ]]; then field=--instmode; elif [[ -n $opt_bootmode ]]; then f
 oneof "$field" "$BOOTMODE" VHDD CD DVD PXE FDD USB KERNEL
 # The boot modes that take a source (MODE%SOURCE); any other refuses one
 # rather than ignore it.
-BOOTMODES_WITH_SOURCE=(VHDD CD DVD FDD USB KERNEL)
+BOOTMODES_WITH_SOURCE=(VHDD CD DVD PXE FDD USB KERNEL)
 if [[ -n $BOOTSRC && " ${BOOTMODES_WITH_SOURCE[*]} " != *" $BOOTMODE "* ]]; then
 	die "$field: boot mode $BOOTMODE takes no source ('$BOOTSRC'); the modes with one: ${BOOTMODES_WITH_SOURCE[*]}"
 fi
 [[ -n $INSTALL && $BOOTMODE == VHDD ]] && die "--instmode: VHDD is the install target, not an install source"
 
-CDROM='' FLOPPY='' USBSTICK='' WITH_KERNEL=''
+CDROM='' FLOPPY='' USBSTICK='' WITH_KERNEL='' PXETREE=''
+# PXE's source is a TFTP tree that user networking serves (QEMU's tftp= and
+# bootfile=); on a VDE switch or a TAP device the boot server is on that
+# network, and PXEROOT is not used.
+pxe_source() {
+	abspath PXETREE "${BOOTSRC:-$PXEROOT}"
+	[[ -n $BOOTSRC && $NETMODE != user ]] &&
+		die "--bootmode: PXE%DIR needs network mode user (NETMODE is $NETMODE: its boot server is on that network)"
+	[[ $NETMODE == user && -z $PXETREE ]] &&
+		die "PXEROOT: boot mode PXE with user networking needs a TFTP tree (PXEROOT or --bootmode=PXE%DIR)"
+	[[ $NETMODE == user ]] || PXETREE=''
+	[[ $PXEBOOTFILE =~ ^[A-Za-z0-9_.+-]+(/[A-Za-z0-9_.+-]+)*$ && /$PXEBOOTFILE/ != */../* ]] ||
+		die "PXEBOOTFILE: '$PXEBOOTFILE' is not a file name inside the PXE tree (like pxelinux.0)"
+	return 0
+}
 case $BOOTMODE in
 CD | DVD) abspath CDROM "${BOOTSRC:-$INSTSRCCDROM}"
 	[[ -n $CDROM ]] || die "INSTSRCCDROM: boot mode $BOOTMODE needs an ISO image (INSTSRCCDROM or --bootmode=$BOOTMODE%PATH)" ;;
@@ -309,6 +325,7 @@ FDD) abspath FLOPPY "${BOOTSRC:-$INSTSRCFDD}"
 	[[ -n $FLOPPY ]] || die "INSTSRCFDD: boot mode FDD needs a floppy image (INSTSRCFDD or --bootmode=FDD%PATH)" ;;
 USB) abspath USBSTICK "${BOOTSRC:-$INSTSRCUSB}"
 	[[ -n $USBSTICK ]] || die "INSTSRCUSB: boot mode USB needs a USB image (INSTSRCUSB or --bootmode=USB%PATH)" ;;
+PXE) pxe_source ;;
 KERNEL) [[ -n $BOOTSRC ]] && KERNELIMAGE=$BOOTSRC
 	[[ -n $KERNELIMAGE ]] || die "KERNELIMAGE: boot mode KERNEL needs a kernel (KERNELIMAGE or --kernelmode=KERNEL%INITRD%APPEND)"
 	abspath KERNELIMAGE "$KERNELIMAGE"; abspath INITRDIMAGE "$INITRDIMAGE" ;;
@@ -434,6 +451,9 @@ add_storage() {
 		die "CDROM_IF: this machine has no CD/DVD drive (CDROM_IF=none)"
 	fi
 	[[ -n $FLOPPY ]] && add -drive "file=${FLOPPY//,/,,},format=raw,if=floppy,index=0"
+	# The unattended install's seed volume (cidata, OEMDRV): the installer or
+	# cloud-init finds it by its label on any drive.
+	[[ -n $SEED ]] && add -drive "file=${SEED//,/,,},format=raw,if=virtio,readonly=on,media=disk,id=seed0"
 	if [[ -n $USBSTICK ]]; then
 		add -device qemu-xhci,id=xhci
 		add -drive "file=${USBSTICK//,/,,},format=raw,if=none,id=usbstick"
@@ -477,6 +497,8 @@ add_network() {
 			[[ -z ${BASH_REMATCH[2]} ]] && rule=${rule/:/:127.0.0.1}
 			fwd+=",hostfwd=$rule"
 		done
+		# PXE: QEMU's DHCP offers the boot file, its TFTP serves the tree.
+		[[ -n $PXETREE ]] && fwd+=",tftp=${PXETREE//,/,,},bootfile=${PXEBOOTFILE//,/,,}"
 		add -nic "user,$nic$fwd" ;;
 	vde)
 		[[ -n $QEMUSOCK ]] || die "QEMUSOCK: network mode vde needs a switch (vmdeck net create NAME, then QEMUSOCK=NAME)"
@@ -617,6 +639,12 @@ check_all() {
 	need_file INSTSRCCDROM "$CDROM" "ISO image"
 	need_file INSTSRCFDD "$FLOPPY" "floppy image"
 	need_file INSTSRCUSB "$USBSTICK" "USB image"
+	need_file SEEDIMAGE "$SEED" "seed volume"
+	if [[ -n $PXETREE ]]; then
+		[[ -d $PXETREE ]] || die "PXEROOT: PXE tree '$PXETREE' is not a directory"
+		[[ -f $PXETREE/$PXEBOOTFILE && -r $PXETREE/$PXEBOOTFILE ]] ||
+			die "PXEROOT: PXE tree '$PXETREE' has no boot file '$PXEBOOTFILE' (PXEBOOTFILE)"
+	fi
 	if [[ $BOOTMODE == KERNEL || -n $WITH_KERNEL ]]; then
 		need_file KERNELIMAGE "$KERNELIMAGE" kernel
 		need_file INITRDIMAGE "$INITRDIMAGE" initrd

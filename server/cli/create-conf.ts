@@ -13,9 +13,14 @@ import { findTemplate, loadCatalog } from '../templates';
 import { flagString, parseArgs, UsageError, type Io } from './args';
 
 export const usage = `vmdeck create-conf --label L [--base DIR] [--template T] [--auto-all|--auto]
-                   [--no-create-image] [--force] [--json] [NAME=VALUE…]
+                   [--no-create-image] [--force] [--json]
+                   [--unattended=cloud-init|preseed|kickstart] [--install=debootstrap] [NAME=VALUE…]
                                          writes a VM's config, wrapper and disk (ctys-createConfVM);
-                                         NAME=VALUE and the environment take ctys's options
+                                         NAME=VALUE and the environment take ctys's options;
+                                         --unattended also writes the install seed (VMUSER, SSHKEY,
+                                         PASSWORD_HASH, TIMEZONE, …) beside the VM and attaches it;
+                                         --install=debootstrap builds a Debian DISTREL system on
+                                         its disk with mmdebstrap (cloud-init seed included)
 vmdeck create-conf --levo [--template T]  every environment option, its default and where it comes from`;
 
 type Values = Partial<VmSpecInput>;
@@ -115,7 +120,7 @@ async function levo(templateId: string, io: Io, json: boolean): Promise<number> 
 }
 
 export async function run(argv: string[], io: Io): Promise<number> {
-  const p = parseArgs(argv, ['label', 'base', 'template'], ['auto-all', 'auto', 'no-create-image', 'force', 'json', 'levo']);
+  const p = parseArgs(argv, ['label', 'base', 'template', 'unattended', 'install'], ['auto-all', 'auto', 'no-create-image', 'force', 'json', 'levo']);
   const assignments: Record<string, string> = {};
   for (const a of p.positional) {
     const m = /^([A-Z][A-Z0-9_]*)=(.*)$/s.exec(a);
@@ -123,7 +128,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (!ENV_OPTIONS.some((o) => o.env === m[1])) throw new UsageError(`${m[1]}: not an option of create-conf (see vmdeck create-conf --levo)`);
     assignments[m[1]] = m[2];
   }
-  const env = { ...io.env, ...assignments };
+  const env: Record<string, string | undefined> = { ...io.env, ...assignments };
+  const unattended = flagString(p, 'unattended');
+  if (unattended !== undefined) env.UNATTENDED = unattended;
   const templateId = flagString(p, 'template') ?? DEFAULT_TEMPLATE;
   if (p.flags.has('levo')) return levo(templateId, { ...io, env }, p.flags.has('json'));
 
@@ -140,6 +147,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     // No --template: the store picks one for ARCH when ARCH is given.
     label, template: template === DEFAULT_TEMPLATE && !flagString(p, 'template') ? undefined : template, base: flagString(p, 'base'), env, values,
     createImage: !p.flags.has('no-create-image'), force: p.flags.has('force'),
+    install: flagString(p, 'install'),
+    progress: (line) => io.err(`${line}\n`),
   }).catch((e: unknown) => { throw inUserWords(e, env); });
   if (p.flags.has('json')) {
     io.out(`${JSON.stringify({ vm: created.vm, kept: created.kept, imageCreated: created.imageCreated, problem: created.problem }, null, 2)}\n`);

@@ -3,10 +3,12 @@
 import { cancelSwitch, createSwitch, listSwitches, switchInfo, type SwitchInfo } from '../net';
 import { flagString, parseArgs, UsageError, type Io } from './args';
 
-export const usage = `vmdeck net create NAME [--tap IFACE [--bridge BR]] [--json]
+export const usage = `vmdeck net create NAME [--tap IFACE [--bridge BR]] [--dhcp | --pxe DIR [--bootfile F]] [--json]
                                          starts VDE switch NAME (ctys-setupVDE); VMs join it with
                                          NETMODE=vde QEMUSOCK=NAME; --tap (root) connects it to a
-                                         TAP device, --bridge enslaves that to a bridge
+                                         TAP device, --bridge enslaves that to a bridge; --dhcp
+                                         runs a DHCP/NAT server on it, --pxe also serves the TFTP
+                                         tree DIR (F, default pxelinux.0, is offered by DHCP)
 vmdeck net cancel NAME [--force] [--json] stops it (refused while VMs are on it, unless --force)
 vmdeck net info NAME [--json]            its ports and the VMs on them
 vmdeck net list [--json]                 every switch with its ports and VMs`;
@@ -23,6 +25,7 @@ function printInfo(s: SwitchInfo, io: Io): void {
   io.out(`  directory:  ${s.dir}   (VMs: NETMODE=vde QEMUSOCK=${s.name})\n`);
   io.out(`  management: ${s.mgmt}\n`);
   if (s.tap) io.out(`  tap:        ${s.tap}${s.bridge ? ` (bridge ${s.bridge})` : ''}\n`);
+  if (s.boot) io.out(`  boot:       DHCP${s.boot.pxe ? `, PXE ${s.boot.bootfile} from ${s.boot.pxe}` : ''} (${s.boot.pid === null ? 'not running' : `pid ${s.boot.pid}`})\n`);
   if (s.problem) io.out(`  problem:    ${s.problem}\n`);
   if (s.state !== 'running') return;
   if (!s.ports.length) {
@@ -36,7 +39,7 @@ function printInfo(s: SwitchInfo, io: Io): void {
 }
 
 export async function run(argv: string[], io: Io): Promise<number> {
-  const p = parseArgs(argv, ['tap', 'bridge'], ['force', 'json']);
+  const p = parseArgs(argv, ['tap', 'bridge', 'pxe', 'bootfile'], ['force', 'json', 'dhcp']);
   const [action, name, ...extra] = p.positional;
   const json = p.flags.has('json');
   const out = (v: unknown) => io.out(`${JSON.stringify(v, null, 2)}\n`);
@@ -52,8 +55,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
   };
   switch (action) {
     case 'create': {
-      only(['tap', 'bridge', 'json']);
-      const s = await createSwitch(needName(), { tap: flagString(p, 'tap'), bridge: flagString(p, 'bridge') });
+      only(['tap', 'bridge', 'json', 'dhcp', 'pxe', 'bootfile']);
+      const s = await createSwitch(needName(), {
+        tap: flagString(p, 'tap'), bridge: flagString(p, 'bridge'),
+        dhcp: p.flags.has('dhcp'), pxe: flagString(p, 'pxe'), bootfile: flagString(p, 'bootfile'),
+      });
       if (json) out(s);
       else {
         io.out(`created switch '${s.name}' (pid ${s.pid})${s.tap ? ` on TAP device ${s.tap}${s.bridge ? ` in bridge ${s.bridge}` : ''}` : ''}\n`);

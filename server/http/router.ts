@@ -56,6 +56,12 @@ export interface Route {
   handler: Handler;
   /** The check of each of the pattern's parameters. */
   params: Record<string, ParamCheck>;
+  /**
+   * The one Content-Type the route takes instead of JSON, its body read by the
+   * handler from the request (an upload). It must not be one a form or a
+   * simple request can send (those need no CORS preflight).
+   */
+  rawBody?: string;
 }
 
 interface Compiled extends Route {
@@ -90,7 +96,7 @@ export class Router {
   /** checks: the check of a parameter name in every route (e.g. label); a route's own override them. */
   constructor(private readonly checks: Record<string, ParamCheck> = {}) {}
 
-  add(method: Method, pattern: string, handler: Handler, options: { auth?: boolean; params?: Record<string, ParamCheck> } = {}): this {
+  add(method: Method, pattern: string, handler: Handler, options: { auth?: boolean; params?: Record<string, ParamCheck>; rawBody?: string } = {}): this {
     const { regex, keys } = compile(pattern);
     const params: Record<string, ParamCheck> = {};
     for (const k of keys) {
@@ -99,7 +105,7 @@ export class Router {
       if (!check) throw new Error(`router: ${method} ${pattern}: no check for parameter :${k}`);
       params[k] = check;
     }
-    this.compiled.push({ method, pattern, handler, auth: options.auth ?? true, params, regex, keys });
+    this.compiled.push({ method, pattern, handler, auth: options.auth ?? true, params, regex, keys, rawBody: options.rawBody });
     return this;
   }
 
@@ -155,7 +161,7 @@ function mediaType(header: string | undefined): string | undefined {
  * (415): a body, or a Content-Type, that is not application/json, which no
  * form or simple request can send without a preflight.
  */
-export function checkWriteRequest(req: IncomingMessage): void {
+export function checkWriteRequest(req: IncomingMessage, rawBody?: string): void {
   const method = req.method ?? 'GET';
   if (method === 'GET' || method === 'HEAD') return;
   const origin = req.headers.origin;
@@ -174,8 +180,9 @@ export function checkWriteRequest(req: IncomingMessage): void {
   }
   const type = mediaType(req.headers['content-type']);
   const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-  if ((type !== undefined || hasBody) && type !== 'application/json') {
-    throw new HttpError(415, `body: Content-Type must be application/json${type ? `, not ${type}` : ''}`, 'body');
+  const allowed = rawBody ?? 'application/json';
+  if ((type !== undefined || hasBody) && type !== allowed) {
+    throw new HttpError(415, `body: Content-Type must be ${allowed}${type ? `, not ${type}` : ''}`, 'body');
   }
 }
 

@@ -18,6 +18,7 @@ import { REPO } from '../repo';
 import { sendKeys, typeText } from '../keys';
 import { expectSerial, runScript, typeInto } from '../automation';
 import { changeMedia, ejectMedia, queryMedia } from '../media';
+import { listMedia, uploadMedia } from '../media-library';
 import { cancelSwitch, createSwitch, listSwitches, switchInfo } from '../net';
 import { applyStatus, startVm, stopVm, vmStatus, withStatus, type StartOptions, type StopMode } from '../runner';
 import { removeRuntimeDir, resolveVm, runtimeFacts } from '../runtime';
@@ -96,7 +97,7 @@ async function start(vm: VmInfo, request: StartOptions): Promise<void> {
 }
 
 /** Keys of a create request that are not fields of the VM spec. */
-const CREATE_OPTIONS = new Set(['label', 'template', 'base', 'force', 'createImage', 'start', 'env']);
+const CREATE_OPTIONS = new Set(['label', 'template', 'base', 'force', 'createImage', 'start', 'env', 'install']);
 
 /** A VM spec from the API: the spec's fields, plus what create-conf's options say. */
 function createRequest(body: Body): CreateRequest & { start?: boolean | StartOptions } {
@@ -124,6 +125,7 @@ function createRequest(body: Body): CreateRequest & { start?: boolean | StartOpt
     values,
     createImage: optBoolean(body, 'createImage'),
     force: optBoolean(body, 'force'),
+    install: optString(body, 'install'),
     start: startOption,
     confined: true,
   };
@@ -300,7 +302,10 @@ export function apiRoutes(): Router {
     .add('GET', '/api/networks/:name', (r) => switchInfo(r.params.name), network)
     .add('POST', '/api/networks', async (r) => {
       const body = await r.body();
-      return new Json(201, await createSwitch(reqString(body, 'name'), { tap: optString(body, 'tap'), bridge: optString(body, 'bridge') }));
+      return new Json(201, await createSwitch(reqString(body, 'name'), {
+        tap: optString(body, 'tap'), bridge: optString(body, 'bridge'),
+        dhcp: optBoolean(body, 'dhcp'), pxe: optString(body, 'pxe'), bootfile: optString(body, 'bootfile'),
+      }));
     })
     .add('DELETE', '/api/networks/:name', async (r) => {
       const force = r.query.get('force');
@@ -322,7 +327,18 @@ export function apiRoutes(): Router {
       if (timeout !== undefined && typeof timeout !== 'number') throw badInput('timeout', 'timeout: must be a number of seconds');
       return expectSerial(r.params.label, reqString(body, 'serial'), { send: optString(body, 'send'), timeout });
     })
-    .add('POST', '/api/vms/:label/script', async (r) => runScript(r.params.label, reqString(await r.body(), 'script')));
+    .add('POST', '/api/vms/:label/script', async (r) => runScript(r.params.label, reqString(await r.body(), 'script')))
+    .add('GET', '/api/media', () => listMedia())
+    // The image is the body itself (application/octet-stream), its file name in ?name=.
+    .add('POST', '/api/media', async (r) => {
+      try {
+        return new Json(201, await uploadMedia(r.query.get('name') ?? '', r.req));
+      } catch (e) {
+        // The rest of a refused body is not read: the connection ends with the answer.
+        if (!r.req.readableEnded) r.res.setHeader('Connection', 'close');
+        throw e;
+      }
+    }, { rawBody: 'application/octet-stream' });
 }
 
 /** The dashboard's sessions: listed (never their cookies or secrets) and revocable; a logout or a token change ends them too. */

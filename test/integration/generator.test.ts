@@ -209,17 +209,16 @@ test('config values are never glob-expanded or word-split by the wrapper: HOSTFW
   }
 });
 
-test('a boot mode that takes no source refuses one, naming the option; the modes with a source keep it', () => {
-  for (const args of [['--bootmode=PXE%/some/dir'], ['--bootmode=pxe%x'], ['--instmode=PXE%/srv/tftp']]) {
+test('every boot mode takes its source: PXE%DIR is the TFTP tree user networking serves; PXE without one is refused naming PXEROOT', () => {
+  for (const args of [['--bootmode=PXE%/some/dir'], ['--bootmode=pxe%/some/dir'], ['--instmode=PXE%/some/dir']]) {
     const r = wrapper('alpha', ['--print', ...args]);
-    assert.equal(r.code, 1, args.join(' '));
-    const field = args[0].slice(0, args[0].indexOf('='));
-    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-    assert.match(r.stderr.trim(), new RegExp(`^alpha\\.sh: ${field}: boot mode PXE takes no source \\('[^']+'\\); the modes with one: VHDD CD DVD FDD USB KERNEL$`));
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stdout, /^user,.*,tftp=\/some\/dir,bootfile=pxelinux\.0$/m);
+    assert.ok(r.stdout.includes('\norder=n\n'));
   }
   const pxe = wrapper('alpha', ['--print', '--bootmode=PXE']);
-  assert.equal(pxe.code, 0, pxe.stderr);
-  assert.ok(pxe.stdout.includes('\norder=n\n'));
+  assert.equal(pxe.code, 1);
+  assert.equal(pxe.stderr, 'alpha.sh: PXEROOT: boot mode PXE with user networking needs a TFTP tree (PXEROOT or --bootmode=PXE%DIR)\n');
   const cd = wrapper('alpha', ['--print', '--bootmode=CD%/srv/x.iso']);
   assert.equal(cd.code, 0, cd.stderr);
   assert.ok(cd.stdout.includes('file=/srv/x.iso,format=raw,if=ide,index=2,media=cdrom,readonly=on,id=cd0'));

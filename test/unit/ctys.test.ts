@@ -18,7 +18,18 @@ test('a rendered config reads back to the same values without bash', () => {
   const vars = parseCtysPlain(renderCtys(base, ctx));
   assert.ok(vars, 'a generated config is plain');
   const back = specFromVars(vars!);
-  for (const [k, v] of Object.entries(base)) assert.deepEqual(back[k as keyof typeof back], v, k);
+  for (const [k, v] of Object.entries(base)) {
+    // The password hash goes to the seed files only, never to the config.
+    if (k === 'passwordHash') continue;
+    assert.deepEqual(back[k as keyof typeof back], v, k);
+  }
+});
+
+test('a password hash is never written to the config', () => {
+  const hash = '$6$salt$abcdefghijklmnopqrstuvwxyz';
+  const text = renderCtys({ ...base, unattended: 'cloud-init', passwordHash: hash }, ctx);
+  assert.ok(!text.includes(hash));
+  assert.equal(parseCtysPlain(text)!.PASSWORD_HASH, undefined);
 });
 
 test('the config carries ctys ENUMERATE markers', () => {

@@ -1,0 +1,47 @@
+// debootstrap installs (ctys-createConfVM's first install column): a Debian
+// system built from the host's package archive with mmdebstrap into an ext4
+// disk image, booted in KERNEL mode with the kernel and initrd kept beside
+// the VM (no boot loader or partition table to install: mkfs.ext4 -d fills
+// the file system without mounting anything). Pure: server/debootstrap.ts runs it.
+
+/** The Debian releases vmdeck builds, by number and by name. */
+export const DEBIAN_RELEASES: Record<string, string> = {
+  11: 'bullseye', bullseye: 'bullseye',
+  12: 'bookworm', bookworm: 'bookworm',
+  13: 'trixie', trixie: 'trixie',
+};
+
+/** The suite of a DISTREL, or the one-line refusal. */
+export function debianSuite(distrel: string): { suite: string } | { error: string } {
+  const suite = DEBIAN_RELEASES[(distrel || '12').toLowerCase()];
+  if (suite) return { suite };
+  return { error: `distrel: '${distrel}' is not a Debian release vmdeck can build (12 or bookworm, 13 or trixie, 11 or bullseye)` };
+}
+
+/** What the image has: a kernel, systemd, a serial getty (systemd's, on console=ttyS0), SSH, cloud-init. */
+export const DEBOOTSTRAP_PACKAGES = [
+  'linux-image-cloud-amd64', 'initramfs-tools', 'systemd-sysv', 'udev', 'openssh-server', 'cloud-init',
+  'netbase', 'iproute2', 'ifupdown', 'isc-dhcp-client', 'sudo',
+] as const;
+
+export const ROOT_LABEL = 'vmdeck-root';
+
+/** The spec values of a debootstrap VM: its own disk, booted in KERNEL mode, reachable through its cloud-init seed. */
+export function debootstrapValues(label: string, distrel: string): Record<string, unknown> {
+  return {
+    dist: 'Debian', distrel: distrel || '12', os: 'Linux',
+    disk: `${label}.raw`, diskFormat: 'raw', diskIf: 'virtio',
+    bootmode: 'KERNEL', kernel: `${label}.vmlinuz`, initrd: `${label}.initrd.img`,
+    append: `root=LABEL=${ROOT_LABEL} rw console=tty0 console=ttyS0,115200`,
+    unattended: 'cloud-init',
+  };
+}
+
+/** mmdebstrap's arguments: the suite from the host's own apt sources (no mirror given). */
+export function mmdebstrapArgs(suite: string, tree: string, mode: 'root' | 'unshare'): string[] {
+  return [`--mode=${mode}`, '--variant=apt', `--include=${DEBOOTSTRAP_PACKAGES.join(',')}`,
+    // The image gets its hostname and network from cloud-init (the NoCloud seed), matched by MAC.
+    '--customize-hook=echo "datasource_list: [ NoCloud, None ]" > "$1/etc/cloud/cloud.cfg.d/90-vmdeck.cfg"',
+    `--customize-hook=echo "LABEL=${ROOT_LABEL} / ext4 defaults 0 1" > "$1/etc/fstab"`,
+    suite, tree];
+}

@@ -1,0 +1,312 @@
+// Unattended install seeds, written beside the VM from its spec: cloud-init
+// NoCloud (user-data, meta-data, network-config on a 'cidata' volume), a
+// Debian/Ubuntu preseed (added to the initrd of a KERNEL install, with
+// auto=true priority=critical) and a kickstart (on an 'OEMDRV' volume, with
+// inst.ks= for a KERNEL install). Pure: server/seeds.ts writes the files and
+// builds the volumes.
+import type { VmSpec } from './spec';
+
+export const UNATTENDED_KINDS = ['cloud-init', 'preseed', 'kickstart'] as const;
+export type Unattended = (typeof UNATTENDED_KINDS)[number];
+
+/** The user the seeds make when VMUSER is empty. */
+export const DEFAULT_VMUSER = 'vmdeck';
+export const DEFAULT_TIMEZONE = 'Etc/UTC';
+
+/** A seed file: its name in the VM's directory, its name on the seed volume (or in the initrd), its text. */
+export interface SeedFile {
+  file: string;
+  /** Name on the volume or in the initrd. */
+  as: string;
+  text: string;
+}
+
+/** What create writes and how the wrapper attaches it. */
+export interface SeedPlan {
+  kind: Unattended;
+  files: SeedFile[];
+  /** A volume made of the files (genisoimage -V LABEL), attached read-only as a second drive. */
+  volume?: { file: string; label: 'cidata' | 'OEMDRV' };
+  /** The initrd with the files added (a preseed for a KERNEL install): the base initrd and the result. */
+  initrd?: { base: string; file: string };
+  /** Appended to the kernel command line of a KERNEL install. */
+  append?: string;
+}
+
+export const seedName = (label: string, what: string) => `${label}.seed.${what}`;
+
+/** OpenSSH's one-line public key: type, base64, an optional comment (no quotes, so it can sit in a seed's quoting). */
+export const SSH_KEY_RE = /^(ssh-ed25519|ssh-rsa|ssh-dss|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) AAAA[A-Za-z0-9+/]{12,}={0,3}( [^'"\\`$\u0000-\u001f]*)?$/;
+/** crypt(3) hashes that the installers take: md5, sha-256, sha-512, yescrypt, bcrypt. */
+export const PASSWORD_HASH_RE = /^\$(1|5|6|y|2[aby])\$[./A-Za-z0-9$=,]+$/;
+export const VMUSER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
+export const TIMEZONE_RE = /^[A-Za-z_]+(\/[A-Za-z0-9_+-]+){0,2}$/;
+
+/** The installer's name of the VM's disk, from its interface. */
+export function targetDisk(spec: Pick<VmSpec, 'diskIf' | 'targetDisk'>): string {
+  if (spec.targetDisk) return spec.targetDisk;
+  return spec.diskIf === 'virtio' ? '/dev/vda' : spec.diskIf === 'sd' ? '/dev/mmcblk0' : '/dev/sda';
+}
+
+/** QEMU's keymap name (en-us, de, de-ch) as an X keyboard layout (us, de, ch). */
+export function xkbLayout(kbd: string): string {
+  if (!kbd || kbd === 'en-us') return 'us';
+  if (kbd === 'en-gb') return 'gb';
+  const [lang, country] = kbd.split('-');
+  return country ?? lang;
+}
+
+function prefixOf(mask: string): number {
+  return mask.split('.').reduce((n, o) => n + Number(o).toString(2).replace(/0/g, '').length, 0);
+}
+
+/** http://host[:port]/dir as the preseed's hostname and directory. */
+function mirrorParts(mirror: string): { host: string; dir: string; proto: string } {
+  const m = /^(https?):\/\/([^/]+)(\/.*)?$/.exec(mirror)!;
+  return { proto: m[1], host: m[2], dir: m[3] ?? '/debian' };
+}
+
+export interface SeedInput {
+  spec: VmSpec;
+  /** crypt(3) hash, or '': never stored in the config. */
+  passwordHash: string;
+}
+
+const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
+
+// cloud-config is YAML; JSON is YAML too, and needs no escaping rules of its own.
+export function cloudInitFiles({ spec, passwordHash }: SeedInput): SeedFile[] {
+  const user = spec.vmUser || DEFAULT_VMUSER;
+  const account: Record<string, unknown> = {
+    name: user,
+    groups: ['sudo'],
+    sudo: 'ALL=(ALL) NOPASSWD:ALL',
+    shell: '/bin/bash',
+    lock_passwd: passwordHash === '',
+  };
+  if (passwordHash) account.passwd = passwordHash;
+  if (spec.sshKey) account.ssh_authorized_keys = [spec.sshKey];
+  const userData: Record<string, unknown> = {
+    hostname: spec.label,
+    preserve_hostname: false,
+    users: [account],
+    ssh_pwauth: false,
+    timezone: spec.timezone || DEFAULT_TIMEZONE,
+  };
+  if (spec.kbdLayout) userData.keyboard = { layout: xkbLayout(spec.kbdLayout) };
+  const eth: Record<string, unknown> = { match: { macaddress: spec.mac }, 'set-name': 'eth0' };
+  if (spec.ip) {
+    eth.addresses = [`${spec.ip}/${spec.netmask ? prefixOf(spec.netmask) : 24}`];
+    if (spec.gateway) {
+      eth.routes = [{ to: '0.0.0.0/0', via: spec.gateway }];
+      eth.nameservers = { addresses: [spec.gateway] };
+    }
+  } else {
+    eth.dhcp4 = true;
+  }
+  return [
+    { file: seedName(spec.label, 'user-data'), as: 'user-data', text: `#cloud-config\n${json(userData)}` },
+    { file: seedName(spec.label, 'meta-data'), as: 'meta-data', text: json({ 'instance-id': `vmdeck-${spec.uuid}`, 'local-hostname': spec.label }) },
+    { file: seedName(spec.label, 'network-config'), as: 'network-config', text: json({ version: 2, ethernets: { eth0: eth } }) },
+  ];
+}
+
+/** A preseed line: owner, question, type, value. */
+const d = (question: string, type: string, value: string, owner = 'd-i') => `${owner} ${question} ${type} ${value}`.trimEnd();
+
+export function preseedFile({ spec, passwordHash }: SeedInput): SeedFile {
+  const user = spec.vmUser || DEFAULT_VMUSER;
+  const disk = targetDisk(spec);
+  const mirror = mirrorParts(spec.mirror || 'http://deb.debian.org/debian');
+  const lines = [
+    `# Debian installer preseed for VM ${spec.label}, written by vmdeck from its spec.`,
+    '# Booted with auto=true priority=critical: no question below critical is asked.',
+    d('debian-installer/locale', 'string', 'en_US.UTF-8'),
+    d('keyboard-configuration/xkb-keymap', 'select', xkbLayout(spec.kbdLayout)),
+    d('netcfg/choose_interface', 'select', 'auto'),
+  ];
+  if (spec.ip) {
+    lines.push(
+      d('netcfg/disable_autoconfig', 'boolean', 'true'),
+      d('netcfg/get_ipaddress', 'string', spec.ip),
+      d('netcfg/get_netmask', 'string', spec.netmask || '255.255.255.0'),
+      d('netcfg/get_gateway', 'string', spec.gateway),
+      d('netcfg/get_nameservers', 'string', spec.gateway),
+      d('netcfg/confirm_static', 'boolean', 'true'),
+    );
+  }
+  lines.push(
+    d('netcfg/get_hostname', 'string', spec.label),
+    d('netcfg/get_domain', 'string', ''),
+    d('netcfg/hostname', 'string', spec.label),
+    d('hw-detect/load_firmware', 'boolean', 'false'),
+    d('mirror/country', 'string', 'manual'),
+    d(`mirror/${mirror.proto}/hostname`, 'string', mirror.host),
+    d(`mirror/${mirror.proto}/directory`, 'string', mirror.dir),
+    d(`mirror/${mirror.proto}/proxy`, 'string', ''),
+    d('passwd/root-login', 'boolean', 'false'),
+    d('passwd/user-fullname', 'string', user),
+    d('passwd/username', 'string', user),
+    // Without a hash the account has no password (locked): SSHKEY is the way in.
+    d('passwd/user-password-crypted', 'password', passwordHash || '!'),
+    d('clock-setup/utc', 'boolean', 'true'),
+    d('time/zone', 'string', spec.timezone || DEFAULT_TIMEZONE),
+    d('clock-setup/ntp', 'boolean', 'false'),
+    d('partman-auto/disk', 'string', disk),
+    d('partman-auto/method', 'string', 'regular'),
+    d('partman-auto/choose_recipe', 'select', 'atomic'),
+    d('partman-partitioning/confirm_write_new_label', 'boolean', 'true'),
+    d('partman/choose_partition', 'select', 'finish'),
+    d('partman/confirm', 'boolean', 'true'),
+    d('partman/confirm_nooverwrite', 'boolean', 'true'),
+    d('grub-installer/bootdev', 'string', disk),
+    d('tasksel/first', 'multiselect', 'standard, ssh-server', 'tasksel'),
+    d('pkgsel/include', 'string', 'openssh-server sudo'),
+    d('popularity-contest/participate', 'boolean', 'false', 'popularity-contest'),
+    d('finish-install/reboot_in_progress', 'note', ''),
+  );
+  if (spec.sshKey) {
+    // SSH_KEY_RE admits no quote, backslash, $ or backquote: safe inside single quotes.
+    const home = `/home/${user}`;
+    lines.push(d('preseed/late_command', 'string',
+      `in-target sh -c 'mkdir -p ${home}/.ssh && echo "${spec.sshKey}" >> ${home}/.ssh/authorized_keys && chown -R ${user}: ${home}/.ssh && chmod 700 ${home}/.ssh && chmod 600 ${home}/.ssh/authorized_keys'`));
+  }
+  return { file: seedName(spec.label, 'preseed.cfg'), as: 'preseed.cfg', text: `${lines.join('\n')}\n` };
+}
+
+export function kickstartFile({ spec, passwordHash }: SeedInput): SeedFile {
+  const user = spec.vmUser || DEFAULT_VMUSER;
+  const disk = targetDisk(spec).replace(/^\/dev\//, '');
+  const xkb = xkbLayout(spec.kbdLayout);
+  const net = spec.ip
+    ? `network --bootproto=static --device=${spec.mac} --ip=${spec.ip} --netmask=${spec.netmask || '255.255.255.0'}${spec.gateway ? ` --gateway=${spec.gateway} --nameserver=${spec.gateway}` : ''} --hostname=${spec.label} --activate`
+    : `network --bootproto=dhcp --device=${spec.mac} --hostname=${spec.label} --activate`;
+  const lines = [
+    `# Kickstart for VM ${spec.label}, written by vmdeck from its spec.`,
+    'text',
+    'lang en_US.UTF-8',
+    `keyboard --vckeymap=${xkb} --xlayouts=${xkb}`,
+    `timezone ${spec.timezone || DEFAULT_TIMEZONE} --utc`,
+    net,
+    ...(spec.mirror ? [`url --url=${spec.mirror}`] : []),
+    'rootpw --lock',
+    passwordHash ? `user --name=${user} --groups=wheel --iscrypted --password=${passwordHash}` : `user --name=${user} --groups=wheel --lock`,
+    ...(spec.sshKey ? [`sshkey --username=${user} "${spec.sshKey}"`] : []),
+    `ignoredisk --only-use=${disk}`,
+    'zerombr',
+    `clearpart --all --initlabel --drives=${disk}`,
+    'autopart',
+    `bootloader --boot-drive=${disk}`,
+    'firstboot --disable',
+    'reboot',
+    '',
+    '%packages',
+    '@^minimal-environment',
+    'openssh-server',
+    '%end',
+  ];
+  return { file: seedName(spec.label, 'ks.cfg'), as: 'ks.cfg', text: `${lines.join('\n')}\n` };
+}
+
+/** The kickstart commands vmdeck writes and the options each takes (pykickstart's RHEL 9 / Fedora syntax). */
+export const KICKSTART_COMMANDS: Record<string, readonly string[]> = {
+  text: [],
+  lang: [],
+  keyboard: ['--vckeymap', '--xlayouts'],
+  timezone: ['--utc'],
+  network: ['--bootproto', '--device', '--ip', '--netmask', '--gateway', '--nameserver', '--hostname', '--activate'],
+  url: ['--url'],
+  rootpw: ['--lock', '--iscrypted'],
+  user: ['--name', '--groups', '--iscrypted', '--password', '--lock'],
+  sshkey: ['--username'],
+  ignoredisk: ['--only-use'],
+  zerombr: [],
+  clearpart: ['--all', '--initlabel', '--drives'],
+  autopart: [],
+  bootloader: ['--boot-drive'],
+  firstboot: ['--disable'],
+  reboot: [],
+};
+
+/**
+ * Checks a kickstart against the commands it uses: every command line is one
+ * of KICKSTART_COMMANDS with only its options, sections are closed with %end,
+ * and the commands an unattended install needs are there. null when it is fine.
+ */
+export function kickstartError(text: string): string | null {
+  let section: string | null = null;
+  const seen = new Set<string>();
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    const at = `line ${i + 1}`;
+    if (line === '' || line.startsWith('#')) continue;
+    if (line.startsWith('%')) {
+      const word = line.split(/\s+/)[0];
+      if (word === '%end') {
+        if (!section) return `${at}: %end without a section`;
+        section = null;
+      } else if (['%packages', '%pre', '%post'].includes(word)) {
+        if (section) return `${at}: ${word} inside ${section} (missing %end)`;
+        section = word;
+      } else {
+        return `${at}: unknown section '${word}'`;
+      }
+      continue;
+    }
+    if (section) continue;
+    const [command, ...args] = line.match(/"[^"]*"|\S+/g)!;
+    const options = KICKSTART_COMMANDS[command];
+    if (!options) return `${at}: unknown kickstart command '${command}'`;
+    for (const a of args) {
+      if (!a.startsWith('--')) continue;
+      const name = a.split('=')[0];
+      if (!options.includes(name)) return `${at}: '${command}' has no option ${name}`;
+    }
+    seen.add(command);
+  }
+  if (section) return `${section} is not closed with %end`;
+  for (const needed of ['lang', 'keyboard', 'timezone', 'rootpw', 'bootloader']) {
+    if (!seen.has(needed)) return `the '${needed}' command is missing (an unattended install needs it)`;
+  }
+  return null;
+}
+
+/**
+ * What an unattended install writes and attaches, and the spec the config is
+ * rendered from: a KERNEL install of a preseed boots the initrd with the
+ * preseed added, and both KERNEL installs get the installer's options.
+ */
+export function seedPlan(input: SeedInput): { spec: VmSpec; plan: SeedPlan } | null {
+  const { spec } = input;
+  if (!spec.unattended) return null;
+  const kernelInstall = spec.bootmode === 'KERNEL' || spec.instmode === 'KERNEL';
+  const withAppend = (extra: string) => (spec.append.includes(extra) ? spec.append : `${spec.append} ${extra}`.trim());
+  switch (spec.unattended) {
+    case 'cloud-init': {
+      const volume = { file: seedName(spec.label, 'iso'), label: 'cidata' as const };
+      return { spec: { ...spec, seedImage: volume.file }, plan: { kind: 'cloud-init', files: cloudInitFiles(input), volume } };
+    }
+    case 'preseed': {
+      const file = preseedFile(input);
+      if (!kernelInstall || !spec.initrd) return { spec, plan: { kind: 'preseed', files: [file] } };
+      // The installer reads /preseed.cfg from its initrd by itself.
+      const initrd = { base: spec.initrd, file: seedName(spec.label, 'initrd') };
+      const append = 'auto=true priority=critical';
+      return { spec: { ...spec, initrd: initrd.file, append: withAppend(append) }, plan: { kind: 'preseed', files: [file], initrd, append } };
+    }
+    case 'kickstart': {
+      const volume = { file: seedName(spec.label, 'iso'), label: 'OEMDRV' as const };
+      const append = 'inst.ks=hd:LABEL=OEMDRV:/ks.cfg';
+      return {
+        spec: { ...spec, seedImage: volume.file, append: kernelInstall ? withAppend(append) : spec.append },
+        plan: { kind: 'kickstart', files: [kickstartFile(input)], volume, append: kernelInstall ? append : undefined },
+      };
+    }
+  }
+}
+
+/** What the API may show of a seed: the password hash is never returned. */
+export function redactSeed(text: string, passwordHash: string): string {
+  return passwordHash ? text.split(passwordHash).join('(PASSWORD_HASH, not shown)') : text;
+}

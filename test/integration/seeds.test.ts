@@ -1,0 +1,111 @@
+// Unattended install seeds through create-conf --unattended (the CLI, as a
+// process), checked by their own validators where Debian ships them:
+// cloud-init's `cloud-init schema`, debconf's `debconf-set-selections -c`, and
+// the kickstart against the commands it uses. Secrets: seed files 0600, the
+// password hash in no config and no API answer.
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { isoVolume } from '../../lib/media';
+import { kickstartError } from '../../lib/seeds';
+import { previewVm } from '../../server/store';
+import { REPO, sandbox, type Sandbox } from '../helpers/guest';
+import { netbootTree } from '../helpers/media';
+
+let sb: Sandbox;
+let key: string;
+// openssl passwd -6 -salt vmdecksalt secret
+const HASH = '$6$vmdecksalt$hPxVkxH9cz4uOSsP6Pg0tWy2yGGOzQ44Tct69vRHWbHMwgIKa2dMxxWYQ8AUdhBtOJ8eC54j4R2U7ky0S8MDx0';
+
+before(() => {
+  sb = sandbox('seeds');
+  sb.enter();
+  mkdirSync(sb.home, { recursive: true });
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'seed-test', '-f', join(sb.home, 'key')]);
+  key = readFileSync(join(sb.home, 'key.pub'), 'utf8').trim();
+});
+after(() => sb.cleanup());
+
+function vmdeck(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(REPO, 'bin/vmdeck.js'), ...args], { env: { ...sb.env, ACCELERATOR: 'QEMU', ...env } }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number(err.code) : 0, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+const vmDir = (label: string) => join(sb.home, 'vms', label);
+const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
+
+test('cloud-init: a cidata volume of user-data, meta-data, network-config that cloud-init schema accepts', async () => {
+  const r = await vmdeck(['create-conf', '--label', 'ci1', '--auto-all', '--unattended=cloud-init', `SSHKEY=${join(sb.home, 'key.pub')}`,
+    `PASSWORD_HASH=${HASH}`, 'VMUSER=alice', 'TIMEZONE=Europe/Berlin', 'IP=10.0.2.15', 'NETMASK=255.255.255.0', 'GATEWAY=10.0.2.2']);
+  assert.equal(r.code, 0, r.stderr);
+  const dir = vmDir('ci1');
+  for (const f of ['ci1.seed.user-data', 'ci1.seed.meta-data', 'ci1.seed.network-config', 'ci1.seed.iso']) assert.equal(mode(join(dir, f)), '600', f);
+  const userData = readFileSync(join(dir, 'ci1.seed.user-data'), 'utf8');
+  assert.ok(userData.includes(key), 'the key from the file is in user-data');
+  execFileSync('cloud-init', ['schema', '--config-file', join(dir, 'ci1.seed.user-data')], { stdio: 'pipe' });
+  const iso = readFileSync(join(dir, 'ci1.seed.iso'));
+  assert.equal(isoVolume(iso)?.label, 'cidata');
+  assert.deepEqual(execFileSync('isoinfo', ['-J', '-f', '-i', join(dir, 'ci1.seed.iso')], { encoding: 'utf8' }).trim().split('\n').sort(),
+    ['/meta-data', '/network-config', '/user-data']);
+  const config = readFileSync(join(dir, 'ci1.ctys'), 'utf8');
+  assert.match(config, /^SEEDIMAGE='ci1\.seed\.iso'$/m);
+  assert.ok(!config.includes(HASH), 'the config has no password hash');
+  const argv = execFileSync('bash', [join(dir, 'ci1.sh'), '--print'], { env: sb.env, encoding: 'utf8' }).split('\n');
+  assert.ok(argv.includes(`file=${join(dir, 'ci1.seed.iso')},format=raw,if=virtio,readonly=on,media=disk,id=seed0`));
+});
+
+test('the preview shows the seed files before anything is written, without the password hash', async () => {
+  const p = await previewVm({ label: 'ci2', env: { ACCELERATOR: 'QEMU', UNATTENDED: 'cloud-init', PASSWORD_HASH: HASH, SSHKEY: key } });
+  assert.deepEqual(Object.keys(p.files).sort(), ['ci2.ctys', 'ci2.seed.meta-data', 'ci2.seed.network-config', 'ci2.seed.user-data', 'ci2.sh']);
+  assert.ok(!JSON.stringify(p).includes(HASH), 'no hash anywhere in the preview');
+  assert.match(p.files['ci2.seed.user-data'], /"passwd": "\(PASSWORD_HASH, not shown\)"/);
+  assert.equal(existsSync(vmDir('ci2')), false);
+});
+
+test('preseed: debconf-set-selections -c accepts it; a KERNEL install boots the initrd with it added', async () => {
+  const tree = join(netbootTree(), 'debian-installer/amd64');
+  const r = await vmdeck(['create-conf', '--label', 'pre1', '--auto-all', '--unattended=preseed', 'DEFAULTBOOTMODE=KERNEL',
+    `INST_KERNEL=${tree}/linux`, `INST_INITRD=${tree}/initrd.gz`, 'INST_APPEND=console=ttyS0,115200', `SSHKEY=${key}`, 'HDDBOOTIMAGE_INST_SIZE=1G']);
+  assert.equal(r.code, 0, r.stderr);
+  const dir = vmDir('pre1');
+  execFileSync('debconf-set-selections', ['-c', join(dir, 'pre1.seed.preseed.cfg')], { stdio: 'pipe' });
+  const config = readFileSync(join(dir, 'pre1.ctys'), 'utf8');
+  assert.match(config, /^INITRDIMAGE='pre1\.seed\.initrd'$/m);
+  assert.match(config, /^APPEND='console=ttyS0,115200 auto=true priority=critical'$/m);
+  const base = readFileSync(`${tree}/initrd.gz`);
+  const seeded = readFileSync(join(dir, 'pre1.seed.initrd'));
+  assert.equal(mode(join(dir, 'pre1.seed.initrd')), '600');
+  assert.ok(seeded.subarray(0, base.length).equals(base), 'the installer\'s initrd comes first, unchanged');
+  // The added archive, unpacked by cpio as the kernel would: preseed.cfg at the top.
+  const listed = execFileSync('cpio', ['-t', '--quiet'], { input: execFileSync('gunzip', ['-c'], { input: seeded.subarray(base.length) }), encoding: 'utf8' });
+  assert.equal(listed.trim(), 'preseed.cfg');
+});
+
+test('kickstart: an OEMDRV volume with ks.cfg that passes the check of its commands', async () => {
+  const r = await vmdeck(['create-conf', '--label', 'ks1', '--auto-all', '--unattended=kickstart', `SSHKEY=${key}`, `PASSWORD_HASH=${HASH}`]);
+  assert.equal(r.code, 0, r.stderr);
+  const dir = vmDir('ks1');
+  assert.equal(kickstartError(readFileSync(join(dir, 'ks1.seed.ks.cfg'), 'utf8')), null);
+  assert.equal(isoVolume(readFileSync(join(dir, 'ks1.seed.iso')))?.label, 'OEMDRV');
+});
+
+test('a seed with a malformed key, a plain password or an unknown kind: one line naming the option, nothing written', async () => {
+  const before = readdirSync(join(sb.home, 'vms')).sort();
+  const cases: [string[], string][] = [
+    [['SSHKEY=ssh-ed25519 AAAAnotakey!'], "vmdeck create-conf: SSHKEY: 'ssh-ed25519 AAAAnotakey!' is not an OpenSSH public key (one line like ssh-ed25519 AAAA… comment, no quotes)\n"],
+    [[`SSHKEY=${join(sb.home, 'missing.pub')}`], `vmdeck create-conf: SSHKEY: '${join(sb.home, 'missing.pub')}' is neither an OpenSSH public key nor a readable file\n`],
+    [['PASSWORD_HASH=secret'], 'vmdeck create-conf: PASSWORD_HASH: is not a crypt(3) password hash (make one with: openssl passwd -6); a plain password is not taken\n'],
+    [['--unattended=autoyast'], "vmdeck create-conf: UNATTENDED: 'autoyast' is not an unattended install: cloud-init, preseed or kickstart (or empty for none)\n"],
+  ];
+  writeFileSync(join(sb.home, 'not-a-key.pub'), 'hello\n');
+  for (const [args, message] of cases) {
+    const r = await vmdeck(['create-conf', '--label', 'bad1', '--auto-all', '--unattended=cloud-init', ...args]);
+    assert.deepEqual([r.code, r.stderr], [1, message]);
+  }
+  assert.deepEqual(readdirSync(join(sb.home, 'vms')).sort(), before);
+});

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { test } from 'node:test';
+import { cpioNewc } from '../../lib/cpio';
+import { kickstartError, redactSeed, seedPlan, targetDisk, xkbLayout } from '../../lib/seeds';
+import { assertSpec, parseSpec, type VmSpecInput } from '../../lib/spec';
+
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMZIxQoxP+xUYOvHvzx7/tMZ6tUjmEqXcVUa+4bvkaHT me@host';
+const HASH = '$6$H5l.HtLUotxXodK1$pw6g7.a7sDJoiIpIZ6U0wEw8vid3zUt1z6PULR2bKXUIUEYdb0D3bH1ee56xU4dIFCkGz6Otv0.j/a7NUMUDJ/';
+const base: VmSpecInput = {
+  label: 'web', uuid: '123e4567-e89b-42d3-a456-426614174000', mac: '52:54:00:12:34:56', arch: 'x86_64', accelerator: 'QEMU',
+  qemu: 'qemu-system-x86_64', smp: 1, memsize: 512, nic: 'virtio-net-pci', bootmode: 'VHDD', console: 'VNC', disk: 'web.qcow2',
+};
+const plan = (extra: Partial<VmSpecInput>) => seedPlan({ spec: assertSpec({ ...base, ...extra }), passwordHash: (extra.passwordHash as string) ?? '' })!;
+
+test('cloud-init: hostname = label, the user with key and hash, the MAC-matched static network, a cidata volume', () => {
+  const p = plan({ unattended: 'cloud-init', vmUser: 'alice', sshKey: KEY, passwordHash: HASH, ip: '10.0.2.15', netmask: '255.255.255.0', gateway: '10.0.2.2', kbdLayout: 'de' });
+  assert.equal(p.spec.seedImage, 'web.seed.iso');
+  assert.deepEqual(p.plan.volume, { file: 'web.seed.iso', label: 'cidata' });
+  const [user, meta, net] = p.plan.files;
+  assert.deepEqual(p.plan.files.map((f) => f.as), ['user-data', 'meta-data', 'network-config']);
+  assert.ok(user.text.startsWith('#cloud-config\n'));
+  const ud = JSON.parse(user.text.slice('#cloud-config\n'.length));
+  assert.equal(ud.hostname, 'web');
+  assert.deepEqual(ud.users[0].ssh_authorized_keys, [KEY]);
+  assert.equal(ud.users[0].passwd, HASH);
+  assert.deepEqual(ud.keyboard, { layout: 'de' });
+  assert.deepEqual(JSON.parse(meta.text), { 'instance-id': 'vmdeck-123e4567-e89b-42d3-a456-426614174000', 'local-hostname': 'web' });
+  assert.deepEqual(JSON.parse(net.text).ethernets.eth0, {
+    match: { macaddress: '52:54:00:12:34:56' }, 'set-name': 'eth0', addresses: ['10.0.2.15/24'],
+    routes: [{ to: '0.0.0.0/0', via: '10.0.2.2' }], nameservers: { addresses: ['10.0.2.2'] },
+  });
+  assert.equal(redactSeed(user.text, HASH).includes(HASH), false);
+});
+
+test('preseed: a KERNEL install boots a copy of the initrd with the preseed and auto=true priority=critical', () => {
+  const p = plan({ unattended: 'preseed', bootmode: 'KERNEL', kernel: '/k/linux', initrd: '/k/initrd.gz', append: 'console=ttyS0', sshKey: KEY, timezone: 'Europe/Berlin' });
+  assert.equal(p.spec.initrd, 'web.seed.initrd');
+  assert.equal(p.spec.append, 'console=ttyS0 auto=true priority=critical');
+  assert.deepEqual(p.plan.initrd, { base: '/k/initrd.gz', file: 'web.seed.initrd' });
+  const text = p.plan.files[0].text;
+  assert.match(text, /^d-i netcfg\/get_hostname string web$/m);
+  assert.match(text, /^d-i time\/zone string Europe\/Berlin$/m);
+  assert.match(text, /^d-i partman-auto\/disk string \/dev\/vda$/m);
+  assert.match(text, /^d-i passwd\/user-password-crypted password !$/m);
+  assert.ok(text.includes(KEY));
+  // Written again (create-conf --force), the options are not doubled.
+  const again = seedPlan({ spec: p.spec, passwordHash: '' })!;
+  assert.equal(again.spec.append, 'console=ttyS0 auto=true priority=critical');
+  assert.equal(parseSpec({ ...base, unattended: 'preseed', bootmode: 'KERNEL', kernel: '/k/linux' }).ok, false);
+});
+
+test('kickstart: an OEMDRV volume; the file passes the check of the commands it uses, and a bad one does not', () => {
+  const p = plan({ unattended: 'kickstart', sshKey: KEY, passwordHash: HASH, diskIf: 'ide' });
+  assert.deepEqual(p.plan.volume, { file: 'web.seed.iso', label: 'OEMDRV' });
+  const ks = p.plan.files[0].text;
+  assert.equal(kickstartError(ks), null);
+  assert.match(ks, /^network --bootproto=dhcp --device=52:54:00:12:34:56 --hostname=web --activate$/m);
+  assert.match(ks, /^ignoredisk --only-use=sda$/m);
+  assert.equal(kickstartError(ks.replace('autopart', 'autopart --frobnicate')), "line 13: 'autopart' has no option --frobnicate");
+  assert.equal(kickstartError(ks.replace('zerombr', 'zeroMBR')), "line 11: unknown kickstart command 'zeroMBR'");
+  assert.equal(kickstartError(ks.replace('%end', '')), '%packages is not closed with %end');
+  assert.equal(kickstartError('text\n'), "the 'lang' command is missing (an unattended install needs it)");
+});
+
+test('seed values refused in one line naming the field', () => {
+  const bad = (extra: Partial<VmSpecInput>) => { const r = parseSpec({ ...base, ...extra }); return r.ok ? 'ok' : r.error; };
+  assert.equal(bad({ sshKey: 'ssh-rsa not base64!' }), "sshKey: 'ssh-rsa not base64!' is not an OpenSSH public key (one line like ssh-ed25519 AAAA… comment, no quotes)");
+  assert.match(bad({ sshKey: `${KEY}'; rm -rf /` }), /^sshKey: /);
+  assert.match(bad({ passwordHash: 'secret' }), /^passwordHash: is not a crypt\(3\) password hash/);
+  assert.match(bad({ vmUser: 'Root User' }), /^vmUser: /);
+  assert.match(bad({ timezone: 'Europe/../etc' }), /^timezone: /);
+  assert.match(bad({ unattended: 'floppy' as never }), /^unattended: 'floppy' is not an unattended install/);
+  assert.match(bad({ mirror: 'ftp://x' }), /^mirror: /);
+});
+
+test('helpers: target disk by interface, X layouts, newc cpio', () => {
+  assert.equal(targetDisk({ diskIf: 'virtio', targetDisk: '' }), '/dev/vda');
+  assert.equal(targetDisk({ diskIf: 'scsi', targetDisk: '' }), '/dev/sda');
+  assert.equal(targetDisk({ diskIf: 'virtio', targetDisk: '/dev/sdb' }), '/dev/sdb');
+  assert.deepEqual(['en-us', 'en-gb', 'de', 'de-ch', ''].map(xkbLayout), ['us', 'gb', 'de', 'ch', 'us']);
+  const a = cpioNewc([{ name: 'preseed.cfg', data: Buffer.from('hello\n') }]);
+  assert.equal(a.length % 4, 0);
+  assert.equal(a.subarray(0, 6).toString(), '070701');
+  assert.ok(a.includes(Buffer.from('preseed.cfg\0')) && a.includes(Buffer.from('TRAILER!!!\0')));
+  assert.equal(gunzipSync(gzipSync(a)).length, a.length);
+});
