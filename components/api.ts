@@ -199,6 +199,7 @@ function uploadMedia(file: File, onProgress: (sent: number, total: number) => vo
     const xhr = new XMLHttpRequest();
     xhr.open('POST', `/api/media?name=${encodeURIComponent(file.name)}`);
     xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+    for (const [k, v] of Object.entries(csrfHeaders())) xhr.setRequestHeader(k, v);
     xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : file.size);
     xhr.onload = () => {
       let data: { error?: string; field?: string } & Partial<UploadResult> = {};
