@@ -4,6 +4,8 @@
 const nextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
+  // No image optimizer: the server does not serve /_next/image at all.
+  images: { unoptimized: true },
 };
 
 export default nextConfig;

@@ -1,6 +1,7 @@
 // End-to-end tests of the dashboard against the real server and real QEMU.
 // Nothing is built here: `npm run build` must have run. The server runs with
 // a private VMDECK_HOME, VMDECK_RUN and token (e2e/env.ts).
+import { dirname, join } from 'node:path';
 import { defineConfig } from '@playwright/test';
 import { e2eEnv } from './e2e/env';
 
@@ -40,6 +41,8 @@ export default defineConfig({
       VMDECK_RUN: env.run,
       VMDECK_BASES: '',
       VMDECK_TOKEN: env.token,
+      // The wizard's kernel and initrd: the API takes files from the bases and the media directories only.
+      VMDECK_MEDIA: `${dirname(env.kernel)}%${join(env.home, 'media')}`,
       VMDECK_SSH_CONFIG: env.sshConfig,
       HOST: '127.0.0.1',
       // A stuck VM is told after 5 s, not 60 (e2e/progress.spec.ts); the booting guests of the other specs never are.

@@ -8,6 +8,11 @@ export const metadata: Metadata = {
   description: 'QEMU virtual machines: create, run and reach them',
 };
 
+// Every page is rendered per request: its scripts carry the nonce of that
+// answer's Content-Security-Policy (server/http/policy.ts), which a page
+// prerendered at build time could not.
+export const dynamic = 'force-dynamic';
+
 export const viewport: Viewport = {
   colorScheme: 'light dark',
 };

@@ -1,6 +1,8 @@
 'use client';
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
+import { useEffect } from 'react';
+import { csrfSecret, logout } from './session';
 
 // The dashboard's sections.
 const SECTIONS: { href: string; label: string; match: (p: string) => boolean }[] = [
@@ -13,6 +15,8 @@ const SECTIONS: { href: string; label: string; match: (p: string) => boolean }[]
 
 export function Nav() {
   const path = usePathname() ?? '/';
+  // The login's redirect leaves the page secret in the fragment: take it into storage at once.
+  useEffect(() => { csrfSecret(); }, []);
   if (path === '/login') return null;
   return (
     <nav aria-label="Sections" className="flex flex-1 items-center gap-0.5">
@@ -29,9 +33,8 @@ export function Nav() {
           </Link>
         );
       })}
-      {/* A full page load: the server clears the session cookie and shows the login page. */}
-      {/* eslint-disable-next-line @next/next/no-html-link-for-pages */}
-      <a href="/logout" className="ml-auto rounded px-2.5 py-1 text-[13px] text-muted hover:bg-sunken hover:text-fg">Log out</a>
+      {/* POST with the page secret: the server ends the session, then the login page shows. */}
+      <button type="button" onClick={() => void logout()} className="ml-auto rounded px-2.5 py-1 text-[13px] text-muted hover:bg-sunken hover:text-fg">Log out</button>
     </nav>
   );
 }

@@ -5,6 +5,7 @@ import type { Disk, Nic, VmInfo, VmRuntime, VmState } from '@/lib/vm';
 import type { Template } from '@/lib/templates';
 import type { Snapshot } from '@/lib/snapshots';
 import type { VmSpecInput } from '@/lib/spec';
+import { csrfHeaders, withCsrf } from './session';
 import type { Task } from '@/lib/tasks';
 import type { StatPoint } from '@/lib/stats';
 import type { MediaLibrary, UploadResult } from '@/lib/media';
@@ -24,7 +25,7 @@ export async function call<T>(method: string, path: string, body?: unknown, sign
     res = await fetch(path, {
       method,
       signal,
-      headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+      headers: body === undefined ? csrfHeaders() : { ...csrfHeaders(), 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
       credentials: 'same-origin',
     });
@@ -47,7 +48,10 @@ export async function call<T>(method: string, path: string, body?: unknown, sign
   if (!res.ok) {
     const err = data as { error?: string; field?: string } | string | undefined;
     const message = typeof err === 'object' && err?.error ? err.error : typeof err === 'string' && err ? err.split('\n')[0] : `${res.status} ${res.statusText}`;
-    throw new ApiError(res.status, message, typeof err === 'object' ? err?.field : undefined);
+    const field = typeof err === 'object' ? err?.field : undefined;
+    // A session whose page secret this browser lost: only a new login hands one out.
+    if (res.status === 403 && field === 'csrf' && typeof window !== 'undefined') window.location.assign(`/login?error=${encodeURIComponent(message)}`);
+    throw new ApiError(res.status, message, field);
   }
   return data as T;
 }
@@ -237,6 +241,7 @@ function uploadMedia(file: File, onProgress: (sent: number, total: number) => vo
     const xhr = new XMLHttpRequest();
     xhr.open('POST', `/api/media?name=${encodeURIComponent(file.name)}`);
     xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+    for (const [k, v] of Object.entries(csrfHeaders())) xhr.setRequestHeader(k, v);
     xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : file.size);
     xhr.onload = () => {
       let data: { error?: string; field?: string } & Partial<UploadResult> = {};
@@ -257,13 +262,13 @@ export type { CancelResult, SwitchInfo, SwitchPort } from '@/lib/net';
 
 export const screenshotUrl = (label: string) => `${vmPath(label)}/screenshot`;
 /** All that serial0 printed, served as an attachment (`?bytes=N` would be only the tail). */
-export const serialLogUrl = (label: string) => `${vmPath(label)}/serial.log?download=1`;
+export const serialLogUrl = (label: string) => withCsrf(`${vmPath(label)}/serial.log?download=1`);
 
-/** ws(s)://<this host>/ws/vms/:label/<kind>: same origin, so the session cookie goes along. */
+/** ws(s)://<this host>/ws/vms/:label/<kind>: same origin, so the session cookie goes along, and the page secret. */
 export function consoleUrl(label: string, kind: 'vnc' | 'serial' | 'monitor' | 'cli'): string {
   const proto = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
   const { label: l, host } = splitLabel(label);
-  return `${proto}//${window.location.host}/ws/${host ? `hosts/${encodeURIComponent(host)}/` : ''}vms/${encodeURIComponent(l)}/${kind}`;
+  return withCsrf(`${proto}//${window.location.host}/ws/${host ? `hosts/${encodeURIComponent(host)}/` : ''}vms/${encodeURIComponent(l)}/${kind}`);
 }
 
 function unwrapVm(data: unknown): VmDetail {

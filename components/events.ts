@@ -5,6 +5,7 @@
 import { useEffect, useEffectEvent } from 'react';
 import type { Task } from '@/lib/tasks';
 import type { VmEvent } from './api';
+import { withCsrf } from './session';
 
 type Listener = { event: (e: VmEvent) => void; open?: () => void; task?: (t: Task) => void };
 
@@ -27,7 +28,7 @@ function dispatch(data: string) {
 }
 
 function connect() {
-  source = new EventSource('/api/events');
+  source = new EventSource(withCsrf('/api/events'));
   source.onmessage = (m) => dispatch(m.data);
   // Named events ("state", "vm", …) carry the same JSON as unnamed ones.
   for (const name of ['state', 'vm', 'created', 'deleted']) {

@@ -5,6 +5,8 @@
 // A screen is fetched before it is shown: a failed fetch (QEMU just started
 // and its QMP socket is not there yet, or it just stopped) keeps the last
 // screen, or none, instead of a broken image, and is tried on the next tick.
+import { csrfHeaders } from './session';
+
 const REFRESH_MS = 5000;
 
 const visible = new Set<HTMLImageElement>();
@@ -21,7 +23,7 @@ async function load(img: HTMLImageElement) {
   img.dataset.loading = '1';
   let blob: Blob | null = null;
   try {
-    const res = await fetch(img.dataset.src, { cache: 'no-store', credentials: 'same-origin' });
+    const res = await fetch(img.dataset.src, { cache: 'no-store', credentials: 'same-origin', headers: csrfHeaders() });
     if (res.ok) blob = await res.blob();
   } catch {
     // The server cannot be reached: the list says so; the thumbnail waits.

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { expect, test, type BrowserContext, type Locator, type Page } from '@playwright/test';
 import { e2eEnv, SCREENSHOTS } from './env';
-import { shot, wizardToStorage } from './pages';
+import { csrf, shot, wizardToStorage } from './pages';
 
 const env = e2eEnv();
 const LABEL = 'e2e1';
@@ -32,9 +32,13 @@ async function typeInto(p: Page, kind: string, text: string) {
   await p.keyboard.press('Enter');
 }
 
+/** What the Content-Security-Policy blocked on any page of the run: nothing, or the pages do not work as built. */
+const cspViolations: string[] = [];
+
 test.beforeAll(async ({ browser }) => {
   mkdirSync(SCREENSHOTS, { recursive: true });
   context = await browser.newContext();
+  context.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
   page = await context.newPage();
 });
 
@@ -52,6 +56,22 @@ test('logs in with the token', async () => {
   await page.getByRole('button', { name: 'Log in' }).click();
   await expect(page).toHaveURL(/\/$/);
   await expect(page.getByRole('heading', { name: 'Virtual machines' })).toBeVisible();
+});
+
+test('pages carry a per-answer script nonce and refuse framing; the login left no secret in the address bar', async () => {
+  expect(page.url()).not.toContain('csrf');
+  const p = await context.newPage();
+  const first = await p.goto('/host');
+  const csp = first!.headers()['content-security-policy'];
+  expect(csp).toMatch(/script-src 'nonce-[^']+' 'strict-dynamic'/);
+  expect(csp).toContain("frame-ancestors 'none'");
+  expect(first!.headers()['x-frame-options']).toBe('DENY');
+  const again = await p.goto('/host');
+  expect(again!.headers()['content-security-policy']).not.toBe(csp);
+  // Hydrated under the policy: a client-side navigation works.
+  await p.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Virtual machines' }).click();
+  await expect(p.getByRole('heading', { name: 'Virtual machines' })).toBeVisible();
+  await p.close();
 });
 
 test('the list page loads neither noVNC nor xterm.js, and little JavaScript', async () => {
@@ -83,7 +103,7 @@ test('a wrong label shows the server\'s message under the field, and nothing is 
   await expect(page.getByRole('button', { name: 'Next' })).toBeDisabled();
   await page.getByRole('button', { name: /Review/ }).click();
   await expect(page.getByRole('button', { name: 'Create', exact: true })).toBeDisabled();
-  const vms = await (await page.request.get('/api/vms')).json();
+  const vms = await (await page.request.get('/api/vms', { headers: await csrf(page) })).json();
   expect(vms.map((v: { label: string }) => v.label)).not.toContain('bad label');
 });
 
@@ -123,12 +143,12 @@ test('creates the demo guest through the wizard and starts it', async () => {
   await expect(panel).toContainText('#!/usr/bin/env bash');
   await page.getByRole('tab', { name: 'QEMU command' }).click();
   await expect(panel).toContainText(`-kernel ${env.kernel}`);
-  let vms = await (await page.request.get('/api/vms')).json();
+  let vms = await (await page.request.get('/api/vms', { headers: await csrf(page) })).json();
   expect(vms.map((v: { label: string }) => v.label)).not.toContain(LABEL);
 
   await page.getByRole('button', { name: 'Create', exact: true }).click();
   await expect(page).toHaveURL(new RegExp(`/vms/${LABEL}`));
-  vms = await (await page.request.get('/api/vms')).json();
+  vms = await (await page.request.get('/api/vms', { headers: await csrf(page) })).json();
   expect(vms.map((v: { label: string }) => v.label)).toContain(LABEL);
 
   await page.getByRole('toolbar').getByRole('button', { name: 'Start', exact: true }).click();
@@ -280,12 +300,12 @@ test('Create and install with a kernel that is not there: the VM is made, its pa
   await page.reload();
   await expect(note).toBeHidden();
   await expect(page.getByRole('status').filter({ hasText: 'It cannot start as configured' })).toContainText(`KERNELIMAGE: kernel '${env.kernel}-missing' does not exist`);
-  const gone = await page.request.delete(`/api/vms/${bad}?disks=delete`);
+  const gone = await page.request.delete(`/api/vms/${bad}?disks=delete`, { headers: await csrf(page) });
   expect(gone.status()).toBe(200);
 });
 
 test('Delete names what goes, the logs in the runtime dir with it, and removes them', async () => {
-  const off = await page.request.post(`/api/vms/${LABEL}/stop`, { data: { mode: 'force' } });
+  const off = await page.request.post(`/api/vms/${LABEL}/stop`, { data: { mode: 'force' }, headers: await csrf(page) });
   expect(off.status()).toBe(200);
   const runDir = join(env.run, LABEL);
   expect(existsSync(join(runDir, 'serial.log'))).toBe(true);
@@ -298,6 +318,10 @@ test('Delete names what goes, the logs in the runtime dir with it, and removes t
   await dialog.getByRole('checkbox').check();
   await dialog.getByRole('button', { name: 'Delete', exact: true }).click();
   await expect(page).toHaveURL(/\/$/);
-  expect((await page.request.get(`/api/vms/${LABEL}`)).status()).toBe(404);
+  expect((await page.request.get(`/api/vms/${LABEL}`, { headers: await csrf(page) })).status()).toBe(404);
   expect(existsSync(runDir)).toBe(false);
+});
+
+test('nothing on any page was blocked by the Content-Security-Policy', () => {
+  expect(cspViolations).toEqual([]);
 });

@@ -4,7 +4,7 @@
 // console. The other specs pin TCG for determinism (e2e/pages.ts).
 import { expect, test, type Page } from '@playwright/test';
 import { e2eEnv } from './env';
-import { shot } from './pages';
+import { csrf, shot } from './pages';
 
 const env = e2eEnv();
 const LABEL = 'plain1';
@@ -25,7 +25,7 @@ test.afterAll(async () => {
 });
 
 test('the host page says in one line what the KVM probe found', async () => {
-  const host = await (await page.request.get('/api/host')).json();
+  const host = await (await page.request.get('/api/host', { headers: await csrf(page) })).json();
   const kvm = host.items.find((i: { name: string }) => i.name === '/dev/kvm');
   await page.goto('/host');
   await expect(page.getByText(kvm.detail)).toBeVisible();
@@ -34,7 +34,7 @@ test('the host page says in one line what the KVM probe found', async () => {
 });
 
 test('a VM made in the wizard with the host\'s defaults boots to its shell', async () => {
-  const host = await (await page.request.get('/api/host')).json();
+  const host = await (await page.request.get('/api/host', { headers: await csrf(page) })).json();
   const accelerator = host.kvm ? 'KVM' : 'QEMU';
   await page.goto('/vms/new?template=kernel-initrd');
   await page.getByRole('button', { name: 'Next' }).click();
@@ -61,5 +61,5 @@ test('a VM made in the wizard with the host\'s defaults boots to its shell', asy
   await expect(serial).toContainText('plain-42');
   await shot(page, 'default-path-serial');
   // Leave nothing running for the next spec.
-  await page.request.post(`/api/vms/${LABEL}/stop`, { data: { mode: 'force' } });
+  await page.request.post(`/api/vms/${LABEL}/stop`, { data: { mode: 'force' }, headers: await csrf(page) });
 });

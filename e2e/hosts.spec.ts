@@ -5,7 +5,7 @@
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { REMOTE_VMDECK, sshLab, type SshLab } from '../test/helpers/sshd';
 import { e2eEnv } from './env';
-import { shot } from './pages';
+import { csrf, shot } from './pages';
 import { dirname } from 'node:path';
 
 const env = e2eEnv();
@@ -28,9 +28,9 @@ test.beforeAll(async ({ browser }) => {
 });
 
 test.afterAll(async () => {
-  await page?.request.post(`/api/hosts/${HOST}/vms/${LABEL}/stop`, { data: { mode: 'force' } }).catch(() => undefined);
+  if (page) await page.request.post(`/api/hosts/${HOST}/vms/${LABEL}/stop`, { data: { mode: 'force' }, headers: await csrf(page).catch(() => ({})) }).catch(() => undefined);
   // The specs after this one see no host that is gone.
-  await page?.request.delete(`/api/hosts/${HOST}`).catch(() => undefined);
+  if (page) await page.request.delete(`/api/hosts/${HOST}`, { headers: await csrf(page).catch(() => ({})) }).catch(() => undefined);
   await context?.close();
   await lab?.cleanup();
 });
@@ -70,9 +70,9 @@ test('the wizard asks which host; the VM is made there and started', async () =>
   await expect(page.getByRole('tab', { name: `${LABEL}.ctys` })).toBeVisible();
   await page.getByRole('button', { name: 'Create', exact: true }).click();
   await expect(page).toHaveURL(new RegExp(`/vms/${LABEL}(%40|@)${HOST}`));
-  const remote = await (await page.request.get(`/api/hosts/${HOST}/vms`)).json();
+  const remote = await (await page.request.get(`/api/hosts/${HOST}/vms`, { headers: await csrf(page) })).json();
   expect(remote.map((v: { label: string }) => v.label)).toContain(LABEL);
-  const local = await (await page.request.get('/api/vms')).json();
+  const local = await (await page.request.get('/api/vms', { headers: await csrf(page) })).json();
   expect(local.map((v: { label: string }) => v.label)).not.toContain(LABEL);
 
   await page.getByRole('toolbar').getByRole('button', { name: 'Start', exact: true }).click();
@@ -112,11 +112,11 @@ test('the network page shows the host\'s switches; one made there is that host\'
   await page.getByRole('button', { name: 'Create switch' }).click();
   const row = page.locator('tr[data-switch="farlan"]');
   await expect(row.locator('[data-state]')).toHaveText('running', { timeout: 30_000 });
-  const there = await (await page.request.get(`/api/hosts/${HOST}/networks`)).json();
+  const there = await (await page.request.get(`/api/hosts/${HOST}/networks`, { headers: await csrf(page) })).json();
   expect(there.map((n: { name: string }) => n.name)).toEqual(['farlan']);
-  const here = await (await page.request.get('/api/networks')).json();
+  const here = await (await page.request.get('/api/networks', { headers: await csrf(page) })).json();
   expect(here.map((n: { name: string }) => n.name)).not.toContain('farlan');
-  const gone = await page.request.delete(`/api/hosts/${HOST}/networks/farlan?force=1`);
+  const gone = await page.request.delete(`/api/hosts/${HOST}/networks/farlan?force=1`, { headers: await csrf(page) });
   expect(gone.status()).toBe(200);
 });
 
@@ -135,6 +135,6 @@ test('the list shows the VM with its host, filters by host; it is forced off fro
   await page.getByRole('toolbar').getByRole('button', { name: 'Force off' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Force off' }).click();
   await expect(page.locator('h1 + [data-state]')).toHaveAttribute('data-state', 'stopped', { timeout: 30_000 });
-  const after = await (await page.request.get(`/api/hosts/${HOST}/vms/${LABEL}`)).json();
+  const after = await (await page.request.get(`/api/hosts/${HOST}/vms/${LABEL}`, { headers: await csrf(page) })).json();
   expect(after.vm.state).toBe('stopped');
 });

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { e2eEnv } from './env';
-import { loggedIn, shot, wizardToStorage } from './pages';
+import { csrf, loggedIn, shot, wizardToStorage } from './pages';
 
 const env = e2eEnv();
 const SWITCH = 'e2elan';
@@ -23,7 +23,7 @@ test.beforeAll(async ({ browser }) => {
 
 test.afterAll(async () => {
   // The VM keeps running without its switch; it is not needed any more.
-  await page?.request.post(`/api/vms/${LABEL}/stop`, { data: { mode: 'force' } }).catch(() => undefined);
+  if (page) await page.request.post(`/api/vms/${LABEL}/stop`, { data: { mode: 'force' }, headers: await csrf(page) }).catch(() => undefined);
   await context?.close();
 });
 
@@ -103,6 +103,6 @@ test('cancel asks once, naming the VM on the switch; the switch goes and the VM 
   await dialog.getByRole('button', { name: 'Cancel and detach the VM' }).click();
   await expect(row(page, SWITCH)).toHaveCount(0);
   await expect(page.getByText('No VDE switches.')).toBeVisible();
-  const vm = await (await page.request.get(`/api/vms/${LABEL}`)).json();
+  const vm = await (await page.request.get(`/api/vms/${LABEL}`, { headers: await csrf(page) })).json();
   expect(vm.vm.state).toBe('running');
 });

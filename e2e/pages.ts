@@ -21,6 +21,11 @@ export async function wizardToStorage(page: Page, label: string): Promise<void> 
   await page.getByRole('button', { name: 'Next' }).click();
 }
 
+/** The session's page secret as the dashboard's page keeps it (components/session.ts), for a spec's own API calls. */
+export async function csrf(p: Page): Promise<Record<string, string>> {
+  return { 'x-vmdeck-csrf': await p.evaluate(() => window.localStorage.getItem('vmdeck:csrf') ?? '') };
+}
+
 /** A browser context of its own, logged in with the run's token, on the VM list. */
 export async function loggedIn(browser: Browser): Promise<{ context: BrowserContext; page: Page }> {
   mkdirSync(SCREENSHOTS, { recursive: true });

@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { e2eEnv, SCREENSHOTS } from './env';
-import { shot } from './pages';
+import { csrf, shot } from './pages';
 
 const env = e2eEnv();
 const LABEL = 'e2estuck';
@@ -23,8 +23,11 @@ test.beforeAll(async ({ browser }) => {
 });
 
 test.afterAll(async () => {
-  await page?.request.post(`/api/vms/${LABEL}/stop`, { data: { mode: 'force' } }).catch(() => undefined);
-  await page?.request.delete(`/api/vms/${LABEL}?disks=delete`).catch(() => undefined);
+  if (page) {
+    const headers = await csrf(page).catch(() => ({}));
+    await page.request.post(`/api/vms/${LABEL}/stop`, { data: { mode: 'force' }, headers }).catch(() => undefined);
+    await page.request.delete(`/api/vms/${LABEL}?disks=delete`, { headers }).catch(() => undefined);
+  }
   await context?.close();
 });
 
@@ -33,11 +36,14 @@ test('a running VM that makes no progress: a warning beside its badge in the lis
   const disk = Buffer.alloc(1024 * 1024);
   disk.set([0xfa, 0xf4, 0xeb, 0xfd], 0);
   disk.set([0x55, 0xaa], 510);
-  mkdirSync(env.home, { recursive: true });
-  const path = join(env.home, `${LABEL}.img`);
+  // In a media directory: the API takes disks from the bases and the media directories only.
+  const media = join(env.home, 'media');
+  mkdirSync(media, { recursive: true });
+  const path = join(media, `${LABEL}.img`);
   writeFileSync(path, disk);
   // TCG: this host's KVM runs no ordinary guest (kvm_pvm); the warning is about the guest, not the accelerator.
   const created = await page.request.post('/api/vms', {
+    headers: await csrf(page),
     data: { label: LABEL, template: 'linux-x86_64', disk: path, diskFormat: 'raw', accelerator: 'QEMU', netmode: 'none', memsize: 64, smp: 1, start: true },
   });
   expect(created.status(), await created.text()).toBe(201);

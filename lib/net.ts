@@ -5,8 +5,8 @@
 
 /** A switch name becomes a directory under $VMDECK_RUN/net and a QEMUSOCK value. */
 export const SWITCH_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
-/** A Linux interface name: at most 15 bytes, no '/', no blanks. */
-export const IFACE_RE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,14}$/;
+/** A Linux interface name: at most 15 bytes, no '/', no blanks; not starting with '-', which ip and QEMU would read as an option. */
+export const IFACE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/;
 
 export interface SwitchPort {
   /** The switch's port number. */
@@ -59,7 +59,7 @@ export function switchNameError(name: string): string | null {
 /** The one-line complaint about an interface name (field tap or bridge), or null. */
 export function ifaceNameError(field: 'tap' | 'bridge', name: string): string | null {
   if (IFACE_RE.test(name)) return null;
-  return `${field}: '${name}' is not a network interface name: letters, digits, '_', '.', '-', at most 15`;
+  return `${field}: '${name}' is not a network interface name: letters, digits, '_', '.', '-', at most 15, not starting with '-' or '.'`;
 }
 
 /** A management command's answer: its status line and the data lines between DATA and '.'. */

@@ -100,7 +100,7 @@ export const VmSpecSchema = z.object({
   nic: word(/^[A-Za-z0-9_-]+$/, 'is not a NIC model (like rtl8139, e1000, virtio-net-pci)'),
   netmode: enumOf(NET_MODES).default('user'),
   vdeSwitch: word(/^[A-Za-z0-9._/-]*$/, 'is not a VDE switch name or directory').default(''),
-  tapDevice: word(/^[A-Za-z0-9_.-]{0,15}$/, 'is not a network interface name').default(''),
+  tapDevice: word(/^([A-Za-z0-9_.][A-Za-z0-9_.-]{0,14})?$/, 'is not a network interface name (at most 15 letters, digits, . _ -, not starting with -)').default(''),
   hostfwd: z.array(word(HOSTFWD_RE, 'is not a port forward like tcp:127.0.0.1:2222-:22')).default([]),
   vga: enumOf(['', 'std', 'cirrus', 'vmware', 'qxl', 'virtio', 'none'] as const).default(''),
   kbdLayout: word(/^([a-z]{2}(-[a-z]{2,3})?)?$/, 'is not a keyboard layout like en-us or de').default(''),

@@ -1,13 +1,23 @@
 // The dashboard's access token: VMDECK_TOKEN, or one generated once into
 // $VMDECK_HOME/token (0600). A request proves it with `Authorization: Bearer`,
 // the session cookie that /login sets, or (WebSockets only) `?token=`.
+//
+// A session is held here, not in the cookie: a random id (the cookie), a
+// random page secret (CSRF) that only the dashboard's own pages hold, an idle
+// and an absolute expiry. Browsers send cookies to every port of a host, so a
+// guest's web server reached through HOSTFWD on 127.0.0.1 receives the
+// cookie; it never receives the page secret, which the login hands over in
+// the URL fragment and the page keeps in its origin's (port's) localStorage.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, openSync, readFileSync, writeSync, closeSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, statSync, writeSync, closeSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { dirname, join } from 'node:path';
 import { vmdeckHome } from './paths';
 
 export const SESSION_COOKIE = 'vmdeck_session';
+/** The header (fetch) or query parameter (EventSource, images, links, WebSockets) that carries the page secret. */
+export const CSRF_HEADER = 'x-vmdeck-csrf';
+export const CSRF_PARAM = 'csrf';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
@@ -43,6 +53,9 @@ export interface Credentials {
   /** A token or session value was presented (a wrong one counts as a failed attempt). */
   presented: boolean;
   ok: boolean;
+  /** How: a cookie session needs its page secret besides (requestSecretOk). */
+  via?: 'bearer' | 'cookie' | 'query';
+  session?: Session;
 }
 
 function parseCookies(header: string | undefined): Map<string, string> {
@@ -54,49 +67,161 @@ function parseCookies(header: string | undefined): Map<string, string> {
   return out;
 }
 
+export interface Session {
+  /** Public name of the session (listing, revoking); not the cookie. */
+  handle: string;
+  /** The page secret. */
+  csrf: string;
+  created: number;
+  lastSeen: number;
+  address: string;
+}
+
+export const SESSION_IDLE_MS = 12 * 3600_000;
+export const SESSION_MAX_MS = 7 * 86400_000;
+const MAX_SESSIONS = 1000;
+
+/** The sessions of this server's life: a restart, a logout, a token change or an expiry ends them. */
+export class Sessions {
+  /** By sha256 of the cookie value: the map never holds a usable cookie. */
+  private readonly byId = new Map<string, Session>();
+
+  constructor(private readonly idleMs = SESSION_IDLE_MS, private readonly maxMs = SESSION_MAX_MS) {}
+
+  create(address: string, now = Date.now()): { id: string; session: Session } {
+    const id = randomBytes(32).toString('base64url');
+    const session: Session = { handle: randomBytes(9).toString('base64url'), csrf: randomBytes(32).toString('base64url'), created: now, lastSeen: now, address };
+    this.byId.set(sha256(id).toString('hex'), session);
+    // The oldest go first past the bound (the Map's order is creation order).
+    while (this.byId.size > MAX_SESSIONS) this.byId.delete(this.byId.keys().next().value!);
+    return { id, session };
+  }
+
+  find(id: string, now = Date.now()): Session | null {
+    const key = sha256(id).toString('hex');
+    const s = this.byId.get(key);
+    if (!s) return null;
+    if (now - s.lastSeen > this.idleMs || now - s.created > this.maxMs) {
+      this.byId.delete(key);
+      return null;
+    }
+    s.lastSeen = now;
+    return s;
+  }
+
+  end(id: string): void {
+    this.byId.delete(sha256(id).toString('hex'));
+  }
+
+  revoke(handle: string): boolean {
+    for (const [k, s] of this.byId) if (s.handle === handle) return this.byId.delete(k);
+    return false;
+  }
+
+  clear(): void {
+    this.byId.clear();
+  }
+
+  list(now = Date.now()): Session[] {
+    return [...this.byId.values()].filter((s) => now - s.lastSeen <= this.idleMs && now - s.created <= this.maxMs);
+  }
+}
+
+const secretMatches = (candidate: string, secret: string) => timingSafeEqual(sha256(candidate), sha256(secret));
+
 /**
  * Checks tokens in constant time: both sides are hashed first, so neither
  * the content nor the length of the real token leaks through timing.
  */
 export class Auth {
-  private readonly tokenHash: Buffer;
-  /** The cookie carries a value derived from the token, not the token itself. */
-  readonly sessionValue: string;
-  private readonly sessionHash: Buffer;
+  private tokenHash: Buffer;
+  readonly sessions = new Sessions();
   readonly throttle = new Throttle();
+  private fileStamp: string | null = null;
+  private checkedAt = 0;
 
-  constructor(token: string) {
+  /** file: where the token came from, watched so that a new token ends every session. */
+  constructor(token: string, private readonly file?: string) {
     this.tokenHash = sha256(token);
-    this.sessionValue = createHash('sha256').update(`vmdeck-session:${token}`).digest('base64url');
-    this.sessionHash = sha256(this.sessionValue);
+    this.fileStamp = this.stamp();
+  }
+
+  private stamp(): string | null {
+    if (!this.file) return null;
+    try {
+      const st = statSync(this.file);
+      return `${st.ino}:${st.mtimeMs}:${st.size}`;
+    } catch {
+      return 'gone';
+    }
+  }
+
+  /** A token file that changed (at most one look a second): the new token counts, and no session of the old one. */
+  private reload(now = Date.now()): void {
+    if (!this.file || now - this.checkedAt < 1000) return;
+    this.checkedAt = now;
+    const stamp = this.stamp();
+    if (stamp === this.fileStamp) return;
+    this.fileStamp = stamp;
+    let token = '';
+    try {
+      token = readFileSync(this.file, 'utf8').trim();
+    } catch { /* gone: keep the old token for bearer clients, end the sessions */ }
+    if (token) this.tokenHash = sha256(token);
+    this.sessions.clear();
   }
 
   tokenMatches(candidate: string): boolean {
+    this.reload();
     return timingSafeEqual(sha256(candidate), this.tokenHash);
-  }
-
-  private sessionMatches(candidate: string): boolean {
-    return timingSafeEqual(sha256(candidate), this.sessionHash);
   }
 
   /** What the request carries; `allowQuery` for WebSockets, which cannot set headers in a browser. */
   check(req: IncomingMessage, allowQuery = false): Credentials {
+    this.reload();
     const header = req.headers.authorization;
     if (header) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      return { presented: true, ok: m !== null && this.tokenMatches(m[1]) };
+      return { presented: true, ok: m !== null && this.tokenMatches(m[1]), via: 'bearer' };
     }
     const cookie = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
-    if (cookie) return { presented: true, ok: this.sessionMatches(cookie) };
+    if (cookie) {
+      const session = this.sessions.find(cookie) ?? undefined;
+      return { presented: true, ok: session !== undefined, via: 'cookie', session };
+    }
     if (allowQuery) {
       const q = new URL(req.url ?? '/', 'http://x').searchParams.get('token');
-      if (q !== null) return { presented: true, ok: this.tokenMatches(q) };
+      if (q !== null) return { presented: true, ok: this.tokenMatches(q), via: 'query' };
     }
     return { presented: false, ok: false };
   }
 
-  sessionCookie(secure: boolean): string {
-    return `${SESSION_COOKIE}=${this.sessionValue}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${30 * 86400}${secure ? '; Secure' : ''}`;
+  /**
+   * Whether a request that came in on a cookie also carries its session's
+   * page secret (header, or query parameter where a browser cannot set a
+   * header). Requests on the token itself need none.
+   */
+  static secretPresented(req: IncomingMessage, creds: Credentials): boolean {
+    if (creds.via !== 'cookie') return true;
+    if (!creds.session) return false;
+    const header = req.headers[CSRF_HEADER];
+    const candidate = typeof header === 'string' ? header : new URL(req.url ?? '/', 'http://x').searchParams.get(CSRF_PARAM);
+    return candidate !== null && secretMatches(candidate, creds.session.csrf);
+  }
+
+  /** A new session for a request that presented the right token: its cookie and page secret. */
+  login(address: string, secure: boolean): { cookie: string; csrf: string } {
+    const { id, session } = this.sessions.create(address);
+    return {
+      cookie: `${SESSION_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${SESSION_MAX_MS / 1000}${secure ? '; Secure' : ''}`,
+      csrf: session.csrf,
+    };
+  }
+
+  /** Ends the session of this request's cookie, if it has one. */
+  logout(req: IncomingMessage): void {
+    const cookie = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
+    if (cookie) this.sessions.end(cookie);
   }
 
   static clearedCookie(): string {
@@ -105,12 +230,31 @@ export class Auth {
 }
 
 /**
- * A growing delay after failed attempts, per remote address: nothing for the
- * first few, then doubling up to a bound. Bounded in memory too: old entries
- * expire and the table has a maximum size.
+ * The key of an address for counting: 127/8 is one (any local user may bind
+ * any of its addresses), an IPv6 address its /64, others themselves.
+ */
+export function addressKey(address: string): string {
+  const v4 = /^(?:::ffff:)?(\d+)\.\d+\.\d+\.\d+$/i.exec(address);
+  if (v4) return v4[1] === '127' ? '127/8' : address.replace(/^::ffff:/i, '');
+  if (address === '::1') return '127/8';
+  if (address.includes(':')) {
+    const [head] = address.toLowerCase().split('::');
+    return `${head.split(':').slice(0, 4).join(':')}::/64`;
+  }
+  return address;
+}
+
+/**
+ * The delay of an answer to a failed attempt: per address (127/8 and an
+ * IPv6 /64 count as one) and over all addresses. It holds only the answer
+ * to a wrong credential: a right one is answered at once, whatever was
+ * guessed before, from whichever address. Failures fade after forgetMs;
+ * the table is bounded (oldest out first).
  */
 export class Throttle {
   private readonly failures = new Map<string, { count: number; last: number }>();
+  /** All failures, decaying: halves every globalHalfLifeMs. */
+  private global = { level: 0, at: 0 };
 
   constructor(
     private readonly freeAttempts = 3,
@@ -118,29 +262,44 @@ export class Throttle {
     private readonly maxMs = 8000,
     private readonly forgetMs = 15 * 60_000,
     private readonly maxEntries = 10_000,
+    private readonly globalFree = 30,
+    private readonly globalHalfLifeMs = 60_000,
   ) {}
 
-  /** How long to hold the answer to a request from this address. */
-  delayFor(address: string, now = Date.now()): number {
-    const f = this.failures.get(address);
-    if (!f) return 0;
-    if (now - f.last > this.forgetMs) {
-      this.failures.delete(address);
-      return 0;
-    }
-    const over = f.count - this.freeAttempts;
+  private globalLevel(now: number): number {
+    return this.global.level * 0.5 ** ((now - this.global.at) / this.globalHalfLifeMs);
+  }
+
+  private backoff(over: number): number {
     return over < 0 ? 0 : Math.min(this.maxMs, this.baseMs * 2 ** Math.min(over, 16));
   }
 
-  fail(address: string, now = Date.now()): void {
-    const f = this.failures.get(address);
-    this.failures.delete(address); // re-inserted last: the Map's order is the age order
-    this.failures.set(address, { count: (f?.count ?? 0) + 1, last: now });
-    while (this.failures.size > this.maxEntries) this.failures.delete(this.failures.keys().next().value!);
+  /** How long to hold the answer to a failed attempt from this address. */
+  delayFor(address: string, now = Date.now()): number {
+    const key = addressKey(address);
+    const f = this.failures.get(key);
+    let local = 0;
+    if (f && now - f.last > this.forgetMs) this.failures.delete(key);
+    else if (f) local = this.backoff(f.count - this.freeAttempts);
+    // Many addresses at once (a sweep of 127/8, many hosts): each attempt waits for all of them.
+    const overAll = this.backoff(Math.floor((this.globalLevel(now) - this.globalFree) / this.globalFree));
+    return Math.max(local, overAll);
   }
 
-  succeed(address: string): void {
-    this.failures.delete(address);
+  /** Counts a failure; returns how long to hold its answer. */
+  fail(address: string, now = Date.now()): number {
+    const key = addressKey(address);
+    const f = this.failures.get(key);
+    this.failures.delete(key); // re-inserted last: the Map's order is the age order
+    const count = f && now - f.last <= this.forgetMs ? f.count + 1 : 1;
+    this.failures.set(key, { count, last: now });
+    while (this.failures.size > this.maxEntries) this.failures.delete(this.failures.keys().next().value!);
+    this.global = { level: this.globalLevel(now) + 1, at: now };
+    return this.delayFor(address, now);
+  }
+
+  get size(): number {
+    return this.failures.size;
   }
 }
 

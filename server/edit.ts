@@ -11,6 +11,7 @@ import { checkChange, checkTogether, EDITABLE_FIELDS, type Change, type Field } 
 import { CTYS_VARS } from '../lib/ctys';
 import type { VmInfo } from '../lib/vm';
 import { readConfig } from './config';
+import { confineFields } from './confine';
 import { badInput } from './errors';
 import { recordPending } from './pending';
 import { vmStatus } from './runner';
@@ -46,7 +47,7 @@ function lineOf(text: string, variable: string): number {
   return text.split('\n').findIndex((l) => re.test(l));
 }
 
-export async function editVm(labelOrPath: string, values: Record<string, unknown>, opts: { dryRun?: boolean } = {}): Promise<EditOutcome> {
+export async function editVm(labelOrPath: string, values: Record<string, unknown>, opts: { dryRun?: boolean; confined?: boolean } = {}): Promise<EditOutcome> {
   const vm = await resolveVm(labelOrPath);
   const entries = Object.entries(values);
   const fields = EDITABLE_FIELDS.map((f) => CTYS_VARS[f]).join(', ');
@@ -60,6 +61,8 @@ export async function editVm(labelOrPath: string, values: Record<string, unknown
   }
   const together = checkTogether(specFromVars(vars), changes);
   if (together) throw badInput(together.field, together.error);
+  // From the API: no path outside the bases and media directories, no program by path (server/confine.ts).
+  if (opts.confined) await confineFields(Object.fromEntries(changes.map((c) => [c.field, c.value])), vm.dir);
   let text = original;
   for (const c of changes) {
     const r = setAssignment(text, c.variable, c.text);

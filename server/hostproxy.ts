@@ -15,7 +15,7 @@ import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { LOCAL_HOST } from '../lib/hosts';
 import { labelError } from '../lib/spec';
-import { remoteAddress, type Auth } from './auth';
+import { Auth, remoteAddress } from './auth';
 import { checkHost } from './check';
 import { VmdeckError } from './errors';
 import {
@@ -283,17 +283,21 @@ export function createHostProxy(auth: Auth): HostProxy {
     if (!originMatches(req)) return refuse(403, `origin ${req.headers.origin} does not match host ${req.headers.host}`);
     const address = remoteAddress(req);
     const creds = auth.check(req, true);
-    const delay = creds.presented ? auth.throttle.delayFor(address) : 0;
+    // A wrong credential's answer waits (the throttle); a right one never does.
+    const delay = !creds.ok && creds.presented ? auth.throttle.fail(address) : 0;
     setTimeout(() => {
       if (socket.destroyed) return;
       wss.handleUpgrade(req, socket, head, (ws) => {
         ws.on('error', () => { /* its close follows */ });
         if (!creds.ok) {
-          if (creds.presented) auth.throttle.fail(address);
           ws.close(CLOSE.unauthorized, 'unauthorized: log in or pass the token');
           return;
         }
-        auth.throttle.succeed(address);
+        // A cookie alone is what a page on another port of this host can make the browser send.
+        if (!Auth.secretPresented(req, creds)) {
+          ws.close(CLOSE.unauthorized, 'csrf: the session cookie came without its page secret (?csrf=); reload the dashboard');
+          return;
+        }
         let name: string;
         let label: string;
         try {

@@ -6,12 +6,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Auth, loadToken, remoteAddress } from './auth';
+import { Auth, CSRF_HEADER, loadToken, remoteAddress, type Credentials } from './auth';
 import { createPages, type Pages } from './http/pages';
-import { apiRoutes } from './http/routes';
+import { ConnectionGuard } from './http/connections';
+import { allowedHosts, hostAllowed, pageNonce, secureResponse } from './http/policy';
+import { apiRoutes, sessionRoutes } from './http/routes';
 import { checkWriteRequest, HttpError, runRoute, sendError, sendJson, type Router } from './http/router';
 import { VmdeckError } from './errors';
 import { subscribe } from './events';
+import { connectionFromGuest } from './peers';
 import { announceServer, serverFile } from './serverfile';
 import { startSampler } from './stats';
 import { closeAllConsoles, vmStopped } from './ws/consoles';
@@ -71,40 +74,63 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const port = options.port ?? Number(process.env.PORT ?? 3000);
   const dir = options.dir ?? REPO;
   const { token, file: tokenFile } = loadToken();
-  const auth = new Auth(token);
+  const auth = new Auth(token, tokenFile);
   const router = apiRoutes();
   const socketPath = options.socket;
-  const ws = createWsEndpoints(auth, socketPath !== undefined);
+  const connections = new ConnectionGuard();
+  const ws = createWsEndpoints(auth, socketPath !== undefined, (socket) => connections.trust(socket));
   const hosts = createHostProxy(auth);
+  sessionRoutes(router, auth);
   let pages: Pages | null = null;
   let pagesError: string | null = null;
   let pagesLoaded: () => void = () => {};
   const pagesReady = new Promise<void>((resolve) => { pagesLoaded = resolve; });
+  const dev = options.dev ?? false;
+  const hostNames = allowedHosts(host);
 
-  /** Holds the answer to a request that presented credentials after failures from its address. */
-  async function authenticate(req: IncomingMessage): Promise<boolean> {
-    const creds = auth.check(req);
-    if (!creds.presented) return false;
-    const address = remoteAddress(req);
-    const delay = auth.throttle.delayFor(address);
-    if (delay) await new Promise((r) => setTimeout(r, delay));
-    if (creds.ok) auth.throttle.succeed(address);
-    else auth.throttle.fail(address);
-    return creds.ok;
+  /** A Next page (or asset) with its own script nonce. */
+  function servePage(p: Pages, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (!path.startsWith('/_next/')) pageNonce(req, res, dev);
+    return p.handle(req, res);
   }
 
   /**
-   * In this order: the token (401), then whether the request may change
-   * things from where it came (403, 415), then the route (404, 405), then
-   * its parameters, decoded and checked (400), then the handler.
+   * What the request carries. A wrong credential's answer is held (the
+   * throttle); a right one is never held, whatever was guessed before.
+   */
+  async function credentials(req: IncomingMessage): Promise<Credentials> {
+    const creds = auth.check(req);
+    if (creds.ok) connections.trust(req.socket);
+    else if (creds.presented) {
+      connections.failed(req.socket);
+      const delay = auth.throttle.fail(remoteAddress(req));
+      if (delay) await new Promise((r) => setTimeout(r, delay));
+    }
+    return creds;
+  }
+
+  const authenticate = async (req: IncomingMessage) => (await credentials(req)).ok;
+
+  const SECRET_MISSING = `csrf: this request carries the session cookie but not its page secret (${CSRF_HEADER}); reload the dashboard, or log in again`;
+
+  /**
+   * In this order: the token (401), then the session's page secret (403),
+   * then whether the request may change things from where it came (403,
+   * 415), then the route (404, 405), then its parameters, decoded and
+   * checked (400), then the handler.
    */
   async function api(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     // Matching reads the raw path only; nothing is decoded before the token is checked.
     const match = router.match(req.method ?? 'GET', path);
     const open = match.kind === 'route' && !match.route.auth;
-    if (!open && socketPath === undefined && !(await authenticate(req))) {
-      sendJson(res, 401, { error: 'unauthorized: send Authorization: Bearer <token>, or log in at /login' }, { 'WWW-Authenticate': 'Bearer realm="vmdeck"' });
-      return;
+    if (!open && socketPath === undefined) {
+      const creds = await credentials(req);
+      if (!creds.ok) {
+        sendJson(res, 401, { error: 'unauthorized: send Authorization: Bearer <token>, or log in at /login' }, { 'WWW-Authenticate': 'Bearer realm="vmdeck"' });
+        return;
+      }
+      // A cookie alone is what a page on another port of this host can make the browser send.
+      if (!Auth.secretPresented(req, creds)) throw new HttpError(403, SECRET_MISSING, 'csrf');
     }
     checkWriteRequest(req, match.kind === 'route' ? match.route.rawBody : undefined);
     if (hosts.handles(path)) return hosts.http(req, res, path);
@@ -115,63 +141,108 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await runRoute(match.route, match.encoded, req, res);
   }
 
+  /** POST /logout from the dashboard's page: the session ends here, not only its cookie in the browser. */
+  async function logout(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST') throw new HttpError(405, `${req.method} is not allowed on /logout (allowed: POST)`, undefined, { Allow: 'POST' });
+    const creds = await credentials(req);
+    if (creds.ok) {
+      if (!Auth.secretPresented(req, creds)) throw new HttpError(403, SECRET_MISSING, 'csrf');
+      checkWriteRequest(req);
+      auth.logout(req);
+    }
+    sendJson(res, 200, { ok: true }, { 'Set-Cookie': Auth.clearedCookie() });
+  }
+
   async function login(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const candidate = url.searchParams.get('token');
     if (candidate === null) {
       if (await authenticate(req)) {
         res.writeHead(303, { Location: '/' }).end();
       } else if (pages?.built) {
-        await pages.handle(req, res);
+        await servePage(pages, req, res, '/login');
       } else {
+        pageNonce(req, res, dev);
         res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }).end(LOGIN_FALLBACK);
       }
       return;
     }
     const address = remoteAddress(req);
-    const delay = auth.throttle.delayFor(address);
-    if (delay) await new Promise((r) => setTimeout(r, delay));
     if (!auth.tokenMatches(candidate)) {
-      auth.throttle.fail(address);
+      const delay = auth.throttle.fail(address);
+      if (delay) await new Promise((r) => setTimeout(r, delay));
       res.writeHead(303, { Location: `/login?error=${encodeURIComponent('That token is not right: copy it again from the login URL or $VMDECK_HOME/token')}`, 'Cache-Control': 'no-store' }).end();
       return;
     }
-    auth.throttle.succeed(address);
+    connections.trust(req.socket);
     const secure = (req.socket as { encrypted?: boolean }).encrypted === true;
-    res.writeHead(303, { 'Set-Cookie': auth.sessionCookie(secure), Location: '/', 'Cache-Control': 'no-store' }).end();
+    const { cookie, csrf } = auth.login(address, secure);
+    // The page secret rides in the fragment: never sent to a server, kept by the page in its origin's storage.
+    res.writeHead(303, { 'Set-Cookie': cookie, Location: `/#csrf=${csrf}`, 'Cache-Control': 'no-store' }).end();
+  }
+
+  /** Marks the connection at once by what its request carries, before anything is awaited: the right user's is never closed for room. */
+  function classify(req: IncomingMessage): void {
+    const creds = auth.check(req, (req.url ?? '').startsWith('/ws/'));
+    if (creds.ok) connections.trust(req.socket);
+    else if (creds.presented) connections.failed(req.socket);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const path = url.pathname;
-    if (path === '/api' || path.startsWith('/api/')) return api(req, res, path);
-    if (path === '/login') return login(req, res, url);
-    if (path === '/logout') {
-      res.writeHead(303, { 'Set-Cookie': Auth.clearedCookie(), Location: '/login', 'Cache-Control': 'no-store' }).end();
+    classify(req);
+    // A guest (QEMU's user network maps 10.0.2.2 to 127.0.0.1) gets no answer at all.
+    if (await connectionFromGuest(req.socket)) {
+      req.socket.destroy();
       return;
     }
+    secureResponse(res);
+    if (socketPath === undefined && !hostAllowed(req, hostNames)) throw new HttpError(421, `host: '${req.headers.host}' is not a name of this dashboard (${[...hostNames].join(', ')}); open it as http://127.0.0.1:PORT/ or serve with --host NAME`);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    // The image optimizer fetches and transforms on request: the dashboard has no use for it.
+    if (path === '/_next/image' || path.startsWith('/_next/image/')) throw new HttpError(404, `${path} is not served`);
+    if (path === '/api' || path.startsWith('/api/')) return api(req, res, path);
+    if (path === '/login') return login(req, res, url);
+    if (path === '/logout') return logout(req, res);
     if (path.startsWith('/ws/')) throw new HttpError(426, `${path} is a WebSocket endpoint`);
     if (!isStatic(path, pages) && !(await authenticate(req))) {
       res.writeHead(303, { Location: '/login', 'Cache-Control': 'no-store' }).end();
       return;
     }
     await pagesReady;
-    if (pages) return pages.handle(req, res);
+    if (pages) return servePage(pages, req, res, path);
     res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' })
       .end(`vmdeck: the dashboard pages could not be loaded: ${pagesError}\n`);
   }
 
-  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => { /* a client that went away */ });
+    classify(req);
+    if (await connectionFromGuest(req.socket)) {
+      socket.destroy();
+      return;
+    }
+    if (socketPath === undefined && !hostAllowed(req, hostNames)) {
+      socket.destroy();
+      return;
+    }
     const path = (req.url ?? '/').split('?')[0];
-    if (path.startsWith('/_next/') && pages) pages.upgrade(req, socket, head);
-    else if (hosts.handlesWs(path)) hosts.upgrade(req, socket, head);
+    // Only the dev server's reloader upgrades on /_next/; a production server holds no such socket open.
+    if (path.startsWith('/_next/')) {
+      if (dev && pages) pages.upgrade(req, socket, head);
+      else socket.destroy();
+    } else if (hosts.handlesWs(path)) hosts.upgrade(req, socket, head);
     else ws.handleUpgrade(req, socket, head);
   }
 
-  const server = createServer((req, res) => {
+  const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
     handle(req, res).catch((e) => sendError(res, e));
   });
-  server.on('upgrade', upgrade);
+  connections.attach(server);
+  // Short waits for a request's headers and body (Node checks them every second here, not every 30 s).
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  server.on('upgrade', (req, socket, head) => { upgrade(req, socket, head).catch(() => socket.destroy()); });
   // Every console of a VM that stops closes with 4410, whoever stopped it.
   const unsubscribe = subscribe((e) => {
     // A change, not the first sight of a VM (which reads as stopped while it starts).
@@ -184,7 +255,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     else {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(port, host, () => {
+        // A long accept queue: under a connection flood the user's connection waits in it, not in SYN retries.
+        server.listen({ port, host, backlog: 4096 }, () => {
           server.off('error', reject);
           resolve();
         });
@@ -216,7 +288,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     pagesError = 'vmdeck serve --socket serves the API only';
     pagesLoaded();
   } else {
-    createPages({ dir, dev: options.dev ?? false, hostname: host, port: actualPort }).then(
+    createPages({ dir, dev, hostname: host, port: actualPort }).then(
       (p) => { pages = p; },
       (e: Error) => {
         pagesError = e.message.split('\n')[0];

@@ -1,5 +1,6 @@
 // The CD/DVD drive while a VM runs (ctys's monitor change/eject). The wrapper
 // always gives a VM a drive with id cd0, empty unless it boots from it.
+import { confinePath } from './confine';
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -45,13 +46,15 @@ export async function queryMedia(label: string): Promise<MediaState> {
 }
 
 /** Puts an ISO image into the VM's CD/DVD drive, read-only, replacing what was there. */
-export function changeMedia(label: string, isoPath: string): Promise<MediaState> {
-  return task('media:change', label, { path: isoPath }, () => changeNow(label, isoPath));
+export function changeMedia(label: string, isoPath: string, opts: { confined?: boolean } = {}): Promise<MediaState> {
+  return task('media:change', label, { path: isoPath }, () => changeNow(label, isoPath, opts));
 }
 
-async function changeNow(label: string, isoPath: string): Promise<MediaState> {
+async function changeNow(label: string, isoPath: string, opts: { confined?: boolean }): Promise<MediaState> {
   if (!isoPath) throw badInput('path', 'path: an ISO image is needed');
   const path = resolve(isoPath);
+  // From the API: no host file outside the bases and media directories (/etc/shadow as a CD).
+  if (opts.confined) await confinePath('path', path, '/');
   const st = await stat(path).catch(() => null);
   if (!st) throw badInput('path', `path: ISO image '${path}' does not exist`);
   if (!st.isFile() && !st.isBlockDevice()) throw badInput('path', `path: '${path}' is not an image file`);

@@ -65,7 +65,7 @@ export function runtimePaths(label: string): RuntimePaths {
 
 /** What the wrapper, QEMU and vmdeck leave in a runtime dir: a delete removes these and nothing else. */
 const RUNTIME_FILES = new Set([
-  'qemu.pid', 'qmp.sock', 'qmp-events.sock', 'monitor.sock', 'serial.sock', 'vnc.sock', 'serial.log', 'serial.log.1',
+  'qemu.pid', 'qmp.sock', 'qmp-events.sock', 'monitor.sock', 'serial.sock', 'vnc.sock', 'serial.log', 'serial.log.1', 'serial.fifo',
   'qemu.log', 'qemu-stderr.log', 'lock', 'config', 'console', 'exit', 'serial.owner', 'monitor.owner', 'serial.start', 'progress',
   'pending', 'live', // server/pending.ts
 ]);

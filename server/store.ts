@@ -1,6 +1,7 @@
 // The VM store: VM directories on disk are the truth. Creating them (the
 // ctys-createConfVM equivalent), finding them (ENUMERATE), reading and
 // deleting them, and asking a wrapper for its QEMU command.
+import { confineSpec } from './confine';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { access, chmod, link, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
@@ -240,6 +241,8 @@ export interface CreateRequest {
   values?: Partial<VmSpecInput>;
   createImage?: boolean;
   force?: boolean;
+  /** From the API: paths under the bases and media directories, ARGSADD from the allowlist (server/confine.ts). */
+  confined?: boolean;
   /** debootstrap: build the disk with a Debian system instead of an empty image (server/debootstrap.ts). */
   install?: string;
   /** Lines that say how a long step goes (the debootstrap build). */
@@ -324,6 +327,7 @@ export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; o
   const r = parseSpec(input);
   if (!r.ok) throw badInput(r.field, r.error);
   const spec = r.spec;
+  if (req.confined) await confineSpec(spec, join(resolve(req.base ?? defaultBase()), spec.label));
   // A MAC or UUID the user gave that another VM has: two such VMs would clash on a network, or in ctys's ENUMERATE.
   const others = known.filter((v) => v.label !== spec.label);
   const macOwner = others.find((v) => v.mac.toLowerCase() === spec.mac);

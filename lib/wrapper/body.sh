@@ -377,6 +377,45 @@ VHDD) [[ -n $BOOTSRC ]] && abspath HDD "$BOOTSRC"
 	fi ;;
 esac
 
+# --- what the server refuses, the wrapper refuses too (issue 15) -----------
+
+# A label names files and the runtime directory: a plain label, never a path
+# (LABEL='../outside/x' in a config would put them outside VMDECK_RUN).
+[[ $LABEL =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$ ]] ||
+	die "LABEL: '$LABEL' is not a plain label: use letters, digits, '.', '_' and '-' (at most 63), starting with a letter or digit"
+# An option-like interface name would be read by QEMU or ip as an option.
+[[ $TAPDEV != -* ]] || die "TAPDEV: '$TAPDEV' is not an interface name (it starts with '-')"
+# QEMU and the guest's helpers need nothing of the dashboard's secrets.
+unset VMDECK_TOKEN
+
+# private_dir_problem DIR: why DIR is not a private directory of ours (empty when it is).
+# A symlink is refused, not followed: another user could point it anywhere.
+private_dir_problem() {
+	if [[ -L $1 || ! -d $1 ]]; then printf "'%s' is not a directory (a symlink or something else)" "$1"
+	elif [[ ! -O $1 ]]; then printf "'%s' is not owned by %s" "$1" "$(id -un)"
+	elif [[ $(stat -c %a -- "$1") != 700 ]]; then printf "'%s' must be private (chmod 700 '%s')" "$1" "$1"
+	fi
+}
+
+# make_private_dir FIELD DIR: DIR made level by level with mode 700 where it
+# is missing; each level made, and DIR itself, checked after the mkdir.
+make_private_dir() {
+	local field=$1 dir=$2 d missing=() problem
+	d=$dir
+	while [[ ! -e $d && ! -L $d ]]; do
+		missing=("$d" "${missing[@]}")
+		[[ $d == */* ]] || break
+		d=${d%/*}; d=${d:-/}
+	done
+	for d in "${missing[@]}"; do
+		mkdir -m 700 -- "$d" 2>/dev/null || [[ -d $d && ! -L $d ]] || die "$field: cannot create '$d'"
+		problem=$(private_dir_problem "$d")
+		[[ -z $problem ]] || die "$field: $problem"
+	done
+	problem=$(private_dir_problem "$dir")
+	[[ -z $problem ]] || die "$field: $problem"
+}
+
 # --- the runtime directory: sockets, pidfile and logs, private to the user --
 
 RUNROOT=${VMDECK_RUN:-${XDG_RUNTIME_DIR:-/tmp}/vmdeck-$EUID}
@@ -556,7 +595,8 @@ add_consoles() {
 	# serial0 shares its line with an HMP monitor (Ctrl-a c switches), as
 	# ctys's -serial mon:unix:$QEMUMONSOCK,server,nowait; everything it prints
 	# is also kept in serial.log.
-	local log="logfile=${RUNDIR//,/,,}/serial.log,logappend=on"
+	# Through serial.fifo: the copier at start keeps serial.log under its cap.
+	local log="logfile=${RUNDIR//,/,,}/serial.fifo,logappend=on"
 	if [[ $CONSOLE == CLI || $CONSOLE == CLI0 ]]; then
 		add -chardev "stdio,id=serial0,mux=on,signal=off,$log"
 	else
@@ -720,14 +760,19 @@ check_all() {
 	for sock in "$RUNDIR/qmp.sock" "$RUNDIR/monitor.sock" "$SERIALSOCK"; do
 		((${#sock} < 108)) || die "runtime dir: socket path '$sock' is longer than 107 bytes (set VMDECK_RUN or --runtime-dir to a shorter path)"
 	done
-	local d
-	for d in "$RUNDIR" "$RUNROOT"; do
-		if [[ -e $d ]]; then
-			[[ -d $d && -O $d ]] || die "runtime dir: '$d' is not a directory owned by $(id -un)"
-			[[ $(stat -c %a "$d") == 700 ]] || die "runtime dir: '$d' must be private (chmod 700 '$d')"
-			break
+	# Every one of them that exists: the root, the VM's directory, the serial socket's.
+	local d problem
+	for d in "$RUNROOT" "$RUNDIR"; do
+		if [[ -e $d || -L $d ]]; then
+			problem=$(private_dir_problem "$d")
+			[[ -z $problem ]] || die "runtime dir: $problem"
 		fi
 	done
+	d=${SERIALSOCK%/*}
+	if [[ $d != "$RUNDIR" ]] && [[ -e $d || -L $d ]]; then
+		problem=$(private_dir_problem "$d")
+		[[ -z $problem ]] || die "QEMUMONSOCK: $problem"
+	fi
 	# Where it does not exist yet, its nearest existing parent must let us make it.
 	d=$RUNDIR
 	while [[ ! -e $d ]]; do
@@ -758,9 +803,10 @@ fi
 # --- start ------------------------------------------------------------------
 
 check_all
-mkdir -p -m 0700 -- "$RUNROOT" "$RUNDIR" || die "runtime dir: cannot create '$RUNDIR'"
-chmod 0700 -- "$RUNROOT" "$RUNDIR"
-[[ $SERIALSOCK == "$RUNDIR/serial.sock" ]] || mkdir -p -m 0700 -- "$(dirname -- "$SERIALSOCK")"
+make_private_dir 'runtime dir' "$RUNROOT"
+make_private_dir 'runtime dir' "$RUNDIR"
+# QEMUMONSOCK elsewhere: its directory holds a monitor, so it is as private as the runtime dir.
+[[ $SERIALSOCK == "$RUNDIR/serial.sock" ]] || make_private_dir QEMUMONSOCK "${SERIALSOCK%/*}"
 
 # The lock is inherited by QEMU and held for as long as it runs: a second
 # start of the same VM is refused however it was started.
@@ -780,6 +826,32 @@ fi
 # What this run prints on serial comes after serial.log's size now: vmdeck
 # tells a guest that printed nothing since its start (see `vmdeck list`).
 stat -c %s -- "$RUNDIR/serial.log" >"$RUNDIR/serial.start" 2>/dev/null || echo 0 >"$RUNDIR/serial.start"
+# serial.log stays under its cap while the VM runs (issue 15), however fast
+# the guest prints: QEMU logs serial0 into serial.fifo, and a small copier,
+# detached like QEMU, appends it to serial.log, moving serial.log to
+# serial.log.1 whenever it reaches the cap. The newest output is always
+# kept; the copier ends when QEMU closes the FIFO (QEMU exits).
+SERIAL_LOG_CAP=${VMDECK_SERIAL_LOG_CAP:-4194304}
+[[ $SERIAL_LOG_CAP =~ ^[1-9][0-9]*$ ]] || die "VMDECK_SERIAL_LOG_CAP: '$SERIAL_LOG_CAP' is not a number of bytes"
+serial_log_copier() { # serial_log_copier FIFO LOG CAP
+	local fifo=$1 log=$2 cap=$3 size after
+	exec 3<"$fifo" || return 0
+	while :; do
+		size=$(stat -c %s -- "$log" 2>/dev/null || echo 0)
+		if ((size >= cap)); then mv -f -- "$log" "$log.1"; size=0; fi
+		# dd writes each read as it comes (head would wait to fill its buffer), and stops at the cap.
+		dd bs=65536 count=$((cap - size)) iflag=count_bytes oflag=append conv=notrunc status=none <&3 >>"$log"
+		after=$(stat -c %s -- "$log" 2>/dev/null || echo 0)
+		((after > size)) || return 0
+	done
+}
+rm -f -- "$RUNDIR/serial.fifo"
+mkfifo -m 600 -- "$RUNDIR/serial.fifo" || die "runtime dir: cannot make '$RUNDIR/serial.fifo'"
+# Not holding the VM's lock, nor the wrapper's terminal.
+( exec {lockfd}>&-; serial_log_copier "$RUNDIR/serial.fifo" "$RUNDIR/serial.log" "$SERIAL_LOG_CAP" ) </dev/null >/dev/null 2>&1 &
+# Whatever happens to QEMU, the copier is not left waiting for a writer: an open and
+# close of the FIFO read-write ends its wait (QEMU, when it runs, holds the FIFO itself).
+trap 'exec 4<>"$RUNDIR/serial.fifo" && exec 4>&-' EXIT
 # Which VM this runtime dir belongs to, so `vmdeck list` can find its files.
 printf '%s\n' "$CONF" >"$RUNDIR/config"
 printf '%s\n' "$CONSOLE" >"$RUNDIR/console"

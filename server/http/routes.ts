@@ -8,8 +8,10 @@ import { checkSnapshotName } from '../../lib/snapshots';
 import { switchNameError } from '../../lib/net';
 import { CONSOLES, labelError } from '../../lib/spec';
 import type { VmInfo } from '../../lib/vm';
+import type { Auth } from '../auth';
 import { checkHost } from '../check';
 import { cloneVm } from '../clone';
+import { confinePath, confineStart } from '../confine';
 import { addDisk, addNic, removeDisk, removeNic, resizeDisk } from '../devices';
 import { editVm, vmSettings } from '../edit';
 import { badInput, conflict, notFound } from '../errors';
@@ -82,6 +84,7 @@ function startRequest(body: Body): StartOptions {
  * pty, and the browser reaches it on /ws/vms/:label/cli.
  */
 async function start(vm: VmInfo, request: StartOptions): Promise<void> {
+  await confineStart(request, vm.dir);
   const consoleMode = request.console ?? vm.console.toUpperCase();
   if (consoleMode === 'CLI' || consoleMode === 'CLI0') {
     const status = await vmStatus(vm);
@@ -126,6 +129,7 @@ function createRequest(body: Body): CreateRequest & { start?: boolean | StartOpt
     force: optBoolean(body, 'force'),
     install: optString(body, 'install'),
     start: startOption,
+    confined: true,
   };
 }
 
@@ -246,13 +250,16 @@ export function apiRoutes(): Router {
       // Spec fields to change; dryRun: true answers with the lines it would write.
       const { dryRun, ...values } = await r.body();
       if (dryRun !== undefined && typeof dryRun !== 'boolean') throw badInput('dryRun', 'dryRun: must be true or false');
-      const { vm, ...outcome } = await editVm(r.params.label, values, { dryRun });
+      const { vm, ...outcome } = await editVm(r.params.label, values, { dryRun, confined: true });
       return { vm: await vmWithStatus(vm.label), ...outcome };
     })
     .add('GET', '/api/vms/:label/disks', async (r) => (await resolveVm(r.params.label)).disks)
     .add('POST', '/api/vms/:label/disks', async (r) => {
       const body = await r.body();
-      const o = await addDisk(r.params.label, { size: optString(body, 'size'), file: optString(body, 'file'), interface: optString(body, 'interface') });
+      const file = optString(body, 'file');
+      // An existing image given through the API lies under the bases or the media directories.
+      if (file) await confinePath('file', file, (await resolveVm(r.params.label)).dir);
+      const o = await addDisk(r.params.label, { size: optString(body, 'size'), file, interface: optString(body, 'interface') });
       return new Json(201, { ...o, vm: await vmWithStatus(o.vm.label) });
     })
     .add('POST', '/api/vms/:label/disks/:n/resize', async (r) => {
@@ -314,7 +321,7 @@ export function apiRoutes(): Router {
     .add('POST', '/api/vms/:label/media', async (r) => {
       const body = await r.body();
       const action = reqString(body, 'action');
-      if (action === 'change') return (await changeMedia(r.params.label, reqString(body, 'path'))) ?? { ok: true };
+      if (action === 'change') return (await changeMedia(r.params.label, reqString(body, 'path'), { confined: true })) ?? { ok: true };
       if (action === 'eject') return (await ejectMedia(r.params.label)) ?? { ok: true };
       throw badInput('action', `action: '${action}' is not one of change, eject`);
     })
@@ -373,4 +380,15 @@ export function apiRoutes(): Router {
         throw e;
       }
     }, { rawBody: 'application/octet-stream' });
+}
+
+/** The dashboard's sessions: listed (never their cookies or secrets) and revocable; a logout or a token change ends them too. */
+export function sessionRoutes(router: Router, auth: Auth): Router {
+  const handle = { params: { handle: (v: string) => (/^[A-Za-z0-9_-]{1,64}$/.test(v) ? null : `handle: '${v}' is not a session handle`) } };
+  return router
+    .add('GET', '/api/sessions', async () => auth.sessions.list().map(({ handle: h, created, lastSeen, address }) => ({ handle: h, created, lastSeen, address })))
+    .add('DELETE', '/api/sessions/:handle', async (r) => {
+      if (!auth.sessions.revoke(r.params.handle)) throw notFound(`handle: no session '${r.params.handle}'`, 'handle');
+      return { revoked: r.params.handle };
+    }, handle);
 }

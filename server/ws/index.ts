@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { labelError } from '../../lib/spec';
 import type { VmInfo } from '../../lib/vm';
-import { remoteAddress, type Auth } from '../auth';
+import { Auth, remoteAddress } from '../auth';
 import { VmdeckError } from '../errors';
 import { resolveVm } from '../runtime';
 import { CLOSE, closeReason } from './close-codes';
@@ -44,8 +44,11 @@ export interface WsEndpoints {
   close(): void;
 }
 
-/** `socketTrusted`: on a private UNIX socket (vmdeck serve --socket) whoever could connect is the user. */
-export function createWsEndpoints(auth: Auth, socketTrusted = false): WsEndpoints {
+/**
+ * `socketTrusted`: on a private UNIX socket (vmdeck serve --socket) whoever could connect is the user.
+ * `onTrusted`: a connection that proved the token (the connection caps never close it).
+ */
+export function createWsEndpoints(auth: Auth, socketTrusted = false, onTrusted: (socket: Duplex) => void = () => {}): WsEndpoints {
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
@@ -93,19 +96,23 @@ export function createWsEndpoints(auth: Auth, socketTrusted = false): WsEndpoint
     if (!originMatches(req)) return refuse(socket, 403, `origin ${req.headers.origin} does not match host ${req.headers.host}`);
     const encoded = m[1];
     const kind = m[2] as ConsoleKind;
-    const address = remoteAddress(req);
     const creds = socketTrusted ? { presented: false, ok: true } : auth.check(req, true);
-    const delay = creds.presented ? auth.throttle.delayFor(address) : 0;
+    // A wrong credential's answer waits (the throttle); a right one never does.
+    const delay = !creds.ok && creds.presented ? auth.throttle.fail(remoteAddress(req)) : 0;
+    if (creds.ok) onTrusted(req.socket);
     setTimeout(() => {
       if (socket.destroyed) return;
       wss.handleUpgrade(req, socket, head, (ws) => {
         ws.on('error', () => { /* a broken client; its close follows */ });
         if (!creds.ok) {
-          if (creds.presented) auth.throttle.fail(address);
           ws.close(CLOSE.unauthorized, 'unauthorized: log in or pass the token');
           return;
         }
-        auth.throttle.succeed(address);
+        // A cookie alone is what a page on another port of this host can make the browser send.
+        if (!Auth.secretPresented(req, creds)) {
+          ws.close(CLOSE.unauthorized, 'csrf: the session cookie came without its page secret (?csrf=); reload the dashboard');
+          return;
+        }
         connectConsole(ws, encoded, kind).catch((e: Error) => {
           const code = e instanceof ConsoleRefused ? e.code : CLOSE.internalError;
           if (ws.readyState === ws.OPEN) ws.close(code, closeReason(e.message));

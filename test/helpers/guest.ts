@@ -47,11 +47,13 @@ export function sandbox(name: string): Sandbox {
   const root = mkdtempSync(join(tmpdir(), `vd-${name.slice(0, 8)}-`));
   const home = join(root, 'home');
   const run = join(root, 'run');
-  const env = { ...process.env, VMDECK_HOME: home, VMDECK_RUN: run, VMDECK_BASES: '' };
-  const saved = { VMDECK_HOME: process.env.VMDECK_HOME, VMDECK_RUN: process.env.VMDECK_RUN, VMDECK_BASES: process.env.VMDECK_BASES };
+  // The test guests' kernels and initrds are media: the API takes files from the bases and the media directories only.
+  const media = join(REPO, '.cache', 'guest');
+  const env = { ...process.env, VMDECK_HOME: home, VMDECK_RUN: run, VMDECK_BASES: '', VMDECK_MEDIA: media };
+  const saved = { VMDECK_HOME: process.env.VMDECK_HOME, VMDECK_RUN: process.env.VMDECK_RUN, VMDECK_BASES: process.env.VMDECK_BASES, VMDECK_MEDIA: process.env.VMDECK_MEDIA };
   return {
     home, run, env,
-    enter() { Object.assign(process.env, { VMDECK_HOME: home, VMDECK_RUN: run, VMDECK_BASES: '' }); },
+    enter() { Object.assign(process.env, { VMDECK_HOME: home, VMDECK_RUN: run, VMDECK_BASES: '', VMDECK_MEDIA: media }); },
     cleanup() {
       // Any QEMU still running from this sandbox's runtime dir is ended.
       try { execFileSync('pkill', ['-9', '-f', `${run}/`]); } catch { /* none left */ }

@@ -167,7 +167,8 @@ export function sshLab(at?: string): SshLab {
     const bin = join(hdir, 'bin');
     mkdirSync(bin);
     writeFileSync(join(bin, 'vmdeck'), `#!/bin/sh\nexec ${REMOTE_VMDECK} "$@"\n`, { mode: 0o755 });
-    const remoteEnv = { VMDECK_HOME: home, VMDECK_RUN: run, VMDECK_BASES: '', PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` };
+    // The test guests' kernels are media there too (the API takes files from the bases and media directories only).
+    const remoteEnv = { VMDECK_HOME: home, VMDECK_RUN: run, VMDECK_BASES: '', VMDECK_MEDIA: join(REPO, '.cache', 'guest'), PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` };
     const envOptions = Object.entries(remoteEnv).map(([k, v]) => `environment="${k}=${v}"`).join(',');
     writeFileSync(join(hdir, 'authorized_keys'), `${envOptions} ${pub}\n`, { mode: 0o600 });
     const logFile = join(hdir, 'sshd.log');

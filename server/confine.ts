@@ -1,0 +1,86 @@
+// What a VM made or started through the API may reach: files under the bases
+// or the media directories only, ARGSADD from the allowlist (lib/argsadd.ts),
+// a QEMU binary by name. The CLI is the host user's own hand and is not
+// confined; the API is reached by a browser, which other pages can steer.
+import { realpath } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { argsAddError, machineError } from '../lib/argsadd';
+import type { VmSpec } from '../lib/spec';
+import { badInput } from './errors';
+import { bases, mediaDirs, runRoot } from './paths';
+
+/** The path with symlinks resolved as far as it exists (a disk to be made does not yet). */
+async function realish(path: string): Promise<string> {
+  const rest: string[] = [];
+  let cur = resolve(path);
+  for (;;) {
+    try {
+      return join(await realpath(cur), ...rest.reverse());
+    } catch {
+      const up = dirname(cur);
+      if (up === cur) return resolve(path);
+      rest.push(basename(cur));
+      cur = up;
+    }
+  }
+}
+
+const within = (dir: string, path: string) => {
+  const rel = relative(dir, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+};
+
+/** Refuses (400, naming the field and the allowed directories) a path outside dirs; relative paths are the VM directory's. */
+export async function confinePath(field: string, path: string, vmDir: string, dirs = [...bases(), ...mediaDirs()]): Promise<void> {
+  if (path === '') return;
+  const real = await realish(isAbsolute(path) ? path : join(vmDir, path));
+  for (const d of dirs) if (within(await realish(d), real)) return;
+  throw badInput(field, `${field}: '${path}' is outside the bases and the media directories (${dirs.join(', ')}); put it in one of them (VMDECK_MEDIA)`);
+}
+
+/** Changes of single fields from the API (PATCH, vmdeck set's API face), held to confineSpec's rules. */
+export async function confineFields(values: Partial<VmSpec>, vmDir: string): Promise<void> {
+  for (const [field, value] of Object.entries(values)) {
+    if (field === 'argsAdd') {
+      const args = argsAddError(value as string[]);
+      if (args) throw badInput('argsAdd', args);
+    } else if (field === 'machine') {
+      const machine = machineError(String(value ?? ''));
+      if (machine) throw badInput('machine', machine);
+    } else if (field === 'qemu') {
+      if (!/^qemu-system-[a-z0-9_]+$/.test(String(value))) throw badInput('qemu', `qemu: '${value}' is not a qemu-system binary name (like qemu-system-x86_64); a path goes into the config by hand`);
+    } else if (PATH_FIELDS.includes(field as (typeof PATH_FIELDS)[number])) {
+      await confinePath(field, String(value ?? ''), vmDir);
+    } else if (field === 'qemuMonSock') {
+      await confinePath('qemuMonSock', String(value ?? '').replace(/ACTUALLABEL|ACTUALPID/g, 'x'), vmDir, [runRoot()]);
+    }
+  }
+}
+
+const PATH_FIELDS = ['disk', 'instSrcCdrom', 'instSrcFdd', 'instSrcUsb', 'kernel', 'initrd'] as const;
+
+/** A spec from the API, checked before anything is written. */
+export async function confineSpec(spec: VmSpec, vmDir: string): Promise<void> {
+  const args = argsAddError(spec.argsAdd);
+  if (args) throw badInput('argsAdd', args);
+  const machine = machineError(spec.machine);
+  if (machine) throw badInput('machine', machine);
+  // A path would run any program as QEMU; a name is looked up in PATH.
+  if (!/^qemu-system-[a-z0-9_]+$/.test(spec.qemu)) throw badInput('qemu', `qemu: '${spec.qemu}' is not a qemu-system binary name (like qemu-system-x86_64); a path goes into the config by hand`);
+  for (const field of PATH_FIELDS) await confinePath(field, spec[field], vmDir);
+  // The serial socket and its monitor stay in the private runtime root.
+  await confinePath('qemuMonSock', spec.qemuMonSock.replace(/ACTUALLABEL|ACTUALPID/g, 'x'), vmDir, [runRoot()]);
+}
+
+/** The paths inside start options from the API: --bootmode=MODE%PATH, --instmode=MODE%SRC%TARGETMODE%TARGET, --kernelmode=KERNEL%INITRD%APPEND. */
+export async function confineStart(opts: { bootmode?: string; instmode?: string | true; kernelmode?: string }, vmDir: string): Promise<void> {
+  const parts = (v: string | true | undefined) => (typeof v === 'string' ? v.split('%') : []);
+  const [, bootPath] = parts(opts.bootmode);
+  if (bootPath) await confinePath('bootmode', bootPath, vmDir);
+  const [, src, , target] = parts(opts.instmode);
+  if (src) await confinePath('instmode', src, vmDir);
+  if (target) await confinePath('instmode', target, vmDir);
+  const [kernel, initrd] = parts(opts.kernelmode);
+  if (kernel) await confinePath('kernelmode', kernel, vmDir);
+  if (initrd) await confinePath('kernelmode', initrd, vmDir);
+}

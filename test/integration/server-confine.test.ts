@@ -1,0 +1,96 @@
+// The API cannot reach beyond the VM: ARGSADD from the allowlist only, and
+// files (install media, kernels, initrds, disks, floppies, a CD changed
+// while running, paths in start options) from the bases and the media
+// directories only, refused in one line naming the field. The CLI, the host
+// user's own hand, stays free.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { startServer, type RunningServer } from '../../server/index';
+import { createVm } from '../../server/store';
+import { demoVmEnv, guestImages, sandbox } from '../helpers/guest';
+import { api, TEST_TOKEN } from '../helpers/server';
+
+const sb = sandbox('confine');
+const noBuild = mkdtempSync(join(tmpdir(), 'vd-nobuild-'));
+const images = guestImages();
+let server: RunningServer;
+let base: string;
+
+before(async () => {
+  sb.enter();
+  process.env.VMDECK_TOKEN = TEST_TOKEN;
+  server = await startServer({ host: '127.0.0.1', port: 0, dir: noBuild });
+  base = `http://127.0.0.1:${server.port}`;
+});
+after(async () => {
+  await server?.close();
+  delete process.env.VMDECK_TOKEN;
+  rmSync(noBuild, { recursive: true, force: true });
+  sb.cleanup();
+});
+
+const guest = { template: 'kernel-initrd', kernel: images.kernel, initrd: images.initrd, append: images.append, accelerator: 'QEMU', memsize: 256 };
+
+test('argsAdd that runs a program, opens a host file or a pipe is refused, and nothing is made or run', async () => {
+  const marker = join(sb.home, 'ran');
+  for (const argsAdd of [
+    ['-incoming', `exec:id -un > ${marker}`], ['-chardev', `pipe,id=p,path=${marker}`], ['-drive', 'file=/etc/shadow,media=cdrom'],
+  ]) {
+    const r = await api(base, 'POST', '/api/vms', { label: 'evil', ...guest, argsAdd, start: true });
+    assert.equal(r.status, 400, `${argsAdd.join(' ')}: ${r.text}`);
+    assert.equal(r.json.field, 'argsAdd');
+    assert.match(r.json.error, /^argsAdd: /);
+    const preview = await api(base, 'POST', '/api/vms/preview', { label: 'evil', ...guest, argsAdd });
+    assert.equal(preview.status, 400);
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(!existsSync(marker), 'a command ran');
+  assert.ok(!existsSync(join(sb.home, 'vms', 'evil')), 'a VM was made');
+});
+
+test('host files outside the bases and media directories are refused as CD, kernel, initrd, disk, floppy; a QEMU path too', async () => {
+  const cases: [Record<string, unknown>, string][] = [
+    [{ instSrcCdrom: '/etc/shadow', bootmode: 'CD' }, 'instSrcCdrom'],
+    [{ env: { INSTCDROM: '/etc/shadow' }, bootmode: 'CD' }, 'instSrcCdrom'],
+    [{ kernel: '/etc/shadow' }, 'kernel'],
+    [{ initrd: '/etc/shadow' }, 'initrd'],
+    [{ disk: '/etc/shadow' }, 'disk'],
+    [{ disk: '../../../outside.qcow2' }, 'disk'],
+    [{ instSrcFdd: '/etc/shadow' }, 'instSrcFdd'],
+    [{ qemu: '/bin/sh' }, 'qemu'],
+    [{ qemuMonSock: '/tmp/elsewhere.sock' }, 'qemuMonSock'],
+  ];
+  for (const [fields, field] of cases) {
+    const r = await api(base, 'POST', '/api/vms', { label: 'media1', ...guest, ...fields });
+    assert.equal(r.status, 400, `${JSON.stringify(fields)}: ${r.text}`);
+    assert.equal(r.json.field, field, r.text);
+    assert.ok(!r.json.error.includes('\n'));
+  }
+  assert.match((await api(base, 'POST', '/api/vms', { label: 'media1', ...guest, kernel: '/etc/shadow' })).json.error,
+    /^kernel: '\/etc\/shadow' is outside the bases and the media directories \(.*\.cache\/guest.*\)/);
+  assert.ok(!existsSync(join(sb.home, 'vms', 'media1')));
+});
+
+test('the allowed: media from VMDECK_MEDIA, a disk in the VM directory, harmless argsAdd', async () => {
+  const r = await api(base, 'POST', '/api/vms', { label: 'fine', ...guest, argsAdd: ['-no-reboot', '-rtc', 'base=utc', '-device', 'usb-tablet'], createImage: false });
+  assert.equal(r.status, 201, r.text);
+});
+
+test('start options and a CD change through the API take files from the same places only', async () => {
+  const r = await api(base, 'POST', `/api/vms/fine/start`, { bootmode: 'CD%/etc/shadow' });
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.json.field, 'bootmode');
+  const k = await api(base, 'POST', `/api/vms/fine/start`, { kernelmode: '/etc/shadow%/etc/shadow%' });
+  assert.equal(k.json.field, 'kernelmode');
+  const media = await api(base, 'POST', '/api/vms/fine/media', { action: 'change', path: '/etc/shadow' });
+  assert.equal(media.status, 400, media.text);
+  assert.equal(media.json.field, 'path');
+});
+
+test('the CLI (the host user\'s hand) keeps every option', async () => {
+  const { vm } = await createVm({ label: 'byhand', template: 'kernel-initrd', env: demoVmEnv(images), values: { argsAdd: ['-chardev', 'null,id=n0'] }, createImage: false });
+  assert.ok(existsSync(join(vm.dir, 'byhand.ctys')));
+});
