@@ -16,6 +16,7 @@ const vmdeck = (...args: string[]) => run(process.execPath, [join(REPO, 'bin/vmd
   env: {
     ...process.env, VMDECK_HOME: env.home, VMDECK_RUN: env.run, VMDECK_BASES: '',
     // This host's /dev/kvm cannot run ordinary guests: emulation.
+    // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
     ACCELERATOR: 'QEMU', INST_KERNEL: env.kernel, INST_INITRD: env.initrd, INST_APPEND: env.append, MEMSIZE: '256',
   },
   timeout: 90_000,

@@ -17,6 +17,7 @@ test.beforeAll(async ({ browser }) => {
   await page.goto(`/login?token=${env.token}`);
   // QEMU (TCG) pinned: it behaves the same on every host (e2e/pages.ts).
   const made = await page.request.post('/api/vms', {
+    // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
     data: { label: LABEL, template: 'kernel-initrd', accelerator: 'QEMU', kernel: env.kernel, initrd: env.initrd, append: env.append, createImage: true, start: true },
   });
   expect(made.status(), await made.text()).toBe(201);

@@ -44,6 +44,7 @@ test('a running VM that makes no progress: a warning beside its badge in the lis
   // TCG: this host's KVM runs no ordinary guest (kvm_pvm); the warning is about the guest, not the accelerator.
   const created = await page.request.post('/api/vms', {
     headers: await csrf(page),
+    // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
     data: { label: LABEL, template: 'linux-x86_64', disk: path, diskFormat: 'raw', accelerator: 'QEMU', netmode: 'none', memsize: 64, smp: 1, start: true },
   });
   expect(created.status(), await created.text()).toBe(201);

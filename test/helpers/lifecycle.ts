@@ -89,6 +89,7 @@ export async function createGuestVm(env: NodeJS.ProcessEnv, label: string): Prom
   const { guestImages } = await import('./guest');
   const g = guestImages();
   const made = await vmdeck(['create-conf', '--label', label, '--template', 'kernel-initrd', '--auto-all'],
+    // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
     { ...env, ACCELERATOR: 'QEMU', INST_KERNEL: g.kernel, INST_INITRD: g.initrd, INST_APPEND: g.append });
   if (made.code !== 0) throw new Error(`create-conf ${label}: ${made.stderr}`);
 }

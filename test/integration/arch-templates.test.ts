@@ -110,6 +110,7 @@ for (const t of BUILTIN_TEMPLATES) {
     skip: installed(qemu) ? false : `${qemu} is not installed`,
   }, async () => {
     const env = {
+      // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
       ACCELERATOR: 'QEMU', INST_KERNEL: files.empty, INSTCDROM: files.iso, HDDBOOTIMAGE_INST_SIZE: '64M', ARGSADD: '-S',
     };
     const { vm } = await createVm({ label: t.id, template: t.id, env });
@@ -130,6 +131,7 @@ for (const t of BUILTIN_TEMPLATES) {
 
 test('--check names a NIC model that the machine does not take, and the ones it does', async () => {
   const { vm } = await createVm({
+    // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
     label: 'wrongnic', template: 'arm-integratorcp', env: { ACCELERATOR: 'QEMU', INST_KERNEL: files.empty, NIC: 'e1000' },
   });
   assert.equal(await wrapperCheck(vm.wrapper), "NIC: 'e1000' is not a NIC model of machine integratorcp (it takes: smc91c111)");

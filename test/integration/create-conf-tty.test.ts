@@ -14,6 +14,7 @@ after(() => sb.cleanup());
 test('prompts show defaults, refuse a bad answer with the field\'s message and ask again', async () => {
   const term = pty.spawn(process.execPath, [join(REPO, 'bin/vmdeck.js'), 'create-conf', '--template', 'kernel-initrd'], {
     cols: 120, rows: 40, cwd: REPO,
+    // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
     env: { ...sb.env, ACCELERATOR: 'QEMU', INST_KERNEL: '/boot/vmlinuz-test' } as Record<string, string>,
   });
   let screen = '';
@@ -57,6 +58,7 @@ test('prompts show defaults, refuse a bad answer with the field\'s message and a
 
   // Its label is taken now: said right after it is typed.
   const again = pty.spawn(process.execPath, [join(REPO, 'bin/vmdeck.js'), 'create-conf', '--template', 'kernel-initrd'], {
+    // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
     cols: 120, rows: 40, cwd: REPO, env: { ...sb.env, ACCELERATOR: 'QEMU' } as Record<string, string>,
   });
   let out = '';

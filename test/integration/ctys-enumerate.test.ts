@@ -200,6 +200,7 @@ test('the macmap database: create-conf fills MAC and IP by label, ENUMERATE flag
     assert.ok(records.stdout.split('\n').some((l) => l.split(';')[2] === 'web1' && l.split(';')[27] === 'web1'), 'netname from the database');
 
     for (const [label, mac, ip] of [['dbvm', '00:50:56:13:11:77', '172.20.6.77'], ['dbvm2', '00:50:56:13:11:78', '172.20.6.78']]) {
+      // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
       const made = await vmdeck(['create-conf', '--label', label, '--auto-all', '--no-create-image', '--json'], { ...env, ACCELERATOR: 'QEMU' });
       assert.equal(made.code, 0, made.stderr);
       const conf = readFileSync(join(sb.home, 'vms', label, `${label}.ctys`), 'utf8');
@@ -207,6 +208,7 @@ test('the macmap database: create-conf fills MAC and IP by label, ENUMERATE flag
       assert.match(conf, new RegExp(`^IP0='${ip.replace(/\./g, '\\.')}'$`, 'm'), label);
     }
     // A MAC given: the database gives its IP only.
+    // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
     const given = await vmdeck(['create-conf', '--label', 'dbvm3', '--auto-all', '--no-create-image'], { ...env, ACCELERATOR: 'QEMU', MAC: '00:50:56:13:11:79' });
     assert.equal(given.code, 0, given.stderr);
     assert.match(readFileSync(join(sb.home, 'vms', 'dbvm3', 'dbvm3.ctys'), 'utf8'), /^IP0='172\.20\.6\.79'$/m);

@@ -36,6 +36,7 @@ before(async () => {
   // (kvm_pvm) cannot run ordinary guests.
   vm = writeCtysVm(base, 'legacy1', {
     LABEL: 'legacy1', UUID: '5d2a6c3e4c1a11df8bd30050561311a7', MAC: '00:50:56:13:11:a7', IP: '172.20.6.17',
+    // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
     ACCELERATOR: 'QEMU', MEMSIZE: '256', DIST: 'debian', RELEASE: '12', OS_: 'Linux',
   }, [`KERNELIMAGE='${g.kernel}'`, `INITRDIMAGE='${g.initrd}'`, `APPEND='${g.append}'`, 'QEMUSOCK=ctysnet'].join('\n'));
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', join(vm.dir, 'hda.img'), '64M']);
@@ -98,6 +99,7 @@ test('vmdeck start boots it, the serial console answers, list and the API show i
 });
 
 test('a ctys VM whose VDE switch is not there is refused in one line naming vmdeck net create', async () => {
+  // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
   const lone = writeCtysVm(join(sb.home, 'ctys'), 'noswitch', { LABEL: 'noswitch', MAC: '00:50:56:13:11:a8', ACCELERATOR: 'QEMU' });
   execFileSync('qemu-img', ['create', '-q', '-f', 'raw', join(lone.dir, 'hda.img'), '1M']);
   const r = await vmdeck(['start', 'noswitch'], env);

@@ -40,6 +40,7 @@ function freePort(): Promise<number> {
 }
 
 test('a debootstrap of an unknown release is refused in one line naming distrel; nothing is written', async () => {
+  // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
   await assert.rejects(createVm({ label: 'nosuch', install: 'debootstrap', env: { ACCELERATOR: 'QEMU', DISTREL: 'hamm2' } }),
     (e: Error) => e.message === "distrel: 'hamm2' is not a Debian release vmdeck can build (12 or bookworm, 13 or trixie, 11 or bullseye)");
   assert.equal(existsSync(join(sb.home, 'vms', 'nosuch')), false);
@@ -54,6 +55,7 @@ test('Debian 12 by mmdebstrap boots to a login prompt on serial and answers host
   const { vm } = await createVm({
     label: 'deb12', install: 'debootstrap', progress: (l) => progress.push(l),
     // This host's /dev/kvm (kvm_pvm) cannot run ordinary guests: emulation.
+    // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
     env: { ACCELERATOR: 'QEMU', MEMSIZE: '1024', DISTREL: '12', HDDBOOTIMAGE_INST_SIZE: '3G', SSHKEY: join(sb.home, 'key.pub'), VMUSER: 'tester', HOSTFWD: `tcp:127.0.0.1:${port}-:22` },
   });
   const built = Date.now() - t0;

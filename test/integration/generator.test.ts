@@ -21,6 +21,7 @@ before(() => {
 });
 after(() => sb.cleanup());
 
+// TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
 const kernelEnv = () => ({ ...sb.env, ACCELERATOR: 'QEMU', INST_KERNEL: join(kernelDir, 'vmlinuz') });
 
 function wrapper(label: string, args: string[], env = sb.env, cwd?: string) {

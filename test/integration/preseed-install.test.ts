@@ -31,6 +31,7 @@ test('the preseeded installer asks nothing until it needs a network mirror', asy
     label: 'di', template: 'linux-x86_64',
     env: {
       // This host's /dev/kvm (kvm_pvm) cannot run ordinary guests: emulation.
+      // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
       ACCELERATOR: 'QEMU', MEMSIZE: '1024', SMP: '1', UNATTENDED: 'preseed', DEFAULTBOOTMODE: 'KERNEL',
       INST_KERNEL: `${tree}/linux`, INST_INITRD: `${tree}/initrd.gz`, INST_APPEND: 'console=ttyS0,115200 quiet DEBIAN_FRONTEND=text',
       MIRROR: 'http://10.0.2.2:9/debian', HDDBOOTIMAGE_INST_SIZE: '1G',

@@ -25,6 +25,7 @@ after(() => sb.cleanup());
 
 // This host's /dev/kvm (kvm_pvm) cannot run ordinary guests: emulation.
 const pxeEnv = (extra: Record<string, string> = {}) => ({
+  // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
   ACCELERATOR: 'QEMU', DEFAULTBOOTMODE: 'PXE', PXEROOT: tree, MEMSIZE: '512', ...extra,
 });
 

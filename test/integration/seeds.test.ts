@@ -30,6 +30,7 @@ after(() => sb.cleanup());
 
 function vmdeck(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
+    // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
     execFile(process.execPath, [join(REPO, 'bin/vmdeck.js'), ...args], { env: { ...sb.env, ACCELERATOR: 'QEMU', ...env } }, (err, stdout, stderr) => {
       resolve({ code: err ? Number(err.code) : 0, stdout: String(stdout), stderr: String(stderr) });
     });
@@ -60,6 +61,7 @@ test('cloud-init: a cidata volume of user-data, meta-data, network-config that c
 });
 
 test('the preview shows the seed files before anything is written, without the password hash', async () => {
+  // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
   const p = await previewVm({ label: 'ci2', env: { ACCELERATOR: 'QEMU', UNATTENDED: 'cloud-init', PASSWORD_HASH: HASH, SSHKEY: key } });
   assert.deepEqual(Object.keys(p.files).sort(), ['ci2.ctys', 'ci2.seed.meta-data', 'ci2.seed.network-config', 'ci2.seed.user-data', 'ci2.sh']);
   assert.ok(!JSON.stringify(p).includes(HASH), 'no hash anywhere in the preview');

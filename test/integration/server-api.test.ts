@@ -21,6 +21,7 @@ after(() => srv?.close());
 
 const images = guestImages();
 const spec = (label: string) => ({
+  // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
   label, template: 'kernel-initrd', kernel: images.kernel, initrd: images.initrd, append: images.append, accelerator: 'QEMU', memsize: 256,
 });
 
@@ -246,6 +247,7 @@ test('a VM made or deleted outside the dashboard is told to event listeners (typ
   try {
     await new Promise((r) => setTimeout(r, 300)); // the stream's watchers are in place
     const { createVm, deleteVmFiles, findVm } = await import('../../server/store');
+    // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
     const made = await createVm({ label: 'outside1', template: 'kernel-initrd', env: { ACCELERATOR: 'QEMU', INST_KERNEL: guestImages().kernel }, base: join(sb.home, 'vms'), createImage: false });
     await until('a vms event after the create', async () => events.events.some((e) => e.data.type === 'vms'));
     const seen = events.events.length;

@@ -175,6 +175,7 @@ describe('requests from other pages (CSRF)', () => {
     const images = guestImages();
     const body = JSON.stringify({
       label: 'csrf', template: 'kernel-initrd', kernel: images.kernel, initrd: images.initrd, append: images.append,
+      // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
       accelerator: 'QEMU', memsize: 256, argsAdd: ['-incoming', `exec:touch ${marker}`], start: true,
     });
     const attack = await raw('POST', '/api/vms', { ...cookie, Origin: 'http://127.0.0.1:8080', 'Content-Type': 'text/plain' }, body);

@@ -32,6 +32,7 @@ after(async () => {
   sb.cleanup();
 });
 
+// TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
 const guest = { template: 'kernel-initrd', kernel: images.kernel, initrd: images.initrd, append: images.append, accelerator: 'QEMU', memsize: 256 };
 
 test('argsAdd that runs a program, opens a host file or a pipe is refused, and nothing is made or run', async () => {

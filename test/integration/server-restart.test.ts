@@ -23,6 +23,7 @@ after(async () => {
 
 const images = guestImages();
 const spec = (label: string) => ({
+  // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
   label, template: 'kernel-initrd', kernel: images.kernel, initrd: images.initrd, append: images.append, accelerator: 'QEMU', memsize: 256,
 });
 const qemuPid = (label: string) => Number(readFileSync(join(sb.run, label, 'qemu.pid'), 'utf8').trim());

@@ -11,6 +11,7 @@ import { sandbox } from '../helpers/guest';
 const sb = sandbox('store');
 const base = () => join(sb.home, 'vms');
 const kernel = () => join(sb.home, 'vmlinuz');
+// TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
 const env = (extra: Record<string, string> = {}) => ({ ACCELERATOR: 'QEMU', INST_KERNEL: kernel(), ...extra });
 
 before(() => {
