@@ -3,7 +3,7 @@
 // pending until the next start, on the page and in the list.
 import { expect, test, type Page } from '@playwright/test';
 import { e2eEnv } from './env';
-import { shot } from './pages';
+import { shot, csrf } from './pages';
 
 const env = e2eEnv();
 const LABEL = 'hw1';
@@ -15,8 +15,10 @@ let page: Page;
 test.beforeAll(async ({ browser }) => {
   page = await (await browser.newContext()).newPage();
   await page.goto(`/login?token=${env.token}`);
-  // QEMU (TCG) pinned: it behaves the same on every host (e2e/pages.ts).
+  // The dashboard's page keeps the session's secret once it is there.
+  await expect(page).toHaveURL(/\/$/);
   const made = await page.request.post('/api/vms', {
+    headers: await csrf(page),
     // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
     data: { label: LABEL, template: 'kernel-initrd', accelerator: 'QEMU', kernel: env.kernel, initrd: env.initrd, append: env.append, createImage: true, start: true },
   });
@@ -24,7 +26,7 @@ test.beforeAll(async ({ browser }) => {
 });
 
 test.afterAll(async () => {
-  await page.request.post(`/api/vms/${LABEL}/stop`, { data: { mode: 'force' } });
+  await page.request.post(`/api/vms/${LABEL}/stop`, { headers: await csrf(page), data: { mode: 'force' } });
   await page?.context().close();
 });
 
@@ -43,7 +45,7 @@ test('memory changed in the Hardware tab: reviewed as its config line, saved, pe
   await expect(review).toContainText('(was MEMSIZE=256)');
   await expect(review).toContainText('pending until the next start');
   await shot(page, 'hardware-review');
-  const files = async () => (await (await page.request.get(`/api/vms/${LABEL}`)).json()).files[`${LABEL}.ctys`] as string;
+  const files = async () => (await (await page.request.get(`/api/vms/${LABEL}`, { headers: await csrf(page) })).json()).files[`${LABEL}.ctys`] as string;
   expect(await files()).toMatch(/^MEMSIZE=256$/m);
   await card.getByRole('button', { name: 'Save' }).click();
   await expect(card.getByRole('status')).toHaveText('Saved: pending until the next start.');
@@ -69,7 +71,7 @@ test('a second disk and NIC added in the browser to the running VM: hot-plugged 
   await expect(nics.getByRole('status')).toHaveText(/^Added NIC 1 to the running VM: NIC1=/);
   await expect(nics.getByRole('row')).toHaveCount(2);
   await shot(page, 'hardware-devices');
-  const vm = (await (await page.request.get(`/api/vms/${LABEL}`)).json());
+  const vm = (await (await page.request.get(`/api/vms/${LABEL}`, { headers: await csrf(page) })).json());
   expect(vm.vm.disks.map((d: { file: string }) => d.file)).toEqual(['hw1.qcow2', 'hw1-disk1.qcow2']);
   expect(vm.vm.nics).toHaveLength(2);
   expect(vm.files[`${LABEL}.ctys`]).toMatch(/^NIC1='virtio-net-pci'$/m);
@@ -82,7 +84,7 @@ test('Clone on the VM page: refused while it runs; stopped, a linked clone is ma
   const card = page.locator('[data-card="clone"]');
   await expect(card.getByRole('button', { name: 'Clone' })).toBeDisabled();
   await expect(card).toContainText('Stop the VM to clone it.');
-  await page.request.post(`/api/vms/${LABEL}/stop`, { data: { mode: 'force' } });
+  await page.request.post(`/api/vms/${LABEL}/stop`, { headers: await csrf(page), data: { mode: 'force' } });
   await expect(card.getByRole('button', { name: 'Clone' })).toBeEnabled();
   await card.getByLabel('New label').fill('hw1-copy');
   await card.getByLabel(/Linked/).check();
@@ -91,8 +93,8 @@ test('Clone on the VM page: refused while it runs; stopped, a linked clone is ma
   await shot(page, 'hardware-clone');
   await card.getByRole('link', { name: 'hw1-copy' }).click();
   await expect(page.getByRole('heading', { name: 'hw1-copy' })).toBeVisible();
-  const copy = (await (await page.request.get('/api/vms/hw1-copy')).json()).vm;
-  const source = (await (await page.request.get(`/api/vms/${LABEL}`)).json()).vm;
+  const copy = (await (await page.request.get('/api/vms/hw1-copy', { headers: await csrf(page) })).json()).vm;
+  const source = (await (await page.request.get(`/api/vms/${LABEL}`, { headers: await csrf(page) })).json()).vm;
   expect(copy.uuid).not.toBe(source.uuid);
   expect(copy.mac).not.toBe(source.mac);
 });

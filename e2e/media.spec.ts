@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { ocr, rescueIso } from '../test/helpers/media-files';
 import { e2eEnv } from './env';
-import { shot, wizardToStorage } from './pages';
+import { shot, wizardToStorage, csrf } from './pages';
 
 const env = e2eEnv();
 const LABEL = 'isoboot';
@@ -18,6 +18,7 @@ test('an ISO uploaded in the wizard shows progress, is listed and picked, and bo
   const name = basename(iso);
   const sha256 = createHash('sha256').update(readFileSync(iso)).digest('hex');
   await page.goto(`/login?token=${env.token}`);
+  await expect(page).toHaveURL(/\/$/);
   await page.goto('/vms/new?template=linux-x86_64');
   await page.getByRole('button', { name: 'Next' }).click();
   await page.locator('#f-label').fill(LABEL);
@@ -48,7 +49,7 @@ test('an ISO uploaded in the wizard shows progress, is listed and picked, and bo
   await expect(entry).toContainText('ISO');
   const uploaded = join(env.home, 'media', name);
   await expect(page.locator('#f-instSrcCdrom')).toHaveValue(uploaded);
-  const listed = await (await page.request.get('/api/media')).json();
+  const listed = await (await page.request.get('/api/media', { headers: await csrf(page) })).json();
   expect(listed.media.map((m: { path: string }) => m.path)).toContain(uploaded);
   await shot(page, 'media-picked');
 
@@ -60,7 +61,7 @@ test('an ISO uploaded in the wizard shows progress, is listed and picked, and bo
 
   let text = '';
   await expect(async () => {
-    const png = await (await page.request.get(`/api/vms/${LABEL}/screenshot`)).body();
+    const png = await (await page.request.get(`/api/vms/${LABEL}/screenshot`, { headers: await csrf(page) })).body();
     text = await ocr(png);
     expect(text).toMatch(/GNU GRUB/);
   }).toPass({ timeout: 90_000, intervals: [2000] });
@@ -71,14 +72,15 @@ test('an ISO uploaded in the wizard shows progress, is listed and picked, and bo
   await expect(page.getByRole('list', { name: 'Media library' })).toContainText(name);
   await page.keyboard.press('Escape');
 
-  expect((await page.request.post(`/api/vms/${LABEL}/stop`, { data: { mode: 'force' } })).status()).toBe(200);
-  expect((await page.request.delete(`/api/vms/${LABEL}?disks=delete`)).status()).toBe(200);
+  expect((await page.request.post(`/api/vms/${LABEL}/stop`, { headers: await csrf(page), data: { mode: 'force' } })).status()).toBe(200);
+  expect((await page.request.delete(`/api/vms/${LABEL}?disks=delete`, { headers: await csrf(page) })).status()).toBe(200);
 });
 
 test('"Automate the install": the review shows the cloud-init seed files, without the password hash', async ({ page }) => {
   const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMZIxQoxP+xUYOvHvzx7/tMZ6tUjmEqXcVUa+4bvkaHT e2e@vmdeck';
   const hash = '$6$vmdecksalt$hPxVkxH9cz4uOSsP6Pg0tWy2yGGOzQ44Tct69vRHWbHMwgIKa2dMxxWYQ8AUdhBtOJ8eC54j4R2U7ky0S8MDx0';
   await page.goto(`/login?token=${env.token}`);
+  await expect(page).toHaveURL(/\/$/);
   await wizardToStorage(page, 'seeded');
   await page.locator('#f-kernel').fill(env.kernel);
   await page.getByRole('button', { name: 'Next' }).click();
@@ -103,6 +105,7 @@ test('"Automate the install": the review shows the cloud-init seed files, withou
 
 test('"Build a Debian system": the review shows the debootstrap VM\'s config before anything is built', async ({ page }) => {
   await page.goto(`/login?token=${env.token}`);
+  await expect(page).toHaveURL(/\/$/);
   await page.goto('/vms/new?template=linux-x86_64');
   await page.getByRole('button', { name: 'Next' }).click();
   await page.locator('#f-label').fill('debwiz');
