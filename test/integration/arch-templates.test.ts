@@ -18,7 +18,7 @@ import { guestImages, sandbox, type Sandbox } from '../helpers/guest';
 import { installed, quitVm, startWrapper } from '../helpers/vms';
 
 let sb: Sandbox;
-const files = { empty: '', iso: '', floppy: '', usb: '', mipsElf: '' };
+const files = { empty: '', iso: '', floppy: '', usb: '', mipsElf: '', pxe: '' };
 
 /**
  * The smallest MIPS big-endian ELF kernel QEMU's Malta loader takes: one
@@ -60,6 +60,10 @@ before(async () => {
   files.floppy = at('floppy.img');
   files.usb = at('usb.img');
   files.mipsElf = at('mips-kernel.elf');
+  // PXE on user networking boots from a TFTP tree with its boot file.
+  files.pxe = at('tftp');
+  mkdirSync(files.pxe);
+  writeFileSync(join(files.pxe, 'pxelinux.0'), '');
   writeFileSync(files.empty, '');
   writeFileSync(files.iso, '');
   writeFileSync(files.floppy, Buffer.alloc(1440 * 1024));
@@ -86,6 +90,7 @@ function bootOption(mode: BootMode, t: Template): string {
     case 'FDD': return `--bootmode=FDD%${files.floppy}`;
     case 'USB': return `--bootmode=USB%${files.usb}`;
     case 'KERNEL': return `--kernelmode=${kernelFor(t)}`;
+    case 'PXE': return `--bootmode=PXE%${files.pxe}`;
     default: return `--bootmode=${mode}`;
   }
 }

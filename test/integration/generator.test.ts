@@ -172,7 +172,7 @@ test('--print gives one argument per line; --check refuses a missing image, ISO 
   one(wrapper('alpha', ['--console=TELNET', '--print']), /--console: 'TELNET' is not one of/);
 });
 
-test('config values are never glob-expanded or word-split by the wrapper: HOSTFWD with ? and *, a label with & in QEMUMONSOCK', async () => {
+test('config values are never glob-expanded or word-split by the wrapper: HOSTFWD with ? and *, ARGSADD with *, the label in QEMUMONSOCK', async () => {
   const conf = join(base(), 'alpha', 'alpha.ctys');
   const original = readFileSync(conf, 'utf8');
   // A directory whose file names a glob in HOSTFWD would match.
@@ -198,12 +198,17 @@ test('config values are never glob-expanded or word-split by the wrapper: HOSTFW
     assert.equal(two.code, 0, two.stderr);
     assert.match(two.nic, /,hostfwd=tcp:127\.0\.0\.1:2222-:22,hostfwd=udp:127\.0\.0\.1:5353-:53$/);
 
-    // The label is the #@#LABEL marker's (docs/CTYS.md): both say a&b.
-    writeFileSync(conf, original.replace(/^LABEL=.*$/m, "LABEL='a&b'").replace(/^#@#LABEL\b.*$/m, '#@#LABEL = "a&b"') + `QEMUMONSOCK='${sb.run}/mon-ACTUALLABEL.sock'\nunset ARGSADD; ARGSADD='-name *'\n`);
+    // The label is the #@#LABEL marker's (docs/CTYS.md); one that is not a plain label (a&b) is refused.
+    const labelled = (label: string) => original.replace(/^LABEL=.*$/m, `LABEL='${label}'`).replace(/^#@#LABEL\b.*$/m, `#@#LABEL = "${label}"`) + `QEMUMONSOCK='${sb.run}/mon-ACTUALLABEL.sock'\nunset ARGSADD; ARGSADD='-name *'\n`;
+    writeFileSync(conf, labelled('a&b'));
     const amp = wrapper('alpha', ['--print'], sb.env, cwd);
-    assert.equal(amp.code, 0, amp.stderr);
-    const argv = amp.stdout.trimEnd().split('\n');
-    assert.ok(argv.some((a) => a.startsWith(`socket,id=serial0,path=${sb.run}/mon-a&b.sock,`)), argv.join('\n'));
+    assert.equal(amp.code, 1);
+    assert.match(amp.stderr, /LABEL: 'a&b' is not a plain label/);
+    writeFileSync(conf, labelled('a.b'));
+    const dot = wrapper('alpha', ['--print'], sb.env, cwd);
+    assert.equal(dot.code, 0, dot.stderr);
+    const argv = dot.stdout.trimEnd().split('\n');
+    assert.ok(argv.some((a) => a.startsWith(`socket,id=serial0,path=${sb.run}/mon-a.b.sock,`)), argv.join('\n'));
     assert.deepEqual(argv.slice(-2), ['-name', '*'], 'ARGSADD words are not globbed either');
   } finally {
     writeFileSync(conf, original);
