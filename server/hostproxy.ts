@@ -241,7 +241,9 @@ export function createHostProxy(auth: Auth): HostProxy {
     browser.pause();
     const open = async (fresh: boolean): Promise<WebSocket> => {
       const socketPath = await links.get(host, fresh);
-      const up = new WebSocket(`ws+unix://${socketPath}:/ws/vms/${encodeURIComponent(label)}/${kind}`, protocol ? [protocol] : [], { perMessageDeflate: false, handshakeTimeout: 10000 });
+      // Over the forwarded socket a handshake takes milliseconds: one through a link that died with its
+      // ControlMaster is given up soon, and a fresh link is made.
+      const up = new WebSocket(`ws+unix://${socketPath}:/ws/vms/${encodeURIComponent(label)}/${kind}`, protocol ? [protocol] : [], { perMessageDeflate: false, handshakeTimeout: fresh ? 10000 : 3000 });
       return new Promise((resolve, reject) => {
         up.once('open', () => resolve(up));
         up.once('error', reject);
