@@ -56,9 +56,19 @@ export function sandbox(name: string): Sandbox {
     enter() { Object.assign(process.env, { VMDECK_HOME: home, VMDECK_RUN: run, VMDECK_BASES: '', VMDECK_MEDIA: media }); },
     cleanup() {
       // Any QEMU still running from this sandbox's runtime dir is ended.
-      try { execFileSync('pkill', ['-9', '-f', `${run}/`]); } catch { /* none left */ }
       for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
-      rmSync(root, { recursive: true, force: true });
+      // A process that was still going (a serial copier finishing its last write, a killed QEMU
+      // not yet reaped) may write into the directory while it is removed: end them and try again.
+      for (let attempt = 0; ; attempt++) {
+        try { execFileSync('pkill', ['-9', '-f', `${run}/`]); } catch { /* none left */ }
+        try {
+          rmSync(root, { recursive: true, force: true });
+          return;
+        } catch (e) {
+          if (attempt >= 20 || (e as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw e;
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+        }
+      }
     },
   };
 }
