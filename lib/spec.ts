@@ -1,6 +1,6 @@
 // The VM spec: everything a VM is, in one zod schema. The CLI, the API and the
 // wizard all validate through parseSpec, so a refusal reads the same everywhere.
-import { z } from 'zod';
+import * as z from 'zod';
 import { PASSWORD_HASH_RE, SSH_KEY_RE, TIMEZONE_RE, UNATTENDED_KINDS, VMUSER_RE } from './seeds';
 
 export const ARCHES = [

@@ -1,43 +1,67 @@
 // Bundles the vmdeck command (server/cli/index.ts and all it imports of
-// vmdeck's own sources) into .cache/cli/vmdeck.mjs with esbuild, packages
-// left to node_modules. bin/vmdeck.js runs the bundle while none of the
-// sources it was built from has changed (mtime or ctime) since, and the sources through tsx
-// otherwise: a start of ~0.1 s instead of ~0.35 s, never a stale command.
-// scripts/setup.sh runs this; so can anyone, any time.
+// vmdeck's own sources, zod and ws) with esbuild into .cache/cli/<build>/:
+// vmdeck.mjs and, split off, one chunk per command and per module that
+// commands share, so that a command compiles only its own code. The other
+// packages are left to node_modules. bin/vmdeck.js runs the bundle while
+// none of the sources it was built from has changed (mtime or ctime) since,
+// and the sources through tsx otherwise: a start of ~0.1 s instead of
+// ~0.35 s, never a stale command. scripts/setup.sh runs this; so can
+// anyone, any time.
 import { build } from 'esbuild';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { regenerate } from './gen-wrapper.mjs';
+import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const out = `${repo}.cache/cli`;
 mkdirSync(out, { recursive: true });
 // Sources changed after this moment make the bundle stale, even if the change
-// raced the build itself. The id ties the bundle to its manifest (two builds
-// at once may rename their files in any order).
+// raced the build itself. The id names the build's directory and ties it to
+// the manifest (two builds at once may rename their manifests in any order).
 const startedAt = Date.now();
 // The bundle embeds the wrapper from body.ts: bring that up to body.sh first.
 regenerate();
 const id = `${startedAt}-${process.pid}-${randomBytes(4).toString('hex')}`;
+/**
+ * Bundled, not imported: Node's ESM loader resolves, reads and compiles
+ * every file of a package one by one (zod is ~100 files), which was the
+ * largest part of `vmdeck create-conf`'s start (docs/PERFORMANCE.md). The
+ * others stay outside: node-pty is a native addon, next loads only for serve.
+ */
+const BUNDLED = ['zod', 'ws'];
+const { dependencies } = JSON.parse(readFileSync(`${repo}package.json`, 'utf8'));
+const external = Object.keys(dependencies).filter((d) => !BUNDLED.includes(d));
 const result = await build({
-  banner: { js: `// vmdeck-cli-build ${id}` },
+  // ws is CommonJS: its require() calls of Node's modules need a require in each ESM file.
+  banner: { js: `// vmdeck-cli-build ${id}\nimport { createRequire as vmdeckRequire } from 'node:module';\nconst require = vmdeckRequire(import.meta.url);` },
   absWorkingDir: repo,
-  entryPoints: ['server/cli/index.ts'],
+  entryPoints: { vmdeck: 'server/cli/index.ts' },
+  outExtension: { '.js': '.mjs' },
   bundle: true,
+  splitting: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  packages: 'external',
-  outfile: `${out}/vmdeck.tmp.mjs`,
+  external,
+  outdir: `${out}/${id}.tmp`,
   metafile: true,
   logLevel: 'warning',
 });
 // body.sh too: an edit of it makes the bundle stale (bin/vmdeck.js's sources
-// path regenerates body.ts from it).
-const inputs = [...Object.keys(result.metafile.inputs), 'lib/wrapper/body.sh', 'lib/wrapper/ctys-env.sh'];
+// path regenerates body.ts from it). A bundled package's files are stood for
+// by its package.json, which npm rewrites with them (one stat at start-up,
+// not a hundred).
+const own = Object.keys(result.metafile.inputs).filter((f) => !f.startsWith('node_modules/'));
+const packages = BUNDLED.map((d) => `node_modules/${d}/package.json`);
+const inputs = [...own, ...packages, 'lib/wrapper/body.sh', 'lib/wrapper/ctys-env.sh'];
+renameSync(`${out}/${id}.tmp`, `${out}/${id}`);
 writeFileSync(`${out}/inputs.tmp.json`, `${JSON.stringify({ id, startedAt, inputs })}\n`);
-// The manifest last: a bundle without a matching manifest is never used.
-renameSync(`${out}/vmdeck.tmp.mjs`, `${out}/vmdeck.mjs`);
+// The manifest last: a build without a matching manifest is never used.
 renameSync(`${out}/inputs.tmp.json`, `${out}/inputs.json`);
-console.log(`build-cli: .cache/cli/vmdeck.mjs from ${inputs.length} sources`);
+// Older builds go, but the one before this: a command started from it may still load its chunks.
+const builds = readdirSync(out).filter((d) => /^\d+-\d+-[0-9a-f]+$/.test(d)).sort((a, b) => Number(a.split('-')[0]) - Number(b.split('-')[0]));
+for (const old of builds.filter((d) => d !== id).slice(0, -1)) rmSync(`${out}/${old}`, { recursive: true, force: true });
+// The single-file bundle of earlier builds.
+rmSync(`${out}/vmdeck.mjs`, { force: true });
+console.log(`build-cli: .cache/cli/${id}/vmdeck.mjs from ${inputs.length} sources`);

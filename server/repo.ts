@@ -1,6 +1,6 @@
 // Where vmdeck's own files are (package.json, app/, .next/): found by walking
 // up from this module, which is server/repo.ts when run from the sources and
-// .cache/cli/vmdeck.mjs when run from the CLI's bundle (scripts/build-cli.mjs).
+// .cache/cli/<build>/*.mjs when run from the CLI's bundle (scripts/build-cli.mjs).
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -4,7 +4,7 @@
 import { connect, type Socket } from 'node:net';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as pty from 'node-pty';
+import type { IPty } from 'node-pty';
 import type { WebSocket } from 'ws';
 import type { VmInfo } from '../../lib/vm';
 import { VmdeckError } from '../errors';
@@ -25,7 +25,7 @@ const hubs = new Map<string, ConsoleHub>();
 /** Hubs being opened, so that clients arriving together share one. */
 const opening = new Map<string, Promise<ConsoleHub>>();
 const vncBridges = new Map<string, Set<VncBridge>>();
-const cliSessions = new Map<string, { hub: ConsoleHub; pty: pty.IPty }>();
+const cliSessions = new Map<string, { hub: ConsoleHub; pty: IPty }>();
 
 const hubKey = (label: string, kind: string) => `${label}/${kind}`;
 
@@ -208,10 +208,12 @@ export function startCliSession(vm: VmInfo, options: StartOptions, timeoutMs = 3
 
 async function startCliSessionNow(vm: VmInfo, options: StartOptions, timeoutMs: number): Promise<void> {
   const argv = startVmArgs(vm, { ...options, console: 'CLI0' });
+  // Loaded here, not with the module: its native addon is no cost of every other command.
+  const pty = await import('node-pty');
   // A QEMU that was killed left its pidfile: the wrapper replaces it, but
   // until then it names a dead QEMU that is not this start's.
   const stalePid = await readPid(runtimePaths(vm.label).pidFile);
-  // Checked after the await, right before the session is taken.
+  // Checked after the awaits, right before the session is taken.
   if (cliSessions.has(vm.label)) throw new VmdeckError(409, `label: VM '${vm.label}' is already running (console CLI0)`, 'label');
   const term = pty.spawn('bash', argv, {
     name: 'xterm-256color', cols: 80, rows: 24, cwd: vm.dir, env: process.env as Record<string, string>, encoding: null,
