@@ -24,7 +24,8 @@ import { readConfig } from './config';
 import { badInput, conflict, notFound, VmdeckError } from './errors';
 import { exists } from './fsutil';
 import { loadMacmap } from './macmap';
-import { bases, defaultBase } from './paths';
+import { bases, defaultBase, trustedRunRoot } from './paths';
+import { loadEnumerateCache, sameStamp, saveEnumerateCache, type CachedInfo, type Stamp } from './enumerate-cache';
 import { run } from './proc';
 import { wrapperArgs, type WrapperOf } from './wrapper';
 import { findTemplate, loadCatalog } from './templates';
@@ -78,7 +79,11 @@ async function findConfigs(base: string): Promise<string[]> {
   return out.sort();
 }
 
-const cache = new Map<string, { mtimeMs: number; size: number; info: VmInfo }>();
+/** Each config's facts by its path, while its stamp holds; loaded from the runtime root's copy at the first ENUMERATE. */
+const cache = new Map<string, CachedInfo>();
+let cacheLoaded = false;
+/** Entries made or dropped since the runtime root's copy was read or written. */
+let cacheChanges = 0;
 
 function str(v: unknown, fallback = ''): string {
   return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : fallback;
@@ -88,9 +93,9 @@ function str(v: unknown, fallback = ''): string {
 export async function readVmInfo(configPath: string): Promise<VmInfo | null> {
   const st = await stat(configPath);
   const hit = cache.get(configPath);
-  if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return { ...hit.info };
+  if (hit && sameStamp(hit, st)) return { ...hit.info };
   const { text, vars, dynamic } = await readConfig(configPath);
-  return remember(configPath, st, vmInfo(configPath, text, vars, dynamic));
+  return remember(configPath, st, vmInfo(configPath, text, vars, dynamic), !dynamic);
 }
 
 /**
@@ -101,17 +106,26 @@ export async function readVmInfo(configPath: string): Promise<VmInfo | null> {
 function readVmInfoSync(configPath: string): VmInfo | null | undefined {
   const st = statSync(configPath);
   const hit = cache.get(configPath);
-  if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return { ...hit.info };
+  if (hit && sameStamp(hit, st)) return { ...hit.info };
   const text = readFileSync(configPath, 'utf8');
   if (Buffer.byteLength(text) !== st.size) return undefined;
   const vars = parseCtysPlain(text);
-  return vars ? remember(configPath, st, vmInfo(configPath, text, vars, false)) : undefined;
+  return vars ? remember(configPath, st, vmInfo(configPath, text, vars, false), true) : undefined;
 }
 
-function remember(configPath: string, st: { mtimeMs: number; size: number }, info: VmInfo | null): VmInfo | null {
-  if (!info) return null;
-  cache.set(configPath, { mtimeMs: st.mtimeMs, size: st.size, info });
+function remember(configPath: string, st: Stamp, info: VmInfo | null, plain: boolean): VmInfo | null {
+  if (!info) {
+    if (cache.delete(configPath)) cacheChanges++;
+    return null;
+  }
+  cache.set(configPath, { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size, ino: st.ino, info, plain });
+  cacheChanges++;
   return { ...info };
+}
+
+/** The runtime root, where the cache's copy is kept; null when it is not private (nothing is kept then). */
+async function cacheRoot(): Promise<string | null> {
+  return trustedRunRoot().catch(() => null);
 }
 
 /**
@@ -166,9 +180,18 @@ function vmInfo(configPath: string, text: string, vars: ConfigVars, dynamic: boo
 export async function enumerate(baseList = bases()): Promise<VmInfo[]> {
   const found: VmInfo[] = [];
   const seen = new Set<string>();
+  const root = await cacheRoot();
+  if (root && !cacheLoaded) {
+    cacheLoaded = true;
+    for (const [path, entry] of loadEnumerateCache(root)) if (!cache.has(path)) cache.set(path, entry);
+    cacheChanges = 0;
+  }
   // Absolute: a config that bash evaluates is sourced from its directory.
-  for (const base of baseList.map((b) => resolve(b))) {
+  const walked = baseList.map((b) => resolve(b));
+  const configsSeen = new Set<string>();
+  for (const base of walked) {
     const configs = await findConfigs(base);
+    for (const c of configs) configsSeen.add(c);
     const infos: (VmInfo | null)[] = [];
     for (const [i, c] of configs.entries()) {
       if (i % SLICE === SLICE - 1) await yieldToLoop();
@@ -186,6 +209,17 @@ export async function enumerate(baseList = bases()): Promise<VmInfo[]> {
       seen.add(info.label);
       found.push(info);
     }
+  }
+  // Configs gone from the bases walked are forgotten; the others' entries stay.
+  for (const path of cache.keys()) {
+    if (!configsSeen.has(path) && walked.some((b) => path.startsWith(`${b}/`))) {
+      cache.delete(path);
+      cacheChanges++;
+    }
+  }
+  if (root && cacheChanges > 0) {
+    saveEnumerateCache(root, cache);
+    cacheChanges = 0;
   }
   // A MAC/IP pair the macmap database has otherwise, flagged as ctys's ENUMERATE does.
   const db = loadMacmap();
@@ -678,7 +712,7 @@ export function deleteVmFiles(vm: VmInfo, deleteDisks: boolean): Promise<{ keptD
 
 async function deleteVmFilesNow(vm: VmInfo, deleteDisks: boolean): Promise<{ keptDisk?: string }> {
   for (const f of await ownFiles(vm)) await rm(f, { force: true });
-  cache.delete(vm.config);
+  if (cache.delete(vm.config)) cacheChanges++;
   // The VM's own directory is <BASE>/<LABEL>/; a base or any other directory stays.
   const ownDir = [vm.label, basename(vm.config, '.ctys')].includes(basename(vm.dir)) && !bases().includes(vm.dir);
   const disk = vm.disk && (await exists(vm.disk)) ? vm.disk : undefined;

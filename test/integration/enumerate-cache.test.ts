@@ -1,0 +1,56 @@
+// ENUMERATE's cache in the runtime root (server/enumerate-cache.ts), through
+// the real `vmdeck enumerate`, one process after another: a config edited
+// since the last command is read again, even when the edit kept its size and
+// its mtime; a VM removed is gone, one added appears; the file is private.
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { VmInfo } from '../../lib/vm';
+import { vmdeck } from '../helpers/cli';
+import { sandbox, type Sandbox } from '../helpers/guest';
+
+let sb: Sandbox;
+
+before(() => {
+  sb = sandbox('enumcache');
+});
+after(() => sb.cleanup());
+
+async function listed(): Promise<VmInfo[]> {
+  const r = await vmdeck(['enumerate', '--json'], sb.env);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as VmInfo[];
+}
+
+async function create(label: string): Promise<void> {
+  const r = await vmdeck(['create-conf', '--label', label, '--template', 'linux-x86_64', '--no-create-image'], sb.env);
+  assert.equal(r.code, 0, r.stderr);
+}
+
+test('a config edited, removed or added since the last enumerate is seen by the next one', async () => {
+  await create('c1');
+  await create('c2');
+  // A whole second, which utimes sets back exactly.
+  const config = join(sb.home, 'vms', 'c1', 'c1.ctys');
+  utimesSync(config, 1_700_000_000, 1_700_000_000);
+  assert.deepEqual((await listed()).map((v) => v.label), ['c1', 'c2']);
+  const cacheFile = join(sb.run, 'enumerate-cache.json');
+  assert.equal(statSync(cacheFile).mode & 0o777, 0o600);
+  assert.match(readFileSync(cacheFile, 'utf8'), /"c2"/);
+
+  // The same size and the same mtime: only the ctime tells.
+  const before = statSync(config);
+  const text = readFileSync(config, 'utf8');
+  assert.match(text, /^MEMSIZE=2048$/m);
+  writeFileSync(config, text.replace(/^MEMSIZE=2048$/m, 'MEMSIZE=4096'));
+  utimesSync(config, 1_700_000_000, 1_700_000_000);
+  assert.equal(statSync(config).size, before.size);
+  assert.equal(statSync(config).mtimeMs, before.mtimeMs);
+  assert.equal((await listed()).find((v) => v.label === 'c1')?.memsize, 4096);
+
+  rmSync(join(sb.home, 'vms', 'c2'), { recursive: true });
+  await create('c3');
+  assert.deepEqual((await listed()).map((v) => v.label), ['c1', 'c3']);
+  assert.doesNotMatch(readFileSync(cacheFile, 'utf8'), /"c2"/);
+});
