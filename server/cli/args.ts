@@ -1,5 +1,7 @@
 // A small argument parser for the vmdeck commands: --name, --name=value,
 // --name value (for options declared as taking a value), and positionals.
+import { isatty } from 'node:tty';
+
 export interface Parsed {
   positional: string[];
   flags: Map<string, string | true>;
@@ -42,7 +44,8 @@ export const processIo = (): Io => ({
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
   env: process.env,
-  isTTY: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+  // isatty, not process.stdin.isTTY: that getter opens stdin's stream, a cost of every command's start.
+  isTTY: isatty(0) && isatty(1),
 });
 
 /** Green or red when a person is looking, plain otherwise. */
