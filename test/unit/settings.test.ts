@@ -50,3 +50,21 @@ test('the changed spec is checked as a whole, as create checks it', () => {
   const { nic: _n, ...ctys } = before;
   assert.equal(checkTogether(ctys, [change('DEFAULTBOOTMODE', 'KERNEL')]), null);
 });
+
+test('firmware and TPM: taken in any case, and held together as create holds them', () => {
+  const change = (name: string, v: unknown) => (checkChange(name, v) as { change: Change }).change;
+  assert.deepEqual(change('FIRMWARE', 'uefi'), { field: 'firmware', variable: 'FIRMWARE', value: 'UEFI', text: 'UEFI' });
+  assert.deepEqual(change('SECUREBOOT', 'ON'), { field: 'secureBoot', variable: 'SECUREBOOT', value: 'on', text: 'on' });
+  assert.deepEqual(change('TPM', '2.0'), { field: 'tpm', variable: 'TPM', value: '2.0', text: '2.0' });
+  assert.deepEqual(checkChange('TPM', '1.2'), { ok: false, field: 'tpm', error: "tpm: '1.2' is not one of none, 2.0" });
+  const pc = {
+    label: 'a', uuid: '123e4567-e89b-12d3-a456-426614174000', mac: '52:54:00:12:34:56', arch: 'x86_64', accelerator: 'QEMU',
+    qemu: 'qemu-system-x86_64', machine: 'pc', smp: 1, memsize: 256, nic: 'e1000', bootmode: 'VHDD', console: 'VNC', disk: 'a.qcow2',
+  };
+  assert.deepEqual(checkTogether(pc, [change('SECUREBOOT', 'on')]), { field: 'secureBoot', error: 'secureBoot: Secure Boot needs UEFI firmware (FIRMWARE=UEFI)' });
+  assert.deepEqual(checkTogether(pc, [change('FIRMWARE', 'UEFI'), change('SECUREBOOT', 'on')]),
+    { field: 'secureBoot', error: "secureBoot: Secure Boot needs machine q35 (OVMF's Secure Boot needs SMM), not 'pc'" });
+  assert.equal(checkTogether(pc, [change('FIRMWARE', 'UEFI'), change('SECUREBOOT', 'on'), change('MACHINE', 'pc-q35-7.2'), change('TPM', '2.0')]), null);
+  assert.deepEqual(checkTogether({ ...pc, arch: 'sparc', qemu: 'qemu-system-sparc', machine: 'SS-5' }, [change('FIRMWARE', 'UEFI')]),
+    { field: 'firmware', error: 'firmware: UEFI is there for x86_64 and aarch64 guests, not sparc' });
+});
