@@ -100,3 +100,10 @@ export function parseNet(net: string): { netmode: string; vdeSwitch: string; tap
   if (!m) return { error: `'${net}' is not one of user, vde:SWITCH, tap:IF, none` };
   return m[1] === 'vde' ? { netmode: 'vde', vdeSwitch: m[2], tapDevice: '' } : { netmode: 'tap', vdeSwitch: '', tapDevice: m[2] };
 }
+
+// The firmware's files beside a VM's config, as the wrapper names them: the
+// UEFI variables (one store per Secure Boot setting: .ms has Microsoft's keys
+// enrolled) and the TPM's state directory, with the files swtpm keeps there.
+export const uefiVarsFiles = (label: string): string[] => [`${label}.uefi-vars.fd`, `${label}.uefi-vars.ms.fd`];
+export const tpmStateDir = (label: string): string => `${label}.tpm`;
+export const TPM_STATE_FILE_RE = /^(tpm2?-00\.(permall|volatilestate|savestate)|\.lock)$/;

@@ -7,7 +7,7 @@
 // timeouts, few boots.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { qmpOnce } from '../../server/qmp';
@@ -94,6 +94,18 @@ test('a start that fails leaves no swtpm, and the wrapper refuses Secure Boot wi
   assert.equal(set.code, 1);
   assert.match(set.stderr, /secureBoot: Secure Boot needs UEFI firmware \(FIRMWARE=UEFI\)$/m);
   assert.equal(readFileSync(file, 'utf8'), config, 'nothing written');
+});
+
+test('a clone takes the UEFI variables (its boot entries) and gets a TPM of its own; delete removes both with the VM', async () => {
+  const cloned = await vmdeck(['clone', 'uv', 'uv2'], sb.env);
+  assert.equal(cloned.code, 0, cloned.stderr);
+  assert.deepEqual(readFileSync(join(dir('uv2'), 'uv2.uefi-vars.fd')), readFileSync(join(dir('uv'), 'uv.uefi-vars.fd')));
+  assert.ok(!existsSync(join(dir('uv2'), 'uv2.tpm')), 'no copy of the TPM');
+  sb.enter();
+  const { resolveVm } = await import('../../server/runtime');
+  const { deleteVmFiles } = await import('../../server/store');
+  await deleteVmFiles(await resolveVm('uv'), true);
+  assert.ok(!existsSync(dir('uv')), `left: ${existsSync(dir('uv')) ? readdirSync(dir('uv')).join(' ') : ''}`);
 });
 
 test('the Windows 11 template: q35 with SMM, OVMF with Microsoft\'s keys, a TPM; Secure Boot refuses OVMF\'s unsigned shell', async () => {
