@@ -6,7 +6,7 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, isAbsolute, join } from 'node:path';
 import { setAssignment } from '../lib/config-edit';
-import { DISK_INTERFACES, diskVar, disksOf, MAX_EXTRA, nextIndex, nicsOf, nicVar, parseNet, type Disk, type Nic } from '../lib/hardware';
+import { DISK_INTERFACES, diskOptionAssignments, diskVar, disksOf, MAX_EXTRA, nextIndex, nicsOf, nicVar, parseNet, type Disk, type Nic } from '../lib/hardware';
 import { VmSpecSchema } from '../lib/spec';
 import type { VmInfo } from '../lib/vm';
 import { renderWrapper } from '../lib/wrapper';
@@ -15,7 +15,7 @@ import { writeConfig } from './edit';
 import { badInput, conflict, VmdeckError } from './errors';
 import { exists } from './fsutil';
 import { runRoot } from './paths';
-import { recordLive } from './pending';
+import { recordLive, recordPending } from './pending';
 import { run } from './proc';
 import { vmStatus } from './runner';
 import { qmpCall, qmpMessage, resolveVm, withQmp } from './runtime';
@@ -76,6 +76,8 @@ export interface DiskRequest {
   size?: string;
   file?: string;
   interface?: string;
+  /** readOnly, cache, discard, bootIndex (lib/hardware.ts's diskOptionAssignments). */
+  options?: Record<string, unknown>;
 }
 
 export async function addDisk(label: string, req: DiskRequest): Promise<DeviceOutcome<Disk>> {
@@ -103,7 +105,10 @@ export async function addDisk(label: string, req: DiskRequest): Promise<DeviceOu
   }
   const path = isAbsolute(file) ? file : join(vm.dir, file);
   const format = file.endsWith('.qcow2') ? 'qcow2' : 'raw';
-  const edit = assign(text, [[diskVar(n), file], [diskVar(n, '_FORMAT'), format], [diskVar(n, '_IF'), iface]], 'disk');
+  const options = req.options && Object.keys(req.options).length ? diskOptionAssignments(n, req.options) : { pairs: [] };
+  if ('error' in options) throw badInput(options.field, options.error);
+  const edit = assign(text, [[diskVar(n), file], [diskVar(n, '_FORMAT'), format], [diskVar(n, '_IF'), iface], ...options.pairs], 'disk');
+  const opt = (suffix: '_READONLY' | '_CACHE' | '_DISCARD' | '_BOOTINDEX') => options.pairs.find(([v]) => v === diskVar(n, suffix))?.[1] ?? '';
   await wrapperTakesLists(vm);
   if (req.file === undefined) {
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', path, req.size ?? '1G']).catch((e) => {
@@ -114,9 +119,17 @@ export async function addDisk(label: string, req: DiskRequest): Promise<DeviceOu
   try {
     if (live) {
       await withQmp(vm, async (c) => {
-        await qmpCall(c, 'blockdev-add', { driver: format, 'node-name': `hd${n}`, file: { driver: 'file', filename: path } });
+        // The options as the wrapper's -drive gives them (QEMU's cache modes are these two switches).
+        const cache = opt('_CACHE');
+        await qmpCall(c, 'blockdev-add', {
+          driver: format, 'node-name': `hd${n}`, file: { driver: 'file', filename: path },
+          ...(opt('_READONLY') === 'on' ? { 'read-only': true } : {}),
+          ...(opt('_DISCARD') === 'on' ? { discard: 'unmap' } : {}),
+          ...(cache ? { cache: { direct: cache === 'none' || cache === 'directsync', 'no-flush': cache === 'unsafe' } } : {}),
+        });
         try {
-          await qmpCall(c, 'device_add', { driver: 'virtio-blk-pci', drive: `hd${n}`, id: `disk${n}`, serial: `disk${n}` });
+          const boot = opt('_BOOTINDEX');
+          await qmpCall(c, 'device_add', { driver: 'virtio-blk-pci', drive: `hd${n}`, id: `disk${n}`, serial: `disk${n}`, ...(boot ? { bootindex: Number(boot) } : {}) });
         } catch (e) {
           await qmpCall(c, 'blockdev-del', { 'node-name': `hd${n}` }).catch(() => undefined);
           throw e;
@@ -134,6 +147,27 @@ export async function addDisk(label: string, req: DiskRequest): Promise<DeviceOu
     if (created) await rm(path, { force: true });
     throw e;
   }
+}
+
+/**
+ * Changes disk N's options (read-only, cache, discard, boot index) in the
+ * config. QEMU cannot change them on a running disk: then they are pending
+ * until the next start.
+ */
+export async function setDiskOptions(label: string, index: number, options: Record<string, unknown>): Promise<DeviceOutcome<Disk> & { pending: boolean }> {
+  const vm = await resolveVm(label);
+  const { text, vars } = await readConfig(vm.config);
+  const disks = disksOf(vars);
+  if (!disks.some((d) => d.index === index)) throw badInput('disk', `disk: VM '${vm.label}' has no disk ${index} (it has ${disks.map((d) => d.index).join(', ') || 'none'})`);
+  const r = diskOptionAssignments(index, options);
+  if ('error' in r) throw badInput(r.field, r.error);
+  const edit = assign(text, r.pairs, 'disk');
+  await wrapperTakesLists(vm);
+  const live = await running(vm);
+  const kept = edit.text === text ? '' : await writeConfig(vm, edit.text);
+  if (live && kept) await recordPending(vm.label, r.pairs.map(([v]) => v));
+  const after = await resolveVm(vm.config);
+  return { vm: after, device: after.disks.find((d) => d.index === index)!, lines: edit.lines, kept, live: false, pending: live };
 }
 
 interface ImageInfo { 'virtual-size': number; snapshots?: { name: string }[] }

@@ -267,10 +267,29 @@ fi
 
 # --- more disks and NICs: HDDBOOTIMAGE1…, NIC1… (lib/hardware.ts) ----------
 # Each list runs from 1 while its name is set and not empty. Disk N is
-# HDDBOOTIMAGE<N> (+ _FORMAT, _IF); NIC N is NIC<N>, its model, with MAC<N>,
+# HDDBOOTIMAGE<N> (+ _FORMAT, _IF, and the options below); NIC N is NIC<N>, its model, with MAC<N>,
 # NETMODE<N>, QEMUSOCK<N>, TAPDEV<N> (a ctys MAC1 without NIC1 adds nothing).
 
-EXTRA_DISKS=() # N FILE FORMAT IF, four words per disk
+# A disk's options, each only where the config sets it (QEMU's defaults
+# otherwise, so a config without them starts as before): <DISK>_CACHE,
+# _DISCARD (on: the guest's TRIM frees the image's space), _READONLY,
+# _BOOTINDEX (the firmware's boot order).
+disk_options() { # disk_options OPTS BOOTINDEX VAR: the -drive options and the boot index of disk VAR
+	local v dopts=''
+	v=${3}_CACHE
+	if [[ -n ${!v:-} ]]; then oneof "$v" "${!v}" writeback none writethrough directsync unsafe; dopts+=",cache=${!v}"; fi
+	v=${3}_DISCARD
+	if [[ -n ${!v:-} ]]; then oneof "$v" "${!v}" on off; [[ ${!v} == on ]] && dopts+=",discard=unmap"; fi
+	v=${3}_READONLY
+	if [[ -n ${!v:-} ]]; then oneof "$v" "${!v}" on off; [[ ${!v} == on ]] && dopts+=",readonly=on"; fi
+	v=${3}_BOOTINDEX
+	[[ -z ${!v:-} || ${!v} =~ ^[0-9]{1,2}$ ]] || die "$v: '${!v}' is not a boot index 0-99"
+	printf -v "$1" '%s' "$dopts"
+	printf -v "$2" '%s' "${!v:-}"
+}
+disk_options HDD_OPTS HDD_BOOTINDEX HDDBOOTIMAGE
+
+EXTRA_DISKS=() # N FILE FORMAT IF OPTS BOOTINDEX, six words per disk
 for ((n = 1; n <= 15; n++)); do
 	v=HDDBOOTIMAGE$n; [[ -n ${!v:-} ]] || break
 	abspath file "${!v}"
@@ -279,7 +298,8 @@ for ((n = 1; n <= 15; n++)); do
 	oneof "$v" "$format" qcow2 raw
 	v=HDDBOOTIMAGE${n}_IF; iface=${!v:-virtio}
 	oneof "$v" "$iface" virtio ide scsi
-	EXTRA_DISKS+=("$n" "$file" "$format" "$iface")
+	disk_options opts bootindex "HDDBOOTIMAGE$n"
+	EXTRA_DISKS+=("$n" "$file" "$format" "$iface" "$opts" "$bootindex")
 done
 EXTRA_NICS=() # N MODEL MAC NETMODE ENDPOINT, five words per NIC
 for ((n = 1; n <= 15; n++)); do
@@ -511,9 +531,12 @@ add_machine() {
 add_storage() {
 	if [[ -n $HDD ]]; then
 		if [[ $HDDBOOTIMAGE_IF == none ]]; then
-			add -drive "file=${HDD//,/,,},format=$HDDBOOTIMAGE_FORMAT,if=none,id=hd0"
+			add -drive "file=${HDD//,/,,},format=$HDDBOOTIMAGE_FORMAT,if=none,id=hd0$HDD_OPTS"
+		elif [[ -n $HDD_BOOTINDEX && $HDDBOOTIMAGE_IF =~ ^(virtio|ide|scsi)$ ]]; then
+			# A boot index is a device's: the first disk is then built as the others are.
+			add_disk 0 "$HDD" "$HDDBOOTIMAGE_FORMAT" "$HDDBOOTIMAGE_IF" "$HDD_OPTS" "$HDD_BOOTINDEX"
 		else
-			add -drive "file=${HDD//,/,,},format=$HDDBOOTIMAGE_FORMAT,if=$HDDBOOTIMAGE_IF,index=0,media=disk,id=hd0"
+			add -drive "file=${HDD//,/,,},format=$HDDBOOTIMAGE_FORMAT,if=$HDDBOOTIMAGE_IF,index=0,media=disk,id=hd0$HDD_OPTS"
 		fi
 	fi
 	# The CD/DVD drive is always there (empty unless booting from it), so a
@@ -606,14 +629,15 @@ add_network() {
 # Disk N: a block node hdN and a device diskN, so that it can be unplugged;
 # a virtio disk's serial is diskN too (the guest's /sys/block/vdX/serial,
 # /dev/disk/by-id), since the guest's vdX order follows PCI slots, not N.
-add_disk() { # add_disk N FILE FORMAT IF
-	add -drive "file=${2//,/,,},format=$3,if=none,id=hd$1"
+add_disk() { # add_disk N FILE FORMAT IF OPTS BOOTINDEX
+	local boot=${6:+,bootindex=$6}
+	add -drive "file=${2//,/,,},format=$3,if=none,id=hd$1$5"
 	case $4 in
-	virtio) add -device "virtio-blk-pci,drive=hd$1,id=disk$1,serial=disk$1" ;;
-	ide) add -device "ide-hd,drive=hd$1,id=disk$1" ;;
+	virtio) add -device "virtio-blk-pci,drive=hd$1,id=disk$1,serial=disk$1$boot" ;;
+	ide) add -device "ide-hd,drive=hd$1,id=disk$1$boot" ;;
 	scsi)
 		[[ " ${argv[*]} " == *' virtio-scsi-pci,id=scsi1 '* ]] || add -device virtio-scsi-pci,id=scsi1
-		add -device "scsi-hd,drive=hd$1,bus=scsi1.0,id=disk$1" ;;
+		add -device "scsi-hd,drive=hd$1,bus=scsi1.0,id=disk$1$boot" ;;
 	esac
 }
 
@@ -630,7 +654,7 @@ add_nic() { # add_nic N MODEL MAC NETMODE ENDPOINT
 
 add_extra_devices() {
 	local i
-	for ((i = 0; i < ${#EXTRA_DISKS[@]}; i += 4)); do add_disk "${EXTRA_DISKS[@]:i:4}"; done
+	for ((i = 0; i < ${#EXTRA_DISKS[@]}; i += 6)); do add_disk "${EXTRA_DISKS[@]:i:6}"; done
 	for ((i = 0; i < ${#EXTRA_NICS[@]}; i += 5)); do add_nic "${EXTRA_NICS[@]:i:5}"; done
 	return 0
 }
@@ -763,12 +787,21 @@ check_all() {
 	fi
 	if [[ -n $HDD ]]; then
 		[[ -e $HDD ]] || die "HDDBOOTIMAGE: disk image '$HDD' does not exist (create it: qemu-img create -f $HDDBOOTIMAGE_FORMAT '$HDD' ${HDDBOOTIMAGE_INST_SIZE:-8G})"
-		[[ -r $HDD && -w $HDD ]] || die "HDDBOOTIMAGE: disk image '$HDD' is not readable and writable"
+		if [[ $HDD_OPTS == *readonly=on* ]]; then
+			[[ -r $HDD ]] || die "HDDBOOTIMAGE: disk image '$HDD' is not readable"
+		else
+			[[ -r $HDD && -w $HDD ]] || die "HDDBOOTIMAGE: disk image '$HDD' is not readable and writable"
+		fi
 	fi
 	local k
-	for ((k = 0; k < ${#EXTRA_DISKS[@]}; k += 4)); do
-		[[ -r ${EXTRA_DISKS[k + 1]} && -w ${EXTRA_DISKS[k + 1]} ]] ||
-			die "HDDBOOTIMAGE${EXTRA_DISKS[k]}: disk image '${EXTRA_DISKS[k + 1]}' does not exist or is not readable and writable"
+	for ((k = 0; k < ${#EXTRA_DISKS[@]}; k += 6)); do
+		if [[ ${EXTRA_DISKS[k + 4]} == *readonly=on* ]]; then
+			[[ -r ${EXTRA_DISKS[k + 1]} ]] ||
+				die "HDDBOOTIMAGE${EXTRA_DISKS[k]}: disk image '${EXTRA_DISKS[k + 1]}' does not exist or is not readable"
+		else
+			[[ -r ${EXTRA_DISKS[k + 1]} && -w ${EXTRA_DISKS[k + 1]} ]] ||
+				die "HDDBOOTIMAGE${EXTRA_DISKS[k]}: disk image '${EXTRA_DISKS[k + 1]}' does not exist or is not readable and writable"
+		fi
 	done
 	need_file INSTSRCCDROM "$CDROM" "ISO image"
 	need_file INSTSRCFDD "$FLOPPY" "floppy image"

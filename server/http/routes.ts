@@ -12,7 +12,7 @@ import type { Auth } from '../auth';
 import { checkHost } from '../check';
 import { cloneVm } from '../clone';
 import { confinePath, confineStart } from '../confine';
-import { addDisk, addNic, removeDisk, removeNic, resizeDisk } from '../devices';
+import { addDisk, addNic, removeDisk, removeNic, resizeDisk, setDiskOptions } from '../devices';
 import { editVm, vmSettings } from '../edit';
 import { badInput, conflict, notFound } from '../errors';
 import { bases, runDir } from '../paths';
@@ -259,9 +259,15 @@ export function apiRoutes(): Router {
       const file = optString(body, 'file');
       // An existing image given through the API lies under the bases or the media directories.
       if (file) await confinePath('file', file, (await resolveVm(r.params.label)).dir);
-      const o = await addDisk(r.params.label, { size: optString(body, 'size'), file, interface: optString(body, 'interface') });
+      const options = Object.fromEntries(['readOnly', 'cache', 'discard', 'bootIndex'].filter((k) => body[k] !== undefined).map((k) => [k, body[k]]));
+      const o = await addDisk(r.params.label, { size: optString(body, 'size'), file, interface: optString(body, 'interface'), options });
       return new Json(201, { ...o, vm: await vmWithStatus(o.vm.label) });
     })
+    .add('PATCH', '/api/vms/:label/disks/:n', async (r) => {
+      // {readOnly, cache, discard, bootIndex}: pending until the next start on a running VM.
+      const o = await setDiskOptions(r.params.label, Number(r.params.n), await r.body());
+      return { ...o, vm: await vmWithStatus(o.vm.label) };
+    }, { params: { n: deviceIndexError } })
     .add('POST', '/api/vms/:label/disks/:n/resize', async (r) => {
       const body = await r.body();
       const o = await resizeDisk(r.params.label, Number(r.params.n), reqString(body, 'size'), optString(body, 'shrink'));

@@ -68,8 +68,8 @@ function HardwareCard({ card, vm, running, onChanged }: { card: Card; vm: VmDeta
   };
 
   return (
-    <section aria-labelledby={`hw-${card.id}`} data-card={card.id} className="rounded border border-line bg-panel">
-      <h2 id={`hw-${card.id}`} className="border-b border-line px-3 py-1.5 text-xs font-semibold">{card.title}</h2>
+    <section aria-labelledby={`hw-card-${card.id}`} data-card={card.id} className="rounded border border-line bg-panel">
+      <h2 id={`hw-card-${card.id}`} className="border-b border-line px-3 py-1.5 text-xs font-semibold">{card.title}</h2>
       <div className="grid grid-cols-2 gap-x-3 gap-y-2 p-3">
         {card.settings.map((s) => {
           const id = `hw-${s.field}`;
