@@ -61,8 +61,30 @@ export function nicVar(index: number, prop: 'NIC' | 'MAC' | 'IP' | 'NETMODE' | '
   return index === 0 ? prop : `${prop}${index}`;
 }
 
+export const CD_INTERFACES = ['ide', 'scsi'] as const;
+
+/** A CD/DVD drive N ≥ 1 (drive 0 is the one every VM has, cd0, empty unless it boots from it). */
+export interface CdDrive {
+  index: number;
+  /** The ISO in it, as the config has it; '' for an empty drive. */
+  file: string;
+  interface: string;
+}
+
+/** A floppy drive, A or B (QEMU's -fda/-fdb, ctys's FDA/FDB). */
+export interface FloppyDrive {
+  drive: 'A' | 'B';
+  file: string;
+}
+
+/** CDROM<N> (the ISO) and CDROM<N>_IF (ide|scsi; the drive is there while it is set). */
+export function cdVar(index: number, suffix: '' | '_IF' = ''): string {
+  return `CDROM${index}${suffix}`;
+}
+
 /** The variables of the extra disks and NICs, for reading a config that only bash can evaluate. */
-export const EXTRA_DEVICE_VARS: readonly string[] = [...OPTION_SUFFIXES.map((s) => diskVar(0, s)), ...Array.from({ length: MAX_EXTRA }, (_, i) => i + 1).flatMap((n) => [
+export const EXTRA_DEVICE_VARS: readonly string[] = [...OPTION_SUFFIXES.map((s) => diskVar(0, s)), 'FDA', 'FDB', ...Array.from({ length: MAX_EXTRA }, (_, i) => i + 1).flatMap((n) => [
+  cdVar(n), cdVar(n, '_IF'),
   diskVar(n), diskVar(n, '_FORMAT'), diskVar(n, '_IF'), ...OPTION_SUFFIXES.map((s) => diskVar(n, s)),
   ...(['NIC', 'MAC', 'IP', 'NETMODE', 'QEMUSOCK', 'TAPDEV'] as const).map((p) => nicVar(n, p)),
 ])];
@@ -147,6 +169,24 @@ export function nicsOf(vars: ConfigVars): Nic[] {
   }
   return out;
 }
+
+export function cdsOf(vars: ConfigVars): CdDrive[] {
+  const out: CdDrive[] = [];
+  for (let n = 1; n <= MAX_EXTRA; n++) {
+    const iface = get(vars, cdVar(n, '_IF'));
+    if (iface === '') break;
+    out.push({ index: n, file: get(vars, cdVar(n)), interface: iface });
+  }
+  return out;
+}
+
+export function floppiesOf(vars: ConfigVars): FloppyDrive[] {
+  return (['A', 'B'] as const).filter((d) => get(vars, `FD${d}`) !== '').map((d) => ({ drive: d, file: get(vars, `FD${d}`) }));
+}
+
+/** The QMP drive name of a CD/DVD drive (cdN) or floppy (fda, fdb), as the wrapper names it. */
+export const cdDrive = (index: number) => `cd${index}`;
+export const floppyDrive = (drive: 'A' | 'B') => `fd${drive.toLowerCase()}`;
 
 /** The index a new extra disk or NIC takes: one past the last (1 when there is only the first). */
 export function nextIndex(list: readonly { index: number }[]): number {

@@ -13,6 +13,7 @@ import { CTYS_VARS } from '../lib/ctys';
 import type { VmInfo } from '../lib/vm';
 import { readConfig } from './config';
 import { confineFields } from './confine';
+import { wrapperTakesLists } from './devices';
 import { badInput } from './errors';
 import { recordPending } from './pending';
 import { vmStatus } from './runner';
@@ -81,6 +82,8 @@ export async function editVm(labelOrPath: string, values: Record<string, unknown
   const running = state === 'running' || state === 'paused';
   const outcome = { lines: written.map((w) => w.text.trim()), changes: written, pending: running };
   if (opts.dryRun || text === original) return { vm, ...outcome, dryRun: Boolean(opts.dryRun) };
+  // A wrapper written before firmware and TPM were settings would start the VM without them.
+  if (changes.some((c) => c.field === 'firmware' || c.field === 'secureBoot' || c.field === 'tpm')) await wrapperTakesLists(vm, 'firmware');
   const kept = await writeConfig(vm, text);
   if (running) await recordPending(vm.label, changes.map((c) => c.variable));
   return { vm: await resolveVm(vm.config), kept, ...outcome, dryRun: false };

@@ -8,7 +8,7 @@ import { access, chmod, link, mkdir, mkdtemp, readdir, readFile, rename, rm, rmd
 import { homedir, totalmem } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_MATCHVSTAT, interfacesOf, matchesVstat, parseCtysPlain, parseMatchVstat, renderCtys, readMarkers, type ConfigVars } from '../lib/ctys';
-import { disksOf, nicsOf, TPM_STATE_FILE_RE, tpmStateDir, uefiVarsFiles } from '../lib/hardware';
+import { cdsOf, disksOf, floppiesOf, nicsOf, TPM_STATE_FILE_RE, tpmStateDir, uefiVarsFiles } from '../lib/hardware';
 import { kvmRuns, qemuArch } from '../lib/host';
 import { kvmVerdict } from './kvm-probe';
 import { composeSpec, envValues, macFromBytes, specFromVars, type HostFacts } from '../lib/options';
@@ -155,6 +155,8 @@ function vmInfo(configPath: string, text: string, vars: ConfigVars, dynamic: boo
     disk: disk === '' ? '' : isAbsolute(disk) ? disk : join(dir, disk),
     disks: disksOf(vars),
     nics: nicsOf(vars),
+    cds: cdsOf(vars),
+    floppies: floppiesOf(vars),
     source: text.includes('Written by vmdeck') ? 'vmdeck' : 'ctys',
     dynamic,
     state: 'stopped',

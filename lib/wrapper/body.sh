@@ -301,6 +301,19 @@ for ((n = 1; n <= 15; n++)); do
 	disk_options opts bootindex "HDDBOOTIMAGE$n"
 	EXTRA_DISKS+=("$n" "$file" "$format" "$iface" "$opts" "$bootindex")
 done
+# More CD/DVD drives: drive N ≥ 1 is there while CDROM<N>_IF (ide|scsi) is
+# set, holding the ISO CDROM<N> (empty: an empty drive). Floppy drives A and
+# B hold FDA and FDB (ctys's and QEMU's -fda/-fdb), there while they are set.
+EXTRA_CDS=() # N FILE IF, three words per drive
+for ((n = 1; n <= 15; n++)); do
+	v=CDROM${n}_IF; [[ -n ${!v:-} ]] || break
+	iface=${!v}
+	oneof "$v" "$iface" ide scsi
+	v=CDROM$n; abspath file "${!v:-}"
+	EXTRA_CDS+=("$n" "$file" "$iface")
+done
+abspath FDA_IMAGE "${FDA:-}"; abspath FDB_IMAGE "${FDB:-}"
+
 EXTRA_NICS=() # N MODEL MAC NETMODE ENDPOINT, five words per NIC
 for ((n = 1; n <= 15; n++)); do
 	v=NIC$n; [[ -n ${!v:-} ]] || break
@@ -384,7 +397,8 @@ case $BOOTMODE in
 CD | DVD) abspath CDROM "${BOOTSRC:-$INSTSRCCDROM}"
 	[[ -n $CDROM ]] || die "INSTSRCCDROM: boot mode $BOOTMODE needs an ISO image (INSTSRCCDROM or --bootmode=$BOOTMODE%PATH)" ;;
 FDD) abspath FLOPPY "${BOOTSRC:-$INSTSRCFDD}"
-	[[ -n $FLOPPY ]] || die "INSTSRCFDD: boot mode FDD needs a floppy image (INSTSRCFDD or --bootmode=FDD%PATH)" ;;
+	[[ -n $FLOPPY ]] || FLOPPY=$FDA_IMAGE
+	[[ -n $FLOPPY ]] || die "INSTSRCFDD: boot mode FDD needs a floppy image (INSTSRCFDD, FDA or --bootmode=FDD%PATH)" ;;
 USB) abspath USBSTICK "${BOOTSRC:-$INSTSRCUSB}"
 	[[ -n $USBSTICK ]] || die "INSTSRCUSB: boot mode USB needs a USB image (INSTSRCUSB or --bootmode=USB%PATH)" ;;
 PXE) pxe_source ;;
@@ -551,6 +565,9 @@ add_storage() {
 		die "CDROM_IF: this machine has no CD/DVD drive (CDROM_IF=none)"
 	fi
 	[[ -n $FLOPPY ]] && add -drive "file=${FLOPPY//,/,,},format=raw,if=floppy,index=0"
+	# Floppy A gives way to the one a boot from floppy brings.
+	[[ -n $FDA_IMAGE && -z $FLOPPY ]] && add -drive "file=${FDA_IMAGE//,/,,},format=raw,if=floppy,index=0,id=fda"
+	[[ -n $FDB_IMAGE ]] && add -drive "file=${FDB_IMAGE//,/,,},format=raw,if=floppy,index=1,id=fdb"
 	# The unattended install's seed volume (cidata, OEMDRV): the installer or
 	# cloud-init finds it by its label on any drive.
 	[[ -n $SEED ]] && add -drive "file=${SEED//,/,,},format=raw,if=virtio,readonly=on,media=disk,id=seed0"
@@ -641,6 +658,19 @@ add_disk() { # add_disk N FILE FORMAT IF OPTS BOOTINDEX
 	esac
 }
 
+# CD/DVD drive N: a drive cdN (what QMP's blockdev-change-medium names) and a device cdromN.
+add_cd() { # add_cd N FILE IF
+	if [[ -n $2 ]]; then add -drive "file=${2//,/,,},format=raw,if=none,media=cdrom,readonly=on,id=cd$1"
+	else add -drive "if=none,media=cdrom,id=cd$1"
+	fi
+	case $3 in
+	ide) add -device "ide-cd,drive=cd$1,id=cdrom$1" ;;
+	scsi)
+		[[ " ${argv[*]} " == *' virtio-scsi-pci,id=scsi1 '* ]] || add -device virtio-scsi-pci,id=scsi1
+		add -device "scsi-cd,drive=cd$1,bus=scsi1.0,id=cdrom$1" ;;
+	esac
+}
+
 # NIC N: a netdev netN and a device nicN.
 add_nic() { # add_nic N MODEL MAC NETMODE ENDPOINT
 	case $4 in
@@ -655,6 +685,7 @@ add_nic() { # add_nic N MODEL MAC NETMODE ENDPOINT
 add_extra_devices() {
 	local i
 	for ((i = 0; i < ${#EXTRA_DISKS[@]}; i += 6)); do add_disk "${EXTRA_DISKS[@]:i:6}"; done
+	for ((i = 0; i < ${#EXTRA_CDS[@]}; i += 3)); do add_cd "${EXTRA_CDS[@]:i:3}"; done
 	for ((i = 0; i < ${#EXTRA_NICS[@]}; i += 5)); do add_nic "${EXTRA_NICS[@]:i:5}"; done
 	return 0
 }
@@ -805,6 +836,9 @@ check_all() {
 	done
 	need_file INSTSRCCDROM "$CDROM" "ISO image"
 	need_file INSTSRCFDD "$FLOPPY" "floppy image"
+	need_file FDA "$FDA_IMAGE" "floppy image"
+	need_file FDB "$FDB_IMAGE" "floppy image"
+	for ((k = 0; k < ${#EXTRA_CDS[@]}; k += 3)); do need_file "CDROM${EXTRA_CDS[k]}" "${EXTRA_CDS[k + 1]}" "ISO image"; done
 	need_file INSTSRCUSB "$USBSTICK" "USB image"
 	need_file SEEDIMAGE "$SEED" "seed volume"
 	if [[ $FIRMWARE == UEFI ]]; then
