@@ -2,14 +2,16 @@
 // with a TPM 2.0 in the "Firmware and TPM" card, reviewed as its config
 // lines and saved, boots Debian's OVMF: with nothing bootable on its empty
 // disk and drive, OVMF starts its UEFI shell, read off the VM's screen with
-// tesseract.
-import { writeFileSync } from 'node:fs';
+// tesseract. A second CD/DVD drive is added and given an ISO in the drives card.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { ocr } from '../test/helpers/media-files';
-import { SCREENSHOTS } from './env';
+import { e2eEnv, SCREENSHOTS } from './env';
 import { csrf, loggedIn, shot } from './pages';
 
+const env = e2eEnv();
 const LABEL = 'uefi1';
 
 test('FIRMWARE=UEFI and TPM=2.0 set in the Hardware tab: the VM boots OVMF to its UEFI shell', async ({ browser }) => {
@@ -44,6 +46,20 @@ test('FIRMWARE=UEFI and TPM=2.0 set in the Hardware tab: the VM boots OVMF to it
   const config = (await (await page.request.get(`/api/vms/${LABEL}`, { headers: await csrf(page) })).json()).files[`${LABEL}.ctys`] as string;
   expect(config).toMatch(/^FIRMWARE='UEFI'$/m);
   expect(config).toMatch(/^TPM='2.0'$/m);
+
+  // A second CD/DVD drive, and an ISO put into it, in the drives card.
+  const tree = join(env.home, 'media', 'cd-tree');
+  mkdirSync(tree, { recursive: true });
+  writeFileSync(join(tree, 'hello.txt'), 'hello\n');
+  const iso = join(env.home, 'media', 'data.iso');
+  execFileSync('genisoimage', ['-quiet', '-V', 'DATA', '-o', iso, tree]);
+  const drives = page.locator('[data-card="list-drives"]');
+  await drives.getByRole('button', { name: 'Add CD/DVD drive' }).click();
+  await expect(drives.getByRole('status')).toHaveText("Added CD/DVD drive 1: CDROM1='' CDROM1_IF='ide'");
+  await drives.getByLabel('Image in cd1').fill(iso);
+  await drives.locator('[data-drive="cd1"]').getByRole('button', { name: 'Change' }).click();
+  await expect(drives.getByRole('status')).toHaveText(`cd1: ${iso}: CDROM1='${iso}'`);
+  await shot(page, 'drives-card');
 
   await page.getByRole('toolbar').getByRole('button', { name: 'Start', exact: true }).click();
   await expect(page.locator('h1 + [data-state]')).toHaveAttribute('data-state', 'running');

@@ -8,6 +8,7 @@ import { useState } from 'react';
 import { api, type EditResult, type VmDetail } from '../../api';
 import { CARDS, shown, type Card } from './cards';
 import { DevicesCard } from './DevicesCard';
+import { DrivesCard } from './DrivesCard';
 import { CloneCard } from '../clone/CloneCard';
 
 export function HardwareTab({ vm, onChanged }: { vm: VmDetail; onChanged: () => void }) {
@@ -21,6 +22,7 @@ export function HardwareTab({ vm, onChanged }: { vm: VmDetail; onChanged: () => 
           {CARDS.map((c) => <HardwareCard key={c.id} card={c} vm={vm} running={running} onChanged={onChanged} />)}
           <DevicesCard kind="disks" vm={vm} onChanged={onChanged} />
           <DevicesCard kind="nics" vm={vm} onChanged={onChanged} />
+          <DrivesCard vm={vm} onChanged={onChanged} />
           <CloneCard vm={vm} />
         </div>
       )}
