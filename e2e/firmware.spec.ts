@@ -4,7 +4,7 @@
 // disk and drive, OVMF starts its UEFI shell, read off the VM's screen with
 // tesseract. A second CD/DVD drive is added and given an ISO in the drives card.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { ocr } from '../test/helpers/media-files';
@@ -48,10 +48,11 @@ test('FIRMWARE=UEFI and TPM=2.0 set in the Hardware tab: the VM boots OVMF to it
   expect(config).toMatch(/^TPM='2.0'$/m);
 
   // A second CD/DVD drive, and an ISO put into it, in the drives card.
-  const tree = join(env.home, 'media', 'cd-tree');
+  // Beside the VM, not in the media library, which the media spec finds empty.
+  const tree = join(env.home, 'cd-tree');
   mkdirSync(tree, { recursive: true });
   writeFileSync(join(tree, 'hello.txt'), 'hello\n');
-  const iso = join(env.home, 'media', 'data.iso');
+  const iso = join(env.home, 'vms', LABEL, 'data.iso');
   execFileSync('genisoimage', ['-quiet', '-V', 'DATA', '-o', iso, tree]);
   const drives = page.locator('[data-card="list-drives"]');
   await drives.getByRole('button', { name: 'Add CD/DVD drive' }).click();
@@ -75,5 +76,7 @@ test('FIRMWARE=UEFI and TPM=2.0 set in the Hardware tab: the VM boots OVMF to it
 
   expect((await page.request.post(`/api/vms/${LABEL}/stop`, { headers: await csrf(page), data: { mode: 'force' } })).status()).toBe(200);
   expect((await page.request.delete(`/api/vms/${LABEL}?disks=delete`, { headers: await csrf(page) })).status()).toBe(200);
+  rmSync(iso);
+  rmSync(tree, { recursive: true });
   await context.close();
 });
