@@ -80,3 +80,30 @@ test('FIRMWARE=UEFI and TPM=2.0 set in the Hardware tab: the VM boots OVMF to it
   rmSync(tree, { recursive: true });
   await context.close();
 });
+
+test('the wizard: the Windows 11 template brings UEFI, Secure Boot and a TPM, each changeable, into the review\'s config', async ({ browser }) => {
+  const { context, page } = await loggedIn(browser);
+  await page.goto('/vms/new?template=windows11');
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.locator('#f-label').fill('win11');
+  await page.getByRole('button', { name: 'Next' }).click();
+  await expect(page.locator('#f-firmware')).toHaveValue('UEFI');
+  await expect(page.locator('#f-secureBoot')).toHaveValue('on');
+  await expect(page.locator('#f-tpm')).toHaveValue('2.0');
+  // Secure Boot without UEFI: the server's own refusal, under the field.
+  await page.locator('#f-firmware').selectOption('BIOS');
+  await expect(page.locator('#f-secureBoot-error')).toHaveText('secureBoot: Secure Boot needs UEFI firmware (FIRMWARE=UEFI)');
+  await page.locator('#f-firmware').selectOption('UEFI');
+  await page.locator('#f-tpm').selectOption('none');
+  await page.getByRole('radio', { name: /^QEMU \(TCG\)/ }).check();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByRole('button', { name: /Review/ }).click();
+  await page.getByRole('tab', { name: 'win11.ctys' }).click();
+  const panel = page.getByRole('tabpanel');
+  await expect(panel).toContainText("FIRMWARE='UEFI'");
+  await expect(panel).toContainText("SECUREBOOT='on'");
+  await expect(panel).toContainText("TPM='none'");
+  await expect(panel).toContainText("MACHINE='q35'");
+  await shot(page, 'wizard-firmware-review');
+  await context.close();
+});

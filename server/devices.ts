@@ -19,6 +19,7 @@ import { runRoot } from './paths';
 import { recordLive, recordPending } from './pending';
 import { run } from './proc';
 import { vmStatus } from './runner';
+import { hasVmdeckWrapper } from './wrapper';
 import { qmpCall, qmpMessage, resolveVm, withQmp } from './runtime';
 import { enumerate, GENERATOR, keepCopy, stamp, uniqueMac } from './store';
 
@@ -55,25 +56,18 @@ function assign(text: string, pairs: [string, string][], field: string): { text:
 }
 
 /** What a wrapper's body needs to have for a change: its function that builds it. */
-export const WRAPPER_BUILDS = {
-  lists: { fn: 'add_extra_devices', what: 'starts only the first disk and NIC' },
-  diskOptions: { fn: 'disk_options', what: 'gives disks no options' },
-  drives: { fn: 'add_cd', what: 'starts no CD/DVD drive beside the first, nor floppies A and B' },
-  firmware: { fn: 'add_firmware', what: 'starts no UEFI firmware and no TPM' },
-} as const;
+export const WRAPPER_BUILDS = { lists: 'add_extra_devices', diskOptions: 'disk_options', drives: 'add_cd', firmware: 'add_firmware' } as const;
 
 /**
- * A wrapper written before a change it cannot build (disks and NICs as
- * lists, disk options, drives, firmware) would ignore it: vmdeck's own is
- * written afresh (the old one kept beside it); one of somebody else's (ctys)
- * is refused.
+ * A wrapper of vmdeck's written before a change it cannot build (disks and
+ * NICs as lists, disk options, drives, firmware) would ignore it: it is
+ * written afresh (the old one kept beside it). A ctys config is run by
+ * vmdeck's own body, never by its wrapper (server/wrapper.ts): nothing to do.
  */
 export async function wrapperTakesLists(vm: VmInfo, needs: keyof typeof WRAPPER_BUILDS = 'lists'): Promise<void> {
+  if (!hasVmdeckWrapper(vm)) return;
   const text = await readFile(vm.wrapper, 'utf8').catch(() => '');
-  if (text.includes(`${WRAPPER_BUILDS[needs].fn}()`)) return;
-  if (!/^# Written by vmdeck /m.test(text)) {
-    throw badInput('label', `label: the wrapper ${vm.wrapper} is not vmdeck's and ${WRAPPER_BUILDS[needs].what}`);
-  }
+  if (text.includes(`${WRAPPER_BUILDS[needs]}()`)) return;
   await keepCopy(vm.wrapper, `${vm.wrapper}.${stamp()}`);
   const tmp = `${vm.wrapper}.new-${process.pid}`;
   await writeFile(tmp, renderWrapper(basename(vm.config, '.ctys'), { generator: GENERATOR, date: new Date().toISOString().slice(0, 10) }), { mode: 0o755 });
