@@ -25,7 +25,7 @@ function firstLine(cmd: string, args: string[]): Promise<string | null> {
   });
 }
 
-const version = (line: string | null) => (line ?? '').replace(/^.*?version\s+/i, '').replace(/^QEMU emulator\s*/, '');
+const version = (line: string | null) => (line ?? '').replace(/^.*?version\s+/i, '').replace(/^QEMU emulator\s*/, '').replace(/,\s*Copyright.*$/, '');
 
 export async function checkHost(): Promise<HostReport> {
   const items: CheckItem[] = [];
