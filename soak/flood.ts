@@ -1,4 +1,4 @@
-// The flood part of `npm run soak`: the right token through a connection
+// The flood part of `npm run soak` (soak/index.ts): the right token through a connection
 // flood. 30,000 half-open requests (slowloris, from four addresses of
 // 127/8, in two processes: one may hold only its descriptor limit of
 // sockets; dropped ones reopened at REOPEN a second) and 1,000 wrong guesses
@@ -145,7 +145,3 @@ export function printFlood(f: FloodFigures, o: FloodOptions): boolean {
   return fast && capped;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const o = { halfOpen: 30_000, guessesPerS: 1000, reopenPerS: 100, settleMs: 8000, measureMs: 10_000 };
-  printFlood(await flood(o), o);
-}

@@ -130,4 +130,3 @@ export function printHostile(f: HostileFigures): boolean {
   return ok;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) printHostile(await hostile(Number(process.argv[2] ?? 1000), process.argv[3] ? Number(process.argv[3]) : undefined));

@@ -39,18 +39,31 @@ export class ConsoleRefused extends Error {
   }
 }
 
+/**
+ * QEMU listens on its console sockets with a short backlog (VNC's is 1), so
+ * clients that come together find it full (EAGAIN): they try again for a
+ * while, each after a short wait, rather than fail.
+ */
+const BUSY_RETRY_MS = 3000;
+
 function connectUnix(path: string, what: string, label: string, onread?: SlabReader['onread']): Promise<Socket> {
+  const until = Date.now() + BUSY_RETRY_MS;
   return new Promise((resolve, reject) => {
-    const sock = connect(onread ? { path, onread } : { path });
-    sock.once('connect', () => {
-      sock.removeAllListeners('error');
-      resolve(sock);
-    });
-    sock.once('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
-        reject(new ConsoleRefused(CLOSE.notRunning, `${what}: VM '${label}' is not running (no ${path})`));
-      } else reject(new ConsoleRefused(CLOSE.internalError, `${what}: ${path}: ${e.message}`));
-    });
+    const attempt = () => {
+      const sock = connect(onread ? { path, onread } : { path });
+      sock.once('connect', () => {
+        sock.removeAllListeners('error');
+        resolve(sock);
+      });
+      sock.once('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'EAGAIN' && Date.now() < until) {
+          setTimeout(attempt, 10 + Math.random() * 40);
+        } else if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
+          reject(new ConsoleRefused(CLOSE.notRunning, `${what}: VM '${label}' is not running (no ${path})`));
+        } else reject(new ConsoleRefused(CLOSE.internalError, `${what}: ${path}: ${e.message}`));
+      });
+    };
+    attempt();
   });
 }
 

@@ -2,6 +2,7 @@
 // seconds: each asserts what the soak's PASS says.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { consoleLoop, HEAP_GROWTH_MIB, printConsoleLoop } from '../../soak/consoles';
 import { hostile, printHostile } from '../../soak/hostile';
 
 test('300 generated hostile API bodies: no 500, the server lives on, no value ran in a shell, nothing half-written', { timeout: 180_000 }, async () => {
@@ -12,4 +13,13 @@ test('300 generated hostile API bodies: no 500, the server lives on, no value ra
   assert.ok(f.alive, 'the server ended');
   assert.ok(!f.ran, 'a value ran in a shell');
   assert.deepEqual(f.halfWritten, []);
+});
+
+test('4 rounds of 100 consoles opened and closed: every one opens, no descriptor or heap kept', { timeout: 240_000 }, async () => {
+  const f = await consoleLoop(4);
+  printConsoleLoop(f);
+  // VNC's socket listens with a backlog of 1: 30 clients at once once failed with EAGAIN.
+  assert.deepEqual(f.failed, []);
+  assert.ok(f.fdsAfter <= f.fdsBefore + 2, `descriptors ${f.fdsBefore} -> ${f.fdsAfter}`);
+  assert.ok(f.heapAfter - f.heapBefore < HEAP_GROWTH_MIB, `heap ${f.heapBefore} -> ${f.heapAfter} MiB`);
 });
