@@ -17,6 +17,8 @@ import { subscribe } from './events';
 import { connectionFromGuest } from './peers';
 import { announceServer, serverFile } from './serverfile';
 import { startSampler } from './stats';
+import { finishInterruptedSuspends } from './runner';
+import { enumerate } from './store';
 import { closeAllConsoles, vmStopped } from './ws/consoles';
 import { createWsEndpoints } from './ws/index';
 import { REPO } from './repo';
@@ -295,6 +297,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const actualPort = socketPath === undefined ? (server.address() as AddressInfo).port : 0;
   // The graphs' history: every running VM sampled each step while the dashboard runs.
   const sampler = startSampler();
+  // A suspend that a killed dashboard (or an interrupted CLI) left half-done is finished, or undone, now.
+  void enumerate().then((vms) => finishInterruptedSuspends(vms, (line) => console.error(`vmdeck serve: ${line}`))).catch(() => undefined);
   // `vmdeck console` and `vmdeck monitor` find us here and share our hubs.
   const unannounce = await announceServer(host, actualPort, socketPath).catch((e: Error) => {
     console.error(`vmdeck serve: cannot write ${serverFile()}: ${e.message} (vmdeck console will not share the dashboard's consoles)`);

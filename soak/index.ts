@@ -4,8 +4,11 @@
 //   flood     the right token through 30,000 half-open requests and 1,000 wrong guesses/s
 //   consoles  50 rounds of 100 consoles opened and closed: no descriptor or heap kept
 //   hostile   1,000 generated hostile API bodies: no 500, no crash, nothing run or half-written
+//   kills     the server SIGKILLed during creates, starts, suspends and console traffic (16 rounds)
+//   snapshots QEMU SIGKILLed during snapshots (6 rounds): a sound disk, a VM that boots again
 // `npm run soak -- PART…` runs only those.
 import { consoleLoop, printConsoleLoop } from './consoles';
+import { printFaults, serverKills, snapshotKills } from './faults';
 import { flood, printFlood } from './flood';
 import { hostile, printHostile } from './hostile';
 
@@ -16,6 +19,8 @@ const parts: Record<string, () => Promise<boolean>> = {
   },
   consoles: async () => printConsoleLoop(await consoleLoop(50)),
   hostile: async () => printHostile(await hostile(1000)),
+  kills: async () => printFaults('server-kills', await serverKills(16)),
+  snapshots: async () => printFaults('snapshot-kills', await snapshotKills(6)),
 };
 
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(parts);
