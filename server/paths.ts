@@ -1,4 +1,5 @@
 // Where things live, from the environment of SPEC.md.
+import { lstatSync } from 'node:fs';
 import { chmod, lstat, mkdir } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -51,6 +52,16 @@ export async function trustedRunRoot(root = runRoot()): Promise<string> {
   }
   if ((st.mode & 0o777) !== 0o700) throw new VmdeckError(500, `runtime dir: '${root}' must be private (chmod 700 '${root}')`);
   return root;
+}
+
+/** Whether root is a directory (not a symlink) of this user's with mode 0700: what trustedRunRoot asks, without making it. */
+export function isPrivateDirSync(root: string): boolean {
+  try {
+    const st = lstatSync(root);
+    return st.isDirectory() && st.uid === process.getuid?.() && (st.mode & 0o777) === 0o700;
+  } catch {
+    return false;
+  }
 }
 
 export function runDir(label: string, env = process.env): string {

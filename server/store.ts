@@ -24,7 +24,7 @@ import { readConfig } from './config';
 import { badInput, conflict, notFound, VmdeckError } from './errors';
 import { exists } from './fsutil';
 import { loadMacmap } from './macmap';
-import { bases, defaultBase, trustedRunRoot } from './paths';
+import { bases, defaultBase, isPrivateDirSync, runRoot } from './paths';
 import { loadEnumerateCache, sameStamp, saveEnumerateCache, type CachedInfo, type Stamp } from './enumerate-cache';
 import { run } from './proc';
 import { wrapperArgs, type WrapperOf } from './wrapper';
@@ -81,7 +81,8 @@ async function findConfigs(base: string): Promise<string[]> {
 
 /** Each config's facts by its path, while its stamp holds; loaded from the runtime root's copy at the first ENUMERATE. */
 const cache = new Map<string, CachedInfo>();
-let cacheLoaded = false;
+/** The runtime root whose copy was loaded into the cache. */
+let cacheLoadedFrom: string | null = null;
 /** Entries made or dropped since the runtime root's copy was read or written. */
 let cacheChanges = 0;
 
@@ -123,9 +124,16 @@ function remember(configPath: string, st: Stamp, info: VmInfo | null, plain: boo
   return { ...info };
 }
 
-/** The runtime root, where the cache's copy is kept; null when it is not private (nothing is kept then). */
-async function cacheRoot(): Promise<string | null> {
-  return trustedRunRoot().catch(() => null);
+/**
+ * The runtime root, where the cache's copy is kept, when it is there and
+ * this user's alone (as trustedRunRoot checks it); null otherwise, and then
+ * nothing is kept. Asked synchronously at every ENUMERATE: an ENUMERATE that
+ * waited on the file system here would let a console's attach fall behind
+ * what it raced (a VM that stopped meanwhile).
+ */
+function cacheRoot(): string | null {
+  const root = runRoot();
+  return isPrivateDirSync(root) ? root : null;
 }
 
 /**
@@ -182,9 +190,9 @@ function vmInfo(configPath: string, text: string, vars: ConfigVars, dynamic: boo
 export async function enumerate(baseList = bases()): Promise<VmInfo[]> {
   const found: VmInfo[] = [];
   const seen = new Set<string>();
-  const root = await cacheRoot();
-  if (root && !cacheLoaded) {
-    cacheLoaded = true;
+  const root = cacheRoot();
+  if (root && cacheLoadedFrom !== root) {
+    cacheLoadedFrom = root;
     for (const [path, entry] of loadEnumerateCache(root)) if (!cache.has(path)) cache.set(path, entry);
     cacheChanges = 0;
   }
