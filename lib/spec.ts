@@ -133,6 +133,15 @@ export const VmSpecSchema = z.object({
   mirror: word(/^$|^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~\/-]*)?$/, 'is not a package mirror URL like http://deb.debian.org/debian').default(''),
   targetDisk: word(/^$|^\/dev\/[a-z0-9]+$/, 'is not a disk device like /dev/vda').default(''),
   seedImage: path('seed volume').default(''),
+  // Start on host boot (server/autostart.ts): in AUTOSTART_ORDER (none: after the ordered ones), then AUTOSTART_DELAY seconds before the next.
+  autostart: enumOf(['off', 'on'] as const).default('off'),
+  autostartOrder: z.number({ error: (i) => `${quoted(i.input)} is not a start order (a whole number 0-9999, or empty for none)` })
+    .int({ error: 'must be a whole number 0-9999' }).min(0, { error: 'must be a whole number 0-9999' })
+    .max(9999, { error: 'must be a whole number 0-9999' }).nullable().default(null),
+  autostartDelay: z.number({ error: (i) => `${quoted(i.input)} is not a number of seconds` }).int({ error: 'must be a whole number of seconds' })
+    .min(0, { error: 'must be 0-3600 seconds' }).max(3600, { error: 'must be 0-3600 seconds' }).default(0),
+  // The clipboard: vdagent (QEMU's qemu-vdagent chardev, for a guest running spice-vdagent) or '' (paste as keys only).
+  clipboard: enumOf(['', 'vdagent'] as const).default(''),
 }).strict().superRefine((s, ctx) => {
   const need = (field: keyof typeof s, why: string) => {
     if (s[field] === '') ctx.addIssue({ code: 'custom', path: [field], message: why });

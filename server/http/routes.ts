@@ -19,6 +19,7 @@ import { bases, runDir } from '../paths';
 import { REPO } from '../repo';
 import { sendKeys, typeText } from '../keys';
 import { expectSerial, runScript, typeInto } from '../automation';
+import { autostartOfVm, autostartVms, setAutostart, unitStatus } from '../autostart';
 import { changeMedia, ejectMedia, queryMedia } from '../media';
 import { listMedia, uploadMedia } from '../media-library';
 import { cancelSwitch, createSwitch, listSwitches, switchInfo } from '../net';
@@ -243,8 +244,8 @@ export function apiRoutes(): Router {
       }
       // A stopped VM that could not start as configured (a missing ISO or kernel, a dead switch): the wrapper's --check says why.
       const problem = vm.state === 'stopped' || vm.state === 'suspended' ? await wrapperCheck(vm, [], vm.accelerator) : null;
-      const settings = await vmSettings(vm);
-      return { vm, files, argv, ...(argvError ? { argvError } : {}), ...(problem ? { problem } : {}), runtime, settings };
+      const [settings, autostart] = await Promise.all([vmSettings(vm), autostartOfVm(vm.config)]);
+      return { vm, files, argv, ...(argvError ? { argvError } : {}), ...(problem ? { problem } : {}), runtime, settings, autostart };
     })
     .add('PATCH', '/api/vms/:label', async (r) => {
       // Spec fields to change; dryRun: true answers with the lines it would write.
@@ -369,6 +370,14 @@ export function apiRoutes(): Router {
       return expectSerial(r.params.label, reqString(body, 'serial'), { send: optString(body, 'send'), timeout });
     })
     .add('POST', '/api/vms/:label/script', async (r) => runScript(r.params.label, reqString(await r.body(), 'script')))
+    .add('GET', '/api/autostart', async () => {
+      const [vms, unit] = await Promise.all([autostartVms(), unitStatus()]);
+      return { unit, vms: vms.map(({ vm, ...setting }) => ({ label: vm.label, ...setting })) };
+    })
+    .add('POST', '/api/vms/:label/autostart', async (r) => {
+      const body = await r.body();
+      return setAutostart(r.params.label, body.enabled as boolean, { order: body.order, delay: body.delay });
+    })
     .add('GET', '/api/media', () => listMedia())
     // The image is the body itself (application/octet-stream), its file name in ?name=.
     .add('POST', '/api/media', async (r) => {
