@@ -93,3 +93,31 @@ export function pngSize(png: Buffer): { width: number; height: number } | null {
   if (png.subarray(12, 16).toString('latin1') !== 'IHDR') return null;
   return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
 }
+
+/**
+ * A screen as OCR reads it best (tesseract wants dark text on a light
+ * ground, x-heights of 20 px or more): grey, turned light when it is mostly
+ * dark (a console), each pixel scale × scale; a binary PGM (P5).
+ */
+export function ocrImage(img: Image, scale: number): Buffer {
+  const { width, height, rgb } = img;
+  const grey = Buffer.alloc(width * height);
+  let sum = 0;
+  for (let i = 0; i < grey.length; i++) {
+    const v = (rgb[i * 3] * 299 + rgb[i * 3 + 1] * 587 + rgb[i * 3 + 2] * 114) / 1000;
+    grey[i] = v;
+    sum += v;
+  }
+  const invert = sum / Math.max(1, grey.length) < 128;
+  const w = width * scale;
+  const header = Buffer.from(`P5\n${w} ${height * scale}\n255\n`, 'latin1');
+  const out = Buffer.alloc(header.length + w * height * scale);
+  header.copy(out);
+  let at = header.length;
+  const row = Buffer.alloc(w);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) row.fill(invert ? 255 - grey[y * width + x] : grey[y * width + x], x * scale, (x + 1) * scale);
+    for (let k = 0; k < scale; k++, at += w) row.copy(out, at);
+  }
+  return out;
+}

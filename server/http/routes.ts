@@ -18,7 +18,7 @@ import { badInput, conflict, notFound } from '../errors';
 import { bases, runDir } from '../paths';
 import { REPO } from '../repo';
 import { sendKeys, typeText } from '../keys';
-import { expectSerial, runScript, typeInto } from '../automation';
+import { expectScreen, expectSerial, runScript, typeInto } from '../automation';
 import { autostartOfVm, autostartVms, setAutostart, unitStatus } from '../autostart';
 import { changeMedia, ejectMedia, queryMedia } from '../media';
 import { listMedia, uploadMedia } from '../media-library';
@@ -367,7 +367,12 @@ export function apiRoutes(): Router {
       const body = await r.body();
       const timeout = body.timeout;
       if (timeout !== undefined && typeof timeout !== 'number') throw badInput('timeout', 'timeout: must be a number of seconds');
-      return expectSerial(r.params.label, reqString(body, 'serial'), { send: optString(body, 'send'), timeout });
+      const opts = { send: optString(body, 'send'), timeout };
+      if (body.screen !== undefined) {
+        if (body.serial !== undefined) throw badInput('screen', 'screen: wait for serial or screen, not both');
+        return expectScreen(r.params.label, reqString(body, 'screen'), opts);
+      }
+      return expectSerial(r.params.label, reqString(body, 'serial'), opts);
     })
     .add('POST', '/api/vms/:label/script', async (r) => runScript(r.params.label, reqString(await r.body(), 'script')))
     .add('GET', '/api/autostart', async () => {
