@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { e2eEnv } from './env';
-import { csrf, shot } from './pages';
+import { csrf, loggedIn, shot } from './pages';
 
 const env = e2eEnv();
 const LABEL = 'boot1';
@@ -17,9 +17,7 @@ test.describe.configure({ mode: 'serial' });
 let page: Page;
 
 test.beforeAll(async ({ browser }) => {
-  page = await (await browser.newContext()).newPage();
-  await page.goto(`/login?token=${env.token}`);
-  await expect(page).toHaveURL(/\/$/);
+  ({ page } = await loggedIn(browser));
   const made = await page.request.post('/api/vms', {
     headers: await csrf(page),
     // Never started: the accelerator is only written.
