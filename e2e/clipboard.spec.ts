@@ -20,7 +20,7 @@ test.beforeAll(async ({ browser }) => {
     const made = await page.request.post('/api/vms', {
       headers: await csrf(page),
       // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
-      data: { label, template: 'kernel-initrd', accelerator: 'QEMU', kernel: env.kernel, initrd: env.initrd, append: env.append, clipboard, createImage: false, start: true },
+      data: { label, template: 'kernel-initrd', accelerator: 'QEMU', kernel: env.kernel, initrd: env.initrd, append: env.append, clipboard, createImage: true, start: true },
     });
     expect(made.status(), await made.text()).toBe(201);
   }
