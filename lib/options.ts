@@ -127,7 +127,7 @@ export function composeSpec(
   };
   lay({
     smp: 1, memsize: 256, nic: 'rtl8139', netmode: 'user', bootmode: 'VHDD', instmode: 'CD', console: 'VNC',
-    arch: 'x86_64', qemu: 'qemu-system-x86_64', diskFormat: 'qcow2',
+    arch: 'x86_64', qemu: 'qemu-system-x86_64', diskFormat: 'qcow2', autostart: 'off', autostartDelay: 0,
   }, 'vmdeck');
   lay(template.defaults, 'template');
   // KVM where it can run this guest; any other architecture is emulated.

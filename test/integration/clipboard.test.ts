@@ -6,12 +6,13 @@
 // text reaching a guest's clipboard and back, which needs spice-vdagent in
 // the guest (the busybox test guest has none).
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startVm, stopVm, vmStatus } from '../../server/runner';
 import { qmpCall, resolveVm, withQmp } from '../../server/runtime';
-import { createVm, wrapperPrint } from '../../server/store';
+import { editVm } from '../../server/edit';
+import { createVm, wrapperCheck, wrapperPrint } from '../../server/store';
 import { demoVmEnv, sandbox } from '../helpers/guest';
 import { ByteReader } from '../helpers/rfb';
 import { bearer, inProcessServer, WsClient } from '../helpers/server';
@@ -42,7 +43,12 @@ test('CLIPBOARD=vdagent: the qemu-vdagent chardev on com.redhat.spice.0 in QEMU,
   const argv = await wrapperPrint(vm);
   assert.ok(argv.includes('qemu-vdagent,id=vdagent,name=vdagent,clipboard=on,mouse=off'), argv.join(' '));
   assert.ok(argv.includes('virtserialport,bus=vdagentserial.0,chardev=vdagent,name=com.redhat.spice.0,id=vdagentport'));
-  assert.ok(!(await wrapperPrint(await resolveVm('plain1'))).some((a) => a.startsWith('qemu-vdagent')), 'no CLIPBOARD, no agent');
+  const plain = await resolveVm('plain1');
+  assert.ok(!(await wrapperPrint(plain)).some((a) => a.startsWith('qemu-vdagent')), 'no CLIPBOARD, no agent');
+  // Any other value: refused by vmdeck set, and by the wrapper when written by hand.
+  await assert.rejects(editVm('plain1', { CLIPBOARD: 'spice' }), /^VmdeckError: clipboard: 'spice' is not one of '' \(the machine's default\), vdagent$/);
+  writeFileSync(plain.config, readFileSync(plain.config, 'utf8').replace("CLIPBOARD=''", "CLIPBOARD='spice'"));
+  assert.match(await wrapperCheck(plain) ?? '', /CLIPBOARD: 'spice' is not one of: vdagent/);
 
   const [chardevs, port] = await withQmp(vm, async (c) => [
     await qmpCall<{ label: string; filename: string }[]>(c, 'query-chardev'),
