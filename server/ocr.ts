@@ -1,6 +1,6 @@
 // The text on a VM's screen: its screendump (server/screen.ts) made grey,
-// light and twice the size (lib/png.ts ocrImage: a VGA console's 8-pixel
-// letters are small for tesseract; three times read worse here),
+// light and twice the size, smoothed (lib/png.ts ocrImage: a VGA console's
+// 8-pixel letters are small for tesseract, and blocky ones read worse),
 // read by Debian's tesseract (tesseract-ocr, tesseract-ocr-eng). One thread
 // and page segmentation 6 (a block of text, as a console is): on a shared
 // machine that is faster than tesseract's own threads, and it reads VGA

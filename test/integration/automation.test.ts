@@ -114,8 +114,8 @@ test('through a running dashboard: vmdeck expect waits on the shared hub, vmdeck
 });
 
 test('vmdeck expect --screen reads the VGA console by OCR (tesseract): the prompt, then typed command\'s output; a script step and the API wait the same way; a text never shown times out naming it', async () => {
-  // Linux is on the screen only once the shell on tty1 ran uname. Words, since OCR misreads a VGA 7
-  // alone on its line as 2, and guest as quest now and then; BusyBox is the shell's banner.
+  // Linux is on the screen only once the shell on tty1 ran uname. Words that OCR reads surely (it
+  // has read guest as quest); BusyBox is the shell's banner.
   const prompt = await vmdeck(['expect', LABEL, '--screen', 'BusyBox', '--send', 'uname<enter>', '--timeout', '90'], sb.env, { timeoutMs: 120000 });
   assert.equal(prompt.code, 0, prompt.stderr);
   assert.match(prompt.stdout, /BusyBox v1/);

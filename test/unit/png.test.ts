@@ -54,12 +54,13 @@ test('a broken PPM is refused, not turned into a broken PNG', () => {
   assert.equal(pngSize(encodePng({ width: 1, height: 1, rgb: Buffer.from([1, 2, 3]) }))?.width, 1);
 });
 
-test('the image OCR reads: a dark console turned light, grey, each pixel scale × scale, as a binary PGM', () => {
+test('the image OCR reads: a dark console turned light, grey, scale times the size and smoothed between pixels, as a binary PGM', () => {
   // 2×1: a white letter pixel on black, and black.
   const pgm = ocrImage({ width: 2, height: 1, rgb: Buffer.from([255, 255, 255, 0, 0, 0]) }, 2);
   const header = 'P5\n4 2\n255\n';
   assert.equal(pgm.subarray(0, header.length).toString('latin1'), header);
-  assert.deepEqual([...pgm.subarray(header.length)], [0, 0, 255, 255, 0, 0, 255, 255]);
+  // Inverted (the letter dark), the edges as they were, a quarter and three quarters between.
+  assert.deepEqual([...pgm.subarray(header.length)], [0, 64, 191, 255, 0, 64, 191, 255]);
   // Mostly light already: kept as it is.
   const light = ocrImage({ width: 2, height: 1, rgb: Buffer.from([255, 255, 255, 200, 200, 200]) }, 1);
   assert.deepEqual([...light.subarray('P5\n2 1\n255\n'.length)], [255, 200]);
