@@ -172,8 +172,8 @@ export async function autostartVms(): Promise<(AutostartSetting & { vm: VmInfo }
   return bootOrder(marked);
 }
 
-export async function autostartOfVm(label: string): Promise<AutostartSetting> {
-  const vm = await resolveVm(label);
+/** A VM's autostart settings, as its config says now. */
+export async function vmAutostart(vm: VmInfo): Promise<AutostartSetting> {
   return autostartOf((await readConfig(vm.config)).vars);
 }
 

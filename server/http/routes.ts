@@ -19,7 +19,7 @@ import { bases, runDir } from '../paths';
 import { REPO } from '../repo';
 import { sendKeys, typeText } from '../keys';
 import { expectScreen, expectSerial, runScript, typeInto } from '../automation';
-import { autostartOfVm, autostartVms, setAutostart, unitStatus } from '../autostart';
+import { autostartVms, setAutostart, unitStatus, vmAutostart } from '../autostart';
 import { changeMedia, ejectMedia, queryMedia } from '../media';
 import { listMedia, uploadMedia } from '../media-library';
 import { cancelSwitch, createSwitch, listSwitches, switchInfo } from '../net';
@@ -234,17 +234,24 @@ export function apiRoutes(): Router {
       // The VM page's look: a fresh screen sample tells a guest that makes no progress.
       const status = await vmStatus(found, { sample: true });
       const vm = applyStatus(found, status);
-      const [files, runtime] = await Promise.all([readVmFiles(vm), runtimeFacts(vm.label, status)]);
-      let argv: string[] | null = null;
-      let argvError: string | undefined;
-      try {
-        argv = await wrapperPrint(vm);
-      } catch (e) {
-        argvError = (e as Error).message;
-      }
-      // A stopped VM that could not start as configured (a missing ISO or kernel, a dead switch): the wrapper's --check says why.
-      const problem = vm.state === 'stopped' || vm.state === 'suspended' ? await wrapperCheck(vm, [], vm.accelerator) : null;
-      const [settings, autostart] = await Promise.all([vmSettings(vm), autostartOfVm(vm.config)]);
+      // The wrapper's --print and --check, the files and the settings are read at once (two wrapper runs side by side).
+      const stopped = vm.state === 'stopped' || vm.state === 'suspended';
+      // Deleted while this page was being read.
+      const gone = (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') throw notFound(`label: no VM '${vm.label}' (deleted)`, 'label');
+        throw e;
+      };
+      const [files, runtime, printed, problem, settings, autostart] = await Promise.all([
+        readVmFiles(vm),
+        runtimeFacts(vm.label, status),
+        wrapperPrint(vm).then((argv) => ({ argv }), (e: Error) => ({ argv: null, argvError: e.message })),
+        // A stopped VM that could not start as configured (a missing ISO or kernel, a dead switch): the wrapper's --check says why.
+        stopped ? wrapperCheck(vm, [], vm.accelerator) : null,
+        vmSettings(vm).catch(gone),
+        vmAutostart(vm).catch(gone),
+      ]);
+      const { argv } = printed;
+      const argvError = 'argvError' in printed ? printed.argvError : undefined;
       return { vm, files, argv, ...(argvError ? { argvError } : {}), ...(problem ? { problem } : {}), runtime, settings, autostart };
     })
     .add('PATCH', '/api/vms/:label', async (r) => {
