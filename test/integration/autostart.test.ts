@@ -6,15 +6,15 @@
 // and a VM that cannot start is a failed task.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, readFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { listTasks } from '../../server/tasks';
 import { stopVm } from '../../server/runner';
 import { createVm } from '../../server/store';
 import { vmdeck } from '../helpers/cli';
-import { demoVmEnv, sandbox } from '../helpers/guest';
+import { demoVmEnv, REPO, sandbox } from '../helpers/guest';
 import { api, inProcessServer } from '../helpers/server';
 import { installed } from '../helpers/vms';
 
@@ -144,5 +144,53 @@ test('vmdeck autostart: the unit made with the first VM marked, verified, run as
     assert.equal(listTasks({ label: 'first' })[0].action, 'autostart');
   } finally {
     await srv.close();
+  }
+});
+
+/**
+ * The user's own unit, as anyone but root gets it: run as that user (root
+ * drops to nobody with setpriv for it), in a HOME of its own, so the unit
+ * goes to ~/.config/systemd/user and systemctl --user enables it (offline:
+ * no user manager runs here).
+ */
+test('a user who is not root gets a user unit: ~/.config/systemd/user, wanted by default.target, verified, removed with the last VM', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'vd-autou-'));
+  try {
+    chmodSync(root, 0o755);
+    const home = join(root, 'home');
+    mkdirSync(join(root, 'rt'));
+    mkdirSync(home);
+    const uid = process.getuid?.() === 0 ? 65534 : process.getuid!();
+    for (const dir of [home, join(root, 'rt')]) {
+      chownSync(dir, uid, uid);
+      chmodSync(dir, 0o700);
+    }
+    const userEnv = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: home, VMDECK_HOME: join(home, 'vmdeck'), VMDECK_RUN: join(root, 'rt', 'vmdeck'), XDG_RUNTIME_DIR: join(root, 'rt') };
+    const as = (cmd: string, args: string[]) => (uid === process.getuid?.() ? collect(cmd, args, { ...process.env, ...userEnv } as NodeJS.ProcessEnv)
+      : collect('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', 'env', '-i', ...Object.entries(userEnv).map(([k, v]) => `${k}=${v}`), cmd, ...args]));
+    const cli = join(REPO, 'bin/vmdeck.js');
+    if ((await as(process.execPath, [cli, '--version'])).code !== 0) {
+      t.skip(`uid ${uid} cannot run ${cli} (the checkout is not readable to it)`);
+      return;
+    }
+    const made = await as(process.execPath, [cli, 'create-conf', '--label', 'mine', '--template', 'kernel-initrd', '--auto-all', '--no-create-image', 'ACCELERATOR=QEMU', `INST_KERNEL=${join(root, 'vmlinuz')}`]);
+    assert.equal(made.code, 0, made.out);
+    const on = await as(process.execPath, [cli, 'autostart', 'mine', 'on']);
+    assert.equal(on.code, 0, on.out);
+    const unitDir = join(home, '.config/systemd/user');
+    assert.match(on.out, new RegExp(`unit ${unitDir}/vmdeck-autostart.service: enabled \\(user, systemd offline\\)`));
+    assert.ok(lstatSync(join(unitDir, 'default.target.wants/vmdeck-autostart.service')).isSymbolicLink());
+    const unit = readFileSync(join(unitDir, 'vmdeck-autostart.service'), 'utf8');
+    assert.match(unit, /^WantedBy=default.target$/m);
+    assert.doesNotMatch(unit, /network-online/, 'a user manager has no network-online.target');
+    if (installed('systemd-analyze')) {
+      const verify = await as('systemd-analyze', ['--user', 'verify', join(unitDir, 'vmdeck-autostart.service')]);
+      assert.equal(verify.code, 0, verify.out);
+    }
+    const off = await as(process.execPath, [cli, 'autostart', 'mine', 'off']);
+    assert.equal(off.code, 0, off.out);
+    assert.ok(!existsSync(join(unitDir, 'vmdeck-autostart.service')) && !existsSync(join(unitDir, 'default.target.wants/vmdeck-autostart.service')));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });
