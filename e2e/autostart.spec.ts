@@ -21,7 +21,7 @@ test.beforeAll(async ({ browser }) => {
   const made = await page.request.post('/api/vms', {
     headers: await csrf(page),
     // Never started: the accelerator is only written.
-    data: { label: LABEL, template: 'kernel-initrd', accelerator: 'QEMU', kernel: env.kernel, initrd: env.initrd, append: env.append, createImage: false },
+    data: { label: LABEL, template: 'kernel-initrd', accelerator: 'QEMU', kernel: env.kernel, initrd: env.initrd, append: env.append, createImage: true },
   });
   expect(made.status(), await made.text()).toBe(201);
 });
