@@ -1,5 +1,5 @@
 // Start on host boot: which VMs, in which order, and the systemd unit that
-// runs `vmdeck autostart --boot`. Pure: the unit's text, where it goes and
+// runs `vmdeck autostart --boot` (and `--shutdown` when it stops). Pure: the unit's text, where it goes and
 // the order; server/autostart.ts writes it and asks systemctl.
 import type { ConfigVars } from './ctys';
 import { fieldValue } from './options';
@@ -54,10 +54,12 @@ export interface UnitInput {
 /** The unit file's text: one oneshot service that starts the marked VMs and leaves them running. */
 export function renderUnit(u: UnitInput): string {
   const env = Object.entries(u.environment).map(([k, v]) => `Environment=${systemdWord(`${k}=${v}`, 'environment')}`);
+  const command = u.command.map((w) => systemdWord(w, 'exec')).join(' ');
   return [
     '# Written by vmdeck autostart: starts the VMs whose config says AUTOSTART=on,',
-    '# by AUTOSTART_ORDER, waiting AUTOSTART_DELAY seconds after each. Made and',
-    '# removed by vmdeck autostart L on|off; each start is in vmdeck tasks.',
+    '# by AUTOSTART_ORDER, waiting AUTOSTART_DELAY seconds after each, and powers',
+    '# them off in reverse order when it stops (host shutdown). Made and removed',
+    '# by vmdeck autostart L on|off; each start and stop is in vmdeck tasks.',
     '[Unit]',
     'Description=vmdeck: start the VMs marked to start on host boot',
     // A user manager has no network-online.target: it starts when the user's session (or linger) does.
@@ -70,8 +72,12 @@ export function renderUnit(u: UnitInput): string {
     'KillMode=process',
     // Delays between VMs add up.
     'TimeoutStartSec=infinity',
+    // Each guest has its own time to power off (vmdeck autostart --shutdown --timeout).
+    'TimeoutStopSec=infinity',
     ...env,
-    `ExecStart=${u.command.map((w) => systemdWord(w, 'exec')).join(' ')} autostart --boot`,
+    `ExecStart=${command} autostart --boot`,
+    // At host shutdown (and systemctl stop): the guests powered off by ACPI, in reverse order.
+    `ExecStop=${command} autostart --shutdown`,
     '',
     '[Install]',
     `WantedBy=${u.wantedBy}`,

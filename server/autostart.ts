@@ -1,7 +1,8 @@
 // Start on host boot. A VM's config says whether (AUTOSTART), in which
 // order (AUTOSTART_ORDER) and how long to wait after it (AUTOSTART_DELAY);
 // one systemd unit, vmdeck-autostart.service, runs `vmdeck autostart
-// --boot`, which starts them (lib/autostart.ts). The unit is a system unit
+// --boot`, which starts them (lib/autostart.ts), and at its stop (host
+// shutdown) `--shutdown`, which powers them off in reverse order. The unit is a system unit
 // for root and a user unit (systemctl --user) for anyone else; it is made
 // when the first VM is marked and removed when the last one is unmarked.
 // Where systemd is installed but not running (a container, this build
@@ -23,7 +24,7 @@ import { badInput, VmdeckError } from './errors';
 import { vmdeckHome } from './paths';
 import { run, sleep } from './proc';
 import { REPO } from './repo';
-import { vmStatus, startVm, type StartOptions } from './runner';
+import { startVm, stopVm, vmStatus, type StartOptions } from './runner';
 import { resolveVm } from './runtime';
 import { enumerate } from './store';
 import { asActor, task } from './tasks';
@@ -220,7 +221,7 @@ function bootConsole(vm: VmInfo): StartOptions {
 
 export interface BootOutcome {
   label: string;
-  result: 'started' | 'running' | 'failed';
+  result: 'started' | 'running' | 'stopped' | 'failed';
   error?: string;
 }
 
@@ -253,6 +254,33 @@ export async function bootAutostart(say: (line: string) => void = () => undefine
     if (delay > 0 && i < vms.length - 1) {
       say(`waiting ${delay} s`);
       await sleep(delay * 1000);
+    }
+  }
+  return outcomes;
+}
+
+/** How long a guest has to power itself off at host shutdown before QEMU is quit. */
+export const SHUTDOWN_TIMEOUT_S = 60;
+
+/**
+ * `vmdeck autostart --shutdown` (the unit's ExecStop, so at host shutdown):
+ * the marked VMs that run, in reverse boot order, each powered off by ACPI
+ * and quit after timeout seconds if its guest did not, each a task.
+ */
+export async function shutdownAutostart(say: (line: string) => void = () => undefined, timeout = SHUTDOWN_TIMEOUT_S): Promise<BootOutcome[]> {
+  const outcomes: BootOutcome[] = [];
+  const who = `autostart:${userInfo().username}`;
+  for (const { vm } of (await autostartVms()).reverse()) {
+    const { state } = await vmStatus(vm);
+    if (state !== 'running' && state !== 'paused') continue;
+    try {
+      const after = await asActor(who, () => stopVm(vm.label, { mode: 'poweroff', timeout, force: true }));
+      outcomes.push({ label: vm.label, result: 'stopped' });
+      say(`${vm.label}: stopped${after.reason ? ` (${after.reason})` : ''}`);
+    } catch (e) {
+      const error = (e as Error).message.split('\n')[0];
+      outcomes.push({ label: vm.label, result: 'failed', error });
+      say(`${vm.label}: failed: ${error}`);
     }
   }
   return outcomes;

@@ -46,15 +46,15 @@ function unquote(word: string): string {
   return word.slice(1, -1).replace(/\\(.)/g, '$1').replace(/%%/g, '%').replace(/\$\$/g, '$');
 }
 
-/** Runs the unit's ExecStart with the unit's Environment= and systemd's default PATH only, as systemd starts a service. */
-function runUnit(text: string): Promise<{ code: number; out: string }> {
+/** Runs the unit's ExecStart (or ExecStop) with the unit's Environment= and systemd's default PATH only, as systemd runs a service's commands. */
+function runUnit(text: string, line: 'ExecStart' | 'ExecStop' = 'ExecStart', extra: string[] = []): Promise<{ code: number; out: string }> {
   const environment: Record<string, string> = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin' };
   for (const m of text.matchAll(/^Environment=(.*)$/gm)) {
     const kv = unquote(m[1]);
     environment[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
   }
-  const exec = /^ExecStart=(.*)$/m.exec(text)![1].match(/"(?:[^"\\]|\\.)*"|\S+/g)!.map((w) => (w.startsWith('"') ? unquote(w) : w));
-  return collect(exec[0], exec.slice(1), environment as NodeJS.ProcessEnv);
+  const exec = new RegExp(`^${line}=(.*)$`, 'm').exec(text)![1].match(/"(?:[^"\\]|\\.)*"|\S+/g)!.map((w) => (w.startsWith('"') ? unquote(w) : w));
+  return collect(exec[0], [...exec.slice(1), ...extra], environment as NodeJS.ProcessEnv);
 }
 
 /** A program's exit code and its stdout and stderr together. */
@@ -115,6 +115,14 @@ test('vmdeck autostart: the unit made with the first VM marked, verified, run as
   // Run again (a restart of the unit): the running ones are left as they are.
   const again = await runUnit(readFileSync(unitFile, 'utf8'));
   assert.match(again.out, /first: already running\nsecond: already running/);
+  // The unit's stop (host shutdown): the running ones powered off in reverse order; the test guest
+  // ignores ACPI, so each is quit after the timeout (2 s here, 60 s in the unit).
+  const stop = await runUnit(readFileSync(unitFile, 'utf8'), 'ExecStop', ['--timeout', '2']);
+  assert.equal(stop.code, 0, stop.out);
+  assert.match(stop.out, /^second: stopped.*\nfirst: stopped.*\n$/);
+  for (const label of ['first', 'second']) assert.ok(!existsSync(join(sb.run, label, 'qemu.pid')), `${label} stopped`);
+  const stops = listTasks().filter((t) => t.start >= since && t.action === 'stop:poweroff').reverse();
+  assert.deepEqual(stops.map((t) => [t.label, t.who]), [['second', who], ['first', who]]);
 
   const brokenOff = await vmdeck(['autostart', 'broken', 'off'], env);
   assert.equal(brokenOff.code, 0, brokenOff.stderr);

@@ -27,6 +27,8 @@ test('the unit: a oneshot that leaves its VMs running, the environment that find
   assert.match(system, /^After=network-online.target local-fs.target$/m);
   assert.match(system, /^Environment="VMDECK_HOME=\/srv\/vmdeck"$/m);
   assert.match(system, /^ExecStart="\/usr\/bin\/node" "\/opt\/vm deck\/bin\/vmdeck.js" autostart --boot$/m);
+  assert.match(system, /^ExecStop="\/usr\/bin\/node" "\/opt\/vm deck\/bin\/vmdeck.js" autostart --shutdown$/m);
+  assert.match(system, /^TimeoutStopSec=infinity$/m);
   assert.match(system, /^WantedBy=multi-user.target$/m);
   const user = renderUnit({ scope: 'user', wantedBy: 'default.target', command: ['/n', '/v'], environment: {} });
   assert.doesNotMatch(user, /network-online/);
