@@ -214,7 +214,7 @@ export function expectSerial(label: string, pattern: string, opts: { send?: stri
   }));
 }
 
-/** How often the screen is looked at; it is read again only when it changed. */
+/** How often the screen is looked at, at most; it is read again only when it changed (a blinking cursor does). */
 const SCREEN_POLL_MS = 1000;
 
 /** Waits until the screen shows text (OCR); returns the line it is on. */
@@ -222,12 +222,15 @@ async function waitForScreen(label: string, text: string, timeoutS: number): Pro
   const deadline = Date.now() + timeoutS * 1000;
   let seen = '';
   let read = '';
+  let reading = 0;
   for (;;) {
     const screen = await screenImage(label);
     const hash = createHash('sha1').update(screen.rgb).digest('hex');
     if (hash !== seen) {
       seen = hash;
+      const t0 = Date.now();
       read = await readText(screen);
+      reading = Date.now() - t0;
       const line = screenLine(read, text);
       if (line !== null) return line;
     }
@@ -235,7 +238,8 @@ async function waitForScreen(label: string, text: string, timeoutS: number): Pro
       const last = read.replace(/\s+/g, ' ').trim().slice(-SERIAL_TAIL);
       throw new VmdeckError(500, `expect: VM '${label}' showed no '${text}' on its screen within ${timeoutS} s (it read: ${JSON.stringify(last)})`, 'screen');
     }
-    await sleep(SCREEN_POLL_MS);
+    // OCR costs a core for a second or so: on a slow host it is not run back to back.
+    await sleep(Math.max(SCREEN_POLL_MS, reading));
   }
 }
 
