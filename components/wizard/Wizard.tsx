@@ -16,6 +16,7 @@ import { hostApi, LOCAL, qualify } from '../hosts';
 import { HostChoice } from '../HostChoice';
 import { ConsoleStep, HardwareStep, IdentityStep, NetworkStep, ReviewStep, StorageStep, TemplateStep } from './steps';
 import { UnattendedStep } from './UnattendedStep';
+import { CreateProgress } from './CreateProgress';
 import { formatForward, newMac, newUuid, parseForward, type Forward } from './values';
 
 export type DiskChoice = 'new' | 'existing' | 'none' | 'debootstrap';
@@ -313,6 +314,7 @@ export function Wizard({ initialTemplate, host: onHost = LOCAL }: { initialTempl
                 </p>
               )}
             </div>
+            {draft.disk === 'debootstrap' && onHost === LOCAL && <CreateProgress label={spec.label ?? ''} active={creating !== null} />}
             <div className="flex shrink-0 items-center gap-2 border-t border-line bg-panel px-5 py-2">
               <Link href="/" className="btn">Cancel</Link>
               <span className="ml-auto text-xs text-muted" aria-live="polite">
