@@ -5,7 +5,7 @@
 // the task log tells them (GET /api/events), before the request has answered.
 import { expect, test } from '@playwright/test';
 import { e2eEnv } from './env';
-import { csrf, shot } from './pages';
+import { csrf, shot, wizardToStorage } from './pages';
 
 const env = e2eEnv();
 const LABEL = 'debprog';
@@ -15,13 +15,7 @@ test('"Build a Debian system": the create job\'s progress bar and log lines arri
   test.setTimeout(600_000);
   await page.goto(`/login?token=${env.token}`);
   await expect(page).toHaveURL(/\/$/);
-  await page.goto('/vms/new?template=linux-x86_64');
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.locator('#f-label').fill(LABEL);
-  await page.getByRole('button', { name: 'Next' }).click();
-  // TCG, pinned: it behaves the same on every host; e2e/default-path.spec.ts runs the host's own default.
-  await page.getByRole('radio', { name: /^QEMU \(TCG\)/ }).check();
-  await page.getByRole('button', { name: 'Next' }).click();
+  await wizardToStorage(page, LABEL, 'linux-x86_64');
   await page.getByRole('radio', { name: /Build a Debian system/ }).check();
   await page.locator('#f-diskSize').fill('3G');
   await page.getByRole('button', { name: /Review/ }).click();

@@ -361,7 +361,8 @@ function Summary({ spec, template, disk }: { spec: WizardSpec; template: Templat
     ['Machine', `${spec.arch ?? ''} ${spec.machine ?? ''}`.trim()],
     ['Accelerator', spec.accelerator ?? '—'],
     ['CPUs / memory', `${spec.smp ?? '?'} / ${spec.memsize ?? '?'} MiB`],
-    ['Disk', disk === 'new' ? `new ${spec.diskFormat ?? 'qcow2'}, ${spec.diskSize ?? ''}` : disk === 'existing' ? spec.disk || '—' : 'none'],
+    ['Disk', disk === 'new' ? `new ${spec.diskFormat ?? 'qcow2'}, ${spec.diskSize ?? ''}`
+      : disk === 'existing' ? spec.disk || '—' : disk === 'debootstrap' ? `Debian built by mmdebstrap, ${spec.diskSize ?? ''}` : 'none'],
     ['Boots from', spec.bootmode ?? '—'],
     ['Installs from', spec.instmode ?? '—'],
     ['Network', spec.netmode === 'none' ? 'none' : `${spec.netmode === 'vde' ? `vde ${spec.vdeSwitch || '?'}` : spec.netmode ?? 'user'} · ${spec.nic ?? ''}`],

@@ -47,9 +47,10 @@ test('refused: a preseed by PXE from a tree with no installer, or through anothe
 test('the installer by PXE fetches the preseed from the VM\'s tree and asks nothing until it needs a network mirror', async () => {
   const mirror = await emptyMirror();
   try {
-    const { vm, spec } = await createVm({ label: 'dipxe', template: 'linux-x86_64', env: pxeEnv({ MIRROR: `http://10.0.2.2:${mirror.port}/debian` }) });
+    const { vm, spec, problem } = await createVm({ label: 'dipxe', template: 'linux-x86_64', env: pxeEnv({ MIRROR: `http://10.0.2.2:${mirror.port}/debian` }) });
     const own = join(vm.dir, 'dipxe.seed.pxe');
     assert.equal(spec.pxeRoot, 'dipxe.seed.pxe');
+    assert.equal(problem, null, 'the wrapper\'s --check takes the tree');
     // The tree: the user's entries as links, its own pxelinux.cfg, the preseed (a link to the VM's file, 0600).
     assert.equal(readlinkSync(join(own, 'pxelinux.0')), join(tree, 'pxelinux.0'));
     assert.equal(readlinkSync(join(own, 'debian-installer')), join(tree, 'debian-installer'));
