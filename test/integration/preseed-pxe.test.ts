@@ -42,6 +42,20 @@ test('refused: a preseed by PXE from a tree with no installer, or through anothe
   assert.equal(existsSync(join(sb.home, 'vms', 'pxebad')), false);
 });
 
+test('create-conf --force moves the old PXE tree aside whole and makes a new one; the VM\'s own tree is refused as PXEROOT', async () => {
+  const first = await createVm({ label: 'pxeforce', template: 'linux-x86_64', env: pxeEnv() });
+  const own = join(first.vm.dir, 'pxeforce.seed.pxe');
+  const again = await createVm({ label: 'pxeforce', template: 'linux-x86_64', env: pxeEnv(), force: true });
+  const aside = again.kept.find((k) => k.startsWith(`${own}.`));
+  assert.ok(aside && lstatSync(aside).isDirectory(), `kept: ${again.kept.join(', ')}`);
+  assert.equal(readlinkSync(join(aside, 'pxelinux.0')), join(tree, 'pxelinux.0'));
+  assert.equal(readlinkSync(join(own, 'pxelinux.0')), join(tree, 'pxelinux.0'));
+  assert.equal(again.problem, null);
+  await assert.rejects(createVm({ label: 'pxeforce', template: 'linux-x86_64', env: pxeEnv({ PXEROOT: own }), force: true }),
+    (e: Error) => e.message === `pxeRoot: '${own}' is this VM's own preseed tree: give the installer's tree`);
+  assert.equal(readlinkSync(join(own, 'preseed.cfg')), '../pxeforce.seed.preseed.cfg', 'the refused create left the tree as it was');
+});
+
 // Emulated, the installer needs about 3 minutes on an idle 2-core machine and
 // nearly 6 on a shared one; the suite gives a test file 10 minutes.
 test('the installer by PXE fetches the preseed from the VM\'s tree and asks nothing until it needs a network mirror', async () => {
