@@ -8,7 +8,7 @@ import { access, chmod, link, lstat, mkdir, mkdtemp, readdir, readFile, rename, 
 import { homedir, totalmem } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_MATCHVSTAT, interfacesOf, matchesVstat, parseCtysPlain, parseMatchVstat, renderCtys, readMarkers, type ConfigVars } from '../lib/ctys';
-import { disksOf, nicsOf } from '../lib/hardware';
+import { cdsOf, disksOf, floppiesOf, nicsOf, TPM_STATE_FILE_RE, tpmStateDir, uefiVarsFiles } from '../lib/hardware';
 import { kvmRuns, qemuArch } from '../lib/host';
 import { kvmVerdict } from './kvm-probe';
 import { composeSpec, envValues, macFromBytes, specFromVars, type HostFacts } from '../lib/options';
@@ -155,6 +155,8 @@ function vmInfo(configPath: string, text: string, vars: ConfigVars, dynamic: boo
     disk: disk === '' ? '' : isAbsolute(disk) ? disk : join(dir, disk),
     disks: disksOf(vars),
     nics: nicsOf(vars),
+    cds: cdsOf(vars),
+    floppies: floppiesOf(vars),
     source: text.includes('Written by vmdeck') ? 'vmdeck' : 'ctys',
     dynamic,
     state: 'stopped',
@@ -674,10 +676,17 @@ async function ownFiles(vm: VmInfo): Promise<string[]> {
     for (const kept of [`${stem}.ctys.`, `${stem}.sh.`]) {
       if (name.startsWith(kept) && /^\d{14}(-\d+)?$/.test(name.slice(kept.length))) return true;
     }
-    return name.startsWith(`${vm.label}.suspend`) || name.startsWith(`${vm.label}.seed.`);
+    return name.startsWith(`${vm.label}.suspend`) || name.startsWith(`${vm.label}.seed.`) || uefiVarsFiles(vm.label).includes(name);
   };
   const entries = await readdir(vm.dir, { withFileTypes: true });
   return entries.filter((e) => !e.isDirectory() && mine(e.name)).map((e) => join(vm.dir, e.name));
+}
+
+/** The TPM's state (its keys go with the VM): swtpm's own files, then the directory if that left it empty. */
+async function removeTpmState(dir: string): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) if (e.isFile() && TPM_STATE_FILE_RE.test(e.name)) await rm(join(dir, e.name), { force: true });
+  await rmdir(dir).catch(() => undefined);
 }
 
 /**
@@ -693,6 +702,7 @@ async function deleteVmFilesNow(vm: VmInfo, deleteDisks: boolean): Promise<{ kep
   for (const f of await ownFiles(vm)) await rm(f, { force: true });
   // A preseed's PXE tree: its links and its pxelinux.cfg, nothing else.
   await removePxeTree(join(vm.dir, seedName(vm.label, 'pxe')));
+  await removeTpmState(join(vm.dir, tpmStateDir(vm.label)));
   cache.delete(vm.config);
   // The VM's own directory is <BASE>/<LABEL>/; a base or any other directory stays.
   const ownDir = [vm.label, basename(vm.config, '.ctys')].includes(basename(vm.dir)) && !bases().includes(vm.dir);

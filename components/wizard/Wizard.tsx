@@ -45,7 +45,7 @@ export interface StepProps {
 const STEPS = [
   { id: 'template', title: 'Template', fields: ['template'] },
   { id: 'identity', title: 'Identity', fields: ['label', 'uuid', 'mac', 'ip', 'netmask', 'gateway', 'os', 'osrel', 'dist', 'distrel'] },
-  { id: 'hardware', title: 'Hardware', fields: ['accelerator', 'smp', 'memsize', 'arch', 'qemu', 'machine', 'cpu'] },
+  { id: 'hardware', title: 'Hardware', fields: ['accelerator', 'smp', 'memsize', 'firmware', 'secureBoot', 'tpm', 'arch', 'qemu', 'machine', 'cpu'] },
   {
     id: 'storage', title: 'Storage & install',
     fields: ['disk', 'diskFormat', 'diskSize', 'diskIf', 'cdromIf', 'bootmode', 'instmode', 'instSrcCdrom', 'instSrcFdd', 'instSrcUsb', 'pxeRoot', 'pxeBootFile', 'kernel', 'initrd', 'append'],

@@ -12,7 +12,7 @@ import type { Auth } from '../auth';
 import { checkHost } from '../check';
 import { cloneVm } from '../clone';
 import { confinePath, confineStart } from '../confine';
-import { addDisk, addNic, removeDisk, removeNic, resizeDisk } from '../devices';
+import { addCd, addDisk, addNic, changeDrive, removeCd, removeDisk, removeNic, resizeDisk, setDiskOptions } from '../devices';
 import { editVm, vmSettings } from '../edit';
 import { badInput, conflict, notFound } from '../errors';
 import { bases, runDir } from '../paths';
@@ -69,12 +69,18 @@ function startRequest(body: Body): StartOptions {
   if (consoleMode !== undefined && !(CONSOLES as readonly string[]).includes(consoleMode)) {
     throw badInput('console', `console: '${consoleMode}' is not one of ${CONSOLES.join(', ')}`);
   }
-  const instmode = body.instmode === true ? true : optString(body, 'instmode');
+  // Paths and their modes: no longer than a path may be, no line breaks or other control characters.
+  const option = (field: string) => {
+    const v = optString(body, field);
+    if (v !== undefined && (v.length > 8192 || /[\x00-\x1f\x7f]/.test(v))) throw badInput(field, `${field}: must be one line of at most 8192 characters (MODE%PATH…)`);
+    return v;
+  };
+  const instmode = body.instmode === true ? true : option('instmode');
   return {
     console: consoleMode,
-    bootmode: optString(body, 'bootmode'),
+    bootmode: option('bootmode'),
     instmode: instmode === '' ? undefined : instmode,
-    kernelmode: optString(body, 'kernelmode'),
+    kernelmode: option('kernelmode'),
     reuse: optBoolean(body, 'reuse'),
   };
 }
@@ -134,6 +140,7 @@ function createRequest(body: Body): CreateRequest & { start?: boolean | StartOpt
 }
 
 const deviceIndexError = (n: string) => (/^\d{1,2}$/.test(n) ? null : `n: '${n}' is not a device number (0, 1, …)`);
+const driveError = (d: string) => (/^(cd\d{1,2}|fd[ab])$/.test(d) ? null : `drive: '${d}' is not a drive name (cd1, cd2, …, fda, fdb)`);
 
 const TAIL_MAX = 4 * 1024 * 1024;
 
@@ -233,17 +240,22 @@ export function apiRoutes(): Router {
       // The VM page's look: a fresh screen sample tells a guest that makes no progress.
       const status = await vmStatus(found, { sample: true });
       const vm = applyStatus(found, status);
-      const [files, runtime] = await Promise.all([readVmFiles(vm), runtimeFacts(vm.label, status)]);
-      let argv: string[] | null = null;
-      let argvError: string | undefined;
-      try {
-        argv = await wrapperPrint(vm);
-      } catch (e) {
-        argvError = (e as Error).message;
-      }
-      // A stopped VM that could not start as configured (a missing ISO or kernel, a dead switch): the wrapper's --check says why.
-      const problem = vm.state === 'stopped' || vm.state === 'suspended' ? await wrapperCheck(vm, [], vm.accelerator) : null;
-      const settings = await vmSettings(vm);
+      // The wrapper's --print and --check, the files and the settings are read at once (two wrapper runs side by side).
+      const stopped = vm.state === 'stopped' || vm.state === 'suspended';
+      const [files, runtime, printed, problem, settings] = await Promise.all([
+        readVmFiles(vm),
+        runtimeFacts(vm.label, status),
+        wrapperPrint(vm).then((argv) => ({ argv }), (e: Error) => ({ argv: null, argvError: e.message })),
+        // A stopped VM that could not start as configured (a missing ISO or kernel, a dead switch): the wrapper's --check says why.
+        stopped ? wrapperCheck(vm, [], vm.accelerator) : null,
+        vmSettings(vm).catch((e: NodeJS.ErrnoException) => {
+          // Deleted while this page was being read.
+          if (e.code === 'ENOENT') throw notFound(`label: no VM '${vm.label}' (deleted)`, 'label');
+          throw e;
+        }),
+      ]);
+      const { argv } = printed;
+      const argvError = 'argvError' in printed ? printed.argvError : undefined;
       return { vm, files, argv, ...(argvError ? { argvError } : {}), ...(problem ? { problem } : {}), runtime, settings };
     })
     .add('PATCH', '/api/vms/:label', async (r) => {
@@ -259,9 +271,15 @@ export function apiRoutes(): Router {
       const file = optString(body, 'file');
       // An existing image given through the API lies under the bases or the media directories.
       if (file) await confinePath('file', file, (await resolveVm(r.params.label)).dir);
-      const o = await addDisk(r.params.label, { size: optString(body, 'size'), file, interface: optString(body, 'interface') });
+      const options = Object.fromEntries(['readOnly', 'cache', 'discard', 'bootIndex'].filter((k) => body[k] !== undefined).map((k) => [k, body[k]]));
+      const o = await addDisk(r.params.label, { size: optString(body, 'size'), file, interface: optString(body, 'interface'), options });
       return new Json(201, { ...o, vm: await vmWithStatus(o.vm.label) });
     })
+    .add('PATCH', '/api/vms/:label/disks/:n', async (r) => {
+      // {readOnly, cache, discard, bootIndex}: pending until the next start on a running VM.
+      const o = await setDiskOptions(r.params.label, Number(r.params.n), await r.body());
+      return { ...o, vm: await vmWithStatus(o.vm.label) };
+    }, { params: { n: deviceIndexError } })
     .add('POST', '/api/vms/:label/disks/:n/resize', async (r) => {
       const body = await r.body();
       const o = await resizeDisk(r.params.label, Number(r.params.n), reqString(body, 'size'), optString(body, 'shrink'));
@@ -271,6 +289,23 @@ export function apiRoutes(): Router {
       const o = await removeDisk(r.params.label, Number(r.params.n));
       return { ...o, vm: await vmWithStatus(o.vm.label) };
     }, { params: { n: deviceIndexError } })
+    .add('GET', '/api/vms/:label/cds', async (r) => { const vm = await resolveVm(r.params.label); return { cds: vm.cds, floppies: vm.floppies }; })
+    .add('POST', '/api/vms/:label/cds', async (r) => {
+      const body = await r.body();
+      const iso = optString(body, 'iso');
+      if (iso) await confinePath('iso', iso, (await resolveVm(r.params.label)).dir);
+      const o = await addCd(r.params.label, { iso, interface: optString(body, 'interface') });
+      return new Json(201, { ...o, vm: await vmWithStatus(o.vm.label) });
+    })
+    .add('DELETE', '/api/vms/:label/cds/:n', async (r) => {
+      const o = await removeCd(r.params.label, Number(r.params.n));
+      return { ...o, vm: await vmWithStatus(o.vm.label) };
+    }, { params: { n: deviceIndexError } })
+    .add('PATCH', '/api/vms/:label/drives/:drive', async (r) => {
+      // {path}: the image in CD/DVD drive cdN (N ≥ 1) or floppy drive fda/fdb; '' empties it.
+      const o = await changeDrive(r.params.label, r.params.drive, optString(await r.body(), 'path') ?? '', { confined: true });
+      return { ...o, vm: await vmWithStatus(o.vm.label) };
+    }, { params: { drive: driveError } })
     .add('DELETE', '/api/vms/:label/nics/:n', async (r) => {
       const o = await removeNic(r.params.label, Number(r.params.n));
       return { ...o, vm: await vmWithStatus(o.vm.label) };

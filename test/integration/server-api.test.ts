@@ -257,3 +257,18 @@ test('a VM made or deleted outside the dashboard is told to event listeners (typ
     events.close();
   }
 });
+
+test('a VM page read while the VM is deleted answers 200 or 404 with the label, never 500', async () => {
+  for (let round = 0; round < 4; round++) {
+    const label = `race${round}`;
+    assert.equal((await api(base, 'POST', '/api/vms', spec(label))).status, 201);
+    const reads = [0, 5, 20, 60].map((delay) => new Promise((r) => setTimeout(r, delay)).then(() => api(base, 'GET', `/api/vms/${label}`)));
+    const removed = api(base, 'DELETE', `/api/vms/${label}?disks=delete`);
+    const answers = await Promise.all(reads);
+    assert.equal((await removed).status, 200);
+    for (const a of answers) {
+      assert.ok(a.status === 200 || a.status === 404, `GET while deleting answered ${a.status}: ${a.text}`);
+      if (a.status === 404) assert.equal(a.json.field, 'label');
+    }
+  }
+});
