@@ -40,7 +40,17 @@ const path = (what: string) =>
     .max(4000, { error: `${what} path is too long` })
     .refine((s) => !CONTROL.test(s), { error: `${what} path may not contain control characters or line breaks` });
 
-const quoted = (v: unknown) => `'${String(v)}'`;
+/** A value as a refusal quotes it; a JSON object or list from the API (whose toString may be anything) as JSON, cut short. */
+function quoted(v: unknown): string {
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return `'${v}'`;
+  let json: string;
+  try {
+    json = JSON.stringify(v) ?? typeof v;
+  } catch {
+    json = typeof v;
+  }
+  return `'${json.length > 60 ? `${json.slice(0, 57)}...` : json}'`;
+}
 
 const word = (re: RegExp, hint: string) =>
   z.string({ error: 'must be text' }).refine((s) => re.test(s), { error: (i) => `${quoted(i.input)} ${hint}` });

@@ -27,6 +27,8 @@ interface SerialLink {
   /** Everything the guest printed since the link opened. */
   readonly output: () => string;
   onOutput(fn: () => void): void;
+  /** Why the link ended (the VM is not running, or stopped), or null while it is up. */
+  readonly ended: () => VmdeckError | null;
   close(): void;
 }
 
@@ -39,7 +41,12 @@ async function openSerial(label: string): Promise<SerialLink> {
     if (text.length > 1 << 20) text = text.slice(-(1 << 19));
     for (const w of [...waiters]) w();
   };
-  const base = { output: () => text, onOutput: (fn: () => void) => { waiters.add(fn); } };
+  let ended: VmdeckError | null = null;
+  const end = (why: VmdeckError) => {
+    ended ??= why;
+    for (const w of [...waiters]) w();
+  };
+  const base = { output: () => text, onOutput: (fn: () => void) => { waiters.add(fn); }, ended: () => ended };
   const server = await liveServer().catch(() => null);
   if (server) {
     const ws = new WebSocket(consoleWsUrl(server, label, 'serial'), {
@@ -53,7 +60,10 @@ async function openSerial(label: string): Promise<SerialLink> {
     });
     // The hub's first frame is its recent output: old, not what is waited for.
     ws.on('message', (d: Buffer) => { if (first) first = false; else got(Buffer.isBuffer(d) ? d : Buffer.from(d)); });
-    ws.on('close', (code: number) => { if (code === 4409 || code === 4410) for (const w of [...waiters]) w(); });
+    ws.on('close', (code: number) => {
+      if (code === 4409) end(notRunning(label));
+      else if (code === 4410) end(new VmdeckError(409, `serial: VM '${label}' stopped`, 'label'));
+    });
     return { ...base, write: (s) => ws.send(Buffer.from(s), { binary: true }), close: () => ws.close(1000) };
   }
   const p = runtimePaths(label);
@@ -71,6 +81,7 @@ async function openSerial(label: string): Promise<SerialLink> {
   }
   sock.on('data', got);
   sock.on('error', () => undefined);
+  sock.on('close', () => end(new VmdeckError(409, `serial: VM '${label}' stopped`, 'label')));
   return {
     ...base,
     write: (s) => sock.write(s),
@@ -171,7 +182,16 @@ function waitFor(link: SerialLink, pattern: RegExp, from: number, timeoutS: numb
     const look = () => {
       const seen = noAnsi(link.output().slice(from));
       const m = pattern.exec(seen);
-      if (!m) return false;
+      if (!m) {
+        // Nothing more will come: say why now, not at the timeout.
+        const why = link.ended();
+        if (why) {
+          clearTimeout(timer);
+          reject(why);
+          return true;
+        }
+        return false;
+      }
       clearTimeout(timer);
       resolve({ matched: m[0], end: link.output().length });
       return true;

@@ -49,6 +49,8 @@ export async function cloneVm(source: string, label: string, opts: { linked?: bo
       if (user) throw conflict(`disk: '${d.path}' is a disk of running VM '${user.label}': a linked clone's backing file must not change`, 'disk');
     }
   }
+  // A disk the source names but does not have is the source's problem, said before anything is copied.
+  for (const d of disks) if (!(await exists(d.path))) throw conflict(`disk: VM '${src.label}' has no disk '${d.path}' to clone (its disk ${d.index} is missing)`, 'disk');
   const dir = join(defaultBase(), label);
   if (await exists(dir)) throw conflict(`label: '${dir}' exists already`, 'label');
   let text = original;

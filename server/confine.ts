@@ -33,6 +33,10 @@ const within = (dir: string, path: string) => {
 /** Refuses (400, naming the field and the allowed directories) a path outside dirs; relative paths are the VM directory's. */
 export async function confinePath(field: string, path: string, vmDir: string, dirs = [...bases(), ...mediaDirs()]): Promise<void> {
   if (path === '') return;
+  // A relative path is the VM directory's own: one that climbs out of it would also be made outside the atomic create.
+  if (!isAbsolute(path) && path.split('/').includes('..')) {
+    throw badInput(field, `${field}: '${path}' climbs out of the VM directory ('..'); name a file in it, or an absolute path under the bases or the media directories`);
+  }
   const real = await realish(isAbsolute(path) ? path : join(vmDir, path));
   for (const d of dirs) if (within(await realish(d), real)) return;
   throw badInput(field, `${field}: '${path}' is outside the bases and the media directories (${dirs.join(', ')}); put it in one of them (VMDECK_MEDIA)`);

@@ -17,6 +17,8 @@ import { subscribe } from './events';
 import { connectionFromGuest } from './peers';
 import { announceServer, serverFile } from './serverfile';
 import { startSampler } from './stats';
+import { finishInterruptedSuspends } from './runner';
+import { enumerate } from './store';
 import { closeAllConsoles, vmStopped } from './ws/consoles';
 import { createWsEndpoints } from './ws/index';
 import { REPO } from './repo';
@@ -94,19 +96,29 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     return p.handle(req, res);
   }
 
+  /** What each request carried, as classify() read it when its headers came. */
+  const carried = new WeakMap<IncomingMessage, Credentials>();
+  const held = new WeakMap<IncomingMessage, Promise<Credentials>>();
+
   /**
    * What the request carries. A wrong credential's answer is held (the
-   * throttle); a right one is never held, whatever was guessed before.
+   * throttle), once per request; a right one is never held, whatever was
+   * guessed before.
    */
-  async function credentials(req: IncomingMessage): Promise<Credentials> {
-    const creds = auth.check(req);
-    if (creds.ok) connections.trust(req.socket);
-    else if (creds.presented) {
-      connections.failed(req.socket);
-      const delay = auth.throttle.fail(remoteAddress(req));
-      if (delay) await new Promise((r) => setTimeout(r, delay));
+  function credentials(req: IncomingMessage): Promise<Credentials> {
+    let p = held.get(req);
+    if (!p) {
+      p = (async () => {
+        const creds = carried.get(req) ?? classify(req);
+        if (!creds.ok && creds.presented) {
+          const delay = auth.throttle.fail(remoteAddress(req));
+          if (delay) await new Promise((r) => setTimeout(r, delay));
+        }
+        return creds;
+      })();
+      held.set(req, p);
     }
-    return creds;
+    return p;
   }
 
   const authenticate = async (req: IncomingMessage) => (await credentials(req)).ok;
@@ -181,16 +193,24 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
 
   /** Marks the connection at once by what its request carries, before anything is awaited: the right user's is never closed for room. */
-  function classify(req: IncomingMessage): void {
+  function classify(req: IncomingMessage): Credentials {
     const creds = auth.check(req, (req.url ?? '').startsWith('/ws/'));
+    carried.set(req, creds);
     if (creds.ok) connections.trust(req.socket);
     else if (creds.presented) connections.failed(req.socket);
+    return creds;
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    classify(req);
-    // A guest (QEMU's user network maps 10.0.2.2 to 127.0.0.1) gets no answer at all.
-    if (await connectionFromGuest(req.socket)) {
+    const creds = classify(req);
+    // A wrong token waits first: many are closed for room meanwhile, and a guess costs no look at the guests.
+    // (A stale session cookie, e.g. after a restart, is no guess worth holding a page's assets for.)
+    if (creds.presented && !creds.ok && creds.via !== 'cookie') {
+      await credentials(req);
+      if (req.socket.destroyed) return;
+    }
+    // A guest (QEMU's user network maps 10.0.2.2 to 127.0.0.1) gets no answer at all; the right token's look is taken at once.
+    if (await connectionFromGuest(req.socket, creds.ok)) {
       req.socket.destroy();
       return;
     }
@@ -216,8 +236,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => { /* a client that went away */ });
-    classify(req);
-    if (await connectionFromGuest(req.socket)) {
+    const creds = classify(req);
+    if (await connectionFromGuest(req.socket, creds.ok)) {
       socket.destroy();
       return;
     }
@@ -277,6 +297,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const actualPort = socketPath === undefined ? (server.address() as AddressInfo).port : 0;
   // The graphs' history: every running VM sampled each step while the dashboard runs.
   const sampler = startSampler();
+  // A suspend that a killed dashboard (or an interrupted CLI) left half-done is finished, or undone, now.
+  void enumerate().then((vms) => finishInterruptedSuspends(vms, (line) => console.error(`vmdeck serve: ${line}`))).catch(() => undefined);
   // `vmdeck console` and `vmdeck monitor` find us here and share our hubs.
   const unannounce = await announceServer(host, actualPort, socketPath).catch((e: Error) => {
     console.error(`vmdeck serve: cannot write ${serverFile()}: ${e.message} (vmdeck console will not share the dashboard's consoles)`);

@@ -6,7 +6,8 @@
 // and a process's open sockets are its /proc/PID/fd links `socket:[INODE]`.
 // A peer socket held by a network emulator (QEMU, or a slirp helper that
 // plays the same part for a switch) is a guest's, and gets nothing.
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 
 /** Programs that carry guests' connections to the host. */
@@ -38,106 +39,175 @@ export function procAddresses(address: string): string[] {
 
 const port4 = (p: number) => p.toString(16).toUpperCase().padStart(4, '0');
 
-/** Who holds what, at one moment: every local TCP socket by its two ends, and the sockets the emulators hold. */
+/**
+ * A look at one table (/proc/net/tcp or tcp6) and at the emulators'
+ * sockets, at one moment. The table is kept as read: under a connection
+ * flood it lists tens of thousands of sockets, and a connection's verdict
+ * needs one line of it, not a map of them all.
+ */
 interface Snapshot {
   at: number;
-  /** "LOCAL:PORT REMOTE:PORT" (the tables' hex) → inode. */
-  sockets: Map<string, number>;
+  table: string;
   emulatorInodes: Set<number>;
 }
 
-async function readSockets(): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    const text = await readFile(file, 'latin1').catch(() => '');
-    for (const line of text.split('\n')) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 10 || !f[1].includes(':')) continue;
-      const inode = Number(f[9]);
-      if (inode > 0) out.set(`${f[1]} ${f[2]}`, inode);
-    }
-  }
-  return out;
-}
-
-async function socketInodes(pids: number[]): Promise<Set<number>> {
+function socketInodes(pids: number[]): Set<number> {
   const out = new Set<number>();
   for (const pid of pids) {
-    for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [] as string[])) {
-      const m = /^socket:\[(\d+)\]$/.exec(await readlink(`/proc/${pid}/fd/${fd}`).catch(() => ''));
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch { /* gone, or not ours to read */ }
+    for (const fd of fds) {
+      let link = '';
+      try {
+        link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch { /* closed meanwhile */ }
+      const m = /^socket:\[(\d+)\]$/.exec(link);
       if (m) out.add(Number(m[1]));
     }
   }
   return out;
 }
 
-/** At most one look every MIN_GAP_MS however many connections ask: under a flood they share one. */
-const MIN_GAP_MS = 20;
-let snapshot: Snapshot | null = null;
-let reading: Promise<Snapshot> | null = null;
+/** The inode on the line of the table whose two ends are `key` ("LOCAL:PORT REMOTE:PORT" in the table's hex), if any. */
+export function inodeOf(table: string, key: string): number | undefined {
+  const at = table.indexOf(` ${key} `);
+  if (at < 0) return undefined;
+  const end = table.indexOf('\n', at);
+  // sl local rem st tx:rx tr:when retrnsmt uid timeout inode
+  const f = table.slice(at, end < 0 ? undefined : end).trim().split(/\s+/);
+  const inode = Number(f[8]);
+  return inode > 0 ? inode : undefined;
+}
 
-/** A snapshot taken at or after `since` (a connection's peer socket exists before its request arrives). */
-async function snapshotSince(since: number, pids: number[]): Promise<Snapshot> {
-  for (;;) {
-    if (snapshot && snapshot.at >= since) return snapshot;
-    if (!reading) {
-      const wait = snapshot ? snapshot.at + MIN_GAP_MS - Date.now() : 0;
-      reading = (async () => {
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        const at = Date.now();
-        const [sockets, emulatorInodes] = await Promise.all([readSockets(), socketInodes(pids)]);
-        snapshot = { at, sockets, emulatorInodes };
-        return snapshot;
-      })().finally(() => { reading = null; });
+/**
+ * One reader per table. A look is shared by every connection that asks
+ * while it is made; the next one waits a gap that grows with what a look
+ * costs (a flood makes the table long), unless a connection that proved the
+ * token asks: that one is never kept waiting behind the flood.
+ */
+class TableReader {
+  private snapshot: Snapshot | null = null;
+  private reading: Promise<Snapshot> | null = null;
+  private lastCostMs = 0;
+  private urgent: (() => void) | null = null;
+
+  constructor(private readonly file: string) {}
+
+  private gapMs(): number {
+    return Math.min(MAX_GAP_MS, Math.max(MIN_GAP_MS, 8 * this.lastCostMs));
+  }
+
+  private read(pids: number[], urgent: boolean): Promise<Snapshot> {
+    const wait = this.snapshot && !urgent ? this.snapshot.at + this.gapMs() - Date.now() : 0;
+    const reading = (async () => {
+      if (wait > 0) {
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, wait);
+          this.urgent = () => {
+            clearTimeout(t);
+            r();
+          };
+        });
+        this.urgent = null;
+      }
+      const at = Date.now();
+      const t0 = performance.now();
+      const table = await readFile(this.file, 'latin1').catch(() => '');
+      const snap = { at, table, emulatorInodes: socketInodes(pids) };
+      this.lastCostMs = performance.now() - t0;
+      this.snapshot = snap;
+      return snap;
+    })().finally(() => {
+      if (this.reading === reading) this.reading = null;
+    });
+    this.reading = reading;
+    return reading;
+  }
+
+  /** A look taken at or after `since` (a connection's peer socket exists before its request arrives). */
+  async since(since: number, pids: number[], urgent: boolean): Promise<Snapshot> {
+    for (;;) {
+      if (this.snapshot && this.snapshot.at >= since) return this.snapshot;
+      if (!this.reading) this.read(pids, urgent);
+      else if (urgent) this.urgent?.();
+      await this.reading;
     }
-    await reading;
   }
 }
 
-/** Pids of the emulators with a user network, listed at most every 200 ms (a guest needs far longer to boot and connect). */
-let emulators: { at: number; pids: Promise<number[]> } | null = null;
+/** Between looks under load: at least MIN_GAP_MS, at most MAX_GAP_MS. */
+const MIN_GAP_MS = 20;
+const MAX_GAP_MS = 500;
+const readers = { tcp: new TableReader('/proc/net/tcp'), tcp6: new TableReader('/proc/net/tcp6') };
 
 /** Whether a QEMU command line has a user-mode (slirp) network: only those reach the host's loopback. */
 const USER_NET = /(^|\0)-(netdev|nic|net)\0user(,|\0|$)/;
 
-async function listEmulators(): Promise<number[]> {
-  const out: number[] = [];
-  for (const name of await readdir('/proc').catch(() => [] as string[])) {
-    if (!/^\d+$/.test(name)) continue;
-    // By its program, not its comm: the wrapper names QEMU's process vmdeck-LABEL (-name process=).
-    const cmdline = await readFile(`/proc/${name}/cmdline`, 'latin1').catch(() => '');
-    const end = cmdline.indexOf('\0');
-    const argv0 = end < 0 ? cmdline : cmdline.slice(0, end);
-    const program = argv0.slice(argv0.lastIndexOf('/') + 1);
-    if (!EMULATOR.test(program)) continue;
-    if (program.startsWith('qemu') && !USER_NET.test(cmdline)) continue;
-    out.push(Number(name));
-  }
-  return out;
+/** Per pid: whether it is an emulator with a user network, and when that was read (a pid may exec another program). */
+const programs = new Map<number, { emulator: boolean; at: number }>();
+const PROGRAM_TTL_MS = 2000;
+
+function isEmulator(pid: number, now: number): boolean {
+  const known = programs.get(pid);
+  if (known && now - known.at < PROGRAM_TTL_MS) return known.emulator;
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+  } catch { /* gone */ }
+  const end = cmdline.indexOf('\0');
+  const argv0 = end < 0 ? cmdline : cmdline.slice(0, end);
+  // By its program, not its comm: the wrapper names QEMU's process vmdeck-LABEL (-name process=).
+  const program = argv0.slice(argv0.lastIndexOf('/') + 1);
+  const emulator = EMULATOR.test(program) && (!program.startsWith('qemu') || USER_NET.test(cmdline));
+  programs.set(pid, { emulator, at: now });
+  return emulator;
 }
 
-function emulatorPids(now = Date.now()): Promise<number[]> {
-  if (!emulators || now - emulators.at > 200) emulators = { at: now, pids: listEmulators() };
-  return emulators.pids;
+/** Pids of the emulators with a user network, listed at most every 200 ms (a guest needs far longer to boot and connect). */
+let emulators: { at: number; pids: number[] } | null = null;
+
+function emulatorPids(now = Date.now()): number[] {
+  if (emulators && now - emulators.at <= 200) return emulators.pids;
+  let names: string[] = [];
+  try {
+    names = readdirSync('/proc');
+  } catch { /* no /proc: no emulators to tell apart */ }
+  const pids: number[] = [];
+  const live = new Set<number>();
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    live.add(pid);
+    if (isEmulator(pid, now)) pids.push(pid);
+  }
+  for (const pid of programs.keys()) if (!live.has(pid)) programs.delete(pid);
+  emulators = { at: now, pids };
+  return pids;
 }
 
 /**
  * Whether this connection was made by an emulator for a guest (then the
  * dashboard answers nothing). Costs nothing while no emulator with a user
- * network runs; else one shared look at /proc/net/tcp and at those
- * emulators' sockets per 20 ms at most.
+ * network runs; else one look at the connection's table, shared by the
+ * connections that ask meanwhile. `urgent`: the request proved the token,
+ * and its look is taken at once.
  */
-export async function fromGuest(socket: Socket): Promise<boolean> {
+export async function fromGuest(socket: Socket, urgent = false): Promise<boolean> {
   const since = Date.now();
-  const pids = await emulatorPids();
+  const pids = emulatorPids(since);
   if (pids.length === 0) return false;
   const { remoteAddress, remotePort, localAddress, localPort } = socket;
   if (!remoteAddress || !remotePort || !localAddress || !localPort) return false;
-  const snap = await snapshotSince(since, pids);
-  // The peer's socket: its local end is our remote one.
-  for (const peer of procAddresses(remoteAddress)) {
-    for (const us of procAddresses(localAddress)) {
-      const inode = snap.sockets.get(`${peer}:${port4(remotePort)} ${us}:${port4(localPort)}`);
+  const v4 = socket.remoteFamily === 'IPv4';
+  const snap = await (v4 ? readers.tcp : readers.tcp6).since(since, pids, urgent);
+  // The peer's socket: its local end is our remote one. In tcp6, IPv4 peers are mapped.
+  const peers = procAddresses(remoteAddress).filter((a) => a.length === (v4 ? 8 : 32));
+  const us = procAddresses(localAddress).filter((a) => a.length === (v4 ? 8 : 32));
+  for (const peer of peers) {
+    for (const u of us) {
+      const inode = inodeOf(snap.table, `${peer}:${port4(remotePort)} ${u}:${port4(localPort)}`);
       if (inode !== undefined) return snap.emulatorInodes.has(inode);
     }
   }
@@ -147,10 +217,10 @@ export async function fromGuest(socket: Socket): Promise<boolean> {
 const verdicts = new WeakMap<Socket, Promise<boolean>>();
 
 /** fromGuest, asked once per connection (at its first request, so a half-open flood costs nothing). */
-export function connectionFromGuest(socket: Socket): Promise<boolean> {
+export function connectionFromGuest(socket: Socket, urgent = false): Promise<boolean> {
   let v = verdicts.get(socket);
   if (!v) {
-    v = fromGuest(socket).catch(() => false);
+    v = fromGuest(socket, urgent).catch(() => false);
     verdicts.set(socket, v);
   }
   return v;

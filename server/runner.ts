@@ -11,7 +11,7 @@ import type { VmInfo } from '../lib/vm';
 import { badInput, conflict, VmdeckError } from './errors';
 import { exists } from './fsutil';
 import { kvmVerdict } from './kvm-probe';
-import { sleep } from './proc';
+import { processAlive, sleep } from './proc';
 import { wrapperArgs } from './wrapper';
 import { complaint, stripSelf } from '../lib/wrapper/complaint';
 import {
@@ -293,7 +293,8 @@ async function forceQuit(vm: VmInfo, pid: number): Promise<string | undefined> {
 async function suspend(vm: VmInfo, pid: number): Promise<void> {
   const p = runtimePaths(vm.label);
   const target = suspendFile(vm.dir, vm.label);
-  const part = `${target}.part`;
+  // Named by this process: one that dies meanwhile leaves a save that the next dashboard finishes (finishInterruptedSuspends).
+  const part = `${target}.part-${process.pid}`;
   // A live migration, not stop-then-migrate: the stream then records the
   // guest as running, so QEMU resumes it running on its own, even when the
   // wrapper is started by hand. A paused VM stays paused across it.
@@ -332,6 +333,43 @@ async function suspend(vm: VmInfo, pid: number): Promise<void> {
   await rename(part, target);
   const killed = await forceQuit(vm, pid);
   if (killed) throw new VmdeckError(500, `suspend: state saved to ${target}, but ${killed}`, 'suspend');
+}
+
+/**
+ * A suspend whose process died (a dashboard killed, a `vmdeck cancel
+ * --suspend` interrupted) leaves QEMU saving, or saved and paused, and a
+ * `<L>.suspend.part-PID`: QEMU finishes the save by itself, so it is taken
+ * as the suspend it was meant to be (renamed, QEMU quit), or, when the save
+ * failed or QEMU is gone, the part is removed and the VM runs on as it is.
+ * Said in one line per VM; the dashboard calls it when it starts.
+ */
+export async function finishInterruptedSuspends(vms: readonly VmInfo[], report: (line: string) => void = () => {}): Promise<void> {
+  for (const vm of vms) {
+    const target = suspendFile(vm.dir, vm.label);
+    const parts = (await readdir(vm.dir).catch(() => [] as string[])).filter((f) => f.startsWith(`${basename(target)}.part`));
+    for (const name of parts) {
+      const owner = Number(/\.part-(\d+)$/.exec(name)?.[1]);
+      if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) continue;
+      const part = join(vm.dir, name);
+      const p = runtimePaths(vm.label);
+      const pid = await readPid(p.pidFile);
+      const live = pid !== undefined && (await isQemuOf(pid, p.dir));
+      let status = 'gone';
+      for (let waited = 0; live && waited < 120_000; waited += 200) {
+        status = (await withQmp(vm, (c) => qmpCall<{ status?: string }>(c, 'query-migrate')).catch(() => ({ status: 'gone' }))).status ?? 'none';
+        if (status !== 'active' && status !== 'setup' && status !== 'device' && status !== 'pre-switchover') break;
+        await sleep(200);
+      }
+      if (live && status === 'completed' && !(await exists(target))) {
+        await rename(part, target);
+        const killed = await forceQuit(vm, pid!);
+        report(`suspend: VM '${vm.label}': the save a process that ended left was complete; ${killed ?? 'it is suspended'}`);
+      } else {
+        await rm(part, { force: true });
+        report(`suspend: VM '${vm.label}': removed ${name}, a save that did not complete (${status}); the VM is as it was`);
+      }
+    }
+  }
 }
 
 /**

@@ -89,7 +89,8 @@ export class ConnectionGuard {
   private drop(socket: Socket): void {
     this.evicted++;
     this.remove(socket);
-    socket.destroy();
+    // A reset, not a FIN: one packet, and no closing states for the kernel to keep for the flood.
+    socket.resetAndDestroy();
   }
 
   /** A connection that presented the right credentials. */

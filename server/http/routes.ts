@@ -69,12 +69,18 @@ function startRequest(body: Body): StartOptions {
   if (consoleMode !== undefined && !(CONSOLES as readonly string[]).includes(consoleMode)) {
     throw badInput('console', `console: '${consoleMode}' is not one of ${CONSOLES.join(', ')}`);
   }
-  const instmode = body.instmode === true ? true : optString(body, 'instmode');
+  // Paths and their modes: no longer than a path may be, no line breaks or other control characters.
+  const option = (field: string) => {
+    const v = optString(body, field);
+    if (v !== undefined && (v.length > 8192 || /[\x00-\x1f\x7f]/.test(v))) throw badInput(field, `${field}: must be one line of at most 8192 characters (MODE%PATH…)`);
+    return v;
+  };
+  const instmode = body.instmode === true ? true : option('instmode');
   return {
     console: consoleMode,
-    bootmode: optString(body, 'bootmode'),
+    bootmode: option('bootmode'),
     instmode: instmode === '' ? undefined : instmode,
-    kernelmode: optString(body, 'kernelmode'),
+    kernelmode: option('kernelmode'),
     reuse: optBoolean(body, 'reuse'),
   };
 }

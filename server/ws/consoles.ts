@@ -13,7 +13,10 @@ import { vmStatus, startVmArgs, waitUntilUp, type StartOptions } from '../runner
 import { readPid, runtimePaths } from '../runtime';
 import { claimConsole } from '../console-claim';
 import { CLOSE } from './close-codes';
-import { ConsoleHub, DEFAULT_LIMITS, type HubStats } from './hub';
+import { ConsoleHub, consoleClientCap, DEFAULT_LIMITS, tooManyClients, type HubStats } from './hub';
+import { MonitorLineGuard, monitorUnsafe, MuxGuard } from '../../lib/console-guard';
+import type { ConfigVars } from '../../lib/ctys';
+import { evalConfig, readConfig } from '../config';
 import { SlabReader, VncBridge } from './vnc';
 import { task } from '../tasks';
 
@@ -36,18 +39,31 @@ export class ConsoleRefused extends Error {
   }
 }
 
+/**
+ * QEMU listens on its console sockets with a short backlog (VNC's is 1), so
+ * clients that come together find it full (EAGAIN): they try again for a
+ * while, each after a short wait, rather than fail.
+ */
+const BUSY_RETRY_MS = 3000;
+
 function connectUnix(path: string, what: string, label: string, onread?: SlabReader['onread']): Promise<Socket> {
+  const until = Date.now() + BUSY_RETRY_MS;
   return new Promise((resolve, reject) => {
-    const sock = connect(onread ? { path, onread } : { path });
-    sock.once('connect', () => {
-      sock.removeAllListeners('error');
-      resolve(sock);
-    });
-    sock.once('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
-        reject(new ConsoleRefused(CLOSE.notRunning, `${what}: VM '${label}' is not running (no ${path})`));
-      } else reject(new ConsoleRefused(CLOSE.internalError, `${what}: ${path}: ${e.message}`));
-    });
+    const attempt = () => {
+      const sock = connect(onread ? { path, onread } : { path });
+      sock.once('connect', () => {
+        sock.removeAllListeners('error');
+        resolve(sock);
+      });
+      sock.once('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'EAGAIN' && Date.now() < until) {
+          setTimeout(attempt, 10 + Math.random() * 40);
+        } else if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
+          reject(new ConsoleRefused(CLOSE.notRunning, `${what}: VM '${label}' is not running (no ${path})`));
+        } else reject(new ConsoleRefused(CLOSE.internalError, `${what}: ${path}: ${e.message}`));
+      });
+    };
+    attempt();
   });
 }
 
@@ -80,9 +96,25 @@ async function hasStopped(vm: VmInfo, graceMs = 2000): Promise<boolean> {
   }
 }
 
+/** Whether the VM's config lifts the consoles' guards (MONITOR_UNSAFE=yes), read when a hub opens. */
+async function configUnsafe(vm: VmInfo): Promise<boolean> {
+  const read = await readConfig(vm.config).catch(() => null);
+  if (!read) return false;
+  let value = read.vars.MONITOR_UNSAFE;
+  if (value === undefined && read.dynamic) value = (await evalConfig(vm.config, ['MONITOR_UNSAFE']).catch(() => ({} as ConfigVars))).MONITOR_UNSAFE;
+  return monitorUnsafe(value);
+}
+
+/** The guard of a console that reaches an HMP monitor: the monitor's own line, or the serial line's Ctrl-a c. */
+function guardFor(kind: SocketConsole | 'cli', unsafe: boolean): MonitorLineGuard | MuxGuard | undefined {
+  if (unsafe) return undefined;
+  return kind === 'monitor' ? new MonitorLineGuard() : new MuxGuard();
+}
+
 async function openSocketHub(vm: VmInfo, kind: SocketConsole): Promise<ConsoleHub> {
   const key = hubKey(vm.label, kind);
   const dir = runDir(vm.label);
+  const guard = guardFor(kind, await configUnsafe(vm));
   const claim = claimConsole(dir, kind, 'the dashboard');
   if ('holder' in claim) {
     throw new ConsoleRefused(CLOSE.tryAgainLater, `${kind}: in use by ${claim.holder}; QEMU serves one client per socket`);
@@ -113,8 +145,11 @@ async function openSocketHub(vm: VmInfo, kind: SocketConsole): Promise<ConsoleHu
     const stopped = await hasStopped(vm);
     throw new ConsoleRefused(stopped ? CLOSE.vmStopped : CLOSE.internalError, stopped ? `VM '${vm.label}' stopped` : `${kind}: QEMU closed the console connection`);
   }
+  // Whatever another program left on the monitor's line is not ours to enter.
+  if (guard instanceof MonitorLineGuard) sock.write(MonitorLineGuard.reset());
   const opened: ConsoleHub = new ConsoleHub({
     name: kind,
+    guard,
     onDispose: () => {
       if (hubs.get(key) === opened) hubs.delete(key);
       claim.release();
@@ -164,6 +199,8 @@ export async function attachSocketConsole(ws: WebSocket, vm: VmInfo, kind: Socke
 
 /** Connects a browser client to the VM's VNC server: its own connection. */
 export async function attachVnc(ws: WebSocket, vm: VmInfo): Promise<void> {
+  const max = consoleClientCap();
+  if ((vncBridges.get(vm.label)?.size ?? 0) >= max) throw new ConsoleRefused(CLOSE.tryAgainLater, tooManyClients('vnc', max));
   const reader = new SlabReader();
   const sock = await connectUnix(join(runDir(vm.label), 'vnc.sock'), 'vnc', vm.label, reader.onread);
   if (ws.readyState !== ws.OPEN) {
@@ -216,7 +253,8 @@ async function startCliSessionNow(vm: VmInfo, options: StartOptions, timeoutMs: 
   const term = pty.spawn('bash', argv, {
     name: 'xterm-256color', cols: 80, rows: 24, cwd: vm.dir, env: process.env as Record<string, string>, encoding: null,
   });
-  const hub = new ConsoleHub({ name: 'cli', persistent: true });
+  // The pty is QEMU's stdio, serial0 muxed with the monitor as on serial.sock.
+  const hub = new ConsoleHub({ name: 'cli', persistent: true, guard: guardFor('cli', await configUnsafe(vm)) });
   const session = { hub, pty: term };
   cliSessions.set(vm.label, session);
   hub.setLink({

@@ -4,6 +4,7 @@
 // first sent the recent output. The hub owns its link, its clients' listeners
 // and its timers, and releases them all in dispose().
 import type { RawData, WebSocket } from 'ws';
+import type { Guarded } from '../../lib/console-guard';
 import { CLOSE, closeReason } from './close-codes';
 
 /** What the hub reads from and types into. */
@@ -27,6 +28,8 @@ export interface HubLimits {
   slowClientBytes: number;
   /** How long after the last client leaves the link is kept before it is released. */
   lingerMs: number;
+  /** Clients at once; one more is refused (1013) rather than let a page open sockets without end. */
+  maxClients: number;
 }
 
 const BINARY = { binary: true } as const;
@@ -37,7 +40,17 @@ export const DEFAULT_LIMITS: HubLimits = {
   lowWater: 64 * 1024,
   slowClientBytes: 1024 * 1024,
   lingerMs: 1500,
+  maxClients: 128,
 };
+
+/** VMDECK_CONSOLE_CLIENTS, else 128: the clients one console (a hub, or a VM's VNC bridges) serves at once. */
+export function consoleClientCap(env = process.env): number {
+  const n = Number(env.VMDECK_CONSOLE_CLIENTS);
+  return Number.isInteger(n) && n > 0 ? n : DEFAULT_LIMITS.maxClients;
+}
+
+/** The refusal of one client too many, the same for hubs and VNC. */
+export const tooManyClients = (name: string, max: number) => `${name}: ${max} clients are attached already (VMDECK_CONSOLE_CLIENTS); close one and try again`;
 
 /** Recent output: the newest chunks whose total is at least `capacity` bytes (when there was that much). */
 export class Ring {
@@ -101,6 +114,8 @@ export interface HubOptions {
   persistent?: boolean;
   /** Called once when the hub is gone, so its registry can forget it. */
   onDispose?: () => void;
+  /** What clients type passes through this first (lib/console-guard.ts); its refusals go to the typist only. */
+  guard?: { input(data: Buffer): Guarded };
 }
 
 export class ConsoleHub implements Disposable {
@@ -121,7 +136,7 @@ export class ConsoleHub implements Disposable {
 
   constructor(private readonly options: HubOptions) {
     this.name = options.name;
-    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.limits = { ...DEFAULT_LIMITS, maxClients: consoleClientCap(), ...options.limits };
     this.ring = new Ring(this.limits.recentBytes);
   }
 
@@ -198,6 +213,10 @@ export class ConsoleHub implements Disposable {
       this.releaseIfIdle();
       return;
     }
+    if (this.clients.size >= this.limits.maxClients) {
+      ws.close(CLOSE.tryAgainLater, closeReason(tooManyClients(this.name, this.limits.maxClients)));
+      return;
+    }
     if (this.lingerTimer) {
       clearTimeout(this.lingerTimer);
       this.lingerTimer = null;
@@ -234,8 +253,15 @@ export class ConsoleHub implements Disposable {
         return;
       }
     }
+    let bytes: Buffer = buf;
+    if (this.options.guard) {
+      const g = this.options.guard.input(buf);
+      for (const problem of g.refused) ws.send(Buffer.from(`\r\nvmdeck: ${problem}\r\n`), BINARY);
+      if (g.forward.length === 0) return;
+      bytes = g.forward;
+    }
     this.typist = ws;
-    if (!this.link.write(buf)) {
+    if (!this.link.write(bytes)) {
       ws.pause();
       this.pausedClients.add(ws);
     }

@@ -4,7 +4,7 @@
 // directories only, refused in one line naming the field. The CLI, the host
 // user's own hand, stays free.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -60,6 +60,9 @@ test('host files outside the bases and media directories are refused as CD, kern
     [{ initrd: '/etc/shadow' }, 'initrd'],
     [{ disk: '/etc/shadow' }, 'disk'],
     [{ disk: '../../../outside.qcow2' }, 'disk'],
+    // Within the base, but beside the VM directory: made outside the atomic create, and another VM's file.
+    [{ disk: '../sibling.qcow2' }, 'disk'],
+    [{ disk: 'sub/../../sibling.qcow2' }, 'disk'],
     [{ instSrcFdd: '/etc/shadow' }, 'instSrcFdd'],
     [{ qemu: '/bin/sh' }, 'qemu'],
     [{ qemuMonSock: '/tmp/elsewhere.sock' }, 'qemuMonSock'],
@@ -73,6 +76,32 @@ test('host files outside the bases and media directories are refused as CD, kern
   assert.match((await api(base, 'POST', '/api/vms', { label: 'media1', ...guest, kernel: '/etc/shadow' })).json.error,
     /^kernel: '\/etc\/shadow' is outside the bases and the media directories \(.*\.cache\/guest.*\)/);
   assert.ok(!existsSync(join(sb.home, 'vms', 'media1')));
+});
+
+test('paths that resolve through a symlink in a base to outside the bases are refused', async () => {
+  const vms = join(sb.home, 'vms');
+  mkdirSync(vms, { recursive: true });
+  const outside = mkdtempSync(join(tmpdir(), 'vd-outside-'));
+  try {
+    symlinkSync('/etc', join(vms, 'etc-link'));
+    symlinkSync(outside, join(vms, 'out-dir'));
+    for (const [fields, field] of [
+      [{ instSrcCdrom: join(vms, 'etc-link', 'shadow'), bootmode: 'CD' }, 'instSrcCdrom'],
+      [{ kernel: join(vms, 'etc-link', 'hostname') }, 'kernel'],
+      // A disk still to be made, in a directory that is a link out of the base.
+      [{ disk: join(vms, 'out-dir', 'new.qcow2') }, 'disk'],
+    ] as [Record<string, unknown>, string][]) {
+      const r = await api(base, 'POST', '/api/vms', { label: 'linked', ...guest, ...fields });
+      assert.equal(r.status, 400, `${JSON.stringify(fields)}: ${r.text}`);
+      assert.equal(r.json.field, field, r.text);
+    }
+    assert.deepEqual(readdirSync(outside), [], 'nothing was made through the link');
+    assert.ok(!existsSync(join(vms, 'linked')));
+  } finally {
+    rmSync(join(vms, 'etc-link'), { force: true });
+    rmSync(join(vms, 'out-dir'), { force: true });
+    rmSync(outside, { recursive: true, force: true });
+  }
 });
 
 test('the allowed: media from VMDECK_MEDIA, a disk in the VM directory, harmless argsAdd', async () => {

@@ -3,7 +3,7 @@
 // close codes when a VM is not running or stops.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import net from 'node:net';
@@ -128,6 +128,82 @@ describe('monitor', () => {
     await m.waitFor(/\(qemu\) /, 10000);
     await m.run('info status', /VM status: running/);
     m.close();
+  });
+
+  const config = () => join(sb.home, 'vms', LABEL, `${LABEL}.ctys`);
+  const hubGone = async () => {
+    for (let i = 0; i < 50 && consoleStats().some((s) => s.label === LABEL); i++) await new Promise((r) => setTimeout(r, 100));
+  };
+
+  test('migrate exec: typed on the monitor is refused and runs nothing; the monitor goes on answering', async () => {
+    const marker = join(sb.home, 'migrate-ran');
+    const m = await open(LABEL, 'monitor');
+    await m.waitFor(/\(qemu\) /, 10000);
+    const from = m.mark;
+    m.send(`migrate "exec:touch ${marker}"\r`);
+    await m.waitFor(/vmdeck: monitor: 'migrate' reaches the host[^\r\n]*MONITOR_UNSAFE=yes/, 5000, from);
+    // Arrows, history and Tab do not get it past either: the up arrow would recall it.
+    m.send('\x1b[A\r');
+    await m.run('info status', /VM status: running/);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.ok(!existsSync(marker), 'the migration ran a program on the host');
+    m.close();
+  });
+
+  test('Ctrl-a c on the serial console does not reach the monitor', async () => {
+    const s = await open(LABEL, 'serial');
+    await s.shell(PROMPT);
+    const from = s.mark;
+    s.send('\x01c');
+    await s.waitFor(/vmdeck: serial: Ctrl-a c .* is off in the dashboard/, 5000, from);
+    await s.run('echo still-$((2+3))', /still-5/);
+    s.close();
+  });
+
+  test('with MONITOR_UNSAFE=yes in the config the monitor takes the command as typed', async () => {
+    const marker = join(sb.home, 'migrate-ran-unsafe');
+    const before = readFileSync(config(), 'utf8');
+    writeFileSync(config(), `${before}MONITOR_UNSAFE=yes\n`);
+    try {
+      await hubGone();
+      const m = await open(LABEL, 'monitor');
+      await m.waitFor(/\(qemu\) /, 10000);
+      m.send(`migrate "exec:touch ${marker}"\r`);
+      for (let i = 0; i < 50 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(existsSync(marker), 'the command was not run');
+      // The migration fails (touch reads nothing) and the VM runs on.
+      await m.run('info status', /VM status: running/, 10000);
+      m.close();
+    } finally {
+      writeFileSync(config(), before);
+      await hubGone();
+    }
+  });
+});
+
+describe('clients per console', () => {
+  test('one client more than VMDECK_CONSOLE_CLIENTS is refused with 1013 and a reason; the others stay', async () => {
+    process.env.VMDECK_CONSOLE_CLIENTS = '2';
+    try {
+      for (const kind of ['serial', 'vnc']) {
+        const a = await open(LABEL, kind);
+        const b = await open(LABEL, kind);
+        // Both attached before the third comes: VNC greets each; the serial hub counts them.
+        if (kind === 'vnc') await Promise.all([a, b].map((c) => c.waitFor(/RFB 003\.008/, 10000)));
+        for (let i = 0; i < 100 && kind === 'serial' && consoleStats().find((x) => x.label === LABEL && x.console === 'serial')?.stats.clients !== 2; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const c = await open(LABEL, kind);
+        const closed = await closedWithin(c);
+        assert.equal(closed.code, 1013, `${kind}: ${JSON.stringify(closed)}`);
+        assert.match(closed.reason, new RegExp(`^${kind}: 2 clients are attached already`));
+        assert.equal(a.ws.readyState, a.ws.OPEN);
+        a.close();
+        b.close();
+      }
+    } finally {
+      delete process.env.VMDECK_CONSOLE_CLIENTS;
+    }
   });
 });
 
