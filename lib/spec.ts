@@ -165,6 +165,10 @@ export const VmSpecSchema = z.object({
   if (s.bootmode === 'USB') need('instSrcUsb', 'is needed for boot mode USB');
   if (s.bootmode === 'VHDD') need('disk', 'is needed for boot mode VHDD');
   if (s.unattended === 'preseed' && (s.bootmode === 'KERNEL' || s.instmode === 'KERNEL')) need('initrd', 'is needed for a preseed KERNEL install (the installer\'s initrd, which gets the preseed)');
+  if (s.unattended === 'preseed' && s.pxeRoot !== '' && (s.bootmode === 'PXE' || s.instmode === 'PXE') && !/^l?pxelinux\.0$/.test(s.pxeBootFile)) {
+    // The preseed's own tree boots the installer through a pxelinux.cfg of its own.
+    ctx.addIssue({ code: 'custom', path: ['pxeBootFile'], message: `is '${s.pxeBootFile}': a preseed served by the PXE tree boots through pxelinux.0 at the tree's top` });
+  }
   if (s.bootmode === 'PXE' && s.netmode === 'user') need('pxeRoot', 'is needed for boot mode PXE with user networking (a TFTP tree such as the Debian installer\'s netboot directory)');
   if (s.pxeRoot !== '' && s.netmode !== 'user') {
     ctx.addIssue({ code: 'custom', path: ['pxeRoot'], message: "is served by user networking's TFTP: it needs network mode user" });
