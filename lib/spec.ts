@@ -41,7 +41,7 @@ const path = (what: string) =>
     .refine((s) => !CONTROL.test(s), { error: `${what} path may not contain control characters or line breaks` });
 
 /** A value as a refusal quotes it; a JSON object or list from the API (whose toString may be anything) as JSON, cut short. */
-function quoted(v: unknown): string {
+export function quoted(v: unknown): string {
   if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return `'${v}'`;
   let json: string;
   try {
