@@ -21,7 +21,7 @@ import type { VmInfo } from '../lib/vm';
 import { readConfig } from './config';
 import { writeConfig } from './edit';
 import { badInput, VmdeckError } from './errors';
-import { vmdeckHome } from './paths';
+import { runRoot, vmdeckHome } from './paths';
 import { run, sleep } from './proc';
 import { REPO } from './repo';
 import { startVm, stopVm, vmStatus, type StartOptions } from './runner';
@@ -103,9 +103,17 @@ export function unitText(env = process.env): string {
 function noteOf(p: UnitPlace, m: Manager, enabled: boolean): string | undefined {
   if (m === 'none') return `no systemd on this host (systemctl not found): run 'vmdeck autostart --boot' from the host's init at boot (docs/AUTOSTART.md)`;
   if (!enabled) return undefined;
-  if (m === 'offline') return `systemd is not running here: ${UNIT_NAME} is enabled for the next boot that runs it`;
-  if (p.scope === 'user') return `a user unit starts with your user manager: for a start at boot without a login, run 'loginctl enable-linger ${userInfo().username}'`;
-  return undefined;
+  const notes: string[] = [];
+  if (m === 'offline') notes.push(`systemd is not running here: ${UNIT_NAME} is enabled for the next boot that runs it`);
+  if (p.scope === 'user') {
+    notes.push(`a user unit starts with your user manager: for a start at boot without a login, run 'loginctl enable-linger ${userInfo().username}'`);
+  } else {
+    // A system unit has no XDG_RUNTIME_DIR: its VMs' sockets are where this session would not look.
+    const atBoot = runRoot({ ...process.env, ...unitEnvironment(), XDG_RUNTIME_DIR: undefined });
+    const here = runRoot();
+    if (atBoot !== here) notes.push(`VMs started at boot keep their sockets in ${atBoot}, this session looks in ${here} (XDG_RUNTIME_DIR): run the dashboard and the CLI with VMDECK_RUN=${atBoot} to reach them`);
+  }
+  return notes.length ? notes.join('; ') : undefined;
 }
 
 /** Whether the unit file is there and enabled, and what manager this host has. */

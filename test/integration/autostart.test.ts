@@ -82,6 +82,13 @@ test('vmdeck autostart: the unit made with the first VM marked, verified, run as
     assert.equal(verify.code, 0, verify.out);
     assert.doesNotMatch(verify.out, /vmdeck-autostart/, 'systemd-analyze verify has nothing to say about the unit');
   }
+  // A root session with its own XDG_RUNTIME_DIR and no VMDECK_RUN is told where the boot's VMs will be.
+  const noRun: NodeJS.ProcessEnv = { ...env };
+  delete noRun.VMDECK_RUN;
+  const session = await vmdeck(['autostart'], { ...noRun, XDG_RUNTIME_DIR: join(sb.home, 'xdg') });
+  assert.equal(session.code, 0, session.stderr);
+  assert.match(session.stdout, new RegExp(`note: .*VMs started at boot keep their sockets in /tmp/vmdeck-${process.getuid!()}, this session looks in ${join(sb.home, 'xdg')}/vmdeck-${process.getuid!()}`));
+  assert.doesNotMatch(on.stdout, /keep their sockets/, 'the same VMDECK_RUN at boot and here: no note');
   const config = readFileSync(join(sb.home, 'vms/first/first.ctys'), 'utf8');
   assert.match(config, /^AUTOSTART='on'$/m);
   assert.match(config, /^AUTOSTART_ORDER='1'$/m);
