@@ -4,7 +4,7 @@
 import { confineSpec } from './confine';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { constants, readdirSync, readFileSync, statSync } from 'node:fs';
-import { access, chmod, link, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { access, chmod, link, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { homedir, totalmem } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_MATCHVSTAT, interfacesOf, matchesVstat, parseCtysPlain, parseMatchVstat, renderCtys, readMarkers, type ConfigVars } from '../lib/ctys';
@@ -16,8 +16,8 @@ import { LABEL_RE, MAC_RE, parseSpec, UUID_RE, type VmSpec, type VmSpecInput } f
 import type { VmInfo } from '../lib/vm';
 import { renderWrapper } from '../lib/wrapper';
 import { complaint, stripSelf } from '../lib/wrapper/complaint';
-import { redactSeed, seedPlan, SSH_KEY_RE, type SeedPlan } from '../lib/seeds';
-import { writeSeeds } from './seeds';
+import { redactSeed, seedName, seedPlan, SSH_KEY_RE, type SeedPlan } from '../lib/seeds';
+import { removePxeTree, writeSeeds } from './seeds';
 import { buildDebootstrapDisk } from './debootstrap';
 import { debianSuite, debootstrapValues } from '../lib/debootstrap';
 import { readConfig } from './config';
@@ -29,7 +29,7 @@ import { loadEnumerateCache, sameStamp, saveEnumerateCache, type CachedInfo, typ
 import { run } from './proc';
 import { wrapperArgs, type WrapperOf } from './wrapper';
 import { findTemplate, loadCatalog } from './templates';
-import { task, taskOutput } from './tasks';
+import { task, taskOutput, taskProgress } from './tasks';
 
 export const GENERATOR = 'vmdeck create-conf 0.1';
 
@@ -345,6 +345,10 @@ export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; o
   let suite: string | undefined;
   if (req.install !== undefined && req.install !== '') {
     if (req.install !== 'debootstrap') throw badInput('install', `install: '${req.install}' is not an install method vmdeck runs (debootstrap)`);
+    const dist = String(req.values?.dist ?? env.dist ?? '');
+    if (dist !== '' && dist.toLowerCase() !== 'debian') {
+      throw badInput('dist', `dist: '${dist}': --install=debootstrap builds Debian only, from this host's apt sources (DIST=Debian or empty)`);
+    }
     const distrel = String(req.values?.distrel ?? env.distrel ?? '12');
     const r = debianSuite(distrel);
     if ('error' in r) throw badInput('distrel', r.error);
@@ -571,7 +575,12 @@ async function createVmNow(req: CreateRequest): Promise<Created> {
     await chmod(join(tmp, shName), 0o755);
     if (seeds) await writeSeeds(seeds, tmp, target);
     if (suite) {
-      await buildDebootstrapDisk({ label: spec.label, suite, size: spec.diskSize, dir: tmp, progress: req.progress ?? (() => undefined) });
+      // Each line to the caller (the CLI's stderr) and to the task log, which the dashboard follows.
+      const progress = (line: string, done?: number) => {
+        taskProgress(line, done);
+        req.progress?.(line);
+      };
+      await buildDebootstrapDisk({ label: spec.label, suite, size: spec.diskSize, dir: tmp, progress });
       imageCreated = true;
     }
     const wantImage = req.createImage !== false && spec.disk !== '' && !suite;
@@ -589,6 +598,8 @@ async function createVmNow(req: CreateRequest): Promise<Created> {
         }
       }
     }
+    // AUTOSTART=on from the start: the unit first, so a refusal of systemctl leaves no VM that says so.
+    if (spec.autostart === 'on') await (await import('./autostart')).installUnit();
     const kept: string[] = [];
     if (!targetExists) {
       try {
@@ -602,7 +613,11 @@ async function createVmNow(req: CreateRequest): Promise<Created> {
       const suffix = stamp();
       for (const name of await readdir(tmp)) {
         const dst = join(target, name);
-        if (await exists(dst)) kept.push(await keepCopy(dst, `${dst}.${suffix}`));
+        // A directory (a preseed's PXE tree) is moved aside whole: a hard link cannot keep it.
+        if (await lstat(dst).then((st) => st.isDirectory(), () => false)) {
+          await rename(dst, `${dst}.${suffix}`);
+          kept.push(`${dst}.${suffix}`);
+        } else if (await exists(dst)) kept.push(await keepCopy(dst, `${dst}.${suffix}`));
         await rename(join(tmp, name), dst);
       }
       await rm(tmp, { recursive: true, force: true });
@@ -729,6 +744,8 @@ export function deleteVmFiles(vm: VmInfo, deleteDisks: boolean): Promise<{ keptD
 
 async function deleteVmFilesNow(vm: VmInfo, deleteDisks: boolean): Promise<{ keptDisk?: string }> {
   for (const f of await ownFiles(vm)) await rm(f, { force: true });
+  // A preseed's PXE tree: its links and its pxelinux.cfg, nothing else.
+  await removePxeTree(join(vm.dir, seedName(vm.label, 'pxe')));
   await removeTpmState(join(vm.dir, tpmStateDir(vm.label)));
   if (cache.delete(vm.config)) cacheChanges++;
   // The VM's own directory is <BASE>/<LABEL>/; a base or any other directory stays.

@@ -35,3 +35,20 @@ test('begun and ended is done; begun alone is running while its process lives, i
   assert.equal(tasks[0].error, 'label: no VM');
   assert.equal(tasks[0].end, 5);
 });
+
+test('progress lines fold into the running task as its newest line and share done; a long line is cut, a bad share dropped', () => {
+  const records: TaskRecord[] = [
+    begin('a', 1, 20),
+    { t: 'progress', id: 'a', line: 'debootstrap: building', at: 2, done: 0.02 },
+    { t: 'progress', id: 'a', line: 'mmdebstrap: I: extracting', at: 3 },
+    { t: 'progress', id: 'a', line: 'debootstrap: making the disk', at: 4, done: 7 },
+    { t: 'progress', id: 'nobody', line: 'x', at: 5 },
+  ];
+  const text = records.map(encodeRecord).join('');
+  const [t] = foldTasks(parseRecords(text), () => true);
+  assert.equal(t.result, 'running');
+  assert.deepEqual(t.progress, { line: 'debootstrap: making the disk', at: 4 });
+  const long = encodeRecord({ t: 'progress', id: 'a', line: 'é'.repeat(5000), at: 1 });
+  assert.ok(Buffer.byteLength(long) <= RECORD_MAX);
+  assert.equal(parseRecords(long).length, 1);
+});
