@@ -3,7 +3,7 @@
 // a private VMDECK_HOME, VMDECK_RUN and token (e2e/env.ts).
 import { dirname, join } from 'node:path';
 import { defineConfig } from '@playwright/test';
-import { e2eEnv } from './e2e/env';
+import { e2eEnv, REPO } from './e2e/env';
 
 const env = e2eEnv();
 
@@ -44,6 +44,8 @@ export default defineConfig({
       // The wizard's kernel and initrd: the API takes files from the bases and the media directories only.
       VMDECK_MEDIA: `${dirname(env.kernel)}%${join(env.home, 'media')}`,
       VMDECK_SSH_CONFIG: env.sshConfig,
+      // The debootstrap tree test/integration/debootstrap.test.ts built (e2e/debootstrap.spec.ts builds it when missing).
+      VMDECK_DEBOOTSTRAP_CACHE: join(REPO, '.cache', 'debootstrap'),
       HOST: '127.0.0.1',
       // A stuck VM is told after 5 s, not 60 (e2e/progress.spec.ts); the booting guests of the other specs never are.
       VMDECK_NO_PROGRESS_SECONDS: '5',

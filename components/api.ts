@@ -2,6 +2,7 @@
 // route, so components never build URLs or parse errors themselves.
 import type { CancelResult, SwitchInfo } from '@/lib/net';
 import type { Disk, Nic, VmInfo, VmRuntime, VmState } from '@/lib/vm';
+import type { CdDrive } from '@/lib/hardware';
 import type { Template } from '@/lib/templates';
 import type { Snapshot } from '@/lib/snapshots';
 import type { VmSpecInput } from '@/lib/spec';
@@ -193,6 +194,12 @@ export const api = {
   /** Adds a NIC (net: user, vde:SWITCH, tap:IF, none); live on a running VM. */
   addNic: (label: string, nic: { model?: string; net?: string }) =>
     call<DeviceResult<Nic>>('POST', `${vmPath(label)}/nics`, nic),
+  /** Adds CD/DVD drive N (with an ISO, or empty); pending on a running VM. */
+  addCd: (label: string, cd: { iso?: string; interface?: string }) =>
+    call<DeviceResult<CdDrive> & { pending: boolean }>('POST', `${vmPath(label)}/cds`, cd),
+  /** Puts an image into drive cdN (N ≥ 1), fda or fdb, or empties it (path ''): live on a running VM, and written. */
+  changeDrive: (label: string, drive: string, path: string) =>
+    call<{ drive: string; file: string; lines: string[]; live: boolean; pending: boolean }>('PATCH', `${vmPath(label)}/drives/${drive}`, { path }),
   /** A new VM from this stopped one: a full copy, or linked (overlays on its disks). */
   clone: (label: string, newLabel: string, linked: boolean) =>
     call<{ vm: VmInfo; linked: boolean }>('POST', `${vmPath(label)}/clone`, { label: newLabel, linked }),

@@ -8,12 +8,13 @@ import { e2eEnv, SCREENSHOTS } from './env';
 export const shot = (p: Page, name: string) => p.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
 
 /**
- * The wizard from the kernel+initrd template, through identity (label) and
- * hardware (QEMU, TCG), to the storage step. TCG is pinned: it behaves the
- * same on every host; e2e/default-path.spec.ts runs the host's own default.
+ * The wizard from a template (the kernel+initrd one unless said), through
+ * identity (label) and hardware (QEMU, TCG), to the storage step. TCG is
+ * pinned: it behaves the same on every host; e2e/default-path.spec.ts runs
+ * the host's own default.
  */
-export async function wizardToStorage(page: Page, label: string): Promise<void> {
-  await page.goto('/vms/new?template=kernel-initrd');
+export async function wizardToStorage(page: Page, label: string, template = 'kernel-initrd'): Promise<void> {
+  await page.goto(`/vms/new?template=${template}`);
   await page.getByRole('button', { name: 'Next' }).click();
   await page.locator('#f-label').fill(label);
   await page.getByRole('button', { name: 'Next' }).click();

@@ -17,6 +17,7 @@ export const CTYS_VARS = {
   vncDisplay: 'VNCACCESSDISPLAY', qemuMonSock: 'QEMUMONSOCK', argsAdd: 'ARGSADD', template: 'VMDECK_TEMPLATE',
   unattended: 'UNATTENDED', vmUser: 'VMUSER', sshKey: 'SSHKEY', passwordHash: 'PASSWORD_HASH', timezone: 'TIMEZONE',
   mirror: 'MIRROR', targetDisk: 'TARGETDISK', seedImage: 'SEEDIMAGE',
+  firmware: 'FIRMWARE', secureBoot: 'SECUREBOOT', tpm: 'TPM',
 } as const satisfies Record<keyof VmSpec, string>;
 
 export const CONFIG_VAR_NAMES: readonly string[] = Object.values(CTYS_VARS);
@@ -80,6 +81,12 @@ export function renderCtys(spec: VmSpec, ctx: RenderContext): string {
     `MEMSIZE=${spec.memsize}`,
     `VGA=${v(spec.vga)}`,
     `KBD_LAYOUT=${v(spec.kbdLayout)}`,
+    '# FIRMWARE: BIOS (SeaBIOS) or UEFI (OVMF; its variables in <LABEL>.uefi-vars*.fd',
+    '# beside this file). SECUREBOOT=on needs UEFI and machine q35. TPM: none or',
+    '# 2.0 (swtpm, its state in <LABEL>.tpm/ beside this file).',
+    `FIRMWARE=${v(spec.firmware)}`,
+    `SECUREBOOT=${v(spec.secureBoot)}`,
+    `TPM=${v(spec.tpm)}`,
     '',
     '# Storage. A relative path is relative to this directory.',
     `HDDBOOTIMAGE=${v(spec.disk)}`,

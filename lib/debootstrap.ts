@@ -11,11 +11,32 @@ export const DEBIAN_RELEASES: Record<string, string> = {
   13: 'trixie', trixie: 'trixie',
 };
 
+/**
+ * Ubuntu's releases, by number and by name: known, so that they are refused
+ * saying why. mmdebstrap takes the suite from this host's apt sources, which
+ * hold Debian's archive only; an Ubuntu suite would need Ubuntu's archive as
+ * its mirror, ubuntu-keyring and another kernel package (docs/INSTALL.md).
+ */
+export const UBUNTU_RELEASES: Record<string, string> = {
+  '20.04': 'focal', focal: 'focal',
+  '22.04': 'jammy', jammy: 'jammy',
+  '24.04': 'noble', noble: 'noble',
+  '24.10': 'oracular', oracular: 'oracular',
+  '25.04': 'plucky', plucky: 'plucky',
+};
+
+const CAN_BUILD = '12 or bookworm, 13 or trixie, 11 or bullseye';
+
 /** The suite of a DISTREL, or the one-line refusal. */
 export function debianSuite(distrel: string): { suite: string } | { error: string } {
-  const suite = DEBIAN_RELEASES[(distrel || '12').toLowerCase()];
+  const name = (distrel || '12').toLowerCase();
+  const suite = DEBIAN_RELEASES[name];
   if (suite) return { suite };
-  return { error: `distrel: '${distrel}' is not a Debian release vmdeck can build (12 or bookworm, 13 or trixie, 11 or bullseye)` };
+  const ubuntu = UBUNTU_RELEASES[name] ?? UBUNTU_RELEASES[name.replace(/^ubuntu[- ]?/, '')];
+  if (ubuntu) {
+    return { error: `distrel: '${distrel}' is Ubuntu ${ubuntu}: vmdeck builds Debian releases only, from this host's apt sources (${CAN_BUILD})` };
+  }
+  return { error: `distrel: '${distrel}' is not a Debian release vmdeck can build (${CAN_BUILD})` };
 }
 
 /** What the image has: a kernel, systemd, a serial getty (systemd's, on console=ttyS0), SSH, cloud-init. */

@@ -1,6 +1,7 @@
 // A VM's disks and NICs as lists, read from and written to its config. The
 // first of each keeps ctys's names (HDDBOOTIMAGE…, NIC/MAC0/IP0/NETMODE…);
-// disk N ≥ 1 is HDDBOOTIMAGE<N> with HDDBOOTIMAGE<N>_FORMAT and _IF, NIC
+// disk N ≥ 1 is HDDBOOTIMAGE<N> with HDDBOOTIMAGE<N>_FORMAT and _IF (and, for
+// every disk, the options _READONLY, _CACHE, _DISCARD, _BOOTINDEX), NIC
 // N ≥ 1 is NIC<N> (its model) with MAC<N>, IP<N>, NETMODE<N>, QEMUSOCK<N>
 // and TAPDEV<N> (ctys's own second interface is MAC1/IP1). A list runs from
 // 1 while its name is set and not empty: a ctys config's MAC1 without NIC1
@@ -12,7 +13,21 @@ export type DiskInterface = (typeof DISK_INTERFACES)[number];
 /** Extra disks and NICs a VM may have beside its first ones (QEMU's ids stay short, the loops bounded). */
 export const MAX_EXTRA = 15;
 
-export interface Disk {
+/** QEMU's cache modes of a drive; unset is QEMU's default (writeback). */
+export const DISK_CACHES = ['writeback', 'none', 'writethrough', 'directsync', 'unsafe'] as const;
+
+/** A disk's options beside its image: each unset in the config leaves QEMU's default. */
+export interface DiskOptions {
+  readOnly: boolean;
+  /** '' for QEMU's default. */
+  cache: string;
+  /** Guest TRIMs free the image's space (discard=unmap). */
+  discard: boolean;
+  /** The firmware's boot order (bootindex), null for none. */
+  bootIndex: number | null;
+}
+
+export interface Disk extends DiskOptions {
   /** 0 is the first disk (HDDBOOTIMAGE), then 1, 2, … */
   index: number;
   /** As the config has it: relative to the VM's directory, or absolute. */
@@ -33,7 +48,10 @@ export interface Nic {
 }
 
 /** The config variable of a disk's property: HDDBOOTIMAGE, HDDBOOTIMAGE2_IF, … */
-export function diskVar(index: number, suffix: '' | '_FORMAT' | '_IF' = ''): string {
+export type DiskSuffix = '' | '_FORMAT' | '_IF' | '_READONLY' | '_CACHE' | '_DISCARD' | '_BOOTINDEX';
+const OPTION_SUFFIXES = ['_READONLY', '_CACHE', '_DISCARD', '_BOOTINDEX'] as const;
+
+export function diskVar(index: number, suffix: DiskSuffix = ''): string {
   return `HDDBOOTIMAGE${index === 0 ? '' : index}${suffix}`;
 }
 
@@ -43,11 +61,33 @@ export function nicVar(index: number, prop: 'NIC' | 'MAC' | 'IP' | 'NETMODE' | '
   return index === 0 ? prop : `${prop}${index}`;
 }
 
+export const CD_INTERFACES = ['ide', 'scsi'] as const;
+
+/** A CD/DVD drive N ≥ 1 (drive 0 is the one every VM has, cd0, empty unless it boots from it). */
+export interface CdDrive {
+  index: number;
+  /** The ISO in it, as the config has it; '' for an empty drive. */
+  file: string;
+  interface: string;
+}
+
+/** A floppy drive, A or B (QEMU's -fda/-fdb, ctys's FDA/FDB). */
+export interface FloppyDrive {
+  drive: 'A' | 'B';
+  file: string;
+}
+
+/** CDROM<N> (the ISO) and CDROM<N>_IF (ide|scsi; the drive is there while it is set). */
+export function cdVar(index: number, suffix: '' | '_IF' = ''): string {
+  return `CDROM${index}${suffix}`;
+}
+
 /** The variables of the extra disks and NICs, for reading a config that only bash can evaluate. */
-export const EXTRA_DEVICE_VARS: readonly string[] = Array.from({ length: MAX_EXTRA }, (_, i) => i + 1).flatMap((n) => [
-  diskVar(n), diskVar(n, '_FORMAT'), diskVar(n, '_IF'),
+export const EXTRA_DEVICE_VARS: readonly string[] = [...OPTION_SUFFIXES.map((s) => diskVar(0, s)), 'FDA', 'FDB', ...Array.from({ length: MAX_EXTRA }, (_, i) => i + 1).flatMap((n) => [
+  cdVar(n), cdVar(n, '_IF'),
+  diskVar(n), diskVar(n, '_FORMAT'), diskVar(n, '_IF'), ...OPTION_SUFFIXES.map((s) => diskVar(n, s)),
   ...(['NIC', 'MAC', 'IP', 'NETMODE', 'QEMUSOCK', 'TAPDEV'] as const).map((p) => nicVar(n, p)),
-]);
+])];
 
 const get = (vars: ConfigVars, name: string): string => {
   const v = vars[name];
@@ -56,16 +96,58 @@ const get = (vars: ConfigVars, name: string): string => {
 
 const formatOf = (file: string, format: string) => format || (file.endsWith('.qcow2') ? 'qcow2' : 'raw');
 
+function optionsOf(vars: ConfigVars, n: number): DiskOptions {
+  const boot = get(vars, diskVar(n, '_BOOTINDEX'));
+  return {
+    readOnly: get(vars, diskVar(n, '_READONLY')) === 'on',
+    cache: get(vars, diskVar(n, '_CACHE')),
+    discard: get(vars, diskVar(n, '_DISCARD')) === 'on',
+    bootIndex: /^\d+$/.test(boot) ? Number(boot) : null,
+  };
+}
+
 export function disksOf(vars: ConfigVars): Disk[] {
   const out: Disk[] = [];
+  const disk = (index: number, file: string): Disk => ({
+    index, file, format: formatOf(file, get(vars, diskVar(index, '_FORMAT'))), interface: get(vars, diskVar(index, '_IF')) || 'virtio', ...optionsOf(vars, index),
+  });
   const first = get(vars, diskVar(0));
-  if (first !== '') out.push({ index: 0, file: first, format: formatOf(first, get(vars, diskVar(0, '_FORMAT'))), interface: get(vars, diskVar(0, '_IF')) || 'virtio' });
+  if (first !== '') out.push(disk(0, first));
   for (let n = 1; n <= MAX_EXTRA; n++) {
     const file = get(vars, diskVar(n));
     if (file === '') break;
-    out.push({ index: n, file, format: formatOf(file, get(vars, diskVar(n, '_FORMAT'))), interface: get(vars, diskVar(n, '_IF')) || 'virtio' });
+    out.push(disk(n, file));
   }
   return out;
+}
+
+/**
+ * Checks a change of disk options (`vmdeck disk L set N readonly=on …`, a
+ * PATCH body): the config assignments it makes, or the refusal naming the
+ * option. Text values are read as the command line writes them.
+ */
+export function diskOptionAssignments(index: number, options: Record<string, unknown>): { pairs: [string, string][] } | { field: string; error: string } {
+  const pairs: [string, string][] = [];
+  const names: Record<string, keyof DiskOptions> = { readonly: 'readOnly', readOnly: 'readOnly', cache: 'cache', discard: 'discard', bootindex: 'bootIndex', bootIndex: 'bootIndex' };
+  const onOff = (v: unknown) => (v === true || v === 'on' ? 'on' : v === false || v === 'off' ? 'off' : null);
+  if (Object.keys(options).length === 0) return { field: 'options', error: 'options: nothing to change (readOnly, cache, discard, bootIndex)' };
+  for (const [key, value] of Object.entries(options)) {
+    const field = names[key];
+    if (!field) return { field: key, error: `${key}: is not a disk option (readOnly, cache, discard, bootIndex)` };
+    if (field === 'readOnly' || field === 'discard') {
+      const v = onOff(value);
+      if (v === null) return { field, error: `${field}: '${String(value)}' is not on or off` };
+      pairs.push([diskVar(index, field === 'readOnly' ? '_READONLY' : '_DISCARD'), v]);
+    } else if (field === 'cache') {
+      if (value !== '' && !(DISK_CACHES as readonly unknown[]).includes(value)) return { field, error: `cache: '${String(value)}' is not one of ${DISK_CACHES.join(', ')} (or '' for QEMU's default)` };
+      pairs.push([diskVar(index, '_CACHE'), String(value)]);
+    } else {
+      const v = value === null || value === '' ? '' : String(value);
+      if (v !== '' && !/^\d{1,2}$/.test(v)) return { field, error: `bootIndex: '${v}' is not a boot index 0-99 (or empty for none)` };
+      pairs.push([diskVar(index, '_BOOTINDEX'), v === '' ? '' : String(Number(v))]);
+    }
+  }
+  return { pairs };
 }
 
 export function nicsOf(vars: ConfigVars): Nic[] {
@@ -88,6 +170,24 @@ export function nicsOf(vars: ConfigVars): Nic[] {
   return out;
 }
 
+export function cdsOf(vars: ConfigVars): CdDrive[] {
+  const out: CdDrive[] = [];
+  for (let n = 1; n <= MAX_EXTRA; n++) {
+    const iface = get(vars, cdVar(n, '_IF'));
+    if (iface === '') break;
+    out.push({ index: n, file: get(vars, cdVar(n)), interface: iface });
+  }
+  return out;
+}
+
+export function floppiesOf(vars: ConfigVars): FloppyDrive[] {
+  return (['A', 'B'] as const).filter((d) => get(vars, `FD${d}`) !== '').map((d) => ({ drive: d, file: get(vars, `FD${d}`) }));
+}
+
+/** The QMP drive name of a CD/DVD drive (cdN) or floppy (fda, fdb), as the wrapper names it. */
+export const cdDrive = (index: number) => `cd${index}`;
+export const floppyDrive = (drive: 'A' | 'B') => `fd${drive.toLowerCase()}`;
+
 /** The index a new extra disk or NIC takes: one past the last (1 when there is only the first). */
 export function nextIndex(list: readonly { index: number }[]): number {
   return Math.max(0, ...list.map((d) => d.index)) + 1;
@@ -100,3 +200,10 @@ export function parseNet(net: string): { netmode: string; vdeSwitch: string; tap
   if (!m) return { error: `'${net}' is not one of user, vde:SWITCH, tap:IF, none` };
   return m[1] === 'vde' ? { netmode: 'vde', vdeSwitch: m[2], tapDevice: '' } : { netmode: 'tap', vdeSwitch: '', tapDevice: m[2] };
 }
+
+// The firmware's files beside a VM's config, as the wrapper names them: the
+// UEFI variables (one store per Secure Boot setting: .ms has Microsoft's keys
+// enrolled) and the TPM's state directory, with the files swtpm keeps there.
+export const uefiVarsFiles = (label: string): string[] => [`${label}.uefi-vars.fd`, `${label}.uefi-vars.ms.fd`];
+export const tpmStateDir = (label: string): string => `${label}.tpm`;
+export const TPM_STATE_FILE_RE = /^(tpm2?-00\.(permall|volatilestate|savestate)|\.lock)$/;

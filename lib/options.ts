@@ -54,6 +54,9 @@ export const ENV_OPTIONS: readonly EnvOption[] = [
   { env: 'TAPDEV', field: 'tapDevice', help: 'TAP interface for network mode tap' },
   { env: 'HOSTFWD', field: 'hostfwd', help: 'port forwards, blank-separated, e.g. tcp:127.0.0.1:2222-:22' },
   { env: 'VGA', field: 'vga', help: 'display adapter: std, cirrus, virtio, qxl, none' },
+  { env: 'FIRMWARE', field: 'firmware', help: 'BIOS or UEFI (OVMF)' },
+  { env: 'SECUREBOOT', field: 'secureBoot', help: 'UEFI Secure Boot: on or off (on needs machine q35)' },
+  { env: 'TPM', field: 'tpm', help: 'TPM: none or 2.0 (swtpm)' },
   { env: 'ARGSADD', field: 'argsAdd', help: 'more QEMU arguments, blank-separated' },
   { env: 'UNATTENDED', field: 'unattended', help: 'install seed: cloud-init, preseed or kickstart (or --unattended=)' },
   { env: 'VMUSER', field: 'vmUser', help: 'user the seed creates (empty: vmdeck)' },
@@ -73,7 +76,8 @@ export function fieldValue(field: Field, value: string | string[]): unknown {
   if (LIST_FIELDS.has(field)) return value.trim() === '' ? [] : value.trim().split(/\s+/);
   if (NUMBER_FIELDS.has(field)) return /^\s*\d+\s*$/.test(value) ? Number(value) : value;
   if (field === 'vncDisplay') return value.trim() === '' ? null : /^\d+$/.test(value) ? Number(value) : value;
-  if (field === 'accelerator' || field === 'bootmode' || field === 'instmode' || field === 'console') return value.toUpperCase();
+  if (field === 'accelerator' || field === 'bootmode' || field === 'instmode' || field === 'console' || field === 'firmware') return value.toUpperCase();
+  if (field === 'secureBoot' || field === 'tpm') return value.toLowerCase();
   return value;
 }
 

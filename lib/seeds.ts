@@ -1,7 +1,8 @@
 // Unattended install seeds, written beside the VM from its spec: cloud-init
 // NoCloud (user-data, meta-data, network-config on a 'cidata' volume), a
-// Debian/Ubuntu preseed (added to the initrd of a KERNEL install, with
-// auto=true priority=critical) and a kickstart (on an 'OEMDRV' volume, with
+// Debian/Ubuntu preseed (added to the initrd of a KERNEL install, or served
+// by a per-VM PXE tree for a PXE install, with auto=true priority=critical)
+// and a kickstart (on an 'OEMDRV' volume, with
 // inst.ks= for a KERNEL install). Pure: server/seeds.ts writes the files and
 // builds the volumes.
 import type { VmSpec } from './spec';
@@ -31,6 +32,38 @@ export interface SeedPlan {
   initrd?: { base: string; file: string };
   /** Appended to the kernel command line of a KERNEL install. */
   append?: string;
+  /**
+   * A preseed for a PXE install: the VM's own TFTP tree (dir, PXEROOT from
+   * now on), made of links to the user's tree (root) with a pxelinux.cfg of
+   * its own that boots the tree's installer with append, and the preseed.
+   */
+  pxe?: { label: string; root: string; dir: string; append: string };
+}
+
+/** QEMU's user networking: the guest sees its TFTP server (and the host) at this address. */
+export const USER_NET_HOST = '10.0.2.2';
+
+/** The installer's kernel command line for a preseed served by the VM's PXE tree. */
+export function pxePreseedAppend(spec: Pick<VmSpec, 'label' | 'append'>): string {
+  // hostname= and url=: the file comes after the network is up (netcfg asks the hostname at
+  // priority high, so it is given here); auto=true keeps the locale and keyboard until then.
+  return ['auto=true', 'priority=critical', `url=tftp://${USER_NET_HOST}/preseed.cfg`, `hostname=${spec.label}`, spec.append]
+    .filter((w) => w !== '').join(' ');
+}
+
+/** pxelinux's config for the VM's tree: straight into the installer, no menu (kernel and initrd inside the tree). */
+export function pxelinuxConfig(label: string, kernel: string, initrd: string, append: string): string {
+  return [
+    `# Written by vmdeck for VM ${label}: the tree's Debian installer, preseeded`,
+    '# (the preseed is preseed.cfg at the top of this tree, fetched by TFTP).',
+    'default vmdeck-preseed',
+    'prompt 0',
+    'timeout 0',
+    'label vmdeck-preseed',
+    `\tkernel ${kernel}`,
+    `\tappend initrd=${initrd} ${append}`,
+    '',
+  ].join('\n');
 }
 
 export const seedName = (label: string, what: string) => `${label}.seed.${what}`;
@@ -289,6 +322,12 @@ export function seedPlan(input: SeedInput): { spec: VmSpec; plan: SeedPlan } | n
     }
     case 'preseed': {
       const file = preseedFile(input);
+      const pxeInstall = (spec.bootmode === 'PXE' || spec.instmode === 'PXE') && spec.netmode === 'user' && spec.pxeRoot !== '';
+      if (!kernelInstall && pxeInstall) {
+        // The user's tree is shared (and often a package's): the VM gets a tree of its own.
+        const pxe = { label: spec.label, root: spec.pxeRoot, dir: seedName(spec.label, 'pxe'), append: pxePreseedAppend(spec) };
+        return { spec: { ...spec, pxeRoot: pxe.dir }, plan: { kind: 'preseed', files: [file], pxe } };
+      }
       if (!kernelInstall || !spec.initrd) return { spec, plan: { kind: 'preseed', files: [file] } };
       // The installer reads /preseed.cfg from its initrd by itself.
       const initrd = { base: spec.initrd, file: seedName(spec.label, 'initrd') };

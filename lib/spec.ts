@@ -13,6 +13,14 @@ export const CONSOLES = ['VNC', 'SDL', 'CLI', 'CLI0', 'NONE'] as const;
 export const NET_MODES = ['user', 'vde', 'tap', 'none'] as const;
 export const ACCELERATORS = ['KVM', 'QEMU'] as const;
 export const DISK_FORMATS = ['qcow2', 'raw'] as const;
+export const FIRMWARES = ['BIOS', 'UEFI'] as const;
+export const SECUREBOOT_MODES = ['off', 'on'] as const;
+export const TPM_MODELS = ['none', '2.0'] as const;
+/** The guests vmdeck has UEFI firmware and a TPM device for (Debian's ovmf, qemu-efi-aarch64). */
+export const UEFI_ARCHES: readonly string[] = ['x86_64', 'aarch64'];
+export const TPM_ARCHES: readonly string[] = ['x86_64', 'i386', 'aarch64'];
+/** Machine types with SMM, which OVMF's Secure Boot needs: q35 and its versions. */
+export const SECUREBOOT_MACHINE_RE = /^(pc-)?q35(-[0-9.]+)?(,|$)/;
 
 export type BootMode = (typeof BOOT_MODES)[number];
 export type InstMode = (typeof INST_MODES)[number];
@@ -143,6 +151,10 @@ export const VmSpecSchema = z.object({
   mirror: word(/^$|^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~\/-]*)?$/, 'is not a package mirror URL like http://deb.debian.org/debian').default(''),
   targetDisk: word(/^$|^\/dev\/[a-z0-9]+$/, 'is not a disk device like /dev/vda').default(''),
   seedImage: path('seed volume').default(''),
+  // UEFI firmware (OVMF) with its variables per VM, Secure Boot, and a TPM by swtpm (the wrapper starts both).
+  firmware: enumOf(FIRMWARES).default('BIOS'),
+  secureBoot: enumOf(SECUREBOOT_MODES).default('off'),
+  tpm: enumOf(TPM_MODELS).default('none'),
 }).strict().superRefine((s, ctx) => {
   const need = (field: keyof typeof s, why: string) => {
     if (s[field] === '') ctx.addIssue({ code: 'custom', path: [field], message: why });
@@ -153,6 +165,10 @@ export const VmSpecSchema = z.object({
   if (s.bootmode === 'USB') need('instSrcUsb', 'is needed for boot mode USB');
   if (s.bootmode === 'VHDD') need('disk', 'is needed for boot mode VHDD');
   if (s.unattended === 'preseed' && (s.bootmode === 'KERNEL' || s.instmode === 'KERNEL')) need('initrd', 'is needed for a preseed KERNEL install (the installer\'s initrd, which gets the preseed)');
+  if (s.unattended === 'preseed' && s.pxeRoot !== '' && (s.bootmode === 'PXE' || s.instmode === 'PXE') && !/^l?pxelinux\.0$/.test(s.pxeBootFile)) {
+    // The preseed's own tree boots the installer through a pxelinux.cfg of its own.
+    ctx.addIssue({ code: 'custom', path: ['pxeBootFile'], message: `is '${s.pxeBootFile}': a preseed served by the PXE tree boots through pxelinux.0 at the tree's top` });
+  }
   if (s.bootmode === 'PXE' && s.netmode === 'user') need('pxeRoot', 'is needed for boot mode PXE with user networking (a TFTP tree such as the Debian installer\'s netboot directory)');
   if (s.pxeRoot !== '' && s.netmode !== 'user') {
     ctx.addIssue({ code: 'custom', path: ['pxeRoot'], message: "is served by user networking's TFTP: it needs network mode user" });
@@ -161,6 +177,21 @@ export const VmSpecSchema = z.object({
   if (s.netmode === 'tap') need('tapDevice', 'is needed for network mode tap');
   if (s.hostfwd.length > 0 && s.netmode !== 'user') {
     ctx.addIssue({ code: 'custom', path: ['hostfwd'], message: 'port forwards need network mode user' });
+  }
+  if (s.firmware === 'UEFI' && !UEFI_ARCHES.includes(s.arch)) {
+    ctx.addIssue({ code: 'custom', path: ['firmware'], message: `UEFI is there for ${UEFI_ARCHES.join(' and ')} guests, not ${s.arch}` });
+  }
+  if (s.secureBoot === 'on' && s.firmware !== 'UEFI') {
+    ctx.addIssue({ code: 'custom', path: ['secureBoot'], message: 'Secure Boot needs UEFI firmware (FIRMWARE=UEFI)' });
+  }
+  if (s.secureBoot === 'on' && s.arch === 'x86_64' && !SECUREBOOT_MACHINE_RE.test(s.machine)) {
+    ctx.addIssue({ code: 'custom', path: ['secureBoot'], message: `Secure Boot needs machine q35 (OVMF's Secure Boot needs SMM), not '${s.machine || 'pc'}'` });
+  }
+  if (s.secureBoot === 'on' && s.arch !== 'x86_64') {
+    ctx.addIssue({ code: 'custom', path: ['secureBoot'], message: `Secure Boot is there for x86_64 guests (Debian's OVMF), not ${s.arch}` });
+  }
+  if (s.tpm !== 'none' && !TPM_ARCHES.includes(s.arch)) {
+    ctx.addIssue({ code: 'custom', path: ['tpm'], message: `a TPM is there for ${TPM_ARCHES.join(', ')} guests, not ${s.arch}` });
   }
   if (s.cdromIf === 'none' && (s.bootmode === 'CD' || s.bootmode === 'DVD')) {
     ctx.addIssue({ code: 'custom', path: ['bootmode'], message: `${s.bootmode} needs a CD/DVD drive, and this machine has none` });

@@ -26,6 +26,15 @@ export interface Task {
   /** The process that ran it (and that process's start time, against pid reuse). */
   pid: number;
   pidStart?: number;
+  /** How a long task goes (a debootstrap build): its newest line, and how much is done (0 to 1) when known. */
+  progress?: TaskProgress;
+}
+
+export interface TaskProgress {
+  line: string;
+  done?: number;
+  /** ms since the epoch. */
+  at: number;
 }
 
 export interface BeginRecord extends Pick<Task, 'id' | 'label' | 'action' | 'args' | 'who' | 'start' | 'pid' | 'pidStart'> {
@@ -43,7 +52,13 @@ export interface EndRecord {
   label?: string;
 }
 
-export type TaskRecord = BeginRecord | EndRecord;
+/** A line of a running task's progress, written as it comes: whoever follows the log sees it at once. */
+export interface ProgressLineRecord extends TaskProgress {
+  t: 'progress';
+  id: string;
+}
+
+export type TaskRecord = BeginRecord | EndRecord | ProgressLineRecord;
 
 /**
  * Lines stay below PIPE_BUF (4096 bytes): one write(2) with O_APPEND each, so
@@ -59,6 +74,7 @@ const clip = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, ma
 export function encodeRecord(r: TaskRecord): string {
   let line = `${JSON.stringify(r)}\n`;
   if (bytes(line) <= RECORD_MAX) return line;
+  if (r.t === 'progress') return `${JSON.stringify({ ...r, line: clip(r.line.slice(0, 1000), 500) })}\n`;
   const cut: TaskRecord = r.t === 'end'
     ? { ...r, error: r.error === undefined ? undefined : clip(r.error, 500), output: r.output === undefined ? undefined : `…${r.output.slice(-1500)}` }
     : { ...r, args: Object.fromEntries(Object.entries(r.args).map(([k, v]) => [k, typeof v === 'string' ? clip(v, 300) : v])) };
@@ -93,7 +109,7 @@ export function parseRecords(text: string): TaskRecord[] {
     if (!line.startsWith('{')) continue;
     try {
       const r = JSON.parse(line) as TaskRecord;
-      if ((r.t === 'begin' || r.t === 'end') && typeof r.id === 'string') out.push(r);
+      if ((r.t === 'begin' || r.t === 'end' || (r.t === 'progress' && typeof r.line === 'string')) && typeof r.id === 'string') out.push(r);
     } catch {
       // A line cut short by a full disk: the rest of the log still reads.
     }
@@ -112,6 +128,9 @@ export function foldTasks(records: TaskRecord[], alive: (pid: number, pidStart?:
   for (const r of records) {
     if (r.t === 'begin') {
       tasks.set(r.id, { id: r.id, label: r.label, action: r.action, args: r.args ?? {}, who: r.who, start: r.start, result: 'running', pid: r.pid, ...(r.pidStart !== undefined ? { pidStart: r.pidStart } : {}) });
+    } else if (r.t === 'progress') {
+      const t = tasks.get(r.id);
+      if (t) t.progress = progressOf(r);
     } else ends.set(r.id, r);
   }
   for (const [id, e] of ends) {
@@ -127,6 +146,11 @@ export function foldTasks(records: TaskRecord[], alive: (pid: number, pidStart?:
     if (t.result === 'running' && !alive(t.pid, t.pidStart)) t.result = 'interrupted';
   }
   return [...tasks.values()].sort((a, b) => a.start - b.start || (a.id < b.id ? -1 : 1));
+}
+
+/** A progress record's line and share done, as a task carries it. */
+export function progressOf(r: ProgressLineRecord): TaskProgress {
+  return { line: r.line, at: r.at, ...(typeof r.done === 'number' && r.done >= 0 && r.done <= 1 ? { done: r.done } : {}) };
 }
 
 /** A task in one line for `vmdeck tasks`: when, VM, action, who, result, how long. */

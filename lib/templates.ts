@@ -42,6 +42,32 @@ export const BUILTIN_TEMPLATES: readonly Template[] = [
     nicModels: pciNics('virtio-net-pci'),
   }),
   builtin({
+    id: 'linux-uefi',
+    name: 'Linux (x86_64, UEFI)',
+    description: 'A current Linux distribution booting UEFI (OVMF) on a q35 PC with virtio disk and network; for UEFI-only images and installers.',
+    defaults: {
+      os: 'Linux', arch: 'x86_64', qemu: 'qemu-system-x86_64', machine: 'q35', cpu: 'max', smp: 2,
+      memsize: 2048, diskSize: '20G', diskIf: 'virtio', nic: 'virtio-net-pci', vga: 'std',
+      bootmode: 'VHDD', instmode: 'CD', console: 'VNC', firmware: 'UEFI', secureBoot: 'off', tpm: 'none',
+    },
+    bootModes: ['VHDD', 'CD', 'DVD', 'PXE', 'USB', 'KERNEL'],
+    instModes: ['CD', 'DVD', 'PXE', 'USB', 'KERNEL'],
+    nicModels: pciNics('virtio-net-pci'),
+  }),
+  builtin({
+    id: 'windows11',
+    name: 'Windows 11 (UEFI, Secure Boot, TPM 2.0)',
+    description: 'What Windows 11 asks of a PC: q35 with UEFI and Secure Boot (Microsoft\'s keys), a TPM 2.0, 4 GiB and 64 GiB; SATA disk and an e1000e NIC, which its installer has drivers for.',
+    defaults: {
+      os: 'Windows', dist: 'Windows', distrel: '11', arch: 'x86_64', qemu: 'qemu-system-x86_64', machine: 'q35',
+      cpu: 'max', smp: 2, memsize: 4096, diskSize: '64G', diskIf: 'ide', nic: 'e1000e', vga: 'std',
+      bootmode: 'VHDD', instmode: 'CD', console: 'VNC', firmware: 'UEFI', secureBoot: 'on', tpm: '2.0',
+    },
+    bootModes: ['VHDD', 'CD', 'DVD', 'USB'],
+    instModes: ['CD', 'DVD', 'USB'],
+    nicModels: pciNics('e1000e'),
+  }),
+  builtin({
     id: 'legacy-pc',
     name: 'Legacy PC (i386, rtl8139)',
     description: 'An older PC guest as ctys made them: i440FX, IDE disk, rtl8139 NIC, Cirrus VGA.',

@@ -1,6 +1,6 @@
 // What vmdeck tells about a VM: the shape of `enumerate --json`, `list --json`
 // and GET /api/vms, shared by the server and the browser.
-import type { Disk, Nic } from './hardware';
+import type { CdDrive, Disk, FloppyDrive, Nic } from './hardware';
 
 export type { Disk, Nic } from './hardware';
 export const VM_STATES = ['stopped', 'running', 'paused', 'suspended'] as const;
@@ -51,6 +51,10 @@ export interface VmInfo {
   disks: Disk[];
   /** Every NIC, the first (NIC, MAC0, also in mac) at index 0. */
   nics: Nic[];
+  /** The CD/DVD drives beside drive 0 (cd0, which every VM has), from 1. */
+  cds: CdDrive[];
+  /** Floppy drives A and B, where the config gives them an image. */
+  floppies: FloppyDrive[];
   /** 'vmdeck' when vmdeck wrote it, 'ctys' for a config found with ctys's markers only. */
   source: 'vmdeck' | 'ctys';
   /** True when the config holds bash logic, read by letting bash evaluate it. */

@@ -28,6 +28,7 @@ packages=(
 	genisoimage websockify socat chromium tesseract-ocr tesseract-ocr-eng
 	binutils openssh-client openssh-server
 	cloud-init debconf mmdebstrap e2fsprogs
+	ovmf swtpm
 )
 missing=()
 for p in "${packages[@]}"; do

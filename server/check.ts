@@ -1,6 +1,7 @@
 // `vmdeck check` (ctys-plugins -T qemu -E): what this host has for running
 // VMs, each line green or red with the fix, and whether anything needed is missing.
 import { execFile } from 'node:child_process';
+import { access, constants } from 'node:fs/promises';
 import { qemuArch, type CheckItem, type HostReport } from '../lib/host';
 import { ARCHES } from '../lib/spec';
 import { kvmVerdict } from './kvm-probe';
@@ -24,7 +25,7 @@ function firstLine(cmd: string, args: string[]): Promise<string | null> {
   });
 }
 
-const version = (line: string | null) => (line ?? '').replace(/^.*?version\s+/i, '').replace(/^QEMU emulator\s*/, '');
+const version = (line: string | null) => (line ?? '').replace(/^.*?version\s+/i, '').replace(/^QEMU emulator\s*/, '').replace(/,\s*Copyright.*$/, '');
 
 export async function checkHost(): Promise<HostReport> {
   const items: CheckItem[] = [];
@@ -51,6 +52,15 @@ export async function checkHost(): Promise<HostReport> {
       fix: line === null ? `apt-get install ${QEMU_PACKAGE[arch]}` : undefined,
     });
   }
+  // UEFI (FIRMWARE=UEFI, SECUREBOOT=on) and the TPM (TPM=2.0): the files and the program the wrapper uses.
+  const firmware = async (name: string, file: string, pkg: string, what: string) => {
+    const ok = await access(file, constants.R_OK).then(() => true, () => false);
+    items.push({ name, ok, needed: false, detail: `${what}: ${ok ? file : 'not installed'}`, fix: ok ? undefined : `apt-get install ${pkg}` });
+  };
+  await firmware('ovmf', '/usr/share/OVMF/OVMF_CODE_4M.fd', 'ovmf', 'UEFI for x86_64 guests');
+  await firmware('ovmf secure boot', '/usr/share/OVMF/OVMF_CODE_4M.ms.fd', 'ovmf', 'UEFI Secure Boot for x86_64 guests');
+  await firmware('aavmf', '/usr/share/AAVMF/AAVMF_CODE.fd', 'qemu-efi-aarch64', 'UEFI for aarch64 guests');
+  await tool('swtpm', ['--version'], false, 'swtpm', 'TPM 2.0 (TPM=2.0)');
   await tool('vde_switch', ['--version'], false, 'vde2', 'VDE switches (vmdeck net)');
   await tool('vde_plug', ['--help'], false, 'vde2', 'VDE plugs');
   const ok = items.every((i) => i.ok || !i.needed);

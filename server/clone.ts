@@ -5,10 +5,11 @@
 // The config is the source's, byte for byte, but for the assignments of the
 // new identity (LABEL, UUID, MAC<N>) and disk files, and its markers.
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, mkdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { setAssignment } from '../lib/config-edit';
-import { diskVar, disksOf, nicVar, nicsOf } from '../lib/hardware';
+import { diskVar, disksOf, nicVar, nicsOf, uefiVarsFiles } from '../lib/hardware';
 import { LABEL_RE, RESERVED_LABELS } from '../lib/spec';
 import type { VmInfo } from '../lib/vm';
 import { renderWrapper } from '../lib/wrapper';
@@ -86,12 +87,17 @@ export async function cloneVm(source: string, label: string, opts: { linked?: bo
         throw new VmdeckError(500, `disk: qemu-img could not ${opts.linked ? 'make an overlay of' : 'copy'} '${d.path}': ${String((e as { stderr?: string }).stderr ?? e).trim().split('\n')[0]}`, 'disk');
       });
     }
+    // The UEFI variables hold the boot entries of the system on the disks; the TPM is not copied: a clone is a new machine.
+    for (const [i, f] of uefiVarsFiles(src.label).entries()) {
+      if (await exists(join(src.dir, f))) await copyFile(join(src.dir, f), join(dir, uefiVarsFiles(label)[i]), constants.COPYFILE_EXCL);
+    }
     await writeFile(join(dir, `${label}.ctys`), text, { mode: 0o644, flag: 'wx' });
     await writeFile(join(dir, `${label}.sh`), renderWrapper(label, { generator: GENERATOR, date: new Date().toISOString().slice(0, 10) }), { mode: 0o755, flag: 'wx' });
   } catch (e) {
     for (const d of out) await rm(d.file, { force: true });
     await rm(join(dir, `${label}.ctys`), { force: true });
     await rm(join(dir, `${label}.sh`), { force: true });
+    for (const f of uefiVarsFiles(label)) await rm(join(dir, f), { force: true });
     await rmdir(dir).catch(() => undefined);
     throw e;
   }

@@ -6,7 +6,8 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, isAbsolute, join } from 'node:path';
 import { setAssignment } from '../lib/config-edit';
-import { DISK_INTERFACES, diskVar, disksOf, MAX_EXTRA, nextIndex, nicsOf, nicVar, parseNet, type Disk, type Nic } from '../lib/hardware';
+import { CD_INTERFACES, cdsOf, cdVar, DISK_INTERFACES, diskOptionAssignments, diskVar, disksOf, MAX_EXTRA, nextIndex, nicsOf, nicVar, parseNet, type CdDrive, type Disk, type Nic } from '../lib/hardware';
+import { confinePath } from './confine';
 import { VmSpecSchema } from '../lib/spec';
 import type { VmInfo } from '../lib/vm';
 import { renderWrapper } from '../lib/wrapper';
@@ -15,9 +16,10 @@ import { writeConfig } from './edit';
 import { badInput, conflict, VmdeckError } from './errors';
 import { exists } from './fsutil';
 import { runRoot } from './paths';
-import { recordLive } from './pending';
+import { recordLive, recordPending } from './pending';
 import { run } from './proc';
 import { vmStatus } from './runner';
+import { hasVmdeckWrapper } from './wrapper';
 import { qmpCall, qmpMessage, resolveVm, withQmp } from './runtime';
 import { enumerate, GENERATOR, keepCopy, stamp, uniqueMac } from './store';
 
@@ -53,17 +55,19 @@ function assign(text: string, pairs: [string, string][], field: string): { text:
   return { text, lines };
 }
 
+/** What a wrapper's body needs to have for a change: its function that builds it. */
+export const WRAPPER_BUILDS = { lists: 'add_extra_devices', diskOptions: 'disk_options', drives: 'add_cd', firmware: 'add_firmware' } as const;
+
 /**
- * A wrapper written before disks and NICs were lists ignores the extra ones:
- * vmdeck's own is written afresh (the old one kept beside it); one of
- * somebody else's (ctys) is refused.
+ * A wrapper of vmdeck's written before a change it cannot build (disks and
+ * NICs as lists, disk options, drives, firmware) would ignore it: it is
+ * written afresh (the old one kept beside it). A ctys config is run by
+ * vmdeck's own body, never by its wrapper (server/wrapper.ts): nothing to do.
  */
-async function wrapperTakesLists(vm: VmInfo): Promise<void> {
+export async function wrapperTakesLists(vm: VmInfo, needs: keyof typeof WRAPPER_BUILDS = 'lists'): Promise<void> {
+  if (!hasVmdeckWrapper(vm)) return;
   const text = await readFile(vm.wrapper, 'utf8').catch(() => '');
-  if (text.includes('add_extra_devices')) return;
-  if (!/^# Written by vmdeck /m.test(text)) {
-    throw badInput('label', `label: the wrapper ${vm.wrapper} is not vmdeck's and starts only the first disk and NIC`);
-  }
+  if (text.includes(`${WRAPPER_BUILDS[needs]}()`)) return;
   await keepCopy(vm.wrapper, `${vm.wrapper}.${stamp()}`);
   const tmp = `${vm.wrapper}.new-${process.pid}`;
   await writeFile(tmp, renderWrapper(basename(vm.config, '.ctys'), { generator: GENERATOR, date: new Date().toISOString().slice(0, 10) }), { mode: 0o755 });
@@ -76,6 +80,8 @@ export interface DiskRequest {
   size?: string;
   file?: string;
   interface?: string;
+  /** readOnly, cache, discard, bootIndex (lib/hardware.ts's diskOptionAssignments). */
+  options?: Record<string, unknown>;
 }
 
 export async function addDisk(label: string, req: DiskRequest): Promise<DeviceOutcome<Disk>> {
@@ -103,8 +109,11 @@ export async function addDisk(label: string, req: DiskRequest): Promise<DeviceOu
   }
   const path = isAbsolute(file) ? file : join(vm.dir, file);
   const format = file.endsWith('.qcow2') ? 'qcow2' : 'raw';
-  const edit = assign(text, [[diskVar(n), file], [diskVar(n, '_FORMAT'), format], [diskVar(n, '_IF'), iface]], 'disk');
-  await wrapperTakesLists(vm);
+  const options = req.options && Object.keys(req.options).length ? diskOptionAssignments(n, req.options) : { pairs: [] };
+  if ('error' in options) throw badInput(options.field, options.error);
+  const edit = assign(text, [[diskVar(n), file], [diskVar(n, '_FORMAT'), format], [diskVar(n, '_IF'), iface], ...options.pairs], 'disk');
+  await wrapperTakesLists(vm, options.pairs.length ? 'diskOptions' : 'lists');
+  const opt = (suffix: '_READONLY' | '_CACHE' | '_DISCARD' | '_BOOTINDEX') => options.pairs.find(([v]) => v === diskVar(n, suffix))?.[1] ?? '';
   if (req.file === undefined) {
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', path, req.size ?? '1G']).catch((e) => {
       throw new VmdeckError(500, `disk: qemu-img could not create '${path}': ${String((e as { stderr?: string }).stderr ?? e).trim().split('\n')[0]}`, 'disk');
@@ -114,9 +123,17 @@ export async function addDisk(label: string, req: DiskRequest): Promise<DeviceOu
   try {
     if (live) {
       await withQmp(vm, async (c) => {
-        await qmpCall(c, 'blockdev-add', { driver: format, 'node-name': `hd${n}`, file: { driver: 'file', filename: path } });
+        // The options as the wrapper's -drive gives them (QEMU's cache modes are these two switches).
+        const cache = opt('_CACHE');
+        await qmpCall(c, 'blockdev-add', {
+          driver: format, 'node-name': `hd${n}`, file: { driver: 'file', filename: path },
+          ...(opt('_READONLY') === 'on' ? { 'read-only': true } : {}),
+          ...(opt('_DISCARD') === 'on' ? { discard: 'unmap' } : {}),
+          ...(cache ? { cache: { direct: cache === 'none' || cache === 'directsync', 'no-flush': cache === 'unsafe' } } : {}),
+        });
         try {
-          await qmpCall(c, 'device_add', { driver: 'virtio-blk-pci', drive: `hd${n}`, id: `disk${n}`, serial: `disk${n}` });
+          const boot = opt('_BOOTINDEX');
+          await qmpCall(c, 'device_add', { driver: 'virtio-blk-pci', drive: `hd${n}`, id: `disk${n}`, serial: `disk${n}`, ...(boot ? { bootindex: Number(boot) } : {}) });
         } catch (e) {
           await qmpCall(c, 'blockdev-del', { 'node-name': `hd${n}` }).catch(() => undefined);
           throw e;
@@ -134,6 +151,27 @@ export async function addDisk(label: string, req: DiskRequest): Promise<DeviceOu
     if (created) await rm(path, { force: true });
     throw e;
   }
+}
+
+/**
+ * Changes disk N's options (read-only, cache, discard, boot index) in the
+ * config. QEMU cannot change them on a running disk: then they are pending
+ * until the next start.
+ */
+export async function setDiskOptions(label: string, index: number, options: Record<string, unknown>): Promise<DeviceOutcome<Disk> & { pending: boolean }> {
+  const vm = await resolveVm(label);
+  const { text, vars } = await readConfig(vm.config);
+  const disks = disksOf(vars);
+  if (!disks.some((d) => d.index === index)) throw badInput('disk', `disk: VM '${vm.label}' has no disk ${index} (it has ${disks.map((d) => d.index).join(', ') || 'none'})`);
+  const r = diskOptionAssignments(index, options);
+  if ('error' in r) throw badInput(r.field, r.error);
+  const edit = assign(text, r.pairs, 'disk');
+  await wrapperTakesLists(vm, 'diskOptions');
+  const live = await running(vm);
+  const kept = edit.text === text ? '' : await writeConfig(vm, edit.text);
+  if (live && kept) await recordPending(vm.label, r.pairs.map(([v]) => v));
+  const after = await resolveVm(vm.config);
+  return { vm: after, device: after.disks.find((d) => d.index === index)!, lines: edit.lines, kept, live: false, pending: live };
 }
 
 interface ImageInfo { 'virtual-size': number; snapshots?: { name: string }[] }
@@ -259,7 +297,7 @@ async function removeDevice(label: string, kind: 'disk' | 'nic', index: number):
   const live = await running(vm);
   if (live && index !== last) throw conflict(`${kind}: VM '${vm.label}' runs: only its last ${kind === 'disk' ? 'disk' : 'NIC'} (${last}) can be removed now; stop it to remove ${index}`, kind);
   const names: ((n: number) => string)[] = kind === 'disk'
-    ? [(n) => diskVar(n), (n) => diskVar(n, '_FORMAT'), (n) => diskVar(n, '_IF')]
+    ? (['', '_FORMAT', '_IF', '_READONLY', '_CACHE', '_DISCARD', '_BOOTINDEX'] as const).map((x) => (n: number) => diskVar(n, x))
     : (['NIC', 'MAC', 'IP', 'NETMODE', 'QEMUSOCK', 'TAPDEV'] as const).map((p) => (n: number) => nicVar(n, p));
   const pairs: [string, string][] = [];
   const value = (name: string) => { const v = vars[name]; return Array.isArray(v) ? v.join(' ') : v ?? ''; };
@@ -293,3 +331,111 @@ async function removeDevice(label: string, kind: 'disk' | 'nic', index: number):
 export const removeDisk = (label: string, index: number) => removeDevice(label, 'disk', index) as Promise<DeviceOutcome<Disk>>;
 /** Removes NIC N ≥ 1 from the VM. */
 export const removeNic = (label: string, index: number) => removeDevice(label, 'nic', index) as Promise<DeviceOutcome<Nic>>;
+
+// --- CD/DVD drives and floppies ---------------------------------------------
+
+/** An ISO or floppy image given by the user: a path the config can hold, of an image that exists. */
+async function imageFile(vm: VmInfo, field: string, file: string): Promise<string> {
+  const p = VmSpecSchema.shape.instSrcCdrom.safeParse(file);
+  if (!p.success || file === '') throw badInput(field, `${field}: ${p.success ? 'an image is needed' : p.error.issues[0].message}`);
+  if (!(await exists(isAbsolute(file) ? file : join(vm.dir, file)))) throw badInput(field, `${field}: '${file}' does not exist`);
+  return file;
+}
+
+/**
+ * Adds CD/DVD drive N (CDROM<N>_IF, with the ISO CDROM<N> or empty). QEMU
+ * cannot plug an IDE drive into a running VM: there it is pending until the
+ * next start.
+ */
+export async function addCd(label: string, req: { iso?: string; interface?: string }): Promise<DeviceOutcome<CdDrive> & { pending: boolean }> {
+  const vm = await resolveVm(label);
+  const iface = req.interface ?? 'ide';
+  if (!(CD_INTERFACES as readonly string[]).includes(iface)) throw badInput('interface', `interface: '${iface}' is not one of ${CD_INTERFACES.join(', ')}`);
+  const iso = req.iso === undefined || req.iso === '' ? '' : await imageFile(vm, 'iso', req.iso);
+  const { text, vars } = await readConfig(vm.config);
+  const cds = cdsOf(vars);
+  const n = nextIndex(cds);
+  if (n > MAX_EXTRA) throw badInput('cd', `cd: VM '${vm.label}' has ${cds.length + 1} CD/DVD drives, the most vmdeck gives a VM`);
+  const edit = assign(text, [[cdVar(n), iso], [cdVar(n, '_IF'), iface]], 'cd');
+  await wrapperTakesLists(vm, 'drives');
+  const live = await running(vm);
+  const kept = await writeConfig(vm, edit.text);
+  if (live) await recordPending(vm.label, [cdVar(n), cdVar(n, '_IF')]);
+  const after = await resolveVm(vm.config);
+  return { vm: after, device: after.cds.find((d) => d.index === n)!, lines: edit.lines, kept, live: false, pending: live };
+}
+
+/** Removes CD/DVD drive N ≥ 1 (the later ones move down a number); pending on a running VM. */
+export async function removeCd(label: string, index: number): Promise<DeviceOutcome<CdDrive> & { pending: boolean }> {
+  const vm = await resolveVm(label);
+  const { text, vars } = await readConfig(vm.config);
+  const cds = cdsOf(vars);
+  const device = cds.find((d) => d.index === index);
+  if (!device) {
+    throw badInput('cd', index === 0
+      ? 'cd: drive 0 is the drive every VM has (CDROM_IF=none takes it away)'
+      : `cd: VM '${vm.label}' has no CD/DVD drive ${index} (it has 0${cds.map((d) => `, ${d.index}`).join('')})`);
+  }
+  const last = cds[cds.length - 1].index;
+  const pairs: [string, string][] = [];
+  for (let k = index; k < last; k++) for (const x of ['', '_IF'] as const) pairs.push([cdVar(k, x), String(vars[cdVar(k + 1, x)] ?? '')]);
+  for (const x of ['', '_IF'] as const) if (vars[cdVar(last, x)] !== undefined) pairs.push([cdVar(last, x), '']);
+  const edit = assign(text, pairs, 'cd');
+  const live = await running(vm);
+  const kept = await writeConfig(vm, edit.text);
+  if (live) await recordPending(vm.label, pairs.map(([v]) => v));
+  return { vm: await resolveVm(vm.config), device, lines: edit.lines, kept, live: false, pending: live };
+}
+
+export interface DriveChange {
+  vm: VmInfo;
+  /** QEMU's name of the drive: cdN, fda, fdb. */
+  drive: string;
+  /** The image in it now ('' empty). */
+  file: string;
+  lines: string[];
+  /** The running VM got it at once (QMP blockdev-change-medium, eject). */
+  live: boolean;
+  /** The running VM has no such drive yet: it comes with the next start. */
+  pending: boolean;
+}
+
+/**
+ * Puts an image into CD/DVD drive N ≥ 1 or floppy drive A/B, or empties it
+ * (file ''): live when the VM runs with that drive, and written to the
+ * config (CDROM<N>, FDA, FDB) so the next start agrees.
+ */
+export async function changeDrive(label: string, drive: string, file: string, opts: { confined?: boolean } = {}): Promise<DriveChange> {
+  const vm = await resolveVm(label);
+  const { text, vars } = await readConfig(vm.config);
+  const m = /^(?:cd(\d{1,2})|fd([ab]))$/.exec(drive);
+  if (!m || m[1] === '0') throw badInput('drive', `drive: '${drive}' is not a CD/DVD drive cd1…cd${MAX_EXTRA} or a floppy drive fda, fdb (cd0: vmdeck media L change ISO)`);
+  const variable = m[1] ? cdVar(Number(m[1])) : `FD${m[2].toUpperCase()}`;
+  if (m[1] && !cdsOf(vars).some((d) => d.index === Number(m[1]))) {
+    throw badInput('drive', `drive: VM '${vm.label}' has no CD/DVD drive ${m[1]} (add one: vmdeck cd ${vm.label} add)`);
+  }
+  const image = file === '' ? '' : await imageFile(vm, 'path', file);
+  const path = image && (isAbsolute(image) ? image : join(vm.dir, image));
+  if (path && opts.confined) await confinePath('path', path, vm.dir);
+  const edit = assign(text, [[variable, image]], 'drive');
+  await wrapperTakesLists(vm, 'drives');
+  let live = false;
+  let pending = false;
+  if (await running(vm)) {
+    live = await withQmp(vm, async (c) => {
+      const blocks = await qmpCall<{ device: string }[]>(c, 'query-block');
+      if (!blocks.some((b) => b.device === drive)) return false;
+      if (path) await qmpCall(c, 'blockdev-change-medium', { device: drive, filename: path, format: 'raw', 'read-only-mode': m[1] ? 'read-only' : 'retain' });
+      else await qmpCall(c, 'eject', { device: drive, force: true });
+      return true;
+    }).catch((e) => {
+      if (e instanceof VmdeckError) throw e;
+      throw new VmdeckError(500, `drive: QEMU could not change ${drive} of VM '${vm.label}': ${qmpMessage(e)}`, 'drive');
+    });
+    pending = !live;
+  }
+  await writeConfig(vm, edit.text);
+  if (live) await recordLive(vm.label);
+  if (pending) await recordPending(vm.label, [variable]);
+  return { vm: await resolveVm(vm.config), drive, file: image, lines: edit.lines, live, pending };
+}

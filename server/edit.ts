@@ -7,11 +7,13 @@
 import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { setAssignment } from '../lib/config-edit';
 import { specFromVars } from '../lib/options';
+import { VmSpecSchema } from '../lib/spec';
 import { checkChange, checkTogether, EDITABLE_FIELDS, type Change, type Field } from '../lib/settings';
 import { CTYS_VARS } from '../lib/ctys';
 import type { VmInfo } from '../lib/vm';
 import { readConfig } from './config';
 import { confineFields } from './confine';
+import { wrapperTakesLists } from './devices';
 import { badInput } from './errors';
 import { recordPending } from './pending';
 import { vmStatus } from './runner';
@@ -80,6 +82,8 @@ export async function editVm(labelOrPath: string, values: Record<string, unknown
   const running = state === 'running' || state === 'paused';
   const outcome = { lines: written.map((w) => w.text.trim()), changes: written, pending: running };
   if (opts.dryRun || text === original) return { vm, ...outcome, dryRun: Boolean(opts.dryRun) };
+  // A wrapper written before firmware and TPM were settings would start the VM without them.
+  if (changes.some((c) => c.field === 'firmware' || c.field === 'secureBoot' || c.field === 'tpm')) await wrapperTakesLists(vm, 'firmware');
   const kept = await writeConfig(vm, text);
   if (running) await recordPending(vm.label, changes.map((c) => c.variable));
   return { vm: await resolveVm(vm.config), kept, ...outcome, dryRun: false };
@@ -103,6 +107,8 @@ export async function writeConfig(vm: VmInfo, text: string): Promise<string> {
   }
 }
 
+const UNSET_IS_DEFAULT = new Set<Field>(['firmware', 'secureBoot', 'tpm']);
+
 /** The editable settings of a VM as its config gives them now, and those its logic sets (with the refusal). */
 export async function vmSettings(vm: VmInfo): Promise<{ values: Partial<Record<Field, unknown>>; locked: Partial<Record<Field, string>> }> {
   const { text, vars } = await readConfig(vm.config);
@@ -110,7 +116,8 @@ export async function vmSettings(vm: VmInfo): Promise<{ values: Partial<Record<F
   const values: Partial<Record<Field, unknown>> = {};
   const locked: Partial<Record<Field, string>> = {};
   for (const f of EDITABLE_FIELDS) {
-    values[f] = all[f];
+    // A config from before firmware and TPM were settings starts as the wrapper's defaults say (BIOS, no TPM).
+    values[f] = all[f] ?? (UNSET_IS_DEFAULT.has(f) ? VmSpecSchema.shape[f].parse(undefined) : undefined);
     const r = setAssignment(text, CTYS_VARS[f], '');
     if (!r.ok) locked[f] = r.error;
   }

@@ -436,7 +436,7 @@ function orphanInfo(label: string, config: string): VmInfo {
   return {
     label, uuid: '', mac: '', ip: '', interfaces: [], vmstate: '', dist: '', distrel: '', os: '', osrel: '', arch: '', accelerator: '', qemu: '',
     memsize: 0, smp: 0, console: '', template: '', dir: config ? dirname(config) : '', config,
-    wrapper: config.replace(/\.ctys$/, '.sh'), disk: '', disks: [], nics: [], source: 'ctys', dynamic: false, state: 'running',
+    wrapper: config.replace(/\.ctys$/, '.sh'), disk: '', disks: [], nics: [], cds: [], floppies: [], source: 'ctys', dynamic: false, state: 'running',
   };
 }
 

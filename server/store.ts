@@ -4,11 +4,11 @@
 import { confineSpec } from './confine';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { constants, readdirSync, readFileSync, statSync } from 'node:fs';
-import { access, chmod, link, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { access, chmod, link, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { homedir, totalmem } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_MATCHVSTAT, interfacesOf, matchesVstat, parseCtysPlain, parseMatchVstat, renderCtys, readMarkers, type ConfigVars } from '../lib/ctys';
-import { disksOf, nicsOf } from '../lib/hardware';
+import { cdsOf, disksOf, floppiesOf, nicsOf, TPM_STATE_FILE_RE, tpmStateDir, uefiVarsFiles } from '../lib/hardware';
 import { kvmRuns, qemuArch } from '../lib/host';
 import { kvmVerdict } from './kvm-probe';
 import { composeSpec, envValues, macFromBytes, specFromVars, type HostFacts } from '../lib/options';
@@ -16,8 +16,8 @@ import { LABEL_RE, MAC_RE, parseSpec, UUID_RE, type VmSpec, type VmSpecInput } f
 import type { VmInfo } from '../lib/vm';
 import { renderWrapper } from '../lib/wrapper';
 import { complaint, stripSelf } from '../lib/wrapper/complaint';
-import { redactSeed, seedPlan, SSH_KEY_RE, type SeedPlan } from '../lib/seeds';
-import { writeSeeds } from './seeds';
+import { redactSeed, seedName, seedPlan, SSH_KEY_RE, type SeedPlan } from '../lib/seeds';
+import { removePxeTree, writeSeeds } from './seeds';
 import { buildDebootstrapDisk } from './debootstrap';
 import { debianSuite, debootstrapValues } from '../lib/debootstrap';
 import { readConfig } from './config';
@@ -28,7 +28,7 @@ import { bases, defaultBase } from './paths';
 import { run } from './proc';
 import { wrapperArgs, type WrapperOf } from './wrapper';
 import { findTemplate, loadCatalog } from './templates';
-import { task, taskOutput } from './tasks';
+import { task, taskOutput, taskProgress } from './tasks';
 
 export const GENERATOR = 'vmdeck create-conf 0.1';
 
@@ -155,6 +155,8 @@ function vmInfo(configPath: string, text: string, vars: ConfigVars, dynamic: boo
     disk: disk === '' ? '' : isAbsolute(disk) ? disk : join(dir, disk),
     disks: disksOf(vars),
     nics: nicsOf(vars),
+    cds: cdsOf(vars),
+    floppies: floppiesOf(vars),
     source: text.includes('Written by vmdeck') ? 'vmdeck' : 'ctys',
     dynamic,
     state: 'stopped',
@@ -301,6 +303,10 @@ export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; o
   let suite: string | undefined;
   if (req.install !== undefined && req.install !== '') {
     if (req.install !== 'debootstrap') throw badInput('install', `install: '${req.install}' is not an install method vmdeck runs (debootstrap)`);
+    const dist = String(req.values?.dist ?? env.dist ?? '');
+    if (dist !== '' && dist.toLowerCase() !== 'debian') {
+      throw badInput('dist', `dist: '${dist}': --install=debootstrap builds Debian only, from this host's apt sources (DIST=Debian or empty)`);
+    }
     const distrel = String(req.values?.distrel ?? env.distrel ?? '12');
     const r = debianSuite(distrel);
     if ('error' in r) throw badInput('distrel', r.error);
@@ -527,7 +533,12 @@ async function createVmNow(req: CreateRequest): Promise<Created> {
     await chmod(join(tmp, shName), 0o755);
     if (seeds) await writeSeeds(seeds, tmp, target);
     if (suite) {
-      await buildDebootstrapDisk({ label: spec.label, suite, size: spec.diskSize, dir: tmp, progress: req.progress ?? (() => undefined) });
+      // Each line to the caller (the CLI's stderr) and to the task log, which the dashboard follows.
+      const progress = (line: string, done?: number) => {
+        taskProgress(line, done);
+        req.progress?.(line);
+      };
+      await buildDebootstrapDisk({ label: spec.label, suite, size: spec.diskSize, dir: tmp, progress });
       imageCreated = true;
     }
     const wantImage = req.createImage !== false && spec.disk !== '' && !suite;
@@ -558,7 +569,11 @@ async function createVmNow(req: CreateRequest): Promise<Created> {
       const suffix = stamp();
       for (const name of await readdir(tmp)) {
         const dst = join(target, name);
-        if (await exists(dst)) kept.push(await keepCopy(dst, `${dst}.${suffix}`));
+        // A directory (a preseed's PXE tree) is moved aside whole: a hard link cannot keep it.
+        if (await lstat(dst).then((st) => st.isDirectory(), () => false)) {
+          await rename(dst, `${dst}.${suffix}`);
+          kept.push(`${dst}.${suffix}`);
+        } else if (await exists(dst)) kept.push(await keepCopy(dst, `${dst}.${suffix}`));
         await rename(join(tmp, name), dst);
       }
       await rm(tmp, { recursive: true, force: true });
@@ -665,10 +680,17 @@ async function ownFiles(vm: VmInfo): Promise<string[]> {
     for (const kept of [`${stem}.ctys.`, `${stem}.sh.`]) {
       if (name.startsWith(kept) && /^\d{14}(-\d+)?$/.test(name.slice(kept.length))) return true;
     }
-    return name.startsWith(`${vm.label}.suspend`) || name.startsWith(`${vm.label}.seed.`);
+    return name.startsWith(`${vm.label}.suspend`) || name.startsWith(`${vm.label}.seed.`) || uefiVarsFiles(vm.label).includes(name);
   };
   const entries = await readdir(vm.dir, { withFileTypes: true });
   return entries.filter((e) => !e.isDirectory() && mine(e.name)).map((e) => join(vm.dir, e.name));
+}
+
+/** The TPM's state (its keys go with the VM): swtpm's own files, then the directory if that left it empty. */
+async function removeTpmState(dir: string): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) if (e.isFile() && TPM_STATE_FILE_RE.test(e.name)) await rm(join(dir, e.name), { force: true });
+  await rmdir(dir).catch(() => undefined);
 }
 
 /**
@@ -682,6 +704,9 @@ export function deleteVmFiles(vm: VmInfo, deleteDisks: boolean): Promise<{ keptD
 
 async function deleteVmFilesNow(vm: VmInfo, deleteDisks: boolean): Promise<{ keptDisk?: string }> {
   for (const f of await ownFiles(vm)) await rm(f, { force: true });
+  // A preseed's PXE tree: its links and its pxelinux.cfg, nothing else.
+  await removePxeTree(join(vm.dir, seedName(vm.label, 'pxe')));
+  await removeTpmState(join(vm.dir, tpmStateDir(vm.label)));
   cache.delete(vm.config);
   // The VM's own directory is <BASE>/<LABEL>/; a base or any other directory stays.
   const ownDir = [vm.label, basename(vm.config, '.ctys')].includes(basename(vm.dir)) && !bases().includes(vm.dir);

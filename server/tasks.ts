@@ -11,7 +11,7 @@ import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, r
 import type { IncomingMessage } from 'node:http';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { encodeRecord, foldTasks, parseRecords, type BeginRecord, type EndRecord, type Task, type TaskRecord } from '../lib/tasks';
+import { encodeRecord, foldTasks, parseRecords, progressOf, type BeginRecord, type EndRecord, type Task, type TaskRecord } from '../lib/tasks';
 import { vmdeckHome } from './paths';
 
 export type { Task } from '../lib/tasks';
@@ -122,6 +122,7 @@ const segments = (dir: string) => {
 };
 
 interface Running {
+  id: string;
   output: string[];
   label?: string;
   failed?: string;
@@ -133,6 +134,19 @@ const running = new AsyncLocalStorage<Running>();
 export function taskOutput(text: string): void {
   const t = running.getStore();
   if (t && text.trim() !== '') t.output.push(text.trimEnd());
+}
+
+/**
+ * A line of how the task being run goes (a debootstrap build's), with the
+ * share done (0 to 1) when known: kept in its output, and written to the log
+ * at once, so that whoever follows the tasks (the dashboard) sees it as it
+ * comes, whichever process runs the task.
+ */
+export function taskProgress(line: string, done?: number): void {
+  const t = running.getStore();
+  if (!t || line.trim() === '') return;
+  t.output.push(line.trimEnd());
+  append({ t: 'progress', id: t.id, line: line.trimEnd(), at: Date.now(), ...(done !== undefined ? { done } : {}) });
 }
 
 /** Names the VM of the task being run, when it was started by a path and the label is known only now. */
@@ -182,7 +196,7 @@ export async function task<T>(action: string, label: string, args: Record<string
     ...(SELF_START !== undefined ? { pidStart: SELF_START } : {}),
   };
   append(begin);
-  const state: Running = { output: [] };
+  const state: Running = { id: begin.id, output: [] };
   const end = (result: 'ok' | 'error', error?: string) => {
     const record: EndRecord = { t: 'end', id: begin.id, end: Date.now(), result };
     if (error !== undefined) record.error = error;
@@ -323,6 +337,14 @@ class TaskFollower {
       const [t] = foldTasks([r], () => true);
       this.open.set(r.id, t);
       this.tell(t);
+      return;
+    }
+    if (r.t === 'progress') {
+      // A running task's line: told as the task with its newest progress (a task not open here is over).
+      const t = this.open.get(r.id);
+      if (!t) return;
+      t.progress = progressOf(r);
+      this.tell({ ...t });
       return;
     }
     let begun = this.open.get(r.id);

@@ -80,6 +80,12 @@ export function TaskLog({ label }: { label?: string }) {
               <td className="whitespace-nowrap px-2 py-1 text-right tabular-nums text-muted">{took(t)}</td>
               <td className="px-2 py-1">
                 {t.error && <div className="break-words text-danger">{t.error}</div>}
+                {t.result === 'running' && t.progress && (
+                  <div className="break-words" data-testid="task-progress">
+                    {t.progress.done !== undefined && <span className="tabular-nums text-muted">{Math.round(t.progress.done * 100)} % · </span>}
+                    {t.progress.line}
+                  </div>
+                )}
                 {argsText(t) && <div className="break-all font-mono text-muted">{argsText(t)}</div>}
                 {t.output && (
                   <details>

@@ -16,6 +16,7 @@ import { hostApi, LOCAL, qualify } from '../hosts';
 import { HostChoice } from '../HostChoice';
 import { ConsoleStep, HardwareStep, IdentityStep, NetworkStep, ReviewStep, StorageStep, TemplateStep } from './steps';
 import { UnattendedStep } from './UnattendedStep';
+import { CreateProgress } from './CreateProgress';
 import { formatForward, newMac, newUuid, parseForward, type Forward } from './values';
 
 export type DiskChoice = 'new' | 'existing' | 'none' | 'debootstrap';
@@ -44,7 +45,7 @@ export interface StepProps {
 const STEPS = [
   { id: 'template', title: 'Template', fields: ['template'] },
   { id: 'identity', title: 'Identity', fields: ['label', 'uuid', 'mac', 'ip', 'netmask', 'gateway', 'os', 'osrel', 'dist', 'distrel'] },
-  { id: 'hardware', title: 'Hardware', fields: ['accelerator', 'smp', 'memsize', 'arch', 'qemu', 'machine', 'cpu'] },
+  { id: 'hardware', title: 'Hardware', fields: ['accelerator', 'smp', 'memsize', 'firmware', 'secureBoot', 'tpm', 'arch', 'qemu', 'machine', 'cpu'] },
   {
     id: 'storage', title: 'Storage & install',
     fields: ['disk', 'diskFormat', 'diskSize', 'diskIf', 'cdromIf', 'bootmode', 'instmode', 'instSrcCdrom', 'instSrcFdd', 'instSrcUsb', 'pxeRoot', 'pxeBootFile', 'kernel', 'initrd', 'append'],
@@ -313,6 +314,7 @@ export function Wizard({ initialTemplate, host: onHost = LOCAL }: { initialTempl
                 </p>
               )}
             </div>
+            {draft.disk === 'debootstrap' && onHost === LOCAL && <CreateProgress label={spec.label ?? ''} active={creating !== null} />}
             <div className="flex shrink-0 items-center gap-2 border-t border-line bg-panel px-5 py-2">
               <Link href="/" className="btn">Cancel</Link>
               <span className="ml-auto text-xs text-muted" aria-live="polite">
@@ -359,7 +361,8 @@ function Summary({ spec, template, disk }: { spec: WizardSpec; template: Templat
     ['Machine', `${spec.arch ?? ''} ${spec.machine ?? ''}`.trim()],
     ['Accelerator', spec.accelerator ?? '—'],
     ['CPUs / memory', `${spec.smp ?? '?'} / ${spec.memsize ?? '?'} MiB`],
-    ['Disk', disk === 'new' ? `new ${spec.diskFormat ?? 'qcow2'}, ${spec.diskSize ?? ''}` : disk === 'existing' ? spec.disk || '—' : 'none'],
+    ['Disk', disk === 'new' ? `new ${spec.diskFormat ?? 'qcow2'}, ${spec.diskSize ?? ''}`
+      : disk === 'existing' ? spec.disk || '—' : disk === 'debootstrap' ? `Debian built by mmdebstrap, ${spec.diskSize ?? ''}` : 'none'],
     ['Boots from', spec.bootmode ?? '—'],
     ['Installs from', spec.instmode ?? '—'],
     ['Network', spec.netmode === 'none' ? 'none' : `${spec.netmode === 'vde' ? `vde ${spec.vdeSwitch || '?'}` : spec.netmode ?? 'user'} · ${spec.nic ?? ''}`],

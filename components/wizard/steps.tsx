@@ -143,6 +143,14 @@ export function HardwareStep({ draft, set, host }: StepProps) {
           </div>
         </div>
       </div>
+      <div className="grid grid-cols-3 gap-x-3">
+        <SelectField name="firmware" label="Firmware" value={(v.firmware ?? 'BIOS') as NonNullable<WizardSpec['firmware']>}
+          options={[{ value: 'BIOS', label: 'BIOS (SeaBIOS)' }, { value: 'UEFI', label: 'UEFI (OVMF)' }]} onChange={(firmware) => set({ firmware })} />
+        <SelectField name="secureBoot" label="Secure Boot" value={(v.secureBoot ?? 'off') as NonNullable<WizardSpec['secureBoot']>}
+          options={[{ value: 'off', label: 'off' }, { value: 'on', label: 'on (UEFI, q35)' }]} onChange={(secureBoot) => set({ secureBoot })} />
+        <SelectField name="tpm" label="TPM" value={(v.tpm ?? 'none') as NonNullable<WizardSpec['tpm']>}
+          options={[{ value: 'none', label: 'none' }, { value: '2.0', label: 'TPM 2.0 (swtpm)' }]} onChange={(tpm) => set({ tpm })} />
+      </div>
       <details className="rounded border border-line px-3 py-2" open={machineErrors.some(Boolean) || undefined}>
         <summary className="cursor-pointer text-xs font-medium text-muted">Machine (from the template)</summary>
         <div className="mt-3 grid grid-cols-4 gap-x-3">

@@ -216,6 +216,7 @@ conf_marker marker_label LABEL
 : "${DEFAULTBOOTMODE:=VHDD}" "${DEFAULTINSTMODE:=CD}" "${INSTSRCCDROM:=}" "${INSTSRCFDD:=}"
 : "${INSTSRCUSB:=}" "${PXEROOT:=}" "${PXEBOOTFILE:=pxelinux.0}" "${KERNELIMAGE:=}" "${INITRDIMAGE:=}" "${APPEND:=}"
 : "${SEEDIMAGE:=}" "${DEFAULTCONSOLE:=VNC}" "${VNCACCESSDISPLAY:=}" "${QEMUMONSOCK:=}"
+: "${FIRMWARE:=BIOS}" "${SECUREBOOT:=off}" "${TPM:=none}"
 # words ARRAY STRING: the blank-separated words of a config value (blanks and
 # newlines, whatever IFS the config set), never glob-expanded or evaluated. An
 # unquoted $VAR would expand `*` or `?` against the current directory.
@@ -245,6 +246,9 @@ upper ACCELERATOR "$ACCELERATOR"; oneof ACCELERATOR "$ACCELERATOR" KVM QEMU
 NETMODE=${NETMODE,,}; oneof NETMODE "$NETMODE" user vde tap none
 [[ $SMP =~ ^[1-9][0-9]*$ ]] || die "SMP: '$SMP' is not a positive number of CPUs"
 [[ $MEMSIZE =~ ^[1-9][0-9]*$ ]] || die "MEMSIZE: '$MEMSIZE' is not a size in MiB"
+upper FIRMWARE "$FIRMWARE"; oneof FIRMWARE "$FIRMWARE" BIOS UEFI
+SECUREBOOT=${SECUREBOOT,,}; oneof SECUREBOOT "$SECUREBOOT" off on
+TPM=${TPM,,}; oneof TPM "$TPM" none 2.0
 
 upper CONSOLE "${opt_console:-$DEFAULTCONSOLE}"
 if [[ -n $opt_console ]]; then field=--console; else field=DEFAULTCONSOLE; fi
@@ -263,10 +267,29 @@ fi
 
 # --- more disks and NICs: HDDBOOTIMAGE1…, NIC1… (lib/hardware.ts) ----------
 # Each list runs from 1 while its name is set and not empty. Disk N is
-# HDDBOOTIMAGE<N> (+ _FORMAT, _IF); NIC N is NIC<N>, its model, with MAC<N>,
+# HDDBOOTIMAGE<N> (+ _FORMAT, _IF, and the options below); NIC N is NIC<N>, its model, with MAC<N>,
 # NETMODE<N>, QEMUSOCK<N>, TAPDEV<N> (a ctys MAC1 without NIC1 adds nothing).
 
-EXTRA_DISKS=() # N FILE FORMAT IF, four words per disk
+# A disk's options, each only where the config sets it (QEMU's defaults
+# otherwise, so a config without them starts as before): <DISK>_CACHE,
+# _DISCARD (on: the guest's TRIM frees the image's space), _READONLY,
+# _BOOTINDEX (the firmware's boot order).
+disk_options() { # disk_options OPTS BOOTINDEX VAR: the -drive options and the boot index of disk VAR
+	local v dopts=''
+	v=${3}_CACHE
+	if [[ -n ${!v:-} ]]; then oneof "$v" "${!v}" writeback none writethrough directsync unsafe; dopts+=",cache=${!v}"; fi
+	v=${3}_DISCARD
+	if [[ -n ${!v:-} ]]; then oneof "$v" "${!v}" on off; [[ ${!v} == on ]] && dopts+=",discard=unmap"; fi
+	v=${3}_READONLY
+	if [[ -n ${!v:-} ]]; then oneof "$v" "${!v}" on off; [[ ${!v} == on ]] && dopts+=",readonly=on"; fi
+	v=${3}_BOOTINDEX
+	[[ -z ${!v:-} || ${!v} =~ ^[0-9]{1,2}$ ]] || die "$v: '${!v}' is not a boot index 0-99"
+	printf -v "$1" '%s' "$dopts"
+	printf -v "$2" '%s' "${!v:-}"
+}
+disk_options HDD_OPTS HDD_BOOTINDEX HDDBOOTIMAGE
+
+EXTRA_DISKS=() # N FILE FORMAT IF OPTS BOOTINDEX, six words per disk
 for ((n = 1; n <= 15; n++)); do
 	v=HDDBOOTIMAGE$n; [[ -n ${!v:-} ]] || break
 	abspath file "${!v}"
@@ -275,8 +298,22 @@ for ((n = 1; n <= 15; n++)); do
 	oneof "$v" "$format" qcow2 raw
 	v=HDDBOOTIMAGE${n}_IF; iface=${!v:-virtio}
 	oneof "$v" "$iface" virtio ide scsi
-	EXTRA_DISKS+=("$n" "$file" "$format" "$iface")
+	disk_options opts bootindex "HDDBOOTIMAGE$n"
+	EXTRA_DISKS+=("$n" "$file" "$format" "$iface" "$opts" "$bootindex")
 done
+# More CD/DVD drives: drive N ≥ 1 is there while CDROM<N>_IF (ide|scsi) is
+# set, holding the ISO CDROM<N> (empty: an empty drive). Floppy drives A and
+# B hold FDA and FDB (ctys's and QEMU's -fda/-fdb), there while they are set.
+EXTRA_CDS=() # N FILE IF, three words per drive
+for ((n = 1; n <= 15; n++)); do
+	v=CDROM${n}_IF; [[ -n ${!v:-} ]] || break
+	iface=${!v}
+	oneof "$v" "$iface" ide scsi
+	v=CDROM$n; abspath file "${!v:-}"
+	EXTRA_CDS+=("$n" "$file" "$iface")
+done
+abspath FDA_IMAGE "${FDA:-}"; abspath FDB_IMAGE "${FDB:-}"
+
 EXTRA_NICS=() # N MODEL MAC NETMODE ENDPOINT, five words per NIC
 for ((n = 1; n <= 15; n++)); do
 	v=NIC$n; [[ -n ${!v:-} ]] || break
@@ -360,7 +397,8 @@ case $BOOTMODE in
 CD | DVD) abspath CDROM "${BOOTSRC:-$INSTSRCCDROM}"
 	[[ -n $CDROM ]] || die "INSTSRCCDROM: boot mode $BOOTMODE needs an ISO image (INSTSRCCDROM or --bootmode=$BOOTMODE%PATH)" ;;
 FDD) abspath FLOPPY "${BOOTSRC:-$INSTSRCFDD}"
-	[[ -n $FLOPPY ]] || die "INSTSRCFDD: boot mode FDD needs a floppy image (INSTSRCFDD or --bootmode=FDD%PATH)" ;;
+	[[ -n $FLOPPY ]] || FLOPPY=$FDA_IMAGE
+	[[ -n $FLOPPY ]] || die "INSTSRCFDD: boot mode FDD needs a floppy image (INSTSRCFDD, FDA or --bootmode=FDD%PATH)" ;;
 USB) abspath USBSTICK "${BOOTSRC:-$INSTSRCUSB}"
 	[[ -n $USBSTICK ]] || die "INSTSRCUSB: boot mode USB needs a USB image (INSTSRCUSB or --bootmode=USB%PATH)" ;;
 PXE) pxe_source ;;
@@ -444,6 +482,39 @@ if [[ -f $SUSPENDED && -z $INSTALL && -z $opt_bootmode && -f $SUSPENDED.cd ]]; t
 	fi
 fi
 
+# --- firmware and TPM: UEFI with the VM's own variables, swtpm per VM ---------
+# Debian's ovmf (x86_64; .ms: Microsoft's keys enrolled, Secure Boot on) and
+# qemu-efi-aarch64. The firmware's code is shared and read-only; its
+# variables (boot entries, keys) are the VM's own, beside its config, a copy
+# of the empty store made at the first start (one per Secure Boot setting:
+# a store with keys enrolled enforces them). The TPM's state is beside the
+# config too (<LABEL>.tpm/); swtpm's control socket is in the runtime dir.
+UEFI_CODE='' UEFI_VARS_EMPTY='' UEFI_VARS='' TPMSTATE=$VMDIR/$LABEL.tpm
+if [[ $FIRMWARE == UEFI ]]; then
+	case $ARCH in
+	x86_64)
+		sb=''; [[ $SECUREBOOT == on ]] && sb=.ms
+		UEFI_CODE=/usr/share/OVMF/OVMF_CODE_4M$sb.fd UEFI_VARS_EMPTY=/usr/share/OVMF/OVMF_VARS_4M$sb.fd
+		UEFI_VARS=$VMDIR/$LABEL.uefi-vars$sb.fd ;;
+	aarch64)
+		UEFI_CODE=/usr/share/AAVMF/AAVMF_CODE.fd UEFI_VARS_EMPTY=/usr/share/AAVMF/AAVMF_VARS.fd
+		UEFI_VARS=$VMDIR/$LABEL.uefi-vars.fd ;;
+	*) die "FIRMWARE: UEFI is there for x86_64 and aarch64 guests, not $ARCH" ;;
+	esac
+fi
+if [[ $SECUREBOOT == on ]]; then
+	[[ $FIRMWARE == UEFI ]] || die "SECUREBOOT: Secure Boot needs UEFI firmware (FIRMWARE=UEFI)"
+	[[ $ARCH == x86_64 ]] || die "SECUREBOOT: Secure Boot is there for x86_64 guests (Debian's OVMF), not $ARCH"
+	# OVMF's Secure Boot keeps its variables safe in SMM, which only q35 has.
+	[[ $MACHINE =~ ^(pc-)?q35(-[0-9.]+)?(,|$) ]] ||
+		die "SECUREBOOT: Secure Boot needs machine q35 (OVMF's Secure Boot needs SMM), not '${MACHINE:-pc}' (set MACHINE=q35)"
+fi
+if [[ $TPM != none ]]; then
+	case $ARCH in x86_64 | i386 | aarch64) ;; *) die "TPM: a TPM is there for x86_64, i386 and aarch64 guests, not $ARCH" ;; esac
+	# swtpm reads its options split at commas and has no way to write one.
+	[[ $RUNDIR != *,* ]] || die "TPM: swtpm cannot take the runtime dir '$RUNDIR' (it has a comma; set VMDECK_RUN or --runtime-dir to a path without one)"
+fi
+
 DAEMONIZE=1
 case $CONSOLE in CLI | CLI0) DAEMONIZE='' ;; esac
 [[ -n $opt_foreground ]] && DAEMONIZE=''
@@ -462,7 +533,9 @@ add_identity() {
 }
 
 add_machine() {
-	[[ -n $MACHINE ]] && add -machine "$MACHINE"
+	if [[ $SECUREBOOT == on && $MACHINE != *smm=* ]]; then add -machine "$MACHINE,smm=on"
+	elif [[ -n $MACHINE ]]; then add -machine "$MACHINE"
+	fi
 	# KVM when the config asks for it; QEMU means pure emulation (TCG).
 	if [[ $ACCELERATOR == KVM ]]; then add -accel kvm; else add -accel tcg; fi
 	[[ -n $CPU ]] && add -cpu "$CPU"
@@ -472,9 +545,12 @@ add_machine() {
 add_storage() {
 	if [[ -n $HDD ]]; then
 		if [[ $HDDBOOTIMAGE_IF == none ]]; then
-			add -drive "file=${HDD//,/,,},format=$HDDBOOTIMAGE_FORMAT,if=none,id=hd0"
+			add -drive "file=${HDD//,/,,},format=$HDDBOOTIMAGE_FORMAT,if=none,id=hd0$HDD_OPTS"
+		elif [[ -n $HDD_BOOTINDEX && $HDDBOOTIMAGE_IF =~ ^(virtio|ide|scsi)$ ]]; then
+			# A boot index is a device's: the first disk is then built as the others are.
+			add_disk 0 "$HDD" "$HDDBOOTIMAGE_FORMAT" "$HDDBOOTIMAGE_IF" "$HDD_OPTS" "$HDD_BOOTINDEX"
 		else
-			add -drive "file=${HDD//,/,,},format=$HDDBOOTIMAGE_FORMAT,if=$HDDBOOTIMAGE_IF,index=0,media=disk,id=hd0"
+			add -drive "file=${HDD//,/,,},format=$HDDBOOTIMAGE_FORMAT,if=$HDDBOOTIMAGE_IF,index=0,media=disk,id=hd0$HDD_OPTS"
 		fi
 	fi
 	# The CD/DVD drive is always there (empty unless booting from it), so a
@@ -489,6 +565,9 @@ add_storage() {
 		die "CDROM_IF: this machine has no CD/DVD drive (CDROM_IF=none)"
 	fi
 	[[ -n $FLOPPY ]] && add -drive "file=${FLOPPY//,/,,},format=raw,if=floppy,index=0"
+	# Floppy A gives way to the one a boot from floppy brings.
+	[[ -n $FDA_IMAGE && -z $FLOPPY ]] && add -drive "file=${FDA_IMAGE//,/,,},format=raw,if=floppy,index=0,id=fda"
+	[[ -n $FDB_IMAGE ]] && add -drive "file=${FDB_IMAGE//,/,,},format=raw,if=floppy,index=1,id=fdb"
 	# The unattended install's seed volume (cidata, OEMDRV): the installer or
 	# cloud-init finds it by its label on any drive.
 	[[ -n $SEED ]] && add -drive "file=${SEED//,/,,},format=raw,if=virtio,readonly=on,media=disk,id=seed0"
@@ -498,6 +577,23 @@ add_storage() {
 		add -device usb-storage,bus=xhci.0,drive=usbstick,bootindex=0
 	fi
 	return 0
+}
+
+add_firmware() {
+	[[ $FIRMWARE == UEFI ]] || return 0
+	add -drive "if=pflash,format=raw,unit=0,file=${UEFI_CODE//,/,,},readonly=on"
+	add -drive "if=pflash,format=raw,unit=1,file=${UEFI_VARS//,/,,}"
+	# Only code running in SMM may write the variables: what makes Secure Boot hold.
+	[[ $SECUREBOOT == on ]] && add -global driver=cfi.pflash01,property=secure,value=on
+	return 0
+}
+
+# The TPM is swtpm's (started before QEMU, see start_tpm), reached on its control socket.
+add_tpm() {
+	[[ $TPM == none ]] && return 0
+	add -chardev "socket,id=tpmctl,path=${RUNDIR//,/,,}/swtpm.sock"
+	add -tpmdev emulator,id=tpm0,chardev=tpmctl
+	if [[ $ARCH == aarch64 ]]; then add -device tpm-tis-device,tpmdev=tpm0; else add -device tpm-tis,tpmdev=tpm0; fi
 }
 
 add_boot() {
@@ -550,14 +646,28 @@ add_network() {
 # Disk N: a block node hdN and a device diskN, so that it can be unplugged;
 # a virtio disk's serial is diskN too (the guest's /sys/block/vdX/serial,
 # /dev/disk/by-id), since the guest's vdX order follows PCI slots, not N.
-add_disk() { # add_disk N FILE FORMAT IF
-	add -drive "file=${2//,/,,},format=$3,if=none,id=hd$1"
+add_disk() { # add_disk N FILE FORMAT IF OPTS BOOTINDEX
+	local boot=${6:+,bootindex=$6}
+	add -drive "file=${2//,/,,},format=$3,if=none,id=hd$1$5"
 	case $4 in
-	virtio) add -device "virtio-blk-pci,drive=hd$1,id=disk$1,serial=disk$1" ;;
-	ide) add -device "ide-hd,drive=hd$1,id=disk$1" ;;
+	virtio) add -device "virtio-blk-pci,drive=hd$1,id=disk$1,serial=disk$1$boot" ;;
+	ide) add -device "ide-hd,drive=hd$1,id=disk$1$boot" ;;
 	scsi)
 		[[ " ${argv[*]} " == *' virtio-scsi-pci,id=scsi1 '* ]] || add -device virtio-scsi-pci,id=scsi1
-		add -device "scsi-hd,drive=hd$1,bus=scsi1.0,id=disk$1" ;;
+		add -device "scsi-hd,drive=hd$1,bus=scsi1.0,id=disk$1$boot" ;;
+	esac
+}
+
+# CD/DVD drive N: a drive cdN (what QMP's blockdev-change-medium names) and a device cdromN.
+add_cd() { # add_cd N FILE IF
+	if [[ -n $2 ]]; then add -drive "file=${2//,/,,},format=raw,if=none,media=cdrom,readonly=on,id=cd$1"
+	else add -drive "if=none,media=cdrom,id=cd$1"
+	fi
+	case $3 in
+	ide) add -device "ide-cd,drive=cd$1,id=cdrom$1" ;;
+	scsi)
+		[[ " ${argv[*]} " == *' virtio-scsi-pci,id=scsi1 '* ]] || add -device virtio-scsi-pci,id=scsi1
+		add -device "scsi-cd,drive=cd$1,bus=scsi1.0,id=cdrom$1" ;;
 	esac
 }
 
@@ -574,7 +684,8 @@ add_nic() { # add_nic N MODEL MAC NETMODE ENDPOINT
 
 add_extra_devices() {
 	local i
-	for ((i = 0; i < ${#EXTRA_DISKS[@]}; i += 4)); do add_disk "${EXTRA_DISKS[@]:i:4}"; done
+	for ((i = 0; i < ${#EXTRA_DISKS[@]}; i += 6)); do add_disk "${EXTRA_DISKS[@]:i:6}"; done
+	for ((i = 0; i < ${#EXTRA_CDS[@]}; i += 3)); do add_cd "${EXTRA_CDS[@]:i:3}"; done
 	for ((i = 0; i < ${#EXTRA_NICS[@]}; i += 5)); do add_nic "${EXTRA_NICS[@]:i:5}"; done
 	return 0
 }
@@ -632,10 +743,12 @@ add_process() {
 
 add_identity
 add_machine
+add_firmware
 add_storage
 add_boot
 add_network
 add_extra_devices
+add_tpm
 add_display
 add_consoles
 add_process
@@ -705,17 +818,44 @@ check_all() {
 	fi
 	if [[ -n $HDD ]]; then
 		[[ -e $HDD ]] || die "HDDBOOTIMAGE: disk image '$HDD' does not exist (create it: qemu-img create -f $HDDBOOTIMAGE_FORMAT '$HDD' ${HDDBOOTIMAGE_INST_SIZE:-8G})"
-		[[ -r $HDD && -w $HDD ]] || die "HDDBOOTIMAGE: disk image '$HDD' is not readable and writable"
+		if [[ $HDD_OPTS == *readonly=on* ]]; then
+			[[ -r $HDD ]] || die "HDDBOOTIMAGE: disk image '$HDD' is not readable"
+		else
+			[[ -r $HDD && -w $HDD ]] || die "HDDBOOTIMAGE: disk image '$HDD' is not readable and writable"
+		fi
 	fi
 	local k
-	for ((k = 0; k < ${#EXTRA_DISKS[@]}; k += 4)); do
-		[[ -r ${EXTRA_DISKS[k + 1]} && -w ${EXTRA_DISKS[k + 1]} ]] ||
-			die "HDDBOOTIMAGE${EXTRA_DISKS[k]}: disk image '${EXTRA_DISKS[k + 1]}' does not exist or is not readable and writable"
+	for ((k = 0; k < ${#EXTRA_DISKS[@]}; k += 6)); do
+		if [[ ${EXTRA_DISKS[k + 4]} == *readonly=on* ]]; then
+			[[ -r ${EXTRA_DISKS[k + 1]} ]] ||
+				die "HDDBOOTIMAGE${EXTRA_DISKS[k]}: disk image '${EXTRA_DISKS[k + 1]}' does not exist or is not readable"
+		else
+			[[ -r ${EXTRA_DISKS[k + 1]} && -w ${EXTRA_DISKS[k + 1]} ]] ||
+				die "HDDBOOTIMAGE${EXTRA_DISKS[k]}: disk image '${EXTRA_DISKS[k + 1]}' does not exist or is not readable and writable"
+		fi
 	done
 	need_file INSTSRCCDROM "$CDROM" "ISO image"
 	need_file INSTSRCFDD "$FLOPPY" "floppy image"
+	need_file FDA "$FDA_IMAGE" "floppy image"
+	need_file FDB "$FDB_IMAGE" "floppy image"
+	for ((k = 0; k < ${#EXTRA_CDS[@]}; k += 3)); do need_file "CDROM${EXTRA_CDS[k]}" "${EXTRA_CDS[k + 1]}" "ISO image"; done
 	need_file INSTSRCUSB "$USBSTICK" "USB image"
 	need_file SEEDIMAGE "$SEED" "seed volume"
+	if [[ $FIRMWARE == UEFI ]]; then
+		local pkg=ovmf; [[ $ARCH == aarch64 ]] && pkg=qemu-efi-aarch64
+		[[ -r $UEFI_CODE ]] || die "FIRMWARE: UEFI firmware '$UEFI_CODE' is not installed (apt-get install $pkg)"
+		if [[ -e $UEFI_VARS || -L $UEFI_VARS ]]; then
+			[[ -f $UEFI_VARS && -r $UEFI_VARS && -w $UEFI_VARS ]] || die "FIRMWARE: UEFI variables '$UEFI_VARS' are not a readable and writable file"
+		else
+			[[ -r $UEFI_VARS_EMPTY ]] || die "FIRMWARE: UEFI variables template '$UEFI_VARS_EMPTY' is not installed (apt-get install $pkg)"
+		fi
+	fi
+	if [[ $TPM != none ]]; then
+		command -v swtpm >/dev/null 2>&1 || die "TPM: swtpm is not installed (apt-get install swtpm)"
+		if [[ -e $TPMSTATE || -L $TPMSTATE ]]; then
+			[[ -d $TPMSTATE && ! -L $TPMSTATE && -O $TPMSTATE ]] || die "TPM: TPM state '$TPMSTATE' is not a directory of $(id -un)"
+		fi
+	fi
 	if [[ -n $PXETREE ]]; then
 		[[ -d $PXETREE ]] || die "PXEROOT: PXE tree '$PXETREE' is not a directory"
 		[[ -f $PXETREE/$PXEBOOTFILE && -r $PXETREE/$PXEBOOTFILE ]] ||
@@ -802,6 +942,34 @@ fi
 
 # --- start ------------------------------------------------------------------
 
+# stop_tpm: ends this VM's swtpm if it still runs (only a swtpm on this
+# runtime dir's socket: a stale pidfile's number may be anyone's by now).
+stop_tpm() {
+	local pid='' cmd=''
+	[[ -r $RUNDIR/swtpm.pid ]] && read -r pid <"$RUNDIR/swtpm.pid"
+	if [[ $pid =~ ^[1-9][0-9]*$ && -r /proc/$pid/cmdline ]]; then
+		cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || cmd=''
+		[[ $cmd == swtpm\ * && $cmd == *"path=$RUNDIR/swtpm.sock"* ]] && kill -- "$pid" 2>/dev/null
+	fi
+	rm -f -- "$RUNDIR/swtpm.pid" "$RUNDIR/swtpm.sock"
+	return 0
+}
+# start_tpm: swtpm for this run, ended with QEMU whatever way QEMU ends:
+# --terminate ends it when QEMU's connection closes (an exit, a crash, a
+# kill -9), and a watcher, not holding the lock, ends it once the lock is
+# free (QEMU never connected: a start that failed).
+start_tpm() {
+	[[ $TPM == none ]] && return 0
+	make_private_dir TPM "$TPMSTATE"
+	local sock=$RUNDIR/swtpm.sock i
+	TPM_PATH=$TPMSTATE swtpm socket --tpm2 --ctrl "type=unixio,path=$sock,mode=0600" \
+		--pid "file=$RUNDIR/swtpm.pid" --log "file=$RUNDIR/swtpm.log" --terminate --daemon \
+		</dev/null >>"$RUNDIR/qemu.log" 2>&1 || die "TPM: swtpm did not start (log: $RUNDIR/swtpm.log)"
+	for ((i = 0; i < 50; i++)); do [[ -S $sock ]] && break; sleep 0.1; done
+	[[ -S $sock ]] || { stop_tpm; die "TPM: swtpm made no socket (log: $RUNDIR/swtpm.log)"; }
+	( exec {lockfd}>&-; flock -s "$RUNDIR/lock" true; stop_tpm ) </dev/null >/dev/null 2>&1 &
+}
+
 check_all
 make_private_dir 'runtime dir' "$RUNROOT"
 make_private_dir 'runtime dir' "$RUNDIR"
@@ -817,6 +985,7 @@ fi
 # Leftovers of a crashed run; nobody can be using them while we hold the lock.
 rm -f -- "$RUNDIR/qemu.pid" "$RUNDIR/qmp.sock" "$RUNDIR/qmp-events.sock" "$RUNDIR/monitor.sock" "$RUNDIR/vnc.sock" \
 	"$RUNDIR/serial.sock" "$RUNDIR/exit" "$SERIALSOCK" "$RUNDIR/serial.owner" "$RUNDIR/monitor.owner" "$RUNDIR/progress"
+stop_tpm
 [[ $SERIALSOCK == "$RUNDIR/serial.sock" ]] || ln -s -- "$SERIALSOCK" "$RUNDIR/serial.sock"
 # serial.log gathers every run's serial output: past 4 MiB the earlier runs
 # move to serial.log.1 (replacing the one before), so it does not grow forever.
@@ -858,6 +1027,11 @@ printf '%s\n' "$CONSOLE" >"$RUNDIR/console"
 printf '%s starting %s\n' "$(date '+%F %T')" "$LABEL" >>"$RUNDIR/qemu.log"
 logstart=$(stat -c %s -- "$RUNDIR/qemu.log")
 : >"$RUNDIR/qemu-stderr.log"
+if [[ $FIRMWARE == UEFI && ! -e $UEFI_VARS ]]; then
+	install -m 600 -- "$UEFI_VARS_EMPTY" "$UEFI_VARS.part" && mv -f -- "$UEFI_VARS.part" "$UEFI_VARS" ||
+		die "FIRMWARE: cannot make the UEFI variables '$UEFI_VARS'"
+fi
+start_tpm
 
 if [[ -n $DAEMONIZE ]]; then
 	if ! "${argv[@]}" 2>>"$RUNDIR/qemu.log" </dev/null; then
@@ -868,6 +1042,7 @@ if [[ -n $DAEMONIZE ]]; then
 		# Nothing of the failed start stays behind to look like a VM.
 		rm -f -- "$RUNDIR/qemu.pid" "$RUNDIR/qmp.sock" "$RUNDIR/qmp-events.sock" "$RUNDIR/monitor.sock" \
 			"$RUNDIR/vnc.sock" "$RUNDIR/serial.sock" "$SERIALSOCK"
+		stop_tpm
 		die "QEMU did not start (logs: $RUNDIR/qemu.log, $RUNDIR/qemu-stderr.log)"
 	fi
 	exit 0

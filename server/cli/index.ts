@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   set: () => import('./set'),
   disk: () => import('./disk'),
   nic: () => import('./nic'),
+  cd: () => import('./cd'),
   clone: () => import('./clone'),
   tasks: () => import('./tasks'),
   stats: () => import('./stats'),

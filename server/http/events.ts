@@ -1,6 +1,6 @@
 // GET /api/events: server-sent events, one `state` event per VM state change
 // (and one with type 'vms' when VMs were made or deleted outside the dashboard),
-// one `task` event per task begun or ended (the task log), and a comment line now and then so that proxies and browsers keep it open.
+// one `task` event per task begun or ended (the task log) and per line of a long task's progress, and a comment line now and then so that proxies and browsers keep it open.
 import { readdirSync, watch } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { subscribe } from '../events';
@@ -22,7 +22,7 @@ export async function streamEvents(req: IncomingMessage, res: ServerResponse): P
   const unsubscribe = subscribe((e) => {
     res.write(`event: state\ndata: ${JSON.stringify(e)}\n\n`);
   });
-  // Every task that begins or ends, whoever runs it (the CLI included): the task log's pages follow these.
+  // Every task that begins or ends or says how it goes, whoever runs it (the CLI included): the task log's pages follow these.
   const unfollow = followTasks((t) => {
     res.write(`event: task\ndata: ${JSON.stringify(t)}\n\n`);
   });

@@ -12,7 +12,7 @@ import type { Auth } from '../auth';
 import { checkHost } from '../check';
 import { cloneVm } from '../clone';
 import { confinePath, confineStart } from '../confine';
-import { addDisk, addNic, removeDisk, removeNic, resizeDisk } from '../devices';
+import { addCd, addDisk, addNic, changeDrive, removeCd, removeDisk, removeNic, resizeDisk, setDiskOptions } from '../devices';
 import { editVm, vmSettings } from '../edit';
 import { badInput, conflict, notFound } from '../errors';
 import { bases, runDir } from '../paths';
@@ -140,6 +140,7 @@ function createRequest(body: Body): CreateRequest & { start?: boolean | StartOpt
 }
 
 const deviceIndexError = (n: string) => (/^\d{1,2}$/.test(n) ? null : `n: '${n}' is not a device number (0, 1, …)`);
+const driveError = (d: string) => (/^(cd\d{1,2}|fd[ab])$/.test(d) ? null : `drive: '${d}' is not a drive name (cd1, cd2, …, fda, fdb)`);
 
 const TAIL_MAX = 4 * 1024 * 1024;
 
@@ -270,9 +271,15 @@ export function apiRoutes(): Router {
       const file = optString(body, 'file');
       // An existing image given through the API lies under the bases or the media directories.
       if (file) await confinePath('file', file, (await resolveVm(r.params.label)).dir);
-      const o = await addDisk(r.params.label, { size: optString(body, 'size'), file, interface: optString(body, 'interface') });
+      const options = Object.fromEntries(['readOnly', 'cache', 'discard', 'bootIndex'].filter((k) => body[k] !== undefined).map((k) => [k, body[k]]));
+      const o = await addDisk(r.params.label, { size: optString(body, 'size'), file, interface: optString(body, 'interface'), options });
       return new Json(201, { ...o, vm: await vmWithStatus(o.vm.label) });
     })
+    .add('PATCH', '/api/vms/:label/disks/:n', async (r) => {
+      // {readOnly, cache, discard, bootIndex}: pending until the next start on a running VM.
+      const o = await setDiskOptions(r.params.label, Number(r.params.n), await r.body());
+      return { ...o, vm: await vmWithStatus(o.vm.label) };
+    }, { params: { n: deviceIndexError } })
     .add('POST', '/api/vms/:label/disks/:n/resize', async (r) => {
       const body = await r.body();
       const o = await resizeDisk(r.params.label, Number(r.params.n), reqString(body, 'size'), optString(body, 'shrink'));
@@ -282,6 +289,23 @@ export function apiRoutes(): Router {
       const o = await removeDisk(r.params.label, Number(r.params.n));
       return { ...o, vm: await vmWithStatus(o.vm.label) };
     }, { params: { n: deviceIndexError } })
+    .add('GET', '/api/vms/:label/cds', async (r) => { const vm = await resolveVm(r.params.label); return { cds: vm.cds, floppies: vm.floppies }; })
+    .add('POST', '/api/vms/:label/cds', async (r) => {
+      const body = await r.body();
+      const iso = optString(body, 'iso');
+      if (iso) await confinePath('iso', iso, (await resolveVm(r.params.label)).dir);
+      const o = await addCd(r.params.label, { iso, interface: optString(body, 'interface') });
+      return new Json(201, { ...o, vm: await vmWithStatus(o.vm.label) });
+    })
+    .add('DELETE', '/api/vms/:label/cds/:n', async (r) => {
+      const o = await removeCd(r.params.label, Number(r.params.n));
+      return { ...o, vm: await vmWithStatus(o.vm.label) };
+    }, { params: { n: deviceIndexError } })
+    .add('PATCH', '/api/vms/:label/drives/:drive', async (r) => {
+      // {path}: the image in CD/DVD drive cdN (N ≥ 1) or floppy drive fda/fdb; '' empties it.
+      const o = await changeDrive(r.params.label, r.params.drive, optString(await r.body(), 'path') ?? '', { confined: true });
+      return { ...o, vm: await vmWithStatus(o.vm.label) };
+    }, { params: { drive: driveError } })
     .add('DELETE', '/api/vms/:label/nics/:n', async (r) => {
       const o = await removeNic(r.params.label, Number(r.params.n));
       return { ...o, vm: await vmWithStatus(o.vm.label) };

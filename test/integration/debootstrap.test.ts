@@ -1,6 +1,6 @@
 // create-conf --install=debootstrap: a Debian 12 system built from this host's
 // package archive with mmdebstrap, on its own ext4 disk, booted in KERNEL mode
-// to a login prompt on serial; its cloud-init seed (NoCloud) gives the user
+// to a login prompt on serial and on VNC; its cloud-init seed (NoCloud) gives the user
 // the key this test generated, so the test logs in over SSH through a
 // HOSTFWD port on 127.0.0.1 and `hostname` answers the label. The built tree
 // is cached in .cache/debootstrap (keyed on the suite and the package list):
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createVm } from '../../server/store';
 import { REPO, sandbox, type Sandbox } from '../helpers/guest';
+import { waitForScreen } from '../helpers/media';
 import { SocketTerminal } from '../helpers/serial';
 import { quitVm, startWrapper } from '../helpers/vms';
 
@@ -39,15 +40,20 @@ function freePort(): Promise<number> {
   });
 }
 
-test('a debootstrap of an unknown release is refused in one line naming distrel; nothing is written', async () => {
+test('a debootstrap of an unknown release (or an Ubuntu one) is refused in one line naming distrel; nothing is written', async () => {
   // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
   await assert.rejects(createVm({ label: 'nosuch', install: 'debootstrap', env: { ACCELERATOR: 'QEMU', DISTREL: 'hamm2' } }),
     (e: Error) => e.message === "distrel: 'hamm2' is not a Debian release vmdeck can build (12 or bookworm, 13 or trixie, 11 or bullseye)");
+  // Ubuntu: this host's apt sources have Debian's archive only.
+  await assert.rejects(createVm({ label: 'nosuch', install: 'debootstrap', env: { ACCELERATOR: 'QEMU', DISTREL: 'jammy' } }),
+    (e: Error) => e.message === "distrel: 'jammy' is Ubuntu jammy: vmdeck builds Debian releases only, from this host's apt sources (12 or bookworm, 13 or trixie, 11 or bullseye)");
+  await assert.rejects(createVm({ label: 'nosuch', install: 'debootstrap', env: { ACCELERATOR: 'QEMU', DIST: 'Ubuntu', DISTREL: '12' } }),
+    (e: Error) => e.message === "dist: 'Ubuntu': --install=debootstrap builds Debian only, from this host's apt sources (DIST=Debian or empty)");
   assert.equal(existsSync(join(sb.home, 'vms', 'nosuch')), false);
 });
 
 // About 100 s to build uncached and 90 s to the login prompt here; the suite gives a test file 10 minutes.
-test('Debian 12 by mmdebstrap boots to a login prompt on serial and answers hostname over SSH', async () => {
+test('Debian 12 by mmdebstrap boots to a login prompt on serial and on VNC, and answers hostname over SSH', async () => {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'deboot-test', '-f', join(sb.home, 'key')]);
   const port = await freePort();
   const progress: string[] = [];
@@ -68,6 +74,9 @@ test('Debian 12 by mmdebstrap boots to a login prompt on serial and answers host
   try {
     await serial.waitFor(/deb12 login: /, 360_000);
     const booted = Date.now() - t1;
+    // And on VNC: systemd's getty on tty1 (console=tty0 too), the screen read by tesseract.
+    const screen = await waitForScreen('deb12', /deb12 login:/, 120_000);
+    assert.match(screen, /Debian GNU\/Linux 12/);
     // sshd and cloud-init's key may come a little after the prompt.
     let answer = '';
     const deadline = Date.now() + 90_000;

@@ -7,7 +7,7 @@
 // ctys config whose second interface is only MAC1/IP1 (no NIC1: no NIC).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { renderWrapper } from '../../lib/wrapper';
@@ -52,4 +52,17 @@ test('a ctys config with a second interface\'s MAC1/IP1 and no NIC1 gets no seco
   const today = print(join(dir, 'today.sh'));
   assert.equal(today, print(join(dir, 'previous.sh')));
   assert.doesNotMatch(today, /52:54:00:aa:bb:01|-netdev/);
+});
+
+test('firmware set on a VM of the previous release: its wrapper, which knows no UEFI, is written afresh (the old one kept), and then builds it', async () => {
+  const dir = vmDir('firmware');
+  copyFileSync(join(FIXTURE, 'old.sh'), join(dir, 'old.sh'));
+  const { vmdeck } = await import('../helpers/lifecycle');
+  const set = await vmdeck(['set', join(dir, 'old.ctys'), 'FIRMWARE=UEFI', 'TPM=2.0'], sb.env);
+  assert.equal(set.code, 0, set.stderr);
+  assert.ok(readdirSync(dir).some((f) => /^old\.sh\.\d{14}/.test(f)), 'the old wrapper is kept');
+  assert.deepEqual(readFileSync(readdirSync(dir).map((f) => join(dir, f)).find((f) => /old\.sh\.\d{14}/.test(f))!), readFileSync(join(FIXTURE, 'old.sh')));
+  const argv = execFileSync('bash', [join(dir, 'old.sh'), '--print'], { env: sb.env, encoding: 'utf8' });
+  assert.match(argv, /^if=pflash,format=raw,unit=0,file=\/usr\/share\/OVMF\/OVMF_CODE_4M\.fd,readonly=on$/m);
+  assert.match(argv, /^tpm-tis,tpmdev=tpm0$/m);
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { test } from 'node:test';
 import { cpioNewc } from '../../lib/cpio';
-import { kickstartError, redactSeed, seedPlan, targetDisk, xkbLayout } from '../../lib/seeds';
+import { kickstartError, pxelinuxConfig, redactSeed, seedPlan, targetDisk, xkbLayout } from '../../lib/seeds';
 import { assertSpec, parseSpec, type VmSpecInput } from '../../lib/spec';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMZIxQoxP+xUYOvHvzx7/tMZ6tUjmEqXcVUa+4bvkaHT me@host';
@@ -48,6 +48,22 @@ test('preseed: a KERNEL install boots a copy of the initrd with the preseed and 
   const again = seedPlan({ spec: p.spec, passwordHash: '' })!;
   assert.equal(again.spec.append, 'console=ttyS0 auto=true priority=critical');
   assert.equal(parseSpec({ ...base, unattended: 'preseed', bootmode: 'KERNEL', kernel: '/k/linux' }).ok, false);
+});
+
+test('preseed: a PXE install on user networking gets a tree of its own that serves the preseed, with its pxelinux.cfg', () => {
+  const p = plan({ unattended: 'preseed', bootmode: 'PXE', pxeRoot: '/srv/netboot', append: 'console=ttyS0' });
+  assert.equal(p.spec.pxeRoot, 'web.seed.pxe');
+  assert.equal(p.spec.append, 'console=ttyS0', 'the installer\'s options are in the tree\'s pxelinux.cfg, not in APPEND');
+  assert.deepEqual(p.plan.pxe, { label: 'web', root: '/srv/netboot', dir: 'web.seed.pxe', append: 'auto=true priority=critical url=tftp://10.0.2.2/preseed.cfg hostname=web console=ttyS0' });
+  assert.deepEqual(p.plan.files.map((f) => f.file), ['web.seed.preseed.cfg']);
+  assert.equal(p.plan.initrd, undefined);
+  assert.equal(pxelinuxConfig('web', 'debian-installer/amd64/linux', 'debian-installer/amd64/initrd.gz', p.plan.pxe!.append).split('\n').slice(2).join('\n'),
+    'default vmdeck-preseed\nprompt 0\ntimeout 0\nlabel vmdeck-preseed\n\tkernel debian-installer/amd64/linux\n'
+    + '\tappend initrd=debian-installer/amd64/initrd.gz auto=true priority=critical url=tftp://10.0.2.2/preseed.cfg hostname=web console=ttyS0\n');
+  // Install mode PXE too; not on a VDE switch (its boot server's tree is the switch's), and only through pxelinux.0.
+  assert.equal(plan({ unattended: 'preseed', instmode: 'PXE', pxeRoot: '/srv/netboot' }).plan.pxe?.dir, 'web.seed.pxe');
+  const other = parseSpec({ ...base, unattended: 'preseed', bootmode: 'PXE', pxeRoot: '/srv/netboot', pxeBootFile: 'grubx64.efi' });
+  assert.deepEqual(other.ok ? null : [other.field, other.error], ['pxeBootFile', "pxeBootFile: is 'grubx64.efi': a preseed served by the PXE tree boots through pxelinux.0 at the tree's top"]);
 });
 
 test('kickstart: an OEMDRV volume; the file passes the check of the commands it uses, and a bad one does not', () => {

@@ -49,3 +49,20 @@ test('a record whose label is huge (a refused name, logged as it came) is cut to
   const w = encodeRecord({ t: 'begin', id: 'y', label: wide, action: wide.slice(0, 100), args: {}, who: wide.slice(0, 100), start: 1, pid: 2 });
   assert.ok(Buffer.byteLength(w) <= RECORD_MAX);
 });
+
+test('progress lines fold into the running task as its newest line and share done; a long line is cut, a bad share dropped', () => {
+  const records: TaskRecord[] = [
+    begin('a', 1, 20),
+    { t: 'progress', id: 'a', line: 'debootstrap: building', at: 2, done: 0.02 },
+    { t: 'progress', id: 'a', line: 'mmdebstrap: I: extracting', at: 3 },
+    { t: 'progress', id: 'a', line: 'debootstrap: making the disk', at: 4, done: 7 },
+    { t: 'progress', id: 'nobody', line: 'x', at: 5 },
+  ];
+  const text = records.map(encodeRecord).join('');
+  const [t] = foldTasks(parseRecords(text), () => true);
+  assert.equal(t.result, 'running');
+  assert.deepEqual(t.progress, { line: 'debootstrap: making the disk', at: 4 });
+  const long = encodeRecord({ t: 'progress', id: 'a', line: 'é'.repeat(5000), at: 1 });
+  assert.ok(Buffer.byteLength(long) <= RECORD_MAX);
+  assert.equal(parseRecords(long).length, 1);
+});

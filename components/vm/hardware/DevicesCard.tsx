@@ -4,31 +4,20 @@
 // stopped one it only writes the config (and makes a new disk image).
 import { useState } from 'react';
 import { api, type VmDetail } from '../../api';
+import { useAction } from './useAction';
 
 type Kind = 'disks' | 'nics';
 
 export function DevicesCard({ kind, vm, onChanged }: { kind: Kind; vm: VmDetail; onChanged: () => void }) {
   const [value, setValue] = useState(kind === 'disks' ? '1G' : 'user');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [done, setDone] = useState<string | null>(null);
+  const { busy, error, done, act, clearError } = useAction(onChanged);
   const running = vm.state === 'running' || vm.state === 'paused';
   const title = kind === 'disks' ? 'Disks' : 'Network interfaces';
 
-  const add = async () => {
-    setBusy(true);
-    try {
-      const r = kind === 'disks' ? await api.addDisk(vm.label, { size: value }) : await api.addNic(vm.label, { net: value });
-      setError(null);
-      setDone(`Added ${kind === 'disks' ? 'disk' : 'NIC'} ${r.device.index}${r.live ? ' to the running VM' : ''}: ${r.lines.join(' ')}`);
-      onChanged();
-    } catch (e) {
-      setDone(null);
-      setError((e as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const add = () => act(async () => {
+    const r = kind === 'disks' ? await api.addDisk(vm.label, { size: value }) : await api.addNic(vm.label, { net: value });
+    return `Added ${kind === 'disks' ? 'disk' : 'NIC'} ${r.device.index}${r.live ? ' to the running VM' : ''}: ${r.lines.join(' ')}`;
+  });
 
   return (
     <section aria-labelledby={`hw-list-${kind}`} data-card={`list-${kind}`} className="rounded border border-line bg-panel">
@@ -53,7 +42,7 @@ export function DevicesCard({ kind, vm, onChanged }: { kind: Kind; vm: VmDetail;
       <div className="flex items-end gap-2 border-t border-line px-3 py-1.5">
         <div className="w-40">
           <label htmlFor={`hw-add-${kind}`} className="label">{kind === 'disks' ? 'New disk size' : 'Network (user, vde:SWITCH, tap:IF, none)'}</label>
-          <input id={`hw-add-${kind}`} className="input font-mono" value={value} disabled={busy} onChange={(e) => { setValue(e.target.value); setError(null); }} />
+          <input id={`hw-add-${kind}`} className="input font-mono" value={value} disabled={busy} onChange={(e) => { setValue(e.target.value); clearError(); }} />
         </div>
         <button type="button" className="btn btn-sm" disabled={busy || value === ''} onClick={() => void add()}>
           {kind === 'disks' ? 'Add disk' : 'Add NIC'}{running ? ' (live)' : ''}

@@ -8,6 +8,7 @@ import { useState } from 'react';
 import { api, type EditResult, type VmDetail } from '../../api';
 import { CARDS, shown, type Card } from './cards';
 import { DevicesCard } from './DevicesCard';
+import { DrivesCard } from './DrivesCard';
 import { CloneCard } from '../clone/CloneCard';
 
 export function HardwareTab({ vm, onChanged }: { vm: VmDetail; onChanged: () => void }) {
@@ -21,6 +22,7 @@ export function HardwareTab({ vm, onChanged }: { vm: VmDetail; onChanged: () => 
           {CARDS.map((c) => <HardwareCard key={c.id} card={c} vm={vm} running={running} onChanged={onChanged} />)}
           <DevicesCard kind="disks" vm={vm} onChanged={onChanged} />
           <DevicesCard kind="nics" vm={vm} onChanged={onChanged} />
+          <DrivesCard vm={vm} onChanged={onChanged} />
           <CloneCard vm={vm} />
         </div>
       )}
@@ -68,8 +70,8 @@ function HardwareCard({ card, vm, running, onChanged }: { card: Card; vm: VmDeta
   };
 
   return (
-    <section aria-labelledby={`hw-${card.id}`} data-card={card.id} className="rounded border border-line bg-panel">
-      <h2 id={`hw-${card.id}`} className="border-b border-line px-3 py-1.5 text-xs font-semibold">{card.title}</h2>
+    <section aria-labelledby={`hw-card-${card.id}`} data-card={card.id} className="rounded border border-line bg-panel">
+      <h2 id={`hw-card-${card.id}`} className="border-b border-line px-3 py-1.5 text-xs font-semibold">{card.title}</h2>
       <div className="grid grid-cols-2 gap-x-3 gap-y-2 p-3">
         {card.settings.map((s) => {
           const id = `hw-${s.field}`;

@@ -2,7 +2,7 @@
 // cockpit-machines groups its cards), each setting with its config variable
 // and, for a choice, its values. Which values are valid is the server's
 // check (lib/settings.ts); these lists only make the choices pickable.
-import { ACCELERATORS, BOOT_MODES, CONSOLES, DISK_FORMATS, INST_MODES, NET_MODES } from '@/lib/spec';
+import { ACCELERATORS, BOOT_MODES, CONSOLES, DISK_FORMATS, FIRMWARES, INST_MODES, NET_MODES, SECUREBOOT_MODES, TPM_MODELS } from '@/lib/spec';
 
 export interface Setting {
   field: string;
@@ -36,6 +36,13 @@ export const CARDS: Card[] = [
       { field: 'vga', variable: 'VGA', label: 'Display adapter', options: ['', 'std', 'cirrus', 'vmware', 'qxl', 'virtio', 'none'] },
       { field: 'kbdLayout', variable: 'KBD_LAYOUT', label: 'Keyboard layout', mono: true },
       { field: 'console', variable: 'DEFAULTCONSOLE', label: 'Console', options: CONSOLES },
+    ],
+  },
+  {
+    id: 'firmware', title: 'Firmware and TPM', settings: [
+      { field: 'firmware', variable: 'FIRMWARE', label: 'Firmware', options: FIRMWARES },
+      { field: 'secureBoot', variable: 'SECUREBOOT', label: 'Secure Boot', options: SECUREBOOT_MODES },
+      { field: 'tpm', variable: 'TPM', label: 'TPM', options: TPM_MODELS },
     ],
   },
   {

@@ -1,0 +1,94 @@
+// CD/DVD drives and floppies as lists (issue 12): drives 1… (CDROM<N>,
+// CDROM<N>_IF) and floppies A/B (FDA, FDB) written by `vmdeck cd`, built by
+// the wrapper (ids cdN/cdromN, fda/fdb), seen by QEMU (query-block: the
+// test guest's kernel has no IDE or SCSI CD driver to show them); a
+// medium changed or ejected on the running VM is changed at once (QMP) and
+// written to the config; a drive added while it runs is pending.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { qmpOnce } from '../../server/qmp';
+import { sandbox, type Sandbox } from '../helpers/guest';
+import { createGuestVm, vmdeck } from '../helpers/lifecycle';
+import { api, inProcessServer, type InProcessServer } from '../helpers/server';
+import { quitVm } from '../helpers/vms';
+
+let sb: Sandbox;
+let srv: InProcessServer;
+let iso = '';
+let floppy = '';
+const config = () => readFileSync(join(sb.home, 'vms/cd/cd.ctys'), 'utf8');
+const print = () => execFileSync('bash', [join(sb.home, 'vms/cd/cd.sh'), '--print'], { env: sb.env, encoding: 'utf8' }).split('\n');
+/** What QEMU has in each drive: drive → file ('' empty). */
+async function inserted(): Promise<Record<string, string>> {
+  const blocks = await qmpOnce<{ device: string; inserted?: { file: string } }[]>(join(sb.run, 'cd', 'qmp.sock'), 'query-block');
+  return Object.fromEntries(blocks.filter((b) => /^(cd\d|fd[ab])$/.test(b.device)).map((b) => [b.device, b.inserted?.file ?? '']));
+}
+
+before(async () => {
+  sb = sandbox('cds');
+  srv = await inProcessServer(sb, () => createGuestVm(sb.env, 'cd'));
+  const tree = join(sb.home, 'iso-tree');
+  mkdirSync(tree);
+  writeFileSync(join(tree, 'hello.txt'), 'hello\n');
+  iso = join(sb.home, 'vms/cd/data.iso');
+  execFileSync('genisoimage', ['-quiet', '-V', 'VMDECKCD', '-o', iso, tree]);
+  floppy = join(sb.home, 'vms/cd/a.img');
+  writeFileSync(floppy, Buffer.alloc(1440 * 1024));
+});
+after(async () => {
+  await srv?.close();
+  sb.cleanup();
+});
+
+test('drives from the CLI and the API: numbered config names, the wrapper\'s drives and devices, refusals naming the drive', async () => {
+  const before = print();
+  const one = await vmdeck(['cd', 'cd', 'add', '--iso', 'data.iso'], sb.env);
+  assert.equal(one.code, 0, one.stderr);
+  assert.equal(one.stdout, "VM 'cd': CD/DVD drive 1 (ide) added; wrote CDROM1='data.iso' CDROM1_IF='ide'\n");
+  const two = await api(srv.base, 'POST', '/api/vms/cd/cds', { interface: 'scsi' });
+  assert.equal(two.status, 201, two.text);
+  assert.deepEqual(two.json.lines, ["CDROM2=''", "CDROM2_IF='scsi'"]);
+  const fda = await vmdeck(['cd', 'cd', 'change', 'fda', 'a.img'], sb.env);
+  assert.equal(fda.stdout, "VM 'cd' fda: a.img; wrote FDA='a.img'\n");
+  assert.match(config(), /^CDROM1='data\.iso'\nCDROM1_IF='ide'\nCDROM2=''\nCDROM2_IF='scsi'\nFDA='a\.img'$/m);
+
+  const argv = print();
+  for (const arg of [`file=${iso},format=raw,if=none,media=cdrom,readonly=on,id=cd1`, 'ide-cd,drive=cd1,id=cdrom1',
+    'if=none,media=cdrom,id=cd2', 'virtio-scsi-pci,id=scsi1', 'scsi-cd,drive=cd2,bus=scsi1.0,id=cdrom2',
+    `file=${floppy},format=raw,if=floppy,index=0,id=fda`]) {
+    assert.ok(argv.includes(arg), `${arg} in\n${argv.join('\n')}`);
+  }
+  // Nothing else of the command changed.
+  assert.deepEqual(argv.filter((a) => !before.includes(a) && !/cd[12]|fda|scsi1/.test(a) && a !== '-drive' && a !== '-device'), []);
+
+  const bad = await vmdeck(['cd', 'cd', 'change', 'cd9', 'data.iso'], sb.env);
+  assert.equal(bad.stderr, "vmdeck cd: drive: VM 'cd' has no CD/DVD drive 9 (add one: vmdeck cd cd add)\n");
+  const badIf = await api(srv.base, 'POST', '/api/vms/cd/cds', { interface: 'usb' });
+  assert.deepEqual([badIf.status, badIf.json.field, badIf.json.error], [400, 'interface', "interface: 'usb' is not one of ide, scsi"]);
+  const gone = await api(srv.base, 'PATCH', '/api/vms/cd/drives/cd1', { path: 'nothing.iso' });
+  assert.deepEqual([gone.status, gone.json.error], [400, "path: 'nothing.iso' does not exist"]);
+  const listed = await vmdeck(['cd', 'cd', 'list'], sb.env);
+  assert.equal(listed.stdout, 'cd1  ide  data.iso\ncd2  scsi (empty)\nfda  floppy a.img\n');
+});
+
+test('the running VM: QEMU has the drives; a change and an eject are live and written; a drive added now is pending', async () => {
+  assert.equal((await vmdeck(['start', 'cd'], sb.env)).code, 0);
+  assert.deepEqual(await inserted(), { cd0: '', cd1: iso, cd2: '', fda: floppy });
+
+  const changed = await vmdeck(['cd', 'cd', 'change', 'cd2', iso], sb.env);
+  assert.equal(changed.stdout, `VM 'cd' cd2: ${iso}, live; wrote CDROM2='${iso}'\n`);
+  const ejected = await api(srv.base, 'PATCH', '/api/vms/cd/drives/cd1', { path: '' });
+  assert.equal(ejected.status, 200, ejected.text);
+  assert.equal(ejected.json.live, true);
+  assert.deepEqual(await inserted(), { cd0: '', cd1: '', cd2: iso, fda: floppy });
+  assert.match(config(), /^CDROM1=''$/m);
+  assert.equal((await api(srv.base, 'GET', '/api/vms/cd')).json.vm.pending, undefined, 'a live change is not pending');
+
+  const later = await vmdeck(['cd', 'cd', 'add'], sb.env);
+  assert.equal(later.stdout, "VM 'cd': CD/DVD drive 3 (ide) added (pending until the next start); wrote CDROM3='' CDROM3_IF='ide'\n");
+  assert.deepEqual((await api(srv.base, 'GET', '/api/vms/cd')).json.vm.pending?.variables, ['CDROM3', 'CDROM3_IF']);
+  await quitVm(sb.run, 'cd');
+});
