@@ -44,6 +44,8 @@ export default defineConfig({
       // The wizard's kernel and initrd: the API takes files from the bases and the media directories only.
       VMDECK_MEDIA: `${dirname(env.kernel)}%${join(env.home, 'media')}`,
       VMDECK_SSH_CONFIG: env.sshConfig,
+      // The autostart switch makes its systemd unit in a tree of the run's own, never in the host's /etc (e2e/autostart.spec.ts).
+      VMDECK_SYSTEMD_ROOT: join(env.root, 'sysroot'),
       // The debootstrap tree test/integration/debootstrap.test.ts built (e2e/debootstrap.spec.ts builds it when missing).
       VMDECK_DEBOOTSTRAP_CACHE: join(REPO, '.cache', 'debootstrap'),
       HOST: '127.0.0.1',

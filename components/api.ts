@@ -79,7 +79,24 @@ export interface VmDetail extends VmInfo {
   problem?: string;
   /** The editable settings as the config gives them, and those its logic sets (with why they cannot be edited here). */
   settings?: { values: Record<string, unknown>; locked: Record<string, string> };
+  /** Start on host boot, as the config says (AUTOSTART, AUTOSTART_ORDER, AUTOSTART_DELAY). */
+  autostart?: AutostartSetting;
 }
+
+export interface AutostartSetting {
+  enabled: boolean;
+  order: number | null;
+  delay: number;
+}
+
+/** POST /api/vms/:label/autostart: the VM's setting now and the host's unit. */
+export interface AutostartState extends AutostartSetting {
+  label: string;
+  unit: { path: string; scope: 'system' | 'user'; manager: 'running' | 'offline' | 'none'; installed: boolean; enabled: boolean; note?: string };
+}
+
+export const setAutostart = (label: string, body: { enabled: boolean; order?: number | null; delay?: number }) =>
+  call<AutostartState>('POST', `${vmPath(label)}/autostart`, body);
 
 /** One config line a change writes (PATCH /api/vms/:label). */
 export interface WrittenLine {
@@ -279,8 +296,8 @@ export function consoleUrl(label: string, kind: 'vnc' | 'serial' | 'monitor' | '
 }
 
 function unwrapVm(data: unknown): VmDetail {
-  const d = data as { vm: VmDetail; files?: Record<string, string>; argv?: string[] | null; argvError?: string; problem?: string; runtime?: VmRuntime; settings?: VmDetail['settings'] };
-  return { ...d.vm, files: d.files ?? {}, argv: d.argv ?? [], argvError: d.argvError, problem: d.problem, runtime: d.runtime, settings: d.settings };
+  const d = data as { vm: VmDetail; files?: Record<string, string>; argv?: string[] | null; argvError?: string; problem?: string; runtime?: VmRuntime; settings?: VmDetail['settings']; autostart?: AutostartSetting };
+  return { ...d.vm, files: d.files ?? {}, argv: d.argv ?? [], argvError: d.argvError, problem: d.problem, runtime: d.runtime, settings: d.settings, autostart: d.autostart };
 }
 
 

@@ -4,7 +4,7 @@
 // disk and drive, OVMF starts its UEFI shell, read off the VM's screen with
 // tesseract. A second CD/DVD drive is added and given an ISO in the drives card.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { ocr } from '../test/helpers/media-files';
@@ -76,6 +76,9 @@ test('FIRMWARE=UEFI and TPM=2.0 set in the Hardware tab: the VM boots OVMF to it
 
   expect((await page.request.post(`/api/vms/${LABEL}/stop`, { headers: await csrf(page), data: { mode: 'force' } })).status()).toBe(200);
   expect((await page.request.delete(`/api/vms/${LABEL}?disks=delete`, { headers: await csrf(page) })).status()).toBe(200);
+  // The runtime dir went with the VM, swtpm's files too; so did the UEFI variables and the TPM state.
+  expect(existsSync(join(env.run, LABEL))).toBe(false);
+  expect(readdirSync(join(env.home, 'vms', LABEL))).toEqual(['data.iso']);
   rmSync(iso);
   rmSync(tree, { recursive: true });
   await context.close();

@@ -55,12 +55,14 @@ export function parseBootCommand(text: string): { ok: true; items: Item[] } | { 
 /** A step of a script file. */
 export type Step =
   | { kind: 'expect'; pattern: string; timeout?: number }
+  | { kind: 'screen'; text: string; timeout?: number }
   | { kind: 'send'; text: string }
   | { kind: 'type'; text: string }
   | { kind: 'wait'; seconds: number };
 
 /**
- * A script: one step a line, `expect REGEX` (serial output), `send TEXT`
+ * A script: one step a line, `expect REGEX` (serial output), `expect
+ * --screen TEXT` (text on the screen, read by OCR), `send TEXT`
  * (bytes to the serial console, tokens allowed), `type TEXT` (key presses on
  * the screen, tokens allowed), `wait SECONDS`, `timeout SECONDS` (for the
  * expects after it); blank lines and `#` comments are skipped.
@@ -82,7 +84,12 @@ export function parseScript(text: string): { ok: true; steps: Step[] } | { ok: f
       continue;
     }
     if (arg === '') return { ok: false, error: `${where}: ${m[1]} needs ${m[1] === 'expect' ? 'a pattern' : 'text'}` };
-    if (m[1] === 'expect') {
+    if (m[1] === 'expect' && /^--screen(\s|$)/.test(arg)) {
+      const wanted = arg.slice('--screen'.length).trim();
+      const bad = screenTextError(wanted);
+      if (bad) return { ok: false, error: `${where}: ${bad}` };
+      steps.push({ kind: 'screen', text: wanted, ...(timeout !== undefined ? { timeout } : {}) });
+    } else if (m[1] === 'expect') {
       try {
         new RegExp(arg);
       } catch (e) {
@@ -101,4 +108,25 @@ export function parseScript(text: string): { ok: true; steps: Step[] } | { ok: f
 /** The bytes a serial line gets for a boot command's items (a key without a sequence is refused by the caller). */
 export function serialBytes(items: Item[]): (string | { wait: number })[] {
   return items.map((i) => ('text' in i ? i.text.replace(/\n/g, '\r') : 'wait' in i ? { wait: i.wait } : i.seq ?? ''));
+}
+
+const SCREEN_TEXT_MAX = 200;
+
+/** Why a text to wait for on the screen is not one, or null. */
+export function screenTextError(text: unknown): string | null {
+  if (typeof text !== 'string' || text.trim() === '') return 'screen: some text to wait for is needed';
+  if (text.length > SCREEN_TEXT_MAX) return `screen: ${text.length} characters is more than ${SCREEN_TEXT_MAX}`;
+  if (/[\u0000-\u001f\u007f]/.test(text)) return 'screen: the text may not hold control characters or line breaks (it is looked for on one line)';
+  return null;
+}
+
+/** OCR's way of writing what is the same on a screen: no blanks (it adds and drops them), one case, straight quotes. */
+const ocrForm = (s: string) => s.replace(/[\u2018\u2019\u201a\u2032`]/g, "'").replace(/[\u201c\u201d\u201e\u2033]/g, '"').replace(/\s+/g, '').toLowerCase();
+
+/** The line of a screen's OCR text that shows text (blanks, case and quote shapes aside), or null. */
+export function screenLine(ocrText: string, text: string): string | null {
+  const wanted = ocrForm(text);
+  for (const line of ocrText.split('\n')) if (ocrForm(line).includes(wanted)) return line.trim();
+  // Text that wrapped onto the next line.
+  return ocrForm(ocrText).includes(wanted) ? text : null;
 }

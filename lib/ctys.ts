@@ -18,6 +18,7 @@ export const CTYS_VARS = {
   unattended: 'UNATTENDED', vmUser: 'VMUSER', sshKey: 'SSHKEY', passwordHash: 'PASSWORD_HASH', timezone: 'TIMEZONE',
   mirror: 'MIRROR', targetDisk: 'TARGETDISK', seedImage: 'SEEDIMAGE',
   firmware: 'FIRMWARE', secureBoot: 'SECUREBOOT', tpm: 'TPM',
+  autostart: 'AUTOSTART', autostartOrder: 'AUTOSTART_ORDER', autostartDelay: 'AUTOSTART_DELAY', clipboard: 'CLIPBOARD',
 } as const satisfies Record<keyof VmSpec, string>;
 
 export const CONFIG_VAR_NAMES: readonly string[] = Object.values(CTYS_VARS);
@@ -130,6 +131,17 @@ export function renderCtys(spec: VmSpec, ctx: RenderContext): string {
     `DEFAULTCONSOLE=${v(spec.console)}`,
     `VNCACCESSDISPLAY=${n(spec.vncDisplay)}`,
     `QEMUMONSOCK=${v(spec.qemuMonSock)}`,
+    '# CLIPBOARD: vdagent shares the clipboard with a guest that runs spice-vdagent',
+    '# (QEMU\'s qemu-vdagent); empty: text is pasted as key presses.',
+    `CLIPBOARD=${v(spec.clipboard)}`,
+    '',
+    '# Start on host boot (vmdeck autostart L on|off [--order N] [--delay S]):',
+    '# the unit vmdeck-autostart.service starts the VMs with AUTOSTART=on by',
+    '# AUTOSTART_ORDER (empty: after the ordered ones) and waits AUTOSTART_DELAY',
+    '# seconds after each before the next.',
+    `AUTOSTART=${v(spec.autostart)}`,
+    `AUTOSTART_ORDER=${n(spec.autostartOrder)}`,
+    `AUTOSTART_DELAY=${spec.autostartDelay}`,
     '',
     '# Unattended install (vmdeck create-conf --unattended=cloud-init|preseed|kickstart):',
     '# the seed files <LABEL>.seed.* beside this file were written from these. SEEDIMAGE,',

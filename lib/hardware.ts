@@ -7,6 +7,7 @@
 // 1 while its name is set and not empty: a ctys config's MAC1 without NIC1
 // adds no interface, so every config written before keeps starting as it did.
 import type { ConfigVars } from './ctys';
+import { quoted } from './spec';
 
 export const DISK_INTERFACES = ['virtio', 'ide', 'scsi'] as const;
 export type DiskInterface = (typeof DISK_INTERFACES)[number];
@@ -132,18 +133,18 @@ export function diskOptionAssignments(index: number, options: Record<string, unk
   const onOff = (v: unknown) => (v === true || v === 'on' ? 'on' : v === false || v === 'off' ? 'off' : null);
   if (Object.keys(options).length === 0) return { field: 'options', error: 'options: nothing to change (readOnly, cache, discard, bootIndex)' };
   for (const [key, value] of Object.entries(options)) {
-    const field = names[key];
+    const field = Object.hasOwn(names, key) ? names[key] : undefined;
     if (!field) return { field: key, error: `${key}: is not a disk option (readOnly, cache, discard, bootIndex)` };
     if (field === 'readOnly' || field === 'discard') {
       const v = onOff(value);
-      if (v === null) return { field, error: `${field}: '${String(value)}' is not on or off` };
+      if (v === null) return { field, error: `${field}: ${quoted(value)} is not on or off` };
       pairs.push([diskVar(index, field === 'readOnly' ? '_READONLY' : '_DISCARD'), v]);
     } else if (field === 'cache') {
-      if (value !== '' && !(DISK_CACHES as readonly unknown[]).includes(value)) return { field, error: `cache: '${String(value)}' is not one of ${DISK_CACHES.join(', ')} (or '' for QEMU's default)` };
-      pairs.push([diskVar(index, '_CACHE'), String(value)]);
+      if (value !== '' && !(DISK_CACHES as readonly unknown[]).includes(value)) return { field, error: `cache: ${quoted(value)} is not one of ${DISK_CACHES.join(', ')} (or '' for QEMU's default)` };
+      pairs.push([diskVar(index, '_CACHE'), value as string]);
     } else {
-      const v = value === null || value === '' ? '' : String(value);
-      if (v !== '' && !/^\d{1,2}$/.test(v)) return { field, error: `bootIndex: '${v}' is not a boot index 0-99 (or empty for none)` };
+      const v = value === null || value === '' ? '' : typeof value === 'string' || typeof value === 'number' ? String(value) : null;
+      if (v === null || (v !== '' && !/^\d{1,2}$/.test(v))) return { field, error: `bootIndex: ${quoted(value)} is not a boot index 0-99 (or empty for none)` };
       pairs.push([diskVar(index, '_BOOTINDEX'), v === '' ? '' : String(Number(v))]);
     }
   }

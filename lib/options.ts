@@ -65,9 +65,13 @@ export const ENV_OPTIONS: readonly EnvOption[] = [
   { env: 'TIMEZONE', field: 'timezone', help: 'time zone of the installed system (empty: Etc/UTC)' },
   { env: 'MIRROR', field: 'mirror', help: 'package mirror for preseed/kickstart (empty: deb.debian.org)' },
   { env: 'TARGETDISK', field: 'targetDisk', help: 'disk the installer writes (empty: /dev/vda for virtio, else /dev/sda)' },
+  { env: 'CLIPBOARD', field: 'clipboard', help: 'vdagent: a shared clipboard for a guest with spice-vdagent (empty: paste as keys)' },
+  { env: 'AUTOSTART', field: 'autostart', help: 'on: start on host boot (vmdeck autostart makes the systemd unit)' },
+  { env: 'AUTOSTART_ORDER', field: 'autostartOrder', help: 'start order on host boot, 0-9999 (empty: after the ordered ones)' },
+  { env: 'AUTOSTART_DELAY', field: 'autostartDelay', help: 'seconds to wait after this VM started on host boot before the next' },
 ];
 
-const NUMBER_FIELDS = new Set<Field>(['smp', 'memsize']);
+const NUMBER_FIELDS = new Set<Field>(['smp', 'memsize', 'autostartDelay']);
 const LIST_FIELDS = new Set<Field>(['hostfwd', 'argsAdd']);
 
 /** A text value (environment, prompt, config) as the spec field's type. */
@@ -75,7 +79,7 @@ export function fieldValue(field: Field, value: string | string[]): unknown {
   if (Array.isArray(value)) return LIST_FIELDS.has(field) ? value : value.join(' ');
   if (LIST_FIELDS.has(field)) return value.trim() === '' ? [] : value.trim().split(/\s+/);
   if (NUMBER_FIELDS.has(field)) return /^\s*\d+\s*$/.test(value) ? Number(value) : value;
-  if (field === 'vncDisplay') return value.trim() === '' ? null : /^\d+$/.test(value) ? Number(value) : value;
+  if (field === 'vncDisplay' || field === 'autostartOrder') return value.trim() === '' ? null : /^\d+$/.test(value) ? Number(value) : value;
   if (field === 'accelerator' || field === 'bootmode' || field === 'instmode' || field === 'console' || field === 'firmware') return value.toUpperCase();
   if (field === 'secureBoot' || field === 'tpm') return value.toLowerCase();
   return value;
@@ -127,7 +131,7 @@ export function composeSpec(
   };
   lay({
     smp: 1, memsize: 256, nic: 'rtl8139', netmode: 'user', bootmode: 'VHDD', instmode: 'CD', console: 'VNC',
-    arch: 'x86_64', qemu: 'qemu-system-x86_64', diskFormat: 'qcow2',
+    arch: 'x86_64', qemu: 'qemu-system-x86_64', diskFormat: 'qcow2', autostart: 'off', autostartDelay: 0,
   }, 'vmdeck');
   lay(template.defaults, 'template');
   // KVM where it can run this guest; any other architecture is emulated.

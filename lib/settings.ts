@@ -8,6 +8,8 @@ import { parseSpec, VmSpecSchema, type VmSpec } from './spec';
 
 export type Field = keyof VmSpec;
 
+const AUTOSTART_BY = 'is changed with vmdeck autostart L on|off [--order N] [--delay S], which also makes the host\'s unit';
+
 /** Fields a change cannot take, and why (the first half of the refusal). */
 const FIXED: Partial<Record<Field, string>> = {
   label: 'names the VM\'s directory and files and cannot be changed',
@@ -15,6 +17,9 @@ const FIXED: Partial<Record<Field, string>> = {
   template: 'records what the VM was made from and cannot be changed',
   diskSize: 'is the size a new image was made with; it does not resize the image',
   argsAdd: 'is a bash array: change ARGSADD in the config by hand',
+  autostart: AUTOSTART_BY,
+  autostartOrder: AUTOSTART_BY,
+  autostartDelay: AUTOSTART_BY,
 };
 
 export const EDITABLE_FIELDS: readonly Field[] = (Object.keys(CTYS_VARS) as Field[]).filter((f) => !(f in FIXED));

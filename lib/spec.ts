@@ -41,7 +41,7 @@ const path = (what: string) =>
     .refine((s) => !CONTROL.test(s), { error: `${what} path may not contain control characters or line breaks` });
 
 /** A value as a refusal quotes it; a JSON object or list from the API (whose toString may be anything) as JSON, cut short. */
-function quoted(v: unknown): string {
+export function quoted(v: unknown): string {
   if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return `'${v}'`;
   let json: string;
   try {
@@ -155,6 +155,15 @@ export const VmSpecSchema = z.object({
   firmware: enumOf(FIRMWARES).default('BIOS'),
   secureBoot: enumOf(SECUREBOOT_MODES).default('off'),
   tpm: enumOf(TPM_MODELS).default('none'),
+  // Start on host boot (server/autostart.ts): in AUTOSTART_ORDER (none: after the ordered ones), then AUTOSTART_DELAY seconds before the next.
+  autostart: enumOf(['off', 'on'] as const).default('off'),
+  autostartOrder: z.number({ error: (i) => `${quoted(i.input)} is not a start order (a whole number 0-9999, or empty for none)` })
+    .int({ error: 'must be a whole number 0-9999' }).min(0, { error: 'must be a whole number 0-9999' })
+    .max(9999, { error: 'must be a whole number 0-9999' }).nullable().default(null),
+  autostartDelay: z.number({ error: (i) => `${quoted(i.input)} is not a number of seconds` }).int({ error: 'must be a whole number of seconds' })
+    .min(0, { error: 'must be 0-3600 seconds' }).max(3600, { error: 'must be 0-3600 seconds' }).default(0),
+  // The clipboard: vdagent (QEMU's qemu-vdagent chardev, for a guest running spice-vdagent) or '' (paste as keys only).
+  clipboard: enumOf(['', 'vdagent'] as const).default(''),
 }).strict().superRefine((s, ctx) => {
   const need = (field: keyof typeof s, why: string) => {
     if (s[field] === '') ctx.addIssue({ code: 'custom', path: [field], message: why });

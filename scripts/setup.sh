@@ -29,6 +29,7 @@ packages=(
 	binutils openssh-client openssh-server
 	cloud-init debconf mmdebstrap e2fsprogs
 	ovmf swtpm
+	systemd
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,13 +1,17 @@
 // Console automation: typing into a VM's screen (key events in its
 // KBD_LAYOUT) or its serial console (bytes), waiting for the serial output
-// to show a pattern, and scripts of such steps (lib/automation.ts). The
+// to show a pattern or the screen to show a text (OCR, server/ocr.ts), and
+// scripts of such steps (lib/automation.ts). The
 // serial console is reached as `vmdeck console` reaches it: through a running
 // dashboard's hub (QEMU serves one client per socket), else directly.
+import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 import WebSocket from 'ws';
-import { parseBootCommand, parseScript, serialBytes, type Item } from '../lib/automation';
+import { parseBootCommand, parseScript, screenLine, screenTextError, serialBytes, type Item } from '../lib/automation';
 import { textToLayoutPresses, type QCode } from '../lib/keys';
 import { claimConsole } from './console-claim';
+import { readText } from './ocr';
+import { screenImage } from './screen';
 import { readConfig } from './config';
 import { badInput, VmdeckError } from './errors';
 import { sleep } from './proc';
@@ -230,6 +234,49 @@ export function expectSerial(label: string, pattern: string, opts: { send?: stri
   }));
 }
 
+/** How often the screen is looked at, at most; it is read again only when it changed (a blinking cursor does). */
+const SCREEN_POLL_MS = 1000;
+
+/** Waits until the screen shows text (OCR); returns the line it is on. */
+async function waitForScreen(label: string, text: string, timeoutS: number): Promise<string> {
+  const deadline = Date.now() + timeoutS * 1000;
+  let seen = '';
+  let read = '';
+  let reading = 0;
+  for (;;) {
+    const screen = await screenImage(label);
+    const hash = createHash('sha1').update(screen.rgb).digest('hex');
+    if (hash !== seen) {
+      seen = hash;
+      const t0 = Date.now();
+      read = await readText(screen);
+      reading = Date.now() - t0;
+      const line = screenLine(read, text);
+      if (line !== null) return line;
+    }
+    if (Date.now() >= deadline) {
+      const last = read.replace(/\s+/g, ' ').trim().slice(-SERIAL_TAIL);
+      throw new VmdeckError(500, `expect: VM '${label}' showed no '${text}' on its screen within ${timeoutS} s (it read: ${JSON.stringify(last)})`, 'screen');
+    }
+    // OCR costs a core for a second or so: on a slow host it is not run back to back.
+    await sleep(Math.max(SCREEN_POLL_MS, reading));
+  }
+}
+
+/** `vmdeck expect --screen` and POST /api/vms/:label/expect {screen}: waits for text on the screen (OCR), then types text (tokens allowed) on it. */
+export function expectScreen(label: string, text: string, opts: { send?: string; timeout?: number } = {}): Promise<ExpectResult> {
+  const bad = screenTextError(text);
+  if (bad) throw badInput('screen', bad);
+  const timeout = timeoutOf(opts.timeout);
+  const send = opts.send === undefined ? undefined : boot(opts.send);
+  return task('expect', label, { screen: text, send: opts.send, timeout }, async () => {
+    const vm = await resolveVm(label);
+    const matched = await waitForScreen(vm.label, text, timeout);
+    if (send) await typeScreen(vm.label, send);
+    return { matched };
+  });
+}
+
 /** `vmdeck type L --script FILE` and POST /api/vms/:label/script: the steps in order on one serial link. */
 export function runScript(label: string, script: string): Promise<{ steps: number }> {
   const parsed = parseScript(script);
@@ -245,6 +292,7 @@ export function runScript(label: string, script: string): Promise<{ steps: numbe
         if (s.kind === 'wait') await sleep(s.seconds * 1000);
         else if (s.kind === 'type') await typeScreen(vm.label, boot(s.text));
         else if (s.kind === 'send') await sendSerial(link!, boot(s.text));
+        else if (s.kind === 'screen') await waitForScreen(vm.label, s.text, timeoutOf(s.timeout));
         // Each expect looks at what came after the previous one matched.
         else from = (await waitFor(link!, regexOf(s.pattern), from, timeoutOf(s.timeout), vm.label)).end;
       }

@@ -68,6 +68,7 @@ const RUNTIME_FILES = new Set([
   'qemu.pid', 'qmp.sock', 'qmp-events.sock', 'monitor.sock', 'serial.sock', 'vnc.sock', 'serial.log', 'serial.log.1', 'serial.fifo',
   'qemu.log', 'qemu-stderr.log', 'lock', 'config', 'console', 'exit', 'serial.owner', 'monitor.owner', 'serial.start', 'progress',
   'pending', 'live', // server/pending.ts
+  'swtpm.sock', 'swtpm.pid', 'swtpm.log', // TPM=2.0: the wrapper's swtpm
 ]);
 /** Left behind by a process killed mid-way: screenshots (screen.ts), screen samples and progress writes (progress.ts). */
 const RUNTIME_LEFTOVERS = /^(screendump-\d+-\d+\.(png|ppm)|progress-screen-\d+-\d+\.ppm|progress\.tmp-\d+-[0-9a-f]+)$/;

@@ -3,7 +3,7 @@
 // turned into PNG here.
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pngSize, ppmToPng } from '../lib/png';
+import { parsePpm, pngSize, ppmToPng, type Image } from '../lib/png';
 import { VmdeckError } from './errors';
 import { QmpError } from './qmp';
 import { qmpCall, qmpMessage, resolveVm, runtimePaths, withQmp } from './runtime';
@@ -32,6 +32,23 @@ export async function screenshot(label: string): Promise<Buffer> {
     } finally {
       await rm(`${base}.png`, { force: true });
       await rm(`${base}.ppm`, { force: true });
+    }
+  });
+}
+
+/** The VM's display as pixels (QMP screendump's PPM, which every QEMU writes): what OCR reads (server/ocr.ts). */
+export async function screenImage(label: string): Promise<Image> {
+  const vm = await resolveVm(label);
+  const file = join(runtimePaths(vm.label).dir, `screendump-${process.pid}-${++counter}.ppm`);
+  return withQmp(vm, async (c) => {
+    try {
+      await qmpCall(c, 'screendump', { filename: file });
+      return parsePpm(await readFile(file));
+    } catch (e) {
+      if (e instanceof VmdeckError) throw e;
+      throw new VmdeckError(500, `screen: no screenshot of VM '${vm.label}': ${qmpMessage(e)}`, 'screen');
+    } finally {
+      await rm(file, { force: true });
     }
   });
 }

@@ -556,6 +556,8 @@ async function createVmNow(req: CreateRequest): Promise<Created> {
         }
       }
     }
+    // AUTOSTART=on from the start: the unit first, so a refusal of systemctl leaves no VM that says so.
+    if (spec.autostart === 'on') await (await import('./autostart')).installUnit();
     const kept: string[] = [];
     if (!targetExists) {
       try {

@@ -49,6 +49,12 @@ const ROUTES: [string, string, string[]][] = [
   ['POST', '/api/vms/target/expect', ['serial', 'send', 'timeout']],
   ['POST', '/api/networks', ['name', 'pxe', 'dhcp']],
   ['POST', '/api/vms/%2e%2e%2ftarget/start', ['console']],
+  // Issue 12: firmware and TPM, disk options, CD/DVD drives and floppies.
+  ['PATCH', '/api/vms/target', ['firmware', 'secureBoot', 'tpm', 'machine', 'dryRun']],
+  ['PATCH', '/api/vms/target/disks/0', ['readOnly', 'cache', 'discard', 'bootIndex']],
+  ['POST', '/api/vms/target/cds', ['iso', 'interface']],
+  ['PATCH', '/api/vms/target/drives/cd1', ['path']],
+  ['PATCH', '/api/vms/target/drives/fda', ['path']],
 ];
 
 export async function hostile(count: number, seed = Date.now() % 1_000_000): Promise<HostileFigures> {

@@ -27,17 +27,21 @@ function applyView(rfb: RFB, view: VncView) {
  * qxl); QEMU answers std or cirrus with "Invalid screen layout", so the button
  * is off there and says why.
  */
-export default function VncConsole({ label, running, suspended = false, resizable = true, vga }: {
+export default function VncConsole({ label, running, suspended = false, resizable = true, vga, sharedClipboard = false }: {
   label: string;
   running: boolean;
   suspended?: boolean;
   resizable?: boolean;
   vga?: string;
+  /** The VM runs QEMU's qemu-vdagent (CLIPBOARD=vdagent): the guest's clipboard comes and goes over VNC. */
+  sharedClipboard?: boolean;
 }) {
   const frame = useRef<HTMLDivElement>(null);
   const screen = useRef<HTMLDivElement>(null);
   const [conn, setConn] = useState<ConnState>({ phase: 'connecting' });
   const [view, setView] = useState<VncView>('scale');
+  /** What the guest last put on its clipboard (noVNC's clipboard event). */
+  const [guestClipboard, setGuestClipboard] = useState('');
   const viewRef = useRef(view);
   const control = useRef<{ connect: () => void; rfb: () => RFB | null } | null>(null);
 
@@ -69,6 +73,7 @@ export default function VncConsole({ label, running, suspended = false, resizabl
         attempts = 0;
         setConn({ phase: 'connected' });
       });
+      r.addEventListener('clipboard', (e) => setGuestClipboard((e as CustomEvent<{ text: string }>).detail.text));
       r.addEventListener('desktopname', (e) => {
         const name = (e as CustomEvent<{ name: string }>).detail.name;
         setConn((c) => (c.phase === 'connected' ? { ...c, detail: name } : c));
@@ -143,7 +148,7 @@ export default function VncConsole({ label, running, suspended = false, resizabl
             </button>
           ))}
         </div>
-        <PasteKeys label={label} />
+        <ClipboardPanel label={label} shared={sharedClipboard} guestText={guestClipboard} send={(text) => control.current?.rfb()?.clipboardPasteFrom(text)} />
         <button type="button" className="btn btn-sm" onClick={() => void frame.current?.requestFullscreen()}>Fullscreen</button>
         {conn.phase !== 'connected' && conn.phase !== 'connecting' && (
           <button type="button" className="btn btn-sm" onClick={() => control.current?.connect()}>Reconnect</button>
@@ -153,17 +158,23 @@ export default function VncConsole({ label, running, suspended = false, resizabl
   );
 }
 
-/** Text typed into the guest as keystrokes (POST /api/vms/:label/keys {text}). */
-function PasteKeys({ label }: { label: string }) {
+/**
+ * The clipboard: with CLIPBOARD=vdagent, the guest's clipboard (what its
+ * spice-vdagent hands QEMU) and text sent to it; always, text typed into the
+ * guest as keystrokes in its layout (POST /api/vms/:label/keys {text}).
+ */
+function ClipboardPanel({ label, shared, guestText, send }: { label: string; shared: boolean; guestText: string; send: (text: string) => void }) {
   const [open, setOpen] = useState(false);
   const [text, setText] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [sent, setSent] = useState(false);
   return (
     <div className="relative">
-      <button type="button" className="btn btn-sm" aria-expanded={open} onClick={() => setOpen(!open)}>Paste as keys</button>
+      <button type="button" className="btn btn-sm" aria-expanded={open} onClick={() => setOpen(!open)}>Clipboard</button>
       {open && (
         <form
+          aria-label="Clipboard"
           className="absolute right-0 bottom-8 z-20 w-80 rounded border border-line bg-surface p-2 shadow-lg"
           onSubmit={async (e) => {
             e.preventDefault();
@@ -183,12 +194,25 @@ function PasteKeys({ label }: { label: string }) {
             if (e.key === 'Escape') setOpen(false);
           }}
         >
-          <label htmlFor="paste-keys" className="label">Typed into {label} as keystrokes</label>
-          <textarea id="paste-keys" autoFocus rows={4} value={text} onChange={(e) => setText(e.target.value)} className="input h-auto py-1 font-mono text-xs" />
+          <p data-testid="clipboard-mode" className="mb-2 text-xs text-muted">
+            {shared
+              ? 'Shared clipboard (qemu-vdagent): text the guest copies shows below, Send puts text on its clipboard. Needs spice-vdagent running in the guest.'
+              : 'No shared clipboard (CLIPBOARD is not vdagent): text is typed into the guest as keystrokes.'}
+          </p>
+          {shared && (
+            <>
+              <label htmlFor="guest-clipboard" className="label">The guest&apos;s clipboard</label>
+              <textarea id="guest-clipboard" readOnly rows={2} value={guestText} placeholder="nothing copied in the guest yet" className="input mb-2 h-auto py-1 font-mono text-xs" />
+            </>
+          )}
+          <label htmlFor="paste-keys" className="label">{shared ? `Text for ${label}` : `Typed into ${label} as keystrokes`}</label>
+          <textarea id="paste-keys" autoFocus rows={4} value={text} onChange={(e) => { setText(e.target.value); setSent(false); }} className="input h-auto py-1 font-mono text-xs" />
           {error && <p className="field-error">{error}</p>}
+          {sent && <p role="status" className="text-xs text-muted">Sent to the guest&apos;s clipboard.</p>}
           <div className="mt-2 flex justify-end gap-1.5">
             <button type="button" className="btn btn-sm" onClick={() => setOpen(false)}>Cancel</button>
-            <button type="submit" className="btn btn-sm btn-primary" disabled={busy || !text}>{busy ? 'Typing…' : 'Type it'}</button>
+            {shared && <button type="button" className="btn btn-sm" disabled={!text} onClick={() => { send(text); setSent(true); }}>Send to clipboard</button>}
+            <button type="submit" className="btn btn-sm btn-primary" disabled={busy || !text}>{busy ? 'Typing…' : 'Type as keys'}</button>
           </div>
         </form>
       )}

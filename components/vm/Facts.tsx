@@ -4,6 +4,7 @@
 import { useEffect, useState } from 'react';
 import type { VmDetail } from '../api';
 import { CopyText } from '../CopyText';
+import { AutostartSwitch } from './AutostartSwitch';
 import { formatDuration, formatMemory } from '../format';
 
 /** The runtime directory's sockets (SPEC "The runtime directory"), as the server found them. */
@@ -64,6 +65,7 @@ export function Facts({ vm, inline = false }: { vm: VmDetail; inline?: boolean }
         {vm.source === 'ctys' && row('Made by', 'ctys')}
         {vm.dynamic && row('Logic', <span title="vmdeck lets bash evaluate the config to read it">the config has bash logic</span>)}
       </dl>
+      {vm.autostart && <AutostartSwitch vm={vm} />}
       {rt && (
         <>
           <h2 className="mt-3 mb-1.5 font-semibold uppercase tracking-wide text-muted">Runtime</h2>

@@ -117,6 +117,8 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
   const vgaAt = vm.argv.indexOf('-vga');
   const vga = vgaAt >= 0 ? vm.argv[vgaAt + 1] : undefined;
   // virtio and qxl take a size from the viewer; so does a virtio GPU added by hand (ARGSADD).
+  // The clipboard the wrapper gives it (CLIPBOARD=vdagent adds QEMU's qemu-vdagent chardev).
+  const sharedClipboard = vm.argv.some((a) => a.startsWith('qemu-vdagent,'));
   const resizable = vga === 'virtio' || vga === 'qxl' || vm.argv.some((a, i) => vm.argv[i - 1] === '-device' && /^virtio-(vga|gpu)/.test(a));
   const suspended = vm.state === 'suspended';
 
@@ -189,7 +191,7 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
               className={t === current ? 'flex min-h-0 flex-1 flex-col' : ''}
             >
               {opened.has(t) && (
-                t === 'vnc' ? <VncConsole label={vm.label} running={running} suspended={suspended} vga={vga} resizable={resizable} />
+                t === 'vnc' ? <VncConsole label={vm.label} running={running} suspended={suspended} vga={vga} resizable={resizable} sharedClipboard={sharedClipboard} />
                   : t === 'serial' ? <TerminalConsole label={vm.label} kind="serial" running={running} suspended={suspended} logUrl={serialLogUrl(vm.label)} />
                     : t === 'monitor' ? <TerminalConsole label={vm.label} kind="monitor" running={running} suspended={suspended} />
                       : t === 'cli' ? <TerminalConsole label={vm.label} kind="cli" running={running} suspended={suspended} />

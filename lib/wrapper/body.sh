@@ -217,6 +217,7 @@ conf_marker marker_label LABEL
 : "${INSTSRCUSB:=}" "${PXEROOT:=}" "${PXEBOOTFILE:=pxelinux.0}" "${KERNELIMAGE:=}" "${INITRDIMAGE:=}" "${APPEND:=}"
 : "${SEEDIMAGE:=}" "${DEFAULTCONSOLE:=VNC}" "${VNCACCESSDISPLAY:=}" "${QEMUMONSOCK:=}"
 : "${FIRMWARE:=BIOS}" "${SECUREBOOT:=off}" "${TPM:=none}"
+: "${CLIPBOARD:=}"
 # words ARRAY STRING: the blank-separated words of a config value (blanks and
 # newlines, whatever IFS the config set), never glob-expanded or evaluated. An
 # unquoted $VAR would expand `*` or `?` against the current directory.
@@ -244,6 +245,7 @@ shq() { printf -v "$1" "'%s'" "${2//\'/\'\\\'\'}"; }
 
 upper ACCELERATOR "$ACCELERATOR"; oneof ACCELERATOR "$ACCELERATOR" KVM QEMU
 NETMODE=${NETMODE,,}; oneof NETMODE "$NETMODE" user vde tap none
+[[ -z $CLIPBOARD ]] || oneof CLIPBOARD "$CLIPBOARD" vdagent
 [[ $SMP =~ ^[1-9][0-9]*$ ]] || die "SMP: '$SMP' is not a positive number of CPUs"
 [[ $MEMSIZE =~ ^[1-9][0-9]*$ ]] || die "MEMSIZE: '$MEMSIZE' is not a size in MiB"
 upper FIRMWARE "$FIRMWARE"; oneof FIRMWARE "$FIRMWARE" BIOS UEFI
@@ -698,6 +700,14 @@ add_display() {
 		add -vnc "unix:${RUNDIR//,/,,}/vnc.sock"
 		[[ -n $VNCACCESSDISPLAY ]] && add -vnc "127.0.0.1:$VNCACCESSDISPLAY,id=vncaccess"
 		[[ -n $KBD_LAYOUT ]] && add -k "$KBD_LAYOUT"
+		# A shared clipboard: QEMU's own spice-vdagent peer on the port the
+		# guest's agent opens, which QEMU's VNC server links to the
+		# viewer's clipboard (the extended clipboard messages).
+		if [[ $CLIPBOARD == vdagent ]]; then
+			add -device virtio-serial,id=vdagentserial
+			add -chardev qemu-vdagent,id=vdagent,name=vdagent,clipboard=on,mouse=off
+			add -device virtserialport,bus=vdagentserial.0,chardev=vdagent,name=com.redhat.spice.0,id=vdagentport
+		fi
 	fi
 	return 0
 }

@@ -31,6 +31,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   stats: () => import('./stats'),
   type: () => import('./type'),
   expect: () => import('./expect'),
+  autostart: () => import('./autostart'),
   host: () => import('./host'),
 };
 

@@ -18,7 +18,8 @@ import { badInput, conflict, notFound } from '../errors';
 import { bases, runDir } from '../paths';
 import { REPO } from '../repo';
 import { sendKeys, typeText } from '../keys';
-import { expectSerial, runScript, typeInto } from '../automation';
+import { expectScreen, expectSerial, runScript, typeInto } from '../automation';
+import { autostartVms, setAutostart, unitStatus, vmAutostart } from '../autostart';
 import { changeMedia, ejectMedia, queryMedia } from '../media';
 import { listMedia, uploadMedia } from '../media-library';
 import { cancelSwitch, createSwitch, listSwitches, switchInfo } from '../net';
@@ -242,21 +243,23 @@ export function apiRoutes(): Router {
       const vm = applyStatus(found, status);
       // The wrapper's --print and --check, the files and the settings are read at once (two wrapper runs side by side).
       const stopped = vm.state === 'stopped' || vm.state === 'suspended';
-      const [files, runtime, printed, problem, settings] = await Promise.all([
+      // Deleted while this page was being read.
+      const gone = (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') throw notFound(`label: no VM '${vm.label}' (deleted)`, 'label');
+        throw e;
+      };
+      const [files, runtime, printed, problem, settings, autostart] = await Promise.all([
         readVmFiles(vm),
         runtimeFacts(vm.label, status),
         wrapperPrint(vm).then((argv) => ({ argv }), (e: Error) => ({ argv: null, argvError: e.message })),
         // A stopped VM that could not start as configured (a missing ISO or kernel, a dead switch): the wrapper's --check says why.
         stopped ? wrapperCheck(vm, [], vm.accelerator) : null,
-        vmSettings(vm).catch((e: NodeJS.ErrnoException) => {
-          // Deleted while this page was being read.
-          if (e.code === 'ENOENT') throw notFound(`label: no VM '${vm.label}' (deleted)`, 'label');
-          throw e;
-        }),
+        vmSettings(vm).catch(gone),
+        vmAutostart(vm).catch(gone),
       ]);
       const { argv } = printed;
       const argvError = 'argvError' in printed ? printed.argvError : undefined;
-      return { vm, files, argv, ...(argvError ? { argvError } : {}), ...(problem ? { problem } : {}), runtime, settings };
+      return { vm, files, argv, ...(argvError ? { argvError } : {}), ...(problem ? { problem } : {}), runtime, settings, autostart };
     })
     .add('PATCH', '/api/vms/:label', async (r) => {
       // Spec fields to change; dryRun: true answers with the lines it would write.
@@ -401,9 +404,22 @@ export function apiRoutes(): Router {
       const body = await r.body();
       const timeout = body.timeout;
       if (timeout !== undefined && typeof timeout !== 'number') throw badInput('timeout', 'timeout: must be a number of seconds');
-      return expectSerial(r.params.label, reqString(body, 'serial'), { send: optString(body, 'send'), timeout });
+      const opts = { send: optString(body, 'send'), timeout };
+      if (body.screen !== undefined) {
+        if (body.serial !== undefined) throw badInput('screen', 'screen: wait for serial or screen, not both');
+        return expectScreen(r.params.label, reqString(body, 'screen'), opts);
+      }
+      return expectSerial(r.params.label, reqString(body, 'serial'), opts);
     })
     .add('POST', '/api/vms/:label/script', async (r) => runScript(r.params.label, reqString(await r.body(), 'script')))
+    .add('GET', '/api/autostart', async () => {
+      const [vms, unit] = await Promise.all([autostartVms(), unitStatus()]);
+      return { unit, vms: vms.map(({ vm, ...setting }) => ({ label: vm.label, ...setting })) };
+    })
+    .add('POST', '/api/vms/:label/autostart', async (r) => {
+      const body = await r.body();
+      return setAutostart(r.params.label, body.enabled as boolean, { order: body.order, delay: body.delay });
+    })
     .add('GET', '/api/media', () => listMedia())
     // The image is the body itself (application/octet-stream), its file name in ?name=.
     .add('POST', '/api/media', async (r) => {

@@ -10,7 +10,7 @@ import { startVm, stopVm } from '../../server/runner';
 import { createVm } from '../../server/store';
 import { vmdeck } from '../helpers/cli';
 import { demoVmEnv, PROMPT, sandbox } from '../helpers/guest';
-import { spawnServer, TEST_TOKEN } from '../helpers/server';
+import { api, spawnServer, TEST_TOKEN } from '../helpers/server';
 import { guestShell } from '../helpers/vms';
 
 const sb = sandbox('auto');
@@ -111,4 +111,38 @@ test('through a running dashboard: vmdeck expect waits on the shared hub, vmdeck
   } finally {
     await server.kill();
   }
+});
+
+test('vmdeck expect --screen reads the VGA console by OCR (tesseract): the prompt, then typed command\'s output; a script step and the API wait the same way; a text never shown times out naming it', async () => {
+  // Linux is on the screen only once the shell on tty1 ran uname. Words that OCR reads surely (it
+  // has read guest as quest); BusyBox is the shell's banner.
+  const prompt = await vmdeck(['expect', LABEL, '--screen', 'BusyBox', '--send', 'uname<enter>', '--timeout', '90'], sb.env, { timeoutMs: 120000 });
+  assert.equal(prompt.code, 0, prompt.stderr);
+  assert.match(prompt.stdout, /BusyBox v1/);
+  const output = await vmdeck(['expect', LABEL, '--screen', 'linux', '--timeout', '60'], sb.env, { timeoutMs: 90000 });
+  assert.equal(output.code, 0, output.stderr);
+  assert.equal(output.stdout.trim(), 'Linux', 'the line it is on, as the screen shows it');
+  const file = join(sb.home, 'screen-steps.txt');
+  writeFileSync(file, 'timeout 60\nexpect --screen Linux\ntype clear<enter>\nwait 1\n');
+  const script = await vmdeck(['type', LABEL, '--script', file], sb.env, { timeoutMs: 120000 });
+  assert.equal(script.code, 0, script.stderr);
+  assert.match(script.stdout, /3 steps done/);
+  const server = await spawnServer(sb);
+  try {
+    // Cleared: Linux is not on the screen any more.
+    const gone = await api(server.base, 'POST', `/api/vms/${LABEL}/expect`, { screen: 'Linux', timeout: 4 });
+    assert.equal(gone.status, 500);
+    assert.equal(gone.json.field, 'screen');
+    assert.match(gone.json.error, /^expect: VM 'typist' showed no 'Linux' on its screen within 4 s \(it read: ".*"\)$/);
+    const both = await api(server.base, 'POST', `/api/vms/${LABEL}/expect`, { screen: 'x', serial: 'y' });
+    assert.deepEqual([both.status, both.json], [400, { error: 'screen: wait for serial or screen, not both', field: 'screen' }]);
+    assert.equal((await vmdeck(['type', LABEL, 'uname<enter>'], sb.env)).code, 0);
+    const shown = await api(server.base, 'POST', `/api/vms/${LABEL}/expect`, { screen: 'linux', timeout: 30 });
+    assert.deepEqual([shown.status, shown.json], [200, { matched: 'Linux' }]);
+  } finally {
+    await server.kill();
+  }
+  const bad = await vmdeck(['expect', LABEL, '--screen', 'a\tb'], sb.env);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /screen: the text may not hold control characters/);
 });

@@ -15,6 +15,7 @@ import { createVm } from '../../server/store';
 import { consoleStats } from '../../server/ws/consoles';
 import { demoVmEnv, PROMPT, sandbox } from '../helpers/guest';
 import { SocketTerminal } from '../helpers/serial';
+import { ByteReader } from '../helpers/rfb';
 import { bearer, closedWithin, TEST_TOKEN, WsClient } from '../helpers/server';
 
 const sb = sandbox('srvcons');
@@ -54,33 +55,6 @@ after(async () => {
   delete process.env.VMDECK_TOKEN;
   sb.cleanup();
 });
-
-/** A byte stream over binary WebSocket messages, read in exact amounts (for RFB). */
-class ByteReader {
-  private buf = Buffer.alloc(0);
-  private wake: (() => void) | null = null;
-
-  constructor(ws: WebSocket) {
-    ws.on('message', (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      this.wake?.();
-    });
-  }
-
-  async read(n: number, timeoutMs = 20000): Promise<Buffer> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.buf.length < n) {
-      if (Date.now() > deadline) throw new Error(`RFB: wanted ${n} bytes, have ${this.buf.length}`);
-      await new Promise<void>((r) => {
-        this.wake = r;
-        setTimeout(r, 200);
-      });
-    }
-    const out = this.buf.subarray(0, n);
-    this.buf = this.buf.subarray(n);
-    return out;
-  }
-}
 
 describe('serial console', () => {
   test('a command typed in one client is answered to all; a late client first gets the earlier output', async () => {

@@ -11,7 +11,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { qmpOnce } from '../../server/qmp';
-import { demoVmEnv, sandbox, type Sandbox } from '../helpers/guest';
+import { demoVmEnv, guestImages, sandbox, type Sandbox } from '../helpers/guest';
 import { vmdeck } from '../helpers/lifecycle';
 import type { SocketTerminal } from '../helpers/serial';
 import { alive, guestShell, qemuPid, quitVm, waitFor } from '../helpers/vms';
@@ -128,4 +128,19 @@ test('the Windows 11 template: q35 with SMM, OVMF with Microsoft\'s keys, a TPM;
   assert.match(readFileSync(log, 'utf8'), /failed to start Boot\d+ "EFI Internal Shell".*: Security Violation/);
   await quitVm(sb.run, 'win');
   await waitFor('swtpm to end with its QEMU', () => swtpms('win').length === 0, 15000);
+});
+
+test('AArch64: UEFI is AAVMF and the TPM a tpm-tis-device; without qemu-efi-aarch64 the check names the package', async () => {
+  const made = await vmdeck(['create-conf', '--label', 'arm', '--template', 'aarch64-virt', '--auto-all'],
+    { ...sb.env, ...demoVmEnv(guestImages('arm64'), { FIRMWARE: 'UEFI', TPM: '2.0' }) });
+  assert.equal(made.code, 0, made.stderr);
+  const argv = execFileSync('bash', [join(dir('arm'), 'arm.sh'), '--print'], { env: sb.env, encoding: 'utf8' }).split('\n');
+  assert.ok(argv.includes('if=pflash,format=raw,unit=0,file=/usr/share/AAVMF/AAVMF_CODE.fd,readonly=on'), argv.join('\n'));
+  assert.ok(argv.includes(`if=pflash,format=raw,unit=1,file=${dir('arm')}/arm.uefi-vars.fd`));
+  assert.ok(argv.includes('tpm-tis-device,tpmdev=tpm0'));
+  if (!existsSync('/usr/share/AAVMF/AAVMF_CODE.fd')) {
+    const check = await vmdeck(['start', 'arm'], sb.env);
+    assert.equal(check.stderr, "vmdeck start: FIRMWARE: UEFI firmware '/usr/share/AAVMF/AAVMF_CODE.fd' is not installed (apt-get install qemu-efi-aarch64)\n");
+    assert.equal(swtpms('arm').length, 0, 'nothing started');
+  }
 });

@@ -3,7 +3,7 @@
 // and script steps with their one-line errors.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseBootCommand, parseScript, serialBytes } from '../../lib/automation';
+import { parseBootCommand, parseScript, screenLine, screenTextError, serialBytes } from '../../lib/automation';
 import { textToLayoutPresses } from '../../lib/keys';
 
 const keys = (text: string, layout: string) => {
@@ -45,4 +45,20 @@ test('scripts: steps by line, timeout applies to later expects, errors name the 
   ]);
   assert.deepEqual(parseScript('send ok\nfrobnicate x'), { ok: false, error: "script: line 2: 'frobnicate x' is not a step (expect, send, type, wait, timeout)" });
   assert.match((parseScript('expect (') as { error: string }).error, /^script: line 1: '\(' is not a regular expression/);
+});
+
+test('a screen shows text as OCR reads it: blanks, case and curly quotes aside; the line it is on', () => {
+  const read = 'BusyBox v1.35.0 built-in shell (ash)\nEnter ‘help’ for a list\n\nguest :/# uname\nLinux\n';
+  assert.equal(screenLine(read, 'guest:/#'), 'guest :/# uname');
+  assert.equal(screenLine(read, "enter 'help'"), 'Enter ‘help’ for a list');
+  assert.equal(screenLine(read, 'linux'), 'Linux');
+  assert.equal(screenLine(read, 'grub>'), null);
+  assert.equal(screenTextError(''), 'screen: some text to wait for is needed');
+  assert.match(screenTextError('a\nb') ?? '', /^screen: the text may not hold control characters/);
+});
+
+test('a script waits for the screen with expect --screen TEXT', () => {
+  const r = parseScript('timeout 20\nexpect --screen grub>\ntype ls<enter>\n');
+  assert.deepEqual(r, { ok: true, steps: [{ kind: 'screen', text: 'grub>', timeout: 20 }, { kind: 'type', text: 'ls<enter>' }] });
+  assert.deepEqual(parseScript('expect --screen \n'), { ok: false, error: 'script: line 1: screen: some text to wait for is needed' });
 });

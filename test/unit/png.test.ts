@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { inflateSync } from 'node:zlib';
-import { crc32, encodePng, parsePpm, pngSize, ppmToPng, PNG_SIGNATURE } from '../../lib/png';
+import { crc32, encodePng, ocrImage, parsePpm, pngSize, ppmToPng, PNG_SIGNATURE } from '../../lib/png';
 
 function ppm(width: number, height: number, comment = false): Buffer {
   const rgb = Buffer.alloc(width * height * 3);
@@ -52,4 +52,16 @@ test('a broken PPM is refused, not turned into a broken PNG', () => {
   assert.throws(() => parsePpm(Buffer.from('P6\n2 2\n65535\n')), /maxval 65535/);
   assert.equal(pngSize(Buffer.from('not a png at all, not at all')), null);
   assert.equal(pngSize(encodePng({ width: 1, height: 1, rgb: Buffer.from([1, 2, 3]) }))?.width, 1);
+});
+
+test('the image OCR reads: a dark console turned light, grey, scale times the size and smoothed between pixels, as a binary PGM', () => {
+  // 2×1: a white letter pixel on black, and black.
+  const pgm = ocrImage({ width: 2, height: 1, rgb: Buffer.from([255, 255, 255, 0, 0, 0]) }, 2);
+  const header = 'P5\n4 2\n255\n';
+  assert.equal(pgm.subarray(0, header.length).toString('latin1'), header);
+  // Inverted (the letter dark), the edges as they were, a quarter and three quarters between.
+  assert.deepEqual([...pgm.subarray(header.length)], [0, 64, 191, 255, 0, 64, 191, 255]);
+  // Mostly light already: kept as it is.
+  const light = ocrImage({ width: 2, height: 1, rgb: Buffer.from([255, 255, 255, 200, 200, 200]) }, 1);
+  assert.deepEqual([...light.subarray('P5\n2 1\n255\n'.length)], [255, 200]);
 });

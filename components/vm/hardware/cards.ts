@@ -36,6 +36,7 @@ export const CARDS: Card[] = [
       { field: 'vga', variable: 'VGA', label: 'Display adapter', options: ['', 'std', 'cirrus', 'vmware', 'qxl', 'virtio', 'none'] },
       { field: 'kbdLayout', variable: 'KBD_LAYOUT', label: 'Keyboard layout', mono: true },
       { field: 'console', variable: 'DEFAULTCONSOLE', label: 'Console', options: CONSOLES },
+      { field: 'clipboard', variable: 'CLIPBOARD', label: 'Clipboard (vdagent: shared with spice-vdagent)', options: ['', 'vdagent'] },
     ],
   },
   {
