@@ -80,11 +80,23 @@ export function encodeRecord(r: TaskRecord): string {
     : { ...r, args: Object.fromEntries(Object.entries(r.args).map(([k, v]) => [k, typeof v === 'string' ? clip(v, 300) : v])) };
   line = `${JSON.stringify(cut)}\n`;
   while (bytes(line) > RECORD_MAX) {
-    // Multi-byte text or many arguments: halve what is long until it fits.
-    if (cut.t === 'end') {
-      cut.output = cut.output === undefined ? undefined : `…${cut.output.slice(-Math.floor(cut.output.length / 2))}`;
-      if (!cut.output) cut.error = cut.error === undefined ? undefined : clip(cut.error, Math.floor(cut.error.length / 2));
-    } else cut.args = { truncated: true };
+    // Multi-byte text, many arguments, or a long label or name (the API logs a refused one as it came): cut what is long until it fits.
+    if (cut.t === 'end' && cut.output) cut.output = `…${cut.output.slice(-Math.floor(cut.output.length / 2))}`;
+    else if (cut.t === 'end' && cut.error !== undefined && cut.error.length > 100) cut.error = clip(cut.error, Math.floor(cut.error.length / 2));
+    else if (cut.t === 'begin' && !('truncated' in cut.args)) cut.args = { truncated: true };
+    else if ((cut.label?.length ?? 0) > 100 || (cut.t === 'begin' && (cut.action.length > 100 || cut.who.length > 100))) {
+      if (cut.label !== undefined) cut.label = clip(cut.label, 100);
+      if (cut.t === 'begin') {
+        cut.action = clip(cut.action, 100);
+        cut.who = clip(cut.who, 100);
+      }
+    } else {
+      // Nothing long is left that may be cut (multi-byte characters at every limit): the record without its text.
+      if (cut.t === 'end') cut.error = cut.error === undefined ? undefined : '…';
+      else cut.label = '…';
+      line = `${JSON.stringify(cut)}\n`;
+      break;
+    }
     line = `${JSON.stringify(cut)}\n`;
   }
   return line;

@@ -315,7 +315,7 @@ async function suspend(vm: VmInfo, pid: number): Promise<void> {
     const info = await withQmp(vm, (c) => qmpCall<{ status?: string; 'error-desc'?: string }>(c, 'query-migrate'));
     if (info.status === 'completed') break;
     if (info.status === 'failed' || info.status === 'cancelled') {
-      await rm(part, { force: true });
+      await Promise.all([rm(part, { force: true }), rm(`${target}.cd`, { force: true })]);
       throw new VmdeckError(500, `suspend: saving the state of VM '${vm.label}' failed: ${info['error-desc'] ?? info.status}; it keeps running`, 'suspend');
     }
     const waited = Date.now() - started;
@@ -326,7 +326,7 @@ async function suspend(vm: VmInfo, pid: number): Promise<void> {
     }
     if (waited > 120000) {
       await withQmp(vm, (c) => qmpCall(c, 'migrate_cancel')).catch(() => undefined);
-      await rm(part, { force: true });
+      await Promise.all([rm(part, { force: true }), rm(`${target}.cd`, { force: true })]);
       throw new VmdeckError(500, `suspend: saving the state of VM '${vm.label}' did not finish within 120 s; it keeps running`, 'suspend');
     }
   }
@@ -365,7 +365,7 @@ export async function finishInterruptedSuspends(vms: readonly VmInfo[], report: 
         const killed = await forceQuit(vm, pid!);
         report(`suspend: VM '${vm.label}': the save a process that ended left was complete; ${killed ?? 'it is suspended'}`);
       } else {
-        await rm(part, { force: true });
+        await Promise.all([rm(part, { force: true }), rm(`${target}.cd`, { force: true })]);
         report(`suspend: VM '${vm.label}': removed ${name}, a save that did not complete (${status}); the VM is as it was`);
       }
     }

@@ -67,10 +67,11 @@ async function saveNow(label: string, name: string): Promise<Snapshot> {
   if (before.some((s) => s.name === name)) {
     throw conflict(`name: VM '${vm.label}' already has a snapshot '${name}' (delete it first)`, 'name');
   }
-  if (live) await withQmp(vm, (c) => hmpStrict(c, `savevm ${name}`, 'snapshot'));
-  else await qemuImg(['snapshot', '-c', name, vm.disk]);
+  const said = live ? await withQmp(vm, (c) => hmpStrict(c, `savevm ${name}`, 'snapshot')) : (await qemuImg(['snapshot', '-c', name, vm.disk]), '');
   const made = (await listOf(vm, live)).find((s) => s.name === name);
-  if (!made) throw new VmdeckError(500, `snapshot: '${name}' was not found after saving it`, 'name');
+  // QEMU says why (e.g. no space left for the RAM's state) without an "Error:" before it.
+  const why = said.trim().split('\n').find((l) => l.trim() !== '')?.trim();
+  if (!made) throw new VmdeckError(500, `snapshot: '${name}' was not saved${why ? `: ${why}` : ''}`, 'name');
   return made;
 }
 

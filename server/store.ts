@@ -632,6 +632,10 @@ async function createVmNow(req: CreateRequest): Promise<Created> {
       const winner = await readVmInfo(join(target, ctysName)).catch(() => null);
       if (winner?.disk !== madeOutside) await rm(madeOutside, { force: true });
     }
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      throw new VmdeckError(500, `base: no space left in '${base}' for VM '${spec.label}' (nothing was made; free some space, or choose another --base)`, 'base');
+    }
     throw e;
   }
 }

@@ -6,9 +6,11 @@
 //   hostile   1,000 generated hostile API bodies: no 500, no crash, nothing run or half-written
 //   kills     the server SIGKILLed during creates, starts, suspends and console traffic (16 rounds)
 //   snapshots QEMU SIGKILLed during snapshots (6 rounds): a sound disk, a VM that boots again
+//   disk-full a base on a small tmpfs: create, snapshot and suspend fail in one line, nothing half-written
 // `npm run soak -- PART…` runs only those.
 import { consoleLoop, printConsoleLoop } from './consoles';
 import { printFaults, serverKills, snapshotKills } from './faults';
+import { diskFull, printDiskFull } from './diskfull';
 import { flood, printFlood } from './flood';
 import { hostile, printHostile } from './hostile';
 
@@ -21,6 +23,7 @@ const parts: Record<string, () => Promise<boolean>> = {
   hostile: async () => printHostile(await hostile(1000)),
   kills: async () => printFaults('server-kills', await serverKills(16)),
   snapshots: async () => printFaults('snapshot-kills', await snapshotKills(6)),
+  'disk-full': async () => printDiskFull(diskFull()),
 };
 
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(parts);

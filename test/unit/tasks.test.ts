@@ -36,6 +36,20 @@ test('begun and ended is done; begun alone is running while its process lives, i
   assert.equal(tasks[0].end, 5);
 });
 
+test('a record whose label is huge (a refused name, logged as it came) is cut to fit, and the cut ends', () => {
+  const label = 'a'.repeat(70_000);
+  const begin = encodeRecord({ t: 'begin', id: 'x', label, action: `net:${'b'.repeat(5000)}`, args: { name: label }, who: 'api@127.0.0.1', start: 1, pid: 2 });
+  const end = encodeRecord({ t: 'end', id: 'x', end: 2, result: 'error', error: 'e', label });
+  for (const line of [begin, end]) {
+    assert.ok(Buffer.byteLength(line) <= RECORD_MAX, `${Buffer.byteLength(line)} bytes`);
+    assert.ok(JSON.parse(line).id === 'x');
+  }
+  // Multi-byte text at every limit still ends in a record that fits.
+  const wide = '€'.repeat(2000);
+  const w = encodeRecord({ t: 'begin', id: 'y', label: wide, action: wide.slice(0, 100), args: {}, who: wide.slice(0, 100), start: 1, pid: 2 });
+  assert.ok(Buffer.byteLength(w) <= RECORD_MAX);
+});
+
 test('progress lines fold into the running task as its newest line and share done; a long line is cut, a bad share dropped', () => {
   const records: TaskRecord[] = [
     begin('a', 1, 20),
