@@ -19,7 +19,8 @@ as_root() { if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi; }
 # cover the templates of other architectures; binutils assembles the KVM
 # probe guest (the suite checks lib/kvm-probe-image.ts against its source);
 # cloud-init and debconf validate the install seeds vmdeck writes; mmdebstrap
-# and e2fsprogs build debootstrap disks, openssh-client logs into them.
+# and e2fsprogs build debootstrap disks, openssh-client logs into them; ovmf,
+# qemu-efi-aarch64 and swtpm are the UEFI firmware and TPM of FIRMWARE/TPM.
 packages=(
 	bash util-linux procps iproute2 ca-certificates
 	qemu-system-x86 qemu-system-arm qemu-system-misc qemu-system-mips qemu-system-ppc
@@ -28,7 +29,7 @@ packages=(
 	genisoimage websockify socat chromium tesseract-ocr tesseract-ocr-eng
 	binutils openssh-client openssh-server
 	cloud-init debconf mmdebstrap e2fsprogs
-	ovmf swtpm
+	ovmf qemu-efi-aarch64 swtpm
 	systemd
 )
 missing=()

@@ -3,7 +3,9 @@
 // serial console (ttyAMA0), with a working virtio-net-pci NIC.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createVm } from '../../server/store';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createVm, wrapperPrint } from '../../server/store';
 import { demoVmEnv, guestImages, sandbox, type Sandbox } from '../helpers/guest';
 import { guestShell, quitVm, startWrapper } from '../helpers/vms';
 
@@ -35,4 +37,24 @@ test('the aarch64-virt template boots the arm64 guest to a shell that answers', 
     shell.close();
   }
   await quitVm(sb.run, 'arm');
+});
+
+test('FIRMWARE=UEFI on aarch64: AAVMF (qemu-efi-aarch64) boots the arm64 guest, which sees EFI; the variables are the VM\'s own', async () => {
+  const images = guestImages('arm64');
+  const { vm } = await createVm({
+    label: 'armefi', template: 'aarch64-virt',
+    env: demoVmEnv(images, { FIRMWARE: 'UEFI' }),
+  });
+  const printed = (await wrapperPrint(vm)).join(' ');
+  assert.match(printed, /if=pflash,format=raw,unit=0,file=\/usr\/share\/AAVMF\/AAVMF_CODE\.fd,readonly=on/);
+  await startWrapper(vm, sb.env);
+  // Through the firmware under TCG: slower than a direct kernel boot.
+  const shell = await guestShell(sb.run, 'armefi', 240000);
+  try {
+    assert.match(await shell.run('test -d /sys/firmware/efi && echo efi=yes', /\r\nefi=(\w+)\r\n/), /efi=yes/);
+  } finally {
+    shell.close();
+  }
+  await quitVm(sb.run, 'armefi');
+  assert.ok(existsSync(join(vm.dir, 'armefi.uefi-vars.fd')), 'the VM\'s own UEFI variables beside its config');
 });

@@ -55,10 +55,11 @@ test('vmdeck check decides KVM from the probe, and says it in one line', async (
   assert.match(cache, new RegExp(`^usable=${report.kvm ? 'yes' : 'no'}$`, 'm'));
   const text = await vmdeck(['check'], sb.env);
   assert.match(text.stdout, /\/dev\/kvm +\/dev\/kvm: /);
-  // UEFI and the TPM (scripts/setup.sh installs ovmf and swtpm): there, and not needed to run a VM.
+  // UEFI and the TPM (scripts/setup.sh installs ovmf, qemu-efi-aarch64 and swtpm): there, and not needed to run a VM.
   const firmware = (name: string) => report.items.find((i: { name: string }) => i.name === name);
   assert.deepEqual([firmware('ovmf')?.ok, firmware('ovmf')?.needed, firmware('ovmf')?.detail], [true, false, 'UEFI for x86_64 guests: /usr/share/OVMF/OVMF_CODE_4M.fd']);
   assert.equal(firmware('ovmf secure boot')?.ok, true);
+  assert.equal(firmware('aavmf')?.ok, true);
   assert.match(firmware('swtpm')?.detail ?? '', /^TPM 2\.0 \(TPM=2\.0\): \d+\.\d+/);
   assert.match(text.stdout, /^ok +swtpm +TPM 2\.0/m);
 });
