@@ -120,6 +120,21 @@ test('start options and a CD change through the API take files from the same pla
   assert.equal(media.json.field, 'path');
 });
 
+test('a drive\'s image through the API is confined before it is looked for: the answer tells nothing of files outside', async () => {
+  for (const path of ['/etc/hostname', '/nonexistent-vmdeck/x.img', '../../../etc/hostname']) {
+    for (const drive of ['fda', 'fdb']) {
+      const r = await api(base, 'PATCH', `/api/vms/fine/drives/${drive}`, { path });
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.json.field, 'path', r.text);
+      assert.doesNotMatch(r.json.error, /does not exist/, `${path}: ${r.json.error}`);
+    }
+  }
+  const cd = await api(base, 'POST', '/api/vms/fine/cds', { iso: '/nonexistent-vmdeck/x.iso' });
+  assert.equal(cd.status, 400, cd.text);
+  assert.equal(cd.json.field, 'iso');
+  assert.doesNotMatch(cd.json.error, /does not exist/);
+});
+
 test('the CLI (the host user\'s hand) keeps every option', async () => {
   const { vm } = await createVm({ label: 'byhand', template: 'kernel-initrd', env: demoVmEnv(images), values: { argsAdd: ['-chardev', 'null,id=n0'] }, createImage: false });
   assert.ok(existsSync(join(vm.dir, 'byhand.ctys')));
