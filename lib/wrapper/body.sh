@@ -418,6 +418,14 @@ VHDD) [[ -n $BOOTSRC ]] && abspath HDD "$BOOTSRC"
 		[[ -n $HDD ]] || die "HDDBOOTIMAGE: boot mode VHDD needs a disk image"
 	fi ;;
 esac
+# The disks' boot indexes order them for a boot from disk. A device without
+# one comes after every device with one (QEMU's bootindex), so in any other
+# boot mode they would put the disks before the CD, the network or the floppy
+# asked for (and the USB stick's bootindex=0 may be taken): left out then.
+if [[ $BOOTMODE != VHDD ]]; then
+	HDD_BOOTINDEX=''
+	for ((n = 5; n < ${#EXTRA_DISKS[@]}; n += 6)); do EXTRA_DISKS[n]=''; done
+fi
 
 # --- what the server refuses, the wrapper refuses too (issue 15) -----------
 
