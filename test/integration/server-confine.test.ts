@@ -66,6 +66,9 @@ test('host files outside the bases and media directories are refused as CD, kern
     [{ instSrcFdd: '/etc/shadow' }, 'instSrcFdd'],
     [{ qemu: '/bin/sh' }, 'qemu'],
     [{ qemuMonSock: '/tmp/elsewhere.sock' }, 'qemuMonSock'],
+    // Served to the guest by user networking's TFTP, or attached to it as a disk: host files all the same.
+    [{ pxeRoot: '/etc', bootmode: 'PXE' }, 'pxeRoot'],
+    [{ seedImage: '/etc/shadow' }, 'seedImage'],
   ];
   for (const [fields, field] of cases) {
     const r = await api(base, 'POST', '/api/vms', { label: 'media1', ...guest, ...fields });
@@ -115,6 +118,11 @@ test('start options and a CD change through the API take files from the same pla
   assert.equal(r.json.field, 'bootmode');
   const k = await api(base, 'POST', `/api/vms/fine/start`, { kernelmode: '/etc/shadow%/etc/shadow%' });
   assert.equal(k.json.field, 'kernelmode');
+  for (const [field, value] of [['pxeRoot', '/etc'], ['seedImage', '/etc/shadow']]) {
+    const patched = await api(base, 'PATCH', '/api/vms/fine', { [field]: value });
+    assert.equal(patched.status, 400, patched.text);
+    assert.equal(patched.json.field, field, patched.text);
+  }
   const media = await api(base, 'POST', '/api/vms/fine/media', { action: 'change', path: '/etc/shadow' });
   assert.equal(media.status, 400, media.text);
   assert.equal(media.json.field, 'path');
