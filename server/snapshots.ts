@@ -1,7 +1,7 @@
 // Internal qcow2 snapshots (ctys's S4 savevm/loadvm): through the HMP monitor
 // while QEMU runs (with the RAM and device state), with qemu-img when it
 // does not (the disk only).
-import { checkSnapshotName, parseImgSnapshots, stateSaveRefusal, parseInfoSnapshots, type Snapshot } from '../lib/snapshots';
+import { checkSnapshotName, parseImgSnapshots, parseInfoSnapshots, stateSaveRefusal, type Snapshot } from '../lib/snapshots';
 import type { VmInfo } from '../lib/vm';
 import { badInput, conflict, notFound, VmdeckError } from './errors';
 import { exists } from './fsutil';
