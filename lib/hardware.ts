@@ -127,7 +127,7 @@ export function disksOf(vars: ConfigVars): Disk[] {
  * PATCH body): the config assignments it makes, or the refusal naming the
  * option. Text values are read as the command line writes them.
  */
-export function diskOptionAssignments(index: number, options: Record<string, unknown>): { pairs: [string, string][] } | { field: string; error: string } {
+export function diskOptionAssignments(index: number, options: Record<string, unknown>, iface = 'virtio'): { pairs: [string, string][] } | { field: string; error: string } {
   const pairs: [string, string][] = [];
   const names: Record<string, keyof DiskOptions> = { readonly: 'readOnly', readOnly: 'readOnly', cache: 'cache', discard: 'discard', bootindex: 'bootIndex', bootIndex: 'bootIndex' };
   const onOff = (v: unknown) => (v === true || v === 'on' ? 'on' : v === false || v === 'off' ? 'off' : null);
@@ -138,6 +138,8 @@ export function diskOptionAssignments(index: number, options: Record<string, unk
     if (field === 'readOnly' || field === 'discard') {
       const v = onOff(value);
       if (v === null) return { field, error: `${field}: ${quoted(value)} is not on or off` };
+      // QEMU's IDE hard disk refuses a read-only drive: the VM would not start.
+      if (field === 'readOnly' && v === 'on' && iface === 'ide') return { field, error: `readOnly: an IDE disk cannot be read-only in QEMU (disk ${index} is ide): use virtio or scsi` };
       pairs.push([diskVar(index, field === 'readOnly' ? '_READONLY' : '_DISCARD'), v]);
     } else if (field === 'cache') {
       if (value !== '' && !(DISK_CACHES as readonly unknown[]).includes(value)) return { field, error: `cache: ${quoted(value)} is not one of ${DISK_CACHES.join(', ')} (or '' for QEMU's default)` };

@@ -21,6 +21,26 @@ export function checkSnapshotName(name: string): string | null {
   return null;
 }
 
+/**
+ * QEMU's refusal to save a running VM's state, as a line that names the
+ * cause and the way out; null for any other failure. savevm cannot snapshot
+ * a raw drive (the UEFI variables, pflash1, or a raw disk); neither savevm
+ * nor a suspend's migration can save QEMU's qemu-vdagent (CLIPBOARD=vdagent).
+ */
+export function stateSaveRefusal(label: string, qemuError: string, action: 'snapshot' | 'suspend'): string | null {
+  const clipboard = /vdagent chardev doesn't yet support migration/.test(qemuError);
+  const drive = /Device '([^']+)' is writable but does not support snapshots/.exec(qemuError);
+  const doing = action === 'snapshot' ? 'take a snapshot while it runs' : 'be suspended';
+  if (clipboard) {
+    return `${action}: VM '${label}' cannot ${doing}: QEMU cannot save its shared clipboard (CLIPBOARD=vdagent); set CLIPBOARD= for the next start${action === 'snapshot' ? ', or stop it to snapshot its disk' : ''}`;
+  }
+  if (drive && action === 'snapshot') {
+    const what = drive[1] === 'pflash1' ? 'its UEFI variables (pflash1, a raw file: FIRMWARE=UEFI)' : `its drive '${drive[1]}' (not qcow2)`;
+    return `snapshot: VM '${label}' cannot take a snapshot while it runs: QEMU cannot snapshot ${what}; stop it to snapshot its disk, or suspend it (vmdeck cancel ${label} --suspend)`;
+  }
+  return null;
+}
+
 const UNITS: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4, PiB: 1024 ** 5, EiB: 1024 ** 6 };
 
 function clock(totalNs: number): string {

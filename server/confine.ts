@@ -61,7 +61,9 @@ export async function confineFields(values: Partial<VmSpec>, vmDir: string): Pro
   }
 }
 
-const PATH_FIELDS = ['disk', 'instSrcCdrom', 'instSrcFdd', 'instSrcUsb', 'kernel', 'initrd'] as const;
+// pxeRoot is served to the guest (user networking's TFTP, and a preseed's tree links its entries);
+// seedImage is attached to it as a disk: both would hand it host files.
+const PATH_FIELDS = ['disk', 'instSrcCdrom', 'instSrcFdd', 'instSrcUsb', 'kernel', 'initrd', 'pxeRoot', 'seedImage'] as const;
 
 /** A spec from the API, checked before anything is written. */
 export async function confineSpec(spec: VmSpec, vmDir: string): Promise<void> {

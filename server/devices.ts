@@ -109,7 +109,7 @@ export async function addDisk(label: string, req: DiskRequest): Promise<DeviceOu
   }
   const path = isAbsolute(file) ? file : join(vm.dir, file);
   const format = file.endsWith('.qcow2') ? 'qcow2' : 'raw';
-  const options = req.options && Object.keys(req.options).length ? diskOptionAssignments(n, req.options) : { pairs: [] };
+  const options = req.options && Object.keys(req.options).length ? diskOptionAssignments(n, req.options, iface) : { pairs: [] };
   if ('error' in options) throw badInput(options.field, options.error);
   const edit = assign(text, [[diskVar(n), file], [diskVar(n, '_FORMAT'), format], [diskVar(n, '_IF'), iface], ...options.pairs], 'disk');
   await wrapperTakesLists(vm, options.pairs.length ? 'diskOptions' : 'lists');
@@ -162,8 +162,9 @@ export async function setDiskOptions(label: string, index: number, options: Reco
   const vm = await resolveVm(label);
   const { text, vars } = await readConfig(vm.config);
   const disks = disksOf(vars);
-  if (!disks.some((d) => d.index === index)) throw badInput('disk', `disk: VM '${vm.label}' has no disk ${index} (it has ${disks.map((d) => d.index).join(', ') || 'none'})`);
-  const r = diskOptionAssignments(index, options);
+  const disk = disks.find((d) => d.index === index);
+  if (!disk) throw badInput('disk', `disk: VM '${vm.label}' has no disk ${index} (it has ${disks.map((d) => d.index).join(', ') || 'none'})`);
+  const r = diskOptionAssignments(index, options, disk.interface);
   if ('error' in r) throw badInput(r.field, r.error);
   const edit = assign(text, r.pairs, 'disk');
   await wrapperTakesLists(vm, 'diskOptions');
@@ -414,9 +415,10 @@ export async function changeDrive(label: string, drive: string, file: string, op
   if (m[1] && !cdsOf(vars).some((d) => d.index === Number(m[1]))) {
     throw badInput('drive', `drive: VM '${vm.label}' has no CD/DVD drive ${m[1]} (add one: vmdeck cd ${vm.label} add)`);
   }
+  // Confined first: a refusal must not tell whether a file outside the bases exists.
+  if (file !== '' && opts.confined) await confinePath('path', file, vm.dir);
   const image = file === '' ? '' : await imageFile(vm, 'path', file);
   const path = image && (isAbsolute(image) ? image : join(vm.dir, image));
-  if (path && opts.confined) await confinePath('path', path, vm.dir);
   const edit = assign(text, [[variable, image]], 'drive');
   await wrapperTakesLists(vm, 'drives');
   let live = false;

@@ -200,18 +200,31 @@ export async function fromGuest(socket: Socket, urgent = false): Promise<boolean
   if (pids.length === 0) return false;
   const { remoteAddress, remotePort, localAddress, localPort } = socket;
   if (!remoteAddress || !remotePort || !localAddress || !localPort) return false;
-  const v4 = socket.remoteFamily === 'IPv4';
-  const snap = await (v4 ? readers.tcp : readers.tcp6).since(since, pids, urgent);
-  // The peer's socket: its local end is our remote one. In tcp6, IPv4 peers are mapped.
-  const peers = procAddresses(remoteAddress).filter((a) => a.length === (v4 ? 8 : 32));
-  const us = procAddresses(localAddress).filter((a) => a.length === (v4 ? 8 : 32));
-  for (const peer of peers) {
-    for (const u of us) {
-      const inode = inodeOf(snap.table, `${peer}:${port4(remotePort)} ${u}:${port4(localPort)}`);
+  for (const look of peerLookups(remoteAddress, remotePort, localAddress, localPort)) {
+    const snap = await readers[look.table].since(since, pids, urgent);
+    for (const key of look.keys) {
+      const inode = inodeOf(snap.table, key);
       if (inode !== undefined) return snap.emulatorInodes.has(inode);
     }
   }
   return false;
+}
+
+/**
+ * Where the peer's socket is listed, in the order to look: its local end is
+ * our remote one. The table is the peer's socket's family, not ours: a
+ * dual-stack listener (HOST=::) sees an IPv4 client as ::ffff:a.b.c.d, while
+ * that client (QEMU's slirp among them) holds an IPv4 socket, listed in tcp;
+ * an IPv6 socket that reached an IPv4 address is in tcp6, mapped.
+ */
+export function peerLookups(remoteAddress: string, remotePort: number, localAddress: string, localPort: number): { table: 'tcp' | 'tcp6'; keys: string[] }[] {
+  const keys = (len: number) => {
+    const peers = procAddresses(remoteAddress).filter((a) => a.length === len);
+    const us = procAddresses(localAddress).filter((a) => a.length === len);
+    return peers.flatMap((peer) => us.map((u) => `${peer}:${port4(remotePort)} ${u}:${port4(localPort)}`));
+  };
+  const v4 = keys(8);
+  return [...(v4.length ? [{ table: 'tcp' as const, keys: v4 }] : []), { table: 'tcp6' as const, keys: keys(32) }].filter((l) => l.keys.length > 0);
 }
 
 const verdicts = new WeakMap<Socket, Promise<boolean>>();

@@ -8,6 +8,7 @@ import { readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { shellQuote } from '../lib/ctys';
 import type { VmInfo } from '../lib/vm';
+import { stateSaveRefusal } from '../lib/snapshots';
 import { badInput, conflict, VmdeckError } from './errors';
 import { exists } from './fsutil';
 import { kvmVerdict } from './kvm-probe';
@@ -306,7 +307,12 @@ async function suspend(vm: VmInfo, pid: number): Promise<void> {
     if (cd) await writeFile(`${target}.cd`, `${cd.inserted?.file ?? ''}\n`, { mode: 0o600 });
     else await rm(`${target}.cd`, { force: true });
     await qmpCall(c, 'migrate-set-parameters', { 'max-bandwidth': 8 * 1024 ** 3 });
-    await qmpCall(c, 'migrate', { uri: `exec:cat > ${shellQuote(part)}` });
+    await qmpCall(c, 'migrate', { uri: `exec:cat > ${shellQuote(part)}` }).catch(async (e: unknown) => {
+      // Refused at once (a migration blocker: CLIPBOARD=vdagent): nothing was saved, the VM runs on.
+      await Promise.all([rm(part, { force: true }), rm(`${target}.cd`, { force: true })]);
+      const said = qmpMessage(e);
+      throw conflict(stateSaveRefusal(vm.label, said, 'suspend') ?? `suspend: QEMU would not save the state of VM '${vm.label}': ${said}; it keeps running`, 'suspend');
+    });
   });
   const started = Date.now();
   let relaxed = false;

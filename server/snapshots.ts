@@ -1,7 +1,7 @@
 // Internal qcow2 snapshots (ctys's S4 savevm/loadvm): through the HMP monitor
 // while QEMU runs (with the RAM and device state), with qemu-img when it
 // does not (the disk only).
-import { checkSnapshotName, parseImgSnapshots, parseInfoSnapshots, type Snapshot } from '../lib/snapshots';
+import { checkSnapshotName, parseImgSnapshots, parseInfoSnapshots, stateSaveRefusal, type Snapshot } from '../lib/snapshots';
 import type { VmInfo } from '../lib/vm';
 import { badInput, conflict, notFound, VmdeckError } from './errors';
 import { exists } from './fsutil';
@@ -67,7 +67,11 @@ async function saveNow(label: string, name: string): Promise<Snapshot> {
   if (before.some((s) => s.name === name)) {
     throw conflict(`name: VM '${vm.label}' already has a snapshot '${name}' (delete it first)`, 'name');
   }
-  const said = live ? await withQmp(vm, (c) => hmpStrict(c, `savevm ${name}`, 'snapshot')) : (await qemuImg(['snapshot', '-c', name, vm.disk]), '');
+  const savevm = () => withQmp(vm, (c) => hmpStrict(c, `savevm ${name}`, 'snapshot')).catch((e: Error) => {
+    const refusal = stateSaveRefusal(vm.label, e.message, 'snapshot');
+    throw refusal ? conflict(refusal, 'snapshot') : e;
+  });
+  const said = live ? await savevm() : (await qemuImg(['snapshot', '-c', name, vm.disk]), '');
   const made = (await listOf(vm, live)).find((s) => s.name === name);
   // QEMU says why (e.g. no space left for the RAM's state) without an "Error:" before it.
   const why = said.trim().split('\n').find((l) => l.trim() !== '')?.trim();

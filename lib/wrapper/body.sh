@@ -276,7 +276,7 @@ fi
 # otherwise, so a config without them starts as before): <DISK>_CACHE,
 # _DISCARD (on: the guest's TRIM frees the image's space), _READONLY,
 # _BOOTINDEX (the firmware's boot order).
-disk_options() { # disk_options OPTS BOOTINDEX VAR: the -drive options and the boot index of disk VAR
+disk_options() { # disk_options OPTS BOOTINDEX VAR IF: the -drive options and the boot index of disk VAR on interface IF
 	local v dopts=''
 	v=${3}_CACHE
 	if [[ -n ${!v:-} ]]; then oneof "$v" "${!v}" writeback none writethrough directsync unsafe; dopts+=",cache=${!v}"; fi
@@ -284,12 +284,14 @@ disk_options() { # disk_options OPTS BOOTINDEX VAR: the -drive options and the b
 	if [[ -n ${!v:-} ]]; then oneof "$v" "${!v}" on off; [[ ${!v} == on ]] && dopts+=",discard=unmap"; fi
 	v=${3}_READONLY
 	if [[ -n ${!v:-} ]]; then oneof "$v" "${!v}" on off; [[ ${!v} == on ]] && dopts+=",readonly=on"; fi
+	# QEMU's IDE hard disk refuses a read-only drive ("Block node is read-only") and would not start.
+	[[ ${!v:-} == on && $4 == ide ]] && die "$v: an IDE disk cannot be read-only in QEMU (${3}_IF=ide): use virtio or scsi"
 	v=${3}_BOOTINDEX
 	[[ -z ${!v:-} || ${!v} =~ ^[0-9]{1,2}$ ]] || die "$v: '${!v}' is not a boot index 0-99"
 	printf -v "$1" '%s' "$dopts"
 	printf -v "$2" '%s' "${!v:-}"
 }
-disk_options HDD_OPTS HDD_BOOTINDEX HDDBOOTIMAGE
+disk_options HDD_OPTS HDD_BOOTINDEX HDDBOOTIMAGE "$HDDBOOTIMAGE_IF"
 
 EXTRA_DISKS=() # N FILE FORMAT IF OPTS BOOTINDEX, six words per disk
 for ((n = 1; n <= 15; n++)); do
@@ -300,7 +302,7 @@ for ((n = 1; n <= 15; n++)); do
 	oneof "$v" "$format" qcow2 raw
 	v=HDDBOOTIMAGE${n}_IF; iface=${!v:-virtio}
 	oneof "$v" "$iface" virtio ide scsi
-	disk_options opts bootindex "HDDBOOTIMAGE$n"
+	disk_options opts bootindex "HDDBOOTIMAGE$n" "$iface"
 	EXTRA_DISKS+=("$n" "$file" "$format" "$iface" "$opts" "$bootindex")
 done
 # More CD/DVD drives: drive N ≥ 1 is there while CDROM<N>_IF (ide|scsi) is
@@ -416,6 +418,14 @@ VHDD) [[ -n $BOOTSRC ]] && abspath HDD "$BOOTSRC"
 		[[ -n $HDD ]] || die "HDDBOOTIMAGE: boot mode VHDD needs a disk image"
 	fi ;;
 esac
+# The disks' boot indexes order them for a boot from disk. A device without
+# one comes after every device with one (QEMU's bootindex), so in any other
+# boot mode they would put the disks before the CD, the network or the floppy
+# asked for (and the USB stick's bootindex=0 may be taken): left out then.
+if [[ $BOOTMODE != VHDD ]]; then
+	HDD_BOOTINDEX=''
+	for ((n = 5; n < ${#EXTRA_DISKS[@]}; n += 6)); do EXTRA_DISKS[n]=''; done
+fi
 
 # --- what the server refuses, the wrapper refuses too (issue 15) -----------
 

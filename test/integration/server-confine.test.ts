@@ -66,6 +66,9 @@ test('host files outside the bases and media directories are refused as CD, kern
     [{ instSrcFdd: '/etc/shadow' }, 'instSrcFdd'],
     [{ qemu: '/bin/sh' }, 'qemu'],
     [{ qemuMonSock: '/tmp/elsewhere.sock' }, 'qemuMonSock'],
+    // Served to the guest by user networking's TFTP, or attached to it as a disk: host files all the same.
+    [{ pxeRoot: '/etc', bootmode: 'PXE' }, 'pxeRoot'],
+    [{ seedImage: '/etc/shadow' }, 'seedImage'],
   ];
   for (const [fields, field] of cases) {
     const r = await api(base, 'POST', '/api/vms', { label: 'media1', ...guest, ...fields });
@@ -115,9 +118,29 @@ test('start options and a CD change through the API take files from the same pla
   assert.equal(r.json.field, 'bootmode');
   const k = await api(base, 'POST', `/api/vms/fine/start`, { kernelmode: '/etc/shadow%/etc/shadow%' });
   assert.equal(k.json.field, 'kernelmode');
+  for (const [field, value] of [['pxeRoot', '/etc'], ['seedImage', '/etc/shadow']]) {
+    const patched = await api(base, 'PATCH', '/api/vms/fine', { [field]: value });
+    assert.equal(patched.status, 400, patched.text);
+    assert.equal(patched.json.field, field, patched.text);
+  }
   const media = await api(base, 'POST', '/api/vms/fine/media', { action: 'change', path: '/etc/shadow' });
   assert.equal(media.status, 400, media.text);
   assert.equal(media.json.field, 'path');
+});
+
+test('a drive\'s image through the API is confined before it is looked for: the answer tells nothing of files outside', async () => {
+  for (const path of ['/etc/hostname', '/nonexistent-vmdeck/x.img', '../../../etc/hostname']) {
+    for (const drive of ['fda', 'fdb']) {
+      const r = await api(base, 'PATCH', `/api/vms/fine/drives/${drive}`, { path });
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.json.field, 'path', r.text);
+      assert.doesNotMatch(r.json.error, /does not exist/, `${path}: ${r.json.error}`);
+    }
+  }
+  const cd = await api(base, 'POST', '/api/vms/fine/cds', { iso: '/nonexistent-vmdeck/x.iso' });
+  assert.equal(cd.status, 400, cd.text);
+  assert.equal(cd.json.field, 'iso');
+  assert.doesNotMatch(cd.json.error, /does not exist/);
 });
 
 test('the CLI (the host user\'s hand) keeps every option', async () => {

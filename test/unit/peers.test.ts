@@ -21,3 +21,15 @@ test('addresses as the tables spell them: IPv4, IPv4 mapped into tcp6, IPv6', ()
   assert.deepEqual(procAddresses('127.0.0.1'), ['0100007F', '0000000000000000FFFF00000100007F']);
   assert.deepEqual(procAddresses('::1'), ['00000000000000000000000001000000']);
 });
+
+test('an IPv4 client of a dual-stack listener (::ffff:a.b.c.d) is looked for in tcp first, where its IPv4 socket (QEMU\'s slirp) is listed', async () => {
+  const { peerLookups } = await import('../../server/peers');
+  const looks = peerLookups('::ffff:127.0.0.1', 40001, '::ffff:127.0.0.1', 3000);
+  assert.deepEqual(looks.map((l) => l.table), ['tcp', 'tcp6']);
+  assert.deepEqual(looks[0].keys, ['0100007F:9C41 0100007F:0BB8']);
+  assert.deepEqual(looks[1].keys, ['0000000000000000FFFF00000100007F:9C41 0000000000000000FFFF00000100007F:0BB8']);
+  // An IPv4 listener's client: tcp, then tcp6 for an IPv6 socket that reached the IPv4 address.
+  assert.deepEqual(peerLookups('127.0.0.1', 40001, '127.0.0.1', 3000).map((l) => l.table), ['tcp', 'tcp6']);
+  // IPv6 proper: tcp6 only.
+  assert.deepEqual(peerLookups('::1', 40001, '::1', 3000), [{ table: 'tcp6', keys: ['00000000000000000000000001000000:9C41 00000000000000000000000001000000:0BB8'] }]);
+});

@@ -32,3 +32,15 @@ test('snapshot names: one word, not only digits, errors name the field', () => {
   assert.match(checkSnapshotName('-x')!, /^name: /);
   assert.match(checkSnapshotName('a'.repeat(65))!, /^name: /);
 });
+
+test('QEMU refusing to save a running VM (a UEFI VM\'s raw variables, the vdagent clipboard) is said naming the cause and the way out', async () => {
+  const { stateSaveRefusal } = await import('../../lib/snapshots');
+  // QEMU 7.2's words, as hmpStrict and QMP pass them on.
+  assert.equal(stateSaveRefusal('uv', "snapshot: savevm failed: Device 'pflash1' is writable but does not support snapshots", 'snapshot'),
+    "snapshot: VM 'uv' cannot take a snapshot while it runs: QEMU cannot snapshot its UEFI variables (pflash1, a raw file: FIRMWARE=UEFI); stop it to snapshot its disk, or suspend it (vmdeck cancel uv --suspend)");
+  assert.match(stateSaveRefusal('x', "Device 'hd1' is writable but does not support snapshots", 'snapshot') ?? '', /its drive 'hd1' \(not qcow2\)/);
+  assert.equal(stateSaveRefusal('cb', "The vdagent chardev doesn't yet support migration", 'suspend'),
+    "suspend: VM 'cb' cannot be suspended: QEMU cannot save its shared clipboard (CLIPBOARD=vdagent); set CLIPBOARD= for the next start");
+  assert.match(stateSaveRefusal('cb', "snapshot: savevm failed: The vdagent chardev doesn't yet support migration", 'snapshot') ?? '', /^snapshot: VM 'cb' cannot take a snapshot while it runs: .*CLIPBOARD=vdagent/);
+  assert.equal(stateSaveRefusal('x', 'snapshot: savevm failed: No space left on device', 'snapshot'), null);
+});
