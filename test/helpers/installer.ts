@@ -73,8 +73,9 @@ export async function expectNoQuestionUntilMirror(run: string, label: string, mi
     const log = plain(readFileSync(join(run, label, 'serial.log'), 'latin1'));
     throw new Error(`${(e as Error).message.slice(0, 200)}…; reached: ${seen.join(', ')}; serial.log ends: ${JSON.stringify(log.slice(-1500))}`);
   } finally {
+    serial.stopWaiting();
     serial.close();
-    await Promise.race([Promise.all(steps), sleep(10)]);
+    await Promise.all(steps);
     console.log(`${label}: ${seen.join(', ')}`);
   }
   const text = await serialLogWith(join(run, label, 'serial.log'), 'Bad archive mirror', 30_000);

@@ -2,7 +2,7 @@
 // the UNIX-socket terminal and the WebSocket client of the tests.
 export abstract class Transcript {
   private buf = '';
-  private waiters: { re: RegExp; from: number; resolve: (m: string) => void }[] = [];
+  private waiters: { re: RegExp; from: number; resolve: (m: string) => void; cancel: () => void }[] = [];
 
   /** maxChars: past it the oldest output is dropped (a flood must not fill memory). */
   protected constructor(private readonly maxChars = Infinity) {}
@@ -28,13 +28,28 @@ export abstract class Transcript {
     const m = re.exec(this.buf.slice(from));
     if (m) return Promise.resolve(m[0]);
     return new Promise((resolve, reject) => {
-      const w = { re, from, resolve: (x: string) => { clearTimeout(t); resolve(x); } };
+      const w = {
+        re, from,
+        resolve: (x: string) => { clearTimeout(t); resolve(x); },
+        cancel: () => { clearTimeout(t); reject(new Error(`stopped waiting for ${re}`)); },
+      };
       const t = setTimeout(() => {
         this.waiters = this.waiters.filter((x) => x !== w);
         reject(new Error(`timed out after ${timeoutMs} ms waiting for ${re} in: ${JSON.stringify(this.buf.slice(-400))}`));
       }, timeoutMs);
       this.waiters.push(w);
     });
+  }
+
+  /**
+   * Rejects every wait still pending and ends its timer: a wait for what may
+   * never come (a line a quiet kernel does not print) must not keep the test
+   * process alive until its timeout. Every such wait needs a catch.
+   */
+  stopWaiting(): void {
+    const pending = this.waiters;
+    this.waiters = [];
+    for (const w of pending) w.cancel();
   }
 
   /** Types a command line and waits for a match after it. */
