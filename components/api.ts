@@ -208,6 +208,15 @@ export const api = {
   /** Adds a disk (a new image of size, or an existing file); live on a running VM. */
   addDisk: (label: string, disk: { size?: string; file?: string; interface?: string }) =>
     call<DeviceResult<Disk>>('POST', `${vmPath(label)}/disks`, disk),
+  /** Grows disk n to size (shrinking needs shrink: the VM's label); live on a running VM. */
+  resizeDisk: (label: string, n: number, size: string, shrink?: string) =>
+    call<DeviceResult<Disk> & { from: number; to: number }>('POST', `${vmPath(label)}/disks/${n}/resize`, shrink ? { size, shrink } : { size }),
+  /** Disk n's options (readOnly, cache, discard, bootIndex): pending on a running VM. */
+  setDiskOptions: (label: string, n: number, options: { readOnly?: boolean; cache?: string; discard?: boolean; bootIndex?: number | null }) =>
+    call<DeviceResult<Disk> & { pending: boolean }>('PATCH', `${vmPath(label)}/disks/${n}`, options),
+  /** Takes disk n out of the config (its image stays); live on a running VM. */
+  removeDisk: (label: string, n: number) =>
+    call<DeviceResult<Disk>>('DELETE', `${vmPath(label)}/disks/${n}`),
   /** Adds a NIC (net: user, vde:SWITCH, tap:IF, none); live on a running VM. */
   addNic: (label: string, nic: { model?: string; net?: string }) =>
     call<DeviceResult<Nic>>('POST', `${vmPath(label)}/nics`, nic),

@@ -79,6 +79,34 @@ test('a second disk and NIC added in the browser to the running VM: hot-plugged 
   expect(vm.vm.pending?.variables ?? []).not.toContain('HDDBOOTIMAGE1');
 });
 
+test('disk 1 of the running VM grown, its options set and removed in the browser: live where QEMU can, pending where not', async () => {
+  await page.goto(`/vms/${LABEL}?tab=hardware`);
+  const disks = page.locator('[data-card="list-disks"]');
+  await disks.getByRole('button', { name: 'Resize disk 1' }).click();
+  await disks.getByLabel('New size of disk 1').fill('32M');
+  await disks.getByRole('button', { name: 'Resize (live)' }).click();
+  await expect(disks.getByRole('status')).toHaveText('Disk 1: 16 MiB → 32 MiB, live');
+  // Smaller without the label typed: refused, naming the field.
+  await disks.getByRole('button', { name: 'Resize disk 1' }).click();
+  await disks.getByLabel('New size of disk 1').fill('8M');
+  await disks.getByRole('button', { name: 'Resize (live)' }).click();
+  await expect(disks.getByRole('alert')).toHaveText(/^size: 8M is smaller than disk 1's 33554432 bytes/);
+  await disks.getByRole('button', { name: 'Options of disk 1' }).click();
+  await disks.getByLabel('Read-only').check();
+  await disks.getByLabel('Cache').selectOption('none');
+  await disks.getByRole('button', { name: 'Save options' }).click();
+  await expect(disks.getByRole('status')).toHaveText(/^Disk 1: HDDBOOTIMAGE1_READONLY='on' HDDBOOTIMAGE1_CACHE='none' \(pending until the next start\)$/);
+  await expect(disks.locator('tr[data-disk="1"]')).toContainText('read-only, cache none');
+  await shot(page, 'hardware-disk-row');
+  await disks.getByRole('button', { name: 'Remove disk 1' }).click();
+  await expect(disks.getByRole('status').filter({ hasText: 'removed' })).toHaveText('Disk 1 removed from the running VM; its image hw1-disk1.qcow2 stays');
+  await expect(disks.getByRole('row')).toHaveCount(1);
+  const vm = (await (await page.request.get(`/api/vms/${LABEL}`, { headers: await csrf(page) })).json());
+  // The list ends where a name is empty (lib/hardware.ts): disk 1 is gone from the config.
+  expect(vm.files[`${LABEL}.ctys`]).toMatch(/^HDDBOOTIMAGE1=''$/m);
+  expect(vm.vm.disks).toHaveLength(1);
+});
+
 test('Clone on the VM page: refused while it runs; stopped, a linked clone is made and its page reached', async () => {
   await page.goto(`/vms/${LABEL}?tab=hardware`);
   const card = page.locator('[data-card="clone"]');

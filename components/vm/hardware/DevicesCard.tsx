@@ -1,9 +1,11 @@
 'use client';
 // The VM's disks and NICs as lists (lib/hardware.ts), each with its Add
 // form: on a running VM the server hot-plugs it and writes the config; on a
-// stopped one it only writes the config (and makes a new disk image).
+// stopped one it only writes the config (and makes a new disk image). Each
+// disk's row grows it, sets its options or removes it (DiskRow).
 import { useState } from 'react';
 import { api, type VmDetail } from '../../api';
+import { DiskRow } from './DiskRow';
 import { useAction } from './useAction';
 
 type Kind = 'disks' | 'nics';
@@ -25,12 +27,7 @@ export function DevicesCard({ kind, vm, onChanged }: { kind: Kind; vm: VmDetail;
       <table className="w-full text-xs">
         <tbody>
           {kind === 'disks'
-            ? vm.disks.map((d) => (
-              <tr key={d.index} className="border-b border-line last:border-0">
-                <td className="px-3 py-1 tabular-nums">{d.index}</td><td className="px-2">{d.interface}</td><td className="px-2">{d.format}</td>
-                <td className="px-2 font-mono break-all">{d.file}</td>
-              </tr>
-            ))
+            ? vm.disks.map((d) => <DiskRow key={d.index} vm={vm} disk={d} onChanged={onChanged} cardAct={act} />)
             : vm.nics.map((n) => (
               <tr key={n.index} className="border-b border-line last:border-0">
                 <td className="px-3 py-1 tabular-nums">{n.index}</td><td className="px-2 font-mono">{n.model}</td><td className="px-2 font-mono">{n.mac}</td>
