@@ -26,3 +26,10 @@ export function startChild(children: ChildProcess[], cmd: string, args: string[]
     proc.once('exit', (code) => reject(new Error(`${cmd} exited with ${code}: ${out}`)));
   }), timeoutMs, `starting ${cmd}`);
 }
+
+/** `vmdeck serve` (the CLI at cli) on a free loopback port, kept in `children`: its process and base URL. */
+export async function startDashboard(children: ChildProcess[], cli: string, childEnv: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; base: string }> {
+  const { proc, match } = await startChild(children, process.execPath, [cli, 'serve', '--host', '127.0.0.1', '--port', '0'],
+    /dashboard on (http:\/\/127\.0\.0\.1:\d+)\//, childEnv, 60_000);
+  return { proc, base: match[1] };
+}

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { guestImages } from '../test/helpers/guest';
-import { within } from './children';
+import { startDashboard, within } from './children';
 import { fmt, verdict } from './report';
 import { benchWorld, writeVms } from './world';
 
@@ -33,9 +33,10 @@ const CLK_TCK = 100;
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];
 
-let server: ChildProcess | undefined;
+/** The dashboard (startDashboard keeps it here, for the cleanup). */
+const servers: ChildProcess[] = [];
 const { home, run } = benchWorld('vd-bench-host-', () => {
-  server?.kill('SIGKILL');
+  for (const s of servers) s.kill('SIGKILL');
   killGuests();
 });
 const env = { ...process.env, VMDECK_TOKEN: TOKEN, VMDECK_MEDIA: join(REPO, '.cache', 'guest') };
@@ -69,20 +70,6 @@ function rssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : 0;
 }
 
-function startServer(): Promise<string> {
-  server = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  return within(new Promise((resolve, reject) => {
-    const look = (d: Buffer) => {
-      out += d;
-      const m = /dashboard on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
-      if (m) resolve(m[1]);
-    };
-    server!.stdout!.on('data', look);
-    server!.stderr!.on('data', look);
-    server!.once('exit', (code) => reject(new Error(`bench: the server exited with ${code}: ${out}`)));
-  }), 60_000, 'starting the server');
-}
 
 const label = (i: number) => `h${String(i).padStart(3, '0')}`;
 
@@ -129,8 +116,8 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   await createGuests();
   await writeVms(join(home, 'vms'), 0, Math.max(0, ON_DISK - RUNNING)); // the others, stopped: vm00000…
-  const base = await startServer();
-  const pid = server!.pid!;
+  const { proc: server, base } = await startDashboard(servers, CLI, env);
+  const pid = server.pid!;
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
   const steps = [...new Set([0, Math.round(RUNNING / 4), Math.round(RUNNING / 2), RUNNING])];
   const rows: { running: number; open: { cpu: number; rss: number }; closed: { cpu: number; rss: number }; refreshMs: number | null }[] = [];

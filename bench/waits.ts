@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
 import { guestImages } from '../test/helpers/guest';
-import { within } from './children';
+import { startDashboard, within } from './children';
 import { fmt, median, verdict } from './report';
 import { benchWorld } from './world';
 
@@ -33,9 +33,10 @@ const PROMPT = /guest:[^\r\n]*# /;
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];
 
-let server: ChildProcess | undefined;
+/** The dashboard (startDashboard keeps it here, for the cleanup). */
+const servers: ChildProcess[] = [];
 const { home, run } = benchWorld('vd-bench-waits-', () => {
-  server?.kill('SIGKILL');
+  for (const s of servers) s.kill('SIGKILL');
   killGuests();
 });
 // The guest's kernel and initrd are media: the API takes files from the bases and the media directories only.
@@ -73,20 +74,6 @@ async function stopVm(label: string): Promise<void> {
   for (let i = 0; i < 100 && vmdeck('list').includes(label); i++) await sleep(100);
 }
 
-function startServer(): Promise<string> {
-  server = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  return within(new Promise((resolve, reject) => {
-    const look = (d: Buffer) => {
-      out += d;
-      const m = /dashboard on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
-      if (m) resolve(m[1]);
-    };
-    server!.stdout!.on('data', look);
-    server!.stderr!.on('data', look);
-    server!.once('exit', (code) => reject(new Error(`bench: the server exited with ${code}: ${out}`)));
-  }), 60_000, 'starting the server');
-}
 
 // --- a bare RFB client: the floor of the VNC path ----------------------------
 
@@ -113,19 +100,23 @@ function reader(sock: Socket): (n: number) => Promise<Buffer> {
   });
 }
 
+/** A UNIX socket connected as soon as QEMU listens on path (tried every 10 ms until then). */
+async function connectWhenListening(path: string): Promise<Socket> {
+  for (;;) {
+    const sock = connect(path);
+    const ok = await new Promise<boolean>((r) => { sock.once('connect', () => r(true)); sock.once('error', () => r(false)); });
+    if (ok) return sock;
+    await sleep(10);
+  }
+}
+
 /**
  * Connects to vnc.sock (retrying until QEMU listens), shakes hands (RFB 3.8,
  * no security), asks for raw pixels and reads framebuffer updates until one
  * has more than one colour in it.
  */
 async function firstFrameOverRfb(path: string): Promise<void> {
-  let sock: Socket;
-  for (;;) {
-    sock = connect(path);
-    const ok = await new Promise<boolean>((r) => { sock.once('connect', () => r(true)); sock.once('error', () => r(false)); });
-    if (ok) break;
-    await sleep(10);
-  }
+  const sock = await connectWhenListening(path);
   try {
     const read = reader(sock);
     await read(12);
@@ -179,13 +170,7 @@ async function firstFrameOverRfb(path: string): Promise<void> {
 
 /** Reads serial.sock until the guest's prompt. */
 async function promptOverSocket(path: string): Promise<void> {
-  let sock: Socket;
-  for (;;) {
-    sock = connect(path);
-    const ok = await new Promise<boolean>((r) => { sock.once('connect', () => r(true)); sock.once('error', () => r(false)); });
-    if (ok) break;
-    await sleep(10);
-  }
+  const sock = await connectWhenListening(path);
   let text = '';
   // A prompt printed before this connected is asked for again by a return.
   const poke = setInterval(() => sock.write('\r'), 1000);
@@ -225,7 +210,7 @@ const fcp = (page: Page) => page.evaluate(() => new Promise<number>((resolve) =>
 
 async function main(): Promise<void> {
   const t0 = Date.now();
-  const base = await startServer();
+  const { base } = await startDashboard(servers, CLI, env);
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
   const rows: Record<string, number[]> = {};
   const add = (k: string, v: number) => (rows[k] ??= []).push(v);

@@ -17,7 +17,7 @@ import { renderWrapper } from '../../lib/wrapper';
 
 const ctx = { generator: 'test', date: '2026-12-01' };
 
-function print(extra: string): { code: number | null; stdout: string; stderr: string } {
+function print(extra: string, args: string[] = []): { code: number | null; stdout: string; stderr: string } {
   const dir = mkdtempSync(join(tmpdir(), 'vmdeck-wrapper-'));
   try {
     const spec = assertSpec({
@@ -27,8 +27,8 @@ function print(extra: string): { code: number | null; stdout: string; stderr: st
     });
     writeFileSync(join(dir, 'ro.ctys'), `${renderCtys(spec, ctx)}\n${extra}\n`);
     writeFileSync(join(dir, 'ro.sh'), renderWrapper('ro', ctx), { mode: 0o755 });
-    for (const f of ['ro.qcow2', 'd1.raw']) writeFileSync(join(dir, f), '');
-    const r = spawnSync('bash', [join(dir, 'ro.sh'), '--print'], { env: { ...process.env, VMDECK_RUN: join(dir, 'run') }, encoding: 'utf8' });
+    for (const f of ['ro.qcow2', 'd1.raw', 'inst.iso', 'stick.img']) writeFileSync(join(dir, f), '');
+    const r = spawnSync('bash', [join(dir, 'ro.sh'), '--print', ...args], { env: { ...process.env, VMDECK_RUN: join(dir, 'run') }, encoding: 'utf8' });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -61,23 +61,11 @@ test('a read-only IDE disk is refused by the API and the CLI, naming readOnly', 
   assert.deepEqual(diskOptionAssignments(1, { readOnly: true }, 'scsi'), { pairs: [['HDDBOOTIMAGE1_READONLY', 'on']] });
 });
 
+/** The wrapper's --print with args, which must pass, a line per word. */
 function printWith(extra: string, args: string[]): string[] {
-  const dir = mkdtempSync(join(tmpdir(), 'vmdeck-wrapper-'));
-  try {
-    const spec = assertSpec({
-      label: 'bi', uuid: '123e4567-e89b-12d3-a456-426614174000', mac: '52:54:00:12:34:56', arch: 'x86_64',
-      accelerator: 'QEMU', qemu: 'qemu-system-x86_64', smp: 1, memsize: 128, nic: 'e1000', bootmode: 'VHDD',
-      disk: 'bi.qcow2', console: 'NONE',
-    });
-    writeFileSync(join(dir, 'bi.ctys'), `${renderCtys(spec, ctx)}\n${extra}\n`);
-    writeFileSync(join(dir, 'bi.sh'), renderWrapper('bi', ctx), { mode: 0o755 });
-    for (const f of ['bi.qcow2', 'd1.raw', 'inst.iso', 'stick.img']) writeFileSync(join(dir, f), '');
-    const r = spawnSync('bash', [join(dir, 'bi.sh'), '--print', ...args], { env: { ...process.env, VMDECK_RUN: join(dir, 'run') }, encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    return r.stdout.split('\n');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const r = print(extra, args);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.split('\n');
 }
 
 test('disks\' boot indexes order a boot from disk only: a boot from CD, the network or a USB stick comes first', () => {
