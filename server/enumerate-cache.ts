@@ -1,15 +1,17 @@
-// ENUMERATE's facts of plain configs, kept in the runtime root between
-// processes: `vmdeck enumerate` over 10,000 VMs spent most of its time
-// reading and parsing configs that had not changed since the command before
-// (docs/PERFORMANCE.md). An entry is used only while its config's stamp
-// (mtime, ctime, size, inode) is what it was when the entry was made; the
-// file is private (the runtime root is 0700, checked by trustedRunRoot) and
-// written whole to a temporary name, then renamed.
+// ENUMERATE's facts of plain configs and its listings of the directories
+// under the bases, kept in the runtime root between processes: `vmdeck
+// enumerate` over 10,000 VMs spent most of its time reading and parsing
+// configs that had not changed since the command before, then listing
+// directories that had not changed either (docs/PERFORMANCE.md). An entry is
+// used only while its file's stamp (mtime, ctime, size, inode) is what it was
+// when the entry was made; the file is private (the runtime root is 0700,
+// checked by trustedRunRoot) and written whole to a temporary name, then
+// renamed.
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VmInfo } from '../lib/vm';
 
-/** What identifies one version of a config file. */
+/** What identifies one version of a file or directory. */
 export interface Stamp {
   mtimeMs: number;
   ctimeMs: number;
@@ -23,34 +25,59 @@ export interface CachedInfo extends Stamp {
   plain: boolean;
 }
 
+/** What ENUMERATE walks of one directory: its .ctys files and its subdirectories (names). */
+export interface CachedDir extends Stamp {
+  configs: string[];
+  subdirs: string[];
+}
+
+export interface EnumerateCache {
+  configs: Map<string, CachedInfo>;
+  dirs: Map<string, CachedDir>;
+}
+
 const FILE = 'enumerate-cache.json';
 /** Bumped when VmInfo or this file's form changes: an older file is then ignored. */
-const VERSION = 1;
+const VERSION = 2;
 
 export const sameStamp = (a: Stamp, b: Stamp) => a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.size === b.size && a.ino === b.ino;
 
+/**
+ * Whether a listing read at readAtMs may stand for its directory while the
+ * stamp holds. A file system stamps with a coarse clock (a tick of a few ms,
+ * and more on a network file system): an entry added in the same tick as a
+ * listing was read leaves the directory's stamp as it was. A directory
+ * changed this close to the read is listed again next time.
+ */
+export const RACY_MS = 2000;
+export const settled = (st: Stamp, readAtMs: number) => st.mtimeMs < readAtMs - RACY_MS && st.ctimeMs < readAtMs - RACY_MS;
+
+type ConfigRow = [string, number, number, number, number, VmInfo];
+type DirRow = [string, number, number, number, number, string[], string[]];
+
 /** The entries kept in root; none when there is no file or it is not this version's. */
-export function loadEnumerateCache(root: string): Map<string, CachedInfo> {
-  const out = new Map<string, CachedInfo>();
+export function loadEnumerateCache(root: string): EnumerateCache {
+  const out: EnumerateCache = { configs: new Map(), dirs: new Map() };
   try {
-    const data = JSON.parse(readFileSync(join(root, FILE), 'utf8')) as { version?: number; entries?: [string, Stamp, VmInfo][] };
-    if (data.version !== VERSION || !Array.isArray(data.entries)) return out;
-    for (const [path, st, info] of data.entries) out.set(path, { ...st, info, plain: true });
+    const data = JSON.parse(readFileSync(join(root, FILE), 'utf8')) as { version?: number; configs?: ConfigRow[]; dirs?: DirRow[] };
+    if (data.version !== VERSION || !Array.isArray(data.configs) || !Array.isArray(data.dirs)) return out;
+    for (const [path, mtimeMs, ctimeMs, size, ino, info] of data.configs) out.configs.set(path, { mtimeMs, ctimeMs, size, ino, info, plain: true });
+    for (const [path, mtimeMs, ctimeMs, size, ino, configs, subdirs] of data.dirs) out.dirs.set(path, { mtimeMs, ctimeMs, size, ino, configs, subdirs });
   } catch {
     // none yet, or unreadable: every config is read
   }
   return out;
 }
 
-/** Replaces the file in root with the plain entries. */
-export function saveEnumerateCache(root: string, entries: Map<string, CachedInfo>): void {
-  const rows: [string, Stamp, VmInfo][] = [];
-  for (const [path, e] of entries) {
-    if (e.plain) rows.push([path, { mtimeMs: e.mtimeMs, ctimeMs: e.ctimeMs, size: e.size, ino: e.ino }, e.info]);
-  }
+/** Replaces the file in root with the plain entries and the listings. */
+export function saveEnumerateCache(root: string, cache: EnumerateCache): void {
+  const configs: ConfigRow[] = [];
+  for (const [path, e] of cache.configs) if (e.plain) configs.push([path, e.mtimeMs, e.ctimeMs, e.size, e.ino, e.info]);
+  const dirs: DirRow[] = [];
+  for (const [path, d] of cache.dirs) dirs.push([path, d.mtimeMs, d.ctimeMs, d.size, d.ino, d.configs, d.subdirs]);
   const tmp = join(root, `${FILE}.${process.pid}.tmp`);
   try {
-    writeFileSync(tmp, JSON.stringify({ version: VERSION, entries: rows }), { mode: 0o600 });
+    writeFileSync(tmp, JSON.stringify({ version: VERSION, configs, dirs }), { mode: 0o600 });
     renameSync(tmp, join(root, FILE));
   } catch {
     // a full or read-only disk: the next command reads the configs again

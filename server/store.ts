@@ -5,7 +5,7 @@ import { confineSpec } from './confine';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { access, chmod, link, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
-import { homedir, totalmem } from 'node:os';
+import { homedir, tmpdir, totalmem } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_MATCHVSTAT, interfacesOf, matchesVstat, parseCtysPlain, parseMatchVstat, renderCtys, readMarkers, type ConfigVars } from '../lib/ctys';
 import { cdsOf, disksOf, floppiesOf, nicsOf, TPM_STATE_FILE_RE, tpmStateDir, uefiVarsFiles } from '../lib/hardware';
@@ -25,7 +25,7 @@ import { badInput, conflict, notFound, VmdeckError } from './errors';
 import { exists } from './fsutil';
 import { loadMacmap } from './macmap';
 import { bases, defaultBase, isPrivateDirSync, runRoot } from './paths';
-import { loadEnumerateCache, sameStamp, saveEnumerateCache, type CachedInfo, type Stamp } from './enumerate-cache';
+import { loadEnumerateCache, sameStamp, saveEnumerateCache, settled, type CachedDir, type CachedInfo, type Stamp } from './enumerate-cache';
 import { run } from './proc';
 import { wrapperArgs, type WrapperOf } from './wrapper';
 import { findTemplate, loadCatalog } from './templates';
@@ -52,27 +52,55 @@ export const MAX_DEPTH = 64;
 const SLICE = 200;
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
-/** The .ctys files under base, up to MAX_DEPTH levels down, sorted. */
-async function findConfigs(base: string): Promise<string[]> {
+/** A name in a directory: path.join's answer for a resolved directory and a plain name, without its normalising. */
+const child = (dir: string, name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
+
+/**
+ * What ENUMERATE walks of dir: from the listing kept while the directory's
+ * stamp holds (a stat, not an open, a read and a close of it), else read.
+ * null when it vanished or cannot be read.
+ */
+function listDir(dir: string, readAtMs: number): CachedDir | null {
+  const st = statSync(dir, { throwIfNoEntry: false });
+  if (!st?.isDirectory()) return null;
+  const hit = dirCache.get(dir);
+  if (hit && sameStamp(hit, st)) return hit;
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return null; // vanished or unreadable
+  }
+  const listing: CachedDir = { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size, ino: st.ino, configs: [], subdirs: [] };
+  for (const e of entries) {
+    if (e.name.startsWith('.') || e.name === 'node_modules') continue;
+    if (e.isFile() && e.name.endsWith('.ctys')) listing.configs.push(e.name);
+    else if (e.isDirectory()) listing.subdirs.push(e.name);
+  }
+  if (settled(st, readAtMs)) {
+    dirCache.set(dir, listing);
+    cacheChanges++;
+  } else if (dirCache.delete(dir)) {
+    cacheChanges++;
+  }
+  return listing;
+}
+
+/** The .ctys files under base, up to MAX_DEPTH levels down, sorted; the directories walked go into walkedDirs. */
+async function findConfigs(base: string, walkedDirs: Set<string>): Promise<string[]> {
   const out: string[] = [];
+  const readAtMs = Date.now();
   let level = [base];
   let done = 0;
   for (let depth = 1; depth <= MAX_DEPTH && level.length; depth++) {
     const next: string[] = [];
     for (const dir of level) {
       if (++done % SLICE === 0) await yieldToLoop();
-      let entries;
-      try {
-        entries = readdirSync(dir, { withFileTypes: true });
-      } catch {
-        continue; // vanished or unreadable
-      }
-      for (const e of entries) {
-        if (e.name.startsWith('.') || e.name === 'node_modules') continue;
-        const p = join(dir, e.name);
-        if (e.isFile() && e.name.endsWith('.ctys')) out.push(p);
-        else if (e.isDirectory()) next.push(p);
-      }
+      const listing = listDir(dir, readAtMs);
+      if (!listing) continue;
+      walkedDirs.add(dir);
+      for (const name of listing.configs) out.push(child(dir, name));
+      for (const name of listing.subdirs) next.push(child(dir, name));
     }
     level = next;
   }
@@ -81,6 +109,8 @@ async function findConfigs(base: string): Promise<string[]> {
 
 /** Each config's facts by its path, while its stamp holds; loaded from the runtime root's copy at the first ENUMERATE. */
 const cache = new Map<string, CachedInfo>();
+/** Each directory's listing by its path, while its stamp holds; loaded with the configs' facts. */
+const dirCache = new Map<string, CachedDir>();
 /** The runtime root whose copy was loaded into the cache. */
 let cacheLoadedFrom: string | null = null;
 /** Entries made or dropped since the runtime root's copy was read or written. */
@@ -145,10 +175,13 @@ export function labelOf(markerLabel: string | undefined, variable: unknown, conf
   return markerLabel || str(variable) || basename(configPath, '.ctys');
 }
 
+/** The spec fields a VmInfo is made of. */
+const INFO_FIELDS = ['label', 'uuid', 'dist', 'distrel', 'os', 'osrel', 'arch', 'accelerator', 'qemu', 'memsize', 'smp', 'console', 'template', 'disk'] as const;
+
 function vmInfo(configPath: string, text: string, vars: ConfigVars, dynamic: boolean): VmInfo | null {
   const markers = readMarkers(text);
   if (markers.magic !== 'QEMU') return null;
-  const f = specFromVars(vars);
+  const f = specFromVars(vars, INFO_FIELDS);
   const dir = dirname(configPath);
   const m = markers.values;
   const disk = str(f.disk);
@@ -193,14 +226,17 @@ export async function enumerate(baseList = bases()): Promise<VmInfo[]> {
   const root = cacheRoot();
   if (root && cacheLoadedFrom !== root) {
     cacheLoadedFrom = root;
-    for (const [path, entry] of loadEnumerateCache(root)) if (!cache.has(path)) cache.set(path, entry);
+    const kept = loadEnumerateCache(root);
+    for (const [path, entry] of kept.configs) if (!cache.has(path)) cache.set(path, entry);
+    for (const [path, entry] of kept.dirs) if (!dirCache.has(path)) dirCache.set(path, entry);
     cacheChanges = 0;
   }
   // Absolute: a config that bash evaluates is sourced from its directory.
   const walked = baseList.map((b) => resolve(b));
   const configsSeen = new Set<string>();
+  const dirsSeen = new Set<string>();
   for (const base of walked) {
-    const configs = await findConfigs(base);
+    const configs = await findConfigs(base, dirsSeen);
     for (const c of configs) configsSeen.add(c);
     const infos: (VmInfo | null)[] = [];
     for (const [i, c] of configs.entries()) {
@@ -220,15 +256,22 @@ export async function enumerate(baseList = bases()): Promise<VmInfo[]> {
       found.push(info);
     }
   }
-  // Configs gone from the bases walked are forgotten; the others' entries stay.
+  // Configs and directories gone from the bases walked are forgotten; the others' entries stay.
+  const under = (path: string) => walked.some((b) => b === '/' || path === b || path.startsWith(`${b}/`));
   for (const path of cache.keys()) {
-    if (!configsSeen.has(path) && walked.some((b) => path.startsWith(`${b}/`))) {
+    if (!configsSeen.has(path) && under(path)) {
       cache.delete(path);
       cacheChanges++;
     }
   }
+  for (const path of dirCache.keys()) {
+    if (!dirsSeen.has(path) && under(path)) {
+      dirCache.delete(path);
+      cacheChanges++;
+    }
+  }
   if (root && cacheChanges > 0) {
-    saveEnumerateCache(root, cache);
+    saveEnumerateCache(root, { configs: cache, dirs: dirCache });
     cacheChanges = 0;
   }
   // A MAC/IP pair the macmap database has otherwise, flagged as ctys's ENUMERATE does.
@@ -652,7 +695,7 @@ export async function previewVm(req: CreateRequest): Promise<Preview> {
   const target = join(resolve(req.base ?? defaultBase()), spec.label);
   if (!req.force && (await exists(target))) throw alreadyExists(spec.label, target, '--force replaces its config and wrapper, keeping the old ones');
   const files = renderFiles(spec);
-  const tmp = await mkdtemp(join((await import('node:os')).tmpdir(), 'vmdeck-preview-'));
+  const tmp = await mkdtemp(join(tmpdir(), 'vmdeck-preview-'));
   try {
     // Relative paths must resolve against the VM's future directory.
     const dir = join(tmp, spec.label);
