@@ -55,11 +55,8 @@ function loadBundle({ dir, source }, command) {
     // not run yet
   }
   // Node's own CommonJS wrapper, on one line: the script's line numbers stay its own.
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
-    filename: file,
-    cachedData,
-    importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER ?? ((specifier) => import(specifier)),
-  });
+  // It has no import(): a script's needs a flag of node's (scripts/build-cli.mjs checks).
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, cachedData });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
   const stale = cacheFile && (cachedData === undefined || script.cachedDataRejected) && module.exports.COMMAND_NAMES.includes(command);

@@ -38,6 +38,9 @@ const result = await build({
   // vm.Script takes one. import.meta.url (server/repo.ts) is the script's own.
   banner: { js: `// vmdeck-cli-build ${id}\nconst __vmdeckUrl = require('node:url').pathToFileURL(__filename).href;` },
   define: { 'import.meta.url': '__vmdeckUrl' },
+  // import() of a package left out (node-pty, next: CommonJS both) becomes a require:
+  // a script's import() needs a flag of node's (vm.Script's importModuleDynamically).
+  supported: { 'dynamic-import': false },
   absWorkingDir: repo,
   entryPoints: ['server/cli/index.ts'],
   bundle: true,
@@ -49,6 +52,12 @@ const result = await build({
   metafile: true,
   logLevel: 'warning',
 });
+// None may be left.
+const dynamic = /(?<![\w$.])import\(\s*["'`]?[^)]{0,80}/.exec(readFileSync(`${out}/${id}.tmp/vmdeck.cjs`, 'utf8'));
+if (dynamic) {
+  rmSync(`${out}/${id}.tmp`, { recursive: true, force: true });
+  throw new Error(`build-cli: the bundle has an import() a script cannot run: ${dynamic[0]}`);
+}
 // body.sh too: an edit of it makes the bundle stale (bin/vmdeck.js's sources
 // path regenerates body.ts from it). A bundled package's files are stood for
 // by its package.json, which npm rewrites with them (one stat at start-up,
