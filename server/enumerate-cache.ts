@@ -38,7 +38,7 @@ export interface EnumerateCache {
 
 const FILE = 'enumerate-cache.json';
 /** Bumped when VmInfo or this file's form changes: an older file is then ignored. */
-const VERSION = 2;
+const VERSION = 3;
 
 export const sameStamp = (a: Stamp, b: Stamp) => a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.size === b.size && a.ino === b.ino;
 
@@ -53,6 +53,34 @@ export const RACY_MS = 2000;
 export const settled = (st: Stamp, readAtMs: number) => st.mtimeMs < readAtMs - RACY_MS && st.ctimeMs < readAtMs - RACY_MS;
 
 type ConfigRow = [string, number, number, number, number, VmInfo];
+
+/**
+ * A VM's directory and wrapper as its config's path gives them (a config
+ * vmdeck reads has them so; see store.ts's vmInfo): kept once, in the
+ * path. The cache's own JSON was most of a second `vmdeck enumerate`'s
+ * time, and these paths a seventh of it.
+ */
+function derived(path: string): { dir: string; wrapper: string } {
+  const slash = path.lastIndexOf('/');
+  const dir = path.slice(0, slash);
+  return { dir, wrapper: `${dir}/${path.slice(slash + 1).replace(/\.ctys$/, '')}.sh` };
+}
+
+/** The info as kept: its paths 0 where the config's path gives them (the keys stay, in their order). */
+function slim(path: string, info: VmInfo): VmInfo {
+  const d = derived(path);
+  if (info.config !== path || info.dir !== d.dir || info.wrapper !== d.wrapper) return info;
+  return { ...info, dir: 0, config: 0, wrapper: 0 } as unknown as VmInfo;
+}
+
+function whole(path: string, info: VmInfo): VmInfo {
+  if ((info.config as unknown) !== 0) return info;
+  const d = derived(path);
+  info.dir = d.dir;
+  info.config = path;
+  info.wrapper = d.wrapper;
+  return info;
+}
 type DirRow = [string, number, number, number, number, string[], string[]];
 
 /** The entries kept in root; none when there is no file or it is not this version's. */
@@ -61,7 +89,7 @@ export function loadEnumerateCache(root: string): EnumerateCache {
   try {
     const data = JSON.parse(readFileSync(join(root, FILE), 'utf8')) as { version?: number; configs?: ConfigRow[]; dirs?: DirRow[] };
     if (data.version !== VERSION || !Array.isArray(data.configs) || !Array.isArray(data.dirs)) return out;
-    for (const [path, mtimeMs, ctimeMs, size, ino, info] of data.configs) out.configs.set(path, { mtimeMs, ctimeMs, size, ino, info, plain: true });
+    for (const [path, mtimeMs, ctimeMs, size, ino, info] of data.configs) out.configs.set(path, { mtimeMs, ctimeMs, size, ino, info: whole(path, info), plain: true });
     for (const [path, mtimeMs, ctimeMs, size, ino, configs, subdirs] of data.dirs) out.dirs.set(path, { mtimeMs, ctimeMs, size, ino, configs, subdirs });
   } catch {
     // none yet, or unreadable: every config is read
@@ -72,7 +100,7 @@ export function loadEnumerateCache(root: string): EnumerateCache {
 /** Replaces the file in root with the plain entries and the listings. */
 export function saveEnumerateCache(root: string, cache: EnumerateCache): void {
   const configs: ConfigRow[] = [];
-  for (const [path, e] of cache.configs) if (e.plain) configs.push([path, e.mtimeMs, e.ctimeMs, e.size, e.ino, e.info]);
+  for (const [path, e] of cache.configs) if (e.plain) configs.push([path, e.mtimeMs, e.ctimeMs, e.size, e.ino, slim(path, e.info)]);
   const dirs: DirRow[] = [];
   for (const [path, d] of cache.dirs) dirs.push([path, d.mtimeMs, d.ctimeMs, d.size, d.ino, d.configs, d.subdirs]);
   const tmp = join(root, `${FILE}.${process.pid}.tmp`);

@@ -2,10 +2,14 @@
 // the real `vmdeck enumerate`, one process after another: a config edited
 // since the last command is read again, even when the edit kept its size and
 // its mtime; a VM removed is gone, one added appears; the file is private.
+// A directory's listing is kept too, once it has not changed for RACY_MS: a
+// VM added to a base listed so is seen, and one of a kept config is listed
+// the same from the cache as from its config.
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { RACY_MS } from '../../server/enumerate-cache';
 import type { VmInfo } from '../../lib/vm';
 import { vmdeck } from '../helpers/cli';
 import { sandbox, type Sandbox } from '../helpers/guest';
@@ -53,4 +57,25 @@ test('a config edited, removed or added since the last enumerate is seen by the 
   await create('c3');
   assert.deepEqual((await listed()).map((v) => v.label), ['c1', 'c3']);
   assert.doesNotMatch(readFileSync(cacheFile, 'utf8'), /"c2"/);
+});
+
+test('a base whose listing was kept: a VM added or removed since is seen; the cached facts list as the config does', async () => {
+  await create('d1');
+  await create('d2');
+  const cacheFile = join(sb.run, 'enumerate-cache.json');
+  rmSync(cacheFile, { force: true });
+  const fromConfigs = await listed();
+  // Listings read within RACY_MS of the directory's change are not kept: wait that long, then list (and keep) them.
+  await new Promise((r) => setTimeout(r, RACY_MS + 100));
+  rmSync(cacheFile, { force: true });
+  assert.deepEqual(await listed(), fromConfigs);
+  const kept = JSON.parse(readFileSync(cacheFile, 'utf8')) as { dirs: [string, ...unknown[]][] };
+  assert.ok(kept.dirs.some(([dir]) => dir === join(sb.home, 'vms')), 'the base\'s listing is kept');
+  // From the cache: the same records, in the same form (the paths the cache keeps once are whole again).
+  assert.equal(JSON.stringify(await listed()), JSON.stringify(fromConfigs));
+
+  await create('d3');
+  rmSync(join(sb.home, 'vms', 'd1'), { recursive: true });
+  const labels = (await listed()).map((v) => v.label);
+  assert.ok(labels.includes('d3') && !labels.includes('d1') && labels.includes('d2'), labels.join(' '));
 });
