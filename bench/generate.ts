@@ -32,6 +32,7 @@ const { root, run } = benchWorld('vd-bench-gen-');
 const env = { ...process.env };
 
 const { createVm, enumerate, renderFiles, resolveSpec } = await import('../server/store');
+const { cacheFile } = await import('../server/enumerate-cache');
 
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 
@@ -119,7 +120,7 @@ async function main(): Promise<void> {
   const findGrepCpu: number[] = [];
   const enumerateCli = () => execFileSync(process.execPath, [CLI, 'enumerate', '--base', manyBase, '--json'], { env, encoding: 'utf8', maxBuffer: 1 << 30 });
   for (let i = 0; i < 5; i++) {
-    rmSync(join(run, 'enumerate-cache.json'), { force: true });
+    rmSync(join(run, cacheFile(manyBase)), { force: true });
     const t0 = process.hrtime.bigint();
     const first = enumerateCli();
     cliEnumFirst.push(ms(t0));

@@ -4,9 +4,11 @@
 // configs that had not changed since the command before, then listing
 // directories that had not changed either (docs/PERFORMANCE.md). An entry is
 // used only while its file's stamp (mtime, ctime, size, inode) is what it was
-// when the entry was made; the file is private (the runtime root is 0700,
+// when the entry was made; there is a file per base (a command walking one
+// base reads nothing of another's), private (the runtime root is 0700,
 // checked by trustedRunRoot) and written whole to a temporary name, then
 // renamed.
+import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VmInfo } from '../lib/vm';
@@ -36,9 +38,12 @@ export interface EnumerateCache {
   dirs: Map<string, CachedDir>;
 }
 
-const FILE = 'enumerate-cache.json';
+/** The file of one base: named by a digest of its path, which the file holds too. */
+export const cacheFile = (base: string) => `enumerate-cache-${createHash('sha256').update(base).digest('hex').slice(0, 16)}.json`;
 /** Bumped when VmInfo or this file's form changes: an older file is then ignored. */
 const VERSION = 3;
+/** The one file of every base that versions before 3 wrote. */
+const OLD_FILE = 'enumerate-cache.json';
 
 export const sameStamp = (a: Stamp, b: Stamp) => a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.size === b.size && a.ino === b.ino;
 
@@ -83,12 +88,12 @@ function whole(path: string, info: VmInfo): VmInfo {
 }
 type DirRow = [string, number, number, number, number, string[], string[]];
 
-/** The entries kept in root; none when there is no file or it is not this version's. */
-export function loadEnumerateCache(root: string): EnumerateCache {
+/** The entries kept in root for base; none when there is no file or it is not this version's or this base's. */
+export function loadEnumerateCache(root: string, base: string): EnumerateCache {
   const out: EnumerateCache = { configs: new Map(), dirs: new Map() };
   try {
-    const data = JSON.parse(readFileSync(join(root, FILE), 'utf8')) as { version?: number; configs?: ConfigRow[]; dirs?: DirRow[] };
-    if (data.version !== VERSION || !Array.isArray(data.configs) || !Array.isArray(data.dirs)) return out;
+    const data = JSON.parse(readFileSync(join(root, cacheFile(base)), 'utf8')) as { version?: number; base?: string; configs?: ConfigRow[]; dirs?: DirRow[] };
+    if (data.version !== VERSION || data.base !== base || !Array.isArray(data.configs) || !Array.isArray(data.dirs)) return out;
     for (const [path, mtimeMs, ctimeMs, size, ino, info] of data.configs) out.configs.set(path, { mtimeMs, ctimeMs, size, ino, info: whole(path, info), plain: true });
     for (const [path, mtimeMs, ctimeMs, size, ino, configs, subdirs] of data.dirs) out.dirs.set(path, { mtimeMs, ctimeMs, size, ino, configs, subdirs });
   } catch {
@@ -97,16 +102,24 @@ export function loadEnumerateCache(root: string): EnumerateCache {
   return out;
 }
 
-/** Replaces the file in root with the plain entries and the listings. */
-export function saveEnumerateCache(root: string, cache: EnumerateCache): void {
+let oldFileGone = false;
+
+/** Replaces base's file in root with the plain entries and the listings under base. */
+export function saveEnumerateCache(root: string, base: string, cache: EnumerateCache): void {
+  const under = (path: string) => base === '/' || path === base || path.startsWith(`${base}/`);
   const configs: ConfigRow[] = [];
-  for (const [path, e] of cache.configs) if (e.plain) configs.push([path, e.mtimeMs, e.ctimeMs, e.size, e.ino, slim(path, e.info)]);
+  for (const [path, e] of cache.configs) if (e.plain && under(path)) configs.push([path, e.mtimeMs, e.ctimeMs, e.size, e.ino, slim(path, e.info)]);
   const dirs: DirRow[] = [];
-  for (const [path, d] of cache.dirs) dirs.push([path, d.mtimeMs, d.ctimeMs, d.size, d.ino, d.configs, d.subdirs]);
-  const tmp = join(root, `${FILE}.${process.pid}.tmp`);
+  for (const [path, d] of cache.dirs) if (under(path)) dirs.push([path, d.mtimeMs, d.ctimeMs, d.size, d.ino, d.configs, d.subdirs]);
+  const file = join(root, cacheFile(base));
+  const tmp = `${file}.${process.pid}.tmp`;
+  if (!oldFileGone) {
+    oldFileGone = true;
+    rmSync(join(root, OLD_FILE), { force: true });
+  }
   try {
-    writeFileSync(tmp, JSON.stringify({ version: VERSION, configs, dirs }), { mode: 0o600 });
-    renameSync(tmp, join(root, FILE));
+    writeFileSync(tmp, JSON.stringify({ version: VERSION, base, configs, dirs }), { mode: 0o600 });
+    renameSync(tmp, file);
   } catch {
     // a full or read-only disk: the next command reads the configs again
     rmSync(tmp, { force: true });

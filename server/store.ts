@@ -79,9 +79,9 @@ function listDir(dir: string, readAtMs: number): CachedDir | null {
   }
   if (settled(st, readAtMs)) {
     dirCache.set(dir, listing);
-    cacheChanges++;
+    changed.add(dir);
   } else if (dirCache.delete(dir)) {
-    cacheChanges++;
+    changed.add(dir);
   }
   return listing;
 }
@@ -111,10 +111,12 @@ async function findConfigs(base: string, walkedDirs: Set<string>): Promise<strin
 const cache = new Map<string, CachedInfo>();
 /** Each directory's listing by its path, while its stamp holds; loaded with the configs' facts. */
 const dirCache = new Map<string, CachedDir>();
-/** The runtime root whose copy was loaded into the cache. */
+/** The runtime root whose copies were loaded into the cache, and the bases whose copies were. */
 let cacheLoadedFrom: string | null = null;
-/** Entries made or dropped since the runtime root's copy was read or written. */
-let cacheChanges = 0;
+const basesLoaded = new Set<string>();
+/** The paths whose entries were made or dropped since their base's copy was read or written. */
+const changed = new Set<string>();
+const isUnder = (path: string, base: string) => base === '/' || path === base || path.startsWith(`${base}/`);
 
 function str(v: unknown, fallback = ''): string {
   return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : fallback;
@@ -146,11 +148,11 @@ function readVmInfoSync(configPath: string): VmInfo | null | undefined {
 
 function remember(configPath: string, st: Stamp, info: VmInfo | null, plain: boolean): VmInfo | null {
   if (!info) {
-    if (cache.delete(configPath)) cacheChanges++;
+    if (cache.delete(configPath)) changed.add(configPath);
     return null;
   }
   cache.set(configPath, { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size, ino: st.ino, info, plain });
-  cacheChanges++;
+  changed.add(configPath);
   return { ...info };
 }
 
@@ -224,20 +226,25 @@ export async function enumerate(baseList = bases()): Promise<VmInfo[]> {
   const found: VmInfo[] = [];
   const seen = new Set<string>();
   const root = cacheRoot();
-  if (root && cacheLoadedFrom !== root) {
+  if (root !== cacheLoadedFrom) {
     cacheLoadedFrom = root;
-    const kept = loadEnumerateCache(root);
-    for (const [path, entry] of kept.configs) if (!cache.has(path)) cache.set(path, entry);
-    for (const [path, entry] of kept.dirs) if (!dirCache.has(path)) dirCache.set(path, entry);
-    cacheChanges = 0;
+    basesLoaded.clear();
   }
   // Absolute: a config that bash evaluates is sourced from its directory.
   const walked = baseList.map((b) => resolve(b));
-  const configsSeen = new Set<string>();
-  const dirsSeen = new Set<string>();
   for (const base of walked) {
+    // Each base's copy, the first time it is walked: a create-conf in the
+    // default base reads nothing of the 10,000 VMs of another.
+    if (!root || basesLoaded.has(base)) continue;
+    basesLoaded.add(base);
+    const kept = loadEnumerateCache(root, base);
+    for (const [path, entry] of kept.configs) if (!cache.has(path)) cache.set(path, entry);
+    for (const [path, entry] of kept.dirs) if (!dirCache.has(path)) dirCache.set(path, entry);
+  }
+  for (const base of walked) {
+    const dirsSeen = new Set<string>();
     const configs = await findConfigs(base, dirsSeen);
-    for (const c of configs) configsSeen.add(c);
+    const configsSeen = new Set(configs);
     const infos: (VmInfo | null)[] = [];
     for (const [i, c] of configs.entries()) {
       if (i % SLICE === SLICE - 1) await yieldToLoop();
@@ -255,24 +262,24 @@ export async function enumerate(baseList = bases()): Promise<VmInfo[]> {
       seen.add(info.label);
       found.push(info);
     }
-  }
-  // Configs and directories gone from the bases walked are forgotten; the others' entries stay.
-  const under = (path: string) => walked.some((b) => b === '/' || path === b || path.startsWith(`${b}/`));
-  for (const path of cache.keys()) {
-    if (!configsSeen.has(path) && under(path)) {
-      cache.delete(path);
-      cacheChanges++;
+    // Configs and directories gone from the base are forgotten; the others' entries stay.
+    for (const path of cache.keys()) {
+      if (!configsSeen.has(path) && isUnder(path, base)) {
+        cache.delete(path);
+        changed.add(path);
+      }
     }
-  }
-  for (const path of dirCache.keys()) {
-    if (!dirsSeen.has(path) && under(path)) {
-      dirCache.delete(path);
-      cacheChanges++;
+    for (const path of dirCache.keys()) {
+      if (!dirsSeen.has(path) && isUnder(path, base)) {
+        dirCache.delete(path);
+        changed.add(path);
+      }
     }
-  }
-  if (root && cacheChanges > 0) {
-    saveEnumerateCache(root, { configs: cache, dirs: dirCache });
-    cacheChanges = 0;
+    const ofBase = [...changed].filter((path) => isUnder(path, base));
+    if (root && ofBase.length > 0) {
+      saveEnumerateCache(root, base, { configs: cache, dirs: dirCache });
+      for (const path of ofBase) changed.delete(path);
+    }
   }
   // A MAC/IP pair the macmap database has otherwise, flagged as ctys's ENUMERATE does.
   const db = loadMacmap();
@@ -794,7 +801,7 @@ async function deleteVmFilesNow(vm: VmInfo, deleteDisks: boolean): Promise<{ kep
   // A preseed's PXE tree: its links and its pxelinux.cfg, nothing else.
   await removePxeTree(join(vm.dir, seedName(vm.label, 'pxe')));
   await removeTpmState(join(vm.dir, tpmStateDir(vm.label)));
-  if (cache.delete(vm.config)) cacheChanges++;
+  if (cache.delete(vm.config)) changed.add(vm.config);
   // The VM's own directory is <BASE>/<LABEL>/; a base or any other directory stays.
   const ownDir = [vm.label, basename(vm.config, '.ctys')].includes(basename(vm.dir)) && !bases().includes(vm.dir);
   const disk = vm.disk && (await exists(vm.disk)) ? vm.disk : undefined;

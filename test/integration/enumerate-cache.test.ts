@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { RACY_MS } from '../../server/enumerate-cache';
+import { cacheFile as cacheFileOf, RACY_MS } from '../../server/enumerate-cache';
 import type { VmInfo } from '../../lib/vm';
 import { vmdeck } from '../helpers/cli';
 import { sandbox, type Sandbox } from '../helpers/guest';
@@ -39,7 +39,7 @@ test('a config edited, removed or added since the last enumerate is seen by the 
   const config = join(sb.home, 'vms', 'c1', 'c1.ctys');
   utimesSync(config, 1_700_000_000, 1_700_000_000);
   assert.deepEqual((await listed()).map((v) => v.label), ['c1', 'c2']);
-  const cacheFile = join(sb.run, 'enumerate-cache.json');
+  const cacheFile = join(sb.run, cacheFileOf(join(sb.home, 'vms')));
   assert.equal(statSync(cacheFile).mode & 0o777, 0o600);
   assert.match(readFileSync(cacheFile, 'utf8'), /"c2"/);
 
@@ -62,7 +62,7 @@ test('a config edited, removed or added since the last enumerate is seen by the 
 test('a base whose listing was kept: a VM added or removed since is seen; the cached facts list as the config does', async () => {
   await create('d1');
   await create('d2');
-  const cacheFile = join(sb.run, 'enumerate-cache.json');
+  const cacheFile = join(sb.run, cacheFileOf(join(sb.home, 'vms')));
   rmSync(cacheFile, { force: true });
   const fromConfigs = await listed();
   // Listings read within RACY_MS of the directory's change are not kept: wait that long, then list (and keep) them.
@@ -78,4 +78,19 @@ test('a base whose listing was kept: a VM added or removed since is seen; the ca
   rmSync(join(sb.home, 'vms', 'd1'), { recursive: true });
   const labels = (await listed()).map((v) => v.label);
   assert.ok(labels.includes('d3') && !labels.includes('d1') && labels.includes('d2'), labels.join(' '));
+});
+
+test('each base has a file of its own: a command walking one base leaves the other\'s alone', async () => {
+  const other = join(sb.home, 'other');
+  const r = await vmdeck(['create-conf', '--label', 'o1', '--template', 'linux-x86_64', '--no-create-image', '--base', other], sb.env);
+  assert.equal(r.code, 0, r.stderr);
+  const e = await vmdeck(['enumerate', '--json', '--base', other], sb.env);
+  assert.deepEqual((JSON.parse(e.stdout) as VmInfo[]).map((v) => v.label), ['o1']);
+  const otherFile = join(sb.run, cacheFileOf(other));
+  const before = statSync(otherFile);
+  assert.match(readFileSync(otherFile, 'utf8'), /"o1"/);
+  await create('d4');
+  assert.ok((await listed()).some((v) => v.label === 'd4'));
+  assert.doesNotMatch(readFileSync(join(sb.run, cacheFileOf(join(sb.home, 'vms'))), 'utf8'), /"o1"/);
+  assert.equal(statSync(otherFile).mtimeMs, before.mtimeMs);
 });
