@@ -146,13 +146,21 @@ function readVmInfoSync(configPath: string): VmInfo | null | undefined {
   return vars ? remember(configPath, st, vmInfo(configPath, text, vars, false), true) : undefined;
 }
 
+/** Drops a config's entry; its base's file is written again if the entry was in it. */
+function forget(configPath: string): void {
+  if (cache.get(configPath)?.plain) changed.add(configPath);
+  cache.delete(configPath);
+}
+
 function remember(configPath: string, st: Stamp, info: VmInfo | null, plain: boolean): VmInfo | null {
   if (!info) {
-    if (cache.delete(configPath)) changed.add(configPath);
+    forget(configPath);
     return null;
   }
+  // Only plain configs' entries are kept on disk: a config that bash evaluates, read again at every
+  // command, does not make its base's file written again.
+  if (plain || cache.get(configPath)?.plain) changed.add(configPath);
   cache.set(configPath, { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size, ino: st.ino, info, plain });
-  changed.add(configPath);
   return { ...info };
 }
 
@@ -263,12 +271,7 @@ export async function enumerate(baseList = bases()): Promise<VmInfo[]> {
       found.push(info);
     }
     // Configs and directories gone from the base are forgotten; the others' entries stay.
-    for (const path of cache.keys()) {
-      if (!configsSeen.has(path) && isUnder(path, base)) {
-        cache.delete(path);
-        changed.add(path);
-      }
-    }
+    for (const path of cache.keys()) if (!configsSeen.has(path) && isUnder(path, base)) forget(path);
     for (const path of dirCache.keys()) {
       if (!dirsSeen.has(path) && isUnder(path, base)) {
         dirCache.delete(path);
@@ -801,7 +804,7 @@ async function deleteVmFilesNow(vm: VmInfo, deleteDisks: boolean): Promise<{ kep
   // A preseed's PXE tree: its links and its pxelinux.cfg, nothing else.
   await removePxeTree(join(vm.dir, seedName(vm.label, 'pxe')));
   await removeTpmState(join(vm.dir, tpmStateDir(vm.label)));
-  if (cache.delete(vm.config)) changed.add(vm.config);
+  forget(vm.config);
   // The VM's own directory is <BASE>/<LABEL>/; a base or any other directory stays.
   const ownDir = [vm.label, basename(vm.config, '.ctys')].includes(basename(vm.dir)) && !bases().includes(vm.dir);
   const disk = vm.disk && (await exists(vm.disk)) ? vm.disk : undefined;

@@ -94,3 +94,15 @@ test('each base has a file of its own: a command walking one base leaves the oth
   assert.doesNotMatch(readFileSync(join(sb.run, cacheFileOf(join(sb.home, 'vms'))), 'utf8'), /"o1"/);
   assert.equal(statSync(otherFile).mtimeMs, before.mtimeMs);
 });
+
+test('a config that bash evaluates is read again by each command, and its base\'s file is not written again for it', async () => {
+  await create('dyn');
+  const config = join(sb.home, 'vms', 'dyn', 'dyn.ctys');
+  writeFileSync(config, readFileSync(config, 'utf8').replace(/^MEMSIZE=2048$/m, 'MEMSIZE=$((1024*3))'));
+  assert.equal((await listed()).find((v) => v.label === 'dyn')?.memsize, 3072);
+  const file = join(sb.run, cacheFileOf(join(sb.home, 'vms')));
+  const before = statSync(file);
+  assert.equal((await listed()).find((v) => v.label === 'dyn')?.memsize, 3072);
+  assert.equal(statSync(file).mtimeMs, before.mtimeMs);
+  assert.doesNotMatch(readFileSync(file, 'utf8'), /"dyn"/);
+});
