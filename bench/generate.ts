@@ -140,6 +140,8 @@ async function main(): Promise<void> {
     if (Number(found.trim()) !== MANY) throw new Error(`bench: find + grep found ${found.trim()} of ${MANY} VMs`);
   }
   if (listed !== MANY) throw new Error(`bench: vmdeck enumerate listed ${listed} of ${MANY} VMs`);
+  // In-process and cold: nothing of this base cached, in this process or on disk (the commands above wrote its file).
+  rmSync(join(run, cacheFile(manyBase)), { force: true });
   const [cold, coldMs] = await timed(() => enumerate([manyBase]));
   const [, warmMs] = await timed(() => enumerate([manyBase]));
   if (cold.length !== MANY) throw new Error(`bench: enumerate() found ${cold.length} of ${MANY} VMs`);
