@@ -4,7 +4,7 @@
 // the TypeScript sources through tsx, so that `npx vmdeck` works right after
 // `npm ci` with no build step, and an edited source is never run stale.
 // VMDECK_CLI_SOURCES=1 always takes the sources.
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,10 +64,12 @@ function loadBundle({ dir, source }, command) {
     if (!stale) return;
     const tmp = `${cacheFile}.${process.pid}.tmp`;
     try {
+      accessSync(dir, constants.W_OK); // before the cache is made: making it costs a few ms
       writeFileSync(tmp, script.createCachedData());
       renameSync(tmp, cacheFile);
     } catch {
       // a read-only install: every run compiles, as without a cache
+      rmSync(tmp, { force: true });
     }
   };
   return { exports: module.exports, save };
