@@ -16,7 +16,7 @@ import { gunzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
 import type { VmInfo } from '../../lib/vm';
 import { qmpOnce } from '../../server/qmp';
-import { deleteVmFiles, wrapperPrint } from '../../server/store';
+import { createVm, deleteVmFiles, wrapperCheck, wrapperPrint } from '../../server/store';
 import { vmdeck } from '../helpers/cli';
 import { sandbox, type Sandbox } from '../helpers/guest';
 import { installToMirror, PRESEED_ENV } from '../helpers/installer';
@@ -88,4 +88,23 @@ test('the CD\'s installer, booted by kernel with the preseed in its initrd and t
   await deleteVmFiles(vm, true);
   assert.equal(existsSync(dir), false);
   assert.equal(existsSync(iso), true);
+});
+
+test('clone copies the seeds under the clone\'s name (the config names them); delete takes each VM\'s own', async () => {
+  const made = await createVm({ label: 'cdsrc', template: 'linux-x86_64', env: cdEnv({ INSTCDROM: iso }) });
+  const r = await api(srv.base, 'POST', '/api/vms/cdsrc/clone', { label: 'cdcopy' });
+  assert.equal(r.status, 201, r.text);
+  const copy = r.json.vm as VmInfo;
+  const config = readFileSync(copy.config, 'utf8').split('\n');
+  assert.ok(config.includes("KERNELIMAGE='cdcopy.seed.vmlinuz'") && config.includes("INITRDIMAGE='cdcopy.seed.initrd'"), config.join('\n'));
+  for (const f of ['vmlinuz', 'initrd']) {
+    const [from, to] = [join(made.vm.dir, `cdsrc.seed.${f}`), join(copy.dir, `cdcopy.seed.${f}`)];
+    assert.equal(sha(readFileSync(to)), sha(readFileSync(from)), f);
+    assert.equal((statSync(to).mode & 0o777).toString(8), '600', f);
+  }
+  assert.equal(await wrapperCheck(copy.wrapper), null, 'the clone starts with its own copies');
+  await deleteVmFiles(made.vm, true);
+  assert.equal(await wrapperCheck(copy.wrapper), null, 'and does not need the source\'s');
+  await deleteVmFiles(copy, true);
+  assert.equal(existsSync(copy.dir), false);
 });
