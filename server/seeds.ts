@@ -9,9 +9,9 @@ import { chmod, lstat, mkdir, readdir, readFile, rmdir, stat, symlink, unlink, w
 import { isAbsolute, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { cpioNewc } from '../lib/cpio';
-import { pxelinuxConfig, type CdInstaller, type SeedPlan } from '../lib/seeds';
+import { pxelinuxConfig, type SeedPlan } from '../lib/seeds';
 import { badInput, VmdeckError } from './errors';
-import { readIsoFiles } from './iso';
+import { isoHasFiles, readIsoFiles } from './iso';
 
 function genisoimage(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -50,7 +50,7 @@ export async function writeSeeds(plan: SeedPlan, dir: string, vmDir: string): Pr
     await writeFile(join(dir, plan.initrd.file), withSeeds(initrd), { mode: 0o600 });
   }
   if (plan.cdrom) {
-    const { kernel, initrd } = await installerOnCd(plan.cdrom.iso, plan.cdrom.installer, vmDir, plan.kind);
+    const { kernel, initrd } = await installerOnCd(plan.cdrom, vmDir, plan.kind);
     await writeFile(join(dir, plan.cdrom.kernel), kernel, { mode: 0o600 });
     await writeFile(join(dir, plan.cdrom.initrd), withSeeds(initrd), { mode: 0o600 });
   }
@@ -61,15 +61,32 @@ export async function writeSeeds(plan: SeedPlan, dir: string, vmDir: string): Pr
  * The installer's kernel and initrd on an install CD, at the first of the
  * installer's places that has both (lib/seeds.ts: debian-cd's, lorax's).
  */
-async function installerOnCd(iso: string, installer: CdInstaller, vmDir: string, kind: string): Promise<{ kernel: Uint8Array; initrd: Uint8Array }> {
-  const image = isAbsolute(iso) ? iso : join(vmDir, iso);
-  for (const p of installer.paths) {
-    const [kernel, initrd] = await readIsoFiles(image, [p.kernel, p.initrd]).catch((e: NodeJS.ErrnoException) => {
-      throw badInput('instSrcCdrom', `instSrcCdrom: ISO '${image}' ${e.code ? `cannot be read (${e.code})` : e.message}`);
-    });
-    if (kernel && initrd) return { kernel, initrd };
+async function installerOnCd(cdrom: NonNullable<SeedPlan['cdrom']>, vmDir: string, kind: string): Promise<{ kernel: Uint8Array; initrd: Uint8Array }> {
+  const { image, path } = await findCdInstaller(cdrom, vmDir, kind);
+  const [kernel, initrd] = await readIsoFiles(image, [path.kernel, path.initrd]).catch(unreadable(image));
+  return { kernel: kernel!, initrd: initrd! };
+}
+
+const unreadable = (image: string) => (e: NodeJS.ErrnoException): never => {
+  throw badInput('instSrcCdrom', `instSrcCdrom: ISO '${image}' ${e.code ? `cannot be read (${e.code})` : e.message}`);
+};
+
+/** Where on the CD its installer is; refused in one line naming instSrcCdrom when it has none. */
+async function findCdInstaller(cdrom: NonNullable<SeedPlan['cdrom']>, vmDir: string, kind: string) {
+  const image = isAbsolute(cdrom.iso) ? cdrom.iso : join(vmDir, cdrom.iso);
+  const { name, paths } = cdrom.installer;
+  for (const path of paths) {
+    if (await isoHasFiles(image, [path.kernel, path.initrd]).catch(unreadable(image))) return { image, path };
   }
-  throw badInput('instSrcCdrom', `instSrcCdrom: ISO '${image}' has no ${installer.name} installer kernel (${installer.paths[0].kernel}) to ${kind === 'kickstart' ? 'kickstart' : 'preseed'}`);
+  throw badInput('instSrcCdrom', `instSrcCdrom: ISO '${image}' has no ${name} installer kernel (${paths[0].kernel}) to ${kind === 'kickstart' ? 'kickstart' : 'preseed'}`);
+}
+
+/**
+ * What a preview checks of the plan's sources before anything is written:
+ * the install CD has its installer (its directories read, not its files).
+ */
+export async function checkSeedSources(plan: SeedPlan, vmDir: string): Promise<void> {
+  if (plan.cdrom) await findCdInstaller(plan.cdrom, vmDir, plan.kind);
 }
 
 const isFile = (p: string) => stat(p).then((s) => s.isFile(), () => false);

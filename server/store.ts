@@ -17,7 +17,7 @@ import type { VmInfo } from '../lib/vm';
 import { renderWrapper } from '../lib/wrapper';
 import { complaint, stripSelf } from '../lib/wrapper/complaint';
 import { redactSeed, seedName, seedPlan, SSH_KEY_RE, type SeedPlan } from '../lib/seeds';
-import { removePxeTree, writeSeeds } from './seeds';
+import { checkSeedSources, removePxeTree, writeSeeds } from './seeds';
 import { buildDebootstrapDisk } from './debootstrap';
 import { debianSuite, debootstrapValues } from '../lib/debootstrap';
 import { readConfig } from './config';
@@ -651,6 +651,8 @@ export async function previewVm(req: CreateRequest): Promise<Preview> {
   const { spec, seeds } = await resolveSpec(req);
   const target = join(resolve(req.base ?? defaultBase()), spec.label);
   if (!req.force && (await exists(target))) throw alreadyExists(spec.label, target, '--force replaces its config and wrapper, keeping the old ones');
+  // Refused in the review as create would refuse it (an install CD without its installer).
+  if (seeds) await checkSeedSources(seeds, target);
   const files = renderFiles(spec);
   const tmp = await mkdtemp(join((await import('node:os')).tmpdir(), 'vmdeck-preview-'));
   try {

@@ -43,8 +43,12 @@ const cdEnv = (extra: Record<string, string>) => ({ ...PRESEED_ENV, DEFAULTBOOTM
 
 test('refused: an ISO with no Debian installer, in one line naming the field (API and CLI); nothing written', async () => {
   const refusal = `instSrcCdrom: ISO '${rescue}' has no Debian installer kernel (/install.amd/vmlinuz) to preseed`;
-  const r = await api(srv.base, 'POST', '/api/vms', { label: 'cdbad', template: 'linux-x86_64', env: cdEnv({ INSTCDROM: rescue }) });
-  assert.deepEqual([r.status, r.json], [400, { error: refusal, field: 'instSrcCdrom' }]);
+  const body = { label: 'cdbad', template: 'linux-x86_64', env: cdEnv({ INSTCDROM: rescue }) };
+  // The wizard's review (the preview) refuses it as the create does.
+  for (const path of ['/api/vms/preview', '/api/vms']) {
+    const r = await api(srv.base, 'POST', path, body);
+    assert.deepEqual([r.status, r.json], [400, { error: refusal, field: 'instSrcCdrom' }], path);
+  }
   const cli = await vmdeck(['create-conf', '--label', 'cdbad', '--template', 'linux-x86_64', '--unattended=preseed', '--auto-all'],
     { ...sb.env, ...cdEnv({ INSTCDROM: rescue }) });
   // The CLI names the field by its option, as for every refusal.
