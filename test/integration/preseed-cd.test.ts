@@ -94,6 +94,19 @@ test('the CD\'s installer, booted by kernel with the preseed in its initrd and t
   assert.equal(existsSync(iso), true);
 });
 
+test('install mode CD (the template\'s default): the VM boots its disk, and --instmode the CD\'s installer by kernel with the ISO in the drive', async () => {
+  const { vm, spec, problem } = await createVm({ label: 'cdinst', template: 'linux-x86_64', env: { ...PRESEED_ENV, INSTCDROM: iso } });
+  assert.deepEqual([spec.bootmode, spec.instmode, problem], ['VHDD', 'KERNEL', null]);
+  const install = await wrapperPrint(vm, ['--instmode']);
+  assert.equal(install[install.indexOf('-kernel') + 1], join(vm.dir, 'cdinst.seed.vmlinuz'));
+  assert.equal(install[install.indexOf('-initrd') + 1], join(vm.dir, 'cdinst.seed.initrd'));
+  assert.ok(install.some((a) => a.startsWith(`file=${iso},`) && a.includes('media=cdrom')), install.join(' '));
+  const boot = await wrapperPrint(vm);
+  assert.equal(boot.includes('-kernel'), false);
+  assert.equal(boot[boot.indexOf('-boot') + 1], 'order=c');
+  await deleteVmFiles(vm, true);
+});
+
 test('clone copies the seeds under the clone\'s name (the config names them); delete takes each VM\'s own', async () => {
   const made = await createVm({ label: 'cdsrc', template: 'linux-x86_64', env: cdEnv({ INSTCDROM: iso }) });
   const r = await api(srv.base, 'POST', '/api/vms/cdsrc/clone', { label: 'cdcopy' });
