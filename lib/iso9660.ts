@@ -17,7 +17,12 @@ export interface IsoEntry {
 /** Reads length bytes of the image at offset (fewer at its end). */
 export type ReadAt = (offset: number, length: number) => Promise<Uint8Array>;
 
-/** Rock Ridge's NM (alternate name) entries in a record's System Use area, joined; null when there is none. */
+/**
+ * Rock Ridge's NM (alternate name) entries in a record's System Use area,
+ * joined; null when there is none. A continuation area (CE) is not followed,
+ * nor an SP skip other than 0 (what mkisofs and xorriso write): the names an
+ * installer's CD is looked up by are short.
+ */
 function rockRidgeName(use: Uint8Array): string | null {
   let name: string | null = null;
   for (let at = 0; at + 4 <= use.length;) {
