@@ -34,7 +34,7 @@ export function UnattendedStep({ draft, set }: StepProps) {
           { value: '', label: 'None', description: 'Install by hand on the console.' },
           { value: 'cloud-init', label: 'cloud-init (NoCloud)', description: 'A cidata volume for cloud images and debootstrap disks.' },
           { value: 'preseed', label: 'Debian/Ubuntu preseed', description: preseed },
-          { value: 'kickstart', label: 'Kickstart (RHEL, Fedora)', description: 'An OEMDRV volume with ks.cfg.' },
+          { value: 'kickstart', label: 'Kickstart (RHEL, Fedora)', description: cd && !kernel ? 'The CD\'s Anaconda (/images/pxeboot) booted by kernel with ks.cfg in its initrd.' : 'An OEMDRV volume with ks.cfg.' },
         ]}
       />
       {kind !== '' && (
