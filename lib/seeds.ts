@@ -40,10 +40,11 @@ export interface SeedPlan {
    */
   pxe?: { label: string; root: string; dir: string; append: string };
   /**
-   * A preseed for a CD install: the installer's kernel and initrd taken off
-   * the ISO (by the guest's architecture, lib/iso9660.ts's installerPaths),
-   * written as kernel and initrd (the initrd with the files added); the VM
-   * boots them in KERNEL mode with the ISO still in its CD drive.
+   * A preseed or kickstart for a CD install: the installer's kernel and
+   * initrd taken off the ISO (at installer's paths: debianCdInstaller by the
+   * guest's architecture, anacondaCdInstaller), written as kernel and initrd
+   * (the initrd with the files added); the VM boots them in KERNEL mode with
+   * the ISO still in its CD drive.
    */
   cdrom?: { iso: string; installer: CdInstaller; kernel: string; initrd: string };
 }

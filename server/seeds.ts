@@ -1,9 +1,9 @@
 // Writes an unattended install's seeds beside the VM (lib/seeds.ts says what):
 // the files mode 0600, the cidata/OEMDRV volume made with genisoimage, the
 // preseed added to a copy of the installer's initrd (the user's, or the one on
-// the install CD: <L>.seed.vmlinuz and <L>.seed.initrd taken off the ISO) or
-// served by the VM's own PXE tree (<L>.seed.pxe/: links to the user's tree,
-// its own pxelinux.cfg).
+// the install CD: <L>.seed.vmlinuz and <L>.seed.initrd taken off the ISO, as a
+// kickstart for Anaconda's) or served by the VM's own PXE tree (<L>.seed.pxe/:
+// links to the user's tree, its own pxelinux.cfg).
 import { execFile } from 'node:child_process';
 import { chmod, lstat, mkdir, readdir, readFile, rmdir, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -40,7 +40,7 @@ export async function writeSeeds(plan: SeedPlan, dir: string, vmDir: string): Pr
       ...plan.files.map((f) => `${f.as}=${join(dir, f.file)}`)]);
     await chmod(out, 0o600);
   }
-  // The installer reads /preseed.cfg from its initrd: a newc cpio of the files, appended.
+  // The installer reads /preseed.cfg (Anaconda /ks.cfg) from its initrd: a newc cpio of the files, appended.
   const withSeeds = (initrd: Uint8Array) => Buffer.concat([initrd, gzipSync(cpioNewc(plan.files.map((f) => ({ name: f.as, data: Buffer.from(f.text) }))))]);
   if (plan.initrd) {
     const base = isAbsolute(plan.initrd.base) ? plan.initrd.base : join(vmDir, plan.initrd.base);
