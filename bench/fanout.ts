@@ -1,5 +1,5 @@
 // The serial hub's fan-out alone, for profiles and instruction counts:
-// `node --import tsx bench/fanout.ts [CHUNKS] [VIEWERS]` runs one ConsoleHub
+// `node --import tsx bench/fanout.ts [CHUNKS] [VIEWERS] [TURNS]` runs one ConsoleHub
 // (server/ws/hub.ts) in this process behind a WebSocketServer made as the
 // dashboard makes it, with VIEWERS clients (bench/clients.ts) in a child
 // process, and sends CHUNKS one-byte chunks of console output through it,
@@ -36,8 +36,8 @@ await new Promise<void>((resolve, reject) => {
 });
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-/** Turns of the event loop a chunk's round takes to reach every viewer. */
-const turnsPerChunk = Math.ceil(viewers / FANOUT_SLICE) + 1;
+/** Turns of the event loop a chunk's round takes to reach every viewer (TURNS: as many with 0 viewers, for the loop's own cost). */
+const turnsPerChunk = Number(process.argv[4] ?? Math.ceil(viewers / FANOUT_SLICE) + 1);
 const byte = Buffer.from('a');
 const cpu0 = process.cpuUsage();
 const t0 = process.hrtime.bigint();
