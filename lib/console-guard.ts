@@ -96,26 +96,87 @@ const MUX_ESCAPE = 0x01;
 
 export const MUX_MONITOR_REFUSED = 'serial: Ctrl-a c (the monitor behind the serial line) is off in the dashboard; use its Monitor console, or set MONITOR_UNSAFE=yes in the VM\'s config';
 
+/** What HMP prints for a prompt: after a switch to the monitor, and first to a client that connects while it has the line. */
+const HMP_PROMPT = Buffer.from('(qemu) ');
+
+export const MUX_ON_MONITOR_NOTICE = 'the serial line is on QEMU\'s monitor (another terminal left it there, or the guest printed its prompt): what you type is guarded as in the Monitor console; Ctrl-a c returns to the guest';
+
+/** What the line's output tells the guard: bytes to send to QEMU first, and a notice for every client. */
+export interface MuxSeen {
+  toQemu?: Buffer;
+  notice?: string;
+}
+
 /**
- * The serial console's mux (serial0 shares its line with an HMP monitor):
- * Ctrl-a c, which switches to the monitor, is refused; every other byte,
- * Ctrl-a a and the other Ctrl-a commands pass as typed. A Ctrl-a at the end
- * of a frame waits for the next byte.
+ * The serial console's mux (serial0 shares its line with an HMP monitor).
+ * On the guest's side, Ctrl-a c, which switches to the monitor, is refused;
+ * every other byte, Ctrl-a a and the other Ctrl-a commands pass as typed. A
+ * Ctrl-a at the end of a frame waits for the next byte.
+ *
+ * The line may already be on the monitor: a terminal outside the dashboard
+ * switched it and left (QEMU keeps the switch). QEMU shows that by its
+ * prompt: it prints `(qemu) ` to a client that connects while the monitor
+ * has the line, and after every switch to it. So `output()` sees every byte
+ * QEMU sends; from a prompt at the end of the output on, what is typed goes
+ * through the monitor's own guard (MonitorLineGuard, as the Monitor console),
+ * and Ctrl-a c passes, back to the guest. A guest can print a prompt too:
+ * that only puts its own line under the stricter guard (the safe side); a
+ * real switch to the monitor always ends in a prompt, so the guard never
+ * believes the guest has the line while the monitor does.
  */
 export class MuxGuard {
   private escaped = false;
+  private monitor: MonitorLineGuard | null = null;
+  /** The last bytes of output, for a prompt split across reads. */
+  private tail = Buffer.alloc(0);
+
+  /** Whether the guard takes the line to be on the monitor. */
+  get onMonitor(): boolean {
+    return this.monitor !== null;
+  }
+
+  output(data: Buffer): MuxSeen {
+    if (data.length === 0) return {};
+    this.tail = Buffer.concat([this.tail, data.subarray(Math.max(0, data.length - HMP_PROMPT.length))]).subarray(-HMP_PROMPT.length);
+    if (this.monitor || !this.tail.equals(HMP_PROMPT)) return {};
+    this.monitor = new MonitorLineGuard();
+    // Whatever the other terminal left typed on the monitor's line is not ours to enter.
+    return { toQemu: MonitorLineGuard.reset(), notice: MUX_ON_MONITOR_NOTICE };
+  }
 
   input(data: Buffer): Guarded {
     const out: number[] = [];
     const refused: string[] = [];
+    let run: number[] = [];
+    // Bytes typed on the monitor go through its guard, a run at a time.
+    const flush = () => {
+      if (!run.length) return;
+      if (this.monitor) {
+        const g = this.monitor.input(Buffer.from(run));
+        out.push(...g.forward);
+        refused.push(...g.refused);
+      } else out.push(...run);
+      run = [];
+    };
     for (const b of data) {
       if (this.escaped) {
         this.escaped = false;
-        if (b === 0x63) refused.push(MUX_MONITOR_REFUSED);
-        else out.push(MUX_ESCAPE, b);
+        if (b === 0x63) {
+          if (this.monitor) {
+            flush();
+            // Back to the guest: QEMU prints no prompt for that, and a prompt after it means the monitor again.
+            this.monitor = null;
+            this.tail = Buffer.alloc(0);
+            out.push(MUX_ESCAPE, b);
+          } else refused.push(MUX_MONITOR_REFUSED);
+        } else {
+          flush();
+          out.push(MUX_ESCAPE, b);
+        }
       } else if (b === MUX_ESCAPE) this.escaped = true;
-      else out.push(b);
+      else run.push(b);
     }
+    flush();
     return { forward: Buffer.from(out), refused };
   }
 }

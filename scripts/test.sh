@@ -23,10 +23,29 @@ tests() { find "$1" -name '*.test.ts' -print | sort; }
 mapfile -t unit < <(tests test/unit)
 mapfile -t integration < <(tests test/integration)
 step "unit tests" node --import tsx --test --test-concurrency=1 "${unit[@]}"
+# Every process the tests start inherits this mark (QEMU, swtpm, sshd too):
+# a test file stopped at its time limit does not run its after(), so what
+# it started is ended here, and named, before the next step.
+export VMDECK_TEST_SUITE="$$-$RANDOM"
+reap() {
+	local pid left=()
+	for pid in $(grep -lzx "VMDECK_TEST_SUITE=$VMDECK_TEST_SUITE" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3); do
+		[[ $pid == "$$" || $pid == "$BASHPID" || ! -e /proc/$pid ]] && continue
+		left+=("$pid $(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null | cut -c1-120)")
+		kill -KILL "$pid" 2>/dev/null
+	done
+	if ((${#left[@]})); then
+		printf 'left running by the %s, ended:\n' "$1"
+		printf '  %s\n' "${left[@]}"
+	fi
+	return 0
+}
 # One file at a time: each boots real QEMU guests, and the machine has 2 cores.
 step "integration tests" node --import tsx --test --test-concurrency=1 --test-timeout=600000 "${integration[@]}"
+reap "integration tests"
 if [[ -f playwright.config.ts ]]; then
 	step "browser tests" npx playwright test
+	reap "browser tests"
 fi
 
 if ((${#failed[@]})); then

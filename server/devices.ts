@@ -275,7 +275,7 @@ async function unplugged(c: Parameters<Parameters<typeof withQmp>[1]>[0], id: st
     if (!list.some((p) => p.name === id)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new VmdeckError(500, `${what}: the guest did not release ${id} within 10 s (it may not take hot-unplug); stop the VM and remove it then`, what);
+  throw new VmdeckError(504, `${what}: the guest did not release ${id} within 10 s (it may not take hot-unplug); stop the VM and remove it then`, what);
 }
 
 /**

@@ -1,6 +1,6 @@
 // One error type for every refusal: the CLI prints its message on one line,
 // the API answers {error, field} with its status.
-export type ErrorStatus = 400 | 404 | 409 | 413 | 500;
+export type ErrorStatus = 400 | 404 | 409 | 413 | 500 | 504;
 
 export class VmdeckError extends Error {
   constructor(readonly status: ErrorStatus, message: string, readonly field?: string) {

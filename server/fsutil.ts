@@ -1,9 +1,22 @@
 // Small file-system questions asked all over server/.
-import { stat } from 'node:fs/promises';
+import { stat, statfs } from 'node:fs/promises';
 
 /** Whether something is at path (following symlinks). */
 export async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
+}
+
+/**
+ * After a write that failed: `no space left in 'DIR' (N KiB free)` when the
+ * file system holding dir is (nearly) full, so the one line says why rather
+ * than what the failed write looked like from inside QEMU; else null.
+ */
+export async function noSpaceLeft(dir: string): Promise<string | null> {
+  const fs = await statfs(dir).catch(() => null);
+  if (!fs) return null;
+  const free = fs.bavail * fs.bsize;
+  if (free >= Math.max(16 * 1024 ** 2, fs.blocks * fs.bsize * 0.01)) return null;
+  return `no space left in '${dir}' (${Math.floor(free / 1024)} KiB free)`;
 }
 
 /**

@@ -10,7 +10,7 @@ import { shellQuote } from '../lib/ctys';
 import type { VmInfo } from '../lib/vm';
 import { stateSaveRefusal } from '../lib/snapshots';
 import { badInput, conflict, VmdeckError } from './errors';
-import { exists } from './fsutil';
+import { exists, noSpaceLeft } from './fsutil';
 import { kvmVerdict } from './kvm-probe';
 import { processAlive, sleep } from './proc';
 import { wrapperArgs } from './wrapper';
@@ -322,7 +322,10 @@ async function suspend(vm: VmInfo, pid: number): Promise<void> {
     if (info.status === 'completed') break;
     if (info.status === 'failed' || info.status === 'cancelled') {
       await Promise.all([rm(part, { force: true }), rm(`${target}.cd`, { force: true })]);
-      throw new VmdeckError(500, `suspend: saving the state of VM '${vm.label}' failed: ${info['error-desc'] ?? info.status}; it keeps running`, 'suspend');
+      // A full disk shows up inside QEMU as the writer's broken pipe: say the cause (the space is checked with the part removed, as it was).
+      const full = await noSpaceLeft(dirname(target));
+      const why = full ? `${full}; QEMU said: ${info['error-desc'] ?? info.status}` : info['error-desc'] ?? info.status;
+      throw new VmdeckError(500, `suspend: saving the state of VM '${vm.label}' failed: ${why}; it keeps running`, 'suspend');
     }
     const waited = Date.now() - started;
     if (waited > 10000 && !relaxed) {

@@ -1,10 +1,11 @@
 // Internal qcow2 snapshots (ctys's S4 savevm/loadvm): through the HMP monitor
 // while QEMU runs (with the RAM and device state), with qemu-img when it
 // does not (the disk only).
+import { dirname } from 'node:path';
 import { checkSnapshotName, parseImgSnapshots, parseInfoSnapshots, stateSaveRefusal, type Snapshot } from '../lib/snapshots';
 import type { VmInfo } from '../lib/vm';
 import { badInput, conflict, notFound, VmdeckError } from './errors';
-import { exists } from './fsutil';
+import { exists, noSpaceLeft } from './fsutil';
 import { run } from './proc';
 import { vmStatus } from './runner';
 import { hmpStrict, resolveVm, withQmp } from './runtime';
@@ -75,7 +76,11 @@ async function saveNow(label: string, name: string): Promise<Snapshot> {
   const made = (await listOf(vm, live)).find((s) => s.name === name);
   // QEMU says why (e.g. no space left for the RAM's state) without an "Error:" before it.
   const why = said.trim().split('\n').find((l) => l.trim() !== '')?.trim();
-  if (!made) throw new VmdeckError(500, `snapshot: '${name}' was not saved${why ? `: ${why}` : ''}`, 'name');
+  if (!made) {
+    const full = await noSpaceLeft(dirname(vm.disk));
+    const reason = full ? `${full}${why ? `; QEMU said: ${why}` : ''}` : why;
+    throw new VmdeckError(500, `snapshot: '${name}' was not saved${reason ? `: ${reason}` : ''}`, 'name');
+  }
   return made;
 }
 

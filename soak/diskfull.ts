@@ -65,6 +65,7 @@ export function diskFull(): DiskFullFigures {
       const text = results[`${what}_err`] ?? '';
       if (results[`${what}_status`] === '0') problems.push(`${what} on a full disk succeeded`);
       else if (text.replace(/\|$/, '').includes('|') || text === '') problems.push(`${what}: not one line: ${JSON.stringify(text)}`);
+      else if (!/no space left in '/.test(text)) problems.push(`${what}: does not say the disk is full: ${JSON.stringify(text)}`);
     };
     if (results.setup) problems.push(`setup: ${results.setup}`);
     else if (results.done !== 'yes') problems.push(`the script did not finish: ${out.slice(-400)}`);

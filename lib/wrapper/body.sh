@@ -426,6 +426,22 @@ if [[ $BOOTMODE != VHDD ]]; then
 	HDD_BOOTINDEX=''
 	for ((n = 5; n < ${#EXTRA_DISKS[@]}; n += 6)); do EXTRA_DISKS[n]=''; done
 fi
+# UEFI firmware (OVMF, AAVMF) does not read -boot order (the BIOS's CMOS
+# setting): it follows the devices' boot indexes (fw_cfg's bootorder), else
+# its own BootOrder variable or the CD/DVD drive first. So under UEFI what
+# the boot mode names gets bootindex=0: the first disk (unless the user gave
+# the disks boot indexes of their own), the CD/DVD drive.
+CD_BOOTINDEX=''
+if [[ $FIRMWARE == UEFI ]]; then
+	case $BOOTMODE in
+	VHDD)
+		if [[ -z $WITH_KERNEL && -z $HDD_BOOTINDEX ]]; then
+			HDD_BOOTINDEX=0
+			for ((n = 5; n < ${#EXTRA_DISKS[@]}; n += 6)); do [[ -n ${EXTRA_DISKS[n]} ]] && HDD_BOOTINDEX=''; done
+		fi ;;
+	CD | DVD) [[ $CDROM_IF =~ ^(ide|scsi)$ ]] && CD_BOOTINDEX=0 ;;
+	esac
+fi
 
 # --- what the server refuses, the wrapper refuses too (issue 15) -----------
 
@@ -567,7 +583,10 @@ add_storage() {
 	fi
 	# The CD/DVD drive is always there (empty unless booting from it), so a
 	# medium can be changed while the VM runs: `vmdeck media LABEL change ISO`.
-	if [[ $CDROM_IF != none ]]; then
+	if [[ -n $CD_BOOTINDEX ]]; then
+		# A boot index is a device's: the drive is built as the other CD/DVD drives are.
+		add_cd 0 "$CDROM" "$CDROM_IF" "$CD_BOOTINDEX"
+	elif [[ $CDROM_IF != none ]]; then
 		if [[ -n $CDROM ]]; then
 			add -drive "file=${CDROM//,/,,},format=raw,if=$CDROM_IF,index=2,media=cdrom,readonly=on,id=cd0"
 		else
@@ -671,15 +690,16 @@ add_disk() { # add_disk N FILE FORMAT IF OPTS BOOTINDEX
 }
 
 # CD/DVD drive N: a drive cdN (what QMP's blockdev-change-medium names) and a device cdromN.
-add_cd() { # add_cd N FILE IF
+add_cd() { # add_cd N FILE IF [BOOTINDEX]
+	local boot=${4:+,bootindex=$4}
 	if [[ -n $2 ]]; then add -drive "file=${2//,/,,},format=raw,if=none,media=cdrom,readonly=on,id=cd$1"
 	else add -drive "if=none,media=cdrom,id=cd$1"
 	fi
 	case $3 in
-	ide) add -device "ide-cd,drive=cd$1,id=cdrom$1" ;;
+	ide) add -device "ide-cd,drive=cd$1,id=cdrom$1$boot" ;;
 	scsi)
 		[[ " ${argv[*]} " == *' virtio-scsi-pci,id=scsi1 '* ]] || add -device virtio-scsi-pci,id=scsi1
-		add -device "scsi-cd,drive=cd$1,bus=scsi1.0,id=cdrom$1" ;;
+		add -device "scsi-cd,drive=cd$1,bus=scsi1.0,id=cdrom$1$boot" ;;
 	esac
 }
 

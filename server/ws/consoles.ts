@@ -137,7 +137,18 @@ async function openSocketHub(vm: VmInfo, kind: SocketConsole): Promise<ConsoleHu
   });
   // Output that arrives while serial.log is read comes after it.
   const early: Buffer[] = [];
-  sock.on('data', (d: Buffer) => (hub ? hub.output(d) : early.push(d)));
+  sock.on('data', (d: Buffer) => {
+    (hub ? hub.output(d) : early.push(d));
+    if (guard instanceof MuxGuard) {
+      // The line may be (or be switched) on the monitor: see MuxGuard.
+      const seen = guard.output(d);
+      if (seen.toQemu) sock.write(seen.toQemu);
+      if (seen.notice) {
+        const notice = Buffer.from(`\r\nvmdeck: ${seen.notice}\r\n(qemu) `);
+        (hub ? hub.output(notice) : early.push(notice));
+      }
+    }
+  });
   const recent = kind === 'serial' ? await logTail(join(dir, 'serial.log'), DEFAULT_LIMITS.recentBytes) : null;
   if (lost) {
     // QEMU went away (or the connection broke) while the log was read.

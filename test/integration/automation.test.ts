@@ -131,7 +131,7 @@ test('vmdeck expect --screen reads the VGA console by OCR (tesseract): the promp
   try {
     // Cleared: Linux is not on the screen any more.
     const gone = await api(server.base, 'POST', `/api/vms/${LABEL}/expect`, { screen: 'Linux', timeout: 4 });
-    assert.equal(gone.status, 500);
+    assert.equal(gone.status, 504, "a wait that timed out: the guest did not answer in time");
     assert.equal(gone.json.field, 'screen');
     assert.match(gone.json.error, /^expect: VM 'typist' showed no 'Linux' on its screen within 4 s \(it read: ".*"\)$/);
     const both = await api(server.base, 'POST', `/api/vms/${LABEL}/expect`, { screen: 'x', serial: 'y' });

@@ -134,6 +134,41 @@ describe('monitor', () => {
     s.close();
   });
 
+  test('a serial line left on the monitor by another terminal is guarded as the monitor; Ctrl-a c gives it back to the guest', async () => {
+    await hubGone();
+    const marker = join(sb.home, 'migrate-ran-serial');
+    // `vmdeck console`-style: a terminal on the socket itself switches to the monitor and leaves it there.
+    const direct = await SocketTerminal.open(join(sb.run, LABEL, 'serial.sock'));
+    try {
+      direct.write('\x01c');
+      await direct.waitFor(/\(qemu\) /, 5000);
+      direct.write('info sta');
+    } finally {
+      direct.close();
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const s = await open(LABEL, 'serial');
+    try {
+      await s.waitFor(/vmdeck: the serial line is on QEMU's monitor/, 10000);
+      let from = s.mark;
+      s.send(`migrate "exec:touch ${marker}"\r`);
+      await s.waitFor(/vmdeck: monitor: 'migrate' reaches the host/, 5000, from);
+      // What the other terminal left typed ('info sta') was erased: this line is QEMU's whole line.
+      await s.run('info status', /VM status: running/);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.ok(!existsSync(marker), 'the migration ran a program on the host');
+      s.send('\x01c\r');
+      from = s.mark;
+      await s.run('echo guest-$((3+4))', /guest-7/);
+      // Back on the guest's side, Ctrl-a c is refused again.
+      from = s.mark;
+      s.send('\x01c');
+      await s.waitFor(/vmdeck: serial: Ctrl-a c .* is off in the dashboard/, 5000, from);
+    } finally {
+      s.close();
+    }
+  });
+
   test('with MONITOR_UNSAFE=yes in the config the monitor takes the command as typed', async () => {
     const marker = join(sb.home, 'migrate-ran-unsafe');
     const before = readFileSync(config(), 'utf8');

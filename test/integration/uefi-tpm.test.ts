@@ -7,7 +7,7 @@
 // timeouts, few boots.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { qmpOnce } from '../../server/qmp';
@@ -128,6 +128,40 @@ test('the Windows 11 template: q35 with SMM, OVMF with Microsoft\'s keys, a TPM;
   assert.match(readFileSync(log, 'utf8'), /failed to start Boot\d+ "EFI Internal Shell".*: Security Violation/);
   await quitVm(sb.run, 'win');
   await waitFor('swtpm to end with its QEMU', () => swtpms('win').length === 0, 15000);
+});
+
+test('under UEFI the boot mode orders OVMF\'s boot entries (OVMF ignores -boot order): the disk first from VHDD, the CD/DVD drive first from CD', async () => {
+  // The witness is OVMF's own boot manager on the serial line: the first
+  // "BdsDxe: … Boot000N "…"" line names the device it tried first. Nothing is
+  // bootable here (a blank disk, a data ISO), so it goes on to its shell.
+  const tree = join(sb.home, 'iso-tree');
+  mkdirSync(tree, { recursive: true });
+  writeFileSync(join(tree, 'readme.txt'), 'not bootable\n');
+  const iso = join(sb.home, 'data.iso');
+  execFileSync('genisoimage', ['-quiet', '-V', 'DATA', '-o', iso, tree]);
+  // TCG pinned: OVMF's boot manager is reached in seconds under TCG on every host. No network: OVMF would try PXE first.
+  const made = await vmdeck(['create-conf', '--label', 'ub', '--template', 'linux-uefi', '--auto-all'],
+    { ...sb.env, ACCELERATOR: 'QEMU', NETMODE: 'none', MEMSIZE: '256', SMP: '1', HDDBOOTIMAGE_INST_SIZE: '16M' });
+  assert.equal(made.code, 0, made.stderr);
+  const log = join(sb.run, 'ub', 'serial.log');
+  const firstTried = async (args: string[]) => {
+    const started = await vmdeck(['start', 'ub', ...args], sb.env);
+    assert.equal(started.code, 0, started.stderr);
+    // This run's output: serial.log after the size serial.start recorded.
+    const from = Number(readFileSync(join(sb.run, 'ub', 'serial.start'), 'utf8'));
+    const printed = () => (existsSync(log) ? readFileSync(log).subarray(from).toString('latin1') : '');
+    const first = /BdsDxe: (?:failed to load|loading) Boot\d+ "([^"]*)"/;
+    await waitFor('OVMF\'s boot manager', () => first.test(printed()), 240000);
+    const tried = first.exec(printed())![1];
+    await quitVm(sb.run, 'ub');
+    return tried;
+  };
+  const argv = (args: string[]) => execFileSync('bash', [join(dir('ub'), 'ub.sh'), '--print', ...args], { env: sb.env, encoding: 'utf8' }).split('\n');
+  assert.ok(argv([]).some((a) => /^virtio-blk-pci,drive=hd0,.*bootindex=0$/.test(a)), argv([]).join('\n'));
+  assert.doesNotMatch(await firstTried([]), /DVD-ROM/, 'from VHDD OVMF tried the CD/DVD drive first');
+  // OVMF keeps that order in the VM's variables; the CD boot still goes first.
+  assert.ok(argv([`--bootmode=CD%${iso}`]).includes('ide-cd,drive=cd0,id=cdrom0,bootindex=0'));
+  assert.match(await firstTried([`--bootmode=CD%${iso}`]), /DVD-ROM/, 'from CD OVMF did not try the CD/DVD drive first');
 });
 
 test('AArch64: UEFI is AAVMF and the TPM a tpm-tis-device; without qemu-efi-aarch64 the check names the package', async () => {

@@ -3,7 +3,7 @@
 // Ctrl-a c refused on the serial line.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { monitorCommandError, MonitorLineGuard, MuxGuard, MUX_MONITOR_REFUSED } from '../../lib/console-guard';
+import { monitorCommandError, MonitorLineGuard, MuxGuard, MUX_MONITOR_REFUSED, MUX_ON_MONITOR_NOTICE } from '../../lib/console-guard';
 
 const typed = (g: { input(b: Buffer): { forward: Buffer; refused: string[] } }, ...frames: string[]) => {
   let forward = '';
@@ -59,4 +59,29 @@ test('on the serial line Ctrl-a c is refused, also split across frames; Ctrl-a a
   const r = typed(new MuxGuard(), 'ls\r\x01', 'c', 'x\x01\x01y\x01xz');
   assert.deepEqual(r.refused, [MUX_MONITOR_REFUSED]);
   assert.equal(r.forward, 'ls\rx\x01\x01y\x01xz');
+});
+
+test('a serial line on the monitor (its prompt at the end of the output, split or not) is guarded as the monitor; Ctrl-a c returns', () => {
+  const g = new MuxGuard();
+  assert.deepEqual(g.output(Buffer.from('login: (qemu)')), {});
+  assert.equal(g.onMonitor, false);
+  // The prompt is the last thing printed (a connect while the monitor has the line prints its banner, then it).
+  const g2 = new MuxGuard();
+  assert.deepEqual(g2.output(Buffer.from("QEMU 7.2.22 monitor - type 'help' for more information\r\n(qe")), {});
+  const seen = g2.output(Buffer.from('mu) '));
+  assert.equal(seen.notice, MUX_ON_MONITOR_NOTICE);
+  assert.deepEqual(seen.toQemu, MonitorLineGuard.reset());
+  assert.equal(g2.onMonitor, true);
+  // Once on the monitor, more prompts change nothing.
+  assert.deepEqual(g2.output(Buffer.from('(qemu) ')), {});
+  const r = typed(g2, 'migrate "exec:id"\r', 'info status\r\x1b[A');
+  assert.equal(r.refused.length, 1);
+  assert.match(r.refused[0], /'migrate' reaches the host/);
+  assert.equal(r.forward, `migrate "exec:id"${'\x7f'.repeat(17)}info status\r`);
+  // Ctrl-a c goes through, and the guest's side is guarded as before.
+  assert.deepEqual(typed(g2, '\x01', 'cls\x03'), { forward: '\x01cls\x03', refused: [] });
+  assert.equal(g2.onMonitor, false);
+  assert.deepEqual(typed(g2, '\x01c').refused, [MUX_MONITOR_REFUSED]);
+  // A prompt after the switch (the switch went to the monitor after all) guards it again.
+  assert.equal(g2.output(Buffer.from('\r\n(qemu) ')).notice, MUX_ON_MONITOR_NOTICE);
 });
