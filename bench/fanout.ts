@@ -3,8 +3,9 @@
 // (server/ws/hub.ts) in this process behind a WebSocketServer made as the
 // dashboard makes it, with VIEWERS clients (bench/clients.ts) in a child
 // process, and sends CHUNKS one-byte chunks of console output through it,
-// each once the one before has reached every viewer (the hub writes a slice
-// of them per turn of the event loop), as keystrokes' echoes come. It prints this
+// each once the one before has reached every viewer (the hub begins a round
+// at most every ROUND_MS and writes a slice of the viewers per turn of the
+// event loop), as keystrokes' echoes come. It prints this
 // process's CPU per chunk. Under `valgrind --tool=callgrind` (which counts
 // this process, not its children) the difference of two runs' instruction
 // counts divided by the difference of their CHUNKS is what one chunk costs
@@ -15,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
-import { ConsoleHub, FANOUT_SLICE } from '../server/ws/hub';
+import { ConsoleHub, FANOUT_SLICE, ROUND_MS } from '../server/ws/hub';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const chunks = Number(process.argv[2] ?? 2000);
@@ -43,6 +44,7 @@ const cpu0 = process.cpuUsage();
 const t0 = process.hrtime.bigint();
 for (let i = 0; i < chunks; i++) {
   hub.output(byte);
+  await new Promise((resolve) => setTimeout(resolve, ROUND_MS));
   for (let t = 0; t < turnsPerChunk; t++) await turn();
 }
 const cpu = process.cpuUsage(cpu0);

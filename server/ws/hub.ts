@@ -7,8 +7,8 @@
 // The typist's echo is written at once; the other clients get the output in
 // rounds: what came since the last round, framed once (one buffer for all),
 // written FANOUT_SLICE clients per turn of the event loop, so that the next
-// keystroke is read after one slice, not after the whole audience. Output
-// that comes while a round is under way is the next round's, one frame.
+// keystroke is read after one slice, not after the whole audience. A round
+// begins at most every ROUND_MS; what comes meanwhile is the next round's.
 import type { RawData, WebSocket } from 'ws';
 import type { Guarded } from '../../lib/console-guard';
 import { CLOSE, closeReason } from './close-codes';
@@ -43,6 +43,14 @@ const BINARY = { binary: true } as const;
 
 /** Clients written per turn of the event loop in a round of output to the others (not the typist). */
 export const FANOUT_SLICE = 16;
+/**
+ * A round begins at most this often: what comes in between is one frame to
+ * each of the others. A fast typist's viewers then wake once per round, not
+ * once per keystroke, and leave the CPUs to the typist's round trip; a
+ * viewer sees output at most this much later than the typist (a browser
+ * paints at 60 Hz, every 16 ms).
+ */
+export const ROUND_MS = 3;
 
 /** A round of output to the clients other than the typist: one frame, written to `to` a slice at a time. */
 interface Round {
@@ -158,7 +166,11 @@ export class ConsoleHub implements Disposable {
   private pendingBytes = 0;
   private pendingSkip: WebSocket | null = null;
   private round: Round | null = null;
-  private roundTimer: NodeJS.Immediate | null = null;
+  /** The next slice of the round under way. */
+  private sliceTimer: NodeJS.Immediate | null = null;
+  /** The next round, ROUND_MS after the last began. */
+  private roundTimer: NodeJS.Timeout | null = null;
+  private lastRoundAt = 0;
 
   constructor(private readonly options: HubOptions) {
     this.name = options.name;
@@ -200,7 +212,7 @@ export class ConsoleHub implements Disposable {
       this.pendingSkip = first;
       // A flood is written out now rather than held: the clients' buffers then pace the link.
       if (this.pendingBytes >= this.limits.highWater) this.flushRounds();
-      else this.roundTimer ??= setImmediate(this.nextSlice);
+      else this.schedule();
     }
     this.applyFlowControl();
   }
@@ -221,19 +233,41 @@ export class ConsoleHub implements Disposable {
     return { payload, frame: binaryFrame(payload), to: [...this.clients].filter((ws) => ws !== skip), next: 0, skip };
   }
 
+  /** The round under way goes on at the next turn of the event loop; the next begins ROUND_MS after the last did. */
+  private schedule(): void {
+    if (this.sliceTimer || this.roundTimer) return;
+    if (this.round) {
+      this.sliceTimer = setImmediate(this.nextSlice);
+    } else if (this.pending.length > 0) {
+      const wait = this.lastRoundAt + ROUND_MS - performance.now();
+      if (wait > 0) this.roundTimer = setTimeout(this.nextSlice, wait);
+      else this.sliceTimer = setImmediate(this.nextSlice);
+    }
+  }
+
+  private cancelTimers(): void {
+    if (this.sliceTimer) clearImmediate(this.sliceTimer);
+    if (this.roundTimer) clearTimeout(this.roundTimer);
+    this.sliceTimer = null;
+    this.roundTimer = null;
+  }
+
   private readonly nextSlice = (): void => {
+    this.sliceTimer = null;
     this.roundTimer = null;
     if (this.disposed) return;
-    if (!this.round && this.pending.length > 0) this.round = this.takePending();
+    if (!this.round && this.pending.length > 0) {
+      this.round = this.takePending();
+      this.lastRoundAt = performance.now();
+    }
     if (this.round) this.writeRound(this.round, this.round.next + FANOUT_SLICE);
-    if (this.round || this.pending.length > 0) this.roundTimer = setImmediate(this.nextSlice);
+    this.schedule();
     this.applyFlowControl();
   };
 
   /** Every round written now, to every client (before one joins, the typist changes, or the hub ends). */
   private flushRounds(): void {
-    if (this.roundTimer) clearImmediate(this.roundTimer);
-    this.roundTimer = null;
+    this.cancelTimers();
     while (this.round || this.pending.length > 0) {
       this.round ??= this.takePending();
       this.writeRound(this.round, this.round.to.length);
