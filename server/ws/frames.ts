@@ -40,6 +40,7 @@ interface WsInternals {
  */
 export function sendFrame(ws: WebSocket, frame: Buffer, payload: Buffer, cb?: () => void): void {
   const { _socket: socket, _sender: sender } = ws as unknown as WsInternals;
-  if (socket?.writable && sender?._state === 0 && sender._queue?.length === 0) socket.write(frame, cb);
+  // Only while OPEN: after ws sent its close frame, no data frame may follow it (RFC 6455 5.5.1); ws.send then says so.
+  if (ws.readyState === 1 && socket?.writable && sender?._state === 0 && sender._queue?.length === 0) socket.write(frame, cb);
   else ws.send(payload, { binary: true }, cb);
 }
