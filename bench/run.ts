@@ -321,7 +321,9 @@ async function main(): Promise<void> {
   await streamServer('stream', join(vncDir, 'vnc.sock'));
   await streamServer('echo', join(echoDir, 'serial.sock'));
   await streamServer('banner', join(idleDir, 'vnc.sock'));
-  const { proc: server, match } = await startChild(process.execPath, [join(REPO, 'bin/vmdeck.js'), 'serve', '--host', '127.0.0.1', '--port', '0'], /dashboard on http:\/\/127\.0\.0\.1:(\d+)\//);
+  // BENCH_SERVER_PROF=DIR: the server's --cpu-prof profile, written into DIR as it exits at the end.
+  const prof = process.env.BENCH_SERVER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROF}`] : [];
+  const { proc: server, match } = await startChild(process.execPath, [...prof, join(REPO, 'bin/vmdeck.js'), 'serve', '--host', '127.0.0.1', '--port', '0'], /dashboard on http:\/\/127\.0\.0\.1:(\d+)\//);
   const wsBase = `ws://127.0.0.1:${Number(match[1])}/ws/vms`;
   // Let the pages load before measuring anything of the server.
   await sleep(2000);
@@ -446,6 +448,9 @@ async function main(): Promise<void> {
   if (listPage) console.log(`  ${verdict(listPage.gzip <= 250 * 1024)}  list page first-load JS ≤ 250 KB gzip: ${fmt(listPage.gzip / 1024)} KiB`);
   else console.log('  MISS  list page first-load JS: the build report has no route /');
   console.log(`\n(${fmt((Date.now() - t0) / 1000)} s)`);
+  // Ended, not killed: a profiled server writes its profile as it exits.
+  server.kill('SIGTERM');
+  await within(new Promise((resolve) => server.once('exit', resolve)), 10_000, 'the server\'s exit');
 }
 
 main().then(() => process.exit(0), (e: Error) => {

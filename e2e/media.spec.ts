@@ -1,12 +1,13 @@
 // The install-media library in the browser: GRUB's rescue ISO (Debian's
 // grub-rescue-pc) uploaded through the wizard shows its progress and SHA-256,
 // appears in the wizard's list, is picked as the VM's ISO and boots it: GRUB's
-// menu on the VM's screen, read with tesseract.
+// menu on the VM's screen, read with tesseract. A preseed with a Debian
+// install CD picked in the wizard: its review and its create.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { expect, test } from '@playwright/test';
-import { ocr, rescueIso } from '../test/helpers/media-files';
+import { netinstIso, ocr, rescueIso } from '../test/helpers/media-files';
 import { e2eEnv } from './env';
 import { shot, wizardToStorage, csrf } from './pages';
 
@@ -121,4 +122,35 @@ test('"Build a Debian system": the review shows the debootstrap VM\'s config bef
   await expect(panel).toContainText("UNATTENDED='cloud-init'");
   await expect(page.getByRole('tab', { name: 'debwiz.seed.user-data' })).toBeVisible();
   await shot(page, 'wizard-debootstrap-review');
+});
+
+test('"Automate the install": a preseed with a Debian install CD boots the CD\'s installer by kernel; the review says so, create writes it', async ({ page }) => {
+  // In a directory under the media directory: the API takes it, the library (one level) does not list it.
+  const iso = join(env.home, 'media', 'installers', 'netinst.iso');
+  mkdirSync(join(env.home, 'media', 'installers'), { recursive: true });
+  copyFileSync(netinstIso(), iso);
+  await page.goto(`/login?token=${env.token}`);
+  await expect(page).toHaveURL(/\/$/);
+  await wizardToStorage(page, 'cdseed', 'linux-x86_64');
+  await page.getByRole('radio', { name: /^CD-ROM/ }).check();
+  await page.locator('#f-instSrcCdrom').fill(iso);
+  await page.getByRole('button', { name: 'Next' }).click();
+  await expect(page.getByRole('heading', { name: 'Automate the install' })).toBeVisible();
+  const preseed = page.getByRole('radio', { name: /Debian\/Ubuntu preseed/ });
+  await preseed.check();
+  await expect(page.getByText(/The CD's installer \(\/install\.amd\) booted by kernel/)).toBeVisible();
+  await page.getByRole('button', { name: /Review/ }).click();
+  await expect(page.getByRole('tab', { name: 'cdseed.seed.preseed.cfg' })).toBeVisible();
+  await page.getByRole('tab', { name: 'cdseed.ctys' }).click();
+  const panel = page.getByRole('tabpanel');
+  for (const line of ["DEFAULTBOOTMODE='KERNEL'", "KERNELIMAGE='cdseed.seed.vmlinuz'", "INITRDIMAGE='cdseed.seed.initrd'", `INSTSRCCDROM='${iso}'`]) {
+    await expect(panel).toContainText(line);
+  }
+  await shot(page, 'wizard-preseed-cd-review');
+  await page.getByRole('button', { name: 'Create', exact: true }).click();
+  await expect(page).toHaveURL(/\/vms\/cdseed/);
+  const dir = join(env.home, 'vms', 'cdseed');
+  expect(statSync(join(dir, 'cdseed.seed.vmlinuz')).size).toBeGreaterThan(1_000_000);
+  expect(statSync(join(dir, 'cdseed.seed.initrd')).mode & 0o777).toBe(0o600);
+  expect((await page.request.delete('/api/vms/cdseed?disks=delete', { headers: await csrf(page) })).status()).toBe(200);
 });

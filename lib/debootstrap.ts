@@ -47,12 +47,15 @@ export const DEBOOTSTRAP_PACKAGES = [
 
 export const ROOT_LABEL = 'vmdeck-root';
 
+/** A debootstrap VM's kernel and initrd, kept beside its config (delete takes them with the VM). */
+export const debootstrapBootFiles = (label: string) => ({ kernel: `${label}.vmlinuz`, initrd: `${label}.initrd.img` });
+
 /** The spec values of a debootstrap VM: its own disk, booted in KERNEL mode, reachable through its cloud-init seed. */
 export function debootstrapValues(label: string, distrel: string): Record<string, unknown> {
   return {
     dist: 'Debian', distrel: distrel || '12', os: 'Linux',
     disk: `${label}.raw`, diskFormat: 'raw', diskIf: 'virtio',
-    bootmode: 'KERNEL', kernel: `${label}.vmlinuz`, initrd: `${label}.initrd.img`,
+    bootmode: 'KERNEL', ...debootstrapBootFiles(label),
     append: `root=LABEL=${ROOT_LABEL} rw console=tty0 console=ttyS0,115200`,
     unattended: 'cloud-init',
   };

@@ -42,6 +42,10 @@ export interface IsoVolume {
   systemId: string;
   /** Volume space size × logical block size. */
   bytes: number;
+  /** The logical block size (2048 on every CD) that extents count in. */
+  blockSize: number;
+  /** The root directory's record (bytes 156–189): where lib/iso9660.ts starts a look-up. */
+  root: { extent: number; size: number };
 }
 
 const text = (buf: Uint8Array, from: number, length: number) =>
@@ -51,7 +55,8 @@ const text = (buf: Uint8Array, from: number, length: number) =>
  * The primary volume descriptor of an ISO 9660 image (ECMA-119 8.4): sector
  * 16 is type 1, "CD001", version 1; the volume identifier is bytes 40–71
  * (d-characters padded with blanks), the system identifier 8–39, the volume
- * space size a both-endian 32-bit number at 80 and the block size at 128.
+ * space size a both-endian 32-bit number at 80, the block size at 128 and
+ * the root directory's record at 156.
  * Descriptors before the terminator (type 255) are searched, since a boot
  * record (type 0, El Torito) may come first.
  */
@@ -64,7 +69,8 @@ export function isoVolume(head: Uint8Array): IsoVolume | null {
     const le32 = (o: number) => head[o] | (head[o + 1] << 8) | (head[o + 2] << 16) | (head[o + 3] * 2 ** 24);
     const blocks = le32(at + 80);
     const blockSize = head[at + 128] | (head[at + 129] << 8);
-    return { label: text(head, at + 40, 32), systemId: text(head, at + 8, 32), bytes: blocks * blockSize };
+    const root = { extent: le32(at + 156 + 2), size: le32(at + 156 + 10) };
+    return { label: text(head, at + 40, 32), systemId: text(head, at + 8, 32), bytes: blocks * blockSize, blockSize, root };
   }
   return null;
 }

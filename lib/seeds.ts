@@ -1,10 +1,11 @@
 // Unattended install seeds, written beside the VM from its spec: cloud-init
 // NoCloud (user-data, meta-data, network-config on a 'cidata' volume), a
-// Debian/Ubuntu preseed (added to the initrd of a KERNEL install, or served
-// by a per-VM PXE tree for a PXE install, with auto=true priority=critical)
-// and a kickstart (on an 'OEMDRV' volume, with
-// inst.ks= for a KERNEL install). Pure: server/seeds.ts writes the files and
-// builds the volumes.
+// Debian/Ubuntu preseed (added to the initrd of a KERNEL install or of the
+// installer taken off an install CD, or served by a per-VM PXE tree for a PXE
+// install, with auto=true priority=critical) and a kickstart (on an 'OEMDRV'
+// volume, with inst.ks= for a KERNEL install; in the initrd of Anaconda taken
+// off an install CD). Pure: server/seeds.ts writes the files, reads the CD
+// and builds the volumes.
 import type { VmSpec } from './spec';
 
 export const UNATTENDED_KINDS = ['cloud-init', 'preseed', 'kickstart'] as const;
@@ -38,6 +39,40 @@ export interface SeedPlan {
    * its own that boots the tree's installer with append, and the preseed.
    */
   pxe?: { label: string; root: string; dir: string; append: string };
+  /**
+   * A preseed or kickstart for a CD install: the installer's kernel and
+   * initrd taken off the ISO (at installer's paths: debianCdInstaller by the
+   * guest's architecture, anacondaCdInstaller), written as kernel and initrd
+   * (the initrd with the files added); the VM boots them in KERNEL mode with
+   * the ISO still in its CD drive.
+   */
+  cdrom?: { iso: string; installer: CdInstaller; kernel: string; initrd: string };
+}
+
+/** An installer on a CD: whose, and where its kernel and initrd may be, in the order to look. */
+export interface CdInstaller {
+  name: 'Debian' | 'Anaconda';
+  paths: { kernel: string; initrd: string }[];
+}
+
+/**
+ * Where debian-cd puts the installer on a CD, by the guest's architecture
+ * (tools/boot/<release>/boot-x86: install.amd for amd64, install.386 for
+ * i386; boot-arm64: install.a64), then Ubuntu's legacy (alternate, server
+ * before 20.04) /install/.
+ */
+export function debianCdInstaller(arch: string): CdInstaller {
+  const dirs = arch === 'x86_64' ? ['install.amd', 'install'] : arch === 'i386' ? ['install.386', 'install'] : arch === 'aarch64' ? ['install.a64', 'install'] : ['install'];
+  return { name: 'Debian', paths: dirs.map((d) => ({ kernel: `/${d}/vmlinuz`, initrd: `/${d}/initrd.gz` })) };
+}
+
+/**
+ * Where a RHEL, CentOS or Fedora DVD (lorax's layout) has Anaconda's kernel
+ * and initrd: images/pxeboot/, the same on every architecture, then
+ * isolinux/ of older x86 releases (CentOS 7).
+ */
+export function anacondaCdInstaller(): CdInstaller {
+  return { name: 'Anaconda', paths: ['/images/pxeboot', '/isolinux'].map((d) => ({ kernel: `${d}/vmlinuz`, initrd: `${d}/initrd.img` })) };
 }
 
 /** QEMU's user networking: the guest sees its TFTP server (and the host) at this address. */
@@ -315,6 +350,17 @@ export function seedPlan(input: SeedInput): { spec: VmSpec; plan: SeedPlan } | n
   if (!spec.unattended) return null;
   const kernelInstall = spec.bootmode === 'KERNEL' || spec.instmode === 'KERNEL';
   const withAppend = (extra: string) => (spec.append.includes(extra) ? spec.append : `${spec.append} ${extra}`.trim());
+  const bootCd = spec.bootmode === 'CD' || spec.bootmode === 'DVD';
+  const cdInstall = (bootCd || spec.instmode === 'CD' || spec.instmode === 'DVD') && spec.instSrcCdrom !== '';
+  // virt-install's --location ISO --initrd-inject: the CD's installer booted by kernel (boot
+  // mode CD becomes KERNEL, install mode CD install mode KERNEL), the seed in its initrd.
+  const cdPlan = (file: SeedFile, installer: CdInstaller, append: string): { spec: VmSpec; plan: SeedPlan } => {
+    const cdrom = { iso: spec.instSrcCdrom, installer, kernel: seedName(spec.label, 'vmlinuz'), initrd: seedName(spec.label, 'initrd') };
+    return {
+      spec: { ...spec, kernel: cdrom.kernel, initrd: cdrom.initrd, append: withAppend(append), ...(bootCd ? { bootmode: 'KERNEL' as const } : { instmode: 'KERNEL' as const }) },
+      plan: { kind: spec.unattended as Unattended, files: [file], cdrom, append },
+    };
+  };
   switch (spec.unattended) {
     case 'cloud-init': {
       const volume = { file: seedName(spec.label, 'iso'), label: 'cidata' as const };
@@ -328,6 +374,9 @@ export function seedPlan(input: SeedInput): { spec: VmSpec; plan: SeedPlan } | n
         const pxe = { label: spec.label, root: spec.pxeRoot, dir: seedName(spec.label, 'pxe'), append: pxePreseedAppend(spec) };
         return { spec: { ...spec, pxeRoot: pxe.dir }, plan: { kind: 'preseed', files: [file], pxe } };
       }
+      if (!kernelInstall && !pxeInstall && cdInstall) {
+        return cdPlan(file, debianCdInstaller(spec.arch), `auto=true priority=critical hostname=${spec.label}`);
+      }
       if (!kernelInstall || !spec.initrd) return { spec, plan: { kind: 'preseed', files: [file] } };
       // The installer reads /preseed.cfg from its initrd by itself.
       const initrd = { base: spec.initrd, file: seedName(spec.label, 'initrd') };
@@ -335,6 +384,8 @@ export function seedPlan(input: SeedInput): { spec: VmSpec; plan: SeedPlan } | n
       return { spec: { ...spec, initrd: initrd.file, append: withAppend(append) }, plan: { kind: 'preseed', files: [file], initrd, append } };
     }
     case 'kickstart': {
+      // Anaconda reads /ks.cfg from its initrd's root with inst.ks=file:/ks.cfg, its packages off the CD.
+      if (!kernelInstall && cdInstall) return cdPlan(kickstartFile(input), anacondaCdInstaller(), 'inst.ks=file:/ks.cfg inst.repo=cdrom');
       const volume = { file: seedName(spec.label, 'iso'), label: 'OEMDRV' as const };
       const append = 'inst.ks=hd:LABEL=OEMDRV:/ks.cfg';
       return {

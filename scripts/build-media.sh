@@ -4,11 +4,17 @@
 #   netboot  debian-installer-12-netboot-amd64: the Debian installer's PXE tree
 #            (pxelinux.0, ldlinux.c32, debian-installer/amd64/{linux,initrd.gz})
 #   rescue   grub-rescue-pc: GRUB's rescue ISO (grub-rescue-cdrom.iso)
+#   netinst  an ISO with the layout of a Debian netinst CD, made of netboot's
+#            installer: /install.amd/vmlinuz and initrd.gz, /.disk/info
+#            (genisoimage, Rock Ridge and Joliet as debian-cd's xorriso
+#            writes them). No package ships a netinst ISO or its cdrom initrd;
+#            this one's initrd is the netboot one (it fetches from a mirror).
 #
-# Usage: scripts/build-media.sh [netboot|rescue]...     (default: both)
+# Usage: scripts/build-media.sh [netboot|rescue|netinst]...   (default: netboot rescue)
 # Output: ${VMDECK_CACHE:-<repo>/.cache}/media/<name>/ with a STAMP of the
 # package version; stdout (only these lines):
 #   NETBOOT=<abs dir of the PXE tree>   RESCUE_ISO=<abs path of the ISO>
+#   NETINST_ISO=<abs path of the ISO>
 set -euo pipefail
 
 log() { printf 'build-media: %s\n' "$*" >&2; }
@@ -52,6 +58,30 @@ fetch() {
 	trap - EXIT
 }
 
+# netinst: the netinst CD's layout around netboot's installer, made again when
+# the netboot package (its STAMP) changes. Built beside, then moved in whole.
+netinst() {
+	local out=$CACHE/media/netinst stamp tmp
+	local di=$CACHE/media/netboot/root/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64
+	stamp="netinst 1 $(<"$CACHE/media/netboot/STAMP")"
+	[[ -f $out/STAMP && $(<"$out/STAMP") == "$stamp" && -f $out/netinst.iso ]] && return 0
+	[[ -f $di/linux && -f $di/initrd.gz ]] || die "netinst: no installer in $di"
+	command -v genisoimage >/dev/null || die "netinst: genisoimage is not installed (apt-get install genisoimage)"
+	log "making the netinst-layout ISO"
+	tmp=$(mktemp -d "$CACHE/media/.netinst.XXXXXX")
+	trap 'rm -rf -- "$tmp"' EXIT
+	mkdir -p "$tmp/cd/install.amd" "$tmp/cd/.disk"
+	cp -- "$di/linux" "$tmp/cd/install.amd/vmlinuz"
+	cp -- "$di/initrd.gz" "$tmp/cd/install.amd/initrd.gz"
+	printf 'Debian GNU/Linux 12 "Bookworm" - vmdeck test amd64 NETINST (netboot installer)\n' >"$tmp/cd/.disk/info"
+	genisoimage -quiet -rational-rock -joliet -volid 'Debian 12 amd64 n' -output "$tmp/netinst.iso" "$tmp/cd"
+	rm -rf -- "$tmp/cd"
+	printf '%s\n' "$stamp" >"$tmp/STAMP"
+	rm -rf -- "$out"
+	mv -- "$tmp" "$out"
+	trap - EXIT
+}
+
 what=("$@")
 ((${#what[@]})) || what=(netboot rescue)
 for w in "${what[@]}"; do
@@ -66,6 +96,10 @@ for w in "${what[@]}"; do
 		iso=$CACHE/media/rescue/root/usr/lib/grub-rescue/grub-rescue-cdrom.iso
 		[[ -f $iso ]] || die "rescue: no grub-rescue-cdrom.iso in $CACHE/media/rescue"
 		printf 'RESCUE_ISO=%s\n' "$iso" ;;
-	*) echo "usage: $0 [netboot|rescue]..." >&2; exit 2 ;;
+	netinst)
+		fetch netboot debian-installer-12-netboot-amd64
+		netinst
+		printf 'NETINST_ISO=%s\n' "$CACHE/media/netinst/netinst.iso" ;;
+	*) echo "usage: $0 [netboot|rescue|netinst]..." >&2; exit 2 ;;
 	esac
 done

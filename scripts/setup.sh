@@ -20,7 +20,8 @@ as_root() { if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi; }
 # probe guest (the suite checks lib/kvm-probe-image.ts against its source);
 # cloud-init and debconf validate the install seeds vmdeck writes; mmdebstrap
 # and e2fsprogs build debootstrap disks, openssh-client logs into them; ovmf,
-# qemu-efi-aarch64 and swtpm are the UEFI firmware and TPM of FIRMWARE/TPM.
+# qemu-efi-aarch64 and swtpm are the UEFI firmware and TPM of FIRMWARE/TPM;
+# genisoimage makes the seed volumes and the tests' netinst-layout ISO.
 packages=(
 	bash util-linux procps iproute2 ca-certificates
 	qemu-system-x86 qemu-system-arm qemu-system-misc qemu-system-mips qemu-system-ppc

@@ -29,6 +29,9 @@ export interface CloneOutcome {
   disks: { file: string; from: string }[];
 }
 
+/** Config variables that may name a file of the VM's own beside its config (<L>.…), which a clone copies. */
+const OWN_FILE_VARS = ['KERNELIMAGE', 'INITRDIMAGE', 'SEEDIMAGE'] as const;
+
 const marker = (text: string, name: string, value: string) =>
   text.replace(new RegExp(String.raw`^#@#${name}(\s*)= ".*"$`, 'm'), (_m, pad: string) => `#@#${name}${pad}= "${value}"`);
 
@@ -70,6 +73,16 @@ export async function cloneVm(source: string, label: string, opts: { linked?: bo
     if (n.index === 0) text = marker(text, 'MAC0', mac);
   }
   text = marker(marker(text, 'LABEL', label), 'UUID', uuid);
+  // The source's own files that its config names beside it (an unattended install's
+  // <L>.seed.vmlinuz, .initrd and .iso, a debootstrap VM's <L>.vmlinuz): copied under the clone's name.
+  const own: { from: string; to: string }[] = [];
+  for (const name of OWN_FILE_VARS) {
+    const value = vars[name];
+    if (typeof value !== 'string' || !value.startsWith(`${src.label}.`) || value.includes('/')) continue;
+    const file = `${label}${value.slice(src.label.length)}`;
+    set(name, file);
+    own.push({ from: join(src.dir, value), to: join(dir, file) });
+  }
   const out: CloneOutcome['disks'] = [];
   for (const d of disks) {
     const file = d.index === 0 ? `${label}.qcow2` : `${label}-disk${d.index}.qcow2`;
@@ -87,6 +100,7 @@ export async function cloneVm(source: string, label: string, opts: { linked?: bo
         throw new VmdeckError(500, `disk: qemu-img could not ${opts.linked ? 'make an overlay of' : 'copy'} '${d.path}': ${String((e as { stderr?: string }).stderr ?? e).trim().split('\n')[0]}`, 'disk');
       });
     }
+    for (const f of own) if (await exists(f.from)) await copyFile(f.from, f.to, constants.COPYFILE_EXCL);
     // The UEFI variables hold the boot entries of the system on the disks; the TPM is not copied: a clone is a new machine.
     for (const [i, f] of uefiVarsFiles(src.label).entries()) {
       if (await exists(join(src.dir, f))) await copyFile(join(src.dir, f), join(dir, uefiVarsFiles(label)[i]), constants.COPYFILE_EXCL);
@@ -98,6 +112,7 @@ export async function cloneVm(source: string, label: string, opts: { linked?: bo
     await rm(join(dir, `${label}.ctys`), { force: true });
     await rm(join(dir, `${label}.sh`), { force: true });
     for (const f of uefiVarsFiles(label)) await rm(join(dir, f), { force: true });
+    for (const f of own) await rm(f.to, { force: true });
     await rmdir(dir).catch(() => undefined);
     throw e;
   }

@@ -1,7 +1,9 @@
 // Writes an unattended install's seeds beside the VM (lib/seeds.ts says what):
 // the files mode 0600, the cidata/OEMDRV volume made with genisoimage, the
-// preseed added to a copy of the installer's initrd or served by the VM's own
-// PXE tree (<L>.seed.pxe/: links to the user's tree, its own pxelinux.cfg).
+// preseed added to a copy of the installer's initrd (the user's, or the one on
+// the install CD: <L>.seed.vmlinuz and <L>.seed.initrd taken off the ISO, as a
+// kickstart for Anaconda's) or served by the VM's own PXE tree (<L>.seed.pxe/:
+// links to the user's tree, its own pxelinux.cfg).
 import { execFile } from 'node:child_process';
 import { chmod, lstat, mkdir, readdir, readFile, rmdir, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -9,6 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { cpioNewc } from '../lib/cpio';
 import { pxelinuxConfig, type SeedPlan } from '../lib/seeds';
 import { badInput, VmdeckError } from './errors';
+import { isoHasFiles, readIsoFiles } from './iso';
 
 function genisoimage(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -37,15 +40,53 @@ export async function writeSeeds(plan: SeedPlan, dir: string, vmDir: string): Pr
       ...plan.files.map((f) => `${f.as}=${join(dir, f.file)}`)]);
     await chmod(out, 0o600);
   }
+  // The installer reads /preseed.cfg (Anaconda /ks.cfg) from its initrd: a newc cpio of the files, appended.
+  const withSeeds = (initrd: Uint8Array) => Buffer.concat([initrd, gzipSync(cpioNewc(plan.files.map((f) => ({ name: f.as, data: Buffer.from(f.text) }))))]);
   if (plan.initrd) {
     const base = isAbsolute(plan.initrd.base) ? plan.initrd.base : join(vmDir, plan.initrd.base);
     const initrd = await readFile(base).catch(() => {
       throw badInput('initrd', `initrd: the installer's initrd '${base}' cannot be read (the preseed is added to it)`);
     });
-    const extra = gzipSync(cpioNewc(plan.files.map((f) => ({ name: f.as, data: Buffer.from(f.text) }))));
-    await writeFile(join(dir, plan.initrd.file), Buffer.concat([initrd, extra]), { mode: 0o600 });
+    await writeFile(join(dir, plan.initrd.file), withSeeds(initrd), { mode: 0o600 });
+  }
+  if (plan.cdrom) {
+    const { kernel, initrd } = await installerOnCd(plan.cdrom, vmDir, plan.kind);
+    await writeFile(join(dir, plan.cdrom.kernel), kernel, { mode: 0o600 });
+    await writeFile(join(dir, plan.cdrom.initrd), withSeeds(initrd), { mode: 0o600 });
   }
   if (plan.pxe) await writePxeTree(plan, dir, vmDir);
+}
+
+/**
+ * The installer's kernel and initrd on an install CD, at the first of the
+ * installer's places that has both (lib/seeds.ts: debian-cd's, lorax's).
+ */
+async function installerOnCd(cdrom: NonNullable<SeedPlan['cdrom']>, vmDir: string, kind: string): Promise<{ kernel: Uint8Array; initrd: Uint8Array }> {
+  const { image, path } = await findCdInstaller(cdrom, vmDir, kind);
+  const [kernel, initrd] = await readIsoFiles(image, [path.kernel, path.initrd]).catch(unreadable(image));
+  return { kernel: kernel!, initrd: initrd! };
+}
+
+const unreadable = (image: string) => (e: NodeJS.ErrnoException): never => {
+  throw badInput('instSrcCdrom', `instSrcCdrom: ISO '${image}' ${e.code ? `cannot be read (${e.code})` : e.message}`);
+};
+
+/** Where on the CD its installer is; refused in one line naming instSrcCdrom when it has none. */
+async function findCdInstaller(cdrom: NonNullable<SeedPlan['cdrom']>, vmDir: string, kind: string) {
+  const image = isAbsolute(cdrom.iso) ? cdrom.iso : join(vmDir, cdrom.iso);
+  const { name, paths } = cdrom.installer;
+  for (const path of paths) {
+    if (await isoHasFiles(image, [path.kernel, path.initrd]).catch(unreadable(image))) return { image, path };
+  }
+  throw badInput('instSrcCdrom', `instSrcCdrom: ISO '${image}' has no ${name} installer kernel (${paths[0].kernel}) to ${kind === 'kickstart' ? 'kickstart' : 'preseed'}`);
+}
+
+/**
+ * What a preview checks of the plan's sources before anything is written:
+ * the install CD has its installer (its directories read, not its files).
+ */
+export async function checkSeedSources(plan: SeedPlan, vmDir: string): Promise<void> {
+  if (plan.cdrom) await findCdInstaller(plan.cdrom, vmDir, plan.kind);
 }
 
 const isFile = (p: string) => stat(p).then((s) => s.isFile(), () => false);

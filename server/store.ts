@@ -17,9 +17,9 @@ import type { VmInfo } from '../lib/vm';
 import { renderWrapper } from '../lib/wrapper';
 import { complaint, stripSelf } from '../lib/wrapper/complaint';
 import { redactSeed, seedName, seedPlan, SSH_KEY_RE, type SeedPlan } from '../lib/seeds';
-import { removePxeTree, writeSeeds } from './seeds';
+import { checkSeedSources, removePxeTree, writeSeeds } from './seeds';
 import { buildDebootstrapDisk } from './debootstrap';
-import { debianSuite, debootstrapValues } from '../lib/debootstrap';
+import { debianSuite, debootstrapBootFiles, debootstrapValues } from '../lib/debootstrap';
 import { readConfig } from './config';
 import { badInput, conflict, notFound, VmdeckError } from './errors';
 import { exists } from './fsutil';
@@ -704,6 +704,8 @@ export async function previewVm(req: CreateRequest): Promise<Preview> {
   const { spec, seeds } = await resolveSpec(req);
   const target = join(resolve(req.base ?? defaultBase()), spec.label);
   if (!req.force && (await exists(target))) throw alreadyExists(spec.label, target, '--force replaces its config and wrapper, keeping the old ones');
+  // Refused in the review as create would refuse it (an install CD without its installer).
+  if (seeds) await checkSeedSources(seeds, target);
   const files = renderFiles(spec);
   const tmp = await mkdtemp(join(tmpdir(), 'vmdeck-preview-'));
   try {
@@ -765,7 +767,8 @@ export async function readVmFiles(vm: VmInfo): Promise<Record<string, string>> {
 
 /**
  * The VM's own files in its directory: config, wrapper, the copies --force
- * kept (<L>.ctys.<stamp>, <L>.sh.<stamp>) and the saved state (<L>.suspend*).
+ * kept (<L>.ctys.<stamp>, <L>.sh.<stamp>), the saved state (<L>.suspend*),
+ * the seeds (<L>.seed.*) and a debootstrap VM's kernel and initrd.
  * A directory may hold more than one VM (a ctys config directly in a base),
  * so nothing else there is the VM's.
  */
@@ -777,7 +780,8 @@ async function ownFiles(vm: VmInfo): Promise<string[]> {
     for (const kept of [`${stem}.ctys.`, `${stem}.sh.`]) {
       if (name.startsWith(kept) && /^\d{14}(-\d+)?$/.test(name.slice(kept.length))) return true;
     }
-    return name.startsWith(`${vm.label}.suspend`) || name.startsWith(`${vm.label}.seed.`) || uefiVarsFiles(vm.label).includes(name);
+    return name.startsWith(`${vm.label}.suspend`) || name.startsWith(`${vm.label}.seed.`) || uefiVarsFiles(vm.label).includes(name)
+      || Object.values(debootstrapBootFiles(vm.label)).includes(name);
   };
   const entries = await readdir(vm.dir, { withFileTypes: true });
   return entries.filter((e) => !e.isDirectory() && mine(e.name)).map((e) => join(vm.dir, e.name));

@@ -15,6 +15,13 @@ export function UnattendedStep({ draft, set }: StepProps) {
   const v = draft.values;
   const kind = (v.unattended ?? '') as Kind;
   const kernel = v.bootmode === 'KERNEL' || v.instmode === 'KERNEL';
+  const pxe = v.bootmode === 'PXE' || v.instmode === 'PXE';
+  const cd = (v.bootmode === 'CD' || v.bootmode === 'DVD' || v.instmode === 'CD' || v.instmode === 'DVD' || v.instmode === undefined) && Boolean(v.instSrcCdrom);
+  // Where the preseed goes, in lib/seeds.ts's seedPlan's order.
+  const preseed = kernel ? 'Added to the installer\'s initrd, with auto=true priority=critical.'
+    : pxe ? 'Served by the VM\'s own PXE tree, with auto=true priority=critical.'
+      : cd ? 'The CD\'s installer (/install.amd) booted by kernel with the preseed in its initrd; the CD stays in the drive.'
+        : 'Boot the installer in KERNEL mode, by PXE or from a Debian install CD for vmdeck to add it.';
   return (
     <div className="space-y-4">
       <ChoiceField
@@ -26,8 +33,8 @@ export function UnattendedStep({ draft, set }: StepProps) {
         choices={[
           { value: '', label: 'None', description: 'Install by hand on the console.' },
           { value: 'cloud-init', label: 'cloud-init (NoCloud)', description: 'A cidata volume for cloud images and debootstrap disks.' },
-          { value: 'preseed', label: 'Debian/Ubuntu preseed', description: kernel ? 'Added to the installer\'s initrd, with auto=true priority=critical.' : 'Boot the installer in KERNEL mode for vmdeck to add it to the initrd.' },
-          { value: 'kickstart', label: 'Kickstart (RHEL, Fedora)', description: 'An OEMDRV volume with ks.cfg.' },
+          { value: 'preseed', label: 'Debian/Ubuntu preseed', description: preseed },
+          { value: 'kickstart', label: 'Kickstart (RHEL, Fedora)', description: cd && !kernel ? 'The CD\'s Anaconda (/images/pxeboot) booted by kernel with ks.cfg in its initrd.' : 'An OEMDRV volume with ks.cfg.' },
         ]}
       />
       {kind !== '' && (

@@ -408,7 +408,10 @@ USB) abspath USBSTICK "${BOOTSRC:-$INSTSRCUSB}"
 PXE) pxe_source ;;
 KERNEL) [[ -n $BOOTSRC ]] && KERNELIMAGE=$BOOTSRC
 	[[ -n $KERNELIMAGE ]] || die "KERNELIMAGE: boot mode KERNEL needs a kernel (KERNELIMAGE or --kernelmode=KERNEL%INITRD%APPEND)"
-	abspath KERNELIMAGE "$KERNELIMAGE"; abspath INITRDIMAGE "$INITRDIMAGE" ;;
+	abspath KERNELIMAGE "$KERNELIMAGE"; abspath INITRDIMAGE "$INITRDIMAGE"
+	# An installer booted by its kernel (a preseeded CD install) reads its
+	# packages off its CD: the install CD is in the drive, where there is one.
+	[[ $CDROM_IF == none ]] || abspath CDROM "$INSTSRCCDROM" ;;
 VHDD) [[ -n $BOOTSRC ]] && abspath HDD "$BOOTSRC"
 	if [[ $CONF_KIND == ctys && -n $ctys_kernel ]]; then
 		# ctys boots the config's kernel, with the disk (if any) attached.

@@ -3,9 +3,16 @@
 // it. Every client sees all output and may type; a client that joins late is
 // first sent the recent output. The hub owns its link, its clients' listeners
 // and its timers, and releases them all in dispose().
+//
+// The typist's echo is written at once; the other clients get the output in
+// rounds: what came since the last round, framed once (one buffer for all),
+// written FANOUT_SLICE clients per turn of the event loop, so that the next
+// keystroke is read after one slice, not after the whole audience. A round
+// begins at most every ROUND_MS; what comes meanwhile is the next round's.
 import type { RawData, WebSocket } from 'ws';
 import type { Guarded } from '../../lib/console-guard';
 import { CLOSE, closeReason } from './close-codes';
+import { binaryFrame, sendFrame } from './frames';
 
 /** What the hub reads from and types into. */
 export interface ConsoleLink {
@@ -33,6 +40,27 @@ export interface HubLimits {
 }
 
 const BINARY = { binary: true } as const;
+
+/** Clients written per turn of the event loop in a round of output to the others (not the typist). */
+export const FANOUT_SLICE = 16;
+/**
+ * A round begins at most this often: what comes in between is one frame to
+ * each of the others. A fast typist's viewers then wake once per round, not
+ * once per keystroke, and leave the CPUs to the typist's round trip; a
+ * viewer sees output at most this much later than the typist (a browser
+ * paints at 60 Hz, every 16 ms).
+ */
+export const ROUND_MS = 3;
+
+/** A round of output to the clients other than the typist: one frame, written to `to` a slice at a time. */
+interface Round {
+  payload: Buffer;
+  frame: Buffer;
+  to: WebSocket[];
+  next: number;
+  /** The typist the output went to at once. */
+  skip: WebSocket | null;
+}
 
 export const DEFAULT_LIMITS: HubLimits = {
   recentBytes: 128 * 1024,
@@ -133,6 +161,16 @@ export class ConsoleHub implements Disposable {
   private lingerTimer: NodeJS.Timeout | null = null;
   private disposed = false;
   private dropped = 0;
+  /** Output since the round under way began (or since none was), already written to `pendingSkip`. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private pendingSkip: WebSocket | null = null;
+  private round: Round | null = null;
+  /** The next slice of the round under way. */
+  private sliceTimer: NodeJS.Immediate | null = null;
+  /** The next round, ROUND_MS after the last began. */
+  private roundTimer: NodeJS.Timeout | null = null;
+  private lastRoundAt = 0;
 
   constructor(private readonly options: HubOptions) {
     this.name = options.name;
@@ -163,15 +201,83 @@ export class ConsoleHub implements Disposable {
   output(chunk: Buffer): void {
     if (this.disposed) return;
     this.ring.push(chunk);
+    if (this.clients.size === 0) return;
     const first = this.typist;
-    if (first) this.send(first, chunk);
-    for (const ws of this.clients) if (ws !== first) this.send(ws, chunk);
+    // A new typist (or none) is owed what the rounds still hold, before this.
+    if ((this.round && this.round.skip !== first) || (this.pending.length > 0 && this.pendingSkip !== first)) this.flushRounds();
+    if (first) this.send(first, binaryFrame(chunk), chunk);
+    if (this.clients.size > (first ? 1 : 0)) {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+      this.pendingSkip = first;
+      // A flood is written out now rather than held: the clients' buffers then pace the link.
+      if (this.pendingBytes >= this.limits.highWater) this.flushRounds();
+      else this.schedule();
+    }
     this.applyFlowControl();
   }
 
-  private send(ws: WebSocket, chunk: Buffer): void {
-    if (ws.readyState !== ws.OPEN) return;
-    ws.send(chunk, BINARY, this.attached.get(ws)?.sent);
+  /** The round's clients from `next` up to `end`; the round is over when all are written. */
+  private writeRound(r: Round, end: number): void {
+    for (const last = Math.min(end, r.to.length); r.next < last; r.next++) this.send(r.to[r.next], r.frame, r.payload);
+    if (r.next >= r.to.length) this.round = null;
+  }
+
+  /** The output pending, as one round to every client but the one it was written to already. */
+  private takePending(): Round {
+    const payload = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    const skip = this.pendingSkip;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.pendingSkip = null;
+    return { payload, frame: binaryFrame(payload), to: [...this.clients].filter((ws) => ws !== skip), next: 0, skip };
+  }
+
+  /** The round under way goes on at the next turn of the event loop; the next begins ROUND_MS after the last did. */
+  private schedule(): void {
+    if (this.sliceTimer || this.roundTimer) return;
+    if (this.round) {
+      this.sliceTimer = setImmediate(this.nextSlice);
+    } else if (this.pending.length > 0) {
+      const wait = this.lastRoundAt + ROUND_MS - performance.now();
+      if (wait > 0) this.roundTimer = setTimeout(this.nextSlice, wait);
+      else this.sliceTimer = setImmediate(this.nextSlice);
+    }
+  }
+
+  private cancelTimers(): void {
+    if (this.sliceTimer) clearImmediate(this.sliceTimer);
+    if (this.roundTimer) clearTimeout(this.roundTimer);
+    this.sliceTimer = null;
+    this.roundTimer = null;
+  }
+
+  private readonly nextSlice = (): void => {
+    this.sliceTimer = null;
+    this.roundTimer = null;
+    if (this.disposed) return;
+    if (!this.round && this.pending.length > 0) {
+      this.round = this.takePending();
+      this.lastRoundAt = performance.now();
+    }
+    if (this.round) this.writeRound(this.round, this.round.next + FANOUT_SLICE);
+    this.schedule();
+    this.applyFlowControl();
+  };
+
+  /** Every round written now, to every client (before one joins, the typist changes, or the hub ends). */
+  private flushRounds(): void {
+    this.cancelTimers();
+    while (this.round || this.pending.length > 0) {
+      this.round ??= this.takePending();
+      this.writeRound(this.round, this.round.to.length);
+    }
+  }
+
+  private send(ws: WebSocket, frame: Buffer, chunk: Buffer): void {
+    // One that left during a round is not written to.
+    if (ws.readyState !== ws.OPEN || !this.clients.has(ws)) return;
+    sendFrame(ws, frame, chunk, this.attached.get(ws)?.sent);
     if (ws.bufferedAmount > this.limits.slowClientBytes) this.dropSlow(ws);
   }
 
@@ -221,6 +327,8 @@ export class ConsoleHub implements Disposable {
       clearTimeout(this.lingerTimer);
       this.lingerTimer = null;
     }
+    // The recent output it is sent holds what the rounds do: they are written first, without it.
+    this.flushRounds();
     // Always one first frame, empty when there is no history: a client can
     // tell old output (whose terminal queries it must not answer) from live.
     ws.send(this.ring.contents(), BINARY);
@@ -256,6 +364,8 @@ export class ConsoleHub implements Disposable {
     let bytes: Buffer = buf;
     if (this.options.guard) {
       const g = this.options.guard.input(buf);
+      // After the output it has not had yet.
+      if (g.refused.length > 0) this.flushRounds();
       for (const problem of g.refused) ws.send(Buffer.from(`\r\nvmdeck: ${problem}\r\n`), BINARY);
       if (g.forward.length === 0) return;
       bytes = g.forward;
@@ -297,6 +407,7 @@ export class ConsoleHub implements Disposable {
 
   /** Closes every client with this code and releases the hub. */
   end(code: number, reason: string): void {
+    this.flushRounds();
     for (const ws of [...this.clients]) {
       this.detach(ws);
       ws.close(code, closeReason(reason));
@@ -308,11 +419,14 @@ export class ConsoleHub implements Disposable {
   stats(): HubStats {
     let bufferedBytes = 0;
     for (const ws of this.clients) bufferedBytes += ws.bufferedAmount;
+    if (this.round) bufferedBytes += this.round.payload.length * (this.round.to.length - this.round.next);
+    bufferedBytes += this.pendingBytes * Math.max(0, this.clients.size - (this.pendingSkip ? 1 : 0));
     return { clients: this.clients.size, recentBytes: this.ring.size, bufferedBytes, dropped: this.dropped, paused: this.linkPaused };
   }
 
   dispose(): void {
     if (this.disposed) return;
+    this.flushRounds();
     this.disposed = true;
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
     this.lingerTimer = null;

@@ -7,9 +7,9 @@ import { labelError } from '../../lib/spec';
 import type { VmInfo } from '../../lib/vm';
 import { Auth, remoteAddress } from '../auth';
 import { VmdeckError } from '../errors';
-import { resolveVm } from '../runtime';
 import { CLOSE, closeReason } from './close-codes';
 import { attachCli, attachSocketConsole, attachVnc, ConsoleRefused } from './consoles';
+import { consoleVm } from './vm-lookup';
 
 export const CONSOLE_KINDS = ['vnc', 'serial', 'monitor', 'cli'] as const;
 export type ConsoleKind = (typeof CONSOLE_KINDS)[number];
@@ -69,7 +69,7 @@ export function createWsEndpoints(auth: Auth, socketTrusted = false, onTrusted: 
     if (problem) throw new ConsoleRefused(CLOSE.unknownVm, problem);
     let vm: VmInfo;
     try {
-      vm = await resolveVm(label);
+      vm = await consoleVm(label);
     } catch (e) {
       throw new ConsoleRefused(CLOSE.unknownVm, e instanceof VmdeckError ? e.message : `label: no VM '${label}'`);
     }

@@ -1,13 +1,18 @@
 // The preseeded Debian installer as a test sees it: a package mirror on the
 // host's loopback that answers nothing but 404 (the installer's first question
 // is then "Bad archive mirror", and the mirror has seen the preseed's URL),
-// and the installer's serial console, read from serial.log.
+// and the installer's serial console, read from serial.log. installToMirror
+// is what the preseed tests (KERNEL, PXE, CD) share: the VM made with the
+// mirror, started, watched to the mirror question, quit.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { VmInfo } from '../../lib/vm';
+import type { Sandbox } from './guest';
 import { SocketTerminal } from './serial';
+import { quitVm, startWrapper } from './vms';
 
 /** A mirror that has nothing: every request is recorded and answered 404. */
 export interface EmptyMirror {
@@ -87,4 +92,42 @@ export async function expectNoQuestionUntilMirror(run: string, label: string, mi
   assert.doesNotMatch(before, /\[Press enter to continue\]|Prompt: /);
   assert.ok(mirror.requests.some((r) => /^\/debian\/dists\/[a-z]+\/(In)?Release$/.test(r)), `the mirror was asked for: ${JSON.stringify(mirror.requests)}`);
   return before;
+}
+
+/**
+ * create-conf's options of a preseeded install the tests boot: a small VM,
+ * the installer on the serial console in its text frontend. The accelerator
+ * is the host's default (the KVM probe makes it QEMU where /dev/kvm cannot
+ * run a guest).
+ */
+export const PRESEED_ENV: Record<string, string> = {
+  MEMSIZE: '1024', SMP: '1', UNATTENDED: 'preseed', HDDBOOTIMAGE_INST_SIZE: '1G',
+  INST_APPEND: 'console=ttyS0,115200 quiet DEBIAN_FRONTEND=text',
+};
+
+// Emulated, the installer needs about 3 minutes on an idle 2-core machine and
+// nearly 6 on a shared one; the suite gives a test file 10 minutes.
+const INSTALLER_MS = 560_000;
+
+/**
+ * Makes the VM with a mirror that has nothing (create gets its URL, as the
+ * guest sees it through user networking), starts it, runs whileRunning,
+ * and expects no question until the mirror's; the VM is quit and the mirror
+ * closed whatever happens.
+ */
+export async function installToMirror(sb: Sandbox, create: (mirror: string) => Promise<VmInfo>, whileRunning?: (vm: VmInfo) => Promise<void>): Promise<VmInfo> {
+  const mirror = await emptyMirror();
+  try {
+    const vm = await create(`http://10.0.2.2:${mirror.port}/debian`);
+    await startWrapper(vm, sb.env);
+    try {
+      await whileRunning?.(vm);
+      await expectNoQuestionUntilMirror(sb.run, vm.label, mirror, INSTALLER_MS);
+    } finally {
+      await quitVm(sb.run, vm.label);
+    }
+    return vm;
+  } finally {
+    await mirror.close();
+  }
 }

@@ -11,7 +11,7 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
 const fetched = new Map<string, string>();
 
-function media(what: 'netboot' | 'rescue', key: string): string {
+function media(what: 'netboot' | 'rescue' | 'netinst', key: string): string {
   const hit = fetched.get(key);
   if (hit) return hit;
   const out = execFileSync('bash', [join(REPO, 'scripts/build-media.sh'), what], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
@@ -25,6 +25,8 @@ function media(what: 'netboot' | 'rescue', key: string): string {
 export const netbootTree = () => media('netboot', 'NETBOOT');
 /** GRUB's rescue ISO from grub-rescue-pc. */
 export const rescueIso = () => media('rescue', 'RESCUE_ISO');
+/** An ISO with a Debian netinst CD's layout (/install.amd/vmlinuz, initrd.gz) around the netboot installer. */
+export const netinstIso = () => media('netinst', 'NETINST_ISO');
 
 /** The text tesseract reads in a PNG. */
 export function ocr(png: Buffer): Promise<string> {

@@ -2,7 +2,7 @@
 import { screenshot } from '../../server/screen';
 import { ocr } from './media-files';
 
-export { netbootTree, ocr, rescueIso } from './media-files';
+export { netbootTree, netinstIso, ocr, rescueIso } from './media-files';
 
 /** Reads the VM's screen until its text matches; returns that text. */
 export async function waitForScreen(label: string, re: RegExp, timeoutMs: number): Promise<string> {

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { createVm } from '../../server/store';
+import { createVm, deleteVmFiles } from '../../server/store';
 import { REPO, sandbox, type Sandbox } from '../helpers/guest';
 import { waitForScreen } from '../helpers/media';
 import { SocketTerminal } from '../helpers/serial';
@@ -95,4 +95,7 @@ test('Debian 12 by mmdebstrap boots to a login prompt on serial and on VNC, and 
     await quitVm(sb.run, 'deb12');
   }
   assert.ok(readFileSync(join(vm.dir, 'deb12.seed.user-data'), 'utf8').includes('deboot-test'));
+  // Delete takes everything the build made beside the config (the kernel and initrd too), and the directory.
+  await deleteVmFiles(vm, true);
+  assert.equal(existsSync(vm.dir), false);
 });

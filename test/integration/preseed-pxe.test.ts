@@ -11,9 +11,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createVm, deleteVmFiles, wrapperPrint } from '../../server/store';
 import { sandbox, type Sandbox } from '../helpers/guest';
-import { emptyMirror, expectNoQuestionUntilMirror } from '../helpers/installer';
+import { installToMirror, PRESEED_ENV } from '../helpers/installer';
 import { netbootTree } from '../helpers/media';
-import { quitVm, startWrapper } from '../helpers/vms';
 
 let sb: Sandbox;
 let tree: string;
@@ -25,12 +24,7 @@ before(() => {
 });
 after(() => sb.cleanup());
 
-const pxeEnv = (extra: Record<string, string> = {}) => ({
-  // This host's /dev/kvm (kvm_pvm) cannot run ordinary guests: emulation.
-  // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
-  ACCELERATOR: 'QEMU', MEMSIZE: '1024', SMP: '1', UNATTENDED: 'preseed', DEFAULTBOOTMODE: 'PXE', PXEROOT: tree,
-  INST_APPEND: 'console=ttyS0,115200 quiet DEBIAN_FRONTEND=text', HDDBOOTIMAGE_INST_SIZE: '1G', ...extra,
-});
+const pxeEnv = (extra: Record<string, string> = {}) => ({ ...PRESEED_ENV, DEFAULTBOOTMODE: 'PXE', PXEROOT: tree, ...extra });
 
 test('refused: a preseed by PXE from a tree with no installer, or through another boot file than pxelinux.0; nothing written', async () => {
   const empty = join(sb.home, 'not-an-installer');
@@ -56,12 +50,9 @@ test('create-conf --force moves the old PXE tree aside whole and makes a new one
   assert.equal(readlinkSync(join(own, 'preseed.cfg')), '../pxeforce.seed.preseed.cfg', 'the refused create left the tree as it was');
 });
 
-// Emulated, the installer needs about 3 minutes on an idle 2-core machine and
-// nearly 6 on a shared one; the suite gives a test file 10 minutes.
 test('the installer by PXE fetches the preseed from the VM\'s tree and asks nothing until it needs a network mirror', async () => {
-  const mirror = await emptyMirror();
-  try {
-    const { vm, spec, problem } = await createVm({ label: 'dipxe', template: 'linux-x86_64', env: pxeEnv({ MIRROR: `http://10.0.2.2:${mirror.port}/debian` }) });
+  const vm = await installToMirror(sb, async (mirror) => {
+    const { vm, spec, problem } = await createVm({ label: 'dipxe', template: 'linux-x86_64', env: pxeEnv({ MIRROR: mirror }) });
     const own = join(vm.dir, 'dipxe.seed.pxe');
     assert.equal(spec.pxeRoot, 'dipxe.seed.pxe');
     assert.equal(problem, null, 'the wrapper\'s --check takes the tree');
@@ -76,17 +67,10 @@ test('the installer by PXE fetches the preseed from the VM\'s tree and asks noth
     assert.match(cfg, /^\tappend initrd=debian-installer\/amd64\/initrd\.gz auto=true priority=critical url=tftp:\/\/10\.0\.2\.2\/preseed\.cfg hostname=dipxe console=ttyS0,115200 quiet DEBIAN_FRONTEND=text$/m);
     const argv = await wrapperPrint(vm.wrapper);
     assert.ok(argv.some((a) => a.includes(`,tftp=${own},bootfile=pxelinux.0`)), argv.join(' '));
-    await startWrapper(vm, sb.env);
-    try {
-      await expectNoQuestionUntilMirror(sb.run, 'dipxe', mirror, 560_000);
-    } finally {
-      await quitVm(sb.run, 'dipxe');
-    }
-    // Delete takes the tree (its links and its pxelinux.cfg), never what they point at.
-    await deleteVmFiles(vm, true);
-    assert.equal(existsSync(own), false);
-    assert.equal(existsSync(join(tree, 'pxelinux.0')), true);
-  } finally {
-    await mirror.close();
-  }
+    return vm;
+  });
+  // Delete takes the tree (its links and its pxelinux.cfg), never what they point at.
+  await deleteVmFiles(vm, true);
+  assert.equal(existsSync(join(vm.dir, 'dipxe.seed.pxe')), false);
+  assert.equal(existsSync(join(tree, 'pxelinux.0')), true);
 });

@@ -284,6 +284,25 @@ describe('a VM that is not running, or stops', () => {
   });
 });
 
+describe('the VM a console connect names', () => {
+  // A connect remembers the config it found its VM in (server/ws/vm-lookup.ts):
+  // a config deleted or relabelled since must not be served from that memory.
+  test('a VM deleted, or relabelled, after a connect: the next connect to its label closes 4404', async () => {
+    const base = join(sb.home, 'vms');
+    for (const label of ['gone1', 'gone2']) await createVm({ label, template: 'kernel-initrd', env: demoVmEnv(), base });
+    for (const label of ['gone1', 'gone2']) assert.equal((await closedWithin(await open(label, 'serial'))).code, 4409);
+    rmSync(join(base, 'gone1'), { recursive: true, force: true });
+    const config = join(base, 'gone2', 'gone2.ctys');
+    writeFileSync(config, readFileSync(config, 'utf8').replace(/\bgone2\b/g, 'gone3'));
+    for (const label of ['gone1', 'gone2']) {
+      const closed = await closedWithin(await open(label, 'serial'));
+      assert.equal(closed.code, 4404, `${label}: ${JSON.stringify(closed)}`);
+      assert.match(closed.reason, new RegExp(`no VM '${label}'`));
+    }
+    assert.equal((await closedWithin(await open('gone3', 'serial'))).code, 4409, 'the relabelled VM under its new label');
+  });
+});
+
 describe('a console connection that breaks while it is being opened', () => {
   test('an error on the QEMU socket while serial.log is read closes the client; the server lives on', async () => {
     // A stand-in for QEMU's serial socket, and a serial.log that is a FIFO:

@@ -14,12 +14,14 @@ function iso(descriptors: [number, string][]): Uint8Array {
     buf.write(label.padEnd(32), at + 40, 'latin1');
     buf.writeUInt32LE(1000, at + 80);
     buf.writeUInt16LE(2048, at + 128);
+    buf.writeUInt32LE(20, at + 156 + 2);
+    buf.writeUInt32LE(2048, at + 156 + 10);
   });
   return buf;
 }
 
 test('isoVolume reads the primary volume descriptor, after a boot record', () => {
-  assert.deepEqual(isoVolume(iso([[0, ''], [1, 'DEBIAN 12']])), { label: 'DEBIAN 12', systemId: 'LINUX', bytes: 2048000 });
+  assert.deepEqual(isoVolume(iso([[0, ''], [1, 'DEBIAN 12']])), { label: 'DEBIAN 12', systemId: 'LINUX', bytes: 2048000, blockSize: 2048, root: { extent: 20, size: 2048 } });
   assert.equal(isoVolume(iso([[255, '']])), null);
   assert.equal(isoVolume(Buffer.alloc(40000)), null);
   assert.equal(isoVolume(Buffer.alloc(100)), null);

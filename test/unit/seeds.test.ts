@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { test } from 'node:test';
 import { cpioNewc } from '../../lib/cpio';
-import { kickstartError, pxelinuxConfig, redactSeed, seedPlan, targetDisk, xkbLayout } from '../../lib/seeds';
+import { anacondaCdInstaller, debianCdInstaller, kickstartError, pxelinuxConfig, redactSeed, seedPlan, targetDisk, xkbLayout } from '../../lib/seeds';
 import { assertSpec, parseSpec, type VmSpecInput } from '../../lib/spec';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMZIxQoxP+xUYOvHvzx7/tMZ6tUjmEqXcVUa+4bvkaHT me@host';
@@ -66,6 +66,28 @@ test('preseed: a PXE install on user networking gets a tree of its own that serv
   assert.deepEqual(other.ok ? null : [other.field, other.error], ['pxeBootFile', "pxeBootFile: is 'grubx64.efi': a preseed served by the PXE tree boots through pxelinux.0 at the tree's top"]);
 });
 
+test('preseed: a CD install boots the CD\'s installer by kernel (taken off the ISO), the preseed in its initrd, the ISO kept in the drive', () => {
+  const p = plan({ unattended: 'preseed', bootmode: 'CD', instSrcCdrom: '/media/debian-12-netinst.iso', append: 'console=ttyS0' });
+  assert.deepEqual(p.plan.cdrom, { iso: '/media/debian-12-netinst.iso', installer: debianCdInstaller('x86_64'), kernel: 'web.seed.vmlinuz', initrd: 'web.seed.initrd' });
+  assert.deepEqual(debianCdInstaller('x86_64').paths, [
+    { kernel: '/install.amd/vmlinuz', initrd: '/install.amd/initrd.gz' },
+    { kernel: '/install/vmlinuz', initrd: '/install/initrd.gz' },
+  ]);
+  assert.equal(debianCdInstaller('i386').paths[0].kernel, '/install.386/vmlinuz');
+  assert.equal(debianCdInstaller('aarch64').paths[0].kernel, '/install.a64/vmlinuz');
+  assert.equal(p.plan.initrd, undefined);
+  assert.deepEqual([p.spec.bootmode, p.spec.instmode, p.spec.kernel, p.spec.initrd, p.spec.instSrcCdrom],
+    ['KERNEL', 'CD', 'web.seed.vmlinuz', 'web.seed.initrd', '/media/debian-12-netinst.iso']);
+  assert.equal(p.spec.append, 'console=ttyS0 auto=true priority=critical hostname=web');
+  // Install mode CD: the VM boots its disk, and its install (--instmode) the CD's installer by kernel.
+  const inst = plan({ unattended: 'preseed', bootmode: 'VHDD', instmode: 'CD', instSrcCdrom: 'netinst.iso' });
+  assert.deepEqual([inst.spec.bootmode, inst.spec.instmode, inst.plan.cdrom?.iso], ['VHDD', 'KERNEL', 'netinst.iso']);
+  // No ISO (install mode CD is the default): the preseed file only, as before.
+  assert.deepEqual(Object.keys(plan({ unattended: 'preseed' }).plan), ['kind', 'files']);
+  // A kernel the user gives is the install: the CD is not read.
+  assert.equal(plan({ unattended: 'preseed', bootmode: 'KERNEL', kernel: '/k/linux', initrd: '/k/initrd.gz', instSrcCdrom: '/m/x.iso' }).plan.cdrom, undefined);
+});
+
 test('kickstart: an OEMDRV volume; the file passes the check of the commands it uses, and a bad one does not', () => {
   const p = plan({ unattended: 'kickstart', sshKey: KEY, passwordHash: HASH, diskIf: 'ide' });
   assert.deepEqual(p.plan.volume, { file: 'web.seed.iso', label: 'OEMDRV' });
@@ -77,6 +99,21 @@ test('kickstart: an OEMDRV volume; the file passes the check of the commands it 
   assert.equal(kickstartError(ks.replace('zerombr', 'zeroMBR')), "line 11: unknown kickstart command 'zeroMBR'");
   assert.equal(kickstartError(ks.replace('%end', '')), '%packages is not closed with %end');
   assert.equal(kickstartError('text\n'), "the 'lang' command is missing (an unattended install needs it)");
+});
+
+test('kickstart: a CD install boots Anaconda by kernel off the ISO with /ks.cfg in its initrd (inst.ks=file:/ks.cfg); no OEMDRV volume then', () => {
+  const p = plan({ unattended: 'kickstart', bootmode: 'DVD', instSrcCdrom: '/media/Rocky-9-x86_64-dvd.iso', append: 'console=ttyS0', sshKey: KEY });
+  assert.deepEqual(p.plan.cdrom, { iso: '/media/Rocky-9-x86_64-dvd.iso', installer: anacondaCdInstaller(), kernel: 'web.seed.vmlinuz', initrd: 'web.seed.initrd' });
+  assert.deepEqual(anacondaCdInstaller().paths, [
+    { kernel: '/images/pxeboot/vmlinuz', initrd: '/images/pxeboot/initrd.img' },
+    { kernel: '/isolinux/vmlinuz', initrd: '/isolinux/initrd.img' },
+  ]);
+  assert.deepEqual([p.spec.bootmode, p.spec.kernel, p.spec.initrd, p.spec.seedImage, p.plan.volume], ['KERNEL', 'web.seed.vmlinuz', 'web.seed.initrd', '', undefined]);
+  assert.equal(p.spec.append, 'console=ttyS0 inst.ks=file:/ks.cfg inst.repo=cdrom');
+  assert.deepEqual(p.plan.files.map((f) => [f.file, f.as]), [['web.seed.ks.cfg', 'ks.cfg']]);
+  assert.equal(kickstartError(p.plan.files[0].text), null);
+  // Booted from the CD as it is (no CD install: VHDD with install mode PXE), the OEMDRV volume as before.
+  assert.equal(plan({ unattended: 'kickstart', instmode: 'PXE', instSrcCdrom: '/m/x.iso' }).plan.volume?.label, 'OEMDRV');
 });
 
 test('seed values refused in one line naming the field', () => {
