@@ -1,44 +1,89 @@
 #!/usr/bin/env node
-// The vmdeck command. Runs .cache/cli/<build>/vmdeck.mjs (scripts/build-cli.mjs, run
+// The vmdeck command. Runs .cache/cli/<build>/vmdeck.cjs (scripts/build-cli.mjs, run
 // by setup) while every source it was bundled from is unchanged since; else
 // the TypeScript sources through tsx, so that `npx vmdeck` works right after
 // `npm ci` with no build step, and an edited source is never run stale.
 // VMDECK_CLI_SOURCES=1 always takes the sources.
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
 
 const repo = new URL('..', import.meta.url);
 
 /**
  * The bundle's manifest names the build (its directory, and the first line
- * of its files) and the sources it read; each must be untouched since the
+ * of its script) and the sources it read; each must be untouched since the
  * build started: its ctime too, which a copy that keeps mtimes (tar, cp -p)
- * cannot set back. Returns the build's id, or null when it is stale.
+ * cannot set back. Returns the build's directory and script, or null when it
+ * is stale.
  */
 function freshBuild() {
   if (process.env.VMDECK_CLI_SOURCES === '1') return null;
   try {
     const { id, startedAt, inputs } = JSON.parse(readFileSync(new URL('.cache/cli/inputs.json', repo), 'utf8'));
-    const head = Buffer.alloc(128);
-    const fd = openSync(new URL(`.cache/cli/${id}/vmdeck.mjs`, repo), 'r');
-    const n = readSync(fd, head, 0, head.length, 0);
-    closeSync(fd);
-    if (!head.subarray(0, n).toString('utf8').startsWith(`// vmdeck-cli-build ${id}\n`)) return null;
+    const dir = fileURLToPath(new URL(`.cache/cli/${id}/`, repo));
+    const source = readFileSync(`${dir}vmdeck.cjs`, 'utf8');
+    if (!source.startsWith(`// vmdeck-cli-build ${id}\n`)) return null;
     const fresh = inputs.length > 0 && inputs.every((f) => {
       const st = statSync(new URL(f, repo));
       return st.mtimeMs < startedAt && st.ctimeMs < startedAt;
     });
-    return fresh ? id : null;
+    return fresh ? { dir, source } : null;
   } catch {
     return null; // no bundle, or a source is gone
   }
 }
 
+/**
+ * Runs the bundle's script with V8's code cache of this command's last run
+ * (<command>.v8cache beside it): what that run compiled is read back, not
+ * parsed and compiled again, about a fifth of create-conf's instructions
+ * (docs/PERFORMANCE.md). V8 rejects a cache of another script or another
+ * node; the command then runs compiled afresh and leaves a new cache, as
+ * the first run of a command does. Returns the bundle's exports and what
+ * writes the cache once the command is done.
+ */
+function loadBundle({ dir, source }, command) {
+  const file = `${dir}vmdeck.cjs`;
+  const cacheFile = /^[a-z][a-z-]{0,31}$/.test(command ?? '') ? `${dir}${command}.v8cache` : null;
+  let cachedData;
+  try {
+    if (cacheFile) cachedData = readFileSync(cacheFile);
+  } catch {
+    // not run yet
+  }
+  // Node's own CommonJS wrapper, on one line: the script's line numbers stay its own.
+  // It has no import(): a script's needs a flag of node's (scripts/build-cli.mjs checks).
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, cachedData });
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
+  const stale = cacheFile && (cachedData === undefined || script.cachedDataRejected) && module.exports.COMMAND_NAMES.includes(command);
+  const save = () => {
+    if (!stale) return;
+    const tmp = `${cacheFile}.${process.pid}.tmp`;
+    try {
+      accessSync(dir, constants.W_OK); // before the cache is made: making it costs a few ms
+      writeFileSync(tmp, script.createCachedData());
+      renameSync(tmp, cacheFile);
+    } catch {
+      // a read-only install: every run compiles, as without a cache
+      rmSync(tmp, { force: true });
+    }
+  };
+  return { exports: module.exports, save };
+}
+
 // `vmdeck enumerate | head` is fine: a closed pipe ends the command quietly.
 process.stdout.on('error', (e) => { if (e.code === 'EPIPE') process.exit(0); else throw e; });
 let main;
+let saveCache = () => undefined;
 const build = freshBuild();
 if (build) {
-  ({ main } = await import(new URL(`.cache/cli/${build}/vmdeck.mjs`, repo).href));
+  const bundle = loadBundle(build, process.argv[2]);
+  ({ main } = bundle.exports);
+  saveCache = bundle.save;
 } else {
   // An edited body.sh reaches the wrapper create-conf writes through body.ts.
   const { regenerate } = await import('../scripts/gen-wrapper.mjs');
@@ -53,3 +98,4 @@ if (build) {
   ({ main } = await import('../server/cli/index.ts'));
 }
 process.exitCode = await main(process.argv.slice(2));
+saveCache();

@@ -338,7 +338,7 @@ const VmRow = memo(function VmRow({ vm, index, top, status, onAction, cpu }: {
       aria-rowindex={index + 2}
       data-label={vm.label}
       className="absolute inset-x-0 grid content-start border-b border-line/70 hover:bg-panel/70"
-      style={{ top, height: ROW + (note ? NOTE : 0), gridTemplateColumns: COLUMNS, gridTemplateRows: note ? `${ROW - 1}px ${NOTE}px` : `${ROW - 1}px` }}
+      style={{ top, height: ROW + (note ? NOTE : 0), gridTemplateColumns: COLUMNS, gridTemplateRows: note ? `${ROW - 1}px ${NOTE}px` : `${ROW - 1}px`, contain: 'strict' }}
     >
       <span role="cell" className="self-center px-3">
         {vm.state === 'running' && hasDisplay(vm) ? (

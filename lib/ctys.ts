@@ -195,42 +195,69 @@ function literalWords(s: string): string[] | null {
   return words;
 }
 
+const PLAIN_ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_]*)=(?:'([^']*)'|([A-Za-z0-9_.,:/@%+=-]*))$/;
+/**
+ * The lines vmdeck writes, matched where they stand in the text: a blank
+ * line, a comment or a PLAIN_ASSIGNMENT, with blanks about it, and its
+ * newline. ENUMERATE parses every config it has not seen: splitting each
+ * file into lines and trimming each cost more than the matching
+ * (docs/PERFORMANCE.md). A line this does not match is read as before.
+ */
+const PLAIN_LINE = /[ \t\r]*(?:#[^\n]*|([A-Za-z_][A-Za-z0-9_]*)=(?:'([^'\n]*)'|([A-Za-z0-9_.,:/@%+=-]*))[ \t\r]*)?(?:\n|$)/y;
+
 /**
  * Reads a config made only of comments and literal assignments, as vmdeck
  * writes it. Returns null when the file holds anything that needs bash to
  * evaluate (expansions, logic, commands): the caller then asks bash.
  */
-const PLAIN_ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_]*)=(?:'([^']*)'|([A-Za-z0-9_.,:/@%+=-]*))$/;
-
-export function parseCtysPlain(textIn: string): ConfigVars | null {
+export function parseCtysPlain(text: string): ConfigVars | null {
   const vars: ConfigVars = {};
-  for (const raw of textIn.split('\n')) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    // What vmdeck writes: NAME='text without quotes' or NAME=plain-word
-    // (no ~, $, glob or quote characters): taken as it is, no tokenizing.
-    const fast = PLAIN_ASSIGNMENT.exec(line);
-    if (fast) {
-      vars[fast[1]] = fast[2] ?? fast[3];
+  for (let at = 0; at < text.length;) {
+    PLAIN_LINE.lastIndex = at;
+    const plain = PLAIN_LINE.exec(text);
+    if (plain) {
+      if (plain[1] !== undefined) vars[plain[1]] = plain[2] ?? plain[3];
+      at = PLAIN_LINE.lastIndex;
       continue;
     }
-    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
-    if (!m) return null;
-    const [, name, value] = m;
-    const arr = /^\((.*)\)$/.exec(value);
-    if (arr) {
-      const words = literalWords(arr[1]);
-      if (!words) return null;
-      vars[name] = words;
-      continue;
-    }
-    if (value === '') { vars[name] = ''; continue; }
-    const words = literalWords(value);
-    // `X= cmd` runs cmd, and `X=a b` runs b: both need bash.
-    if (!words || words.length !== 1 || /^\s/.test(value)) return null;
-    vars[name] = words[0];
+    let end = text.indexOf('\n', at);
+    if (end < 0) end = text.length;
+    if (!parseLine(text.slice(at, end), vars)) return null;
+    at = end + 1;
   }
   return vars;
+}
+
+/** One line into vars; false when it needs bash. */
+function parseLine(raw: string, vars: ConfigVars): boolean {
+  const line = raw.trim();
+  if (line === '' || line.startsWith('#')) return true;
+  // What vmdeck writes: NAME='text without quotes' or NAME=plain-word
+  // (no ~, $, glob or quote characters): taken as it is, no tokenizing.
+  const fast = PLAIN_ASSIGNMENT.exec(line);
+  if (fast) {
+    vars[fast[1]] = fast[2] ?? fast[3];
+    return true;
+  }
+  const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+  if (!m) return false;
+  const [, name, value] = m;
+  const arr = /^\((.*)\)$/.exec(value);
+  if (arr) {
+    const words = literalWords(arr[1]);
+    if (!words) return false;
+    vars[name] = words;
+    return true;
+  }
+  if (value === '') {
+    vars[name] = '';
+    return true;
+  }
+  const words = literalWords(value);
+  // `X= cmd` runs cmd, and `X=a b` runs b: both need bash.
+  if (!words || words.length !== 1 || /^\s/.test(value)) return false;
+  vars[name] = words[0];
+  return true;
 }
 
 /** ENUMERATE's view of a config: its markers, read without running it. */

@@ -1,12 +1,13 @@
 // Bundles the vmdeck command (server/cli/index.ts and all it imports of
 // vmdeck's own sources, zod and ws) with esbuild into .cache/cli/<build>/:
-// vmdeck.mjs and, split off, one chunk per command and per module that
-// commands share, so that a command compiles only its own code. The other
-// packages are left to node_modules. bin/vmdeck.js runs the bundle while
-// none of the sources it was built from has changed (mtime or ctime) since,
-// and the sources through tsx otherwise: a start of ~0.1 s instead of
-// ~0.35 s, never a stale command. scripts/setup.sh runs this; so can
-// anyone, any time.
+// one CommonJS script, vmdeck.cjs, that bin/vmdeck.js compiles with V8's
+// code cache of the command's last run beside it (<command>.v8cache): a
+// command neither parses nor compiles what it ran before
+// (docs/PERFORMANCE.md). The other packages are left to node_modules.
+// bin/vmdeck.js runs the bundle while none of the sources it was built from
+// has changed (mtime or ctime) since, and the sources through tsx
+// otherwise: a start of ~0.1 s instead of ~0.35 s, never a stale command.
+// scripts/setup.sh runs this; so can anyone, any time.
 import { build } from 'esbuild';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,21 +34,30 @@ const BUNDLED = ['zod', 'ws'];
 const { dependencies } = JSON.parse(readFileSync(`${repo}package.json`, 'utf8'));
 const external = Object.keys(dependencies).filter((d) => !BUNDLED.includes(d));
 const result = await build({
-  // ws is CommonJS: its require() calls of Node's modules need a require in each ESM file.
-  banner: { js: `// vmdeck-cli-build ${id}\nimport { createRequire as vmdeckRequire } from 'node:module';\nconst require = vmdeckRequire(import.meta.url);` },
+  // A script, not an ES module: Node 20 keeps no code cache of a module, and
+  // vm.Script takes one. import.meta.url (server/repo.ts) is the script's own.
+  banner: { js: `// vmdeck-cli-build ${id}\nconst __vmdeckUrl = require('node:url').pathToFileURL(__filename).href;` },
+  define: { 'import.meta.url': '__vmdeckUrl' },
+  // import() of a package left out (node-pty, next: CommonJS both) becomes a require:
+  // a script's import() needs a flag of node's (vm.Script's importModuleDynamically).
+  supported: { 'dynamic-import': false },
   absWorkingDir: repo,
-  entryPoints: { vmdeck: 'server/cli/index.ts' },
-  outExtension: { '.js': '.mjs' },
+  entryPoints: ['server/cli/index.ts'],
   bundle: true,
-  splitting: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
   external,
-  outdir: `${out}/${id}.tmp`,
+  outfile: `${out}/${id}.tmp/vmdeck.cjs`,
   metafile: true,
   logLevel: 'warning',
 });
+// None may be left.
+const dynamic = /(?<![\w$.])import\(\s*["'`]?[^)]{0,80}/.exec(readFileSync(`${out}/${id}.tmp/vmdeck.cjs`, 'utf8'));
+if (dynamic) {
+  rmSync(`${out}/${id}.tmp`, { recursive: true, force: true });
+  throw new Error(`build-cli: the bundle has an import() a script cannot run: ${dynamic[0]}`);
+}
 // body.sh too: an edit of it makes the bundle stale (bin/vmdeck.js's sources
 // path regenerates body.ts from it). A bundled package's files are stood for
 // by its package.json, which npm rewrites with them (one stat at start-up,
@@ -59,9 +69,9 @@ renameSync(`${out}/${id}.tmp`, `${out}/${id}`);
 writeFileSync(`${out}/inputs.tmp.json`, `${JSON.stringify({ id, startedAt, inputs })}\n`);
 // The manifest last: a build without a matching manifest is never used.
 renameSync(`${out}/inputs.tmp.json`, `${out}/inputs.json`);
-// Older builds go, but the one before this: a command started from it may still load its chunks.
+// Older builds go, but the one before this: a command started from it may still be writing its code cache there.
 const builds = readdirSync(out).filter((d) => /^\d+-\d+-[0-9a-f]+$/.test(d)).sort((a, b) => Number(a.split('-')[0]) - Number(b.split('-')[0]));
 for (const old of builds.filter((d) => d !== id).slice(0, -1)) rmSync(`${out}/${old}`, { recursive: true, force: true });
 // The single-file bundle of earlier builds.
 rmSync(`${out}/vmdeck.mjs`, { force: true });
-console.log(`build-cli: .cache/cli/${id}/vmdeck.mjs from ${inputs.length} sources`);
+console.log(`build-cli: .cache/cli/${id}/vmdeck.cjs from ${inputs.length} sources`);

@@ -5,7 +5,7 @@ import { confineSpec } from './confine';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { access, chmod, link, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
-import { homedir, totalmem } from 'node:os';
+import { homedir, tmpdir, totalmem } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_MATCHVSTAT, interfacesOf, matchesVstat, parseCtysPlain, parseMatchVstat, renderCtys, readMarkers, type ConfigVars } from '../lib/ctys';
 import { cdsOf, disksOf, floppiesOf, nicsOf, TPM_STATE_FILE_RE, tpmStateDir, uefiVarsFiles } from '../lib/hardware';
@@ -25,7 +25,7 @@ import { badInput, conflict, notFound, VmdeckError } from './errors';
 import { exists } from './fsutil';
 import { loadMacmap } from './macmap';
 import { bases, defaultBase, isPrivateDirSync, runRoot } from './paths';
-import { loadEnumerateCache, sameStamp, saveEnumerateCache, type CachedInfo, type Stamp } from './enumerate-cache';
+import { loadEnumerateCache, sameStamp, saveEnumerateCache, settled, type CachedDir, type CachedInfo, type Stamp } from './enumerate-cache';
 import { run } from './proc';
 import { wrapperArgs, type WrapperOf } from './wrapper';
 import { findTemplate, loadCatalog } from './templates';
@@ -52,27 +52,55 @@ export const MAX_DEPTH = 64;
 const SLICE = 200;
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
-/** The .ctys files under base, up to MAX_DEPTH levels down, sorted. */
-async function findConfigs(base: string): Promise<string[]> {
+/** A name in a directory: path.join's answer for a resolved directory and a plain name, without its normalising. */
+const child = (dir: string, name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
+
+/**
+ * What ENUMERATE walks of dir: from the listing kept while the directory's
+ * stamp holds (a stat, not an open, a read and a close of it), else read.
+ * null when it vanished or cannot be read.
+ */
+function listDir(dir: string, readAtMs: number): CachedDir | null {
+  const st = statSync(dir, { throwIfNoEntry: false });
+  if (!st?.isDirectory()) return null;
+  const hit = dirCache.get(dir);
+  if (hit && sameStamp(hit, st)) return hit;
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return null; // vanished or unreadable
+  }
+  const listing: CachedDir = { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size, ino: st.ino, configs: [], subdirs: [] };
+  for (const e of entries) {
+    if (e.name.startsWith('.') || e.name === 'node_modules') continue;
+    if (e.isFile() && e.name.endsWith('.ctys')) listing.configs.push(e.name);
+    else if (e.isDirectory()) listing.subdirs.push(e.name);
+  }
+  if (settled(st, readAtMs)) {
+    dirCache.set(dir, listing);
+    changed.add(dir);
+  } else if (dirCache.delete(dir)) {
+    changed.add(dir);
+  }
+  return listing;
+}
+
+/** The .ctys files under base, up to MAX_DEPTH levels down, sorted; the directories walked go into walkedDirs. */
+async function findConfigs(base: string, walkedDirs: Set<string>): Promise<string[]> {
   const out: string[] = [];
+  const readAtMs = Date.now();
   let level = [base];
   let done = 0;
   for (let depth = 1; depth <= MAX_DEPTH && level.length; depth++) {
     const next: string[] = [];
     for (const dir of level) {
       if (++done % SLICE === 0) await yieldToLoop();
-      let entries;
-      try {
-        entries = readdirSync(dir, { withFileTypes: true });
-      } catch {
-        continue; // vanished or unreadable
-      }
-      for (const e of entries) {
-        if (e.name.startsWith('.') || e.name === 'node_modules') continue;
-        const p = join(dir, e.name);
-        if (e.isFile() && e.name.endsWith('.ctys')) out.push(p);
-        else if (e.isDirectory()) next.push(p);
-      }
+      const listing = listDir(dir, readAtMs);
+      if (!listing) continue;
+      walkedDirs.add(dir);
+      for (const name of listing.configs) out.push(child(dir, name));
+      for (const name of listing.subdirs) next.push(child(dir, name));
     }
     level = next;
   }
@@ -81,10 +109,14 @@ async function findConfigs(base: string): Promise<string[]> {
 
 /** Each config's facts by its path, while its stamp holds; loaded from the runtime root's copy at the first ENUMERATE. */
 const cache = new Map<string, CachedInfo>();
-/** The runtime root whose copy was loaded into the cache. */
+/** Each directory's listing by its path, while its stamp holds; loaded with the configs' facts. */
+const dirCache = new Map<string, CachedDir>();
+/** The runtime root whose copies were loaded into the cache, and the bases whose copies were. */
 let cacheLoadedFrom: string | null = null;
-/** Entries made or dropped since the runtime root's copy was read or written. */
-let cacheChanges = 0;
+const basesLoaded = new Set<string>();
+/** The paths whose entries were made or dropped since their base's copy was read or written. */
+const changed = new Set<string>();
+const isUnder = (path: string, base: string) => base === '/' || path === base || path.startsWith(`${base}/`);
 
 function str(v: unknown, fallback = ''): string {
   return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : fallback;
@@ -114,13 +146,21 @@ function readVmInfoSync(configPath: string): VmInfo | null | undefined {
   return vars ? remember(configPath, st, vmInfo(configPath, text, vars, false), true) : undefined;
 }
 
+/** Drops a config's entry; its base's file is written again if the entry was in it. */
+function forget(configPath: string): void {
+  if (cache.get(configPath)?.plain) changed.add(configPath);
+  cache.delete(configPath);
+}
+
 function remember(configPath: string, st: Stamp, info: VmInfo | null, plain: boolean): VmInfo | null {
   if (!info) {
-    if (cache.delete(configPath)) cacheChanges++;
+    forget(configPath);
     return null;
   }
+  // Only plain configs' entries are kept on disk: a config that bash evaluates, read again at every
+  // command, does not make its base's file written again.
+  if (plain || cache.get(configPath)?.plain) changed.add(configPath);
   cache.set(configPath, { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size, ino: st.ino, info, plain });
-  cacheChanges++;
   return { ...info };
 }
 
@@ -145,10 +185,13 @@ export function labelOf(markerLabel: string | undefined, variable: unknown, conf
   return markerLabel || str(variable) || basename(configPath, '.ctys');
 }
 
+/** The spec fields a VmInfo is made of. */
+const INFO_FIELDS = ['label', 'uuid', 'dist', 'distrel', 'os', 'osrel', 'arch', 'accelerator', 'qemu', 'memsize', 'smp', 'console', 'template', 'disk'] as const;
+
 function vmInfo(configPath: string, text: string, vars: ConfigVars, dynamic: boolean): VmInfo | null {
   const markers = readMarkers(text);
   if (markers.magic !== 'QEMU') return null;
-  const f = specFromVars(vars);
+  const f = specFromVars(vars, INFO_FIELDS);
   const dir = dirname(configPath);
   const m = markers.values;
   const disk = str(f.disk);
@@ -191,17 +234,25 @@ export async function enumerate(baseList = bases()): Promise<VmInfo[]> {
   const found: VmInfo[] = [];
   const seen = new Set<string>();
   const root = cacheRoot();
-  if (root && cacheLoadedFrom !== root) {
+  if (root !== cacheLoadedFrom) {
     cacheLoadedFrom = root;
-    for (const [path, entry] of loadEnumerateCache(root)) if (!cache.has(path)) cache.set(path, entry);
-    cacheChanges = 0;
+    basesLoaded.clear();
   }
   // Absolute: a config that bash evaluates is sourced from its directory.
   const walked = baseList.map((b) => resolve(b));
-  const configsSeen = new Set<string>();
   for (const base of walked) {
-    const configs = await findConfigs(base);
-    for (const c of configs) configsSeen.add(c);
+    // Each base's copy, the first time it is walked: a create-conf in the
+    // default base reads nothing of the 10,000 VMs of another.
+    if (!root || basesLoaded.has(base)) continue;
+    basesLoaded.add(base);
+    const kept = loadEnumerateCache(root, base);
+    for (const [path, entry] of kept.configs) if (!cache.has(path)) cache.set(path, entry);
+    for (const [path, entry] of kept.dirs) if (!dirCache.has(path)) dirCache.set(path, entry);
+  }
+  for (const base of walked) {
+    const dirsSeen = new Set<string>();
+    const configs = await findConfigs(base, dirsSeen);
+    const configsSeen = new Set(configs);
     const infos: (VmInfo | null)[] = [];
     for (const [i, c] of configs.entries()) {
       if (i % SLICE === SLICE - 1) await yieldToLoop();
@@ -219,17 +270,19 @@ export async function enumerate(baseList = bases()): Promise<VmInfo[]> {
       seen.add(info.label);
       found.push(info);
     }
-  }
-  // Configs gone from the bases walked are forgotten; the others' entries stay.
-  for (const path of cache.keys()) {
-    if (!configsSeen.has(path) && walked.some((b) => path.startsWith(`${b}/`))) {
-      cache.delete(path);
-      cacheChanges++;
+    // Configs and directories gone from the base are forgotten; the others' entries stay.
+    for (const path of cache.keys()) if (!configsSeen.has(path) && isUnder(path, base)) forget(path);
+    for (const path of dirCache.keys()) {
+      if (!dirsSeen.has(path) && isUnder(path, base)) {
+        dirCache.delete(path);
+        changed.add(path);
+      }
     }
-  }
-  if (root && cacheChanges > 0) {
-    saveEnumerateCache(root, cache);
-    cacheChanges = 0;
+    const ofBase = [...changed].filter((path) => isUnder(path, base));
+    if (root && ofBase.length > 0) {
+      saveEnumerateCache(root, base, { configs: cache, dirs: dirCache });
+      for (const path of ofBase) changed.delete(path);
+    }
   }
   // A MAC/IP pair the macmap database has otherwise, flagged as ctys's ENUMERATE does.
   const db = loadMacmap();
@@ -654,7 +707,7 @@ export async function previewVm(req: CreateRequest): Promise<Preview> {
   // Refused in the review as create would refuse it (an install CD without its installer).
   if (seeds) await checkSeedSources(seeds, target);
   const files = renderFiles(spec);
-  const tmp = await mkdtemp(join((await import('node:os')).tmpdir(), 'vmdeck-preview-'));
+  const tmp = await mkdtemp(join(tmpdir(), 'vmdeck-preview-'));
   try {
     // Relative paths must resolve against the VM's future directory.
     const dir = join(tmp, spec.label);
@@ -755,7 +808,7 @@ async function deleteVmFilesNow(vm: VmInfo, deleteDisks: boolean): Promise<{ kep
   // A preseed's PXE tree: its links and its pxelinux.cfg, nothing else.
   await removePxeTree(join(vm.dir, seedName(vm.label, 'pxe')));
   await removeTpmState(join(vm.dir, tpmStateDir(vm.label)));
-  if (cache.delete(vm.config)) cacheChanges++;
+  forget(vm.config);
   // The VM's own directory is <BASE>/<LABEL>/; a base or any other directory stays.
   const ownDir = [vm.label, basename(vm.config, '.ctys')].includes(basename(vm.dir)) && !bases().includes(vm.dir);
   const disk = vm.disk && (await exists(vm.disk)) ? vm.disk : undefined;

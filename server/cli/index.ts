@@ -35,6 +35,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   host: () => import('./host'),
 };
 
+/** The command names: bin/vmdeck.js keeps a code cache per command, and for no other word. */
+export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
+
 /** The commands that take a target host (--host H, LABEL@H, user@host), and whether their first argument is a label. */
 const TARGETED: Record<string, boolean> = {
   start: true, console: true, monitor: true, cancel: true, snapshot: true, media: true,

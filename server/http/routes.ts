@@ -1,8 +1,8 @@
 // The REST API of SPEC.md. Each handler reads its input, calls the same
 // server/ function as the CLI (one validation, one error text) and returns
 // what that function returns.
-import { createReadStream } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { createReadStream, readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { checkSnapshotName } from '../../lib/snapshots';
 import { switchNameError } from '../../lib/net';
@@ -35,7 +35,7 @@ import { listTasks } from '../tasks';
 import { hostStats, recentCpu, vmStats } from '../stats';
 import { Json, Reply, Router, STREAMED, type ApiRequest } from './router';
 
-const VERSION = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')).version as string;
+const VERSION = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).version as string;
 
 type Body = Record<string, unknown>;
 

@@ -1,10 +1,11 @@
 // The vmdeck command never writes a stale wrapper: in a copy of the repo, an
 // edit of lib/wrapper/body.sh reaches the <LABEL>.sh that create-conf writes,
 // through the bundle's staleness check and the sources path, and the bundle
-// built afterwards embeds it too.
+// built afterwards embeds it too. The bundle keeps V8's code cache of each
+// command's run and never trusts one V8 rejects.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { REPO, sandbox, type Sandbox } from '../helpers/guest';
@@ -47,11 +48,33 @@ test('after an edit of body.sh, create-conf writes the new wrapper body; the nex
 
   appendFileSync(body, '# edited again, then bundled\n');
   execFileSync(process.execPath, [join(copy, 'scripts/build-cli.mjs')], { stdio: 'pipe' });
-  // The build is a directory of files (a chunk per command and shared module): the wrapper's body is in one of them.
+  // The build is a directory: the wrapper's body is in its script.
   const { id } = JSON.parse(readFileSync(join(copy, '.cache/cli/inputs.json'), 'utf8')) as { id: string };
   const build = join(copy, '.cache/cli', id);
   assert.ok(readdirSync(build).some((f) => /# edited again, then bundled/.test(readFileSync(join(build, f), 'utf8'))));
   assert.ok(createConf('bundled').endsWith('# edited again, then bundled\n'));
+});
+
+test('a command leaves V8\'s code cache of its run beside the bundle, runs from it next time, and replaces one V8 rejects', () => {
+  execFileSync(process.execPath, [join(copy, 'scripts/build-cli.mjs')], { stdio: 'pipe' });
+  const { id } = JSON.parse(readFileSync(join(copy, '.cache/cli/inputs.json'), 'utf8')) as { id: string };
+  const cache = join(copy, '.cache/cli', id, 'enumerate.v8cache');
+  const enumerate = () => JSON.parse(execFileSync(process.execPath, [join(copy, 'bin/vmdeck.js'), 'enumerate', '--json'], { env: sb.env, encoding: 'utf8' })) as { label: string }[];
+  const labels = enumerate().map((v) => v.label);
+  assert.ok(labels.includes('bundled'), labels.join(' '));
+  const made = statSync(cache);
+  assert.ok(made.size > 10_000, `a cache of the compiled code: ${made.size} bytes`);
+  // Taken, not made again: the same file.
+  assert.deepEqual(enumerate().map((v) => v.label), labels);
+  assert.equal(statSync(cache).ino, made.ino);
+  assert.equal(statSync(cache).mtimeMs, made.mtimeMs);
+  // One V8 does not take (another node's, or damaged) is replaced, and the command works.
+  writeFileSync(cache, 'not a code cache');
+  assert.deepEqual(enumerate().map((v) => v.label), labels);
+  assert.ok(statSync(cache).size > 10_000);
+  // Only a command's name names a cache.
+  execFileSync(process.execPath, [join(copy, 'bin/vmdeck.js'), '--version'], { env: sb.env });
+  assert.deepEqual(readdirSync(join(copy, '.cache/cli', id)).sort(), ['enumerate.v8cache', 'vmdeck.cjs']);
 });
 
 test('body.ts holds one line of body.sh per line, so that its diffs read like body.sh\'s', () => {

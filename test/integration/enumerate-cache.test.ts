@@ -2,10 +2,14 @@
 // the real `vmdeck enumerate`, one process after another: a config edited
 // since the last command is read again, even when the edit kept its size and
 // its mtime; a VM removed is gone, one added appears; the file is private.
+// A directory's listing is kept too, once it has not changed for RACY_MS: a
+// VM added to a base listed so is seen, and one of a kept config is listed
+// the same from the cache as from its config.
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { cacheFile as cacheFileOf, RACY_MS } from '../../server/enumerate-cache';
 import type { VmInfo } from '../../lib/vm';
 import { vmdeck } from '../helpers/cli';
 import { sandbox, type Sandbox } from '../helpers/guest';
@@ -35,7 +39,7 @@ test('a config edited, removed or added since the last enumerate is seen by the 
   const config = join(sb.home, 'vms', 'c1', 'c1.ctys');
   utimesSync(config, 1_700_000_000, 1_700_000_000);
   assert.deepEqual((await listed()).map((v) => v.label), ['c1', 'c2']);
-  const cacheFile = join(sb.run, 'enumerate-cache.json');
+  const cacheFile = join(sb.run, cacheFileOf(join(sb.home, 'vms')));
   assert.equal(statSync(cacheFile).mode & 0o777, 0o600);
   assert.match(readFileSync(cacheFile, 'utf8'), /"c2"/);
 
@@ -53,4 +57,52 @@ test('a config edited, removed or added since the last enumerate is seen by the 
   await create('c3');
   assert.deepEqual((await listed()).map((v) => v.label), ['c1', 'c3']);
   assert.doesNotMatch(readFileSync(cacheFile, 'utf8'), /"c2"/);
+});
+
+test('a base whose listing was kept: a VM added or removed since is seen; the cached facts list as the config does', async () => {
+  await create('d1');
+  await create('d2');
+  const cacheFile = join(sb.run, cacheFileOf(join(sb.home, 'vms')));
+  rmSync(cacheFile, { force: true });
+  const fromConfigs = await listed();
+  // Listings read within RACY_MS of the directory's change are not kept: wait that long, then list (and keep) them.
+  await new Promise((r) => setTimeout(r, RACY_MS + 100));
+  rmSync(cacheFile, { force: true });
+  assert.deepEqual(await listed(), fromConfigs);
+  const kept = JSON.parse(readFileSync(cacheFile, 'utf8')) as { dirs: [string, ...unknown[]][] };
+  assert.ok(kept.dirs.some(([dir]) => dir === join(sb.home, 'vms')), 'the base\'s listing is kept');
+  // From the cache: the same records, in the same form (the paths the cache keeps once are whole again).
+  assert.equal(JSON.stringify(await listed()), JSON.stringify(fromConfigs));
+
+  await create('d3');
+  rmSync(join(sb.home, 'vms', 'd1'), { recursive: true });
+  const labels = (await listed()).map((v) => v.label);
+  assert.ok(labels.includes('d3') && !labels.includes('d1') && labels.includes('d2'), labels.join(' '));
+});
+
+test('each base has a file of its own: a command walking one base leaves the other\'s alone', async () => {
+  const other = join(sb.home, 'other');
+  const r = await vmdeck(['create-conf', '--label', 'o1', '--template', 'linux-x86_64', '--no-create-image', '--base', other], sb.env);
+  assert.equal(r.code, 0, r.stderr);
+  const e = await vmdeck(['enumerate', '--json', '--base', other], sb.env);
+  assert.deepEqual((JSON.parse(e.stdout) as VmInfo[]).map((v) => v.label), ['o1']);
+  const otherFile = join(sb.run, cacheFileOf(other));
+  const before = statSync(otherFile);
+  assert.match(readFileSync(otherFile, 'utf8'), /"o1"/);
+  await create('d4');
+  assert.ok((await listed()).some((v) => v.label === 'd4'));
+  assert.doesNotMatch(readFileSync(join(sb.run, cacheFileOf(join(sb.home, 'vms'))), 'utf8'), /"o1"/);
+  assert.equal(statSync(otherFile).mtimeMs, before.mtimeMs);
+});
+
+test('a config that bash evaluates is read again by each command, and its base\'s file is not written again for it', async () => {
+  await create('dyn');
+  const config = join(sb.home, 'vms', 'dyn', 'dyn.ctys');
+  writeFileSync(config, readFileSync(config, 'utf8').replace(/^MEMSIZE=2048$/m, 'MEMSIZE=$((1024*3))'));
+  assert.equal((await listed()).find((v) => v.label === 'dyn')?.memsize, 3072);
+  const file = join(sb.run, cacheFileOf(join(sb.home, 'vms')));
+  const before = statSync(file);
+  assert.equal((await listed()).find((v) => v.label === 'dyn')?.memsize, 3072);
+  assert.equal(statSync(file).mtimeMs, before.mtimeMs);
+  assert.doesNotMatch(readFileSync(file, 'utf8'), /"dyn"/);
 });
