@@ -28,6 +28,14 @@ export function parseArgs(argv: string[], takesValue: readonly string[], known: 
   return { positional, flags };
 }
 
+/** A subcommand's `ACTION N` (remove 1): N, a number with nothing after it, or a usage error naming what N counts. */
+export function itemNumber(action: string, rest: readonly string[], what: string): number {
+  const [n, ...extra] = rest;
+  if (!n || !/^\d+$/.test(n)) throw new UsageError(`${action} needs a ${what} number, like ${action} 1`);
+  if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
+  return Number(n);
+}
+
 export const flagString = (p: Parsed, name: string): string | undefined => {
   const v = p.flags.get(name);
   return typeof v === 'string' ? v : undefined;

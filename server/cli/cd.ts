@@ -2,7 +2,7 @@
 // and what is in them and in floppy drives A and B.
 import { addCd, changeDrive, removeCd } from '../devices';
 import { resolveVm } from '../runtime';
-import { flagString, parseArgs, UsageError, type Io } from './args';
+import { flagString, itemNumber, parseArgs, UsageError, type Io } from './args';
 
 export const usage = `vmdeck cd L list | add [--iso F] [--if ide|scsi] | remove N | change DRIVE IMAGE | eject DRIVE [--json]
                                          CD/DVD drives 1… (DRIVE cd1…) and floppies (DRIVE fda, fdb);
@@ -32,10 +32,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   if (action === 'remove') {
-    const [n, ...extra] = rest;
-    if (!n || !/^\d+$/.test(n)) throw new UsageError('remove needs a drive number, like remove 1');
-    if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
-    const o = await removeCd(label, Number(n));
+    const n = itemNumber('remove', rest, 'drive');
+    const o = await removeCd(label, n);
     if (p.flags.has('json')) json(o);
     else io.out(`VM '${o.vm.label}': CD/DVD drive ${n} removed${pending(o)}\n`);
     return 0;

@@ -1,7 +1,7 @@
 // vmdeck disk: a VM's disks (N counts from 0, the first is HDDBOOTIMAGE).
 import { addDisk, removeDisk, resizeDisk, setDiskOptions } from '../devices';
 import { resolveVm } from '../runtime';
-import { flagString, parseArgs, UsageError, type Io } from './args';
+import { flagString, itemNumber, parseArgs, UsageError, type Io } from './args';
 
 export const usage = `vmdeck disk L list | add [--size S] [--file F] [--if virtio|ide|scsi] [--readonly] [--cache C] [--discard] [--boot-index N]
                   | set N readonly=on|off cache=C discard=on|off bootindex=N | resize N SIZE [--shrink=L] | remove N [--json]
@@ -65,10 +65,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   if (action === 'remove') {
-    const [n, ...extra] = rest;
-    if (!n || !/^\d+$/.test(n)) throw new UsageError('remove needs a disk number, like remove 1');
-    if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
-    const o = await removeDisk(label, Number(n));
+    const n = itemNumber('remove', rest, 'disk');
+    const o = await removeDisk(label, n);
     if (p.flags.has('json')) json(o);
     else io.out(`VM '${o.vm.label}': disk ${n} removed${o.live ? ', live' : ''} (its image ${o.device.file} is kept)\n`);
     return 0;

@@ -1,7 +1,7 @@
 // vmdeck nic: a VM's NICs (N counts from 0, the first is NIC/MAC0).
 import { addNic, removeNic } from '../devices';
 import { resolveVm } from '../runtime';
-import { flagString, parseArgs, UsageError, type Io } from './args';
+import { flagString, itemNumber, parseArgs, UsageError, type Io } from './args';
 
 export const usage = `vmdeck nic L list | add [--model M] [--net user|vde:SWITCH|tap:IF|none] | remove N [--json]
                                          the VM's NICs; on a running VM add and remove are live`;
@@ -11,10 +11,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const [label, action = 'list', ...rest] = p.positional;
   if (!label) throw new UsageError('a VM label is needed');
   if (action === 'remove') {
-    const [n, ...extra] = rest;
-    if (!n || !/^\d+$/.test(n)) throw new UsageError('remove needs a NIC number, like remove 1');
-    if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
-    const o = await removeNic(label, Number(n));
+    const n = itemNumber('remove', rest, 'NIC');
+    const o = await removeNic(label, n);
     io.out(p.flags.has('json') ? `${JSON.stringify(o, null, 2)}\n` : `VM '${o.vm.label}': NIC ${n} removed${o.live ? ', live' : ''}\n`);
     return 0;
   }
