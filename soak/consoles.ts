@@ -14,7 +14,7 @@ import { runInNewContext } from 'node:vm';
 import WebSocket from 'ws';
 import { verdict } from '../bench/report';
 import { startServer } from '../server/index';
-import { guestImages, sandbox } from '../test/helpers/guest';
+import { demoVmSpec, sandbox } from '../test/helpers/guest';
 import { api, bearer, TEST_TOKEN } from '../test/helpers/server';
 
 export interface ConsoleLoopFigures {
@@ -79,10 +79,7 @@ export async function consoleLoop(rounds: number): Promise<ConsoleLoopFigures> {
   const base = `http://127.0.0.1:${server.port}`;
   const t0 = Date.now();
   try {
-    const images = guestImages();
-    const made = await api(base, 'POST', '/api/vms', {
-      label: 'loop', template: 'kernel-initrd', kernel: images.kernel, initrd: images.initrd, append: images.append, memsize: 128, start: true,
-    });
+    const made = await api(base, 'POST', '/api/vms', { label: 'loop', ...demoVmSpec(128), start: true });
     if (made.status !== 201 || made.json.startError) throw new Error(`consoles: the VM did not start: ${made.text}`);
     const wsBase = `ws://127.0.0.1:${server.port}`;
     const failed: string[] = [];

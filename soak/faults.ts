@@ -11,7 +11,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { verdict } from '../bench/report';
-import { guestImages, sandbox, type Sandbox } from '../test/helpers/guest';
+import { demoVmSpec, sandbox, type Sandbox } from '../test/helpers/guest';
 import { api, bearer, spawnServer, type ChildServer } from '../test/helpers/server';
 
 export interface FaultFigures {
@@ -69,8 +69,7 @@ export async function serverKills(rounds: number): Promise<FaultFigures> {
   const problems: string[] = [];
   const outcomes: string[] = [];
   const t0 = Date.now();
-  const images = guestImages();
-  const guest = { template: 'kernel-initrd', kernel: images.kernel, initrd: images.initrd, append: images.append, memsize: 128 };
+  const guest = demoVmSpec(128);
   let server = await spawnServer(sb);
   const restart = async () => {
     await server.kill();
@@ -165,10 +164,9 @@ export async function snapshotKills(rounds: number): Promise<FaultFigures> {
   const problems: string[] = [];
   const outcomes: string[] = [];
   const t0 = Date.now();
-  const images = guestImages();
   const server = await spawnServer(sb);
   try {
-    const made = await api(server.base, 'POST', '/api/vms', { label: 'snap', template: 'kernel-initrd', kernel: images.kernel, initrd: images.initrd, append: images.append, memsize: 256 });
+    const made = await api(server.base, 'POST', '/api/vms', { label: 'snap', ...demoVmSpec(256) });
     if (made.status !== 201) throw new Error(`faults: the snapshot VM was not made: ${made.text}`);
     const disk = made.json.vm.disk as string;
     for (let r = 0; r < rounds; r++) {

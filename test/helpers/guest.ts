@@ -85,3 +85,8 @@ export function demoVmEnv(images = guestImages(), extra: Record<string, string> 
     MEMSIZE: '256', ...extra,
   };
 }
+
+/** The same demo guest as a POST /api/vms body (KERNEL mode from the template): the host's accelerator, not pinned. */
+export function demoVmSpec(memsize: number, images = guestImages()): { template: string; kernel: string; initrd: string; append: string; memsize: number } {
+  return { template: 'kernel-initrd', kernel: images.kernel, initrd: images.initrd, append: images.append, memsize };
+}
