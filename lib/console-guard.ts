@@ -136,9 +136,11 @@ export class MuxGuard {
   }
 
   output(data: Buffer): MuxSeen {
-    if (data.length === 0) return {};
-    this.tail = Buffer.concat([this.tail, data.subarray(Math.max(0, data.length - HMP_PROMPT.length))]).subarray(-HMP_PROMPT.length);
-    if (this.monitor || !this.tail.equals(HMP_PROMPT)) return {};
+    if (this.monitor || data.length === 0) return {};
+    // Only the last bytes are kept (a copy: the chunk itself is not held), joined to the ones before when the chunk is shorter.
+    const n = HMP_PROMPT.length;
+    this.tail = data.length >= n ? Buffer.from(data.subarray(-n)) : Buffer.concat([this.tail, data]).subarray(-n);
+    if (!this.tail.equals(HMP_PROMPT)) return {};
     this.monitor = new MonitorLineGuard();
     // Whatever the other terminal left typed on the monitor's line is not ours to enter.
     return { toQemu: MonitorLineGuard.reset(), notice: MUX_ON_MONITOR_NOTICE };
