@@ -4,7 +4,9 @@
 // VMs scroll and filter smoothly; thumbnails share one observer and one timer.
 // A row is cheap to mount, as ~7 of them are in every frame of a fast scroll:
 // its links are plain anchors and its buttons carry their action in a data
-// attribute, with one click handler on the table for them all
+// attribute, with one click handler on the table for them all; and a row
+// that comes into the window while the list scrolls leaves its actions out
+// (a third of a row's cost) until the list is at rest, SETTLE_MS later
 // (docs/PERFORMANCE.md, "The VM list's scrolling").
 // A row with something to say (a refused action, why it failed) grows by one
 // line beneath it, so that its cells and buttons stay in line with the others.
@@ -26,6 +28,8 @@ import { hostApi, hostOf, hostsApi, LOCAL } from './hosts';
 const ROW = 44;
 const NOTE = 18;
 const OVERSCAN = 8;
+/** How long after the last scroll event the list is at rest (react-window's isScrolling). */
+const SETTLE_MS = 150;
 // Text columns grow with the window up to a width worth reading; beyond that the space stays empty.
 const COLUMNS = '76px minmax(140px,320px) minmax(70px,140px) 160px minmax(110px,260px) 136px 76px 48px minmax(130px,220px) 344px';
 const MIN_WIDTH = 'min-w-[1300px]';
@@ -222,6 +226,7 @@ function VmGrid({ vms, status, onAction, empty }: {
 }) {
   const box = useRef<HTMLDivElement>(null);
   const [view, setView] = useState({ top: 0, height: 800 });
+  const [scrolling, setScrolling] = useState(false);
   const cpu = useRecentCpu(vms.some((v) => v.state === 'running' || v.state === 'paused'));
   // Where each row starts; the last entry is the height of them all.
   const tops = useMemo(() => {
@@ -235,13 +240,20 @@ function VmGrid({ vms, status, onAction, empty }: {
   // event (the browser has laid out by then): nothing here forces a layout.
   useEffect(() => {
     const el = box.current!;
-    const onScroll = () => setView((v) => (v.top === el.scrollTop ? v : { ...v, top: el.scrollTop }));
+    let rest: ReturnType<typeof setTimeout> | undefined;
+    const onScroll = () => {
+      setView((v) => (v.top === el.scrollTop ? v : { ...v, top: el.scrollTop }));
+      setScrolling(true);
+      clearTimeout(rest);
+      rest = setTimeout(() => setScrolling(false), SETTLE_MS);
+    };
     const ro = new ResizeObserver(([entry]) => setView((v) => ({ ...v, height: entry.contentRect.height })));
     ro.observe(el);
     el.addEventListener('scroll', onScroll, { passive: true });
     return () => {
       ro.disconnect();
       el.removeEventListener('scroll', onScroll);
+      clearTimeout(rest);
     };
   }, []);
 
@@ -285,7 +297,7 @@ function VmGrid({ vms, status, onAction, empty }: {
       </div>
       <div role="rowgroup" className={`relative ${MIN_WIDTH}`} style={{ height: tops[vms.length] }}>
         {vms.slice(first, last).map((vm, i) => (
-          <VmRow key={vm.label} vm={vm} index={first + i} top={tops[first + i]} status={status[vm.label]} cpu={cpu[vm.label]} />
+          <VmRow key={vm.label} vm={vm} index={first + i} top={tops[first + i]} status={status[vm.label]} cpu={cpu[vm.label]} atRest={!scrolling} />
         ))}
       </div>
       {empty && (
@@ -326,13 +338,18 @@ function rowAt(tops: number[], y: number): number {
 // A row's links are plain anchors (VmGrid's onClick follows them): nothing is
 // prefetched (scrolling through 1,000 VMs would fetch the VM page of every
 // row that passes by), and nothing is mounted but the element.
-const VmRow = memo(function VmRow({ vm, index, top, status, cpu }: {
+// A row mounted while the list scrolls has an empty actions cell (of the
+// same size) until the list is at rest; once shown, its actions stay.
+const VmRow = memo(function VmRow({ vm, index, top, status, cpu, atRest }: {
   vm: VmInfo;
   cpu?: (number | null)[];
   index: number;
   top: number;
   status?: RowStatus;
+  atRest: boolean;
 }) {
+  const [actions, setActions] = useState(atRest);
+  if (atRest && !actions) setActions(true); // state adjusted while rendering: no second commit
   const href = `/vms/${encodeURIComponent(vm.label)}`;
   const busy = status?.pending !== undefined;
   const up = vm.state === 'running' || vm.state === 'paused';
@@ -390,15 +407,17 @@ const VmRow = memo(function VmRow({ vm, index, top, status, cpu }: {
         {vm.ip || <span className="text-muted">{vm.mac || 'DHCP'}</span>}
       </span>
       <span role="cell" className="min-w-0 self-center px-2">
-        <span className="flex items-center gap-1">
-          {vm.state === 'paused' && badge !== 'failed'
-            ? btn('resume', 'Resume', true)
-            : btn('start', vm.state === 'suspended' ? 'Resume' : 'Start', !up)}
-          {btn('poweroff', 'Shut down', vm.state === 'running')}
-          {btn('force', 'Force off', up, 'btn-danger')}
-          {btn('pause', 'Pause', vm.state === 'running')}
-          <a href={href} className="btn btn-sm">Console</a>
-        </span>
+        {actions && (
+          <span className="flex items-center gap-1">
+            {vm.state === 'paused' && badge !== 'failed'
+              ? btn('resume', 'Resume', true)
+              : btn('start', vm.state === 'suspended' ? 'Resume' : 'Start', !up)}
+            {btn('poweroff', 'Shut down', vm.state === 'running')}
+            {btn('force', 'Force off', up, 'btn-danger')}
+            {btn('pause', 'Pause', vm.state === 'running')}
+            <a href={href} className="btn btn-sm">Console</a>
+          </span>
+        )}
       </span>
       {note && (
         <span role="cell" aria-colspan={9} title={note}
