@@ -8,7 +8,9 @@
 //     chromium's own trace of the renderer's main thread (ms per frame of
 //     script, style, layout, paint, GC);
 //   - filtering: typing a label into the filter until one row is left;
-//   - rows in the DOM (the list is windowed) and the page's JS heap.
+//   - rows in the DOM (the list is windowed) and the page's JS heap;
+//   - at rest after a scroll, rows that have their actions back (rows that
+//     come into the window while the list scrolls leave them out).
 //
 // The peer. The question is whether a thousand VMs scroll as smoothly as a
 // short list. A list of 10 does not scroll at all (it fits the window): its
@@ -138,6 +140,22 @@ async function tracedScroll(page: Page, pingPong: boolean): Promise<Record<Categ
   return Object.fromEntries(CATEGORIES.map((c) => [c, ms[c] / FRAMES])) as Record<Category, number>;
 }
 
+/** After a scroll, once the list is at rest: how many of the rows in the DOM have their actions back, of how many. */
+async function actionsAtRest(page: Page): Promise<[number, number]> {
+  await page.evaluate(async () => {
+    const el = document.querySelector('[role=table]') as HTMLElement;
+    for (let y = 3000; y <= 12_000; y += 3000) {
+      el.scrollTop = y;
+      await new Promise((r) => requestAnimationFrame(r));
+    }
+  });
+  await page.waitForTimeout(500); // VmList's SETTLE_MS is 150
+  return page.evaluate(() => {
+    const rows = [...document.querySelectorAll('[role=table] [role=rowgroup]:last-child > [role=row]')];
+    return [rows.filter((r) => r.querySelector('button[data-action]')).length, rows.length] as [number, number];
+  });
+}
+
 /** Typing the last VM's label into the filter until it is the one row left. */
 async function filterToOne(page: Page, n: number): Promise<number> {
   const target = `vm${String(n - 1).padStart(5, '0')}`;
@@ -183,6 +201,7 @@ async function main(): Promise<void> {
       traces[name].push(await tracedScroll(l.page, pingPong));
     }
     await many.page.bringToFront();
+    const [withActions, inDom] = await actionsAtRest(many.page);
     const filterMany = await filterToOne(many.page, MANY);
     await few.page.bringToFront();
     const filterFew = await filterToOne(few.page, FEW);
@@ -220,6 +239,7 @@ async function main(): Promise<void> {
     console.log(`  ${verdict(manyLong === 0)}  no long task (>50 ms) while scrolling ${MANY} VMs: ${manyLong}`);
     console.log(`  ${verdict(filterMany < 250)}  filter ${MANY} VMs to one in < 250 ms: ${filterMany} ms`);
     console.log(`  ${verdict(lastMany.domRows < 60)}  windowed: < 60 rows in the DOM with ${MANY} VMs: ${lastMany.domRows}`);
+    console.log(`  ${verdict(withActions === inDom && inDom > 0)}  at rest after a scroll, every row in the DOM has its actions: ${withActions} of ${inDom}`);
   } finally {
     await browser.close();
   }
