@@ -33,17 +33,11 @@
 // many, short, many…) so that the machine's load falls on both alike; the
 // trace is taken in turns of its own (tracing slows the frames).
 // Prints numbers, ratios and PASS/MISS per target; asserts nothing.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
+import { CHROMIUM_FLAGS, login, startServer, world } from './list-world';
 import { fmt, median, percentile, verdict } from './report';
 import { CATEGORIES, traceMainThread, type Category } from './trace';
-import { benchWorld, writeVms } from './world';
 
-const REPO = fileURLToPath(new URL('..', import.meta.url));
-const TOKEN = 'bench-list-token';
 const FEW = 10;
 const MANY = Number(process.env.BENCH_LIST_VMS ?? 1000);
 const STEP = 300;
@@ -51,46 +45,11 @@ const FRAMES = 120;
 const TURNS = 3;
 /** The list's row height (components/VmList.tsx's ROW). */
 const ROW = 44;
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run'];
 
-const servers: ChildProcess[] = [];
-const { root } = benchWorld('vd-bench-list-', () => servers.forEach((s) => s.kill('SIGKILL')));
-
-/** A VMDECK_HOME and VMDECK_RUN of their own with VMs vm00000… in the default base, all stopped, a third of them FreeBSD. */
-async function world(name: string, n: number): Promise<{ home: string; run: string }> {
-  const home = join(root, name);
-  const run = join(root, `${name}-run`);
-  mkdirSync(run, { mode: 0o700 });
-  await writeVms(join(home, 'vms'), 0, n, (i) => ({ os: i % 3 ? 'Linux' : 'FreeBSD' }));
-  return { home, run };
-}
-
-function startServer({ home, run }: { home: string; run: string }): Promise<string> {
-  const server = spawn(process.execPath, [join(REPO, 'bin/vmdeck.js'), 'serve', '--host', '127.0.0.1', '--port', '0'],
-    { env: { ...process.env, VMDECK_HOME: home, VMDECK_RUN: run, VMDECK_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] });
-  servers.push(server);
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`bench: the server did not start: ${out}`)), 30_000);
-    const look = (d: Buffer) => {
-      out += d;
-      const m = /dashboard on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
-      if (m) { clearTimeout(t); resolve(m[1]); }
-    };
-    server.stdout!.on('data', look);
-    server.stderr!.on('data', look);
-    server.once('exit', (code) => reject(new Error(`bench: the server exited with ${code}: ${out}`)));
-  });
-}
-
-/** Logs the page in (once: a second login hands over a new page secret in a fragment a quick navigation can lose), then opens the list of n VMs; the ms until it says so. */
+/** Opens the list of n VMs (the page logged in on that server first); the ms until it says so. */
 async function openList(page: Page, base: string, n: number): Promise<number> {
   await page.bringToFront();
-  if (!page.url().startsWith(base)) {
-    await page.goto(`${base}/login?token=${TOKEN}`);
-    await page.waitForFunction(() => localStorage.getItem('vmdeck:csrf') && !location.hash); // components/session.ts took the secret
-  }
+  if (!page.url().startsWith(base)) await login(page, base);
   const t0 = Date.now();
   await page.goto(`${base}/`);
   await page.waitForFunction((want) => document.querySelector('[aria-live]')?.textContent?.startsWith(want), `${n} VMs`, { polling: 'raf', timeout: 60_000 });
