@@ -99,19 +99,25 @@ async function tracedScroll(page: Page, pingPong: boolean): Promise<Record<Categ
   return Object.fromEntries(CATEGORIES.map((c) => [c, ms[c] / FRAMES])) as Record<Category, number>;
 }
 
-/** After a scroll, once the list is at rest: how many of the rows in the DOM have their actions back, of how many. */
-async function actionsAtRest(page: Page): Promise<[number, number]> {
-  await page.evaluate(async () => {
+/**
+ * After a scroll, once the list is at rest: how many of the rows in the DOM
+ * have their actions back, of how many, and the longest task (ms) while they
+ * came back (0: none over 50 ms).
+ */
+async function actionsAtRest(page: Page): Promise<[number, number, number]> {
+  return page.evaluate(async () => {
     const el = document.querySelector('[role=table]') as HTMLElement;
     for (let y = 3000; y <= 12_000; y += 3000) {
       el.scrollTop = y;
       await new Promise((r) => requestAnimationFrame(r));
     }
-  });
-  await page.waitForTimeout(500); // VmList's SETTLE_MS is 150
-  return page.evaluate(() => {
-    const rows = [...document.querySelectorAll('[role=table] [role=rowgroup]:last-child > [role=row]')];
-    return [rows.filter((r) => r.querySelector('button[data-action]')).length, rows.length] as [number, number];
+    let longest = 0;
+    const obs = new PerformanceObserver((l) => { for (const e of l.getEntries()) longest = Math.max(longest, e.duration); });
+    obs.observe({ entryTypes: ['longtask'] });
+    await new Promise((r) => setTimeout(r, 500)); // VmList's SETTLE_MS is 150
+    obs.disconnect();
+    const rows = [...el.querySelectorAll('[role=rowgroup]:last-child > [role=row]')];
+    return [rows.filter((r) => r.querySelector('button[data-action]')).length, rows.length, Math.round(longest)] as [number, number, number];
   });
 }
 
@@ -160,7 +166,7 @@ async function main(): Promise<void> {
       traces[name].push(await tracedScroll(l.page, pingPong));
     }
     await many.page.bringToFront();
-    const [withActions, inDom] = await actionsAtRest(many.page);
+    const [withActions, inDom, settleTask] = await actionsAtRest(many.page);
     const filterMany = await filterToOne(many.page, MANY);
     await few.page.bringToFront();
     const filterFew = await filterToOne(few.page, FEW);
@@ -199,6 +205,7 @@ async function main(): Promise<void> {
     console.log(`  ${verdict(filterMany < 250)}  filter ${MANY} VMs to one in < 250 ms: ${filterMany} ms`);
     console.log(`  ${verdict(lastMany.domRows < 60)}  windowed: < 60 rows in the DOM with ${MANY} VMs: ${lastMany.domRows}`);
     console.log(`  ${verdict(withActions === inDom && inDom > 0)}  at rest after a scroll, every row in the DOM has its actions: ${withActions} of ${inDom}`);
+    console.log(`  ${verdict(settleTask === 0)}  no long task (>50 ms) as they come back: ${settleTask ? `${settleTask} ms` : 'none'}`);
   } finally {
     await browser.close();
   }

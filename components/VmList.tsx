@@ -12,7 +12,7 @@
 // line beneath it, so that its cells and buttons stay in line with the others.
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { memo, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
+import { memo, startTransition, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
 import type { VmInfo } from '@/lib/vm';
 import { api, screenshotUrl, type StopMode, type VmEvent } from './api';
 import { useConfirm } from './Confirm';
@@ -245,7 +245,8 @@ function VmGrid({ vms, status, onAction, empty }: {
       setView((v) => (v.top === el.scrollTop ? v : { ...v, top: el.scrollTop }));
       setScrolling(true);
       clearTimeout(rest);
-      rest = setTimeout(() => setScrolling(false), SETTLE_MS);
+      // A transition: React renders the rows' actions in slices, yielding to input between them.
+      rest = setTimeout(() => startTransition(() => setScrolling(false)), SETTLE_MS);
     };
     const ro = new ResizeObserver(([entry]) => setView((v) => ({ ...v, height: entry.contentRect.height })));
     ro.observe(el);
