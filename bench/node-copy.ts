@@ -24,7 +24,7 @@ function slabCopy(tcp: Socket): void {
       unix.resume();
     }
   };
-  reader.onChunk = (chunk, release) => {
+  reader.onChunk = (_frame, chunk, release) => {
     reads++;
     readBytes += chunk.length;
     const pause = tcp.writableLength + chunk.length > VNC_HIGH_WATER;

@@ -468,7 +468,7 @@ async function main(): Promise<void> {
   console.log(`  vmdeck / UNIX socket directly  median ${fmt(vsBare * 100, 0)}% (no process between: the ceiling, no target)`);
   // Node without ws: its share of socat is the floor of any Node bridge; the bridge's share of it is what ws and the framing cost.
   console.log(`  Node copy / raw copy           its own reads ${fmt(median(perRound(4, 2)) * 100, 0)}%, the bridge's reads ${fmt(median(perRound(5, 2)) * 100, 0)}% (no ws: the floor of a Node process)`);
-  console.log(`  vmdeck / Node copy, same reads median ${fmt(median(perRound(0, 5)) * 100, 0)}% (what ws and its frames cost)`);
+  console.log(`  vmdeck / Node copy, same reads median ${fmt(median(perRound(0, 5)) * 100, 0)}% (the WebSocket: the bridge's framing and the reader's parse of it)`);
   const cores = availableParallelism();
   const busy = m.otherCpus > 0.25 ? ': they compete with the bridges and the reader, expect the ratios to be noisier' : '';
   console.log(`  other processes kept ${fmt(m.otherCpus, 2)} of ${cores} CPUs busy during the rounds${busy}`);
