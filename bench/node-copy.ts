@@ -5,7 +5,10 @@
 //   pipe: unix.pipe(tcp), Node's own reads (libuv's 64 KiB buffer);
 //   slab: the bridge's reads (server/ws/vnc.ts SlabReader: 1 MiB slabs,
 //         chunks written without copying), the bridge's back-pressure, and
-//         one write per read: the bridge without ws.
+//         one write per read: the bridge without ws;
+//   frames: the same, each read written as the bridge writes it, a binary
+//         WebSocket frame (no handshake: the reader parses the frames with
+//         ws's receiver): the bridge without ws's WebSocket object.
 import { connect, createServer, type Socket } from 'node:net';
 import { SlabReader, VNC_HIGH_WATER } from '../server/ws/vnc';
 
@@ -14,7 +17,7 @@ const [mode, path] = process.argv.slice(2);
 let reads = 0;
 let readBytes = 0;
 
-function slabCopy(tcp: Socket): void {
+function slabCopy(tcp: Socket, framed: boolean): void {
   const reader = new SlabReader();
   const unix = connect({ path, onread: reader.onread });
   let paused = false;
@@ -24,12 +27,13 @@ function slabCopy(tcp: Socket): void {
       unix.resume();
     }
   };
-  reader.onChunk = (_frame, chunk, release) => {
+  reader.onChunk = (frame, chunk, release) => {
     reads++;
     readBytes += chunk.length;
-    const pause = tcp.writableLength + chunk.length > VNC_HIGH_WATER;
+    const out = framed ? frame : chunk;
+    const pause = tcp.writableLength + out.length > VNC_HIGH_WATER;
     if (pause) paused = true;
-    tcp.write(chunk, pause ? () => { release?.(); drained(); } : release ?? undefined);
+    tcp.write(out, pause ? () => { release?.(); drained(); } : release ?? undefined);
     return !pause;
   };
   unix.on('error', () => tcp.destroy());
@@ -39,8 +43,8 @@ function slabCopy(tcp: Socket): void {
 const server = createServer((tcp) => {
   tcp.setNoDelay(true);
   tcp.on('error', () => {});
-  if (mode === 'slab') {
-    slabCopy(tcp);
+  if (mode === 'slab' || mode === 'frames') {
+    slabCopy(tcp, mode === 'frames');
   } else {
     const unix = connect(path);
     unix.on('error', () => tcp.destroy());

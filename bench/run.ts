@@ -4,7 +4,8 @@
 //      websockify on the same stream, against a raw copy of the UNIX socket
 //      (socat relaying it to TCP, no WebSocket), against plain Node copies
 //      of it (bench/node-copy.ts: no ws, Node's own reads and the bridge's:
-//      the floor of a Node process) and, as the ceiling with no process in
+//      the floor of a Node process; and the bridge's frames without ws,
+//      parsed by the reader with ws's receiver) and, as the ceiling with no process in
 //      between, reading the UNIX socket directly; all read by one reader in its own
 //      process (bench/stream-client.ts) in short rounds, the contenders taking
 //      turns; the verdicts are medians of the per-round ratios;
@@ -15,7 +16,7 @@
 //      (bench/clients.ts, in 4 processes) each in processes of their own, as
 //      browsers are; CPU per keystroke of the typist, the bridge, the viewers;
 //      BENCH_SERIAL_DUMP and BENCH_SERVER_PROF lay each trip beside the
-//      server's profile (docs/PERFORMANCE.md, the fourth round);
+//      server's profile (docs/PERFORMANCE.md, "Serial p99 and VNC, measured again");
 //   3. server memory per idle console;
 //   4. each page's first-load JS, from Next's own build report, gzipped.
 // Prints numbers, ratios and PASS/MISS against issue 16's targets; asserts nothing. Bounded
@@ -266,7 +267,7 @@ const SERIAL_RUNS = 3;
  * Round trips on each path before the first run, and through the bridge
  * each time the 99 viewers (new processes) are up, not counted: the p99 of a
  * fresh typist's first ~4,000 trips is its JIT's and its young heap's
- * warm-up, not the bridge's (docs/PERFORMANCE.md, the fourth round).
+ * warm-up, not the bridge's (docs/PERFORMANCE.md, "Serial p99 and VNC, measured again").
  * BENCH_SERIAL_WARMUP=0 measures cold, as the bench did before.
  */
 const SERIAL_WARMUP = Number(process.env.BENCH_SERIAL_WARMUP ?? 4000);
@@ -428,12 +429,13 @@ async function main(): Promise<void> {
   children.push(socat);
   await within(waitForPort(socatPort), 10_000, 'socat listening');
   // Plain Node relays (bench/node-copy.ts), no ws: what a Node process copying a socket reaches, Node's own reads and the bridge's.
-  const nodeCopy = async (mode: 'pipe' | 'slab') => {
+  const nodeCopy = async (mode: 'pipe' | 'slab' | 'frames') => {
     const { proc, match: ready } = await startChild(process.execPath, ['--import', 'tsx', join(REPO, 'bench/node-copy.ts'), mode, unixStream], /ready (\d+)/, { ...process.env });
     return { proc, port: Number(ready[1]) };
   };
   const nodePipe = await nodeCopy('pipe');
   const nodeSlab = await nodeCopy('slab');
+  const nodeFrames = await nodeCopy('frames');
   const reader = await startWorker<ReadResult>('bench/stream-client.ts');
   const wsRead = (url: string) => (bytes: number) => reader.ask({ url, protocols: ['binary'], token: TOKEN, bytes });
   const contenders: Contender[] = [
@@ -443,9 +445,10 @@ async function main(): Promise<void> {
     { name: 'UNIX socket directly', pid: null, read: (bytes) => reader.ask({ path: unixStream, bytes }) },
     { name: 'Node copy, its own reads', pid: nodePipe.proc.pid!, read: (bytes) => reader.ask({ port: nodePipe.port, bytes }) },
     { name: "Node copy, the bridge's reads", pid: nodeSlab.proc.pid!, read: (bytes) => reader.ask({ port: nodeSlab.port, bytes }) },
+    { name: '... and its frames, parsed', pid: nodeFrames.proc.pid!, read: (bytes) => reader.ask({ port: nodeFrames.port, bytes, frames: true }) },
   ];
   const m = await measureAll(contenders);
-  for (const p of [websockify, socat, nodePipe.proc, nodeSlab.proc]) p.kill('SIGTERM');
+  for (const p of [websockify, socat, nodePipe.proc, nodeSlab.proc, nodeFrames.proc]) p.kill('SIGTERM');
   console.log(`\nVNC stream, ${STREAM_BYTES / 1048576} MiB per read, ${m.rounds} rounds (order turned each round), one reader process for all;`);
   console.log('medians; MiB/s from the first byte to the last, first byte timed from connecting:');
   for (const [i, c] of contenders.entries()) {
@@ -469,6 +472,7 @@ async function main(): Promise<void> {
   // Node without ws: its share of socat is the floor of any Node bridge; the bridge's share of it is what ws and the framing cost.
   console.log(`  Node copy / raw copy           its own reads ${fmt(median(perRound(4, 2)) * 100, 0)}%, the bridge's reads ${fmt(median(perRound(5, 2)) * 100, 0)}% (no ws: the floor of a Node process)`);
   console.log(`  vmdeck / Node copy, same reads median ${fmt(median(perRound(0, 5)) * 100, 0)}% (the WebSocket: the bridge's framing and the reader's parse of it)`);
+  console.log(`  Node copy, frames / no frames  median ${fmt(median(perRound(6, 5)) * 100, 0)}%, vmdeck / Node copy, frames ${fmt(median(perRound(0, 6)) * 100, 0)}% (the frames and their parse; the rest: ws's WebSocket object)`);
   const cores = availableParallelism();
   const busy = m.otherCpus > 0.25 ? ': they compete with the bridges and the reader, expect the ratios to be noisier' : '';
   console.log(`  other processes kept ${fmt(m.otherCpus, 2)} of ${cores} CPUs busy during the rounds${busy}`);
@@ -483,7 +487,7 @@ async function main(): Promise<void> {
   // The issue's targets (16): the serial overheads, and VNC ahead of websockify in every quartile of the rounds.
   console.log(`  ${verdict(wq1 >= 1.25)}  VNC throughput vs websockify ≥ 1.25× in every quartile: lowest quartile ${fmt(wq1, 2)}×, median ${fmt(vsWebsockify, 2)}× (${m.rounds} rounds)`);
   console.log(`  ${verdict(vsRaw >= 0.85)}  VNC throughput vs a raw UNIX-socket copy ≥ 85%: ${fmt(vsRaw * 100, 0)}% (median of ${m.rounds} rounds)`);
-  console.log(`  ${verdict(oursCpu <= theirsCpu)}  bridge CPU/GiB ≤ websockify's: ${fmt(oursCpu, 2)} vs ${fmt(theirsCpu, 2)} s (raw copy ${fmt(m.cpuPerGiB[2], 2)} s; Node copy, no ws ${fmt(m.cpuPerGiB[4], 2)}, ${fmt(m.cpuPerGiB[5], 2)} s)`);
+  console.log(`  ${verdict(oursCpu <= theirsCpu)}  bridge CPU/GiB ≤ websockify's: ${fmt(oursCpu, 2)} vs ${fmt(theirsCpu, 2)} s (raw copy ${fmt(m.cpuPerGiB[2], 2)} s; Node copy, no ws ${fmt(m.cpuPerGiB[4], 2)}, ${fmt(m.cpuPerGiB[5], 2)}, ${fmt(m.cpuPerGiB[6], 2)} s)`);
   for (const [n, limit] of [[1, 1], [100, 2]] as const) {
     const o = median(overhead(n));
     console.log(`  ${verdict(o < limit)}  serial round-trip overhead p99 < ${limit} ms with ${n} console${n > 1 ? 's' : ''}: ${fmt(o, 3)} ms (median of ${SERIAL_RUNS} runs, spread ${fmt(Math.max(...overhead(n)) - Math.min(...overhead(n)), 3)} ms)`);
