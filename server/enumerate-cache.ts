@@ -33,10 +33,11 @@ export interface CachedInfo extends Stamp {
   plain: boolean;
 }
 
-/** What ENUMERATE walks of one directory: its .ctys files and its subdirectories (names). */
+/** What ENUMERATE walks of one directory: its .ctys files, its subdirectories and its saved states (*.suspend; names). */
 export interface CachedDir extends Stamp {
   configs: string[];
   subdirs: string[];
+  suspends: string[];
 }
 
 export interface EnumerateCache {
@@ -47,7 +48,7 @@ export interface EnumerateCache {
 /** The file of one base: named by a digest of its path, which the file holds too. */
 export const cacheFile = (base: string) => `enumerate-cache-${createHash('sha256').update(base).digest('hex').slice(0, 16)}.json`;
 /** Bumped when VmInfo or this file's form changes: an older file is then ignored. */
-const VERSION = 4;
+const VERSION = 5;
 /** The one file of every base that versions before 3 wrote. */
 const OLD_FILE = 'enumerate-cache.json';
 
@@ -65,7 +66,7 @@ export const settled = (st: Stamp, readAtMs: number) => st.mtimeMs < readAtMs - 
 
 /** path, stamp, label, #@#VMSTATE, and the length of its record in the text after the index. */
 type ConfigRow = [string, number, number, number, number, string, string, number];
-type DirRow = [string, number, number, number, number, string[], string[]];
+type DirRow = [string, number, number, number, number, string[], string[], string[]];
 
 /**
  * A record of `vmdeck enumerate --json` (JSON.stringify(list, null, 2)):
@@ -113,7 +114,7 @@ export function loadEnumerateCache(root: string, base: string): EnumerateCache {
       out.configs.set(path, { mtimeMs, ctimeMs, size, ino, label, vmstate, text: text.slice(at, at + length), plain: true });
       at += length;
     }
-    for (const [path, mtimeMs, ctimeMs, size, ino, configs, subdirs] of data.dirs) out.dirs.set(path, { mtimeMs, ctimeMs, size, ino, configs, subdirs });
+    for (const [path, mtimeMs, ctimeMs, size, ino, configs, subdirs, suspends] of data.dirs) out.dirs.set(path, { mtimeMs, ctimeMs, size, ino, configs, subdirs, suspends });
   } catch {
     // none yet, or unreadable: every config is read
   }
@@ -134,7 +135,7 @@ export function saveEnumerateCache(root: string, base: string, cache: EnumerateC
     texts.push(text);
   }
   const dirs: DirRow[] = [];
-  for (const [path, d] of cache.dirs) if (under(path)) dirs.push([path, d.mtimeMs, d.ctimeMs, d.size, d.ino, d.configs, d.subdirs]);
+  for (const [path, d] of cache.dirs) if (under(path)) dirs.push([path, d.mtimeMs, d.ctimeMs, d.size, d.ino, d.configs, d.subdirs, d.suspends]);
   const file = join(root, cacheFile(base));
   const tmp = `${file}.${process.pid}.tmp`;
   if (!oldFileGone) {

@@ -24,7 +24,7 @@ import { pendingChanges } from './pending';
 import { trustedRunRoot } from './paths';
 import { progressOf } from './progress';
 import { recordText } from './enumerate-cache';
-import { readVmInfo, type FoundVm } from './store';
+import { enumerateFound, filterVmstate, readVmInfo } from './store';
 import { task, taskFailed, taskLabel, taskOutput } from './tasks';
 
 export type { RuntimeStatus } from './runtime';
@@ -80,12 +80,17 @@ export async function withStatus(vms: VmInfo[]): Promise<VmInfo[]> {
 }
 
 /**
- * The records of `vmdeck enumerate --json` (recordText) of what
- * enumerateFound found, in withStatus's states: a stopped VM's is the text
- * ENUMERATE kept (its facts not parsed); the others' are made from their
- * facts with withStatus.
+ * The records of `vmdeck enumerate --json` (recordText) of the VMs under the
+ * bases that vmstate lets through (filterVmstate), in withStatus's states: a
+ * stopped VM's is the text ENUMERATE kept (its facts not parsed); the
+ * others' are made from their facts with withStatus. Whether a saved state
+ * waits comes from the walk's listing of the VM's directory for a VM with
+ * no runtime directory before the walk or after it: a suspend puts the
+ * saved state in place while QEMU runs, so none came meanwhile.
  */
-export async function jsonRecords(found: FoundVm[]): Promise<string[]> {
+export async function enumerateRecords(baseList: string[], vmstate?: string): Promise<string[]> {
+  const before = (await liveLabels()).live;
+  const found = filterVmstate(await enumerateFound(baseList), vmstate);
   if (found.length === 0) return [];
   const { root, live } = await liveLabels();
   const probed = await withStatus(found.filter((f) => live.has(f.label)).map((f) => f.info()));
@@ -97,7 +102,7 @@ export async function jsonRecords(found: FoundVm[]): Promise<string[]> {
       out.push(recordText(probed[next++]));
       continue;
     }
-    const state = stoppedState(f);
+    const state = before.has(f.label) ? stoppedState(f) : f.suspendListed ? 'suspended' : 'stopped';
     const text = state === 'stopped' ? f.stoppedText() : undefined;
     out.push(text ?? recordText(applyStatus(f.info(), { state, runDir: `${root}/${f.label}` })));
   }

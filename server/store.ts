@@ -71,10 +71,11 @@ function listDir(dir: string, readAtMs: number): CachedDir | null {
   } catch {
     return null; // vanished or unreadable
   }
-  const listing: CachedDir = { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size, ino: st.ino, configs: [], subdirs: [] };
+  const listing: CachedDir = { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size, ino: st.ino, configs: [], subdirs: [], suspends: [] };
   for (const e of entries) {
     if (e.name.startsWith('.') || e.name === 'node_modules') continue;
     if (e.isFile() && e.name.endsWith('.ctys')) listing.configs.push(e.name);
+    else if (e.isFile() && e.name.endsWith('.suspend')) listing.suspends.push(e.name);
     else if (e.isDirectory()) listing.subdirs.push(e.name);
   }
   if (settled(st, readAtMs)) {
@@ -86,8 +87,8 @@ function listDir(dir: string, readAtMs: number): CachedDir | null {
   return listing;
 }
 
-/** The .ctys files under base, up to MAX_DEPTH levels down, sorted; the directories walked go into walkedDirs. */
-async function findConfigs(base: string, walkedDirs: Set<string>): Promise<string[]> {
+/** The .ctys files under base, up to MAX_DEPTH levels down, sorted; the directories walked go into walkedDirs with their listings. */
+async function findConfigs(base: string, walkedDirs: Map<string, CachedDir>): Promise<string[]> {
   const out: string[] = [];
   const readAtMs = Date.now();
   let level = [base];
@@ -98,7 +99,7 @@ async function findConfigs(base: string, walkedDirs: Set<string>): Promise<strin
       if (++done % SLICE === 0) await yieldToLoop();
       const listing = listDir(dir, readAtMs);
       if (!listing) continue;
-      walkedDirs.add(dir);
+      walkedDirs.set(dir, listing);
       for (const name of listing.configs) out.push(child(dir, name));
       for (const name of listing.subdirs) next.push(child(dir, name));
     }
@@ -246,6 +247,8 @@ export class FoundVm {
   constructor(
     private readonly entry: CachedInfo,
     readonly config: string,
+    /** Whether the walk's listing of its directory had its saved state (<label>.suspend; runtime.ts's suspendFile). */
+    readonly suspendListed: boolean,
     /** What ENUMERATE found suspicious (VmInfo's warnings); none when undefined. */
     readonly warnings?: string[],
   ) {}
@@ -270,7 +273,7 @@ export class FoundVm {
   }
 
   withWarnings(warnings: string[]): FoundVm {
-    return new FoundVm(this.entry, this.config, warnings);
+    return new FoundVm(this.entry, this.config, this.suspendListed, warnings);
   }
 
   /** Its --json record while stopped; undefined with warnings (the record then has them). */
@@ -305,7 +308,7 @@ export async function enumerateFound(baseList = bases()): Promise<FoundVm[]> {
     for (const [path, entry] of kept.dirs) if (!dirCache.has(path)) dirCache.set(path, entry);
   }
   for (const base of walked) {
-    const dirsSeen = new Set<string>();
+    const dirsSeen = new Map<string, CachedDir>();
     const configs = await findConfigs(base, dirsSeen);
     const configsSeen = new Set(configs);
     const entries: (CachedInfo | null)[] = [];
@@ -323,7 +326,9 @@ export async function enumerateFound(baseList = bases()): Promise<FoundVm[]> {
     for (const [i, entry] of entries.entries()) {
       if (!entry || seen.has(entry.label)) continue;
       seen.add(entry.label);
-      found.push(new FoundVm(entry, configs[i]));
+      const config = configs[i];
+      const suspends = dirsSeen.get(config.slice(0, config.lastIndexOf('/')))!.suspends;
+      found.push(new FoundVm(entry, config, suspends.length > 0 && suspends.includes(`${entry.label}.suspend`)));
     }
     // Configs and directories gone from the base are forgotten; the others' entries stay.
     for (const path of cache.keys()) if (!configsSeen.has(path) && isUnder(path, base)) forget(path);

@@ -5,8 +5,8 @@ import { CTYS_RECORD_FIELDS, ctysRecords } from '../../lib/ctys-record';
 import type { VmInfo } from '../../lib/vm';
 import { loadMacmap } from '../macmap';
 import { bases } from '../paths';
-import { jsonRecords, withStatus } from '../runner';
-import { enumerateFound, filterVmstate } from '../store';
+import { enumerateRecords, withStatus } from '../runner';
+import { enumerate, filterVmstate } from '../store';
 import { flagString, parseArgs, type Io } from './args';
 
 export const usage = `vmdeck enumerate [--base DIR%DIR…] [--vmstate=S%S…|all] [--json|--ctys [--title]]
@@ -20,14 +20,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const given = base ? base.split('%').filter(Boolean) : [];
   // A base asked for by name that is not there is a typo more often than an empty base.
   for (const b of given) if (!existsSync(b)) io.err(`vmdeck enumerate: warning: base '${b}' does not exist\n`);
-  const found = filterVmstate(await enumerateFound(base ? given : bases(io.env as NodeJS.ProcessEnv)), flagString(p, 'vmstate'));
+  const baseList = base ? given : bases(io.env as NodeJS.ProcessEnv);
   if (p.flags.has('json') && !p.flags.has('ctys')) {
     // JSON.stringify(list, null, 2), made of each VM's record: a stopped VM's as ENUMERATE kept it.
-    const records = await jsonRecords(found);
+    const records = await enumerateRecords(baseList, flagString(p, 'vmstate'));
     io.out(records.length ? `[\n${records.join(',\n')}\n]\n` : '[]\n');
     return 0;
   }
-  const list = await withStatus(found.map((f) => f.info()));
+  const list = await withStatus(filterVmstate(await enumerate(baseList), flagString(p, 'vmstate')));
   if (!p.flags.has('json')) {
     for (const v of list) for (const w of v.warnings ?? []) io.err(`vmdeck enumerate: warning: ${v.label}: ${w}\n`);
   }

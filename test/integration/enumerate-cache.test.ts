@@ -112,3 +112,30 @@ test('a config that bash evaluates is read again by each command, and its base\'
   assert.ok(!index.configs.some(([path]) => path === config), 'no entry of the config bash evaluates');
   assert.doesNotMatch(readFileSync(file, 'utf8'), /"label": "dyn"/);
 });
+
+test('a saved state (<L>.suspend) is seen from the kept listing of the VM\'s directory: suspended while it is there, stopped once it is gone', async () => {
+  await create('s1');
+  const dir = join(sb.home, 'vms', 's1');
+  const file = join(sb.run, cacheFileOf(join(sb.home, 'vms')));
+  const settle = () => new Promise((r) => setTimeout(r, RACY_MS + 100));
+  const states = async () => {
+    const json = (await listed()).find((v) => v.label === 's1')?.state;
+    // The table asks for the file itself (withStatus): the same answer.
+    const table = await vmdeck(['enumerate'], sb.env);
+    return [json, /^s1 +(\S+)/m.exec(table.stdout)?.[1]];
+  };
+  writeFileSync(join(dir, 's1.suspend'), 'a saved state\n');
+  assert.deepEqual(await states(), ['suspended', 'suspended']);
+  await settle();
+  await listed(); // keeps the settled listing
+  const index = () => JSON.parse(readFileSync(file, 'utf8').split('\n')[0]) as { dirs: [string, ...unknown[]][] };
+  assert.deepEqual(index().dirs.find(([d]) => d === dir)?.[7], ['s1.suspend'], 'the listing kept names the saved state');
+  assert.deepEqual(await states(), ['suspended', 'suspended']);
+
+  rmSync(join(dir, 's1.suspend'));
+  assert.deepEqual(await states(), ['stopped', 'stopped']);
+  await settle();
+  await listed();
+  assert.deepEqual(index().dirs.find(([d]) => d === dir)?.[7], []);
+  assert.deepEqual(await states(), ['stopped', 'stopped']);
+});
