@@ -400,3 +400,80 @@ export function seedPlan(input: SeedInput): { spec: VmSpec; plan: SeedPlan } | n
 export function redactSeed(text: string, passwordHash: string): string {
   return passwordHash ? text.split(passwordHash).join('(PASSWORD_HASH, not shown)') : text;
 }
+
+/** Who a VM is, as its seeds name it. */
+export interface SeedIdentity {
+  label: string;
+  uuid: string;
+  /** Each NIC's MAC. */
+  macs: string[];
+}
+
+/** The seed files a clone gets under its own name, their names on a volume or in an initrd. */
+export const SEED_TEXTS = ['user-data', 'meta-data', 'network-config', 'preseed.cfg', 'ks.cfg'] as const;
+
+/**
+ * A seed as vmdeck wrote it for `from`, rewritten for `to` (a clone): the
+ * hostname, cloud-init's instance-id (a clone is a new instance, so
+ * cloud-init runs again) and each NIC's MAC where the seed matches it. Only
+ * the places vmdeck writes them change; a seed edited out of its form (a
+ * cloud-init file that is no longer JSON) is given back as it was.
+ */
+export function reidentifySeed(as: string, text: string, from: SeedIdentity, to: SeedIdentity): string {
+  const mac = (m: unknown) => {
+    const i = typeof m === 'string' ? from.macs.findIndex((x) => x.toLowerCase() === m.toLowerCase()) : -1;
+    return i >= 0 && to.macs[i] ? to.macs[i] : m;
+  };
+  const jsonDoc = (head: string, edit: (doc: Record<string, unknown>) => void) => {
+    if (!text.startsWith(head)) return text;
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text.slice(head.length));
+    } catch {
+      return text;
+    }
+    if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return text;
+    edit(doc as Record<string, unknown>);
+    return `${head}${json(doc)}`;
+  };
+  switch (as) {
+    case 'user-data':
+      return jsonDoc('#cloud-config\n', (doc) => {
+        if (doc.hostname === from.label) doc.hostname = to.label;
+      });
+    case 'meta-data':
+      return jsonDoc('', (doc) => {
+        if (doc['instance-id'] === `vmdeck-${from.uuid}`) doc['instance-id'] = `vmdeck-${to.uuid}`;
+        if (doc['local-hostname'] === from.label) doc['local-hostname'] = to.label;
+      });
+    case 'network-config':
+      return jsonDoc('', (doc) => {
+        const eths = doc.ethernets;
+        if (!eths || typeof eths !== 'object') return;
+        for (const eth of Object.values(eths as Record<string, { match?: { macaddress?: unknown } }>)) {
+          if (eth?.match && typeof eth.match === 'object') eth.match.macaddress = mac(eth.match.macaddress);
+        }
+      });
+    case 'preseed.cfg':
+      return text.split('\n').map((line) => {
+        const m = /^(# Debian installer preseed for VM |d-i netcfg\/(?:get_)?hostname string )([^\s,]+)(,.*)?$/.exec(line);
+        return m && m[2] === from.label ? `${m[1]}${to.label}${m[3] ?? ''}` : line;
+      }).join('\n');
+    case 'ks.cfg':
+      return text.split('\n').map((line) => {
+        if (line === `# Kickstart for VM ${from.label}, written by vmdeck from its spec.`) return `# Kickstart for VM ${to.label}, written by vmdeck from its spec.`;
+        if (!line.startsWith('network ')) return line;
+        return line.split(' ').map((w) => {
+          if (w === `--hostname=${from.label}`) return `--hostname=${to.label}`;
+          if (w.startsWith('--device=')) return `--device=${mac(w.slice('--device='.length))}`;
+          return w;
+        }).join(' ');
+      }).join('\n');
+    default:
+      return text;
+  }
+}
+
+/** A kernel command line with the installer's hostname=FROM (what a CD or PXE preseed adds) made hostname=TO. */
+export const reidentifyAppend = (append: string, from: string, to: string) =>
+  append.split(' ').map((w) => (w === `hostname=${from}` ? `hostname=${to}` : w)).join(' ');

@@ -11,6 +11,7 @@ import { isAbsolute, join } from 'node:path';
 import { setAssignment } from '../lib/config-edit';
 import { diskVar, disksOf, nicVar, nicsOf, uefiVarsFiles } from '../lib/hardware';
 import { LABEL_RE, RESERVED_LABELS } from '../lib/spec';
+import type { SeedIdentity } from '../lib/seeds';
 import type { VmInfo } from '../lib/vm';
 import { renderWrapper } from '../lib/wrapper';
 import { readConfig } from './config';
@@ -18,6 +19,7 @@ import { badInput, conflict, VmdeckError } from './errors';
 import { exists } from './fsutil';
 import { defaultBase } from './paths';
 import { run } from './proc';
+import { cloneSeeds, removePxeTree, type ClonedSeeds } from './seeds';
 import { vmStatus, withStatus } from './runner';
 import { resolveVm } from './runtime';
 import { enumerate, GENERATOR, uniqueMac } from './store';
@@ -66,19 +68,23 @@ export async function cloneVm(source: string, label: string, opts: { linked?: bo
   set('LABEL', label);
   set('UUID', uuid);
   const used = [...known];
+  const from: SeedIdentity = { label: src.label, uuid: src.uuid, macs: [] };
+  const to: SeedIdentity = { label, uuid, macs: [] };
   for (const n of nicsOf(vars)) {
     const mac = uniqueMac(used);
     used.push({ ...src, label: '', mac, nics: [] });
+    from.macs.push(n.mac);
+    to.macs.push(mac);
     set(nicVar(n.index, 'MAC'), mac);
     if (n.index === 0) text = marker(text, 'MAC0', mac);
   }
   text = marker(marker(text, 'LABEL', label), 'UUID', uuid);
-  // The source's own files that its config names beside it (an unattended install's
-  // <L>.seed.vmlinuz, .initrd and .iso, a debootstrap VM's <L>.vmlinuz): copied under the clone's name.
+  // The source's own files that its config names beside it (a debootstrap VM's <L>.vmlinuz):
+  // copied under the clone's name. An unattended install's seeds (<L>.seed.*) are made the clone's below.
   const own: { from: string; to: string }[] = [];
   for (const name of OWN_FILE_VARS) {
     const value = vars[name];
-    if (typeof value !== 'string' || !value.startsWith(`${src.label}.`) || value.includes('/')) continue;
+    if (typeof value !== 'string' || !value.startsWith(`${src.label}.`) || value.startsWith(`${src.label}.seed.`) || value.includes('/')) continue;
     const file = `${label}${value.slice(src.label.length)}`;
     set(name, file);
     own.push({ from: join(src.dir, value), to: join(dir, file) });
@@ -91,6 +97,7 @@ export async function cloneVm(source: string, label: string, opts: { linked?: bo
     out.push({ file: join(dir, file), from: d.path });
   }
   await mkdir(dir);
+  const seeds: ClonedSeeds = { files: [], vars: {} };
   try {
     for (const [i, d] of disks.entries()) {
       const args = opts.linked
@@ -105,6 +112,9 @@ export async function cloneVm(source: string, label: string, opts: { linked?: bo
     for (const [i, f] of uefiVarsFiles(src.label).entries()) {
       if (await exists(join(src.dir, f))) await copyFile(join(src.dir, f), join(dir, uefiVarsFiles(label)[i]), constants.COPYFILE_EXCL);
     }
+    // The seeds of an install not yet run name the source: the clone's name its hostname, instance-id and MACs.
+    await cloneSeeds(src.dir, from, dir, to, vars, seeds);
+    for (const [name, value] of Object.entries(seeds.vars)) set(name, value);
     await writeFile(join(dir, `${label}.ctys`), text, { mode: 0o644, flag: 'wx' });
     await writeFile(join(dir, `${label}.sh`), renderWrapper(label, { generator: GENERATOR, date: new Date().toISOString().slice(0, 10) }), { mode: 0o755, flag: 'wx' });
   } catch (e) {
@@ -113,6 +123,8 @@ export async function cloneVm(source: string, label: string, opts: { linked?: bo
     await rm(join(dir, `${label}.sh`), { force: true });
     for (const f of uefiVarsFiles(label)) await rm(join(dir, f), { force: true });
     for (const f of own) await rm(f.to, { force: true });
+    for (const f of seeds.files) await rm(f, { force: true });
+    if (seeds.pxeTree) await removePxeTree(seeds.pxeTree);
     await rmdir(dir).catch(() => undefined);
     throw e;
   }

@@ -5,11 +5,12 @@
 // kickstart for Anaconda's) or served by the VM's own PXE tree (<L>.seed.pxe/:
 // links to the user's tree, its own pxelinux.cfg).
 import { execFile } from 'node:child_process';
-import { chmod, lstat, mkdir, readdir, readFile, rmdir, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, lstat, mkdir, readdir, readFile, readlink, rmdir, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { cpioNewc } from '../lib/cpio';
-import { pxelinuxConfig, type SeedPlan } from '../lib/seeds';
+import { pxelinuxConfig, reidentifyAppend, reidentifySeed, SEED_TEXTS, seedName, type SeedFile, type SeedIdentity, type SeedPlan } from '../lib/seeds';
 import { badInput, VmdeckError } from './errors';
 import { isoHasFiles, readIsoFiles } from './iso';
 
@@ -34,14 +35,8 @@ export async function writeSeeds(plan: SeedPlan, dir: string, vmDir: string): Pr
     await writeFile(join(dir, f.file), f.text, { mode: 0o600 });
     await chmod(join(dir, f.file), 0o600);
   }
-  if (plan.volume) {
-    const out = join(dir, plan.volume.file);
-    await genisoimage(['-quiet', '-output', out, '-volid', plan.volume.label, '-joliet', '-rock', '-graft-points',
-      ...plan.files.map((f) => `${f.as}=${join(dir, f.file)}`)]);
-    await chmod(out, 0o600);
-  }
-  // The installer reads /preseed.cfg (Anaconda /ks.cfg) from its initrd: a newc cpio of the files, appended.
-  const withSeeds = (initrd: Uint8Array) => Buffer.concat([initrd, gzipSync(cpioNewc(plan.files.map((f) => ({ name: f.as, data: Buffer.from(f.text) }))))]);
+  if (plan.volume) await writeVolume(dir, plan.volume, plan.files);
+  const withSeeds = (initrd: Uint8Array) => Buffer.concat([initrd, seedArchive(plan.files)]);
   if (plan.initrd) {
     const base = isAbsolute(plan.initrd.base) ? plan.initrd.base : join(vmDir, plan.initrd.base);
     const initrd = await readFile(base).catch(() => {
@@ -56,6 +51,17 @@ export async function writeSeeds(plan: SeedPlan, dir: string, vmDir: string): Pr
   }
   if (plan.pxe) await writePxeTree(plan, dir, vmDir);
 }
+
+/** The seed volume (cidata, OEMDRV) of the files written in dir, mode 0600. */
+async function writeVolume(dir: string, volume: NonNullable<SeedPlan['volume']>, files: SeedFile[]): Promise<void> {
+  const out = join(dir, volume.file);
+  await genisoimage(['-quiet', '-output', out, '-volid', volume.label, '-joliet', '-rock', '-graft-points',
+    ...files.map((f) => `${f.as}=${join(dir, f.file)}`)]);
+  await chmod(out, 0o600);
+}
+
+/** The installer reads /preseed.cfg (Anaconda /ks.cfg) from its initrd: a newc cpio of the files, gzipped, appended. */
+const seedArchive = (files: SeedFile[]) => gzipSync(cpioNewc(files.map((f) => ({ name: f.as, data: Buffer.from(f.text) }))));
 
 /**
  * The installer's kernel and initrd on an install CD, at the first of the
@@ -157,4 +163,86 @@ export async function removePxeTree(tree: string): Promise<void> {
     }
   }
   await rmdir(tree).catch(() => undefined);
+}
+
+/** What cloneSeeds made: the files to remove if the clone fails, and the config's new values. */
+export interface ClonedSeeds {
+  files: string[];
+  /** The clone's PXE tree, when the source has one. */
+  pxeTree?: string;
+  vars: Record<string, string>;
+}
+
+/**
+ * A clone's seeds: the source's (<S>.seed.*, in srcDir) under the clone's
+ * name in dir, made the clone's (lib/seeds.ts reidentifySeed: its hostname,
+ * instance-id and MACs), and what is made of them made again: the seed
+ * volume, the initrd with the seeds appended (when it ends with the
+ * source's seeds as create appended them; else it is copied as it is), the
+ * PXE tree with its own pxelinux.cfg and preseed. The installer's kernel is
+ * copied. vars are the config's values for the clone (SEEDIMAGE,
+ * KERNELIMAGE, INITRDIMAGE, PXEROOT, APPEND), given those of the source.
+ * What it wrote is in out as it goes, for the clone to remove if it fails.
+ */
+export async function cloneSeeds(srcDir: string, from: SeedIdentity, dir: string, to: SeedIdentity, vars: Record<string, unknown>,
+  out: ClonedSeeds = { files: [], vars: {} }): Promise<ClonedSeeds> {
+  // A piece the source's config names but the source does not have is left out, as the source has it.
+  const own = (v: unknown, what: string) => v === seedName(from.label, what) && existsSync(join(srcDir, seedName(from.label, what)));
+  const write = async (name: string, data: string | Uint8Array) => {
+    out.files.push(join(dir, name));
+    await writeFile(join(dir, name), data, { mode: 0o600, flag: 'wx' });
+  };
+  const before: SeedFile[] = [];
+  const after: SeedFile[] = [];
+  for (const as of SEED_TEXTS) {
+    const text = await readFile(join(srcDir, seedName(from.label, as)), 'utf8').catch(() => null);
+    if (text === null) continue;
+    before.push({ file: seedName(from.label, as), as, text });
+    const mine = { file: seedName(to.label, as), as, text: reidentifySeed(as, text, from, to) };
+    after.push(mine);
+    await write(mine.file, mine.text);
+  }
+  if (own(vars.SEEDIMAGE, 'iso')) {
+    const volume = { file: seedName(to.label, 'iso'), label: after.some((f) => f.as === 'ks.cfg') ? 'OEMDRV' as const : 'cidata' as const };
+    const onVolume = after.filter((f) => f.as !== 'preseed.cfg');
+    if (onVolume.length) {
+      out.files.push(join(dir, volume.file));
+      await writeVolume(dir, volume, onVolume);
+    } else {
+      await write(volume.file, await readFile(join(srcDir, seedName(from.label, 'iso')))); // its files are not beside it
+    }
+    out.vars.SEEDIMAGE = volume.file;
+  }
+  if (own(vars.KERNELIMAGE, 'vmlinuz')) {
+    await write(seedName(to.label, 'vmlinuz'), await readFile(join(srcDir, seedName(from.label, 'vmlinuz'))));
+    out.vars.KERNELIMAGE = seedName(to.label, 'vmlinuz');
+  }
+  if (own(vars.INITRDIMAGE, 'initrd')) {
+    const initrd = await readFile(join(srcDir, seedName(from.label, 'initrd')));
+    // Create appended one archive of the one seed an installer reads (preseed.cfg or ks.cfg).
+    const seed = (files: SeedFile[]) => files.filter((f) => f.as === 'preseed.cfg' || f.as === 'ks.cfg').slice(0, 1);
+    const tail = seedArchive(seed(before));
+    const ours = seed(before).length === 1 && initrd.length > tail.length && initrd.subarray(initrd.length - tail.length).equals(tail);
+    await write(seedName(to.label, 'initrd'), ours ? Buffer.concat([initrd.subarray(0, initrd.length - tail.length), seedArchive(seed(after))]) : initrd);
+    out.vars.INITRDIMAGE = seedName(to.label, 'initrd');
+  }
+  if (own(vars.PXEROOT, 'pxe')) {
+    const srcTree = join(srcDir, seedName(from.label, 'pxe'));
+    const tree = join(dir, seedName(to.label, 'pxe'));
+    await mkdir(join(tree, PXELINUX_CFG), { recursive: true, mode: 0o700 });
+    out.pxeTree = tree;
+    for (const name of await readdir(srcTree)) {
+      const st = await lstat(join(srcTree, name));
+      if (name === PRESEED_IN_TREE && st.isSymbolicLink()) await symlink(`../${seedName(to.label, PRESEED_IN_TREE)}`, join(tree, name));
+      else if (st.isSymbolicLink()) await symlink(await readlink(join(srcTree, name)), join(tree, name));
+    }
+    const config = await readFile(join(srcTree, PXELINUX_CFG, 'default'), 'utf8');
+    const mine = config.split('\n').map((line) => (line.startsWith(`# Written by vmdeck for VM ${from.label}:`)
+      ? `# Written by vmdeck for VM ${to.label}:${line.slice(`# Written by vmdeck for VM ${from.label}:`.length)}`
+      : line.startsWith('\tappend ') ? reidentifyAppend(line, from.label, to.label) : line)).join('\n');
+    await writeFile(join(tree, PXELINUX_CFG, 'default'), mine, { mode: 0o600 });
+    out.vars.PXEROOT = seedName(to.label, 'pxe');
+  }
+  if (typeof vars.APPEND === 'string' && vars.APPEND.split(' ').includes(`hostname=${from.label}`)) out.vars.APPEND = reidentifyAppend(vars.APPEND, from.label, to.label);
+  return out;
 }

@@ -107,18 +107,22 @@ test('install mode CD (the template\'s default): the VM boots its disk, and --in
   await deleteVmFiles(vm, true);
 });
 
-test('clone copies the seeds under the clone\'s name (the config names them); delete takes each VM\'s own', async () => {
+test('clone: the seeds under the clone\'s name (the config names them), its preseed its own; delete takes each VM\'s own', async () => {
   const made = await createVm({ label: 'cdsrc', template: 'linux-x86_64', env: cdEnv({ INSTCDROM: iso }) });
   const r = await api(srv.base, 'POST', '/api/vms/cdsrc/clone', { label: 'cdcopy' });
   assert.equal(r.status, 201, r.text);
   const copy = r.json.vm as VmInfo;
   const config = readFileSync(copy.config, 'utf8').split('\n');
   assert.ok(config.includes("KERNELIMAGE='cdcopy.seed.vmlinuz'") && config.includes("INITRDIMAGE='cdcopy.seed.initrd'"), config.join('\n'));
-  for (const f of ['vmlinuz', 'initrd']) {
-    const [from, to] = [join(made.vm.dir, `cdsrc.seed.${f}`), join(copy.dir, `cdcopy.seed.${f}`)];
-    assert.equal(sha(readFileSync(to)), sha(readFileSync(from)), f);
-    assert.equal((statSync(to).mode & 0o777).toString(8), '600', f);
-  }
+  assert.ok(config.some((l) => l.startsWith('APPEND=') && l.endsWith(" hostname=cdcopy'")), config.join('\n'));
+  for (const f of ['vmlinuz', 'initrd']) assert.equal((statSync(join(copy.dir, `cdcopy.seed.${f}`)).mode & 0o777).toString(8), '600', f);
+  assert.equal(sha(readFileSync(join(copy.dir, 'cdcopy.seed.vmlinuz'))), sha(readFileSync(join(made.vm.dir, 'cdsrc.seed.vmlinuz'))));
+  // The CD's initrd, then the clone's preseed (its hostname), as create appends it.
+  const cdInitrd = readFileSync(join(netbootTree(), 'debian-installer/amd64/initrd.gz'));
+  const initrd = readFileSync(join(copy.dir, 'cdcopy.seed.initrd'));
+  assert.equal(sha(initrd.subarray(0, cdInitrd.length)), sha(cdInitrd));
+  const cpio = gunzipSync(initrd.subarray(cdInitrd.length)).toString('latin1');
+  assert.ok(cpio.includes('preseed.cfg\0') && cpio.includes('d-i netcfg/get_hostname string cdcopy\n'), cpio);
   assert.equal(await wrapperCheck(copy.wrapper), null, 'the clone starts with its own copies');
   await deleteVmFiles(made.vm, true);
   assert.equal(await wrapperCheck(copy.wrapper), null, 'and does not need the source\'s');

@@ -111,3 +111,69 @@ test('a seed with a malformed key, a plain password or an unknown kind: one line
   }
   assert.deepEqual(readdirSync(join(sb.home, 'vms')).sort(), before);
 });
+
+/** The clone's config as `vmdeck clone` made it, its facts as ENUMERATE reads them. */
+async function cloneOf(src: string, label: string): Promise<{ dir: string; config: string; uuid: string; mac: string }> {
+  const r = await vmdeck(['clone', src, label, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const { vm } = JSON.parse(r.stdout) as { vm: { dir: string; config: string; uuid: string; mac: string } };
+  return { ...vm, config: readFileSync(vm.config, 'utf8') };
+}
+const isoFile = (iso: string, path: string) => execFileSync('isoinfo', ['-J', '-i', iso, '-x', path], { encoding: 'utf8' });
+
+test('clone: the seeds of an install not yet run become the clone\'s (hostname, instance-id, MACs), the source\'s stay as they were', async () => {
+  const sourceFiles = (label: string) => Object.fromEntries(readdirSync(vmDir(label)).filter((f) => f.includes('.seed.')).map((f) => [f, readFileSync(join(vmDir(label), f), 'latin1')]));
+  const ciBefore = sourceFiles('ci1');
+
+  // cloud-init: a new cidata volume; the account, key and hash are the source's.
+  const ci = await cloneOf('ci1', 'ci1b');
+  assert.match(ci.config, /^SEEDIMAGE='ci1b\.seed\.iso'$/m);
+  const iso = join(ci.dir, 'ci1b.seed.iso');
+  assert.equal(mode(iso), '600');
+  assert.equal(isoVolume(readFileSync(iso))?.label, 'cidata');
+  assert.deepEqual(JSON.parse(isoFile(iso, '/meta-data')), { 'instance-id': `vmdeck-${ci.uuid}`, 'local-hostname': 'ci1b' });
+  assert.equal(JSON.parse(isoFile(iso, '/network-config')).ethernets.eth0.match.macaddress, ci.mac);
+  const userData = isoFile(iso, '/user-data');
+  assert.equal(JSON.parse(userData.replace(/^#cloud-config\n/, '')).hostname, 'ci1b');
+  assert.ok(userData.includes(key) && userData.includes(HASH), 'the account is the source\'s');
+  execFileSync('cloud-init', ['schema', '--config-file', join(ci.dir, 'ci1b.seed.user-data')], { stdio: 'pipe' });
+  for (const f of ['ci1b.seed.user-data', 'ci1b.seed.meta-data', 'ci1b.seed.network-config']) assert.equal(mode(join(ci.dir, f)), '600', f);
+  assert.deepEqual(sourceFiles('ci1'), ciBefore, 'the source\'s seeds are unchanged');
+
+  // A preseed in the installer's initrd: the same initrd, the clone's preseed appended.
+  const pre = await cloneOf('pre1', 'pre1b');
+  assert.match(pre.config, /^INITRDIMAGE='pre1b\.seed\.initrd'$/m);
+  const preseed = readFileSync(join(pre.dir, 'pre1b.seed.preseed.cfg'), 'utf8');
+  execFileSync('debconf-set-selections', ['-c', join(pre.dir, 'pre1b.seed.preseed.cfg')], { stdio: 'pipe' });
+  assert.match(preseed, /^d-i netcfg\/get_hostname string pre1b$/m);
+  assert.match(preseed, /^d-i netcfg\/hostname string pre1b$/m);
+  assert.equal(preseed.replace(/pre1b/g, 'pre1'), readFileSync(join(vmDir('pre1'), 'pre1.seed.preseed.cfg'), 'utf8'), 'nothing else changed');
+  const base = readFileSync(join(netbootTree(), 'debian-installer/amd64/initrd.gz'));
+  const seeded = readFileSync(join(pre.dir, 'pre1b.seed.initrd'));
+  assert.ok(seeded.subarray(0, base.length).equals(base), 'the installer\'s initrd comes first, unchanged');
+  const dir = join(sb.home, 'unpacked');
+  mkdirSync(dir);
+  execFileSync('cpio', ['-id', '--quiet'], { cwd: dir, input: execFileSync('gunzip', ['-c'], { input: seeded.subarray(base.length) }) });
+  assert.equal(readFileSync(join(dir, 'preseed.cfg'), 'utf8'), preseed, 'the initrd has the clone\'s preseed');
+
+  // A kickstart on an OEMDRV volume: the clone's hostname and MAC.
+  const ks = await cloneOf('ks1', 'ks1b');
+  const kickstart = isoFile(join(ks.dir, 'ks1b.seed.iso'), '/ks.cfg');
+  assert.equal(kickstartError(kickstart), null);
+  assert.ok(kickstart.includes(` --device=${ks.mac} --hostname=ks1b `), kickstart);
+
+  // A preseed by PXE: the clone's own tree, its pxelinux.cfg and preseed the clone's.
+  const r = await vmdeck(['create-conf', '--label', 'pxe1', '--auto-all', '--unattended=preseed', 'DEFAULTBOOTMODE=PXE', `PXEROOT=${netbootTree()}`, 'HDDBOOTIMAGE_INST_SIZE=1G']);
+  assert.equal(r.code, 0, r.stderr);
+  const pxe = await cloneOf('pxe1', 'pxe1b');
+  assert.match(pxe.config, /^PXEROOT='pxe1b\.seed\.pxe'$/m);
+  const tree = join(pxe.dir, 'pxe1b.seed.pxe');
+  assert.match(readFileSync(join(tree, 'preseed.cfg'), 'utf8'), /^d-i netcfg\/hostname string pxe1b$/m, 'its preseed.cfg is the clone\'s');
+  const menu = readFileSync(join(tree, 'pxelinux.cfg/default'), 'utf8');
+  assert.match(menu, / hostname=pxe1b( |$)/m);
+  assert.match(menu, /^# Written by vmdeck for VM pxe1b:/m);
+  assert.doesNotMatch(menu, /hostname=pxe1( |$)/m);
+  for (const f of ['pxelinux.0', 'ldlinux.c32']) assert.equal(readFileSync(join(tree, f)).equals(readFileSync(join(netbootTree(), f))), true, f);
+  const argv = execFileSync('bash', [join(pxe.dir, 'pxe1b.sh'), '--print'], { env: sb.env, encoding: 'utf8' });
+  assert.ok(argv.includes(`tftp=${tree}`), argv);
+});

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { test } from 'node:test';
 import { cpioNewc } from '../../lib/cpio';
-import { anacondaCdInstaller, debianCdInstaller, kickstartError, pxelinuxConfig, redactSeed, seedPlan, targetDisk, xkbLayout } from '../../lib/seeds';
+import { anacondaCdInstaller, debianCdInstaller, kickstartError, pxelinuxConfig, redactSeed, reidentifyAppend, reidentifySeed, seedPlan, targetDisk, xkbLayout } from '../../lib/seeds';
 import { assertSpec, parseSpec, type VmSpecInput } from '../../lib/spec';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMZIxQoxP+xUYOvHvzx7/tMZ6tUjmEqXcVUa+4bvkaHT me@host';
@@ -137,4 +137,23 @@ test('helpers: target disk by interface, X layouts, newc cpio', () => {
   assert.equal(a.subarray(0, 6).toString(), '070701');
   assert.ok(a.includes(Buffer.from('preseed.cfg\0')) && a.includes(Buffer.from('TRAILER!!!\0')));
   assert.equal(gunzipSync(gzipSync(a)).length, a.length);
+});
+
+test('a clone\'s seeds: what names the source becomes the clone\'s, nothing else; a seed out of its form is left as it is', () => {
+  const from = { label: 'web', uuid: base.uuid as string, macs: ['52:54:00:12:34:56'] };
+  const to = { label: 'web2', uuid: '00000000-0000-4000-8000-000000000002', macs: ['52:54:00:ab:cd:ef'] };
+  const same = (kind: 'cloud-init' | 'preseed' | 'kickstart', extra: Partial<VmSpecInput> = {}) => {
+    const mine = plan({ unattended: kind, sshKey: KEY, passwordHash: HASH, ip: '10.0.2.15', gateway: '10.0.2.2', ...extra }).plan.files;
+    const theirs = seedPlan({ spec: assertSpec({ ...base, label: 'web2', uuid: to.uuid, mac: to.macs[0], disk: 'web.qcow2', unattended: kind, sshKey: KEY, ip: '10.0.2.15', gateway: '10.0.2.2', ...extra }), passwordHash: HASH })!.plan.files;
+    for (const [i, f] of mine.entries()) assert.equal(reidentifySeed(f.as, f.text, from, to), theirs[i].text, `${kind} ${f.as}: as create writes it for the clone`);
+  };
+  same('cloud-init');
+  same('preseed');
+  same('kickstart');
+  // A label that is a prefix of another word, a MAC of no NIC of the source: untouched.
+  assert.equal(reidentifySeed('preseed.cfg', 'd-i netcfg/hostname string webserver\n', from, to), 'd-i netcfg/hostname string webserver\n');
+  assert.equal(reidentifySeed('network-config', '{"ethernets":{"e":{"match":{"macaddress":"52:54:00:00:00:01"}}}}', from, to),
+    '{\n  "ethernets": {\n    "e": {\n      "match": {\n        "macaddress": "52:54:00:00:00:01"\n      }\n    }\n  }\n}\n');
+  assert.equal(reidentifySeed('meta-data', 'instance-id: web\n', from, to), 'instance-id: web\n', 'YAML a user wrote: as it is');
+  assert.equal(reidentifyAppend('console=ttyS0 hostname=web hostname=webx', 'web', 'web2'), 'console=ttyS0 hostname=web2 hostname=webx');
 });
