@@ -272,6 +272,7 @@ export class FoundVm {
     return this.warnings ? { ...info, warnings: this.warnings } : info;
   }
 
+  /** The same VM with the macmap database's disagreements (enumerateFound). */
   withWarnings(warnings: string[]): FoundVm {
     return new FoundVm(this.entry, this.config, this.suspendListed, warnings);
   }
