@@ -2,21 +2,27 @@
 // its own process, fed by stand-ins for QEMU's sockets (bench/stream-server.ts):
 //   1. VNC throughput and bridge CPU seconds per GiB, against Debian's
 //      websockify on the same stream, against a raw copy of the UNIX socket
-//      (socat relaying it to TCP, no WebSocket) and, as the ceiling with no
-//      process in between, reading the UNIX socket directly; all read by one reader in its own
+//      (socat relaying it to TCP, no WebSocket), against plain Node copies
+//      of it (bench/node-copy.ts: no ws, Node's own reads and the bridge's:
+//      the floor of a Node process; and the bridge's frames without ws,
+//      parsed by the reader with ws's receiver) and, as the ceiling with no process in
+//      between, reading the UNIX socket directly; all read by one reader in its own
 //      process (bench/stream-client.ts) in short rounds, the contenders taking
 //      turns; the verdicts are medians of the per-round ratios;
 //   2. serial round trip p50/p99 with 1 and 100 consoles open, against the
 //      same round trip on the UNIX socket directly right before it, three
-//      runs; the typing client (bench/serial-client.ts) and the 99 viewers
+//      runs after a warm-up of 4,000 trips on each path (a fresh typist's
+//      first thousands are its JIT's: printed apart, not counted); the typing client (bench/serial-client.ts) and the 99 viewers
 //      (bench/clients.ts, in 4 processes) each in processes of their own, as
 //      browsers are; CPU per keystroke of the typist, the bridge, the viewers;
+//      BENCH_SERIAL_DUMP and BENCH_SERVER_PROF lay each trip beside the
+//      server's profile (docs/PERFORMANCE.md, "Serial p99 and VNC, measured again");
 //   3. server memory per idle console;
 //   4. each page's first-load JS, from Next's own build report, gzipped.
 // Prints numbers, ratios and PASS/MISS against issue 16's targets; asserts nothing. Bounded
 // in time: every step has a deadline, the whole run stays under 4 minutes.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -257,8 +263,19 @@ async function measureAll(contenders: Contender[]): Promise<Measured> {
 const VIEWER_PROCESSES = 4;
 /** Runs of the serial measurements; the verdicts take the median run, the spread is printed. */
 const SERIAL_RUNS = 3;
+/**
+ * Round trips on each path before the first run, and through the bridge
+ * each time the 99 viewers (new processes) are up, not counted: the p99 of a
+ * fresh typist's first ~4,000 trips is its JIT's and its young heap's
+ * warm-up, not the bridge's (docs/PERFORMANCE.md, "Serial p99 and VNC, measured again").
+ * BENCH_SERIAL_WARMUP=0 measures cold, as the bench did before.
+ */
+const SERIAL_WARMUP = Number(process.env.BENCH_SERIAL_WARMUP ?? 4000);
 
 interface Trips {
+  /** Each round trip's milliseconds, and when it began (CLOCK_MONOTONIC ms: BENCH_SERIAL_DUMP). */
+  ms: number[];
+  at: number[];
   p50: number;
   p99: number;
   /** CPU microseconds per keystroke: the typing client's, the bridge server's, the other viewers' together. */
@@ -275,15 +292,17 @@ async function viewers(url: string, count: number): Promise<ChildProcess[]> {
   return procs;
 }
 
-async function serialRun(typist: Worker<{ ms: number[]; cpuUs: number }>, request: object, serverPid: number, others: ChildProcess[]): Promise<Trips> {
+async function serialRun(typist: Worker<{ ms: number[]; at: number[]; cpuUs: number }>, request: object, serverPid: number, others: ChildProcess[], trips = ROUND_TRIPS): Promise<Trips> {
   const server0 = cpuSeconds(serverPid);
   const others0 = others.reduce((n, c) => n + cpuSeconds(c.pid!), 0);
-  const r = await typist.ask({ ...request, trips: ROUND_TRIPS });
-  const perTrip = (s: number) => (s * 1e6) / ROUND_TRIPS;
+  const r = await typist.ask({ ...request, trips });
+  const perTrip = (s: number) => (s * 1e6) / trips;
   return {
+    ms: r.ms,
+    at: r.at,
     p50: percentile(r.ms, 50),
     p99: percentile(r.ms, 99),
-    clientUs: r.cpuUs / ROUND_TRIPS,
+    clientUs: r.cpuUs / trips,
     serverUs: perTrip(cpuSeconds(serverPid) - server0),
     viewersUs: perTrip(others.reduce((n, c) => n + cpuSeconds(c.pid!), 0) - others0),
   };
@@ -321,8 +340,8 @@ async function main(): Promise<void> {
   await streamServer('stream', join(vncDir, 'vnc.sock'));
   await streamServer('echo', join(echoDir, 'serial.sock'));
   await streamServer('banner', join(idleDir, 'vnc.sock'));
-  // BENCH_SERVER_PROF=DIR: the server's --cpu-prof profile, written into DIR as it exits at the end.
-  const prof = process.env.BENCH_SERVER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROF}`] : [];
+  // BENCH_SERVER_PROF=DIR: the server's --cpu-prof profile, written into DIR as it exits at the end (a sample every BENCH_SERVER_PROF_US µs, 1000).
+  const prof = process.env.BENCH_SERVER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROF}`, `--cpu-prof-interval=${Number(process.env.BENCH_SERVER_PROF_US) || 1000}`] : [];
   const { proc: server, match } = await startChild(process.execPath, [...prof, join(REPO, 'bin/vmdeck.js'), 'serve', '--host', '127.0.0.1', '--port', '0'], /dashboard on http:\/\/127\.0\.0\.1:(\d+)\//);
   const wsBase = `ws://127.0.0.1:${Number(match[1])}/ws/vms`;
   // Let the pages load before measuring anything of the server.
@@ -351,19 +370,31 @@ async function main(): Promise<void> {
   // with 100 (99 viewers in their own processes, reading). SERIAL_RUNS times.
   const echoSock = join(echoDir, 'serial.sock');
   const serialUrl = `${wsBase}/becho/serial`;
-  const typist = await startWorker<{ ms: number[]; cpuUs: number }>('bench/serial-client.ts');
+  const typist = await startWorker<{ ms: number[]; at: number[]; cpuUs: number }>('bench/serial-client.ts');
   const serial: Record<'direct1' | 'bridge1' | 'direct100' | 'bridge100', Trips>[] = [];
+  // The warm-up, in turns as the runs are, its first ROUND_TRIPS printed: what fresh processes show.
+  const cold: Trips[] = [];
+  for (let left = SERIAL_WARMUP; left > 0; left -= ROUND_TRIPS) {
+    const trips = Math.min(ROUND_TRIPS, left);
+    const direct = await serialRun(typist, { path: echoSock }, server.pid!, [], trips);
+    const bridge = await serialRun(typist, { url: serialUrl, token: TOKEN }, server.pid!, [], trips);
+    if (cold.length === 0) cold.push(direct, bridge);
+  }
   for (let run = 0; run < SERIAL_RUNS; run++) {
     const direct1 = await serialRun(typist, { path: echoSock }, server.pid!, []);
     const bridge1 = await serialRun(typist, { url: serialUrl, token: TOKEN }, server.pid!, []);
     const others = await viewers(serialUrl, 99);
     await sleep(500);
+    // The new viewer processes' own warm-up (their first frames), not counted.
+    if (SERIAL_WARMUP > 0) await serialRun(typist, { url: serialUrl, token: TOKEN }, server.pid!, others, Math.min(SERIAL_WARMUP, 2000));
     const direct100 = await serialRun(typist, { path: echoSock }, server.pid!, others);
     const bridge100 = await serialRun(typist, { url: serialUrl, token: TOKEN }, server.pid!, others);
     for (const o of others) o.kill('SIGKILL');
     serial.push({ direct1, bridge1, direct100, bridge100 });
     await sleep(2000); // the hub lingers, then lets go
   }
+  // BENCH_SERIAL_DUMP=FILE: every round trip (when, how long), to lay beside the server's profile (BENCH_SERVER_PROF).
+  if (process.env.BENCH_SERIAL_DUMP) writeFileSync(process.env.BENCH_SERIAL_DUMP, JSON.stringify({ cold, serial: serial.map((r) => Object.fromEntries(Object.entries(r).map(([k, t]) => [k, { at: t.at, ms: t.ms }]))) }));
   /** Per run: the bridge's p99 minus its peer's, and the ratio of the two. */
   const overhead = (n: 1 | 100) => serial.map((r) => r[`bridge${n}`].p99 - r[`direct${n}`].p99);
   const ratio = (n: 1 | 100) => serial.map((r) => r[`bridge${n}`].p99 / r[`direct${n}`].p99);
@@ -375,6 +406,10 @@ async function main(): Promise<void> {
       console.log(`  ${`run ${k + 1}: ${name}`.padEnd(34)} ${fmt(t.p50, 3).padStart(7)} ${fmt(t.p99, 3).padStart(7)}   ${''.padEnd(21)}${fmt(t.clientUs, 0).padStart(6)}  ${fmt(t.serverUs, 0).padStart(6)}  ${fmt(t.viewersUs, 0).padStart(7)}`);
     }
   }
+  if (cold.length > 0) {
+    console.log(`  not counted: the warm-up, ${SERIAL_WARMUP} trips on each path (BENCH_SERIAL_WARMUP); its first ${ROUND_TRIPS}, the processes fresh:`);
+    console.log(`  ${'direct, then bridge, 1 console'.padEnd(34)} ${fmt(cold[0].p50, 3).padStart(7)} ${fmt(cold[0].p99, 3).padStart(7)}   ${fmt(cold[1].p50, 3).padStart(7)} ${fmt(cold[1].p99, 3).padStart(7)}: p99 overhead ${fmt(cold[1].p99 - cold[0].p99, 3)} ms`);
+  } else console.log('  no warm-up (BENCH_SERIAL_WARMUP=0): run 1 is fresh processes\' first trips');
   for (const n of [1, 100] as const) {
     const o = overhead(n);
     console.log(`  p99 overhead, ${String(n).padStart(3)} console${n > 1 ? 's' : ' '}: median ${fmt(median(o), 3)} ms, runs ${o.map((x) => fmt(x, 3)).join(', ')} (spread ${fmt(Math.max(...o) - Math.min(...o), 3)} ms); p99 bridge / direct ${ratio(n).map((x) => `${fmt(x, 1)}×`).join(', ')}`);
@@ -393,6 +428,14 @@ async function main(): Promise<void> {
   const socat = spawn('socat', ['-b', String(1 << 20), `TCP-LISTEN:${socatPort},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${unixStream}`], { stdio: 'ignore' });
   children.push(socat);
   await within(waitForPort(socatPort), 10_000, 'socat listening');
+  // Plain Node relays (bench/node-copy.ts), no ws: what a Node process copying a socket reaches, Node's own reads and the bridge's.
+  const nodeCopy = async (mode: 'pipe' | 'slab' | 'frames') => {
+    const { proc, match: ready } = await startChild(process.execPath, ['--import', 'tsx', join(REPO, 'bench/node-copy.ts'), mode, unixStream], /ready (\d+)/, { ...process.env });
+    return { proc, port: Number(ready[1]) };
+  };
+  const nodePipe = await nodeCopy('pipe');
+  const nodeSlab = await nodeCopy('slab');
+  const nodeFrames = await nodeCopy('frames');
   const reader = await startWorker<ReadResult>('bench/stream-client.ts');
   const wsRead = (url: string) => (bytes: number) => reader.ask({ url, protocols: ['binary'], token: TOKEN, bytes });
   const contenders: Contender[] = [
@@ -400,10 +443,12 @@ async function main(): Promise<void> {
     { name: 'websockify', pid: websockify.pid!, read: wsRead(`ws://127.0.0.1:${websockifyPort}/`) },
     { name: 'raw copy (socat UNIX→TCP)', pid: socat.pid!, read: (bytes) => reader.ask({ port: socatPort, bytes }) },
     { name: 'UNIX socket directly', pid: null, read: (bytes) => reader.ask({ path: unixStream, bytes }) },
+    { name: 'Node copy, its own reads', pid: nodePipe.proc.pid!, read: (bytes) => reader.ask({ port: nodePipe.port, bytes }) },
+    { name: "Node copy, the bridge's reads", pid: nodeSlab.proc.pid!, read: (bytes) => reader.ask({ port: nodeSlab.port, bytes }) },
+    { name: '... and its frames, parsed', pid: nodeFrames.proc.pid!, read: (bytes) => reader.ask({ port: nodeFrames.port, bytes, frames: true }) },
   ];
   const m = await measureAll(contenders);
-  websockify.kill('SIGTERM');
-  socat.kill('SIGTERM');
+  for (const p of [websockify, socat, nodePipe.proc, nodeSlab.proc, nodeFrames.proc]) p.kill('SIGTERM');
   console.log(`\nVNC stream, ${STREAM_BYTES / 1048576} MiB per read, ${m.rounds} rounds (order turned each round), one reader process for all;`);
   console.log('medians; MiB/s from the first byte to the last, first byte timed from connecting:');
   for (const [i, c] of contenders.entries()) {
@@ -424,6 +469,10 @@ async function main(): Promise<void> {
   console.log(`  vmdeck / raw copy per round    median ${fmt(vsRaw * 100, 0)}%, middle half ${fmt(rq1 * 100, 0)}–${fmt(rq3 * 100, 0)}%`);
   console.log(`  websockify / raw copy          median ${fmt(websockifyVsRaw * 100, 0)}%`);
   console.log(`  vmdeck / UNIX socket directly  median ${fmt(vsBare * 100, 0)}% (no process between: the ceiling, no target)`);
+  // Node without ws: its share of socat is the floor of any Node bridge; the bridge's share of it is what ws and the framing cost.
+  console.log(`  Node copy / raw copy           its own reads ${fmt(median(perRound(4, 2)) * 100, 0)}%, the bridge's reads ${fmt(median(perRound(5, 2)) * 100, 0)}% (no ws: the floor of a Node process)`);
+  console.log(`  vmdeck / Node copy, same reads median ${fmt(median(perRound(0, 5)) * 100, 0)}% (the WebSocket: the bridge's framing and the reader's parse of it)`);
+  console.log(`  Node copy, frames / no frames  median ${fmt(median(perRound(6, 5)) * 100, 0)}%, vmdeck / Node copy, frames ${fmt(median(perRound(0, 6)) * 100, 0)}% (the frames and their parse; the rest: ws's WebSocket object)`);
   const cores = availableParallelism();
   const busy = m.otherCpus > 0.25 ? ': they compete with the bridges and the reader, expect the ratios to be noisier' : '';
   console.log(`  other processes kept ${fmt(m.otherCpus, 2)} of ${cores} CPUs busy during the rounds${busy}`);
@@ -438,7 +487,7 @@ async function main(): Promise<void> {
   // The issue's targets (16): the serial overheads, and VNC ahead of websockify in every quartile of the rounds.
   console.log(`  ${verdict(wq1 >= 1.25)}  VNC throughput vs websockify ≥ 1.25× in every quartile: lowest quartile ${fmt(wq1, 2)}×, median ${fmt(vsWebsockify, 2)}× (${m.rounds} rounds)`);
   console.log(`  ${verdict(vsRaw >= 0.85)}  VNC throughput vs a raw UNIX-socket copy ≥ 85%: ${fmt(vsRaw * 100, 0)}% (median of ${m.rounds} rounds)`);
-  console.log(`  ${verdict(oursCpu <= theirsCpu)}  bridge CPU/GiB ≤ websockify's: ${fmt(oursCpu, 2)} vs ${fmt(theirsCpu, 2)} s (raw copy ${fmt(m.cpuPerGiB[2], 2)} s)`);
+  console.log(`  ${verdict(oursCpu <= theirsCpu)}  bridge CPU/GiB ≤ websockify's: ${fmt(oursCpu, 2)} vs ${fmt(theirsCpu, 2)} s (raw copy ${fmt(m.cpuPerGiB[2], 2)} s; Node copy, no ws ${fmt(m.cpuPerGiB[4], 2)}, ${fmt(m.cpuPerGiB[5], 2)}, ${fmt(m.cpuPerGiB[6], 2)} s)`);
   for (const [n, limit] of [[1, 1], [100, 2]] as const) {
     const o = median(overhead(n));
     console.log(`  ${verdict(o < limit)}  serial round-trip overhead p99 < ${limit} ms with ${n} console${n > 1 ? 's' : ''}: ${fmt(o, 3)} ms (median of ${SERIAL_RUNS} runs, spread ${fmt(Math.max(...overhead(n)) - Math.min(...overhead(n)), 3)} ms)`);

@@ -4,7 +4,8 @@
 // whose garbage collections would land in its round trips. Started with
 // fork(); each message asks for one run, { url, token, trips } (a console
 // through the bridge) or { path, trips } (the UNIX socket directly), and is
-// answered with { ms, cpuUs } (each round trip's milliseconds, this
+// answered with { ms, at, cpuUs } (each round trip's milliseconds, when
+// each began: CLOCK_MONOTONIC milliseconds, the clock of V8's profiles; this
 // process's CPU microseconds over the run) or { error }.
 import { connect } from 'node:net';
 import WebSocket from 'ws';
@@ -35,7 +36,7 @@ function open(m: Request): Promise<Link> {
   });
 }
 
-async function run(m: Request): Promise<{ ms: number[]; cpuUs: number }> {
+async function run(m: Request): Promise<{ ms: number[]; at: number[]; cpuUs: number }> {
   const link = await open(m);
   let waiting: (() => void) | null = null;
   link.onData(() => {
@@ -44,6 +45,7 @@ async function run(m: Request): Promise<{ ms: number[]; cpuUs: number }> {
     w?.();
   });
   const ms: number[] = [];
+  const at: number[] = [];
   let cpu0 = process.cpuUsage();
   for (let i = 0; i < m.trips + WARMUP; i++) {
     if (i === WARMUP) cpu0 = process.cpuUsage();
@@ -52,11 +54,14 @@ async function run(m: Request): Promise<{ ms: number[]; cpuUs: number }> {
       waiting = resolve;
       link.send(Buffer.from([0x61 + (i % 26)]));
     });
-    if (i >= WARMUP) ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (i >= WARMUP) {
+      ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      at.push(Number(t0) / 1e6);
+    }
   }
   const cpu = process.cpuUsage(cpu0);
   link.close();
-  return { ms, cpuUs: cpu.user + cpu.system };
+  return { ms, at, cpuUs: cpu.user + cpu.system };
 }
 
 process.on('message', (m: Request) => {

@@ -14,13 +14,20 @@
 // and frame copies then drove V8 into a mark-compact every 15-25 ms, and every
 // contender, the bare socket included, ran at that reader's speed. Alone, the
 // same reader does only scavenges and is no longer the slowest part.
+import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import WebSocket from 'ws';
 
+// `{ port, bytes, frames: true }`: plain TCP carrying WebSocket frames (bench/node-copy.ts frames), parsed by ws's own
+// receiver as a WebSocket's would be, without a handshake: what the reader's side of the WebSocket costs.
 type Request =
   | { url: string; protocols: string[]; token: string; bytes: number }
   | { path: string; bytes: number }
-  | { port: number; bytes: number };
+  | { port: number; bytes: number; frames?: boolean };
+
+/** ws's frame parser (its types do not declare it). */
+type Receiver = NodeJS.WritableStream & { on(event: 'message', f: (data: Buffer) => void): void; on(event: 'error', f: (e: Error) => void): void };
+const { Receiver } = createRequire(import.meta.url)('ws') as { Receiver: new (options: object) => Receiver };
 
 interface Result {
   rate: number;
@@ -76,8 +83,26 @@ function readPlain(target: string | number, total: number): Promise<Result> {
   });
 }
 
+/** Reads WebSocket frames from a loopback TCP port through ws's receiver: bytes are the messages' payloads. */
+function readFrames(port: number, total: number): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const count = timer(total, resolve);
+    const sock = connect(port, '127.0.0.1');
+    const receiver = new Receiver({ isServer: false, binaryType: 'nodebuffer' });
+    let n = 0;
+    sock.once('error', reject);
+    receiver.on('error', reject);
+    receiver.on('message', (d: Buffer) => {
+      n += d.length;
+      if (count(d.length)) sock.destroy();
+    });
+    sock.pipe(receiver);
+    sock.once('close', () => reject(new Error(`${port}: closed after ${n} of ${total} bytes`)));
+  });
+}
+
 process.on('message', (m: Request) => {
-  const read = 'url' in m ? readWs(m.url, m.protocols, m.token, m.bytes) : readPlain('path' in m ? m.path : m.port, m.bytes);
+  const read = 'url' in m ? readWs(m.url, m.protocols, m.token, m.bytes) : 'port' in m && m.frames ? readFrames(m.port, m.bytes) : readPlain('path' in m ? m.path : m.port, m.bytes);
   read.then((r) => process.send!(r), (e: Error) => process.send!({ error: e.message }));
 });
 process.on('disconnect', () => process.exit(0));

@@ -4,11 +4,10 @@
 import type { Socket } from 'node:net';
 import type { RawData, WebSocket } from 'ws';
 import { closeReason } from './close-codes';
+import { binaryFrame, FRAME_HEADROOM, frameInPlace, sendFrame } from './frames';
 
 /** Unsent bytes towards the browser above which QEMU's socket is paused until they have left. */
 export const VNC_HIGH_WATER = 1024 * 1024;
-
-const BINARY = { binary: true } as const;
 
 const SMALL_READ = 64 * 1024;
 const SLAB_BYTES = 1024 * 1024;
@@ -27,42 +26,49 @@ interface Slab {
 /**
  * Reads QEMU's socket through net's `onread`, sized to the traffic. While
  * the screen is quiet, reads go to one small buffer shared by all bridges
- * and are copied out (an idle console holds no read buffer of its own).
- * When a read fills it, a screen update is streaming: reads then fill 1 MiB
- * slabs one after another, the chunks are sent without copying, and a slab
- * is reused once ws has written all of its chunks.
+ * and are copied out, into their WebSocket frame (an idle console holds no
+ * read buffer of its own). When a read fills it, a screen update is
+ * streaming: reads then fill 1 MiB slabs one after another, each read
+ * FRAME_HEADROOM bytes after the last so that its frame's header goes
+ * right before it: header and payload one buffer, sent without copying,
+ * one write() per read; a slab is reused once all of its frames have left.
  */
 export class SlabReader {
   private slab: Slab | null = null;
   private readonly spare: Slab[] = [];
   private shortReads = 0;
-  /** Set by the bridge: gets each chunk and, for a slab's, the function to call once it is sent; false pauses the socket. */
-  onChunk: (chunk: Buffer, sent: (() => void) | null) => boolean = () => true;
+  /**
+   * Set by the bridge: gets each read as a binary frame (and its payload)
+   * and, for a slab's, the function to call once it is sent; false pauses
+   * the socket.
+   */
+  onChunk: (frame: Buffer, payload: Buffer, sent: (() => void) | null) => boolean = () => true;
 
   readonly onread = {
-    buffer: (): Buffer => (this.slab ? this.slab.buf.subarray(this.slab.used) : sharedSmall),
+    buffer: (): Buffer => (this.slab ? this.slab.buf.subarray(this.slab.used + FRAME_HEADROOM) : sharedSmall),
     callback: (n: number): boolean => this.read(n),
   };
 
   private read(n: number): boolean {
     const slab = this.slab;
     if (!slab) {
-      const chunk = Buffer.from(sharedSmall.subarray(0, n));
+      const frame = binaryFrame(sharedSmall.subarray(0, n));
       if (n === SMALL_READ) this.slab = this.nextSlab();
-      return this.onChunk(chunk, null);
+      return this.onChunk(frame, frame.subarray(frame.length - n), null);
     }
-    const chunk = slab.buf.subarray(slab.used, slab.used + n);
-    slab.used += n;
+    const at = slab.used + FRAME_HEADROOM;
+    const frame = frameInPlace(slab.buf, at, n);
+    slab.used = at + n;
     slab.unsent++;
     this.shortReads = n < SMALL_READ ? this.shortReads + 1 : 0;
     if (this.shortReads >= QUIET_READS) {
       // Quiet again: back to the shared buffer; the slabs go.
       this.slab = null;
       this.spare.length = 0;
-    } else if (slab.buf.length - slab.used < SMALL_READ) {
+    } else if (slab.buf.length - slab.used < SMALL_READ + FRAME_HEADROOM) {
       this.slab = this.nextSlab();
     }
-    return this.onChunk(chunk, () => {
+    return this.onChunk(frame, slab.buf.subarray(at, at + n), () => {
       if (--slab.unsent === 0 && slab !== this.slab && this.slab !== null && this.spare.length < 2) {
         slab.used = 0;
         this.spare.push(slab);
@@ -100,14 +106,15 @@ export class VncBridge implements Disposable {
   }
 
   /** Returns false when QEMU's socket is to pause. */
-  private readonly fromQemu = (chunk: Buffer, release: (() => void) | null): boolean => {
+  private readonly fromQemu = (frame: Buffer, payload: Buffer, release: (() => void) | null): boolean => {
     if (this.disposed) return false;
-    const pause = this.ws.bufferedAmount + chunk.length > this.highWater;
+    const pause = this.ws.bufferedAmount + frame.length > this.highWater;
     // ws has no drain event: a send's callback runs when its bytes (and all
     // before them) have left; the last send before pausing resumes.
     if (pause) this.unixPaused = true;
     const sent = pause ? (release ? () => { release(); this.drained(); } : this.drained) : release ?? undefined;
-    this.ws.send(chunk, BINARY, sent);
+    // The frame as it is, where ws would write the same bytes (header, payload) with cork and writev.
+    sendFrame(this.ws, frame, payload, sent);
     return !pause;
   };
 
