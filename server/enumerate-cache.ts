@@ -22,15 +22,22 @@ export interface Stamp {
 }
 
 export interface CachedInfo extends Stamp {
-  info: VmInfo;
+  /** The facts; from the cache's copy they are parsed from text the first time asked (infoOf). */
+  info?: VmInfo;
+  /** The record as `vmdeck enumerate --json` prints it while the VM is stopped (recordText), made once. */
+  text?: string;
+  /** What ENUMERATE needs of every VM before its facts: its label and #@#VMSTATE. */
+  label: string;
+  vmstate: string;
   /** Read without bash: the only kind kept on disk (a config bash evaluates may depend on more than itself). */
   plain: boolean;
 }
 
-/** What ENUMERATE walks of one directory: its .ctys files and its subdirectories (names). */
+/** What ENUMERATE walks of one directory: its .ctys files, its subdirectories and its saved states (*.suspend; names). */
 export interface CachedDir extends Stamp {
   configs: string[];
   subdirs: string[];
+  suspends: string[];
 }
 
 export interface EnumerateCache {
@@ -41,7 +48,7 @@ export interface EnumerateCache {
 /** The file of one base: named by a digest of its path, which the file holds too. */
 export const cacheFile = (base: string) => `enumerate-cache-${createHash('sha256').update(base).digest('hex').slice(0, 16)}.json`;
 /** Bumped when VmInfo or this file's form changes: an older file is then ignored. */
-const VERSION = 3;
+const VERSION = 5;
 /** The one file of every base that versions before 3 wrote. */
 const OLD_FILE = 'enumerate-cache.json';
 
@@ -57,45 +64,57 @@ export const sameStamp = (a: Stamp, b: Stamp) => a.mtimeMs === b.mtimeMs && a.ct
 export const RACY_MS = 2000;
 export const settled = (st: Stamp, readAtMs: number) => st.mtimeMs < readAtMs - RACY_MS && st.ctimeMs < readAtMs - RACY_MS;
 
-type ConfigRow = [string, number, number, number, number, VmInfo];
+/** path, stamp, label, #@#VMSTATE, and the length of its record in the text after the index. */
+type ConfigRow = [string, number, number, number, number, string, string, number];
+type DirRow = [string, number, number, number, number, string[], string[], string[]];
 
 /**
- * A VM's directory and wrapper as its config's path gives them (a config
- * vmdeck reads has them so; see store.ts's vmInfo): kept once, in the
- * path. The cache's own JSON was most of a second `vmdeck enumerate`'s
- * time, and these paths a seventh of it.
+ * A record of `vmdeck enumerate --json` (JSON.stringify(list, null, 2)):
+ * the element of a list of one, its lines indented one level, without the
+ * list's brackets.
  */
-function derived(path: string): { dir: string; wrapper: string } {
-  const slash = path.lastIndexOf('/');
-  const dir = path.slice(0, slash);
-  return { dir, wrapper: `${dir}/${path.slice(slash + 1).replace(/\.ctys$/, '')}.sh` };
+export const recordText = (info: VmInfo) => {
+  const list = JSON.stringify([info], null, 2);
+  return list.slice(2, list.length - 2);
+};
+
+/** An entry's record text, made from its facts the first time asked. */
+export function textOf(e: CachedInfo): string {
+  e.text ??= recordText(e.info!);
+  return e.text;
 }
 
-/** The info as kept: its paths 0 where the config's path gives them (the keys stay, in their order). */
-function slim(path: string, info: VmInfo): VmInfo {
-  const d = derived(path);
-  if (info.config !== path || info.dir !== d.dir || info.wrapper !== d.wrapper) return info;
-  return { ...info, dir: 0, config: 0, wrapper: 0 } as unknown as VmInfo;
+/** An entry's facts, parsed from its record text the first time asked. */
+export function infoOf(e: CachedInfo): VmInfo {
+  e.info ??= JSON.parse(e.text!) as VmInfo;
+  return e.info;
 }
 
-function whole(path: string, info: VmInfo): VmInfo {
-  if ((info.config as unknown) !== 0) return info;
-  const d = derived(path);
-  info.dir = d.dir;
-  info.config = path;
-  info.wrapper = d.wrapper;
-  return info;
-}
-type DirRow = [string, number, number, number, number, string[], string[]];
-
-/** The entries kept in root for base; none when there is no file or it is not this version's or this base's. */
+/**
+ * The entries kept in root for base; none when there is no file or it is
+ * not this version's or this base's. The file is a line of JSON (the
+ * stamps, labels, states and listings) and then each config's record text
+ * as the output prints it: a command that finds nothing changed prints
+ * those texts as they are, and parses a record only when it needs its
+ * facts (a running VM, the table, the API). The cache's JSON, parsed into
+ * an object per VM and stringified again, was a third of such a command.
+ */
 export function loadEnumerateCache(root: string, base: string): EnumerateCache {
   const out: EnumerateCache = { configs: new Map(), dirs: new Map() };
   try {
-    const data = JSON.parse(readFileSync(join(root, cacheFile(base)), 'utf8')) as { version?: number; base?: string; configs?: ConfigRow[]; dirs?: DirRow[] };
+    const text = readFileSync(join(root, cacheFile(base)), 'utf8');
+    const nl = text.indexOf('\n');
+    const data = JSON.parse(text.slice(0, nl)) as { version?: number; base?: string; configs?: ConfigRow[]; dirs?: DirRow[] };
     if (data.version !== VERSION || data.base !== base || !Array.isArray(data.configs) || !Array.isArray(data.dirs)) return out;
-    for (const [path, mtimeMs, ctimeMs, size, ino, info] of data.configs) out.configs.set(path, { mtimeMs, ctimeMs, size, ino, info: whole(path, info), plain: true });
-    for (const [path, mtimeMs, ctimeMs, size, ino, configs, subdirs] of data.dirs) out.dirs.set(path, { mtimeMs, ctimeMs, size, ino, configs, subdirs });
+    let at = nl + 1;
+    for (const row of data.configs) at += row[7];
+    if (at !== text.length) return out; // not what this version wrote
+    at = nl + 1;
+    for (const [path, mtimeMs, ctimeMs, size, ino, label, vmstate, length] of data.configs) {
+      out.configs.set(path, { mtimeMs, ctimeMs, size, ino, label, vmstate, text: text.slice(at, at + length), plain: true });
+      at += length;
+    }
+    for (const [path, mtimeMs, ctimeMs, size, ino, configs, subdirs, suspends] of data.dirs) out.dirs.set(path, { mtimeMs, ctimeMs, size, ino, configs, subdirs, suspends });
   } catch {
     // none yet, or unreadable: every config is read
   }
@@ -108,9 +127,15 @@ let oldFileGone = false;
 export function saveEnumerateCache(root: string, base: string, cache: EnumerateCache): void {
   const under = (path: string) => base === '/' || path === base || path.startsWith(`${base}/`);
   const configs: ConfigRow[] = [];
-  for (const [path, e] of cache.configs) if (e.plain && under(path)) configs.push([path, e.mtimeMs, e.ctimeMs, e.size, e.ino, slim(path, e.info)]);
+  const texts: string[] = [];
+  for (const [path, e] of cache.configs) {
+    if (!e.plain || !under(path)) continue;
+    const text = textOf(e);
+    configs.push([path, e.mtimeMs, e.ctimeMs, e.size, e.ino, e.label, e.vmstate, text.length]);
+    texts.push(text);
+  }
   const dirs: DirRow[] = [];
-  for (const [path, d] of cache.dirs) if (under(path)) dirs.push([path, d.mtimeMs, d.ctimeMs, d.size, d.ino, d.configs, d.subdirs]);
+  for (const [path, d] of cache.dirs) if (under(path)) dirs.push([path, d.mtimeMs, d.ctimeMs, d.size, d.ino, d.configs, d.subdirs, d.suspends]);
   const file = join(root, cacheFile(base));
   const tmp = `${file}.${process.pid}.tmp`;
   if (!oldFileGone) {
@@ -118,7 +143,7 @@ export function saveEnumerateCache(root: string, base: string, cache: EnumerateC
     rmSync(join(root, OLD_FILE), { force: true });
   }
   try {
-    writeFileSync(tmp, JSON.stringify({ version: VERSION, base, configs, dirs }), { mode: 0o600 });
+    writeFileSync(tmp, `${JSON.stringify({ version: VERSION, base, configs, dirs })}\n${texts.join('')}`, { mode: 0o600 });
     renameSync(tmp, file);
   } catch {
     // a full or read-only disk: the next command reads the configs again

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { shellQuote } from '../lib/ctys';
-import type { VmInfo } from '../lib/vm';
+import type { VmInfo, VmState } from '../lib/vm';
 import { stateSaveRefusal } from '../lib/snapshots';
 import { badInput, conflict, VmdeckError } from './errors';
 import { exists, noSpaceLeft } from './fsutil';
@@ -23,7 +23,8 @@ import { CD_DRIVE } from './media';
 import { pendingChanges } from './pending';
 import { trustedRunRoot } from './paths';
 import { progressOf } from './progress';
-import { readVmInfo } from './store';
+import { recordText } from './enumerate-cache';
+import { enumerateFound, filterVmstate, readVmInfo } from './store';
 import { task, taskFailed, taskLabel, taskOutput } from './tasks';
 
 export type { RuntimeStatus } from './runtime';
@@ -61,24 +62,65 @@ export function applyStatus(vm: VmInfo, s: RuntimeStatus): VmInfo {
  */
 export async function withStatus(vms: VmInfo[]): Promise<VmInfo[]> {
   if (vms.length === 0) return [];
-  const root = await trustedRunRoot();
-  const live = new Set(await readdir(root).catch(() => [] as string[]));
+  const { root, live } = await liveLabels();
   const probed = Promise.all(vms.map((vm) => (live.has(vm.label) ? vmStatus(vm) : null)));
   probed.catch(() => undefined); // awaited below; not unhandled while the loop yields
   const out: VmInfo[] = [];
   for (const [i, vm] of vms.entries()) {
-    if (i % 200 === 199) await new Promise((r) => setImmediate(r));
+    if (i % SLICE === SLICE - 1) await yieldToLoop();
     if (live.has(vm.label)) {
       out.push(vm); // filled in below
       continue;
     }
-    const state = existsSync(suspendFile(vm.dir, vm.label)) ? 'suspended' : 'stopped';
     // Its run directory is not there (not in live): no path.join for each of 10,000 VMs.
-    out.push(applyStatus(vm, { state, runDir: `${root}/${vm.label}` }));
+    out.push(applyStatus(vm, { state: stoppedState(vm), runDir: `${root}/${vm.label}` }));
   }
   (await probed).forEach((status, i) => { if (status) out[i] = applyStatus(vms[i], status); });
   return out;
 }
+
+/**
+ * The records of `vmdeck enumerate --json` (recordText) of the VMs under the
+ * bases that vmstate lets through (filterVmstate), in withStatus's states: a
+ * stopped VM's is the text ENUMERATE kept (its facts not parsed); the
+ * others' are made from their facts with withStatus. Whether a saved state
+ * waits comes from the walk's listing of the VM's directory for a VM with
+ * no runtime directory before the walk or after it: a suspend puts the
+ * saved state in place while QEMU runs, so none came meanwhile.
+ */
+export async function enumerateRecords(baseList: string[], vmstate?: string): Promise<string[]> {
+  const before = (await liveLabels()).live;
+  const found = filterVmstate(await enumerateFound(baseList), vmstate);
+  if (found.length === 0) return [];
+  const { root, live } = await liveLabels();
+  const probed = await withStatus(found.filter((f) => live.has(f.label)).map((f) => f.info()));
+  let next = 0;
+  const out: string[] = [];
+  for (const [i, f] of found.entries()) {
+    if (i % SLICE === SLICE - 1) await yieldToLoop();
+    if (live.has(f.label)) {
+      out.push(recordText(probed[next++]));
+      continue;
+    }
+    const state = before.has(f.label) ? stoppedState(f) : f.suspendListed ? 'suspended' : 'stopped';
+    const text = state === 'stopped' ? f.stoppedText() : undefined;
+    out.push(text ?? recordText(applyStatus(f.info(), { state, runDir: `${root}/${f.label}` })));
+  }
+  return out;
+}
+
+/** The run root and the labels with a runtime directory in it: only their VMs can be running, paused or crashed. */
+async function liveLabels(): Promise<{ root: string; live: Set<string> }> {
+  const root = await trustedRunRoot();
+  return { root, live: new Set(await readdir(root).catch(() => [] as string[])) };
+}
+
+/** The state of a VM without a runtime directory: whether a saved state waits. */
+const stoppedState = (vm: { dir: string; label: string }): VmState => (existsSync(suspendFile(vm.dir, vm.label)) ? 'suspended' : 'stopped');
+
+/** withStatus yields to the event loop between slices of this many VMs (10,000 VMs' states). */
+const SLICE = 200;
+const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
 // --- start ------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ import { badInput, conflict, notFound, VmdeckError } from './errors';
 import { exists } from './fsutil';
 import { loadMacmap } from './macmap';
 import { bases, defaultBase, isPrivateDirSync, runRoot } from './paths';
-import { loadEnumerateCache, sameStamp, saveEnumerateCache, settled, type CachedDir, type CachedInfo, type Stamp } from './enumerate-cache';
+import { infoOf, loadEnumerateCache, sameStamp, saveEnumerateCache, settled, textOf, type CachedDir, type CachedInfo, type Stamp } from './enumerate-cache';
 import { run } from './proc';
 import { wrapperArgs, type WrapperOf } from './wrapper';
 import { findTemplate, loadCatalog } from './templates';
@@ -71,10 +71,11 @@ function listDir(dir: string, readAtMs: number): CachedDir | null {
   } catch {
     return null; // vanished or unreadable
   }
-  const listing: CachedDir = { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size, ino: st.ino, configs: [], subdirs: [] };
+  const listing: CachedDir = { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size, ino: st.ino, configs: [], subdirs: [], suspends: [] };
   for (const e of entries) {
     if (e.name.startsWith('.') || e.name === 'node_modules') continue;
     if (e.isFile() && e.name.endsWith('.ctys')) listing.configs.push(e.name);
+    else if (e.isFile() && e.name.endsWith('.suspend')) listing.suspends.push(e.name);
     else if (e.isDirectory()) listing.subdirs.push(e.name);
   }
   if (settled(st, readAtMs)) {
@@ -86,8 +87,8 @@ function listDir(dir: string, readAtMs: number): CachedDir | null {
   return listing;
 }
 
-/** The .ctys files under base, up to MAX_DEPTH levels down, sorted; the directories walked go into walkedDirs. */
-async function findConfigs(base: string, walkedDirs: Set<string>): Promise<string[]> {
+/** The .ctys files under base, up to MAX_DEPTH levels down, sorted; the directories walked go into walkedDirs with their listings. */
+async function findConfigs(base: string, walkedDirs: Map<string, CachedDir>): Promise<string[]> {
   const out: string[] = [];
   const readAtMs = Date.now();
   let level = [base];
@@ -98,7 +99,7 @@ async function findConfigs(base: string, walkedDirs: Set<string>): Promise<strin
       if (++done % SLICE === 0) await yieldToLoop();
       const listing = listDir(dir, readAtMs);
       if (!listing) continue;
-      walkedDirs.add(dir);
+      walkedDirs.set(dir, listing);
       for (const name of listing.configs) out.push(child(dir, name));
       for (const name of listing.subdirs) next.push(child(dir, name));
     }
@@ -124,22 +125,28 @@ function str(v: unknown, fallback = ''): string {
 
 /** A VM's facts from its config; null when the config is not an enumerable QEMU VM. */
 export async function readVmInfo(configPath: string): Promise<VmInfo | null> {
+  const entry = await readEntry(configPath);
+  return entry && { ...infoOf(entry) };
+}
+
+/** A config's entry, read with bash when it needs it; null when it is not an enumerable QEMU VM. */
+async function readEntry(configPath: string): Promise<CachedInfo | null> {
   const st = await stat(configPath);
   const hit = cache.get(configPath);
-  if (hit && sameStamp(hit, st)) return { ...hit.info };
+  if (hit && sameStamp(hit, st)) return hit;
   const { text, vars, dynamic } = await readConfig(configPath);
   return remember(configPath, st, vmInfo(configPath, text, vars, dynamic), !dynamic);
 }
 
 /**
- * readVmInfo for ENUMERATE, synchronous: a cached or plain config is read
- * here; undefined for a config that only bash can evaluate (or that changed
- * while read), which readVmInfo then reads.
+ * readVmInfo for ENUMERATE, synchronous, its entry: a cached or plain
+ * config is read here; undefined for a config that only bash can evaluate
+ * (or that changed while read), which readVmInfo then reads.
  */
-function readVmInfoSync(configPath: string): VmInfo | null | undefined {
+function readEntrySync(configPath: string): CachedInfo | null | undefined {
   const st = statSync(configPath);
   const hit = cache.get(configPath);
-  if (hit && sameStamp(hit, st)) return { ...hit.info };
+  if (hit && sameStamp(hit, st)) return hit;
   const text = readFileSync(configPath, 'utf8');
   if (Buffer.byteLength(text) !== st.size) return undefined;
   const vars = parseCtysPlain(text);
@@ -152,7 +159,7 @@ function forget(configPath: string): void {
   cache.delete(configPath);
 }
 
-function remember(configPath: string, st: Stamp, info: VmInfo | null, plain: boolean): VmInfo | null {
+function remember(configPath: string, st: Stamp, info: VmInfo | null, plain: boolean): CachedInfo | null {
   if (!info) {
     forget(configPath);
     return null;
@@ -160,8 +167,9 @@ function remember(configPath: string, st: Stamp, info: VmInfo | null, plain: boo
   // Only plain configs' entries are kept on disk: a config that bash evaluates, read again at every
   // command, does not make its base's file written again.
   if (plain || cache.get(configPath)?.plain) changed.add(configPath);
-  cache.set(configPath, { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size, ino: st.ino, info, plain });
-  return { ...info };
+  const entry: CachedInfo = { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size, ino: st.ino, info, label: info.label, vmstate: info.vmstate, plain };
+  cache.set(configPath, entry);
+  return entry;
 }
 
 /**
@@ -229,9 +237,60 @@ function vmInfo(configPath: string, text: string, vars: ConfigVars, dynamic: boo
   return info;
 }
 
+/**
+ * One VM ENUMERATE found: its label, #@#VMSTATE and directory at once, its
+ * facts when asked (a config unchanged since the cache's copy is parsed
+ * only then), and its record as `vmdeck enumerate --json` prints it while
+ * the VM is stopped.
+ */
+export class FoundVm {
+  constructor(
+    private readonly entry: CachedInfo,
+    readonly config: string,
+    /** Whether the walk's listing of its directory had its saved state (<label>.suspend; runtime.ts's suspendFile). */
+    readonly suspendListed: boolean,
+    /** What ENUMERATE found suspicious (VmInfo's warnings); none when undefined. */
+    readonly warnings?: string[],
+  ) {}
+
+  get label(): string {
+    return this.entry.label;
+  }
+
+  get vmstate(): string {
+    return this.entry.vmstate;
+  }
+
+  /** The VM's directory: its config's (vmInfo). */
+  get dir(): string {
+    return this.config.slice(0, this.config.lastIndexOf('/'));
+  }
+
+  /** A copy of its facts, state 'stopped'. */
+  info(): VmInfo {
+    const info = { ...infoOf(this.entry) };
+    return this.warnings ? { ...info, warnings: this.warnings } : info;
+  }
+
+  /** The same VM with the macmap database's disagreements (enumerateFound). */
+  withWarnings(warnings: string[]): FoundVm {
+    return new FoundVm(this.entry, this.config, this.suspendListed, warnings);
+  }
+
+  /** Its --json record while stopped; undefined with warnings (the record then has them). */
+  stoppedText(): string | undefined {
+    return this.warnings ? undefined : textOf(this.entry);
+  }
+}
+
 /** Every VM under the bases, the first of each label winning (the default base comes first). */
 export async function enumerate(baseList = bases()): Promise<VmInfo[]> {
-  const found: VmInfo[] = [];
+  return (await enumerateFound(baseList)).map((f) => f.info());
+}
+
+/** enumerate, each VM's facts read only when asked (FoundVm). */
+export async function enumerateFound(baseList = bases()): Promise<FoundVm[]> {
+  const found: FoundVm[] = [];
   const seen = new Set<string>();
   const root = cacheRoot();
   if (root !== cacheLoadedFrom) {
@@ -250,25 +309,27 @@ export async function enumerate(baseList = bases()): Promise<VmInfo[]> {
     for (const [path, entry] of kept.dirs) if (!dirCache.has(path)) dirCache.set(path, entry);
   }
   for (const base of walked) {
-    const dirsSeen = new Set<string>();
+    const dirsSeen = new Map<string, CachedDir>();
     const configs = await findConfigs(base, dirsSeen);
     const configsSeen = new Set(configs);
-    const infos: (VmInfo | null)[] = [];
+    const entries: (CachedInfo | null)[] = [];
     for (const [i, c] of configs.entries()) {
       if (i % SLICE === SLICE - 1) await yieldToLoop();
-      let info: VmInfo | null | undefined;
+      let entry: CachedInfo | null | undefined;
       try {
-        info = readVmInfoSync(c);
-        if (info === undefined) info = await readVmInfo(c);
+        entry = readEntrySync(c);
+        if (entry === undefined) entry = await readEntry(c);
       } catch {
-        info = null; // unreadable or vanished while we looked: not a VM we can show
+        entry = null; // unreadable or vanished while we looked: not a VM we can show
       }
-      infos.push(info);
+      entries.push(entry);
     }
-    for (const info of infos) {
-      if (!info || seen.has(info.label)) continue;
-      seen.add(info.label);
-      found.push(info);
+    for (const [i, entry] of entries.entries()) {
+      if (!entry || seen.has(entry.label)) continue;
+      seen.add(entry.label);
+      const config = configs[i];
+      const suspends = dirsSeen.get(config.slice(0, config.lastIndexOf('/')))!.suspends;
+      found.push(new FoundVm(entry, config, suspends.length > 0 && suspends.includes(`${entry.label}.suspend`)));
     }
     // Configs and directories gone from the base are forgotten; the others' entries stay.
     for (const path of cache.keys()) if (!configsSeen.has(path) && isUnder(path, base)) forget(path);
@@ -287,9 +348,9 @@ export async function enumerate(baseList = bases()): Promise<VmInfo[]> {
   // A MAC/IP pair the macmap database has otherwise, flagged as ctys's ENUMERATE does.
   const db = loadMacmap();
   if (!db) return found;
-  return found.map((v) => {
-    const warnings = db.disagreements(v.interfaces);
-    return warnings.length ? { ...v, warnings } : v;
+  return found.map((f) => {
+    const warnings = db.disagreements(f.info().interfaces);
+    return warnings.length ? f.withWarnings(warnings) : f;
   });
 }
 
@@ -298,7 +359,7 @@ export async function enumerate(baseList = bases()): Promise<VmInfo[]> {
  * lets through; without one, ctys's default: ACTIVE, DISABLED and none.
  * The same for `vmdeck enumerate --vmstate` and GET /api/vms?vmstate=.
  */
-export function filterVmstate(vms: VmInfo[], matchvstat?: string): VmInfo[] {
+export function filterVmstate<T extends { vmstate: string }>(vms: T[], matchvstat?: string): T[] {
   let allowed: Set<string> | null;
   try {
     allowed = matchvstat === undefined ? new Set<string>(DEFAULT_MATCHVSTAT) : parseMatchVstat(matchvstat);

@@ -5,7 +5,7 @@ import { CTYS_RECORD_FIELDS, ctysRecords } from '../../lib/ctys-record';
 import type { VmInfo } from '../../lib/vm';
 import { loadMacmap } from '../macmap';
 import { bases } from '../paths';
-import { withStatus } from '../runner';
+import { enumerateRecords, withStatus } from '../runner';
 import { enumerate, filterVmstate } from '../store';
 import { flagString, parseArgs, type Io } from './args';
 
@@ -20,18 +20,20 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const given = base ? base.split('%').filter(Boolean) : [];
   // A base asked for by name that is not there is a typo more often than an empty base.
   for (const b of given) if (!existsSync(b)) io.err(`vmdeck enumerate: warning: base '${b}' does not exist\n`);
-  const found = await enumerate(base ? given : bases(io.env as NodeJS.ProcessEnv));
-  const list = await withStatus(filterVmstate(found, flagString(p, 'vmstate')));
+  const baseList = base ? given : bases(io.env as NodeJS.ProcessEnv);
+  if (p.flags.has('json') && !p.flags.has('ctys')) {
+    // JSON.stringify(list, null, 2), made of each VM's record: a stopped VM's as ENUMERATE kept it.
+    const records = await enumerateRecords(baseList, flagString(p, 'vmstate'));
+    io.out(records.length ? `[\n${records.join(',\n')}\n]\n` : '[]\n');
+    return 0;
+  }
+  const list = await withStatus(filterVmstate(await enumerate(baseList), flagString(p, 'vmstate')));
   if (!p.flags.has('json')) {
     for (const v of list) for (const w of v.warnings ?? []) io.err(`vmdeck enumerate: warning: ${v.label}: ${w}\n`);
   }
   if (p.flags.has('ctys')) {
     if (p.flags.has('title')) io.out(`${CTYS_RECORD_FIELDS.join(';')}\n`);
     for (const line of machineRecords(list)) io.out(`${line}\n`);
-    return 0;
-  }
-  if (p.flags.has('json')) {
-    io.out(`${JSON.stringify(list, null, 2)}\n`);
     return 0;
   }
   const rows = list.map((v) => [v.label, v.state, v.vmstate || '-', v.arch, `${v.os}${v.dist ? `/${v.dist}` : ''}`, `${v.memsize}M`, String(v.smp), v.mac, v.uuid, v.config]);

@@ -194,6 +194,12 @@ test('the macmap database: create-conf fills MAC and IP by label, ENUMERATE flag
     assert.equal(byLabel.get('web1')!.warnings, undefined, 'web1 agrees with the database');
     assert.deepEqual(byLabel.get('logic1')!.warnings,
       ['macmap: IP0 172.20.6.12 has MAC 00:50:56:13:11:99 in the macmap database, but MAC0 is 00:50:56:13:11:b1']);
+    // --json prints the record of a VM with warnings from its facts, not the one ENUMERATE kept (runner.ts's enumerateRecords).
+    const json = await vmdeck(['enumerate', '--json', '--base', base], env);
+    assert.equal(json.code, 0, json.stderr);
+    const jsonByLabel = new Map((JSON.parse(json.stdout) as VmInfo[]).map((v) => [v.label, v]));
+    assert.deepEqual(jsonByLabel.get('logic1')!.warnings, byLabel.get('logic1')!.warnings);
+    assert.equal(jsonByLabel.get('web1')!.warnings, undefined);
     const listed = await vmdeck(['enumerate', '--base', base], env);
     assert.match(listed.stderr, /^vmdeck enumerate: warning: logic1: macmap: IP0 172\.20\.6\.12 has MAC 00:50:56:13:11:99/m);
     const records = await vmdeck(['enumerate', '--ctys', '--base', base], env);

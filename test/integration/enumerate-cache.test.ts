@@ -69,7 +69,8 @@ test('a base whose listing was kept: a VM added or removed since is seen; the ca
   await new Promise((r) => setTimeout(r, RACY_MS + 100));
   rmSync(cacheFile, { force: true });
   assert.deepEqual(await listed(), fromConfigs);
-  const kept = JSON.parse(readFileSync(cacheFile, 'utf8')) as { dirs: [string, ...unknown[]][] };
+  // The file's first line is its index (enumerate-cache.ts), the records' text follows.
+  const kept = JSON.parse(readFileSync(cacheFile, 'utf8').split('\n')[0]) as { dirs: [string, ...unknown[]][] };
   assert.ok(kept.dirs.some(([dir]) => dir === join(sb.home, 'vms')), 'the base\'s listing is kept');
   // From the cache: the same records, in the same form (the paths the cache keeps once are whole again).
   assert.equal(JSON.stringify(await listed()), JSON.stringify(fromConfigs));
@@ -100,9 +101,41 @@ test('a config that bash evaluates is read again by each command, and its base\'
   const config = join(sb.home, 'vms', 'dyn', 'dyn.ctys');
   writeFileSync(config, readFileSync(config, 'utf8').replace(/^MEMSIZE=2048$/m, 'MEMSIZE=$((1024*3))'));
   assert.equal((await listed()).find((v) => v.label === 'dyn')?.memsize, 3072);
+  // The listings the create changed are kept (and the file written) once they have settled: let them.
+  await new Promise((r) => setTimeout(r, RACY_MS + 100));
+  await listed();
   const file = join(sb.run, cacheFileOf(join(sb.home, 'vms')));
   const before = statSync(file);
   assert.equal((await listed()).find((v) => v.label === 'dyn')?.memsize, 3072);
   assert.equal(statSync(file).mtimeMs, before.mtimeMs);
-  assert.doesNotMatch(readFileSync(file, 'utf8'), /"dyn"/);
+  const index = JSON.parse(readFileSync(file, 'utf8').split('\n')[0]) as { configs: [string, ...unknown[]][] };
+  assert.ok(!index.configs.some(([path]) => path === config), 'no entry of the config bash evaluates');
+  assert.doesNotMatch(readFileSync(file, 'utf8'), /"label": "dyn"/);
+});
+
+test('a saved state (<L>.suspend) is seen from the kept listing of the VM\'s directory: suspended while it is there, stopped once it is gone', async () => {
+  await create('s1');
+  const dir = join(sb.home, 'vms', 's1');
+  const file = join(sb.run, cacheFileOf(join(sb.home, 'vms')));
+  const settle = () => new Promise((r) => setTimeout(r, RACY_MS + 100));
+  const states = async () => {
+    const json = (await listed()).find((v) => v.label === 's1')?.state;
+    // The table asks for the file itself (withStatus): the same answer.
+    const table = await vmdeck(['enumerate'], sb.env);
+    return [json, /^s1 +(\S+)/m.exec(table.stdout)?.[1]];
+  };
+  writeFileSync(join(dir, 's1.suspend'), 'a saved state\n');
+  assert.deepEqual(await states(), ['suspended', 'suspended']);
+  await settle();
+  await listed(); // keeps the settled listing
+  const index = () => JSON.parse(readFileSync(file, 'utf8').split('\n')[0]) as { dirs: [string, ...unknown[]][] };
+  assert.deepEqual(index().dirs.find(([d]) => d === dir)?.[7], ['s1.suspend'], 'the listing kept names the saved state');
+  assert.deepEqual(await states(), ['suspended', 'suspended']);
+
+  rmSync(join(dir, 's1.suspend'));
+  assert.deepEqual(await states(), ['stopped', 'stopped']);
+  await settle();
+  await listed();
+  assert.deepEqual(index().dirs.find(([d]) => d === dir)?.[7], []);
+  assert.deepEqual(await states(), ['stopped', 'stopped']);
 });

@@ -203,6 +203,13 @@ test('suspend saves the state and ends QEMU; the next start resumes it, shell va
   assert.deepEqual(qemuPids(sb.run, LABEL), [], 'no QEMU process left');
   assert.ok(existsSync(join(vm.dir, `${LABEL}.suspend`)));
   assert.equal((await vmStatus(vm)).state, 'suspended');
+  // enumerate --json answers from the walk's listing of the VM's directory (runner.ts's enumerateRecords).
+  const enumerated = async () => {
+    const r = await vmdeck(['enumerate', '--json'], sb.env);
+    assert.equal(r.code, 0, r.stderr);
+    return (JSON.parse(r.stdout) as VmInfo[]).find((v) => v.label === LABEL)?.state;
+  };
+  assert.equal(await enumerated(), 'suspended');
   await recorder.next((e) => e.label === LABEL && e.state === 'suspended', 3000, from);
   await assert.rejects(stopVm(LABEL, { mode: 'pause' }), { status: 409, message: `label: VM '${LABEL}' is not running (it is suspended: vmdeck start resumes it)` });
   shell.close();
@@ -210,6 +217,7 @@ test('suspend saves the state and ends QEMU; the next start resumes it, shell va
   const resumed = await startVm(LABEL);
   assert.equal(resumed.state, 'running');
   assert.equal(existsSync(join(vm.dir, `${LABEL}.suspend`)), false, 'the saved state is used up');
+  assert.equal(await enumerated(), 'running');
   shell = await guestShell(sb.run, LABEL);
   assert.equal(await shell.run('echo $X', /kept-\d+(?=\r?\n)/), 'kept-42');
   assert.equal((await queryMedia(LABEL)).file, iso);
