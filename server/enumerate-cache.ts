@@ -4,7 +4,8 @@
 // configs that had not changed since the command before, then listing
 // directories that had not changed either (docs/PERFORMANCE.md). An entry is
 // used only while its file's stamp (mtime, ctime, size, inode) is what it was
-// when the entry was made; there is a file per base (a command walking one
+// when the entry was made, and made only of a file unchanged for RACY_MS
+// before it was read (settled); there is a file per base (a command walking one
 // base reads nothing of another's), private (the runtime root is 0700,
 // checked by trustedRunRoot) and written whole to a temporary name, then
 // renamed.

@@ -131,11 +131,12 @@ export async function readVmInfo(configPath: string): Promise<VmInfo | null> {
 
 /** A config's entry, read with bash when it needs it; null when it is not an enumerable QEMU VM. */
 async function readEntry(configPath: string): Promise<CachedInfo | null> {
+  const readAtMs = Date.now();
   const st = await stat(configPath);
   const hit = cache.get(configPath);
   if (hit && sameStamp(hit, st)) return hit;
   const { text, vars, dynamic } = await readConfig(configPath);
-  return remember(configPath, st, vmInfo(configPath, text, vars, dynamic), !dynamic);
+  return remember(configPath, st, vmInfo(configPath, text, vars, dynamic), !dynamic, readAtMs);
 }
 
 /**
@@ -144,13 +145,14 @@ async function readEntry(configPath: string): Promise<CachedInfo | null> {
  * (or that changed while read), which readVmInfo then reads.
  */
 function readEntrySync(configPath: string): CachedInfo | null | undefined {
+  const readAtMs = Date.now();
   const st = statSync(configPath);
   const hit = cache.get(configPath);
   if (hit && sameStamp(hit, st)) return hit;
   const text = readFileSync(configPath, 'utf8');
   if (Buffer.byteLength(text) !== st.size) return undefined;
   const vars = parseCtysPlain(text);
-  return vars ? remember(configPath, st, vmInfo(configPath, text, vars, false), true) : undefined;
+  return vars ? remember(configPath, st, vmInfo(configPath, text, vars, false), true, readAtMs) : undefined;
 }
 
 /** Drops a config's entry; its base's file is written again if the entry was in it. */
@@ -159,15 +161,25 @@ function forget(configPath: string): void {
   cache.delete(configPath);
 }
 
-function remember(configPath: string, st: Stamp, info: VmInfo | null, plain: boolean): CachedInfo | null {
+/**
+ * The entry of a config read at readAtMs (before its stat), kept while its
+ * stamp holds. A config changed this close to the read is not kept: an edit
+ * in place in the same tick of the file system's clock, of the same size,
+ * would leave its stamp as it was (settled, as for the listings).
+ */
+function remember(configPath: string, st: Stamp, info: VmInfo | null, plain: boolean, readAtMs: number): CachedInfo | null {
   if (!info) {
     forget(configPath);
     return null;
   }
+  const entry: CachedInfo = { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size, ino: st.ino, info, label: info.label, vmstate: info.vmstate, plain };
+  if (!settled(st, readAtMs)) {
+    forget(configPath);
+    return entry;
+  }
   // Only plain configs' entries are kept on disk: a config that bash evaluates, read again at every
   // command, does not make its base's file written again.
   if (plain || cache.get(configPath)?.plain) changed.add(configPath);
-  const entry: CachedInfo = { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size, ino: st.ino, info, label: info.label, vmstate: info.vmstate, plain };
   cache.set(configPath, entry);
   return entry;
 }

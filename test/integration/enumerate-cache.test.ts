@@ -2,11 +2,11 @@
 // the real `vmdeck enumerate`, one process after another: a config edited
 // since the last command is read again, even when the edit kept its size and
 // its mtime; a VM removed is gone, one added appears; the file is private.
-// A directory's listing is kept too, once it has not changed for RACY_MS: a
+// A config or a directory's listing is kept once it has not changed for RACY_MS: a
 // VM added to a base listed so is seen, and one of a kept config is listed
 // the same from the cache as from its config.
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { cacheFile as cacheFileOf, RACY_MS } from '../../server/enumerate-cache';
@@ -40,8 +40,14 @@ test('a config edited, removed or added since the last enumerate is seen by the 
   utimesSync(config, 1_700_000_000, 1_700_000_000);
   assert.deepEqual((await listed()).map((v) => v.label), ['c1', 'c2']);
   const cacheFile = join(sb.run, cacheFileOf(join(sb.home, 'vms')));
+  // A config changed within RACY_MS of its read is not kept (a same-size edit in the same tick of
+  // the file system's clock would leave its stamp as it was); once it has settled, it is.
+  const kept = () => existsSync(cacheFile) && /"c2"/.test(readFileSync(cacheFile, 'utf8'));
+  assert.equal(kept(), false, 'c2, just written, is not kept');
+  await new Promise((r) => setTimeout(r, RACY_MS + 100));
+  assert.deepEqual((await listed()).map((v) => v.label), ['c1', 'c2']);
   assert.equal(statSync(cacheFile).mode & 0o777, 0o600);
-  assert.match(readFileSync(cacheFile, 'utf8'), /"c2"/);
+  assert.equal(kept(), true, 'c2, settled, is kept');
 
   // The same size and the same mtime: only the ctime tells.
   const before = statSync(config);
@@ -85,6 +91,7 @@ test('each base has a file of its own: a command walking one base leaves the oth
   const other = join(sb.home, 'other');
   const r = await vmdeck(['create-conf', '--label', 'o1', '--template', 'linux-x86_64', '--no-create-image', '--base', other], sb.env);
   assert.equal(r.code, 0, r.stderr);
+  await new Promise((t) => setTimeout(t, RACY_MS + 100)); // o1 is kept once it has settled
   const e = await vmdeck(['enumerate', '--json', '--base', other], sb.env);
   assert.deepEqual((JSON.parse(e.stdout) as VmInfo[]).map((v) => v.label), ['o1']);
   const otherFile = join(sb.run, cacheFileOf(other));
