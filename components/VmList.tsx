@@ -2,10 +2,17 @@
 // The VM list: a resource grid of every VM, live through /api/events.
 // Rows are windowed (only those on screen are in the DOM) so that a thousand
 // VMs scroll and filter smoothly; thumbnails share one observer and one timer.
+// A row is cheap to mount, as ~7 of them are in every frame of a fast scroll:
+// its links are plain anchors and its buttons carry their action in a data
+// attribute, with one click handler on the table for them all; and a row
+// that comes into the window while the list scrolls leaves its actions out
+// (a third of a row's cost) until the list is at rest, SETTLE_MS later
+// (docs/PERFORMANCE.md, "The VM list's scrolling").
 // A row with something to say (a refused action, why it failed) grows by one
 // line beneath it, so that its cells and buttons stay in line with the others.
 import Link from 'next/link';
-import { memo, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
+import { useRouter } from 'next/navigation';
+import { memo, startTransition, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
 import type { VmInfo } from '@/lib/vm';
 import { api, screenshotUrl, type StopMode, type VmEvent } from './api';
 import { useConfirm } from './Confirm';
@@ -21,6 +28,8 @@ import { hostApi, hostOf, hostsApi, LOCAL } from './hosts';
 const ROW = 44;
 const NOTE = 18;
 const OVERSCAN = 8;
+/** How long after the last scroll event the list is at rest (react-window's isScrolling). */
+const SETTLE_MS = 150;
 // Text columns grow with the window up to a width worth reading; beyond that the space stays empty.
 const COLUMNS = '76px minmax(140px,320px) minmax(70px,140px) 160px minmax(110px,260px) 136px 76px 48px minmax(130px,220px) 344px';
 const MIN_WIDTH = 'min-w-[1300px]';
@@ -217,6 +226,7 @@ function VmGrid({ vms, status, onAction, empty }: {
 }) {
   const box = useRef<HTMLDivElement>(null);
   const [view, setView] = useState({ top: 0, height: 800 });
+  const [scrolling, setScrolling] = useState(false);
   const cpu = useRecentCpu(vms.some((v) => v.state === 'running' || v.state === 'paused'));
   // Where each row starts; the last entry is the height of them all.
   const tops = useMemo(() => {
@@ -226,32 +236,52 @@ function VmGrid({ vms, status, onAction, empty }: {
     return t;
   }, [vms, status]);
 
+  // The window's height from the ResizeObserver, its position from the scroll
+  // event (the browser has laid out by then): nothing here forces a layout.
   useEffect(() => {
     const el = box.current!;
-    let frame = 0;
-    const measure = () => {
-      frame = 0;
-      setView({ top: el.scrollTop, height: el.clientHeight });
-    };
+    let rest: ReturnType<typeof setTimeout> | undefined;
     const onScroll = () => {
-      if (!frame) frame = requestAnimationFrame(measure);
+      setView((v) => (v.top === el.scrollTop ? v : { ...v, top: el.scrollTop }));
+      setScrolling(true);
+      clearTimeout(rest);
+      // A transition: React renders the rows' actions in slices, yielding to input between them.
+      rest = setTimeout(() => startTransition(() => setScrolling(false)), SETTLE_MS);
     };
-    const ro = new ResizeObserver(onScroll);
+    const ro = new ResizeObserver(([entry]) => setView((v) => ({ ...v, height: entry.contentRect.height })));
     ro.observe(el);
     el.addEventListener('scroll', onScroll, { passive: true });
-    measure();
     return () => {
       ro.disconnect();
       el.removeEventListener('scroll', onScroll);
-      if (frame) cancelAnimationFrame(frame);
+      clearTimeout(rest);
     };
   }, []);
+
+  // One handler for the buttons and links of every row. A plain click on a
+  // link is the app's own navigation, as next/link's; any other (a new tab, a
+  // download) is the browser's.
+  const router = useRouter();
+  const byLabel = useMemo(() => new Map(vms.map((vm) => [vm.label, vm])), [vms]);
+  const onClick = (e: MouseEvent<HTMLDivElement>) => {
+    const target = e.target as Element;
+    const button = target.closest<HTMLButtonElement>('button[data-action]');
+    if (button) {
+      const vm = byLabel.get(button.closest<HTMLElement>('[role=row]')?.dataset.label ?? '');
+      if (vm) onAction(vm, button.dataset.action as Action);
+      return;
+    }
+    const a = target.closest<HTMLAnchorElement>('a[href]');
+    if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey || a.target || a.origin !== window.location.origin) return;
+    e.preventDefault();
+    router.push(a.pathname + a.search);
+  };
 
   const first = Math.max(0, rowAt(tops, view.top) - OVERSCAN);
   const last = Math.min(vms.length, rowAt(tops, view.top + view.height) + 1 + OVERSCAN);
 
   return (
-    <div ref={box} className="min-h-0 flex-1 overflow-auto" role="table" aria-label="Virtual machines" aria-rowcount={vms.length + 1}>
+    <div ref={box} className="min-h-0 flex-1 overflow-auto" role="table" aria-label="Virtual machines" aria-rowcount={vms.length + 1} onClick={onClick}>
       <div role="rowgroup" className={`sticky top-0 z-10 ${MIN_WIDTH} border-b border-line bg-panel`}>
         <div role="row" className="grid h-8 items-center text-xs font-medium text-muted" style={{ gridTemplateColumns: COLUMNS }}>
           <span role="columnheader" className="px-3">Screen</span>
@@ -268,7 +298,7 @@ function VmGrid({ vms, status, onAction, empty }: {
       </div>
       <div role="rowgroup" className={`relative ${MIN_WIDTH}`} style={{ height: tops[vms.length] }}>
         {vms.slice(first, last).map((vm, i) => (
-          <VmRow key={vm.label} vm={vm} index={first + i} top={tops[first + i]} status={status[vm.label]} onAction={onAction} cpu={cpu[vm.label]} />
+          <VmRow key={vm.label} vm={vm} index={first + i} top={tops[first + i]} status={status[vm.label]} cpu={cpu[vm.label]} atRest={!scrolling} />
         ))}
       </div>
       {empty && (
@@ -306,16 +336,21 @@ function rowAt(tops: number[], y: number): number {
   return Math.max(0, lo);
 }
 
-// A row's links do not prefetch: scrolling through 1,000 VMs would fetch the
-// VM page of every row that passes by.
-const VmRow = memo(function VmRow({ vm, index, top, status, onAction, cpu }: {
+// A row's links are plain anchors (VmGrid's onClick follows them): nothing is
+// prefetched (scrolling through 1,000 VMs would fetch the VM page of every
+// row that passes by), and nothing is mounted but the element.
+// A row mounted while the list scrolls has an empty actions cell (of the
+// same size) until the list is at rest; once shown, its actions stay.
+const VmRow = memo(function VmRow({ vm, index, top, status, cpu, atRest }: {
   vm: VmInfo;
   cpu?: (number | null)[];
   index: number;
   top: number;
   status?: RowStatus;
-  onAction: (vm: VmInfo, a: Action) => void;
+  atRest: boolean;
 }) {
+  const [actions, setActions] = useState(atRest);
+  if (atRest && !actions) setActions(true); // state adjusted while rendering: no second commit
   const href = `/vms/${encodeURIComponent(vm.label)}`;
   const busy = status?.pending !== undefined;
   const up = vm.state === 'running' || vm.state === 'paused';
@@ -327,7 +362,7 @@ const VmRow = memo(function VmRow({ vm, index, top, status, onAction, cpu }: {
       className={`btn btn-sm ${extra}`}
       disabled={!enabled || busy}
       aria-busy={status?.pending === action || undefined}
-      onClick={() => onAction(vm, action)}
+      data-action={action}
     >
       {status?.pending === action ? `${label}…` : label}
     </button>
@@ -342,16 +377,16 @@ const VmRow = memo(function VmRow({ vm, index, top, status, onAction, cpu }: {
     >
       <span role="cell" className="self-center px-3">
         {vm.state === 'running' && hasDisplay(vm) ? (
-          <Link href={`${href}?tab=vnc`} prefetch={false} title={`Open the console of ${vm.label}`} className="block h-9 w-14 overflow-hidden rounded-sm bg-console">
+          <a href={`${href}?tab=vnc`} title={`Open the console of ${vm.label}`} className="block h-9 w-14 overflow-hidden rounded-sm bg-console">
             {/* eslint-disable-next-line @next/next/no-img-element */}
             <img ref={watchThumbnail} data-src={screenshotUrl(vm.label)} alt="" className="h-full w-full object-contain" />
-          </Link>
+          </a>
         ) : (
           <span className="block h-9 w-14 rounded-sm border border-dashed border-line" aria-hidden />
         )}
       </span>
       <span role="cell" className="min-w-0 self-center truncate px-2">
-        <Link href={href} prefetch={false} className="font-medium hover:text-accent hover:underline">{vm.label}</Link>
+        <a href={href} className="font-medium hover:text-accent hover:underline">{vm.label}</a>
         {vm.source === 'ctys' && <span className="ml-1.5 text-[10px] text-muted" title="A config made by ctys">ctys</span>}
         {vm.vmstate && vm.vmstate !== 'ACTIVE' && <span className="ml-1.5 text-[10px] text-muted" title="ctys's VMSTATE">{vm.vmstate.toLowerCase()}</span>}
       </span>
@@ -373,15 +408,17 @@ const VmRow = memo(function VmRow({ vm, index, top, status, onAction, cpu }: {
         {vm.ip || <span className="text-muted">{vm.mac || 'DHCP'}</span>}
       </span>
       <span role="cell" className="min-w-0 self-center px-2">
-        <span className="flex items-center gap-1">
-          {vm.state === 'paused' && badge !== 'failed'
-            ? btn('resume', 'Resume', true)
-            : btn('start', vm.state === 'suspended' ? 'Resume' : 'Start', !up)}
-          {btn('poweroff', 'Shut down', vm.state === 'running')}
-          {btn('force', 'Force off', up, 'btn-danger')}
-          {btn('pause', 'Pause', vm.state === 'running')}
-          <Link href={href} prefetch={false} className="btn btn-sm">Console</Link>
-        </span>
+        {actions && (
+          <span className="flex items-center gap-1">
+            {vm.state === 'paused' && badge !== 'failed'
+              ? btn('resume', 'Resume', true)
+              : btn('start', vm.state === 'suspended' ? 'Resume' : 'Start', !up)}
+            {btn('poweroff', 'Shut down', vm.state === 'running')}
+            {btn('force', 'Force off', up, 'btn-danger')}
+            {btn('pause', 'Pause', vm.state === 'running')}
+            <a href={href} className="btn btn-sm">Console</a>
+          </span>
+        )}
       </span>
       {note && (
         <span role="cell" aria-colspan={9} title={note}

@@ -221,8 +221,17 @@ test('pause shows in another tab without a reload; resume', async () => {
   await stateFilter.selectOption('failed');
   await expect(row).toBeHidden();
   await stateFilter.selectOption('');
-  await page.getByRole('toolbar').getByRole('button', { name: 'Resume' }).click();
+  // The row's own button (one click handler on the table for every row's).
+  await row.getByRole('button', { name: 'Resume' }).click();
   await expect(badge).toHaveAttribute('data-state', 'running');
+  await expect(page.locator('h1 + [data-state]')).toHaveAttribute('data-state', 'running');
+  // The row's label is a link: Enter on it opens the VM page in the app, without loading a document.
+  await list.evaluate(() => { (window as unknown as { stayed: boolean }).stayed = true; });
+  await row.getByRole('link', { name: LABEL, exact: true }).focus();
+  await list.keyboard.press('Enter');
+  await expect(list).toHaveURL(new RegExp(`/vms/${LABEL}$`));
+  await expect(list.locator('h1 + [data-state]')).toHaveAttribute('data-state', 'running');
+  expect(await list.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
   await list.close();
 });
 
