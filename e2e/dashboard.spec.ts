@@ -58,6 +58,25 @@ test('logs in with the token', async () => {
   await expect(page.getByRole('heading', { name: 'Virtual machines' })).toBeVisible();
 });
 
+test('a page that lost its secret (storage cleared, the cookie kept) asks for a new login and stays there; the login gives it one', async () => {
+  const p = await context.newPage();
+  await p.goto('/host');
+  await p.evaluate(() => window.localStorage.clear());
+  await p.goto('/');
+  // The list's first API call is refused for the missing secret: to the login page with the reason, once.
+  await expect(p).toHaveURL(/\/login\?error=/);
+  await expect(p.locator('#token-error')).toContainText('page secret');
+  const at = p.url();
+  await p.waitForTimeout(1500);
+  expect(p.url()).toBe(at);
+  await p.getByLabel('Access token').fill(env.token);
+  await p.getByRole('button', { name: 'Log in' }).click();
+  await expect(p).toHaveURL(/\/$/);
+  await expect(p.getByRole('heading', { name: 'Virtual machines' })).toBeVisible();
+  await expect(p.locator('[aria-live]').first()).toContainText(/VMs?/);
+  await p.close();
+});
+
 test('pages carry a per-answer script nonce and refuse framing; the login left no secret in the address bar', async () => {
   expect(page.url()).not.toContain('csrf');
   const p = await context.newPage();

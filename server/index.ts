@@ -123,7 +123,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   const authenticate = async (req: IncomingMessage) => (await credentials(req)).ok;
 
-  const SECRET_MISSING = `csrf: this request carries the session cookie but not its page secret (${CSRF_HEADER}); reload the dashboard, or log in again`;
+  const SECRET_MISSING = `csrf: this request carries the session cookie but not its page secret (${CSRF_HEADER}): log in again (the login gives this page a new one)`;
 
   /**
    * In this order: the token (401), then the session's page secret (403),
@@ -168,7 +168,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   async function login(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const candidate = url.searchParams.get('token');
     if (candidate === null) {
-      if (await authenticate(req)) {
+      // Logged in already: to the list, unless the page came here for a new login (its page secret
+      // lost, components/api.ts): the list would send it back here, and round again, for ever.
+      if (url.searchParams.get('error') === null && (await authenticate(req))) {
         res.writeHead(303, { Location: '/' }).end();
       } else if (pages?.built) {
         await servePage(pages, req, res, '/login');
