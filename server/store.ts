@@ -278,6 +278,11 @@ export class FoundVm {
     return this.config.slice(0, this.config.lastIndexOf('/'));
   }
 
+  /** Its NICs' MACs and IPs (the macmap check), from its facts without a copy of them. */
+  get interfaces(): VmInfo['interfaces'] {
+    return infoOf(this.entry).interfaces;
+  }
+
   /** A copy of its facts, state 'stopped'. */
   info(): VmInfo {
     const info = { ...infoOf(this.entry) };
@@ -361,7 +366,7 @@ export async function enumerateFound(baseList = bases()): Promise<FoundVm[]> {
   const db = loadMacmap();
   if (!db) return found;
   return found.map((f) => {
-    const warnings = db.disagreements(f.info().interfaces);
+    const warnings = db.disagreements(f.interfaces);
     return warnings.length ? f.withWarnings(warnings) : f;
   });
 }
