@@ -24,7 +24,7 @@ import { pendingChanges } from './pending';
 import { trustedRunRoot } from './paths';
 import { progressOf } from './progress';
 import { recordText } from './enumerate-cache';
-import { enumerateFound, filterVmstate, readVmInfo } from './store';
+import { enumerateFound, filterVmstate, readVmInfo, SLICE, yieldToLoop } from './store';
 import { task, taskFailed, taskLabel, taskOutput } from './tasks';
 
 export type { RuntimeStatus } from './runtime';
@@ -117,10 +117,6 @@ async function liveLabels(): Promise<{ root: string; live: Set<string> }> {
 
 /** The state of a VM without a runtime directory: whether a saved state waits. */
 const stoppedState = (vm: { dir: string; label: string }): VmState => (existsSync(suspendFile(vm.dir, vm.label)) ? 'suspended' : 'stopped');
-
-/** withStatus yields to the event loop between slices of this many VMs (10,000 VMs' states). */
-const SLICE = 200;
-const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
 // --- start ------------------------------------------------------------------
 

@@ -49,8 +49,9 @@ export const MAX_DEPTH = 64;
  * tens, so they run synchronously, in slices of this many files with a turn
  * of the event loop between (the server's consoles wait at most a few ms).
  */
-const SLICE = 200;
-const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
+export const SLICE = 200;
+/** A turn of the event loop, between slices (runner.ts's withStatus takes its slices so too). */
+export const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
 /** A name in a directory: path.join's answer for a resolved directory and a plain name, without its normalising. */
 const child = (dir: string, name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
