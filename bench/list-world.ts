@@ -1,10 +1,11 @@
 // What the list's benches share: worlds of VMs on disk, a `vmdeck serve` on
 // each (killed at exit), chromium's flags and the login of a page.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
+import { startDashboard } from './children';
 import { benchWorld, writeVms } from './world';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -27,22 +28,9 @@ export async function world(name: string, n: number): Promise<World> {
 }
 
 /** `vmdeck serve` of the checkout in repo (this one by default) on a world; its dashboard's URL. */
-export function startServer({ home, run }: World, repo = REPO): Promise<string> {
-  const server = spawn(process.execPath, [join(repo, 'bin/vmdeck.js'), 'serve', '--host', '127.0.0.1', '--port', '0'],
-    { env: { ...process.env, VMDECK_HOME: home, VMDECK_RUN: run, VMDECK_TOKEN: TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] });
-  servers.push(server);
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`bench: the server did not start: ${out}`)), 30_000);
-    const look = (d: Buffer) => {
-      out += d;
-      const m = /dashboard on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
-      if (m) { clearTimeout(t); resolve(m[1]); }
-    };
-    server.stdout!.on('data', look);
-    server.stderr!.on('data', look);
-    server.once('exit', (code) => reject(new Error(`bench: the server exited with ${code}: ${out}`)));
-  });
+export async function startServer({ home, run }: World, repo = REPO): Promise<string> {
+  const env = { ...process.env, VMDECK_HOME: home, VMDECK_RUN: run, VMDECK_TOKEN: TOKEN };
+  return (await startDashboard(servers, join(repo, 'bin/vmdeck.js'), env)).base;
 }
 
 /**
