@@ -112,6 +112,8 @@ test('console CLI0: a VM whose QEMU was killed starts again from the dashboard (
   const first = await api(server.base, 'POST', '/api/vms/tty2/start', { console: 'CLI0' });
   assert.equal(first.status, 200, first.text);
   const cli = await open('tty2', 'cli');
+  // Attached first (the guest's prompt came through): a QEMU killed before the server attached the console is a 4409, not running.
+  await cli.shell(PROMPT);
   const pid = qemuPid('tty2');
   process.kill(pid, 'SIGKILL');
   assert.equal((await closedWithin(cli)).code, 4410);
