@@ -25,7 +25,7 @@ import { badInput, conflict, notFound, VmdeckError } from './errors';
 import { exists } from './fsutil';
 import { loadMacmap } from './macmap';
 import { bases, defaultBase, isPrivateDirSync, runRoot } from './paths';
-import { infoOf, loadEnumerateCache, sameStamp, saveEnumerateCache, settled, textOf, type CachedDir, type CachedInfo, type Stamp } from './enumerate-cache';
+import { infoOf, loadEnumerateCache, recordText, sameStamp, saveEnumerateCache, settled, textOf, type CachedDir, type CachedInfo, type Stamp } from './enumerate-cache';
 import { run } from './proc';
 import { wrapperArgs, type WrapperOf } from './wrapper';
 import { findTemplate, loadCatalog } from './templates';
@@ -181,6 +181,14 @@ function remember(configPath: string, st: Stamp, info: VmInfo | null, plain: boo
   // Only plain configs' entries are kept on disk: a config that bash evaluates, read again at every
   // command, does not make its base's file written again.
   if (plain || cache.get(configPath)?.plain) changed.add(configPath);
+  // A kept plain entry holds its record text alone, as one loaded from the base's file does: its facts
+  // (and the config's text, which their values are slices of) die young, where 10,000 of them kept until
+  // the command's end were most of its garbage collection (docs/PERFORMANCE.md). infoOf parses them back
+  // when asked.
+  if (plain) {
+    entry.text = recordText(info);
+    entry.info = undefined;
+  }
   cache.set(configPath, entry);
   return entry;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { parseCtysPlain, readMarkers, renderCtys } from '../../lib/ctys';
+import { parseCtysPlain, readMarkers, renderCtys, scanPlainLine } from '../../lib/ctys';
 import { composeSpec, specFromVars } from '../../lib/options';
 import { assertSpec } from '../../lib/spec';
 import { BUILTIN_TEMPLATES, mergeCatalog } from '../../lib/templates';
@@ -96,4 +96,39 @@ test('KVM is the default only for guests the host can run under KVM', () => {
   assert.equal(acc('aarch64-virt', { kvm: true, arch: 'x86_64' }), 'QEMU');
   assert.equal(acc('aarch64-virt', { kvm: true, arch: 'aarch64' }), 'KVM');
   assert.equal(acc('linux-x86_64', { kvm: false, arch: 'x86_64' }), 'QEMU');
+});
+
+test('the line scanner reads exactly the lines the regex it replaced matched, over random lines', () => {
+  // The sticky regex ENUMERATE's parse used before scanPlainLine (session 21), kept here as its oracle.
+  const PLAIN_LINE = /[ \t\r]*(?:#[^\n]*|([A-Za-z_][A-Za-z0-9_]*)=(?:'([^'\n]*)'|([A-Za-z0-9_.,:/@%+=-]*))[ \t\r]*)?(?:\n|$)/y;
+  const pieces = [' ', '\t', '\r', '\n', '#', "'", '"', '=', '==', 'A', 'b', '_', '9', '.', ',', ':', '/', '@', '%', '+', '-',
+    '$', '(', ')', '~', '*', ';', '\\', 'é', '\u00a0', '\f', 'LABEL=', "X='", "'\n", 'MEMSIZE=512', "NAME='a b'", '#@#UUID = "u"'];
+  // A fixed seed (a linear congruential generator): a failure is the same on every run.
+  let seed = 20261201;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  let plainLines = 0;
+  for (let round = 0; round < 20000; round++) {
+    let text = '';
+    for (let k = 1 + random(12); k > 0; k--) text += pieces[random(pieces.length)];
+    const at = random(text.length);
+    PLAIN_LINE.lastIndex = at;
+    const m = PLAIN_LINE.exec(text);
+    const got = scanPlainLine(text, at);
+    const want = m && { end: PLAIN_LINE.lastIndex, name: m[1], value: m[1] === undefined ? undefined : m[2] ?? m[3] };
+    assert.deepEqual(got && { end: got.end, name: got.name, value: got.value }, want, JSON.stringify({ text, at }));
+    if (want?.name !== undefined) plainLines++;
+  }
+  assert.ok(plainLines > 500, `the random lines held ${plainLines} assignments`);
+  // And every line of a config vmdeck writes.
+  const text = renderCtys(base, ctx);
+  for (let at = 0; at < text.length;) {
+    PLAIN_LINE.lastIndex = at;
+    const m = PLAIN_LINE.exec(text);
+    const got = scanPlainLine(text, at);
+    assert.equal(got?.end ?? null, m ? PLAIN_LINE.lastIndex : null, JSON.stringify(text.slice(at, at + 40)));
+    at = m ? PLAIN_LINE.lastIndex : text.indexOf('\n', at) + 1 || text.length;
+  }
 });
