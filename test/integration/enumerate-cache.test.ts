@@ -68,9 +68,13 @@ test('a config edited, removed or added since the last enumerate is seen by the 
 test('a base whose listing was kept: a VM added or removed since is seen; the cached facts list as the config does', async () => {
   await create('d1');
   await create('d2');
+  // A value beyond ASCII: a record's length in characters is then not its length in bytes.
+  const d2 = join(sb.home, 'vms', 'd2', 'd2.ctys');
+  writeFileSync(d2, readFileSync(d2, 'utf8').replace(/^DIST=''$/m, "DIST='Débian ✓'"));
   const cacheFile = join(sb.run, cacheFileOf(join(sb.home, 'vms')));
   rmSync(cacheFile, { force: true });
   const fromConfigs = await listed();
+  assert.equal(fromConfigs.find((v) => v.label === 'd2')?.dist, 'Débian ✓');
   // Listings read within RACY_MS of the directory's change are not kept: wait that long, then list (and keep) them.
   await new Promise((r) => setTimeout(r, RACY_MS + 100));
   rmSync(cacheFile, { force: true });
@@ -80,6 +84,21 @@ test('a base whose listing was kept: a VM added or removed since is seen; the ca
   assert.ok(kept.dirs.some(([dir]) => dir === join(sb.home, 'vms')), 'the base\'s listing is kept');
   // From the cache: the same records, in the same form (the paths the cache keeps once are whole again).
   assert.equal(JSON.stringify(await listed()), JSON.stringify(fromConfigs));
+  // Each record's length in the index is in characters of the text: d2's record, cut out of the file by them, is its record.
+  const file = readFileSync(cacheFile, 'utf8');
+  const nl = file.indexOf('\n');
+  const index = JSON.parse(file.slice(0, nl)) as { configs: [string, number, number, number, number, string, string, number][] };
+  let at = nl + 1;
+  for (const row of index.configs) {
+    const record = JSON.parse(file.slice(at, at + row[7])) as VmInfo;
+    assert.equal(record.label, row[5]);
+    if (row[5] === 'd2') assert.equal(record.dist, 'Débian ✓');
+    at += row[7];
+  }
+  assert.equal(at, file.length);
+  // And read from the cache as facts (the table, not --json's kept records).
+  const table = await vmdeck(['enumerate', '--ctys'], sb.env);
+  assert.match(table.stdout, /;d2;[^\n]*;Débian ✓;/);
 
   await create('d3');
   rmSync(join(sb.home, 'vms', 'd1'), { recursive: true });
