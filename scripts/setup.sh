@@ -72,7 +72,9 @@ if [[ -n $build ]]; then
 	# Rebuild the dashboard when any of its sources is newer than the build.
 	if [[ ! -f .next/BUILD_ID ]] || [[ -n $(find app components lib next.config.js package-lock.json -newer .next/BUILD_ID -print -quit 2>/dev/null) ]]; then
 		echo "setup: next build" >&2
-		npx next build >/tmp/vmdeck-next-build.log 2>&1 || { tail -n 40 /tmp/vmdeck-next-build.log >&2; exit 1; }
+		# Its log in this checkout (.cache is ignored by git), not at a path every user of /tmp shares.
+		mkdir -p .cache
+		npx next build >.cache/next-build.log 2>&1 || { tail -n 40 .cache/next-build.log >&2; exit 1; }
 	fi
 fi
 echo "setup: ready" >&2
