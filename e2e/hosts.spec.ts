@@ -19,12 +19,33 @@ let lab: SshLab;
 let context: BrowserContext;
 let page: Page;
 
+/**
+ * Chromium aborts what is in flight when the machine's network changes
+ * (net::ERR_NETWORK_CHANGED), and the lab's network namespace and its veth
+ * pair are such a change, noticed a moment later: the host page's load and
+ * its Add host request failed so in test runs. So: a pause after the lab
+ * changes the network, and navigations retried while the change is noticed.
+ */
+const NETWORK_SETTLES_MS = 3000;
+async function gotoSettled(p: Page, url: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await p.goto(url);
+      return;
+    } catch (e) {
+      if (attempt >= 10 || !/ERR_NETWORK_CHANGED/.test((e as Error).message)) throw e;
+      await p.waitForTimeout(500);
+    }
+  }
+}
+
 test.beforeAll(async ({ browser }) => {
   lab = sshLab(dirname(env.sshConfig));
   await lab.addHost(HOST);
+  await new Promise((r) => setTimeout(r, NETWORK_SETTLES_MS));
   context = await browser.newContext();
   page = await context.newPage();
-  await page.goto(`/login?token=${env.token}`);
+  await gotoSettled(page, `/login?token=${env.token}`);
   // The page keeps the session's secret once the address is plain again.
   await expect(page).toHaveURL(/\/$/);
 });
@@ -35,10 +56,12 @@ test.afterAll(async () => {
   if (page) await page.request.delete(`/api/hosts/${HOST}`, { headers: await csrf(page).catch(() => ({})) }).catch(() => undefined);
   await context?.close();
   await lab?.cleanup();
+  // The next spec's first navigation is not to meet the namespace's removal (gotoSettled).
+  await new Promise((r) => setTimeout(r, NETWORK_SETTLES_MS));
 });
 
 test('the host page adds the host and shows its check', async () => {
-  await page.goto('/host');
+  await gotoSettled(page, '/host');
   const form = page.getByRole('form', { name: 'Add a host' });
   await form.locator('[name=host-name]').fill(HOST);
   await form.locator('[name=host-dest]').fill(HOST);
