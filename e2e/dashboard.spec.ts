@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { expect, test, type BrowserContext, type Locator, type Page } from '@playwright/test';
 import { e2eEnv, SCREENSHOTS } from './env';
-import { csrf, shot, wizardToStorage } from './pages';
+import { csrf, loggedIn, shot, wizardToStorage } from './pages';
 
 const env = e2eEnv();
 const LABEL = 'e2e1';
@@ -60,10 +60,7 @@ test('logs in with the token', async () => {
 
 test('a page that lost its secret (storage cleared, the cookie kept) asks for a new login and stays there; the login gives it one', async ({ browser }) => {
   // A context of its own: clearing the storage of this spec's context would send its open page to the login too.
-  const own = await browser.newContext();
-  const p = await own.newPage();
-  await p.goto(`/login?token=${env.token}`);
-  await expect(p).toHaveURL(/\/$/);
+  const { context: own, page: p } = await loggedIn(browser);
   await p.goto('/host');
   await p.evaluate(() => window.localStorage.clear());
   // The page goes on to the login by itself. So may the host page before it: its next poll of the host's load
