@@ -238,7 +238,7 @@ export function scanPlainLine(text: string, at: number): PlainLine | null {
   let i = at;
   while (i < n && is(text.charCodeAt(i), BLANK)) i++;
   if (i >= n) return { end: n };
-  let c = text.charCodeAt(i);
+  const c = text.charCodeAt(i);
   if (c === NL) return { end: i + 1 };
   if (c === HASH) {
     const nl = text.indexOf('\n', i);

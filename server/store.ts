@@ -173,10 +173,10 @@ function remember(configPath: string, st: Stamp, info: VmInfo | null, plain: boo
     forget(configPath);
     return null;
   }
-  const entry: CachedInfo = { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size, ino: st.ino, info, label: info.label, vmstate: info.vmstate, plain };
+  const fields = { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size, ino: st.ino, label: info.label, vmstate: info.vmstate, plain };
   if (!settled(st, readAtMs)) {
     forget(configPath);
-    return entry;
+    return { ...fields, info };
   }
   // Only plain configs' entries are kept on disk: a config that bash evaluates, read again at every
   // command, does not make its base's file written again.
@@ -185,10 +185,7 @@ function remember(configPath: string, st: Stamp, info: VmInfo | null, plain: boo
   // (and the config's text, which their values are slices of) die young, where 10,000 of them kept until
   // the command's end were most of its garbage collection (docs/PERFORMANCE.md). infoOf parses them back
   // when asked.
-  if (plain) {
-    entry.text = recordText(info);
-    entry.info = undefined;
-  }
+  const entry: CachedInfo = plain ? { ...fields, text: recordText(info) } : { ...fields, info };
   cache.set(configPath, entry);
   return entry;
 }
