@@ -37,6 +37,10 @@ async function bootId(): Promise<string> {
   return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => 'unknown-boot')).trim();
 }
 
+/** How long the probe's output pipes may stay open after QEMU exited, and QEMU may live on after its SIGKILL. */
+const PIPES_GRACE_MS = 1000;
+const KILL_GRACE_MS = 5000;
+
 /** Runs the probe guest once under -accel kvm and says how it ended. */
 export async function runProbe(opts: { qemu?: string; accel?: 'kvm' | 'tcg'; timeoutMs?: number } = {}): Promise<ProbeOutcome> {
   const arch = qemuArch(process.arch);
@@ -58,11 +62,22 @@ export async function runProbe(opts: { qemu?: string; accel?: 'kvm' | 'tcg'; tim
     qemu.stderr.setEncoding('utf8').on('data', (d: string) => { if (stderr.length < 4096) stderr += d; });
     let timedOut = false;
     const timer = setTimeout(() => { timedOut = true; qemu.kill('SIGKILL'); }, timeoutMs);
+    let streamsGrace: NodeJS.Timeout | undefined;
+    let killGrace: NodeJS.Timeout | undefined;
     const exitCode = await new Promise<number | null>((resolve) => {
       qemu.on('error', (e) => { stderr += `${e.message}\n`; resolve(null); });
       qemu.on('close', (code) => resolve(code));
+      // 'close' also waits for the output pipes, which something QEMU left behind may hold open for
+      // good: once QEMU itself is gone, its output is what came within this grace.
+      qemu.on('exit', (code) => { streamsGrace = setTimeout(() => resolve(code), PIPES_GRACE_MS); });
+      // A QEMU that SIGKILL does not end (stuck in the kernel) is stuck as far as the verdict goes.
+      killGrace = setTimeout(() => resolve(null), timeoutMs + KILL_GRACE_MS);
     });
     clearTimeout(timer);
+    clearTimeout(streamsGrace);
+    clearTimeout(killGrace);
+    qemu.stdout.destroy();
+    qemu.stderr.destroy();
     return probeOutcome({ exitCode, timedOut, serial, stderr, ms: Date.now() - t0 });
   } finally {
     await rm(dir, { recursive: true, force: true });

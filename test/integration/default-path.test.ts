@@ -6,7 +6,7 @@
 // on a host with working KVM the same tests take the KVM path.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runProbe } from '../../server/kvm-probe';
 import { guestImages, sandbox, type Sandbox } from '../helpers/guest';
@@ -36,6 +36,21 @@ const guestEnv = () => {
 test('the probe guest itself is right: under TCG it reaches long mode, takes its trap and page fault, and answers', async () => {
   const r = await runProbe({ accel: 'tcg', timeoutMs: 30000 });
   assert.equal(r.kind, 'ok', JSON.stringify(r));
+});
+
+test('a probe whose QEMU hangs and leaves a process holding its output ends as stuck, within its timeout and the graces', async () => {
+  // The wait for QEMU's 'close' also waited for its pipes: a child it left behind (here a sleep) held them for good.
+  const fake = join(dirname(sb.home), 'hanging-qemu');
+  const leftPid = join(dirname(sb.home), 'hanging-qemu.left');
+  writeFileSync(fake, `#!/bin/bash\nsleep 600 &\necho $! > '${leftPid}'\nexec sleep 600\n`, { mode: 0o700 });
+  const t0 = Date.now();
+  try {
+    const r = await runProbe({ qemu: fake, timeoutMs: 500 });
+    assert.equal(r.kind, 'stuck', JSON.stringify(r));
+    assert.ok(Date.now() - t0 < 500 + 1000 + 3000, `ended after ${Date.now() - t0} ms`);
+  } finally {
+    process.kill(Number(readFileSync(leftPid, 'utf8')), 'SIGKILL');
+  }
 });
 
 test('vmdeck check decides KVM from the probe, and says it in one line', async () => {
