@@ -2,7 +2,7 @@
 // pages; the API, login and WebSockets never reach it, so all state lives in
 // this one process's server/ modules.
 import { EventEmitter } from 'node:events';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, relative } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -39,6 +39,35 @@ function publicFiles(dir: string): Set<string> {
   return out;
 }
 
+/** What the pages are built from: a change to any of them needs `npm run build` to show. */
+const PAGE_SOURCES = ['app', 'components', 'lib', 'next.config.js'];
+
+/**
+ * A source of the pages changed after their build (.next/BUILD_ID), relative
+ * to dir; null when none did or nothing is built. A checkout updated without
+ * setup.sh or `npm run build` serves the old pages, which is not visible from
+ * the browser.
+ */
+export function sourceNewerThanBuild(dir: string): string | null {
+  const built = statSync(join(dir, '.next', 'BUILD_ID'), { throwIfNoEntry: false });
+  if (!built) return null;
+  const newer = (p: string): string | null => {
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (!st) return null;
+    if (!st.isDirectory()) return st.mtimeMs > built.mtimeMs ? p : null;
+    for (const e of readdirSync(p)) {
+      const hit = newer(join(p, e));
+      if (hit) return hit;
+    }
+    return null;
+  };
+  for (const source of PAGE_SOURCES) {
+    const hit = newer(join(dir, source));
+    if (hit) return relative(dir, hit);
+  }
+  return null;
+}
+
 export async function createPages(options: { dir: string; dev: boolean; hostname: string; port: number }): Promise<Pages> {
   const files = publicFiles(join(options.dir, 'public'));
   const isPublicFile = (path: string) => files.has(path);
@@ -55,6 +84,10 @@ export async function createPages(options: { dir: string; dev: boolean; hostname
       },
       async close() {},
     };
+  }
+  if (!options.dev) {
+    const stale = sourceNewerThanBuild(options.dir);
+    if (stale) console.error(`vmdeck serve: the dashboard pages were built before ${stale} changed: run npm run build to serve the pages as they are now`);
   }
   const { default: next } = await import('next');
   // Next attaches an upgrade listener to the server it is given (or the
