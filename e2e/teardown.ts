@@ -37,10 +37,18 @@ export default async function teardown() {
     await new Promise((r) => setTimeout(r, 50));
   }
   await new Promise((r) => setTimeout(r, 300));
+  const remove = () => rmSync(env.root, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   try {
-    rmSync(env.root, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
-  } catch (err) {
-    console.warn(`e2e teardown: could not remove ${env.root}: ${(err as Error).message}`);
-  }
+    remove();
+  } catch { /* the dashboard wrote into it meanwhile: again at the runner's exit */ }
+  // The dashboard may make its runtime directory again until it is stopped: the world is removed once more when
+  // the runner exits, after Playwright has stopped its webServer.
+  process.once('exit', () => {
+    try {
+      remove();
+    } catch (err) {
+      console.warn(`e2e teardown: could not remove ${env.root}: ${(err as Error).message}`);
+    }
+  });
   console.log(`e2e screenshots: ${SCREENSHOTS}`);
 }
