@@ -120,6 +120,8 @@ async function main(): Promise<void> {
   let listed = 0;
   const cliEnumCpu: number[] = [];
   const findGrepCpu: number[] = [];
+  // The same reads in a Node process that does nothing else (bench/enumerate-reads.mjs): the floor of a Node ENUMERATE.
+  const nodeReads: number[] = [];
   const enumerateCli = () => execFileSync(process.execPath, [CLI, 'enumerate', '--base', manyBase, '--json'], { env, encoding: 'utf8', maxBuffer: 1 << 30 });
   for (let i = 0; i < 5; i++) {
     rmSync(join(run, cacheFile(manyBase)), { force: true });
@@ -140,6 +142,10 @@ async function main(): Promise<void> {
     findGrep.push(ms(t2));
     findGrepCpu.push(childrenCpuMs() - c2);
     if (Number(found.trim()) !== MANY) throw new Error(`bench: find + grep found ${found.trim()} of ${MANY} VMs`);
+    const t3 = process.hrtime.bigint();
+    const read = execFileSync(process.execPath, [join(REPO, 'bench/enumerate-reads.mjs'), manyBase], { encoding: 'utf8' });
+    nodeReads.push(ms(t3));
+    if (Number(read.trim()) !== MANY) throw new Error(`bench: Node's reads found ${read.trim()} of ${MANY} VMs`);
   }
   if (listed !== MANY) throw new Error(`bench: vmdeck enumerate listed ${listed} of ${MANY} VMs`);
   // In-process and cold: nothing of this base cached, in this process or on disk (the commands above wrote its file).
@@ -166,8 +172,11 @@ async function main(): Promise<void> {
   console.log(`  ${'vmdeck enumerate --json, process'.padEnd(34)} ${fmt(enumP50, 0).padStart(6)} ms   (found ${listed}; the cache of the command before it, configs unchanged: stat only)`);
   console.log(`  ${'the same, no cache yet'.padEnd(34)} ${fmt(firstP50, 0).padStart(6)} ms   (every config read and parsed, the cache written)`);
   console.log(`  ${'find + grep -l MAGICID (ctys way)'.padEnd(34)} ${fmt(findP50, 0).padStart(6)} ms`);
+  const readsP50 = median(nodeReads);
+  console.log(`  ${"Node's reads alone".padEnd(34)} ${fmt(readsP50, 0).padStart(6)} ms   (each directory stat'ed and listed, each config stat'ed and read; nothing parsed: bench/enumerate-reads.mjs)`);
   console.log(`  ${'enumerate(), in-process, cold'.padEnd(34)} ${fmt(coldMs, 0).padStart(6)} ms   (none of these configs cached in this process: all parsed)`);
   console.log(`  ${'enumerate(), in-process, warm'.padEnd(34)} ${fmt(warmMs, 0).padStart(6)} ms   (configs unchanged since: stat only)`);
+  console.log(`  Node's reads alone / find + grep: ${fmt(readsP50 / findP50, 2)}×; vmdeck enumerate with no cache / Node's reads alone: ${fmt(firstP50 / readsP50, 2)}× (the parse, the facts, the cache written and the output)`);
   console.log(`  vmdeck enumerate / find + grep: ${fmt(enumP50 / findP50, 2)}× the time, ${fmt(median(cliEnumCpu) / median(findGrepCpu), 2)}× the CPU (${fmt(median(cliEnumCpu), 0)} vs ${fmt(median(findGrepCpu), 0)} ms; it also parses each config and checks each VM's runtime state)`);
 
   console.log('\nTargets:');
