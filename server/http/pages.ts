@@ -39,8 +39,8 @@ function publicFiles(dir: string): Set<string> {
   return out;
 }
 
-/** What the pages are built from: a change to any of them needs `npm run build` to show. */
-const PAGE_SOURCES = ['app', 'components', 'lib', 'next.config.js'];
+/** What the pages are built from (setup.sh rebuilds on the same): a change to any of them needs `npm run build` to show. */
+const PAGE_SOURCES = ['app', 'components', 'lib', 'next.config.js', 'package-lock.json'];
 
 /**
  * A source of the pages changed after their build (.next/BUILD_ID), relative
