@@ -817,12 +817,23 @@ export async function previewVm(req: CreateRequest): Promise<Preview> {
 /** The wrapper's final QEMU command (its --print), one argument per element. */
 export async function wrapperPrint(vm: WrapperOf, options: string[] = []): Promise<string[]> {
   try {
-    const { stdout } = await run('bash', wrapperArgs(vm, ['--print', ...options]), { timeout: 10000 });
+    const { stdout } = await run('bash', wrapperArgs(vm, ['--print', ...options]), { timeout: WRAPPER_VIEW_MS });
     return stdout.replace(/\n$/, '').split('\n');
   } catch (e) {
-    const err = e as { stderr?: string; message: string };
-    throw badInput('config', stripSelf(complaint(err.stderr ?? '') ?? err.message.split('\n')[0]));
+    throw badInput('config', wrapperFailure(e, '--print'));
   }
+}
+
+/** How long the wrapper's --print and --check may take (they read the config and look at files, nothing more). */
+const WRAPPER_VIEW_MS = 10000;
+
+/** A failed --print or --check in one line: the wrapper's own complaint, or that it ran out of time. */
+function wrapperFailure(e: unknown, option: string): string {
+  const err = e as { stderr?: string; message: string; killed?: boolean };
+  const said = complaint(err.stderr ?? '');
+  if (said) return stripSelf(said);
+  if (err.killed) return `the wrapper's ${option} did not finish within ${WRAPPER_VIEW_MS / 1000} s`;
+  return stripSelf(err.message.split('\n')[0]);
 }
 
 /**
@@ -833,11 +844,10 @@ export async function wrapperPrint(vm: WrapperOf, options: string[] = []): Promi
 export async function wrapperCheck(vm: WrapperOf, options: string[] = [], accelerator?: string): Promise<string | null> {
   if (accelerator?.toUpperCase() === 'KVM') await kvmVerdict();
   try {
-    await run('bash', wrapperArgs(vm, ['--check', ...options]), { timeout: 10000 });
+    await run('bash', wrapperArgs(vm, ['--check', ...options]), { timeout: WRAPPER_VIEW_MS });
     return null;
   } catch (e) {
-    const err = e as { stderr?: string; message: string };
-    return stripSelf(complaint(err.stderr ?? '') ?? err.message.split('\n')[0]);
+    return wrapperFailure(e, '--check');
   }
 }
 

@@ -166,7 +166,8 @@ machine_buses() {
 ctys_disk_format() {
 	local magic='' LC_ALL=C
 	[[ -z $HDDBOOTIMAGE_FORMAT && -f $HDD && -r $HDD ]] || return 0
-	IFS= read -r -N 4 magic <"$HDD" 2>/dev/null || true
+	# Up to 4 bytes, and not past a NUL: read drops NULs, and -N 4 read a zero-filled image whole to find 4 others.
+	IFS= read -r -n 4 -d '' magic <"$HDD" 2>/dev/null || true
 	if [[ $magic == $'QFI\xfb' ]]; then HDDBOOTIMAGE_FORMAT=qcow2; else HDDBOOTIMAGE_FORMAT=raw; fi
 }
 

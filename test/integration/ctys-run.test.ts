@@ -111,3 +111,16 @@ test('a ctys VM whose VDE switch is not there is refused in one line naming vmde
   assert.equal(existsSync(lone.ranMarker), false);
   untouched();
 });
+
+test('a ctys VM on a fresh raw disk (all zeros, 2 GiB) has its format found at once, from its first bytes', async () => {
+  // The wrapper read the disk for 4 bytes with bash's read -N, which drops NULs: it read the whole zero-filled
+  // image looking for 4 others (7 s for 64 MiB), and the VM page met the server's 10 s bound with a generic error.
+  // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
+  const fresh = writeCtysVm(join(sb.home, 'ctys'), 'freshraw', { LABEL: 'freshraw', MAC: '00:50:56:13:11:a9', ACCELERATOR: 'QEMU' }, 'QEMUSOCK=ctysnet');
+  execFileSync('truncate', ['-s', '2G', join(fresh.dir, 'hda.img')]);
+  const r = await api(server.base, 'GET', '/api/vms/freshraw');
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.problem, undefined, r.json.problem);
+  assert.ok(r.json.argv?.includes(`file=${join(fresh.dir, 'hda.img')},format=raw,if=ide,index=0,media=disk,id=hd0`), r.json.argvError ?? r.json.argv?.join(' '));
+  untouched();
+});

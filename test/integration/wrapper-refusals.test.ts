@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { appendFileSync, chownSync, writeFileSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { createVm } from '../../server/store';
+import { createVm, wrapperCheck } from '../../server/store';
 import type { VmInfo } from '../../lib/vm';
 import { demoVmEnv, guestImages, sandbox } from '../helpers/guest';
 import { qemuPid, quitVm } from '../helpers/vms';
@@ -93,4 +93,10 @@ test('every level of a missing runtime root is made 0700; QEMU does not inherit 
   } finally {
     await quitVm(deep, 'wr');
   }
+});
+
+test("a config whose bash does not finish: the VM's --check says it ran out of time, not a bare 'Command failed'", async () => {
+  const { vm: slow } = await createVm({ label: 'slowconf', template: 'kernel-initrd', env: demoVmEnv(images) });
+  appendFileSync(slow.config, '# waits on something that does not come\nsleep 15\n');
+  assert.equal(await wrapperCheck(slow), "the wrapper's --check did not finish within 10 s");
 });
