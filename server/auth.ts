@@ -85,6 +85,9 @@ const MAX_SESSIONS = 1000;
 export class Sessions {
   /** By sha256 of the cookie value: the map never holds a usable cookie. */
   private readonly byId = new Map<string, Session>();
+  /** What to do when a session ends: close what it opened (its consoles, its event stream). */
+  private readonly onEnd = new Map<Session, Set<() => void>>();
+  private readonly live = new WeakSet<Session>();
 
   constructor(private readonly idleMs = SESSION_IDLE_MS, private readonly maxMs = SESSION_MAX_MS) {}
 
@@ -92,8 +95,9 @@ export class Sessions {
     const id = randomBytes(32).toString('base64url');
     const session: Session = { handle: randomBytes(9).toString('base64url'), csrf: randomBytes(32).toString('base64url'), created: now, lastSeen: now, address };
     this.byId.set(sha256(id).toString('hex'), session);
+    this.live.add(session);
     // The oldest go first past the bound (the Map's order is creation order).
-    while (this.byId.size > MAX_SESSIONS) this.byId.delete(this.byId.keys().next().value!);
+    while (this.byId.size > MAX_SESSIONS) this.drop(this.byId.keys().next().value!);
     return { id, session };
   }
 
@@ -102,7 +106,7 @@ export class Sessions {
     const s = this.byId.get(key);
     if (!s) return null;
     if (now - s.lastSeen > this.idleMs || now - s.created > this.maxMs) {
-      this.byId.delete(key);
+      this.drop(key);
       return null;
     }
     s.lastSeen = now;
@@ -110,16 +114,39 @@ export class Sessions {
   }
 
   end(id: string): void {
-    this.byId.delete(sha256(id).toString('hex'));
+    this.drop(sha256(id).toString('hex'));
   }
 
   revoke(handle: string): boolean {
-    for (const [k, s] of this.byId) if (s.handle === handle) return this.byId.delete(k);
+    for (const [k, s] of this.byId) if (s.handle === handle) return this.drop(k);
     return false;
   }
 
   clear(): void {
-    this.byId.clear();
+    for (const k of [...this.byId.keys()]) this.drop(k);
+  }
+
+  /** Runs fn once when session ends (a logout, a revoke, a new token, its expiry); the answer unregisters it. */
+  whenEnded(session: Session, fn: () => void): () => void {
+    if (!this.live.has(session)) {
+      fn();
+      return () => {};
+    }
+    let fns = this.onEnd.get(session);
+    if (!fns) this.onEnd.set(session, (fns = new Set()));
+    fns.add(fn);
+    return () => { fns.delete(fn); };
+  }
+
+  private drop(key: string): boolean {
+    const s = this.byId.get(key);
+    if (!s) return false;
+    this.byId.delete(key);
+    this.live.delete(s);
+    const fns = this.onEnd.get(s);
+    this.onEnd.delete(s);
+    for (const fn of fns ?? []) fn();
+    return true;
   }
 
   list(now = Date.now()): Session[] {
@@ -139,6 +166,7 @@ export class Auth {
   readonly throttle = new Throttle();
   private fileStamp: string | null = null;
   private checkedAt = 0;
+  private readonly onTokenChange = new Set<() => void>();
 
   /** file: where the token came from, watched so that a new token ends every session. */
   constructor(token: string, private readonly file?: string) {
@@ -167,8 +195,28 @@ export class Auth {
     try {
       token = readFileSync(this.file, 'utf8').trim();
     } catch { /* gone: keep the old token for bearer clients, end the sessions */ }
-    if (token) this.tokenHash = sha256(token);
+    if (token && !timingSafeEqual(sha256(token), this.tokenHash)) {
+      this.tokenHash = sha256(token);
+      const fns = [...this.onTokenChange];
+      this.onTokenChange.clear();
+      for (const fn of fns) fn();
+    }
     this.sessions.clear();
+  }
+
+  /**
+   * Runs fn once when what creds stood on stops counting: its session ends,
+   * or, for the token itself, a new token is written. What a request or a
+   * socket opened is closed so, not only its next request refused. The
+   * answer unregisters fn.
+   */
+  whenInvalid(creds: Credentials, fn: () => void): () => void {
+    if (creds.via === 'cookie' && creds.session) return this.sessions.whenEnded(creds.session, fn);
+    if (creds.via === 'bearer' || creds.via === 'query') {
+      this.onTokenChange.add(fn);
+      return () => { this.onTokenChange.delete(fn); };
+    }
+    return () => {};
   }
 
   tokenMatches(candidate: string): boolean {

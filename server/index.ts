@@ -143,6 +143,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       }
       // A cookie alone is what a page on another port of this host can make the browser send.
       if (!Auth.secretPresented(req, creds)) throw new HttpError(403, SECRET_MISSING, 'csrf');
+      // What is still going when its session ends (the event stream) ends with it; an answer made in that same
+      // turn (a session revoking itself) is sent first.
+      const unwatch = auth.whenInvalid(creds, () => setImmediate(() => { if (!res.writableEnded) res.destroy(); }));
+      res.once('close', unwatch);
     }
     checkWriteRequest(req, match.kind === 'route' ? match.route.rawBody : undefined);
     if (hosts.handles(path)) return hosts.http(req, res, path);

@@ -16,6 +16,8 @@ export type ConsoleKind = (typeof CONSOLE_KINDS)[number];
 
 const PATH = /^\/ws\/vms\/([^/]+)\/(vnc|serial|monitor|cli)$/;
 
+export const SESSION_ENDED = 'unauthorized: the session ended (a logout, a revoke or a new token): log in again';
+
 /** Typing and control frames are small; a paste of a page is well under this. */
 const MAX_FRAME = 1024 * 1024;
 
@@ -113,6 +115,12 @@ export function createWsEndpoints(auth: Auth, socketTrusted = false, onTrusted: 
           ws.close(CLOSE.unauthorized, 'csrf: the session cookie came without its page secret (?csrf=); reload the dashboard');
           return;
         }
+        // A logout (or a revoke, a new token) closes the consoles its session opened: nothing typed after it reaches the VM.
+        const unwatch = auth.whenInvalid(creds, () => {
+          ws.removeAllListeners('message');
+          if (ws.readyState === ws.OPEN) ws.close(CLOSE.unauthorized, SESSION_ENDED);
+        });
+        ws.once('close', unwatch);
         connectConsole(ws, encoded, kind).catch((e: Error) => {
           const code = e instanceof ConsoleRefused ? e.code : CLOSE.internalError;
           if (ws.readyState === ws.OPEN) ws.close(code, closeReason(e.message));

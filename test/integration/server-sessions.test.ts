@@ -14,8 +14,12 @@ import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import { startServer, type RunningServer } from '../../server/index';
 import { Sessions } from '../../server/auth';
-import { sandbox } from '../helpers/guest';
-import { api, closedWithin, TEST_TOKEN, WsClient } from '../helpers/server';
+import { startVm } from '../../server/runner';
+import { createVm } from '../../server/store';
+import { SESSION_ENDED } from '../../server/ws/index';
+import { demoVmEnv, sandbox } from '../helpers/guest';
+import { api, bearer, closedWithin, TEST_TOKEN, WsClient } from '../helpers/server';
+import { quitVm } from '../helpers/vms';
 
 const sb = sandbox('sessions');
 const noBuild = mkdtempSync(join(tmpdir(), 'vd-nobuild-'));
@@ -181,5 +185,57 @@ describe('sessions', () => {
     for (let i = 0; i < 1000; i++) many.create('127.0.0.1');
     assert.equal(many.find(first), null, 'the oldest went past the bound');
     assert.equal(many.list().length, 1000);
+  });
+});
+
+describe("a session's consoles and event stream end with it", () => {
+  const LABEL = 'sess1';
+  before(async () => {
+    await createVm({ label: LABEL, template: 'kernel-initrd', env: demoVmEnv() });
+    await startVm(LABEL);
+  });
+  after(() => quitVm(sb.run, LABEL));
+
+  const monitor = async (query: string, headers: Record<string, string> = {}) => {
+    const m = await WsClient.open(`ws://127.0.0.1:${server.port}/ws/vms/${LABEL}/monitor?${query}`, { headers });
+    await m.waitFor(/\(qemu\) /, 15000);
+    return m;
+  };
+  /** GET /api/events, open; its `ended` resolves when the server ends the stream. */
+  const events = async (headers: Record<string, string>) => {
+    const res = await fetch(`${base}/api/events`, { headers });
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    assert.match(new TextDecoder().decode((await reader.read()).value), /^retry: /);
+    const ended = (async () => {
+      try {
+        while (!(await reader.read()).done) { /* events */ }
+      } catch { /* cut: ended as well */ }
+    })();
+    return { ended };
+  };
+  const within = <T>(p: Promise<T>, ms: number, what: string) => Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms))]);
+
+  test('a logout closes the consoles and the event stream that session opened (4401); other sessions and the token go on', { timeout: 90000 }, async () => {
+    const a = await login();
+    const b = await login();
+    const aMon = await monitor(`csrf=${a.csrf}`, { Cookie: a.cookie });
+    const bMon = await monitor(`csrf=${b.csrf}`, { Cookie: b.cookie });
+    const tokenMon = await monitor(`token=${TEST_TOKEN}`);
+    const aEvents = await events({ Cookie: a.cookie, 'X-Vmdeck-Csrf': a.csrf });
+    const out = await fetch(`${base}/logout`, { method: 'POST', headers: { Cookie: a.cookie, 'X-Vmdeck-Csrf': a.csrf } });
+    assert.equal(out.status, 200);
+    assert.deepEqual(await closedWithin(aMon, 5000), { code: 4401, reason: SESSION_ENDED });
+    await within(aEvents.ended, 5000, 'the event stream of the logged-out session ended');
+    // The others answer: the session's end is its own.
+    await bMon.run('info status', /VM status: running/);
+    await tokenMon.run('info status', /VM status: running/);
+    // A revoke is an end too.
+    const listed = await api(base, 'GET', '/api/sessions', undefined, bearer);
+    const handles = (listed.json as { handle: string }[]).map((x) => x.handle);
+    for (const h of handles) assert.equal((await api(base, 'DELETE', `/api/sessions/${h}`, undefined, bearer)).status < 300, true);
+    assert.deepEqual(await closedWithin(bMon, 5000), { code: 4401, reason: SESSION_ENDED });
+    await tokenMon.run('info status', /VM status: running/);
+    tokenMon.ws.close();
   });
 });
