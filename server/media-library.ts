@@ -97,6 +97,10 @@ export async function uploadMedia(name: string, body: IncomingMessage, env = pro
     if (declared !== undefined && size !== Number(declared)) {
       throw badInput('size', `size: the upload ended after ${size} of ${declared} bytes`);
     }
+    // Only what the library lists is kept: a file it would not show could be neither used nor deleted from the page.
+    if (!kindOf(name, size, await head(part))) {
+      throw badInput('name', `name: '${name}' is not an ISO 9660 image (no volume descriptor at 32 KiB): upload a disk image as .img; nothing was kept`);
+    }
     await link(part, final).catch((e: NodeJS.ErrnoException) => {
       throw e.code === 'EEXIST' ? exists() : e;
     });

@@ -94,7 +94,7 @@ test('an upload is streamed to disk and answers its SHA-256; the same name again
   assert.ok(readFileSync(join(sb.home, 'media', 'blob.img')).equals(body), 'the first upload is kept');
 });
 
-test('refused: a path in the name, a body past the limit, not an image name; nothing is left behind', async () => {
+test('refused: a path in the name, a body past the limit, not an image name, an .iso that is not ISO 9660; nothing is left behind', async () => {
   const before = mediaFiles();
   const path = await upload('../evil.iso', Buffer.from('x'));
   assert.deepEqual([path.status, path.json], [400, { error: "name: '../evil.iso' has a path in it: give a file name only", field: 'name' }]);
@@ -102,6 +102,11 @@ test('refused: a path in the name, a body past the limit, not an image name; not
   assert.deepEqual([big.status, big.json], [413, { error: 'size: the upload is larger than the limit of 8 MiB (VMDECK_UPLOAD_LIMIT)', field: 'size' }]);
   const txt = await upload('notes.txt', Buffer.from('x'));
   assert.equal(txt.json.field, 'name');
+  // An .iso whose content is not ISO 9660: the library would not list it (so nor could the page delete it).
+  for (let i = 0; i < 2; i++) {
+    const text = await upload('readme.iso', Buffer.from('hello\n'));
+    assert.deepEqual([text.status, text.json], [400, { error: "name: 'readme.iso' is not an ISO 9660 image (no volume descriptor at 32 KiB): upload a disk image as .img; nothing was kept", field: 'name' }]);
+  }
   const json = await api(server.base, 'POST', '/api/media?name=x.iso', { a: 1 });
   assert.equal(json.status, 415);
   assert.deepEqual(mediaFiles(), before);
