@@ -73,7 +73,22 @@ export const RESERVED_LABELS: readonly string[] = ['net'];
 export const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const IPV4 = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-export const HOSTFWD_RE = /^(tcp|udp):((\d{1,3}\.){3}\d{1,3})?:\d{1,5}-((\d{1,3}\.){3}\d{1,3})?:\d{1,5}$/;
+const HOSTFWD_RULE = /^(tcp|udp):([0-9.]*):(\d+)-([0-9.]*):(\d+)$/;
+const isPort = (p: string) => /^[1-9]\d{0,4}$/.test(p) && Number(p) <= 65535;
+
+/** What is wrong with a port forward (`tcp|udp:[HOSTADDR]:PORT-[GUESTADDR]:PORT`), or null. */
+export function hostfwdProblem(rule: string): string | null {
+  const m = HOSTFWD_RULE.exec(rule);
+  if (!m) return 'is not a port forward like tcp:127.0.0.1:2222-:22';
+  const [, , hostAddr, hostPort, guestAddr, guestPort] = m;
+  for (const [addr, side] of [[hostAddr, 'host'], [guestAddr, 'guest']]) {
+    if (addr !== '' && !IPV4.test(addr)) return `has a ${side} address that is not IPv4 (${addr})`;
+  }
+  for (const [port, side] of [[hostPort, 'host'], [guestPort, 'guest']]) {
+    if (!isPort(port)) return `has a ${side} port out of 1-65535 (${port})`;
+  }
+  return null;
+}
 
 const ipOrEmpty = (what: string) =>
   z.string().refine((s) => s === '' || IPV4.test(s), { error: (i) => `${quoted(i.input)} is not an IPv4 address${what}` });
@@ -119,7 +134,10 @@ export const VmSpecSchema = z.object({
   netmode: enumOf(NET_MODES).default('user'),
   vdeSwitch: word(/^[A-Za-z0-9._/-]*$/, 'is not a VDE switch name or directory').default(''),
   tapDevice: word(/^([A-Za-z0-9_.][A-Za-z0-9_.-]{0,14})?$/, 'is not a network interface name (at most 15 letters, digits, . _ -, not starting with -)').default(''),
-  hostfwd: z.array(word(HOSTFWD_RE, 'is not a port forward like tcp:127.0.0.1:2222-:22')).default([]),
+  hostfwd: z.array(z.string({ error: 'must be text' }).superRefine((rule, ctx) => {
+    const problem = hostfwdProblem(rule);
+    if (problem) ctx.addIssue({ code: 'custom', message: `${quoted(rule)} ${problem}` });
+  })).default([]),
   vga: enumOf(['', 'std', 'cirrus', 'vmware', 'qxl', 'virtio', 'none'] as const).default(''),
   kbdLayout: word(/^([a-z]{2}(-[a-z]{2,3})?)?$/, 'is not a keyboard layout like en-us or de').default(''),
   bootmode: enumOf(BOOT_MODES),

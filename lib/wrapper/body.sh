@@ -650,6 +650,16 @@ add_kernel() {
 	return 0
 }
 
+# A TCP/UDP port: 1-65535, no leading zero (read as decimal, never as octal).
+port_ok() { [[ $1 =~ ^[1-9][0-9]{0,4}$ ]] && (($1 <= 65535)); }
+# Empty (QEMU's default) or a dotted IPv4 address of four octets up to 255.
+ipv4_ok() {
+	[[ -z $1 ]] && return 0
+	[[ $1 =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$ ]] || return 1
+	local o
+	for o in "${BASH_REMATCH[@]:1}"; do ((10#$o <= 255)) || return 1; done
+}
+
 add_network() {
 	local nic="model=$NIC${MAC0:+,mac=$MAC0}" rule rules
 	case $NETMODE in
@@ -659,11 +669,16 @@ add_network() {
 		words rules "$HOSTFWD"
 		for rule in "${rules[@]}"; do
 			# A comma here would smuggle in other netdev options.
-			[[ $rule =~ ^(tcp|udp):([0-9.]*):[0-9]+-[0-9.]*:[0-9]+$ ]] ||
+			[[ $rule =~ ^(tcp|udp):([0-9.]*):([0-9]+)-([0-9.]*):([0-9]+)$ ]] ||
 				die "HOSTFWD: '$rule' is not a rule like tcp:127.0.0.1:2222-:22"
+			local host_addr=${BASH_REMATCH[2]} host_port=${BASH_REMATCH[3]} guest_addr=${BASH_REMATCH[4]} guest_port=${BASH_REMATCH[5]}
+			port_ok "$host_port" && port_ok "$guest_port" ||
+				die "HOSTFWD: '$rule' has a port out of 1-65535"
+			ipv4_ok "$host_addr" && ipv4_ok "$guest_addr" ||
+				die "HOSTFWD: '$rule' has an address that is not IPv4"
 			# Without a host address QEMU would listen on every interface;
 			# vmdeck listens on loopback unless the rule names another.
-			[[ -z ${BASH_REMATCH[2]} ]] && rule=${rule/:/:127.0.0.1}
+			[[ -z $host_addr ]] && rule=${rule/:/:127.0.0.1}
 			fwd+=",hostfwd=$rule"
 		done
 		# PXE: QEMU's DHCP offers the boot file, its TFTP serves the tree.

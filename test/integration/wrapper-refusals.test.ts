@@ -100,3 +100,16 @@ test("a config whose bash does not finish: the VM's --check says it ran out of t
   appendFileSync(slow.config, '# waits on something that does not come\nsleep 15\n');
   assert.equal(await wrapperCheck(slow), "the wrapper's --check did not finish within 10 s");
 });
+
+test('a hand-written HOSTFWD with a port out of 1-65535 or an address that is not IPv4 is refused by --check, as QEMU would refuse it only at the start', async () => {
+  const { vm: fwd } = await createVm({ label: 'fwdbad', template: 'kernel-initrd', env: demoVmEnv(images) });
+  const text = readFileSync(fwd.config, 'utf8');
+  for (const [rule, says] of [['tcp:127.0.0.1:99999-:22', 'has a port out of 1-65535'], ['tcp::2222-:0', 'has a port out of 1-65535'], ['tcp:1.2.3.999:2222-:22', 'has an address that is not IPv4']]) {
+    writeFileSync(fwd.config, text.replace(/^HOSTFWD=.*$/m, `HOSTFWD='${rule}'`));
+    const r = await wrapper(['--check'], {}, fwd.wrapper);
+    assert.equal(r.code, 1, rule);
+    assert.equal(r.stderr, `fwdbad.sh: HOSTFWD: '${rule}' ${says}\n`);
+  }
+  writeFileSync(fwd.config, text.replace(/^HOSTFWD=.*$/m, "HOSTFWD='tcp::2222-:22 udp:0.0.0.0:5353-:53'"));
+  assert.equal((await wrapper(['--check'], {}, fwd.wrapper)).code, 0);
+});

@@ -47,6 +47,13 @@ test('each bad value names its own field', () => {
   for (const netmask of ['255.255.255.0', '255.255.254.0', '0.0.0.0', '255.255.255.255']) assert.ok(parseSpec({ ...good, netmask }).ok, netmask);
   assert.equal(refusal({ console: 'TELNET' }).field, 'console');
   assert.equal(refusal({ hostfwd: ['tcp:127.0.0.1:22-:22,guestfwd=x'] }).field, 'hostfwd');
+  // Ports QEMU would refuse only at the start ("Bad host port"), addresses that are not IPv4.
+  assert.equal(refusal({ hostfwd: ['tcp:127.0.0.1:99999-:22'] }).error, "hostfwd: [0] 'tcp:127.0.0.1:99999-:22' has a host port out of 1-65535 (99999)");
+  assert.equal(refusal({ hostfwd: ['tcp::2222-:70000'] }).error, "hostfwd: [0] 'tcp::2222-:70000' has a guest port out of 1-65535 (70000)");
+  assert.equal(refusal({ hostfwd: ['udp::0-:53'] }).field, 'hostfwd');
+  assert.equal(refusal({ hostfwd: ['tcp:999.1.1.1:2222-:22'] }).error, "hostfwd: [0] 'tcp:999.1.1.1:2222-:22' has a host address that is not IPv4 (999.1.1.1)");
+  assert.equal(refusal({ hostfwd: ['tcp::2222-10.0.2.300:22'] }).field, 'hostfwd');
+  for (const rule of ['tcp::2222-:22', 'tcp:127.0.0.1:65535-10.0.2.15:1', 'udp:0.0.0.0:5353-:53']) assert.ok(parseSpec({ ...good, hostfwd: [rule] }).ok, rule);
   assert.equal(refusal({ append: 'quiet\nrm -rf /' }).field, 'append');
   assert.equal(refusal({ qemu: 'qemu; rm -rf /' }).field, 'qemu');
   assert.equal(refusal({ diskSize: '8 GB' }).field, 'diskSize');
