@@ -18,7 +18,7 @@ import { badInput } from './errors';
 import { recordPending } from './pending';
 import { vmStatus } from './runner';
 import { resolveVm } from './runtime';
-import { keepCopy, stamp } from './store';
+import { enumerate, keepCopy, stamp } from './store';
 
 /** One variable as the change writes it: its line now and before (null: added at the end). */
 export interface WrittenLine {
@@ -63,6 +63,13 @@ export async function editVm(labelOrPath: string, values: Record<string, unknown
   }
   const together = checkTogether(specFromVars(vars), changes);
   if (together) throw badInput(together.field, together.error);
+  // As create refuses it: two VMs with one MAC clash on a network, and in ctys's ENUMERATE.
+  const mac = changes.find((c) => c.field === 'mac' && typeof c.value === 'string' && c.value !== '');
+  if (mac) {
+    const wanted = (mac.value as string).toLowerCase();
+    const owner = (await enumerate()).find((v) => v.config !== vm.config && v.interfaces.some((i) => i.mac.toLowerCase() === wanted));
+    if (owner) throw badInput('mac', `mac: ${wanted} is the MAC of VM '${owner.label}' already`);
+  }
   // From the API: no path outside the bases and media directories, no program by path (server/confine.ts).
   if (opts.confined) await confineFields(Object.fromEntries(changes.map((c) => [c.field, c.value])), vm.dir);
   let text = original;

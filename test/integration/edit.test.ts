@@ -93,6 +93,21 @@ test('a dry run answers with the lines it would write and writes nothing', async
   assert.equal(statSync(config).mtimeMs, mtime);
 });
 
+test("a MAC another VM has is refused as create refuses it, in the CLI and the API alike; nothing is written", async () => {
+  await createGuestVm(sb.env, 'ed2');
+  const other = (await api(server.base, 'GET', '/api/vms/ed2')).json.vm;
+  const text = readFileSync(config, 'utf8');
+  const said = `mac: ${other.mac} is the MAC of VM 'ed2' already`;
+  const cli = await vmdeck(['set', 'ed', `MAC0=${other.mac}`], sb.env);
+  assert.deepEqual([cli.code, cli.stderr], [1, `vmdeck set: ${said}\n`]);
+  const r = await api(server.base, 'PATCH', '/api/vms/ed', { mac: other.mac, dryRun: true });
+  assert.deepEqual([r.status, r.json], [400, { error: said, field: 'mac' }]);
+  assert.equal(readFileSync(config, 'utf8'), text);
+  // Its own MAC again is no clash.
+  const own = await api(server.base, 'PATCH', '/api/vms/ed', { mac: (await api(server.base, 'GET', '/api/vms/ed')).json.vm.mac, dryRun: true });
+  assert.equal(own.status, 200, own.text);
+});
+
 test('a change while the VM runs is pending until its next start, said by the API, the CLI and the list', async () => {
   const started = await api(server.base, 'POST', '/api/vms/ed/start', {});
   assert.equal(started.status, 200, started.text);
