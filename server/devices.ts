@@ -3,7 +3,7 @@
 // variables); on a running VM the same change is made live through QMP
 // first (blockdev-add + device_add, netdev_add + device_add, block_resize),
 // so the next start agrees with what runs now.
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, isAbsolute, join } from 'node:path';
 import { setAssignment } from '../lib/config-edit';
 import { CD_INTERFACES, cdsOf, cdVar, DISK_INTERFACES, diskOptionAssignments, diskVar, disksOf, MAX_EXTRA, nextIndex, nicsOf, nicVar, parseNet, type CdDrive, type Disk, type Nic } from '../lib/hardware';
@@ -84,6 +84,29 @@ export interface DiskRequest {
   options?: Record<string, unknown>;
 }
 
+/**
+ * An image that is a disk of this VM already, or of another: QEMU takes one
+ * writer per image (the start fails with "Is another process using the
+ * image?"), and two VMs writing one image corrupt it. Compared by real path.
+ */
+async function refuseDiskInUse(vm: VmInfo, disks: Disk[], path: string): Promise<void> {
+  const real = (p: string) => realpath(p).catch(() => p);
+  const wanted = await real(path);
+  for (const d of disks) {
+    if (d.file && (await real(isAbsolute(d.file) ? d.file : join(vm.dir, d.file))) === wanted) {
+      throw conflict(`file: '${path}' is disk ${d.index} of VM '${vm.label}' already`, 'file');
+    }
+  }
+  for (const other of await enumerate()) {
+    if (other.config === vm.config) continue;
+    for (const d of other.disks) {
+      if (d.file && (await real(isAbsolute(d.file) ? d.file : join(other.dir, d.file))) === wanted) {
+        throw conflict(`file: '${path}' is disk ${d.index} of VM '${other.label}': attach a copy of it (two VMs writing one image corrupt it)`, 'file');
+      }
+    }
+  }
+}
+
 export async function addDisk(label: string, req: DiskRequest): Promise<DeviceOutcome<Disk>> {
   const vm = await resolveVm(label);
   const iface = req.interface ?? 'virtio';
@@ -108,6 +131,7 @@ export async function addDisk(label: string, req: DiskRequest): Promise<DeviceOu
     if (await exists(join(vm.dir, file))) throw conflict(`file: '${join(vm.dir, file)}' already exists; give it with --file to use it`, 'file');
   }
   const path = isAbsolute(file) ? file : join(vm.dir, file);
+  if (req.file !== undefined) await refuseDiskInUse(vm, disks, path);
   const format = file.endsWith('.qcow2') ? 'qcow2' : 'raw';
   const options = req.options && Object.keys(req.options).length ? diskOptionAssignments(n, req.options, iface) : { pairs: [] };
   if ('error' in options) throw badInput(options.field, options.error);

@@ -139,3 +139,18 @@ test('the next start agrees with what ran: two disks, two NICs; stopped, a middl
   assert.match(config(), /^HDDBOOTIMAGE2=''$/m);
   assert.deepEqual((await api(server.base, 'GET', '/api/vms/dv')).json.vm.disks.map((d: { file: string }) => d.file), ['dv.qcow2', 'dv-disk2.qcow2']);
 });
+
+test("an image that is a disk already, of this VM or another, is refused, through its real path; nothing is written", async () => {
+  await createGuestVm(sb.env, 'dv2');
+  const own = (await api(server.base, 'GET', '/api/vms/dv2')).json.vm;
+  const other = (await api(server.base, 'GET', '/api/vms/dv')).json.vm;
+  const before = readFileSync(join(sb.home, 'vms/dv2/dv2.ctys'), 'utf8');
+  const cli = await vmdeck(['disk', 'dv2', 'add', '--file', own.disks[0].file], sb.env);
+  assert.deepEqual([cli.code, cli.stderr], [1, `vmdeck disk: file: '${own.disk}' is disk 0 of VM 'dv2' already\n`]);
+  // The same file by another path (../dv2/…) is the same image.
+  const again = await vmdeck(['disk', 'dv2', 'add', '--file', `../dv2/${own.disks[0].file}`], sb.env);
+  assert.equal(again.code, 1, again.stdout);
+  const theirs = await api(server.base, 'POST', '/api/vms/dv2/disks', { file: other.disk });
+  assert.deepEqual([theirs.status, theirs.json], [409, { error: `file: '${other.disk}' is disk 0 of VM 'dv': attach a copy of it (two VMs writing one image corrupt it)`, field: 'file' }]);
+  assert.equal(readFileSync(join(sb.home, 'vms/dv2/dv2.ctys'), 'utf8'), before);
+});
