@@ -30,8 +30,25 @@ const within = (dir: string, path: string) => {
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 };
 
-/** Refuses (400, naming the field and the allowed directories) a path outside dirs; relative paths are the VM directory's. */
-export async function confinePath(field: string, path: string, vmDir: string, dirs = [...bases(), ...mediaDirs()]): Promise<void> {
+/** Where a path may be and how to get there: the bases and the media directories, or (a socket) the runtime root. */
+interface Confinement {
+  dirs: string[];
+  /** What the refusal says after "is outside". */
+  outside: (dirs: string[]) => string;
+}
+
+const FILES: () => Confinement = () => ({
+  dirs: [...bases(), ...mediaDirs()],
+  outside: (dirs) => `the bases and the media directories (${dirs.join(', ')}); put it in one of them (VMDECK_MEDIA)`,
+});
+
+const RUNTIME: () => Confinement = () => ({
+  dirs: [runRoot()],
+  outside: ([root]) => `the runtime directory (${root}); name a socket under it (VMDECK_RUN), or leave it empty for the VM's own`,
+});
+
+/** Refuses (400, naming the field and the allowed directories) a path outside them; relative paths are the VM directory's. */
+export async function confinePath(field: string, path: string, vmDir: string, { dirs, outside }: Confinement = FILES()): Promise<void> {
   if (path === '') return;
   // A relative path is the VM directory's own: one that climbs out of it would also be made outside the atomic create.
   if (!isAbsolute(path) && path.split('/').includes('..')) {
@@ -39,7 +56,7 @@ export async function confinePath(field: string, path: string, vmDir: string, di
   }
   const real = await realish(isAbsolute(path) ? path : join(vmDir, path));
   for (const d of dirs) if (within(await realish(d), real)) return;
-  throw badInput(field, `${field}: '${path}' is outside the bases and the media directories (${dirs.join(', ')}); put it in one of them (VMDECK_MEDIA)`);
+  throw badInput(field, `${field}: '${path}' is outside ${outside(dirs)}`);
 }
 
 /** Changes of single fields from the API (PATCH, vmdeck set's API face), held to confineSpec's rules. */
@@ -56,7 +73,7 @@ export async function confineFields(values: Partial<VmSpec>, vmDir: string): Pro
     } else if (PATH_FIELDS.includes(field as (typeof PATH_FIELDS)[number])) {
       await confinePath(field, String(value ?? ''), vmDir);
     } else if (field === 'qemuMonSock') {
-      await confinePath('qemuMonSock', String(value ?? '').replace(/ACTUALLABEL|ACTUALPID/g, 'x'), vmDir, [runRoot()]);
+      await confinePath('qemuMonSock', String(value ?? '').replace(/ACTUALLABEL|ACTUALPID/g, 'x'), vmDir, RUNTIME());
     }
   }
 }
@@ -75,7 +92,7 @@ export async function confineSpec(spec: VmSpec, vmDir: string): Promise<void> {
   if (!/^qemu-system-[a-z0-9_]+$/.test(spec.qemu)) throw badInput('qemu', `qemu: '${spec.qemu}' is not a qemu-system binary name (like qemu-system-x86_64); a path goes into the config by hand`);
   for (const field of PATH_FIELDS) await confinePath(field, spec[field], vmDir);
   // The serial socket and its monitor stay in the private runtime root.
-  await confinePath('qemuMonSock', spec.qemuMonSock.replace(/ACTUALLABEL|ACTUALPID/g, 'x'), vmDir, [runRoot()]);
+  await confinePath('qemuMonSock', spec.qemuMonSock.replace(/ACTUALLABEL|ACTUALPID/g, 'x'), vmDir, RUNTIME());
 }
 
 /** The paths inside start options from the API: --bootmode=MODE%PATH, --instmode=MODE%SRC%TARGETMODE%TARGET, --kernelmode=KERNEL%INITRD%APPEND. */

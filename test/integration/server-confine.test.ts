@@ -78,6 +78,9 @@ test('host files outside the bases and media directories are refused as CD, kern
   }
   assert.match((await api(base, 'POST', '/api/vms', { label: 'media1', ...guest, kernel: '/etc/shadow' })).json.error,
     /^kernel: '\/etc\/shadow' is outside the bases and the media directories \(.*\.cache\/guest.*\)/);
+  // A socket's place is the runtime directory, and the refusal says that one.
+  assert.equal((await api(base, 'POST', '/api/vms', { label: 'media1', ...guest, qemuMonSock: '/tmp/elsewhere.sock' })).json.error,
+    `qemuMonSock: '/tmp/elsewhere.sock' is outside the runtime directory (${sb.run}); name a socket under it (VMDECK_RUN), or leave it empty for the VM's own`);
   assert.ok(!existsSync(join(sb.home, 'vms', 'media1')));
 });
 
