@@ -7,7 +7,7 @@
 // 1 while its name is set and not empty: a ctys config's MAC1 without NIC1
 // adds no interface, so every config written before keeps starting as it did.
 import type { ConfigVars } from './ctys';
-import { quoted } from './spec';
+import { quoted, TAPDEV_HINT, TAPDEV_RE, vdeSwitchProblem } from './spec';
 
 export const DISK_INTERFACES = ['virtio', 'ide', 'scsi'] as const;
 export type DiskInterface = (typeof DISK_INTERFACES)[number];
@@ -201,7 +201,12 @@ export function parseNet(net: string): { netmode: string; vdeSwitch: string; tap
   if (net === 'user' || net === 'none') return { netmode: net, vdeSwitch: '', tapDevice: '' };
   const m = /^(vde|tap):(.+)$/.exec(net);
   if (!m) return { error: `'${net}' is not one of user, vde:SWITCH, tap:IF, none` };
-  return m[1] === 'vde' ? { netmode: 'vde', vdeSwitch: m[2], tapDevice: '' } : { netmode: 'tap', vdeSwitch: '', tapDevice: m[2] };
+  if (m[1] === 'vde') {
+    const problem = vdeSwitchProblem(m[2]);
+    return problem ? { error: `'${m[2]}' ${problem}` } : { netmode: 'vde', vdeSwitch: m[2], tapDevice: '' };
+  }
+  if (!TAPDEV_RE.test(m[2])) return { error: `'${m[2]}' ${TAPDEV_HINT}` };
+  return { netmode: 'tap', vdeSwitch: '', tapDevice: m[2] };
 }
 
 // The firmware's files beside a VM's config, as the wrapper names them: the

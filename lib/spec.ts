@@ -73,6 +73,23 @@ export const RESERVED_LABELS: readonly string[] = ['net'];
 export const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const IPV4 = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+/**
+ * What is wrong with a VDE switch (QEMUSOCK, QEMUSOCK<N>), or null: a name
+ * of `vmdeck net create` (its directory in the runtime root), or the
+ * absolute path of another switch's directory (ctys-setupVDE's
+ * /var/tmp/vde_switch0.USER). A relative path would be QEMU's working
+ * directory's.
+ */
+export function vdeSwitchProblem(name: string): string | null {
+  if (name === '' || /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) return null;
+  if (/^\/[A-Za-z0-9._/-]*$/.test(name) && !name.split('/').includes('..')) return null;
+  return 'is not a VDE switch: a name of vmdeck net create, or the absolute path of a switch directory';
+}
+
+/** A network interface's name, as Linux takes it (IFNAMSIZ). */
+export const TAPDEV_RE = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,14}$/;
+export const TAPDEV_HINT = 'is not a network interface name (at most 15 letters, digits, . _ -, not starting with -)';
+
 const HOSTFWD_RULE = /^(tcp|udp):([0-9.]*):(\d+)-([0-9.]*):(\d+)$/;
 const isPort = (p: string) => /^[1-9]\d{0,4}$/.test(p) && Number(p) <= 65535;
 
@@ -132,8 +149,11 @@ export const VmSpecSchema = z.object({
   cdromIf: enumOf(['ide', 'scsi', 'none'] as const).default('ide'),
   nic: word(/^[A-Za-z0-9_-]+$/, 'is not a NIC model (like rtl8139, e1000, virtio-net-pci)'),
   netmode: enumOf(NET_MODES).default('user'),
-  vdeSwitch: word(/^[A-Za-z0-9._/-]*$/, 'is not a VDE switch name or directory').default(''),
-  tapDevice: word(/^([A-Za-z0-9_.][A-Za-z0-9_.-]{0,14})?$/, 'is not a network interface name (at most 15 letters, digits, . _ -, not starting with -)').default(''),
+  vdeSwitch: z.string({ error: 'must be text' }).superRefine((name, ctx) => {
+    const problem = vdeSwitchProblem(name);
+    if (problem) ctx.addIssue({ code: 'custom', message: `${quoted(name)} ${problem}` });
+  }).default(''),
+  tapDevice: z.string({ error: 'must be text' }).refine((s) => s === '' || TAPDEV_RE.test(s), { error: (i) => `${quoted(i.input)} ${TAPDEV_HINT}` }).default(''),
   hostfwd: z.array(z.string({ error: 'must be text' }).superRefine((rule, ctx) => {
     const problem = hostfwdProblem(rule);
     if (problem) ctx.addIssue({ code: 'custom', message: `${quoted(rule)} ${problem}` });

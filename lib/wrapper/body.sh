@@ -319,6 +319,14 @@ for ((n = 1; n <= 15; n++)); do
 done
 abspath FDA_IMAGE "${FDA:-}"; abspath FDB_IMAGE "${FDB:-}"
 
+# vde_switch_ok VAR VALUE: a name of vmdeck net create, or an absolute path
+# (ctys-setupVDE's /var/tmp/vde_switch0.USER); a relative one would be
+# QEMU's working directory's.
+vde_switch_ok() {
+	[[ $2 != */* || ( $2 == /* && /$2/ != */../* ) ]] ||
+		die "$1: '$2' is not a VDE switch: a name of vmdeck net create, or the absolute path of a switch directory"
+}
+
 EXTRA_NICS=() # N MODEL MAC NETMODE ENDPOINT, five words per NIC
 for ((n = 1; n <= 15; n++)); do
 	v=NIC$n; [[ -n ${!v:-} ]] || break
@@ -333,6 +341,7 @@ for ((n = 1; n <= 15; n++)); do
 	vde)
 		v=QEMUSOCK$n; endpoint=${!v:-}
 		[[ -n $endpoint ]] || die "$v: network mode vde needs a switch (vmdeck net create NAME, then $v=NAME)"
+		vde_switch_ok "$v" "$endpoint"
 		[[ $endpoint == */* ]] || endpoint=${VMDECK_RUN:-${XDG_RUNTIME_DIR:-/tmp}/vmdeck-$EUID}/net/$endpoint ;;
 	tap)
 		v=TAPDEV$n; endpoint=${!v:-}
@@ -498,6 +507,7 @@ if [[ -n $QEMUMONSOCK ]]; then
 	SERIALSOCK=${QEMUMONSOCK//ACTUALLABEL/"$LABEL"}
 	SERIALSOCK=${SERIALSOCK//ACTUALPID/$$}
 fi
+[[ $NETMODE == vde && -n $QEMUSOCK ]] && vde_switch_ok QEMUSOCK "$QEMUSOCK"
 if [[ $NETMODE == vde && -n $QEMUSOCK && $QEMUSOCK != */* ]]; then
 	# A bare name is a switch made by `vmdeck net create NAME`.
 	QEMUSOCK=$RUNROOT/net/$QEMUSOCK
@@ -855,6 +865,22 @@ kvm_probe_refuses() {
 	[[ $key == "$boot $mods" && $usable == no && -n $KVM_REFUSAL ]]
 }
 
+# vde_running VAR DIR: the VDE switch at DIR runs. A switch of vmdeck net has
+# a pidfile beside its directory: its socket outlives a killed switch, the
+# process does not.
+vde_running() {
+	local vdepid='' vdestat=''
+	[[ -r $2.pid ]] && read -r vdepid <"$2.pid"
+	[[ $vdepid =~ ^[1-9][0-9]*$ ]] && read -r vdestat 2>/dev/null <"/proc/$vdepid/stat"
+	if ! [[ -S $2/ctl || -S $2 ]] ||
+		[[ -e $2.pid && ( -z $vdestat || ${vdestat##*) } == Z* ) ]]; then
+		if [[ $CONF_KIND == ctys && $2 != "$RUNROOT/net/"* ]]; then
+			die "$1: VDE switch '$2' is not running (ctys-setupVDE made it; start one with vmdeck net create NAME and set $1=NAME, or NIC= for none)"
+		fi
+		die "$1: VDE switch '$2' is not running (start it: vmdeck net create ${2##*/})"
+	fi
+}
+
 check_all() {
 	command -v -- "$STARTERCALL" >/dev/null 2>&1 ||
 		die "STARTERCALL: QEMU binary '$STARTERCALL' not found (install Debian's qemu-system package for $ARCH)"
@@ -924,20 +950,11 @@ check_all() {
 		need_file KERNELIMAGE "$KERNELIMAGE" kernel
 		need_file INITRDIMAGE "$INITRDIMAGE" initrd
 	fi
-	if [[ $NETMODE == vde ]]; then
-		# A switch of vmdeck net has a pidfile beside its directory: its
-		# socket outlives a killed switch, the process does not.
-		local vdepid='' vdestat=''
-		[[ -r $QEMUSOCK.pid ]] && read -r vdepid <"$QEMUSOCK.pid"
-		[[ $vdepid =~ ^[1-9][0-9]*$ ]] && read -r vdestat 2>/dev/null <"/proc/$vdepid/stat"
-		if ! [[ -S $QEMUSOCK/ctl || -S $QEMUSOCK ]] ||
-			[[ -e $QEMUSOCK.pid && ( -z $vdestat || ${vdestat##*) } == Z* ) ]]; then
-			if [[ $CONF_KIND == ctys && $QEMUSOCK != "$RUNROOT/net/"* ]]; then
-				die "QEMUSOCK: VDE switch '$QEMUSOCK' is not running (ctys-setupVDE made it; start one with vmdeck net create NAME and set QEMUSOCK=NAME, or NIC= for none)"
-			fi
-			die "QEMUSOCK: VDE switch '$QEMUSOCK' is not running (start it: vmdeck net create ${QEMUSOCK##*/})"
-		fi
-	fi
+	[[ $NETMODE == vde ]] && vde_running QEMUSOCK "$QEMUSOCK"
+	local i
+	for ((i = 0; i < ${#EXTRA_NICS[@]}; i += 5)); do
+		[[ ${EXTRA_NICS[i + 3]} == vde ]] && vde_running "QEMUSOCK${EXTRA_NICS[i]}" "${EXTRA_NICS[i + 4]}"
+	done
 	# QEMU lists the NIC models a machine takes; a wrong one would only show
 	# at start, as "Unsupported NIC model".
 	if [[ $NETMODE != none ]]; then

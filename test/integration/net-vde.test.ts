@@ -2,7 +2,7 @@
 // demo guests on one switch reach each other; the switch refuses to go while
 // they are on it. Their addresses (10.77.0.0/24) exist only on the switch.
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { VmInfo } from '../../lib/vm';
@@ -78,6 +78,20 @@ test('--check refuses a VDE VM whose switch is missing or killed, naming vmdeck 
   assert.equal((await net('create', 'gone')).code, 0);
   assert.equal(await wrapperCheck(gone.wrapper), null);
   assert.equal((await net('cancel', 'gone')).code, 0);
+});
+
+test("a second NIC's switch is checked as the first one's: not running, or a path that is neither a name nor absolute, refused by --check and by nic add", async () => {
+  const two = await vmOn('twonics', 'lan', '10.77.0.7');
+  const added = await vmdeck(['nic', 'twonics', 'add', '--net', 'vde:nosuch2'], sb.env);
+  assert.equal(added.code, 0, added.stderr);
+  assert.equal(await wrapperCheck(two.wrapper), `QEMUSOCK1: VDE switch '${join(sb.run, 'net', 'nosuch2')}' is not running (start it: vmdeck net create nosuch2)`);
+  const relative = await vmdeck(['nic', 'twonics', 'add', '--net', 'vde:../../x'], sb.env);
+  assert.deepEqual([relative.code, relative.stderr], [1, "vmdeck nic: net: '../../x' is not a VDE switch: a name of vmdeck net create, or the absolute path of a switch directory\n"]);
+  const text = readFileSync(two.config, 'utf8');
+  writeFileSync(two.config, text.replace("QEMUSOCK1='nosuch2'", "QEMUSOCK1='../../x'"));
+  assert.equal(await wrapperCheck(two.wrapper), "QEMUSOCK1: '../../x' is not a VDE switch: a name of vmdeck net create, or the absolute path of a switch directory");
+  writeFileSync(two.config, text.replace("QEMUSOCK1='nosuch2'", "QEMUSOCK1='lan'"));
+  assert.equal(await wrapperCheck(two.wrapper), null);
 });
 
 let a: VmInfo;
