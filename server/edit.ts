@@ -18,7 +18,7 @@ import { badInput } from './errors';
 import { recordPending } from './pending';
 import { vmStatus } from './runner';
 import { resolveVm } from './runtime';
-import { enumerate, keepCopy, stamp } from './store';
+import { enumerate, keepCopy, stamp, wrapperCheck } from './store';
 
 /** One variable as the change writes it: its line now and before (null: added at the end). */
 export interface WrittenLine {
@@ -41,6 +41,8 @@ export interface EditOutcome {
   dryRun: boolean;
   /** True when the VM runs: the change waits for its next start. */
   pending: boolean;
+  /** What the wrapper's --check says of the config written (a config bash cannot load, a missing file), as create-conf says it. */
+  problem?: string | null;
 }
 
 /** Where each variable's assignment is in a config that setAssignment wrote. */
@@ -93,7 +95,8 @@ export async function editVm(labelOrPath: string, values: Record<string, unknown
   if (changes.some((c) => c.field === 'firmware' || c.field === 'secureBoot' || c.field === 'tpm')) await wrapperTakesLists(vm, 'firmware');
   const kept = await writeConfig(vm, text);
   if (running) await recordPending(vm.label, changes.map((c) => c.variable));
-  return { vm: await resolveVm(vm.config), kept, ...outcome, dryRun: false };
+  const updated = await resolveVm(vm.config);
+  return { vm: updated, kept, ...outcome, dryRun: false, problem: await wrapperCheck(updated, [], updated.accelerator) };
 }
 
 /**

@@ -28,5 +28,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   const o = await editVm(label, values, { dryRun: p.flags.has('dry-run') });
   io.out(p.flags.has('json') ? `${JSON.stringify(o, null, 2)}\n` : describe(o.vm.label, o));
+  // Written all the same (the user's edit may be half of two), as create-conf writes and warns.
+  if (o.problem) io.err(`vmdeck set: warning: ${o.problem}\n`);
   return 0;
 }

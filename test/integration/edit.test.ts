@@ -108,6 +108,22 @@ test("a MAC another VM has is refused as create refuses it, in the CLI and the A
   assert.equal(own.status, 200, own.text);
 });
 
+test("a set on a config that bash cannot load writes and warns with the wrapper's --check, in the CLI and the API", async () => {
+  await createGuestVm(sb.env, 'ed3');
+  const file = join(sb.home, 'vms/ed3/ed3.ctys');
+  writeFileSync(file, `${readFileSync(file, 'utf8')}if then\n`);
+  const cli = await vmdeck(['set', 'ed3', 'SMP=2'], sb.env);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.match(cli.stdout, /^wrote line \d+: SMP='2'$/m);
+  assert.match(cli.stderr, /^vmdeck set: warning: .*ed3\.ctys: line \d+: syntax error near unexpected token `then'\n$/);
+  const r = await api(server.base, 'PATCH', '/api/vms/ed3', { smp: 1 });
+  assert.equal(r.status, 200, r.text);
+  assert.match(r.json.problem, /^.*ed3\.ctys: line \d+: syntax error near unexpected token `then'$/);
+  writeFileSync(file, readFileSync(file, 'utf8').replace('if then\n', ''));
+  const fine = await api(server.base, 'PATCH', '/api/vms/ed3', { smp: 2 });
+  assert.equal(fine.json.problem, null, fine.text);
+});
+
 test('a change while the VM runs is pending until its next start, said by the API, the CLI and the list', async () => {
   const started = await api(server.base, 'POST', '/api/vms/ed/start', {});
   assert.equal(started.status, 200, started.text);
