@@ -31,8 +31,10 @@ const OVERSCAN = 8;
 /** How long after the last scroll event the list is at rest (react-window's isScrolling). */
 const SETTLE_MS = 150;
 // Text columns grow with the window up to a width worth reading; beyond that the space stays empty.
-const COLUMNS = '76px minmax(140px,320px) minmax(70px,140px) 160px minmax(110px,260px) 136px 76px 48px minmax(130px,220px) 344px';
-const MIN_WIDTH = 'min-w-[1300px]';
+// At their least they fit a 1280-pixel window with a scroll bar (1265): the state column holds the
+// badge, a warning mark, the CPU sparkline and the pending badge side by side.
+const COLUMNS = '72px minmax(120px,320px) minmax(56px,140px) 200px minmax(90px,260px) 120px 76px 48px minmax(120px,220px) 344px';
+const MIN_WIDTH = 'min-w-[1256px]';
 
 type Action = 'start' | StopMode;
 
@@ -391,7 +393,7 @@ const VmRow = memo(function VmRow({ vm, index, top, status, cpu, atRest }: {
         {vm.vmstate && vm.vmstate !== 'ACTIVE' && <span className="ml-1.5 text-[10px] text-muted" title="ctys's VMSTATE">{vm.vmstate.toLowerCase()}</span>}
       </span>
       <span role="cell" className="min-w-0 self-center truncate px-2 text-xs" data-host={hostOf(vm.label)}>{hostOf(vm.label)}</span>
-      <span role="cell" className="flex items-center gap-1 self-center whitespace-nowrap px-2">
+      <span role="cell" className="flex min-w-0 items-center gap-1 self-center overflow-hidden whitespace-nowrap px-2">
         <StateBadge state={badge} title={vm.reason} />
         {vm.warning && <WarningMark warning={vm.warning} />}
         {up && <CpuSparkline values={cpu} smp={vm.smp} />}

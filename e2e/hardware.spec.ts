@@ -56,6 +56,14 @@ test('memory changed in the Hardware tab: reviewed as its config line, saved, pe
   await page.goto('/');
   const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: LABEL, exact: true }) });
   await expect(row.getByText('pending', { exact: true })).toBeVisible();
+  // The list fits the 1280-pixel window (no sideways scroll), and the badge stays in its cell, clear of the OS beside it.
+  const fit = await row.evaluate((r) => {
+    const badge = [...r.querySelectorAll('*')].find((e) => e.textContent === 'pending' && e.children.length === 0)!.getBoundingClientRect();
+    const cell = r.querySelector('[role="cell"]:nth-child(4)')!.getBoundingClientRect();
+    const scroller = r.closest('.overflow-auto')!;
+    return { inCell: badge.left >= cell.left && badge.right <= cell.right, sideways: scroller.scrollWidth - scroller.clientWidth };
+  });
+  expect(fit).toEqual({ inCell: true, sideways: 0 });
 });
 
 test('a second disk and NIC added in the browser to the running VM: hot-plugged and in the config', async () => {
