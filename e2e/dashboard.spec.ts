@@ -276,6 +276,20 @@ test('shut down that the guest ignores: the reason beside the button, and Force 
   await expect(note).toBeHidden();
 });
 
+test('a shut down under way when the page is reloaded: still shown as under way, and its end said there', async () => {
+  const bar = page.getByRole('toolbar');
+  await bar.getByRole('button', { name: 'Shut down' }).click();
+  await expect(bar.getByRole('button', { name: 'Shutting down…' })).toBeDisabled();
+  await page.reload();
+  // The task log has it running: the reloaded page says so, and then how it ended.
+  await expect(bar.getByRole('button', { name: 'Shutting down…' })).toBeDisabled();
+  const note = bar.getByRole('alert');
+  await expect(note).toContainText('did not power off', { timeout: 45_000 });
+  await expect(note.getByRole('button', { name: 'Force off' })).toBeVisible();
+  await expect(bar.getByRole('button', { name: 'Shut down' })).toBeEnabled();
+  await note.getByRole('button', { name: 'Dismiss' }).click();
+});
+
 /** How many boots the serial console shows (the guest prints this line once per boot). */
 const boots = async (p: Page) => ((await terminal(p, 'serial').textContent()) ?? '').split('vmdeck-guest: ready').length - 1;
 

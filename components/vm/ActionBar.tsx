@@ -5,7 +5,8 @@
 import { useRouter } from 'next/navigation';
 import { useEffect, useEffectEvent, useRef, useState } from 'react';
 import type { VmInfo } from '@/lib/vm';
-import { api, type MediaState, type Snapshot, type StopResult, type VmDetail } from '../api';
+import { api, type MediaState, type Snapshot, type StopResult, type Task, type VmDetail } from '../api';
+import { useTaskEvents } from '../events';
 import { MediaList, useMediaLibrary } from '../media/MediaLibrary';
 import { useConfirm, type ConfirmRequest } from '../Confirm';
 import { formatBytes, formatDate } from '../format';
@@ -87,8 +88,34 @@ function Note({ text, onDismiss, align = 'left', children }: {
 function ShutDown({ vm, ask, onChanged }: { vm: VmInfo; ask: Ask; onChanged: () => void }) {
   const [busy, setBusy] = useState<'poweroff' | 'force' | null>(null);
   const [note, setNote] = useState<{ text: string; offerForce: boolean } | null>(null);
+  // A shutdown that this page did not ask for, or asked before a reload: the task log's, under way.
+  const [elsewhere, setElsewhere] = useState(false);
   const { label, state } = vm;
   const up = state === 'running' || state === 'paused';
+  // While this page's own request is out, and the tasks it began: their answer says how they ended (run, below).
+  const mine = useRef(false);
+  const own = useRef(new Set<string>());
+
+  const onTask = (t: Task) => {
+    if (t.label !== label || t.action !== 'stop:poweroff') return;
+    if (t.result === 'running') {
+      if (mine.current) own.current.add(t.id);
+      setElsewhere(true);
+      return;
+    }
+    setElsewhere(false);
+    if (own.current.delete(t.id)) return;
+    if (t.result === 'error' && t.error) setNote({ text: t.error, offerForce: true });
+    onChanged();
+  };
+  useTaskEvents(onTask);
+  const seen = useEffectEvent((tasks: Task[]) => {
+    const last = tasks.find((t) => t.action === 'stop:poweroff');
+    if (last?.result === 'running') setElsewhere(true);
+  });
+  useEffect(() => {
+    api.tasks(label).then(seen, () => undefined);
+  }, [label]);
 
   // Gone by other means (the guest after all, Force off in the bar): nothing left to offer.
   useEffect(() => {
@@ -98,6 +125,7 @@ function ShutDown({ vm, ask, onChanged }: { vm: VmInfo; ask: Ask; onChanged: () 
   const run = async (mode: 'poweroff' | 'force') => {
     setBusy(mode);
     setNote(null);
+    mine.current = true;
     try {
       const r: StopResult | undefined = await api.stop(label, mode);
       const after = r?.state ?? r?.vm?.state;
@@ -111,6 +139,7 @@ function ShutDown({ vm, ask, onChanged }: { vm: VmInfo; ask: Ask; onChanged: () 
     } catch (e) {
       setNote({ text: (e as Error).message, offerForce: mode === 'force' });
     } finally {
+      mine.current = false;
       setBusy(null);
     }
   };
@@ -120,11 +149,11 @@ function ShutDown({ vm, ask, onChanged }: { vm: VmInfo; ask: Ask; onChanged: () 
       <button
         type="button"
         className="btn"
-        disabled={state !== 'running' || busy !== null}
+        disabled={state !== 'running' || busy !== null || elsewhere}
         title="ACPI power button: the guest shuts itself down (vmdeck waits up to 20 s)"
         onClick={() => void run('poweroff')}
       >
-        {busy === 'poweroff' ? 'Shutting down…' : 'Shut down'}
+        {busy === 'poweroff' || elsewhere ? 'Shutting down…' : 'Shut down'}
       </button>
       {note && (
         <Note text={note.text} onDismiss={() => setNote(null)}>
