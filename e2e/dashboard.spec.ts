@@ -280,6 +280,11 @@ test('a shut down under way when the page is reloaded: still shown as under way,
   const bar = page.getByRole('toolbar');
   await bar.getByRole('button', { name: 'Shut down' }).click();
   await expect(bar.getByRole('button', { name: 'Shutting down…' })).toBeDisabled();
+  // Reloaded once the server has the request (the task log has it running), not while it is still being sent.
+  await expect.poll(async () => {
+    const tasks = await (await page.request.get(`/api/tasks?label=${LABEL}`, { headers: await csrf(page) })).json();
+    return tasks.find((t: { action: string }) => t.action === 'stop:poweroff')?.result;
+  }).toBe('running');
   await page.reload();
   // The task log has it running: the reloaded page says so, and then how it ended.
   await expect(bar.getByRole('button', { name: 'Shutting down…' })).toBeDisabled();

@@ -195,7 +195,9 @@ export class Auth {
     try {
       token = readFileSync(this.file, 'utf8').trim();
     } catch { /* gone: keep the old token for bearer clients, end the sessions */ }
-    if (token && !timingSafeEqual(sha256(token), this.tokenHash)) {
+    // The same token written again (a touch, an editor's save) changes nothing.
+    if (token && timingSafeEqual(sha256(token), this.tokenHash)) return;
+    if (token) {
       this.tokenHash = sha256(token);
       const fns = [...this.onTokenChange];
       this.onTokenChange.clear();

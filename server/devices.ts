@@ -89,7 +89,7 @@ export interface DiskRequest {
  * writer per image (the start fails with "Is another process using the
  * image?"), and two VMs writing one image corrupt it. Compared by real path.
  */
-async function refuseDiskInUse(vm: VmInfo, disks: Disk[], path: string): Promise<void> {
+async function refuseDiskInUse(vm: VmInfo, disks: Disk[], path: string, readOnly: boolean): Promise<void> {
   const real = (p: string) => realpath(p).catch(() => p);
   const wanted = await real(path);
   for (const d of disks) {
@@ -98,11 +98,12 @@ async function refuseDiskInUse(vm: VmInfo, disks: Disk[], path: string): Promise
     }
   }
   for (const other of await enumerate()) {
-    if (other.config === vm.config) continue;
-    for (const d of other.disks) {
-      if (d.file && (await real(isAbsolute(d.file) ? d.file : join(other.dir, d.file))) === wanted) {
-        throw conflict(`file: '${path}' is disk ${d.index} of VM '${other.label}': attach a copy of it (two VMs writing one image corrupt it)`, 'file');
-      }
+    if (other.label === vm.label) continue;
+    const theirs = await Promise.all(other.disks.map(async (d) => ({ d, at: d.file ? await real(isAbsolute(d.file) ? d.file : join(other.dir, d.file)) : '' })));
+    // Read-only on both sides is safe: QEMU shares an image between readers.
+    const clash = theirs.find(({ d, at }) => at === wanted && !(readOnly && d.readOnly));
+    if (clash) {
+      throw conflict(`file: '${path}' is disk ${clash.d.index} of VM '${other.label}': attach a copy of it, or both read-only (two VMs writing one image corrupt it)`, 'file');
     }
   }
 }
@@ -131,10 +132,10 @@ export async function addDisk(label: string, req: DiskRequest): Promise<DeviceOu
     if (await exists(join(vm.dir, file))) throw conflict(`file: '${join(vm.dir, file)}' already exists; give it with --file to use it`, 'file');
   }
   const path = isAbsolute(file) ? file : join(vm.dir, file);
-  if (req.file !== undefined) await refuseDiskInUse(vm, disks, path);
   const format = file.endsWith('.qcow2') ? 'qcow2' : 'raw';
   const options = req.options && Object.keys(req.options).length ? diskOptionAssignments(n, req.options, iface) : { pairs: [] };
   if ('error' in options) throw badInput(options.field, options.error);
+  if (req.file !== undefined) await refuseDiskInUse(vm, disks, path, options.pairs.some(([v, value]) => v === diskVar(n, '_READONLY') && value === 'on'));
   const edit = assign(text, [[diskVar(n), file], [diskVar(n, '_FORMAT'), format], [diskVar(n, '_IF'), iface], ...options.pairs], 'disk');
   await wrapperTakesLists(vm, options.pairs.length ? 'diskOptions' : 'lists');
   const opt = (suffix: '_READONLY' | '_CACHE' | '_DISCARD' | '_BOOTINDEX') => options.pairs.find(([v]) => v === diskVar(n, suffix))?.[1] ?? '';

@@ -69,7 +69,7 @@ export async function editVm(labelOrPath: string, values: Record<string, unknown
   const mac = changes.find((c) => c.field === 'mac' && typeof c.value === 'string' && c.value !== '');
   if (mac) {
     const wanted = (mac.value as string).toLowerCase();
-    const owner = (await enumerate()).find((v) => v.config !== vm.config && v.interfaces.some((i) => i.mac.toLowerCase() === wanted));
+    const owner = (await enumerate()).find((v) => v.label !== vm.label && v.interfaces.some((i) => i.mac.toLowerCase() === wanted));
     if (owner) throw badInput('mac', `mac: ${wanted} is the MAC of VM '${owner.label}' already`);
   }
   // From the API: no path outside the bases and media directories, no program by path (server/confine.ts).

@@ -147,6 +147,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       // turn (a session revoking itself) is sent first.
       const unwatch = auth.whenInvalid(creds, () => setImmediate(() => { if (!res.writableEnded) res.destroy(); }));
       res.once('close', unwatch);
+      if (res.closed) unwatch(); // gone while its credentials were looked at
     }
     checkWriteRequest(req, match.kind === 'route' ? match.route.rawBody : undefined);
     if (hosts.handles(path)) return hosts.http(req, res, path);

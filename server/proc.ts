@@ -1,6 +1,6 @@
 // Running a program to completion, and waiting: shared by everything in
 // server/ that runs qemu-img, ip, vde_switch or the wrappers.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 export interface RunOptions {
@@ -20,6 +20,49 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
       if (err) reject(Object.assign(err, { stdout, stderr }));
       else resolve({ stdout, stderr });
     });
+  });
+}
+
+/**
+ * run() for a program that runs the user's code (a wrapper's --check or
+ * --print sources the config): in a process group of its own, all of which
+ * is killed at the timeout, and settled once the program itself exited (its
+ * output being what came within a moment after), so that a process it left
+ * behind holding the pipes cannot hold the caller. Rejects as run() does,
+ * with `killed` set at the timeout.
+ */
+export function runGroup(cmd: string, args: string[], opts: RunOptions = {}): Promise<{ stdout: string; stderr: string }> {
+  const limit = opts.maxBuffer ?? 8 * 1024 * 1024;
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const keep = (into: Buffer[]) => (d: Buffer) => { if (into.reduce((n, b) => n + b.length, 0) < limit) into.push(d); };
+    child.stdout.on('data', keep(out));
+    child.stderr.on('data', keep(err));
+    let killed = false;
+    let grace: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      killed = true;
+      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
+    }, opts.timeout ?? 30000);
+    let settled = false;
+    const settle = (code: number | null, signal: NodeJS.Signals | null, error?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      clearTimeout(grace);
+      child.stdout.destroy();
+      child.stderr.destroy();
+      const stdout = Buffer.concat(out).toString();
+      const stderr = Buffer.concat(err).toString();
+      if (!error && code === 0) return resolve({ stdout, stderr });
+      const e = error ?? new Error(`Command failed: ${cmd} ${args.join(' ')}${killed ? ' (killed at its timeout)' : ''}`);
+      reject(Object.assign(e, { code, signal, killed, stdout, stderr }));
+    };
+    child.on('error', (e) => settle(null, null, e));
+    child.on('close', (code, signal) => settle(code, signal));
+    child.on('exit', (code, signal) => { grace = setTimeout(() => settle(code, signal), 500); });
   });
 }
 

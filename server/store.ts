@@ -26,7 +26,7 @@ import { exists } from './fsutil';
 import { loadMacmap } from './macmap';
 import { bases, defaultBase, isPrivateDirSync, runRoot } from './paths';
 import { infoOf, loadEnumerateCache, recordText, sameStamp, saveEnumerateCache, settled, textOf, type CachedDir, type CachedInfo, type Stamp } from './enumerate-cache';
-import { run } from './proc';
+import { run, runGroup } from './proc';
 import { wrapperArgs, type WrapperOf } from './wrapper';
 import { findTemplate, loadCatalog } from './templates';
 import { task, taskOutput, taskProgress } from './tasks';
@@ -817,7 +817,7 @@ export async function previewVm(req: CreateRequest): Promise<Preview> {
 /** The wrapper's final QEMU command (its --print), one argument per element. */
 export async function wrapperPrint(vm: WrapperOf, options: string[] = []): Promise<string[]> {
   try {
-    const { stdout } = await run('bash', wrapperArgs(vm, ['--print', ...options]), { timeout: WRAPPER_VIEW_MS });
+    const { stdout } = await runGroup('bash', wrapperArgs(vm, ['--print', ...options]), { timeout: WRAPPER_VIEW_MS });
     return stdout.replace(/\n$/, '').split('\n');
   } catch (e) {
     throw badInput('config', wrapperFailure(e, '--print'));
@@ -844,7 +844,7 @@ function wrapperFailure(e: unknown, option: string): string {
 export async function wrapperCheck(vm: WrapperOf, options: string[] = [], accelerator?: string): Promise<string | null> {
   if (accelerator?.toUpperCase() === 'KVM') await kvmVerdict();
   try {
-    await run('bash', wrapperArgs(vm, ['--check', ...options]), { timeout: WRAPPER_VIEW_MS });
+    await runGroup('bash', wrapperArgs(vm, ['--check', ...options]), { timeout: WRAPPER_VIEW_MS });
     return null;
   } catch (e) {
     return wrapperFailure(e, '--check');

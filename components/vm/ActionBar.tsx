@@ -105,27 +105,30 @@ function ShutDown({ vm, ask, onChanged }: { vm: VmInfo; ask: Ask; onChanged: () 
     }
     setElsewhere(false);
     if (own.current.delete(t.id)) return;
-    if (t.result === 'error' && t.error) setNote({ text: t.error, offerForce: true });
+    if (t.result === 'error' && t.error && up) setNote({ text: t.error, offerForce: true });
     onChanged();
   };
-  useTaskEvents(onTask);
+  // The task log's newest shutdown: at load, and whenever the event stream (re)connects (its end may have
+  // come while the stream was down).
   const seen = useEffectEvent((tasks: Task[]) => {
-    const last = tasks.find((t) => t.action === 'stop:poweroff');
-    if (last?.result === 'running') setElsewhere(true);
+    setElsewhere(tasks.find((t) => t.action === 'stop:poweroff')?.result === 'running');
   });
-  useEffect(() => {
-    api.tasks(label).then(seen, () => undefined);
-  }, [label]);
+  const look = useEffectEvent(() => { api.tasks(label).then(seen, () => undefined); });
+  useTaskEvents(onTask, look);
+  useEffect(() => look(), [label]);
 
-  // Gone by other means (the guest after all, Force off in the bar): nothing left to offer.
+  // Gone by other means (the guest after all, Force off in the bar): nothing left to offer, nothing under way.
   useEffect(() => {
-    if (!up) setNote(null);
+    if (!up) {
+      setNote(null);
+      setElsewhere(false);
+    }
   }, [up]);
 
   const run = async (mode: 'poweroff' | 'force') => {
     setBusy(mode);
     setNote(null);
-    mine.current = true;
+    mine.current = mode === 'poweroff';
     try {
       const r: StopResult | undefined = await api.stop(label, mode);
       const after = r?.state ?? r?.vm?.state;

@@ -323,7 +323,7 @@ abspath FDA_IMAGE "${FDA:-}"; abspath FDB_IMAGE "${FDB:-}"
 # (ctys-setupVDE's /var/tmp/vde_switch0.USER); a relative one would be
 # QEMU's working directory's.
 vde_switch_ok() {
-	[[ $2 != */* || ( $2 == /* && /$2/ != */../* ) ]] ||
+	[[ $2 =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ || ( $2 =~ ^/[A-Za-z0-9._/-]*$ && /$2/ != */../* ) ]] ||
 		die "$1: '$2' is not a VDE switch: a name of vmdeck net create, or the absolute path of a switch directory"
 }
 
@@ -665,9 +665,11 @@ port_ok() { [[ $1 =~ ^[1-9][0-9]{0,4}$ ]] && (($1 <= 65535)); }
 # Empty (QEMU's default) or a dotted IPv4 address of four octets up to 255.
 ipv4_ok() {
 	[[ -z $1 ]] && return 0
-	[[ $1 =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$ ]] || return 1
+	# No leading zeros: QEMU reads 010 as octal (8).
+	local octet='(0|[1-9][0-9]{0,2})'
+	[[ $1 =~ ^$octet\.$octet\.$octet\.$octet$ ]] || return 1
 	local o
-	for o in "${BASH_REMATCH[@]:1}"; do ((10#$o <= 255)) || return 1; done
+	for o in "${BASH_REMATCH[@]:1}"; do (($o <= 255)) || return 1; done
 }
 
 add_network() {

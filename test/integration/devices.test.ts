@@ -4,7 +4,7 @@
 // once (QMP hot-plug), and written to the config so the next start agrees;
 // a running VM's disk grown live is seen by the guest at its new size.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { sandbox, type Sandbox } from '../helpers/guest';
@@ -151,6 +151,14 @@ test("an image that is a disk already, of this VM or another, is refused, throug
   const again = await vmdeck(['disk', 'dv2', 'add', '--file', `../dv2/${own.disks[0].file}`], sb.env);
   assert.equal(again.code, 1, again.stdout);
   const theirs = await api(server.base, 'POST', '/api/vms/dv2/disks', { file: other.disk });
-  assert.deepEqual([theirs.status, theirs.json], [409, { error: `file: '${other.disk}' is disk 0 of VM 'dv': attach a copy of it (two VMs writing one image corrupt it)`, field: 'file' }]);
+  assert.deepEqual([theirs.status, theirs.json], [409, { error: `file: '${other.disk}' is disk 0 of VM 'dv': attach a copy of it, or both read-only (two VMs writing one image corrupt it)`, field: 'file' }]);
   assert.equal(readFileSync(join(sb.home, 'vms/dv2/dv2.ctys'), 'utf8'), before);
+  // Read-only on both sides is allowed: QEMU shares an image between readers.
+  const shared = join(sb.home, 'shared.raw');
+  writeFileSync(shared, Buffer.alloc(1024 * 1024));
+  assert.equal((await vmdeck(['disk', 'dv', 'add', '--file', shared, '--readonly'], sb.env)).code, 0);
+  const writable = await vmdeck(['disk', 'dv2', 'add', '--file', shared], sb.env);
+  assert.equal(writable.code, 1, 'a writer beside a reader');
+  const reader = await vmdeck(['disk', 'dv2', 'add', '--file', shared, '--readonly'], sb.env);
+  assert.equal(reader.code, 0, reader.stderr);
 });

@@ -90,6 +90,9 @@ test("a second NIC's switch is checked as the first one's: not running, or a pat
   const text = readFileSync(two.config, 'utf8');
   writeFileSync(two.config, text.replace("QEMUSOCK1='nosuch2'", "QEMUSOCK1='../../x'"));
   assert.equal(await wrapperCheck(two.wrapper), "QEMUSOCK1: '../../x' is not a VDE switch: a name of vmdeck net create, or the absolute path of a switch directory");
+  // A bare '..' would be the runtime root itself.
+  writeFileSync(two.config, text.replace("QEMUSOCK1='nosuch2'", "QEMUSOCK1='..'"));
+  assert.equal(await wrapperCheck(two.wrapper), "QEMUSOCK1: '..' is not a VDE switch: a name of vmdeck net create, or the absolute path of a switch directory");
   writeFileSync(two.config, text.replace("QEMUSOCK1='nosuch2'", "QEMUSOCK1='lan'"));
   assert.equal(await wrapperCheck(two.wrapper), null);
 });

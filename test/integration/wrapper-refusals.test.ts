@@ -4,7 +4,7 @@
 // directory that is not private; the runtime levels it makes are 0700 and
 // checked after the mkdir; QEMU does not inherit VMDECK_TOKEN.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { appendFileSync, chownSync, writeFileSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -95,16 +95,21 @@ test('every level of a missing runtime root is made 0700; QEMU does not inherit 
   }
 });
 
-test("a config whose bash does not finish: the VM's --check says it ran out of time, not a bare 'Command failed'", async () => {
+test("a config whose bash does not finish: the VM's --check says it ran out of time, not a bare 'Command failed', and ends what it ran", { timeout: 40000 }, async () => {
   const { vm: slow } = await createVm({ label: 'slowconf', template: 'kernel-initrd', env: demoVmEnv(images) });
-  appendFileSync(slow.config, '# waits on something that does not come\nsleep 15\n');
+  // A program of the config's own holds the wrapper's output pipes: killing bash alone would leave the check waiting on it.
+  appendFileSync(slow.config, '# waits on something that does not come\nsleep 599 # slowconf-sleeps\n');
   assert.equal(await wrapperCheck(slow), "the wrapper's --check did not finish within 10 s");
+  assert.throws(() => execFileSync('pgrep', ['-f', 'sleep 599'], { stdio: 'pipe' }), 'the config\'s sleep was ended with the check');
+  // And one that leaves a program behind in the background is waited for no longer than its own end.
+  writeFileSync(slow.config, readFileSync(slow.config, 'utf8').replace('sleep 599 # slowconf-sleeps', '(sleep 30 &)'));
+  assert.equal(await wrapperCheck(slow), null);
 });
 
 test('a hand-written HOSTFWD with a port out of 1-65535 or an address that is not IPv4 is refused by --check, as QEMU would refuse it only at the start', async () => {
   const { vm: fwd } = await createVm({ label: 'fwdbad', template: 'kernel-initrd', env: demoVmEnv(images) });
   const text = readFileSync(fwd.config, 'utf8');
-  for (const [rule, says] of [['tcp:127.0.0.1:99999-:22', 'has a port out of 1-65535'], ['tcp::2222-:0', 'has a port out of 1-65535'], ['tcp:1.2.3.999:2222-:22', 'has an address that is not IPv4']]) {
+  for (const [rule, says] of [['tcp:127.0.0.1:99999-:22', 'has a port out of 1-65535'], ['tcp::2222-:0', 'has a port out of 1-65535'], ['tcp:1.2.3.999:2222-:22', 'has an address that is not IPv4'], ['tcp:127.0.0.010:2222-:22', 'has an address that is not IPv4']]) {
     writeFileSync(fwd.config, text.replace(/^HOSTFWD=.*$/m, `HOSTFWD='${rule}'`));
     const r = await wrapper(['--check'], {}, fwd.wrapper);
     assert.equal(r.code, 1, rule);
