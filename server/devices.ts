@@ -89,17 +89,20 @@ export interface DiskRequest {
  * writer per image (the start fails with "Is another process using the
  * image?"), and two VMs writing one image corrupt it. Compared by real path.
  */
+/** A file of a VM's config as a path: relative ones are the VM directory's. */
+const inDir = (dir: string, file: string) => (isAbsolute(file) ? file : join(dir, file));
+
 async function refuseDiskInUse(vm: VmInfo, disks: Disk[], path: string, readOnly: boolean): Promise<void> {
   const real = (p: string) => realpath(p).catch(() => p);
   const wanted = await real(path);
   for (const d of disks) {
-    if (d.file && (await real(isAbsolute(d.file) ? d.file : join(vm.dir, d.file))) === wanted) {
+    if (d.file && (await real(inDir(vm.dir, d.file))) === wanted) {
       throw conflict(`file: '${path}' is disk ${d.index} of VM '${vm.label}' already`, 'file');
     }
   }
   for (const other of await enumerate()) {
     if (other.label === vm.label) continue;
-    const theirs = await Promise.all(other.disks.map(async (d) => ({ d, at: d.file ? await real(isAbsolute(d.file) ? d.file : join(other.dir, d.file)) : '' })));
+    const theirs = await Promise.all(other.disks.map(async (d) => ({ d, at: d.file ? await real(inDir(other.dir, d.file)) : '' })));
     // Read-only on both sides is safe: QEMU shares an image between readers.
     const clash = theirs.find(({ d, at }) => at === wanted && !(readOnly && d.readOnly));
     if (clash) {
@@ -126,12 +129,12 @@ export async function addDisk(label: string, req: DiskRequest): Promise<DeviceOu
     const p = VmSpecSchema.shape.disk.safeParse(req.file);
     if (!p.success || req.file === '') throw badInput('file', `file: ${p.success ? 'is empty' : p.error.issues[0].message}`);
     file = req.file;
-    if (!(await exists(isAbsolute(file) ? file : join(vm.dir, file)))) throw badInput('file', `file: '${file}' does not exist (omit --file to make a new image)`);
+    if (!(await exists(inDir(vm.dir, file)))) throw badInput('file', `file: '${file}' does not exist (omit --file to make a new image)`);
   } else {
     file = `${vm.label}-disk${n}.qcow2`;
     if (await exists(join(vm.dir, file))) throw conflict(`file: '${join(vm.dir, file)}' already exists; give it with --file to use it`, 'file');
   }
-  const path = isAbsolute(file) ? file : join(vm.dir, file);
+  const path = inDir(vm.dir, file);
   const format = file.endsWith('.qcow2') ? 'qcow2' : 'raw';
   const options = req.options && Object.keys(req.options).length ? diskOptionAssignments(n, req.options, iface) : { pairs: [] };
   if ('error' in options) throw badInput(options.field, options.error);
@@ -214,7 +217,7 @@ export async function resizeDisk(label: string, index: number, size: string, shr
   const { vars } = await readConfig(vm.config);
   const disk = disksOf(vars).find((d) => d.index === index);
   if (!disk) throw badInput('disk', `disk: VM '${vm.label}' has no disk ${index} (it has ${disksOf(vars).map((d) => d.index).join(', ') || 'none'})`);
-  const path = isAbsolute(disk.file) ? disk.file : join(vm.dir, disk.file);
+  const path = inDir(vm.dir, disk.file);
   const live = await running(vm);
   // -U: the image may be open in the running QEMU; only its header is read.
   const info = JSON.parse((await run('qemu-img', ['info', '-U', '--output=json', path])).stdout) as ImageInfo;
@@ -364,7 +367,7 @@ export const removeNic = (label: string, index: number) => removeDevice(label, '
 async function imageFile(vm: VmInfo, field: string, file: string): Promise<string> {
   const p = VmSpecSchema.shape.instSrcCdrom.safeParse(file);
   if (!p.success || file === '') throw badInput(field, `${field}: ${p.success ? 'an image is needed' : p.error.issues[0].message}`);
-  if (!(await exists(isAbsolute(file) ? file : join(vm.dir, file)))) throw badInput(field, `${field}: '${file}' does not exist`);
+  if (!(await exists(inDir(vm.dir, file)))) throw badInput(field, `${field}: '${file}' does not exist`);
   return file;
 }
 
@@ -443,7 +446,7 @@ export async function changeDrive(label: string, drive: string, file: string, op
   // Confined first: a refusal must not tell whether a file outside the bases exists.
   if (file !== '' && opts.confined) await confinePath('path', file, vm.dir);
   const image = file === '' ? '' : await imageFile(vm, 'path', file);
-  const path = image && (isAbsolute(image) ? image : join(vm.dir, image));
+  const path = image && inDir(vm.dir, image);
   const edit = assign(text, [[variable, image]], 'drive');
   await wrapperTakesLists(vm, 'drives');
   let live = false;
