@@ -4,7 +4,7 @@
 // console. The other specs pin TCG for determinism (e2e/pages.ts).
 import { expect, test, type Page } from '@playwright/test';
 import { e2eEnv } from './env';
-import { csrf, shot } from './pages';
+import { csrf, loggedIn, shot } from './pages';
 
 const env = e2eEnv();
 const LABEL = 'plain1';
@@ -15,11 +15,9 @@ test.describe.configure({ mode: 'serial' });
 let page: Page;
 
 test.beforeAll(async ({ browser }) => {
-  page = await (await browser.newContext()).newPage();
-  await page.goto(`/login?token=${env.token}`);
-  // The page keeps the session's secret once the address is plain again (the list's heading is there before:
-  // an API request made then went without the secret, and its answer had no items).
-  await expect(page).toHaveURL(/\/$/);
+  // Logged in once the page holds the session's secret (the list's heading is there before: an API request
+  // made then went without the secret, and its answer had no items).
+  ({ page } = await loggedIn(browser));
   await expect(page.getByRole('heading', { name: 'Virtual machines' })).toBeVisible();
 });
 
