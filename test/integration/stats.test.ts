@@ -59,7 +59,12 @@ test('a CPU loop in the guest shows within two samples, and drops when it ends',
   assert.ok((busy.cpu ?? 0) > Math.max(15, 3 * idleCpu + 10), `CPU ${busy.cpu} % with the loop, ${idleCpu} % idle`);
   assert.ok((busy.vcpu ?? 0) > 0.6 * (busy.cpu ?? 0), `the vCPU thread does it: ${busy.vcpu} % of ${busy.cpu} %`);
   assert.ok((busy.rss ?? 0) > 50 * 2 ** 20, `RSS ${busy.rss}`);
-  await shell.run('kill %1', PROMPT);
+  // The shell's own echo of the line (its line editor's) says it read it and
+  // runs the kill. Not its next prompt: once in CI (stop 22) that prompt did
+  // not come for 20 s, the loop just gone, though the next command answered
+  // at once. This test is about the graph (the console has tests of its own,
+  // console-shared among them), and the next test waits for its own answer.
+  await shell.run('kill %1', /kill %1\r?\n/);
   const after = (await pointsAfter(nowS(), 2)).at(-1)!;
   assert.ok((after.cpu ?? 100) < ((busy.cpu ?? 0) + idleCpu) / 2, `CPU ${after.cpu} % after the loop, ${busy.cpu} % with it`);
 });
