@@ -6,7 +6,7 @@
 // dashboard's hub (QEMU serves one client per socket), else directly.
 import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
-import WebSocket from 'ws';
+import type { RawData } from 'ws';
 import { parseBootCommand, parseScript, screenLine, screenTextError, serialBytes, type Item } from '../lib/automation';
 import { textToLayoutPresses, type QCode } from '../lib/keys';
 import { claimConsole } from './console-claim';
@@ -19,6 +19,7 @@ import type { QmpClient } from './qmp';
 import { notRunning, qmpCall, qmpMessage, resolveVm, runtimePaths, withQmp } from './runtime';
 import { clientToken, consoleWsUrl, liveServer } from './serverfile';
 import { task } from './tasks';
+import { openWs } from './ws/open';
 
 const MAX_TEXT = 16384;
 /** How long a typed key is held, ms: long enough for a slow (TCG) guest, short of auto-repeat. */
@@ -53,17 +54,18 @@ async function openSerial(label: string): Promise<SerialLink> {
   const base = { output: () => text, onOutput: (fn: () => void) => { waiters.add(fn); }, ended: () => ended };
   const server = await liveServer().catch(() => null);
   if (server) {
-    const ws = new WebSocket(consoleWsUrl(server, label, 'serial'), {
-      headers: { Authorization: `Bearer ${clientToken() ?? ''}` }, perMessageDeflate: false, handshakeTimeout: 5000,
-    });
     let first = true;
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', (e) => reject(new VmdeckError(500, `serial: the dashboard (port ${server.port}) did not take the console: ${e.message}`, 'serial')));
-      ws.once('unexpected-response', (_req, res) => reject(new VmdeckError(500, `serial: the dashboard answered ${res.statusCode}`, 'serial')));
-    });
     // The hub's first frame is its recent output: old, not what is waited for.
-    ws.on('message', (d: Buffer) => { if (first) first = false; else got(Buffer.isBuffer(d) ? d : Buffer.from(d)); });
+    const onMessage = (d: RawData) => {
+      if (first) first = false;
+      else got(Buffer.isBuffer(d) ? d : Array.isArray(d) ? Buffer.concat(d) : Buffer.from(d));
+    };
+    const ws = await openWs(consoleWsUrl(server, label, 'serial'), onMessage, {
+      headers: { Authorization: `Bearer ${clientToken() ?? ''}` }, perMessageDeflate: false, handshakeTimeout: 5000,
+      refused: (status) => new VmdeckError(500, `serial: the dashboard answered ${status}`, 'serial'),
+    }).catch((e: Error) => {
+      throw e instanceof VmdeckError ? e : new VmdeckError(500, `serial: the dashboard (port ${server.port}) did not take the console: ${e.message}`, 'serial');
+    });
     ws.on('close', (code: number) => {
       if (code === 4409) end(notRunning(label));
       else if (code === 4410) end(new VmdeckError(409, `serial: VM '${label}' stopped`, 'label'));

@@ -26,6 +26,7 @@ import { sshDestination } from '../lib/hosts';
 import { BODY_LIMIT, HttpError, sendError, sendJson } from './http/router';
 import { CLOSE, closeReason } from './ws/close-codes';
 import { originMatches } from './ws/index';
+import { openWs } from './ws/open';
 
 /** How long a remote socket server stays up with nobody connected. */
 const REMOTE_IDLE_S = 300;
@@ -243,12 +244,9 @@ export function createHostProxy(auth: Auth): HostProxy {
       const socketPath = await links.get(host, fresh);
       // Over the forwarded socket a handshake takes milliseconds: one through a link that died with its
       // ControlMaster is given up soon, and a fresh link is made.
-      const up = new WebSocket(`ws+unix://${socketPath}:/ws/vms/${encodeURIComponent(label)}/${kind}`, protocol ? [protocol] : [], { perMessageDeflate: false, handshakeTimeout: fresh ? 10000 : 3000 });
-      return new Promise((resolve, reject) => {
-        up.once('open', () => resolve(up));
-        up.once('error', reject);
-        up.once('unexpected-response', (_r, answer) => reject(new Error(`the host's server answered ${answer.statusCode}`)));
-      });
+      return openWs(`ws+unix://${socketPath}:/ws/vms/${encodeURIComponent(label)}/${kind}`,
+        (data, isBinary) => { if (browser.readyState === browser.OPEN) browser.send(data, { binary: isBinary }); },
+        { protocols: protocol ? [protocol] : [], perMessageDeflate: false, handshakeTimeout: fresh ? 10000 : 3000, refused: (status) => new Error(`the host's server answered ${status}`) });
     };
     const begin = async () => {
       let up: WebSocket;
@@ -258,7 +256,6 @@ export function createHostProxy(auth: Auth): HostProxy {
         up = await open(true);
       }
       up.on('error', () => { /* its close follows */ });
-      up.on('message', (data, isBinary) => { if (browser.readyState === browser.OPEN) browser.send(data, { binary: isBinary }); });
       browser.on('message', (data, isBinary) => { if (up.readyState === up.OPEN) up.send(data, { binary: isBinary }); });
       up.once('close', (code, reason) => {
         // 1005/1006 cannot be sent: the connection to the host was lost, the browser tries again.

@@ -110,6 +110,13 @@ test('the serial console through /ws/hosts/alpha/…: typed into, shared with vm
   const c = await ws(`/ws/hosts/alpha/vms/${LABEL}/serial`);
   await c.shell(PROMPT, 90000);
   await c.run('echo before-$((6*7))', /before-42/);
+  // A second console while the first holds the host's hub: the hub sends its recent output at
+  // once, in the same read as the handshake's answer, and the relay passes it on.
+  for (let i = 0; i < 5; i++) {
+    const second = await ws(`/ws/hosts/alpha/vms/${LABEL}/serial`);
+    await second.waitFor(/before-42/, 5000);
+    second.close();
+  }
 
   // vmdeck console on the host (through ssh) joins the host's hub: what it types shows in the browser's console.
   const cli = spawn(process.execPath, [join(REPO, 'bin/vmdeck.js'), 'console', `${LABEL}@alpha`], { env: { ...sb.env, VMDECK_SSH_CONFIG: lab.config }, stdio: ['pipe', 'pipe', 'pipe'] });
