@@ -21,7 +21,7 @@ import { useFetched } from './useFetched';
 import { byLabel, formatMemory, formatOs, hasDisplay } from './format';
 import { badgeState, StateBadge, WarningMark, type BadgeState } from './StateBadge';
 import { watchThumbnail } from './thumbnails';
-import { PendingBadge } from './vm/hardware/PendingBadge';
+import { nowAndNext, PendingBadge } from './vm/hardware/PendingBadge';
 import { CpuSparkline } from './Sparkline';
 import { hostApi, hostOf, hostsApi, LOCAL } from './hosts';
 
@@ -338,6 +338,18 @@ function rowAt(tops: number[], y: number): number {
   return Math.max(0, lo);
 }
 
+/** Memory or CPUs as QEMU has them; while a change waits, the next start's in its title, the value underlined. */
+function NowAndNextCell({ vm, field, format }: { vm: VmInfo; field: 'memsize' | 'smp'; format: (n: number) => string }) {
+  const { now, next } = nowAndNext(vm, field);
+  return (
+    <span role="cell" className="self-center px-2 text-right tabular-nums">
+      {next === undefined ? format(now) : (
+        <span className="underline decoration-dotted underline-offset-2" title={`Runs with ${format(now)}; ${format(next)} from the next start`}>{format(now)}</span>
+      )}
+    </span>
+  );
+}
+
 // A row's links are plain anchors (VmGrid's onClick follows them): nothing is
 // prefetched (scrolling through 1,000 VMs would fetch the VM page of every
 // row that passes by), and nothing is mounted but the element.
@@ -404,8 +416,8 @@ const VmRow = memo(function VmRow({ vm, index, top, status, cpu, atRest }: {
         {vm.arch}
         <span className="ml-1 text-xs text-muted">{vm.accelerator}</span>
       </span>
-      <span role="cell" className="self-center px-2 text-right tabular-nums">{formatMemory(vm.memsize)}</span>
-      <span role="cell" className="self-center px-2 text-right tabular-nums">{vm.smp}</span>
+      <NowAndNextCell vm={vm} field="memsize" format={formatMemory} />
+      <NowAndNextCell vm={vm} field="smp" format={String} />
       <span role="cell" className="min-w-0 self-center truncate px-2 font-mono text-xs" title={vm.mac}>
         {vm.ip || <span className="text-muted">{vm.mac || 'DHCP'}</span>}
       </span>

@@ -52,10 +52,14 @@ test('memory changed in the Hardware tab: reviewed as its config line, saved, pe
   expect(await files()).toMatch(/^MEMSIZE='320'$/m);
   await expect(page.getByTestId('pending')).toContainText('MEMSIZE');
   await expect(page.locator('h1 ~ span', { hasText: 'pending' })).toBeVisible();
+  // Meanwhile the page shows the memory QEMU runs with, the next start's beside it in the facts.
+  await expect(page.locator('h1 ~ span', { hasText: ' MiB' })).toHaveText(/· 256 MiB$/);
+  await expect(page.locator('dd:visible', { hasText: 'from the next start' })).toHaveText(/^256 MiB\s*\(320 MiB from the next start\)$/);
   await shot(page, 'hardware-pending');
   await page.goto('/');
   const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: LABEL, exact: true }) });
   await expect(row.getByText('pending', { exact: true })).toBeVisible();
+  await expect(row.getByTitle('Runs with 256 MiB; 320 MiB from the next start')).toHaveText('256 MiB');
   // The list fits the 1280-pixel window (no sideways scroll), and the badge stays in its cell, clear of the OS beside it.
   const fit = await row.evaluate((r) => {
     const badge = [...r.querySelectorAll('*')].find((e) => e.textContent === 'pending' && e.children.length === 0)!.getBoundingClientRect();

@@ -81,6 +81,33 @@ export interface Pending {
   since: number;
   /** The variables vmdeck changed since the start; empty after a hand edit. */
   variables: string[];
+  /** Memory (MiB) and CPUs QEMU runs with, from its command line, each only where the config now differs. */
+  running?: { memsize?: number; smp?: number };
+}
+
+const MEM_UNIT: Record<string, number> = { '': 1, m: 1, k: 1 / 1024, g: 1024, t: 1024 * 1024 };
+
+/**
+ * Memory (MiB) and CPUs in a QEMU command line: `-m 512`, `-m 1G`,
+ * `-m size=1G,maxmem=…`, `-smp 2`, `-smp cpus=2,sockets=1`; a value given
+ * twice is QEMU's last. What it cannot read is left out.
+ */
+export function argvHardware(argv: readonly string[]): { memsize?: number; smp?: number } {
+  const out: { memsize?: number; smp?: number } = {};
+  for (let i = 0; i + 1 < argv.length; i++) {
+    const flag = argv[i].replace(/^--/, '-');
+    if (flag !== '-m' && flag !== '-smp') continue;
+    const parts = argv[i + 1].split(',');
+    if (flag === '-m') {
+      const size = parts.find((p) => !p.includes('=')) ?? parts.find((p) => p.startsWith('size='))?.slice(5);
+      const m = /^(\d+(?:\.\d+)?)([kmgt]?)b?$/i.exec(size ?? '');
+      if (m) out.memsize = Math.round(Number(m[1]) * MEM_UNIT[m[2].toLowerCase()]);
+    } else {
+      const cpus = parts.find((p) => /^\d+$/.test(p)) ?? parts.find((p) => p.startsWith('cpus='))?.slice(5);
+      if (cpus !== undefined && /^\d+$/.test(cpus)) out.smp = Number(cpus);
+    }
+  }
+  return out;
 }
 
 /**

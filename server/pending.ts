@@ -7,7 +7,7 @@
 // every earlier list void); a hand edit shows as pending without names.
 import { appendFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Pending } from '../lib/vm';
+import { argvHardware, type Pending } from '../lib/vm';
 import { trustedRunRoot } from './paths';
 import { runtimePaths } from './runtime';
 
@@ -28,8 +28,26 @@ export async function recordLive(label: string): Promise<void> {
 
 const mtime = (path: string) => stat(path).then((s) => s.mtimeMs, () => undefined);
 
-/** What waits for the next start of a running VM with this config; undefined when nothing does. */
-export async function pendingChanges(label: string, config: string): Promise<Pending | undefined> {
+/**
+ * Memory and CPUs the QEMU of this pid runs with, each where the config's
+ * differ: what the list and the page show while the change waits.
+ */
+async function runningHardware(pid: number | undefined, config: { memsize: number; smp: number }): Promise<Pending['running']> {
+  if (!pid) return undefined;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  const now = argvHardware(cmdline.replace(/\0$/, '').split('\0'));
+  const running: NonNullable<Pending['running']> = {};
+  if (now.memsize !== undefined && now.memsize !== config.memsize) running.memsize = now.memsize;
+  if (now.smp !== undefined && now.smp !== config.smp) running.smp = now.smp;
+  return Object.keys(running).length ? running : undefined;
+}
+
+/**
+ * What waits for the next start of a running VM with this config; undefined
+ * when nothing does. With its QEMU's pid and the config's memory and CPUs,
+ * also what QEMU runs with where they differ.
+ */
+export async function pendingChanges(label: string, config: string, now?: { pid?: number; memsize: number; smp: number }): Promise<Pending | undefined> {
   const [started, written, live, listed] = await Promise.all([
     mtime(runtimePaths(label).pidFile), mtime(config), mtime(liveFile(label)), mtime(pendingFile(label)),
   ]);
@@ -38,5 +56,6 @@ export async function pendingChanges(label: string, config: string): Promise<Pen
   const variables = [...new Set(text.split('\n').filter(Boolean))];
   const liveSince = live !== undefined && live > started ? live : started;
   if (variables.length === 0 && written <= liveSince) return undefined;
-  return { since: Math.round(written), variables };
+  const running = now && await runningHardware(now.pid, now);
+  return { since: Math.round(written), variables, ...(running ? { running } : {}) };
 }

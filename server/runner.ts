@@ -37,7 +37,7 @@ export type { RuntimeStatus } from './runtime';
 export async function vmStatus(vm: VmInfo, opts: { sample?: boolean } = {}): Promise<RuntimeStatus> {
   const status = await probe(vm.label, vm.dir, (p) => queryRunstate(p.qmp));
   const warning = await progressOf(vm.label, status, opts);
-  if (status.state === 'running' || status.state === 'paused') status.pending = await pendingChanges(vm.label, vm.config);
+  if (status.state === 'running' || status.state === 'paused') status.pending = await pendingChanges(vm.label, vm.config, { pid: status.pid, memsize: vm.memsize, smp: vm.smp });
   return warning ? { ...status, warning } : status;
 }
 

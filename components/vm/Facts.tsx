@@ -6,6 +6,7 @@ import type { VmDetail } from '../api';
 import { CopyText } from '../CopyText';
 import { AutostartSwitch } from './AutostartSwitch';
 import { formatDuration, formatMemory } from '../format';
+import { nowAndNext } from './hardware/PendingBadge';
 
 /** The runtime directory's sockets (SPEC "The runtime directory"), as the server found them. */
 const SOCKETS = [['QMP', 'qmp'], ['Monitor', 'monitor'], ['Serial', 'serial'], ['VNC', 'vnc']] as const;
@@ -49,8 +50,8 @@ export function Facts({ vm, inline = false }: { vm: VmDetail; inline?: boolean }
         {vm.vmstate && row('VM state', vm.vmstate)}
         {(vm.warnings ?? []).map((w, n) => row(n ? `Warning ${n + 1}` : 'Warning', <span className="text-amber-600 dark:text-amber-400">{w}</span>))}
         {row('UUID', <CopyText wrap text={vm.uuid} />)}
-        {row('Memory', formatMemory(vm.memsize))}
-        {row('CPUs', vm.smp)}
+        {row('Memory', withNext(nowAndNext(vm, 'memsize'), formatMemory))}
+        {row('CPUs', withNext(nowAndNext(vm, 'smp'), String))}
         {row('Console', vm.console)}
         {row('Template', vm.template || '—')}
         {row('PID', up && vm.pid ? <CopyText text={String(vm.pid)} /> : <span className="text-muted">—</span>)}
@@ -78,4 +79,9 @@ export function Facts({ vm, inline = false }: { vm: VmDetail; inline?: boolean }
       )}
     </aside>
   );
+}
+
+/** What QEMU runs with, and what the next start takes where a change waits. */
+function withNext({ now, next }: { now: number; next?: number }, format: (n: number) => string) {
+  return next === undefined ? format(now) : <span>{format(now)} <span className="text-muted">({format(next)} from the next start)</span></span>;
 }

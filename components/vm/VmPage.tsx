@@ -13,7 +13,7 @@ import { ActionBar } from './ActionBar';
 import { Facts } from './Facts';
 import { FilesView } from './FilesView';
 import { HardwareTab } from './hardware/HardwareTab';
-import { PendingBadge } from './hardware/PendingBadge';
+import { nowAndNext, PendingBadge } from './hardware/PendingBadge';
 import { TaskLog } from '../tasks/TaskLog';
 
 const loading = () => <div className="flex-1 bg-console" />;
@@ -121,6 +121,9 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
   const sharedClipboard = vm.argv.some((a) => a.startsWith('qemu-vdagent,'));
   const resizable = vga === 'virtio' || vga === 'qxl' || vm.argv.some((a, i) => vm.argv[i - 1] === '-device' && /^virtio-(vga|gpu)/.test(a));
   const suspended = vm.state === 'suspended';
+  // What QEMU runs with while a change waits (the Facts say the next start's).
+  const smp = nowAndNext(vm, 'smp').now;
+  const memsize = nowAndNext(vm, 'memsize').now;
 
   return (
     <div className="flex min-h-0 flex-1 flex-col">
@@ -130,7 +133,7 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
         <h1 className="text-sm font-semibold">{vm.label}</h1>
         <StateBadge state={badgeState(vm.state, vm.reason)} title={vm.reason} />
         <span className="truncate text-xs text-muted">
-          {formatOs(vm)} · {vm.arch} · {vm.accelerator} · {vm.smp} CPU{vm.smp === 1 ? '' : 's'} · {vm.memsize} MiB
+          {formatOs(vm)} · {vm.arch} · {vm.accelerator} · {smp} CPU{smp === 1 ? '' : 's'} · {memsize} MiB
         </span>
         {vm.reason && <span className="truncate text-xs text-danger">{vm.reason}</span>}
         {vm.warning && (

@@ -150,6 +150,9 @@ test('a change while the VM runs is pending until its next start, said by the AP
   const listed = list.json.find((v: { label: string }) => v.label === 'ed');
   assert.equal(listed.state, 'running');
   assert.deepEqual(listed.pending.variables, ['MEMSIZE', 'KBD_LAYOUT']);
+  // What QEMU runs with, from its command line, where the config now differs: the list and the page show it.
+  assert.deepEqual(listed.pending.running, { memsize: 320 });
+  assert.equal(listed.memsize, 384);
   assert.equal(await memTotal(), at320, 'QEMU keeps what it started with');
 
   await quitVm(sb.run, 'ed');

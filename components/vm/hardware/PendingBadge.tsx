@@ -8,3 +8,12 @@ export function PendingBadge({ variables }: { variables: string[] }) {
     </span>
   );
 }
+
+/**
+ * Memory or CPUs as the VM has them now: while a change waits, what QEMU
+ * runs with, the config's value after the next start beside it.
+ */
+export function nowAndNext(vm: { memsize: number; smp: number; pending?: { running?: { memsize?: number; smp?: number } } }, field: 'memsize' | 'smp'): { now: number; next?: number } {
+  const running = vm.pending?.running?.[field];
+  return running === undefined ? { now: vm[field] } : { now: running, next: vm[field] };
+}
