@@ -7,7 +7,7 @@ import { constants } from 'node:fs';
 import { access, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { badInput, VmdeckError } from './errors';
-import { run, sleep } from './proc';
+import { processArgv, run, sleep } from './proc';
 
 export interface BootServerOptions {
   /** DHCP (and NAT) for the switch's VMs. */
@@ -47,16 +47,11 @@ export async function checkBootOptions(opts: BootServerOptions): Promise<{ pxe: 
 
 const QEMU = 'qemu-system-x86_64';
 
-async function argvOf(pid: number): Promise<string[] | null> {
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-  return cmdline === '' ? null : cmdline.replace(/\0$/, '').split('\0');
-}
-
 /** The boot server's pid when it runs: a QEMU whose -name is this switch's boot server. */
 export async function bootServerPid(pidfile: string, name: string): Promise<number | null> {
   const pid = Number((await readFile(pidfile, 'utf8').catch(() => '')).trim());
   if (!Number.isInteger(pid) || pid <= 0) return null;
-  const argv = await argvOf(pid);
+  const argv = await processArgv(pid);
   return argv && argv.includes(`vmdeck-boot-${name}`) ? pid : null;
 }
 
@@ -93,7 +88,7 @@ export async function stopBootServer(pidfile: string, name: string): Promise<voi
     try {
       process.kill(pid, 'SIGTERM');
     } catch { /* gone */ }
-    for (let i = 0; i < 100 && (await argvOf(pid)) !== null; i++) await sleep(50);
+    for (let i = 0; i < 100 && (await processArgv(pid)) !== null; i++) await sleep(50);
   }
   await rm(pidfile, { force: true });
 }

@@ -14,7 +14,7 @@ import {
 import { badInput, conflict, notFound, VmdeckError } from './errors';
 import { exists } from './fsutil';
 import { runRoot, trustedRunRoot } from './paths';
-import { run, sleep } from './proc';
+import { processArgv, run, sleep } from './proc';
 import { runtimeLabels } from './runtime';
 import { enumerate } from './store';
 import { vdeCommand } from './vde';
@@ -64,12 +64,6 @@ async function ip(field: string, args: string[]): Promise<void> {
     if (err.code === 'ENOENT') throw new VmdeckError(500, `${field}: the ip command is missing (apt-get install iproute2)`, field);
     throw new VmdeckError(500, `${field}: ip ${args.join(' ')} failed: ${(err.stderr || err.message).trim().split('\n')[0]}`, field);
   }
-}
-
-/** A live process's argv; null when it is gone or a zombie. */
-async function processArgv(pid: number): Promise<string[] | null> {
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-  return cmdline === '' ? null : cmdline.replace(/\0$/, '').split('\0');
 }
 
 /** The pid of the switch's vde_switch, or null when it is not running. */

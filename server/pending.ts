@@ -9,6 +9,7 @@ import { appendFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { argvHardware, type Pending } from '../lib/vm';
 import { trustedRunRoot } from './paths';
+import { processArgv } from './proc';
 import { runtimePaths } from './runtime';
 
 const pendingFile = (label: string) => join(runtimePaths(label).dir, 'pending');
@@ -34,8 +35,7 @@ const mtime = (path: string) => stat(path).then((s) => s.mtimeMs, () => undefine
  */
 async function runningHardware(pid: number | undefined, config: { memsize: number; smp: number }): Promise<Pending['running']> {
   if (!pid) return undefined;
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-  const now = argvHardware(cmdline.replace(/\0$/, '').split('\0'));
+  const now = argvHardware((await processArgv(pid)) ?? []);
   const running: NonNullable<Pending['running']> = {};
   if (now.memsize !== undefined && now.memsize !== config.memsize) running.memsize = now.memsize;
   if (now.smp !== undefined && now.smp !== config.smp) running.smp = now.smp;

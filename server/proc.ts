@@ -2,6 +2,7 @@
 // server/ that runs qemu-img, ip, vde_switch or the wrappers.
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 
 export interface RunOptions {
   /** ms before the program is killed; 30 s unless said. */
@@ -82,4 +83,10 @@ export function processAlive(pid: number): boolean {
   }
   const state = stat.charAt(stat.lastIndexOf(')') + 2);
   return state !== 'Z' && state !== 'X';
+}
+
+/** A live process's argv; null when it is gone or a zombie. */
+export async function processArgv(pid: number): Promise<string[] | null> {
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  return cmdline === '' ? null : cmdline.replace(/\0$/, '').split('\0');
 }
