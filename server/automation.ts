@@ -19,7 +19,7 @@ import type { QmpClient } from './qmp';
 import { notRunning, qmpCall, qmpMessage, resolveVm, runtimePaths, withQmp } from './runtime';
 import { clientToken, consoleWsUrl, liveServer } from './serverfile';
 import { task } from './tasks';
-import { openWs } from './ws/open';
+import { openWs, rawBytes } from './ws/open';
 
 const MAX_TEXT = 16384;
 /** How long a typed key is held, ms: long enough for a slow (TCG) guest, short of auto-repeat. */
@@ -58,7 +58,7 @@ async function openSerial(label: string): Promise<SerialLink> {
     // The hub's first frame is its recent output: old, not what is waited for.
     const onMessage = (d: RawData) => {
       if (first) first = false;
-      else got(Buffer.isBuffer(d) ? d : Array.isArray(d) ? Buffer.concat(d) : Buffer.from(d));
+      else got(rawBytes(d));
     };
     const ws = await openWs(consoleWsUrl(server, label, 'serial'), onMessage, {
       headers: { Authorization: `Bearer ${clientToken() ?? ''}` }, perMessageDeflate: false, handshakeTimeout: 5000,

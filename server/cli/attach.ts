@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import { claimConsole } from '../console-claim';
 import WebSocket from 'ws';
 import type { Io } from './args';
+import { rawBytes } from '../ws/open';
 
 const DETACH = 0x1d; // Ctrl-]
 
@@ -158,7 +159,7 @@ export function attachHub(target: HubTarget, what: string, io: Io): Promise<numb
       else s.finish(1, `${what}: ${e.message}`);
     });
     ws.on('message', (data: WebSocket.RawData) => {
-      const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+      const buf = rawBytes(data);
       if (!replayed) {
         // The hub's first frame is its recent output (empty when there is none): old, shown as the direct attach shows serial.log.
         replayed = true;

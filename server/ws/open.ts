@@ -10,6 +10,11 @@ export interface OpenWsOptions extends ClientOptions {
   refused?: (status: number) => Error;
 }
 
+/** A message's bytes as one Buffer (ws gives a Buffer, fragments or an ArrayBuffer by its binaryType). */
+export function rawBytes(data: RawData): Buffer {
+  return Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+}
+
 /** Resolves once open; onMessage has every frame, the first included. */
 export function openWs(url: string, onMessage: (data: RawData, isBinary: boolean) => void, options: OpenWsOptions = {}): Promise<WebSocket> {
   const { protocols = [], refused, ...client } = options;
