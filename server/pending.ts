@@ -27,13 +27,16 @@ export async function recordLive(label: string): Promise<void> {
   await writeFile(liveFile(label), `${new Date().toISOString()}\n`, { mode: 0o600 });
 }
 
+/** A running VM's QEMU pid, and its config's memory and CPUs. */
+interface RunningVm { pid?: number; memsize: number; smp: number }
+
 const mtime = (path: string) => stat(path).then((s) => s.mtimeMs, () => undefined);
 
 /**
  * Memory and CPUs the QEMU of this pid runs with, each where the config's
  * differ: what the list and the page show while the change waits.
  */
-async function runningHardware(pid: number | undefined, config: { memsize: number; smp: number }): Promise<Pending['running']> {
+async function runningHardware({ pid, ...config }: RunningVm): Promise<Pending['running']> {
   if (!pid) return undefined;
   const now = argvHardware((await processArgv(pid)) ?? []);
   const running: NonNullable<Pending['running']> = {};
@@ -44,10 +47,10 @@ async function runningHardware(pid: number | undefined, config: { memsize: numbe
 
 /**
  * What waits for the next start of a running VM with this config; undefined
- * when nothing does. With its QEMU's pid and the config's memory and CPUs,
- * also what QEMU runs with where they differ.
+ * when nothing does. With what QEMU runs with where the config's memory and
+ * CPUs differ.
  */
-export async function pendingChanges(label: string, config: string, now?: { pid?: number; memsize: number; smp: number }): Promise<Pending | undefined> {
+export async function pendingChanges(label: string, config: string, vm: RunningVm): Promise<Pending | undefined> {
   const [started, written, live, listed] = await Promise.all([
     mtime(runtimePaths(label).pidFile), mtime(config), mtime(liveFile(label)), mtime(pendingFile(label)),
   ]);
@@ -56,6 +59,6 @@ export async function pendingChanges(label: string, config: string, now?: { pid?
   const variables = [...new Set(text.split('\n').filter(Boolean))];
   const liveSince = live !== undefined && live > started ? live : started;
   if (variables.length === 0 && written <= liveSince) return undefined;
-  const running = now && await runningHardware(now.pid, now);
+  const running = await runningHardware(vm);
   return { since: Math.round(written), variables, ...(running ? { running } : {}) };
 }

@@ -1,4 +1,6 @@
 // The mark of a running VM whose config changed since it started, in the list and on its page.
+import type { VmInfo } from '@/lib/vm';
+
 /** A running VM whose config changed since it started: its next start takes the change. */
 export function PendingBadge({ variables }: { variables: string[] }) {
   const what = variables.length ? variables.join(', ') : 'the config was changed since the VM started';
@@ -13,7 +15,7 @@ export function PendingBadge({ variables }: { variables: string[] }) {
  * Memory or CPUs as the VM has them now: while a change waits, what QEMU
  * runs with, the config's value after the next start beside it.
  */
-export function nowAndNext(vm: { memsize: number; smp: number; pending?: { running?: { memsize?: number; smp?: number } } }, field: 'memsize' | 'smp'): { now: number; next?: number } {
+export function nowAndNext(vm: Pick<VmInfo, 'memsize' | 'smp' | 'pending'>, field: 'memsize' | 'smp'): { now: number; next?: number } {
   const running = vm.pending?.running?.[field];
   return running === undefined ? { now: vm[field] } : { now: running, next: vm[field] };
 }
