@@ -13,7 +13,7 @@
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { memo, startTransition, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState, type MouseEvent } from 'react';
-import type { VmInfo } from '@/lib/vm';
+import { nowAndNext, type VmInfo } from '@/lib/vm';
 import { api, screenshotUrl, type StopMode, type VmEvent } from './api';
 import { useConfirm } from './Confirm';
 import { useVmEvents } from './events';
@@ -21,7 +21,7 @@ import { useFetched } from './useFetched';
 import { byLabel, formatMemory, formatOs, hasDisplay } from './format';
 import { badgeState, StateBadge, WarningMark, type BadgeState } from './StateBadge';
 import { watchThumbnail } from './thumbnails';
-import { nowAndNext, PendingBadge } from './vm/hardware/PendingBadge';
+import { PendingBadge } from './vm/hardware/PendingBadge';
 import { CpuSparkline } from './Sparkline';
 import { hostApi, hostOf, hostsApi, LOCAL } from './hosts';
 

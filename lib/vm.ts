@@ -85,6 +85,16 @@ export interface Pending {
   running?: { memsize?: number; smp?: number };
 }
 
+/**
+ * Memory or CPUs as the VM has them now: while a change waits, what QEMU
+ * runs with, the config's value after the next start beside it. The
+ * dashboard's list and VM page and `vmdeck list` show both.
+ */
+export function nowAndNext(vm: Pick<VmInfo, 'memsize' | 'smp' | 'pending'>, field: 'memsize' | 'smp'): { now: number; next?: number } {
+  const running = vm.pending?.running?.[field];
+  return running === undefined ? { now: vm[field] } : { now: running, next: vm[field] };
+}
+
 const MEM_UNIT: Record<string, number> = { '': 1, m: 1, k: 1 / 1024, g: 1024, t: 1024 * 1024 };
 
 /**

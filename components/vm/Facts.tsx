@@ -6,7 +6,7 @@ import type { VmDetail } from '../api';
 import { CopyText } from '../CopyText';
 import { AutostartSwitch } from './AutostartSwitch';
 import { formatDuration, formatMemory } from '../format';
-import { nowAndNext } from './hardware/PendingBadge';
+import { nowAndNext } from '@/lib/vm';
 
 /** The runtime directory's sockets (SPEC "The runtime directory"), as the server found them. */
 const SOCKETS = [['QMP', 'qmp'], ['Monitor', 'monitor'], ['Serial', 'serial'], ['VNC', 'vnc']] as const;

@@ -13,7 +13,8 @@ import { ActionBar } from './ActionBar';
 import { Facts } from './Facts';
 import { FilesView } from './FilesView';
 import { HardwareTab } from './hardware/HardwareTab';
-import { nowAndNext, PendingBadge } from './hardware/PendingBadge';
+import { nowAndNext } from '@/lib/vm';
+import { PendingBadge } from './hardware/PendingBadge';
 import { TaskLog } from '../tasks/TaskLog';
 
 const loading = () => <div className="flex-1 bg-console" />;

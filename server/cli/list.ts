@@ -1,9 +1,36 @@
 // vmdeck list: ctys's LIST. The running VMs, however they were started.
+import { nowAndNext, type VmInfo } from '../../lib/vm';
 import { applyStatus, listRunning, vmStatus } from '../runner';
 import { runtimeFacts } from '../runtime';
 import { parseArgs, UsageError, type Io } from './args';
 
-export const usage = 'vmdeck list [--json]                   the running VMs with pid, state and sockets';
+export const usage = 'vmdeck list [--json]                   the running VMs with pid, state, memory, CPUs and sockets';
+
+const mib = (n: number) => (n ? `${n} MiB` : '?');
+const cpus = (n: number) => `${n} CPU${n === 1 ? '' : 's'}`;
+
+/**
+ * Memory or CPUs as the VM runs with them, marked with * while the config
+ * has another value for the next start (the dashboard's list shows both).
+ */
+function cell(vm: VmInfo, field: 'memsize' | 'smp'): string {
+  const { now, next } = nowAndNext(vm, field);
+  const text = field === 'memsize' ? mib(now) : now ? String(now) : '?';
+  return next === undefined ? text : `${text}*`;
+}
+
+/** What a running VM's next start changes, as the dashboard's page says it; undefined when nothing waits. */
+function pendingLine(vm: VmInfo): string | undefined {
+  if (!vm.pending) return undefined;
+  const mem = nowAndNext(vm, 'memsize');
+  const smp = nowAndNext(vm, 'smp');
+  const now = [mem.next !== undefined && mib(mem.now), smp.next !== undefined && cpus(smp.now)].filter(Boolean);
+  const next = [mem.next !== undefined && mib(mem.next), smp.next !== undefined && cpus(smp.next)].filter(Boolean);
+  const what = vm.pending.variables.length ? vm.pending.variables.join(', ') : 'the config, edited by hand';
+  return now.length
+    ? `${vm.label}: runs with ${now.join(' and ')}; ${next.join(' and ')} from the next start (changed: ${what})`
+    : `${vm.label}: changed since its start, pending until the next start: ${what}`;
+}
 
 function uptime(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -29,12 +56,16 @@ export async function run(argv: string[], io: Io): Promise<number> {
     io.out('no VM is running\n');
     return 0;
   }
-  const head = ['LABEL', 'STATE', 'PID', 'UP', 'CONSOLE', 'SOCKETS (qmp, monitor, serial, vnc)'];
+  const head = ['LABEL', 'STATE', 'PID', 'UP', 'MEMORY', 'CPUS', 'CONSOLE', 'SOCKETS (qmp, monitor, serial, vnc)'];
   // A warning's gist in the state column, its words beneath the table.
   const gist = (w: string) => (w.startsWith('no progress') ? 'no progress' : 'KVM error');
-  const table = rows.map((r) => [r.label, r.warning ? `${r.state} (${gist(r.warning)})` : r.state, String(r.pid ?? '?'), r.startedAt ? uptime(Date.now() - r.startedAt) : '?', r.console, `${r.runDir}/`]);
+  const table = rows.map((r) => [r.label, r.warning ? `${r.state} (${gist(r.warning)})` : r.state, String(r.pid ?? '?'), r.startedAt ? uptime(Date.now() - r.startedAt) : '?', cell(r, 'memsize'), cell(r, 'smp'), r.console, `${r.runDir}/`]);
   const widths = head.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
   for (const r of [head, ...table]) io.out(`${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')}\n`);
   for (const r of rows) if (r.warning) io.out(`${r.label}: ${r.warning}\n`);
+  for (const r of rows) {
+    const line = pendingLine(r);
+    if (line) io.out(`${line}\n`);
+  }
   return 0;
 }

@@ -153,6 +153,12 @@ test('a change while the VM runs is pending until its next start, said by the AP
   // What QEMU runs with, from its command line, where the config now differs: the list and the page show it.
   assert.deepEqual(listed.pending.running, { memsize: 320 });
   assert.equal(listed.memsize, 384);
+  // vmdeck list: the memory it runs with, marked, and the next start's beneath the table.
+  const text = await vmdeck(['list'], sb.env);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^LABEL +STATE +PID +UP +MEMORY +CPUS +CONSOLE/m);
+  assert.match(text.stdout, /^ed +running +\d+ +\S+ +320 MiB\* +1 +/m);
+  assert.match(text.stdout, /^ed: runs with 320 MiB; 384 MiB from the next start \(changed: MEMSIZE, KBD_LAYOUT\)$/m);
   assert.equal(await memTotal(), at320, 'QEMU keeps what it started with');
 
   await quitVm(sb.run, 'ed');

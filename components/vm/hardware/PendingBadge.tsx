@@ -1,5 +1,4 @@
 // The mark of a running VM whose config changed since it started, in the list and on its page.
-import type { VmInfo } from '@/lib/vm';
 
 /** A running VM whose config changed since it started: its next start takes the change. */
 export function PendingBadge({ variables }: { variables: string[] }) {
@@ -11,11 +10,3 @@ export function PendingBadge({ variables }: { variables: string[] }) {
   );
 }
 
-/**
- * Memory or CPUs as the VM has them now: while a change waits, what QEMU
- * runs with, the config's value after the next start beside it.
- */
-export function nowAndNext(vm: Pick<VmInfo, 'memsize' | 'smp' | 'pending'>, field: 'memsize' | 'smp'): { now: number; next?: number } {
-  const running = vm.pending?.running?.[field];
-  return running === undefined ? { now: vm[field] } : { now: running, next: vm[field] };
-}
