@@ -149,6 +149,11 @@ export class Sessions {
     return true;
   }
 
+  /** Ends the sessions past their idle time or absolute age (with what they opened), not only at their next use. */
+  sweep(now = Date.now()): void {
+    for (const [k, s] of [...this.byId]) if (now - s.lastSeen > this.idleMs || now - s.created > this.maxMs) this.drop(k);
+  }
+
   list(now = Date.now()): Session[] {
     return [...this.byId.values()].filter((s) => now - s.lastSeen <= this.idleMs && now - s.created <= this.maxMs);
   }
@@ -204,6 +209,20 @@ export class Auth {
       for (const fn of fns) fn();
     }
     this.sessions.clear();
+  }
+
+  /**
+   * Looks each second for a new token and for sessions that expired, so
+   * that what they opened (consoles, event streams) closes then, also with
+   * no request to notice it. The answer stops it.
+   */
+  watch(everyMs = 1000): () => void {
+    const timer = setInterval(() => {
+      this.reload();
+      this.sessions.sweep();
+    }, everyMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   /**

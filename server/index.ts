@@ -77,6 +77,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const dir = options.dir ?? REPO;
   const { token, file: tokenFile } = loadToken();
   const auth = new Auth(token, tokenFile);
+  const unwatchAuth = auth.watch();
   const router = apiRoutes();
   const socketPath = options.socket;
   const connections = new ConnectionGuard();
@@ -292,6 +293,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   } catch (e) {
     // Nothing may keep the process alive after a failed listen (the state watcher has timers).
     unsubscribe();
+    unwatchAuth();
     ws.close();
     hosts.close();
     const err = e as NodeJS.ErrnoException;
@@ -340,6 +342,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     async close() {
       await unannounce().catch(() => undefined);
       unsubscribe();
+      unwatchAuth();
       sampler.stop();
       closeAllConsoles();
       ws.close();

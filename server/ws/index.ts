@@ -16,7 +16,7 @@ export type ConsoleKind = (typeof CONSOLE_KINDS)[number];
 
 const PATH = /^\/ws\/vms\/([^/]+)\/(vnc|serial|monitor|cli)$/;
 
-export const SESSION_ENDED = 'unauthorized: the session ended (a logout, a revoke or a new token): log in again';
+export const SESSION_ENDED = 'unauthorized: the session ended (a logout, a revoke, a new token or its expiry): log in again';
 
 /** Typing and control frames are small; a paste of a page is well under this. */
 const MAX_FRAME = 1024 * 1024;

@@ -185,6 +185,15 @@ describe('sessions', () => {
     for (let i = 0; i < 1000; i++) many.create('127.0.0.1');
     assert.equal(many.find(first), null, 'the oldest went past the bound');
     assert.equal(many.list().length, 1000);
+    // The sweep ends an expired session with what it opened, unused since.
+    const swept = new Sessions(1000, 5000);
+    const { session } = swept.create('127.0.0.1', 0);
+    let ended = 0;
+    swept.whenEnded(session, () => ended++);
+    swept.sweep(900);
+    assert.equal(ended, 0, 'not yet idle');
+    swept.sweep(1100);
+    assert.equal(ended, 1, 'idle past 1 s: ended by the sweep');
   });
 });
 
@@ -237,5 +246,44 @@ describe("a session's consoles and event stream end with it", () => {
     assert.deepEqual(await closedWithin(bMon, 5000), { code: 4401, reason: SESSION_ENDED });
     await tokenMon.run('info status', /VM status: running/);
     tokenMon.ws.close();
+  });
+
+  test('a new token closes the consoles and event streams opened with the old one or its sessions, with no request to notice it', { timeout: 90000 }, async () => {
+    delete process.env.VMDECK_TOKEN;
+    const file = join(sb.home, 'token');
+    writeFileSync(file, 'old-token-0123456789\n', { mode: 0o600 });
+    const own = await startServer({ host: '127.0.0.1', port: 0, dir: noBuild });
+    process.env.VMDECK_TOKEN = TEST_TOKEN;
+    try {
+      const ownBase = `http://127.0.0.1:${own.port}`;
+      const res = await fetch(`${ownBase}/login?token=old-token-0123456789`, { redirect: 'manual' });
+      const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0];
+      const csrf = (res.headers.get('location') ?? '').split('#csrf=')[1];
+      const open = async (query: string, headers: Record<string, string> = {}) => {
+        const m = await WsClient.open(`ws://127.0.0.1:${own.port}/ws/vms/${LABEL}/monitor?${query}`, { headers });
+        await m.waitFor(/\(qemu\) /, 15000);
+        return m;
+      };
+      const sessionMon = await open(`csrf=${csrf}`, { Cookie: cookie });
+      const tokenMon = await open('token=old-token-0123456789');
+      const stream = await fetch(`${ownBase}/api/events`, { headers: { Cookie: cookie, 'X-Vmdeck-Csrf': csrf } });
+      assert.equal(stream.status, 200);
+      const reader = stream.body!.getReader();
+      const streamEnded = (async () => {
+        try {
+          while (!(await reader.read()).done) { /* events */ }
+        } catch { /* cut: ended as well */ }
+      })();
+      // Nothing is asked of the server from here on: its own look at the token file notices.
+      writeFileSync(file, 'new-token-0123456789\n');
+      assert.deepEqual(await closedWithin(sessionMon, 5000), { code: 4401, reason: SESSION_ENDED });
+      assert.deepEqual(await closedWithin(tokenMon, 5000), { code: 4401, reason: SESSION_ENDED });
+      await within(streamEnded, 5000, "the old session's event stream ended");
+      const fresh = await open('token=new-token-0123456789');
+      await fresh.run('info status', /VM status: running/);
+      fresh.ws.close();
+    } finally {
+      await own.close();
+    }
   });
 });
