@@ -17,6 +17,8 @@ const FIXED: Partial<Record<Field, string>> = {
   template: 'records what the VM was made from and cannot be changed',
   diskSize: 'is the size a new image was made with; it does not resize the image',
   argsAdd: 'is a bash array: change ARGSADD in the config by hand',
+  // A secret: create writes it to the VM's seeds only (lib/seeds.ts), and a config is readable by all.
+  passwordHash: 'is written to the VM\'s install seeds at create, never to its config; change the password in the guest (passwd)',
   autostart: AUTOSTART_BY,
   autostartOrder: AUTOSTART_BY,
   autostartDelay: AUTOSTART_BY,

@@ -851,10 +851,20 @@ export async function wrapperCheck(vm: WrapperOf, options: string[] = [], accele
   }
 }
 
+/**
+ * A PASSWORD_HASH assignment's value, hidden: vmdeck writes the hash to the
+ * seeds only, but a config written by hand (or by an older vmdeck) may hold
+ * one, and the API never returns a secret.
+ */
+export function redactConfig(text: string): string {
+  return text.replace(/^([ \t]*(?:export[ \t]+)?PASSWORD_HASH=).*$/gm, "$1'(not shown)'");
+}
+
 export async function readVmFiles(vm: VmInfo): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const p of [vm.config, vm.wrapper]) {
-    out[basename(p)] = await readFile(p, 'utf8').catch(() => '');
+    const text = await readFile(p, 'utf8').catch(() => '');
+    out[basename(p)] = p === vm.config ? redactConfig(text) : text;
   }
   return out;
 }

@@ -124,6 +124,30 @@ test("a set on a config that bash cannot load writes and warns with the wrapper'
   assert.equal(fine.json.problem, null, fine.text);
 });
 
+test('the password hash is no setting: refused by PATCH and vmdeck set, and one written by hand is not returned', async () => {
+  const HASH = '$6$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/jctKu9YterLp8wwnSq.qc.eoxqOmSuNp2xS0ktL3nh/';
+  const before = readFileSync(config, 'utf8');
+  const r = await api(server.base, 'PATCH', '/api/vms/ed', { passwordHash: HASH });
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.json.field, 'passwordHash');
+  assert.match(r.json.error, /^passwordHash: is written to the VM's install seeds at create, never to its config/);
+  const cli = await vmdeck(['set', 'ed', `PASSWORD_HASH=${HASH}`], sb.env);
+  assert.equal(cli.code, 1, cli.stdout);
+  assert.match(cli.stderr, /^vmdeck set: passwordHash: is written to the VM's install seeds at create/);
+  assert.equal(readFileSync(config, 'utf8'), before, 'nothing written');
+  // A config that holds one anyway (by hand, or from an older vmdeck): the API shows neither the line's value nor the setting.
+  writeFileSync(config, `${before}PASSWORD_HASH='${HASH}'\n`);
+  try {
+    const got = await api(server.base, 'GET', '/api/vms/ed');
+    assert.equal(got.status, 200, got.text);
+    assert.ok(!got.text.includes(HASH), 'the hash is nowhere in the answer');
+    assert.match(got.json.files['ed.ctys'], /^PASSWORD_HASH='\(not shown\)'$/m);
+    assert.equal('passwordHash' in got.json.settings.values, false);
+  } finally {
+    writeFileSync(config, before);
+  }
+});
+
 test('a change while the VM runs is pending until its next start, said by the API, the CLI and the list', async () => {
   const started = await api(server.base, 'POST', '/api/vms/ed/start', {});
   assert.equal(started.status, 200, started.text);
