@@ -3,7 +3,7 @@
 // what that function returns.
 import { createReadStream, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { checkSnapshotName } from '../../lib/snapshots';
 import { switchNameError } from '../../lib/net';
 import { CONSOLES, labelError } from '../../lib/spec';
@@ -381,9 +381,15 @@ export function apiRoutes(): Router {
     .add('GET', '/api/networks/:name', (r) => switchInfo(r.params.name), network)
     .add('POST', '/api/networks', async (r) => {
       const body = await r.body();
+      // The PXE tree is served to every guest on the switch by TFTP: held to the bases and media directories, as a VM's PXEROOT is.
+      const pxe = optString(body, 'pxe');
+      if (pxe !== undefined) {
+        if (!isAbsolute(pxe)) throw badInput('pxe', `pxe: '${pxe}' is not an absolute path (a PXE tree under the bases or the media directories)`);
+        await confinePath('pxe', pxe, '/');
+      }
       return new Json(201, await createSwitch(reqString(body, 'name'), {
         tap: optString(body, 'tap'), bridge: optString(body, 'bridge'),
-        dhcp: optBoolean(body, 'dhcp'), pxe: optString(body, 'pxe'), bootfile: optString(body, 'bootfile'),
+        dhcp: optBoolean(body, 'dhcp'), pxe, bootfile: optString(body, 'bootfile'),
       }));
     })
     .add('DELETE', '/api/networks/:name', async (r) => {

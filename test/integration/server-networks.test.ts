@@ -2,6 +2,8 @@
 // them: a VM shows as attached while it runs, a switch in use is not
 // cancelled unless forced, and forcing detaches the VM without stopping it.
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createVm } from '../../server/store';
 import { demoVmEnv, guestImages, sandbox } from '../helpers/guest';
@@ -54,6 +56,26 @@ test('POST /api/networks makes a switch that the list shows; a bad name is refus
   assert.deepEqual(rest, []);
   assert.equal(s.name, SWITCH);
   assert.equal(s.pid, r.json.pid);
+});
+
+test("a switch's PXE tree from the API is held to the bases and media directories: its TFTP serves every guest on the switch", async () => {
+  const outside = await api(base, 'POST', '/api/networks', { name: 'pxeetc', pxe: '/etc', bootfile: 'hostname' });
+  assert.equal(outside.status, 400, outside.text);
+  assert.equal(outside.json.field, 'pxe');
+  assert.match(outside.json.error, /^pxe: '\/etc' is outside the bases and the media directories \(/);
+  const relative = await api(base, 'POST', '/api/networks', { name: 'pxerel', pxe: 'etc' });
+  assert.equal(relative.status, 400, relative.text);
+  assert.equal(relative.json.error, "pxe: 'etc' is not an absolute path (a PXE tree under the bases or the media directories)");
+  assert.deepEqual((await listed()).map((s) => s.name), [SWITCH], 'no switch made');
+  // One in the media directory is served.
+  const tree = join(sb.home, 'media', 'tree');
+  mkdirSync(tree, { recursive: true });
+  writeFileSync(join(tree, 'pxelinux.0'), 'boot');
+  const inside = await api(base, 'POST', '/api/networks', { name: 'pxemedia', pxe: tree });
+  assert.equal(inside.status, 201, inside.text);
+  assert.equal(inside.json.boot.pxe, tree);
+  assert.equal(inside.json.boot.bootfile, 'pxelinux.0');
+  assert.ok((await api(base, 'DELETE', '/api/networks/pxemedia')).status < 300);
 });
 
 test('a VM on the switch shows as attached while it runs, and not once it stops', async () => {
