@@ -201,8 +201,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
 
   /** Marks the connection at once by what its request carries, before anything is awaited: the right user's is never closed for room. */
-  function classify(req: IncomingMessage): Credentials {
-    const creds = auth.check(req, (req.url ?? '').startsWith('/ws/'));
+  /**
+   * The token in the query counts only for a WebSocket's upgrade, whose
+   * path the upgrade routes as it came: a browser cannot set its headers.
+   * An HTTP request never takes it (`/ws/../api/…` is /api/… to the router).
+   */
+  function classify(req: IncomingMessage, isUpgrade = false): Credentials {
+    const creds = auth.check(req, isUpgrade && (req.url ?? '').startsWith('/ws/'));
     carried.set(req, creds);
     if (creds.ok) connections.trust(req.socket);
     else if (creds.presented) connections.failed(req.socket);
@@ -244,7 +249,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => { /* a client that went away */ });
-    const creds = classify(req);
+    const creds = classify(req, true);
     if (await connectionFromGuest(req.socket, creds.ok)) {
       socket.destroy();
       return;

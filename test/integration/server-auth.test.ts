@@ -4,6 +4,7 @@
 // from other pages (CSRF) refused; labels in URLs are labels, never paths.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -62,6 +63,22 @@ describe('API authentication', () => {
     const method = await api(base, 'PUT', '/api/vms');
     assert.equal(method.status, 405);
     assert.equal(method.headers.get('allow'), 'GET, POST');
+  });
+
+  test('the token in the query string counts for no HTTP request, also one whose raw path starts with /ws/', async () => {
+    /** A request with its path as written: fetch would resolve the dot segments first. */
+    const raw = (method: string, path: string) => new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: server.port, method, path, headers: { 'Content-Type': 'application/json' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end(method === 'POST' ? '{"keys":["shift"]}' : undefined);
+    });
+    assert.equal(await raw('GET', `/api/vms?token=${TEST_TOKEN}`), 401);
+    assert.equal(await raw('GET', `/ws/../api/vms?token=${TEST_TOKEN}`), 401);
+    assert.equal(await raw('POST', `/ws/../api/vms/x/keys?token=${TEST_TOKEN}`), 401);
+    assert.equal(await raw('GET', `/ws/%2e%2e/api/vms?token=${TEST_TOKEN}`), 401);
   });
 
   test('errors are {error, field} with the one-line message of server/', async () => {
