@@ -23,7 +23,7 @@ import {
   sshOptions, validateHost, VMDECK_VERSION, type HostCheck, type HostEntry,
 } from './hosts';
 import { sshDestination } from '../lib/hosts';
-import { BODY_LIMIT, HttpError, sendError, sendJson } from './http/router';
+import { BODY_LIMIT, HttpError, readJsonBody, sendError, sendJson } from './http/router';
 import { CLOSE, closeReason } from './ws/close-codes';
 import { originMatches } from './ws/index';
 import { openWs } from './ws/open';
@@ -208,7 +208,7 @@ export function createHostProxy(auth: Auth): HostProxy {
     if (path === '/api/hosts') {
       if (method === 'GET') return sendJson(res, 200, await hostsList());
       if (method === 'POST') {
-        const v = JSON.parse((await readBody(req)).toString('utf8') || '{}') as Partial<HostEntry>;
+        const v = (await readJsonBody(req)) as Partial<HostEntry>;
         const entry: HostEntry = { name: String(v.name ?? ''), dest: String(v.dest ?? ''), vmdeck: String(v.vmdeck || 'vmdeck') };
         validateHost(entry);
         const check = await checkRemoteHost(entry);

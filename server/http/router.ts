@@ -240,6 +240,11 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
+/** A request's URL for the log, the values of its secrets (the token, the page secret) hidden. */
+export function loggedUrl(url: string): string {
+  return url.replace(/([?&](?:token|csrf)=)[^&#]*/gi, '$1(hidden)');
+}
+
 export function sendError(res: ServerResponse, e: unknown): void {
   if (res.headersSent) {
     res.destroy();
@@ -251,7 +256,7 @@ export function sendError(res: ServerResponse, e: unknown): void {
     return;
   }
   const message = (e as Error)?.message ?? String(e);
-  console.error(`vmdeck serve: ${res.req.method} ${res.req.url}: ${(e as Error)?.stack ?? message}`);
+  console.error(`vmdeck serve: ${res.req.method} ${loggedUrl(res.req.url ?? '/')}: ${(e as Error)?.stack ?? message}`);
   sendJson(res, 500, { error: message.split('\n')[0] });
 }
 

@@ -92,6 +92,12 @@ describe('API authentication', () => {
     const json = await api(base, 'POST', '/api/vms/preview', '{not json');
     assert.equal(json.status, 400);
     assert.equal(json.json.field, 'body');
+    // The hosts' routes (server/hostproxy.ts) read their bodies alike.
+    for (const body of ['{not json', 'null']) {
+      const host = await api(base, 'POST', '/api/hosts', body);
+      assert.equal(host.status, 400, host.text);
+      assert.equal(host.json.field, 'body');
+    }
   });
 
   test('a body over 1 MiB is refused with 413', async () => {
