@@ -346,7 +346,8 @@ async function suspend(vm: VmInfo, pid: number): Promise<void> {
     if (cd) await writeFile(`${target}.cd`, `${cd.inserted?.file ?? ''}\n`, { mode: 0o600 });
     else await rm(`${target}.cd`, { force: true });
     await qmpCall(c, 'migrate-set-parameters', { 'max-bandwidth': 8 * 1024 ** 3 });
-    await qmpCall(c, 'migrate', { uri: `exec:cat > ${shellQuote(part)}` }).catch(async (e: unknown) => {
+    // The guest's memory, the user's only: QEMU daemonized with umask 027, which its shell would keep.
+    await qmpCall(c, 'migrate', { uri: `exec:umask 077 && cat > ${shellQuote(part)}` }).catch(async (e: unknown) => {
       // Refused at once (a migration blocker: CLIPBOARD=vdagent): nothing was saved, the VM runs on.
       await Promise.all([rm(part, { force: true }), rm(`${target}.cd`, { force: true })]);
       const said = qmpMessage(e);

@@ -1109,6 +1109,10 @@ if [[ $FIRMWARE == UEFI && ! -e $UEFI_VARS ]]; then
 	install -m 600 -- "$UEFI_VARS_EMPTY" "$UEFI_VARS.part" && mv -f -- "$UEFI_VARS.part" "$UEFI_VARS" ||
 		die "FIRMWARE: cannot make the UEFI variables '$UEFI_VARS'"
 fi
+# QEMU's and swtpm's sockets (monitor, QMP, serial, VNC, the TPM's) and what they write are the
+# user's only, whatever umask the wrapper was started with. A daemonizing QEMU sets its own (027)
+# before it makes its sockets: those are made private once it has started.
+umask 077
 start_tpm
 
 if [[ -n $DAEMONIZE ]]; then
@@ -1123,6 +1127,9 @@ if [[ -n $DAEMONIZE ]]; then
 		stop_tpm
 		die "QEMU did not start (logs: $RUNDIR/qemu.log, $RUNDIR/qemu-stderr.log)"
 	fi
+	for sock in "$RUNDIR"/*.sock "$SERIALSOCK"; do
+		[[ -S $sock ]] && chmod go= -- "$sock"
+	done
 	exit 0
 fi
 exec "${argv[@]}"

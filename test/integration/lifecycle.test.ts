@@ -3,7 +3,7 @@
 // suspend/resume. Real QEMU (TCG), one boot for the whole file.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pngSize } from '../../lib/png';
@@ -61,6 +61,13 @@ test('start runs the VM detached; list and list --json show it with its pid; the
   assert.equal(listed[0].state, 'running');
   assert.equal(listed[0].pid, pidFile);
   assert.equal(listed[0].sockets.serial, join(sb.run, LABEL, 'serial.sock'));
+  // Private in a private directory, whatever the umask the wrapper was started with (this one's is the test's, 022).
+  assert.equal(statSync(join(sb.run, LABEL)).mode & 0o777, 0o700);
+  for (const name of ['qmp.sock', 'monitor.sock', 'serial.sock', 'vnc.sock']) {
+    const st = statSync(join(sb.run, LABEL, name));
+    assert.ok(st.isSocket(), name);
+    assert.equal(st.mode & 0o077, 0, `${name} is the user's only: ${(st.mode & 0o777).toString(8)}`);
+  }
 
   const table = await vmdeck(['enumerate'], sb.env);
   assert.match(table.stdout, new RegExp(`^${LABEL}\\s+running\\s`, 'm'));
@@ -202,6 +209,7 @@ test('suspend saves the state and ends QEMU; the next start resumes it, shell va
   assert.equal(status.state, 'suspended');
   assert.deepEqual(qemuPids(sb.run, LABEL), [], 'no QEMU process left');
   assert.ok(existsSync(join(vm.dir, `${LABEL}.suspend`)));
+  assert.equal(statSync(join(vm.dir, `${LABEL}.suspend`)).mode & 0o777, 0o600, "the guest's memory is the user's only");
   assert.equal((await vmStatus(vm)).state, 'suspended');
   // enumerate --json answers from the walk's listing of the VM's directory (runner.ts's enumerateRecords).
   const enumerated = async () => {
