@@ -16,7 +16,7 @@ import { writeConfig } from './edit';
 import { badInput, conflict, VmdeckError } from './errors';
 import { exists } from './fsutil';
 import { runRoot } from './paths';
-import { recordLive, recordPending } from './pending';
+import { MEDIUM_CHANGED, recordLive, recordPending } from './pending';
 import { run } from './proc';
 import { vmStatus } from './runner';
 import { hasVmdeckWrapper } from './wrapper';
@@ -172,7 +172,7 @@ export async function addDisk(label: string, req: DiskRequest): Promise<DeviceOu
       });
     }
     const kept = await writeConfig(vm, edit.text);
-    if (live) await recordLive(vm.label);
+    if (live) await recordLive(vm.label, `disk ${n} added`);
     const after = await resolveVm(vm.config);
     return { vm: after, device: after.disks.find((d) => d.index === n)!, lines: edit.lines, kept, live };
   } catch (e) {
@@ -289,7 +289,7 @@ export async function addNic(label: string, req: NicRequest): Promise<DeviceOutc
     });
   }
   const kept = await writeConfig(vm, edit.text);
-  if (live) await recordLive(vm.label);
+  if (live) await recordLive(vm.label, `NIC ${n} added`);
   const after = await resolveVm(vm.config);
   return { vm: after, device: after.nics.find((x) => x.index === n)!, lines: edit.lines, kept, live };
 }
@@ -352,7 +352,7 @@ async function removeDevice(label: string, kind: 'disk' | 'nic', index: number):
     });
   }
   const kept = await writeConfig(vm, edit.text);
-  if (live) await recordLive(vm.label);
+  if (live) await recordLive(vm.label, `${kind === 'nic' ? 'NIC' : 'disk'} ${index} removed`);
   return { vm: await resolveVm(vm.config), device, lines: edit.lines, kept, live };
 }
 
@@ -465,7 +465,7 @@ export async function changeDrive(label: string, drive: string, file: string, op
     pending = !live;
   }
   await writeConfig(vm, edit.text);
-  if (live) await recordLive(vm.label);
+  if (live) await recordLive(vm.label, MEDIUM_CHANGED);
   if (pending) await recordPending(vm.label, [variable]);
   return { vm: await resolveVm(vm.config), drive, file: image, lines: edit.lines, live, pending };
 }

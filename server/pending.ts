@@ -21,10 +21,47 @@ export async function recordPending(label: string, variables: readonly string[])
   await appendFile(pendingFile(label), variables.map((v) => `${v}\n`).join(''), { mode: 0o600 });
 }
 
-/** Records that the config was just written with a change QEMU already made live. */
-export async function recordLive(label: string): Promise<void> {
+/** What recordLive records of a medium put into or taken out of a drive: no change of the machine's devices. */
+export const MEDIUM_CHANGED = 'medium changed';
+
+/**
+ * Records that the config was just written with a change QEMU already made
+ * live, and which (`NIC 1 added`, MEDIUM_CHANGED): the runtime dir's `live`,
+ * a line each since the start (a start makes every earlier line void).
+ */
+export async function recordLive(label: string, change: string): Promise<void> {
   await trustedRunRoot();
-  await writeFile(liveFile(label), `${new Date().toISOString()}\n`, { mode: 0o600 });
+  const [started, written] = await Promise.all([mtime(runtimePaths(label).pidFile), mtime(liveFile(label))]);
+  const line = `${change}\n`;
+  if (written !== undefined && started !== undefined && written > started) await appendFile(liveFile(label), line, { mode: 0o600 });
+  else await writeFile(liveFile(label), line, { mode: 0o600 });
+}
+
+/**
+ * Variables whose change leaves the machine QEMU makes as it was: a saved
+ * state loads into it. Any other (memory, CPUs, a device, the firmware, a
+ * boot medium) makes another machine at the next start, where it would not.
+ */
+const RESUME_SAFE = /^(?:DIST|DISTREL|OS|OSREL|KBD_LAYOUT|HOSTFWD|VNCACCESSDISPLAY|DEFAULTCONSOLE|VMUSER|SSHKEY|TIMEZONE|MIRROR|TARGETDISK|UNATTENDED|AUTOSTART|AUTOSTART_ORDER|AUTOSTART_DELAY|IP\d*|NETMASK\d*|GATEWAY\d*)$/;
+
+/**
+ * Why a running VM's state, saved now, would not load at its next start
+ * (which makes the VM from its config as it is now); undefined when it would.
+ * QEMU loads a saved state only into the same machine: a device added or
+ * removed while it ran (hot-plugged ones sit where a start would not put
+ * them), or a change of its memory, CPUs or devices waiting for the start.
+ */
+export async function resumeBlocker(label: string, config: string, vm: RunningVm): Promise<string | undefined> {
+  const [started, live] = await Promise.all([mtime(runtimePaths(label).pidFile), mtime(liveFile(label))]);
+  if (started !== undefined && live !== undefined && live > started) {
+    const changes = (await readFile(liveFile(label), 'utf8').catch(() => '')).split('\n').filter((l) => l && l !== MEDIUM_CHANGED);
+    if (changes.length) return `had hardware changed while it ran (${[...new Set(changes)].join(', ')})`;
+  }
+  const pending = await pendingChanges(label, config, vm);
+  if (!pending) return undefined;
+  if (pending.variables.length === 0) return 'has a config edited since it started';
+  const machine = pending.variables.filter((v) => !RESUME_SAFE.test(v));
+  return machine.length ? `has changes waiting for its next start (${machine.join(', ')})` : undefined;
 }
 
 /** A running VM's QEMU pid, and its config's memory and CPUs. */

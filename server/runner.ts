@@ -20,7 +20,7 @@ import {
   qemuMessages, recordedConfig, resolveVm, runtimeLabels, runtimePaths, suspendFile, withQmp, type RuntimeStatus,
 } from './runtime';
 import { CD_DRIVE } from './media';
-import { pendingChanges } from './pending';
+import { pendingChanges, resumeBlocker } from './pending';
 import { trustedRunRoot } from './paths';
 import { progressOf } from './progress';
 import { recordText } from './enumerate-cache';
@@ -278,8 +278,12 @@ async function startVmNow(labelOrPath: string, opts: StartOptions): Promise<VmIn
   try {
     await waitUp(vm, resuming ? RESUME_TIMEOUT_MS : START_TIMEOUT_MS, code === 0);
   } catch (e) {
-    if (!resuming || !(e instanceof VmdeckError) || !(await exists(resumed))) throw e;
-    throw new VmdeckError(e.status, `${e.message}; the saved state is kept as ${resumed} (rename it to ${vm.label}.suspend to try again)`, e.field);
+    if (!resuming || !(e instanceof VmdeckError)) throw e;
+    if (await exists(resumed)) throw new VmdeckError(e.status, `${e.message}; the saved state is kept as ${resumed} (rename it to ${vm.label}.suspend to try again)`, e.field);
+    // QEMU gave up before it had read it all: every start would try it again.
+    const saved = suspendFile(vm.dir, vm.label);
+    if (await exists(saved)) throw new VmdeckError(e.status, `${e.message}; the saved state ${saved} was not loaded (every start tries it again): if it cannot be, remove or rename it to start the VM afresh, losing what ran in it`, e.field);
+    throw e;
   }
   // The wrapper keeps a used state file as .resumed; once QEMU runs from it, it is only disk space.
   if (resuming) await Promise.all([rm(resumed, { force: true }), rm(`${suspendFile(vm.dir, vm.label)}.cd`, { force: true })]);
@@ -332,6 +336,11 @@ async function forceQuit(vm: VmInfo, pid: number): Promise<string | undefined> {
 /** Saves the VM's state to <dir>/<LABEL>.suspend and quits; the next start resumes it. */
 async function suspend(vm: VmInfo, pid: number): Promise<void> {
   const p = runtimePaths(vm.label);
+  // Saved now, its state would not load into what the next start makes: the VM would be stuck suspended.
+  const blocker = await resumeBlocker(vm.label, vm.config, { pid, memsize: vm.memsize, smp: vm.smp });
+  if (blocker) {
+    throw conflict(`suspend: VM '${vm.label}' ${blocker}: its saved state would not load into the VM its next start makes; stop it and start it again (the start takes the change), then suspend; it keeps running`, 'suspend');
+  }
   const target = suspendFile(vm.dir, vm.label);
   // Named by this process: one that dies meanwhile leaves a save that the next dashboard finishes (finishInterruptedSuspends).
   const part = `${target}.part-${process.pid}`;

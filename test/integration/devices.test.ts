@@ -116,6 +116,12 @@ test('removed while running: only the last one, unplugged from the guest and the
   assert.match(config(), /^NIC2=''$/m);
   const vm = (await api(server.base, 'GET', '/api/vms/dv')).json.vm;
   assert.deepEqual([vm.disks.length, vm.nics.length, vm.pending], [2, 2, undefined]);
+  // QEMU loads a saved state only into the same machine, and hot-plugged devices sit where a start would not put them:
+  // a suspend now would leave the VM stuck suspended (a hot-added NIC's ROM: "Unknown ramblock"). It is refused.
+  const suspend = await vmdeck(['cancel', 'dv', '--suspend'], sb.env);
+  assert.equal(suspend.code, 1, suspend.stdout);
+  assert.equal(suspend.stderr, "vmdeck cancel: suspend: VM 'dv' had hardware changed while it ran (disk 2 added, NIC 2 added, disk 2 removed, NIC 2 removed): its saved state would not load into the VM its next start makes; stop it and start it again (the start takes the change), then suspend; it keeps running\n");
+  assert.equal((await api(server.base, 'GET', '/api/vms/dv')).json.vm.state, 'running');
 });
 
 test('the next start agrees with what ran: two disks, two NICs; stopped, a middle one can go, the later ones move down', async () => {

@@ -183,6 +183,10 @@ test('a change while the VM runs is pending until its next start, said by the AP
   assert.match(text.stdout, /^LABEL +STATE +PID +UP +MEMORY +CPUS +CONSOLE/m);
   assert.match(text.stdout, /^ed +running +\d+ +\S+ +320 MiB\* +1 +/m);
   assert.match(text.stdout, /^ed: runs with 320 MiB; 384 MiB from the next start \(changed: MEMSIZE, KBD_LAYOUT\)$/m);
+  // Its state saved now would not load into the 384 MiB VM the next start makes: refused, naming what waits (KBD_LAYOUT would not matter).
+  const suspend = await vmdeck(['cancel', 'ed', '--suspend'], sb.env);
+  assert.equal(suspend.code, 1, suspend.stdout);
+  assert.match(suspend.stderr, /^vmdeck cancel: suspend: VM 'ed' has changes waiting for its next start \(MEMSIZE\): its saved state would not load/);
   assert.equal(await memTotal(), at320, 'QEMU keeps what it started with');
 
   await quitVm(sb.run, 'ed');

@@ -1,7 +1,7 @@
 // Ends of a VM: a poweroff the guest ignores (then --force), a guest that
 // powers itself off, and a QEMU killed with SIGKILL. Real QEMU (TCG).
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { VmInfo } from '../../lib/vm';
@@ -117,4 +117,19 @@ test('a start that fails says why in one line: a bad option names its field, a b
   });
   assert.equal((await vmStatus(vm)).state, 'stopped');
   assert.deepEqual(qemuPids(sb.run, LABEL), []);
+
+  // One that QEMU gives up on before it has read it all (a state saved from another machine): the
+  // wrapper's rename never runs and every start would try it again. The error says what to do.
+  rmSync(`${state}.resumed`, { force: true });
+  writeFileSync(state, Buffer.concat([Buffer.from('QEVM\0\0\0\x03', 'latin1'), Buffer.alloc(4 << 20, 0xff)]));
+  await assert.rejects(startVm(LABEL), (e: Error & { status?: number }) => {
+    assert.equal(e.status, 500);
+    assert.match(e.message, /^qemu: QEMU (\(pid \d+\) )?exited while starting: /);
+    assert.ok(e.message.endsWith(`the saved state ${state} was not loaded (every start tries it again): if it cannot be, remove or rename it to start the VM afresh, losing what ran in it`), e.message);
+    assert.ok(!e.message.includes('\n'), 'one line');
+    return true;
+  });
+  assert.equal((await vmStatus(vm)).state, 'suspended', 'nothing of the user\'s is moved or lost');
+  rmSync(state);
+  assert.equal((await vmStatus(vm)).state, 'stopped');
 });
