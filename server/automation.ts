@@ -34,8 +34,16 @@ interface SerialLink {
   onOutput(fn: () => void): void;
   /** Why the link ended (the VM is not running, or stopped), or null while it is up. */
   readonly ended: () => VmdeckError | null;
-  close(): void;
+  /** Ends the link once what was written has reached the guest (at most CLOSE_WAIT_MS). */
+  close(): Promise<void>;
 }
+
+/**
+ * How long a close waits for QEMU to take what was written: it reads the
+ * serial socket only as fast as the guest's UART takes bytes, and drops
+ * what it holds unread when the client goes (a typed line cut short).
+ */
+const CLOSE_WAIT_MS = 10_000;
 
 /** The serial console: the dashboard's hub while one runs, else QEMU's socket (claimed, as vmdeck console does). */
 async function openSerial(label: string): Promise<SerialLink> {
@@ -70,7 +78,8 @@ async function openSerial(label: string): Promise<SerialLink> {
       if (code === 4409) end(notRunning(label));
       else if (code === 4410) end(new VmdeckError(409, `serial: VM '${label}' stopped`, 'label'));
     });
-    return { ...base, write: (s) => ws.send(Buffer.from(s), { binary: true }), close: () => ws.close(1000) };
+    // The hub holds QEMU's socket and writes what it was sent before it reads the close.
+    return { ...base, write: (s) => ws.send(Buffer.from(s), { binary: true }), close: async () => ws.close(1000) };
   }
   const p = runtimePaths(label);
   const claim = claimConsole(p.dir, 'serial', 'vmdeck expect');
@@ -91,7 +100,22 @@ async function openSerial(label: string): Promise<SerialLink> {
   return {
     ...base,
     write: (s) => sock.write(s),
-    close: () => { sock.destroy(); claim.release(); },
+    // A half-close: QEMU reads the rest at the guest's pace, then sees the end and closes its side.
+    // A close at once was a hang-up, on which QEMU drops what it had not read yet.
+    close: () => new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        sock.destroy();
+        claim.release();
+        resolve();
+      };
+      const timer = setTimeout(done, CLOSE_WAIT_MS);
+      if (sock.destroyed) done();
+      else {
+        sock.once('close', done);
+        sock.end();
+      }
+    }),
   };
 }
 
@@ -101,7 +125,7 @@ async function withSerial<T>(label: string, fn: (link: SerialLink) => Promise<T>
   try {
     return await fn(link);
   } finally {
-    link.close();
+    await link.close();
   }
 }
 
@@ -299,7 +323,7 @@ export function runScript(label: string, script: string): Promise<{ steps: numbe
         else from = (await waitFor(link!, regexOf(s.pattern), from, timeoutOf(s.timeout), vm.label)).end;
       }
     } finally {
-      link?.close();
+      await link?.close();
     }
     return { steps: steps.length };
   });

@@ -91,6 +91,20 @@ test('a script drives the serial shell: send, expect, send, expect', async () =>
   assert.match(bad.stderr, /expect: VM 'typist' printed nothing matching \/never-seen-\\d\+\/ within 1 s/);
 });
 
+test('vmdeck type --serial with no dashboard: a long line arrives whole, its Enter too, though the command ends at once', async () => {
+  // QEMU takes the socket's bytes only as fast as the guest's UART does, and dropped the rest when the client hung up.
+  const long = Array.from({ length: 12 }, (_, i) => `w${i}-0123456789`).join(' ');
+  const ready = join(sb.home, 'ready.txt');
+  writeFileSync(ready, 'timeout 60\nsend <enter>\nexpect guest:[^\\r\\n]*# \n');
+  assert.equal((await vmdeck(['type', LABEL, '--script', ready], sb.env)).code, 0, 'the shell is at its prompt');
+  const typed = await vmdeck(['type', LABEL, '--serial', `echo ${long} END-$((3+4))<enter>`], sb.env);
+  assert.equal(typed.code, 0, typed.stderr);
+  const log = join(sb.run, LABEL, 'serial.log');
+  const deadline = Date.now() + 20000;
+  while (!/END-7\r?\n/.test(readFileSync(log, 'utf8')) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 200));
+  assert.match(readFileSync(log, 'utf8'), new RegExp(`\n${long} END-7\r?\n`), 'the shell ran the whole line');
+});
+
 test('through a running dashboard: vmdeck expect waits on the shared hub, vmdeck type --serial provokes it, the sent text reaches the shell', async () => {
   const server = await spawnServer(sb);
   try {
