@@ -9,8 +9,12 @@ import { shellQuote } from './ctys';
 export type EditResult = { ok: true; text: string } | { ok: false; field: string; error: string };
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** A whole line `NAME=VALUE` (optionally `export`), VALUE a literal, with an optional trailing comment. */
-const LITERAL = String.raw`(?:'[^']*'|"[^"$\x60\\]*"|[^\s'"$\x60\\;&|<>()#]*)`;
+/**
+ * A whole line `NAME=VALUE` (optionally `export`), VALUE a literal, with an
+ * optional trailing comment. A literal may be pieces: shellQuote writes a
+ * value with a ' in it as 'it'\''s', which must read back as plain.
+ */
+const LITERAL = String.raw`(?:'[^']*'|\\'|"[^"$\x60\\]*"|[^\s'"$\x60\\;&|<>()#])*`;
 
 /** How many bash blocks a line opens less how many it closes (its words; quotes are not parsed). */
 function blockDelta(line: string): number {

@@ -1,6 +1,7 @@
 // Rewriting one variable of a hand-edited config: only its plain assignment
 // changes, byte for byte everything else stays; logic is refused by line.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import test from 'node:test';
 import { setAssignment } from '../../lib/config-edit';
 
@@ -28,6 +29,17 @@ test('a value is quoted for bash, never re-parsed', () => {
   const r = setAssignment(config, 'ACCELERATOR', "Q'$(id)");
   assert.ok(r.ok);
   if (r.ok) assert.match(r.text, /^ACCELERATOR='Q'\\''\$\(id\)'   # the host has VT-x$/m);
+  // What it wrote is plain again: the next change rewrites it in place, and bash reads each as written.
+  if (!r.ok) return;
+  const again = setAssignment(r.text, 'ACCELERATOR', "it's");
+  assert.ok(again.ok, again.ok ? '' : again.error);
+  if (!again.ok) return;
+  assert.match(again.text, /^ACCELERATOR='it'\\''s'   # the host has VT-x$/m);
+  const read = execFileSync('bash', ['-c', 'eval "$1"; printf %s "$ACCELERATOR"', 'x', again.text.split('\n').filter((l) => l.startsWith('ACCELERATOR=')).join('\n')], { encoding: 'utf8' });
+  assert.equal(read, "it's");
+  // A $ outside single quotes is still logic.
+  const mixed = setAssignment(config.replace("ACCELERATOR='KVM'", "ACCELERATOR='K'\\''$HOME"), 'ACCELERATOR', 'QEMU');
+  assert.equal(mixed.ok, false);
 });
 
 test('a variable also set inside an if is refused, naming the line', () => {
