@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { shellQuote } from '../lib/ctys';
+import { labelError } from '../lib/spec';
 import type { VmInfo, VmState } from '../lib/vm';
 import { stateSaveRefusal } from '../lib/snapshots';
 import { badInput, conflict, VmdeckError } from './errors';
@@ -441,7 +442,15 @@ async function stopVmNow(label: string, opts: StopOptions): Promise<RuntimeStatu
   if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0 || timeout > 3600) {
     throw badInput('timeout', `timeout: '${opts.timeout}' is not a number of seconds from 0 to 3600`);
   }
-  const vm = await resolveVm(label);
+  // A VM whose directory was moved or deleted under it runs on: it is still stopped by its label.
+  const vm = await resolveVm(label).catch(async (e: unknown) => {
+    const orphan = await runningOrphan(label);
+    if (!orphan) throw e;
+    return orphan;
+  });
+  if (opts.mode === 'suspend' && !(await exists(vm.config))) {
+    throw conflict(`suspend: the config of VM '${vm.label}' is gone (moved or deleted while it ran): nothing could resume its saved state; stop it instead (vmdeck cancel ${vm.label} --force)`, 'suspend');
+  }
   const before = await vmStatus(vm);
   if (before.pid === undefined || (before.state !== 'running' && before.state !== 'paused')) {
     throw notRunning(vm.label, before.state === 'suspended' ? ' (it is suspended: vmdeck start resumes it)' : '');
@@ -499,21 +508,33 @@ function orphanInfo(label: string, config: string): VmInfo {
 }
 
 /**
+ * The VM whose QEMU runs in this label's runtime dir, through the config
+ * path the wrapper recorded (its facts, or only what the runtime dir tells
+ * when that config is gone); null when none runs.
+ */
+async function runningByRuntime(label: string): Promise<VmInfo | null> {
+  const p = runtimePaths(label);
+  const pid = await readPid(p.pidFile);
+  if (pid === undefined || !(await isQemuOf(pid, p.dir))) return null;
+  const config = (await recordedConfig(label)) ?? '';
+  const info = (config ? await readVmInfo(config).catch(() => null) : null) ?? orphanInfo(label, config);
+  // The runtime dir is named after the label the wrapper used.
+  return info.label === label ? info : { ...info, label };
+}
+
+/** A running VM that no base has (its directory moved or deleted under it, or outside the bases), by its label. */
+async function runningOrphan(label: string): Promise<VmInfo | null> {
+  return labelError(label) ? null : runningByRuntime(label).catch(() => null);
+}
+
+/**
  * The VMs whose QEMU runs now, found in the runtime root whoever started
  * them (vmdeck, the dashboard, or the wrapper by hand), each mapped to its
  * VM through the config path the wrapper recorded.
  */
 export async function listRunning(): Promise<VmInfo[]> {
   const labels = await runtimeLabels();
-  const found = await Promise.all(labels.map(async (label) => {
-    const p = runtimePaths(label);
-    const pid = await readPid(p.pidFile);
-    if (pid === undefined || !(await isQemuOf(pid, p.dir))) return null;
-    const config = (await recordedConfig(label)) ?? '';
-    const info = (config ? await readVmInfo(config).catch(() => null) : null) ?? orphanInfo(label, config);
-    // The runtime dir is named after the label the wrapper used.
-    return info.label === label ? info : { ...info, label };
-  }));
+  const found = await Promise.all(labels.map(runningByRuntime));
   const running = await withStatus(found.filter((v): v is VmInfo => v !== null));
   return running.filter((v) => v.state === 'running' || v.state === 'paused');
 }

@@ -1,7 +1,7 @@
 // Ends of a VM: a poweroff the guest ignores (then --force), a guest that
 // powers itself off, and a QEMU killed with SIGKILL. Real QEMU (TCG).
 import assert from 'node:assert/strict';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { VmInfo } from '../../lib/vm';
@@ -132,4 +132,25 @@ test('a start that fails says why in one line: a bad option names its field, a b
   assert.equal((await vmStatus(vm)).state, 'suspended', 'nothing of the user\'s is moved or lost');
   rmSync(state);
   assert.equal((await vmStatus(vm)).state, 'stopped');
+});
+
+test('a running VM whose directory was moved away is still listed and stopped by its label; a suspend, with nowhere to resume it, is refused', async () => {
+  const { vm: moved } = await createVm({ label: 'moved', template: 'kernel-initrd', env: demoVmEnv(), base: join(sb.home, 'vms') });
+  await startVm('moved');
+  const elsewhere = join(sb.home, 'elsewhere');
+  renameSync(moved.dir, elsewhere);
+  try {
+    const list = await vmdeck(['list'], sb.env);
+    assert.match(list.stdout, /^moved +running +\d+/m);
+    const suspend = await vmdeck(['cancel', 'moved', '--suspend'], sb.env);
+    assert.equal(suspend.code, 1);
+    assert.equal(suspend.stderr, "vmdeck cancel: suspend: the config of VM 'moved' is gone (moved or deleted while it ran): nothing could resume its saved state; stop it instead (vmdeck cancel moved --force)\n");
+    const stopped = await vmdeck(['cancel', 'moved', '--force'], sb.env);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.deepEqual(qemuPids(sb.run, 'moved'), []);
+    assert.match((await vmdeck(['list'], sb.env)).stdout, /^no VM is running$/m);
+  } finally {
+    renameSync(elsewhere, moved.dir);
+    await stopVm('moved', { mode: 'force' }).catch(() => undefined);
+  }
 });
