@@ -191,6 +191,20 @@ export function floppiesOf(vars: ConfigVars): FloppyDrive[] {
 export const cdDrive = (index: number) => `cd${index}`;
 export const floppyDrive = (drive: 'A' | 'B') => `fd${drive.toLowerCase()}`;
 
+/**
+ * Whether one more IDE device fits: the IDE slots the machine has, as the
+ * wrapper gives them (its ide_at: q35's AHCI six, the PC's four), against
+ * those the VM's disks and CD/DVD drives take (drive 0 is IDE unless
+ * CDROM_IF says otherwise). The refusal, naming the field, or null.
+ */
+export function ideRoomError(vars: ConfigVars, label: string): string | null {
+  const machine = get(vars, 'MACHINE') || 'pc';
+  const slots = machine.includes('q35') ? 6 : 4;
+  const cd0 = (get(vars, 'CDROM_IF') || 'ide') === 'ide' ? 1 : 0;
+  const used = cd0 + disksOf(vars).filter((d) => d.interface === 'ide').length + cdsOf(vars).filter((c) => c.interface === 'ide').length;
+  return used < slots ? null : `interface: VM '${label}' has no IDE slot left (machine ${machine} has ${slots}, all taken by its disks and CD/DVD drives); use scsi (--if scsi)`;
+}
+
 /** The index a new extra disk or NIC takes: one past the last (1 when there is only the first). */
 export function nextIndex(list: readonly { index: number }[]): number {
   return Math.max(0, ...list.map((d) => d.index)) + 1;

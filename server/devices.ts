@@ -6,7 +6,7 @@
 import { readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, isAbsolute, join } from 'node:path';
 import { setAssignment } from '../lib/config-edit';
-import { CD_INTERFACES, cdsOf, cdVar, DISK_INTERFACES, diskOptionAssignments, diskVar, disksOf, MAX_EXTRA, nextIndex, nicsOf, nicVar, parseNet, type CdDrive, type Disk, type Nic } from '../lib/hardware';
+import { CD_INTERFACES, cdsOf, cdVar, DISK_INTERFACES, diskOptionAssignments, diskVar, disksOf, ideRoomError, MAX_EXTRA, nextIndex, nicsOf, nicVar, parseNet, type CdDrive, type Disk, type Nic } from '../lib/hardware';
 import { confinePath } from './confine';
 import { VmSpecSchema } from '../lib/spec';
 import type { VmInfo } from '../lib/vm';
@@ -123,6 +123,8 @@ export async function addDisk(label: string, req: DiskRequest): Promise<DeviceOu
   if (n > MAX_EXTRA) throw badInput('disk', `disk: VM '${vm.label}' has ${disks.length} disks, the most vmdeck gives a VM`);
   const live = await running(vm);
   if (live && iface !== 'virtio') throw conflict(`interface: a${iface === 'ide' ? 'n' : ''} ${iface} disk cannot be added while VM '${vm.label}' runs; use virtio, or stop it first`, 'interface');
+  const noIde = iface === 'ide' ? ideRoomError(vars, vm.label) : null;
+  if (noIde) throw badInput('interface', noIde);
   let file: string;
   let created = false;
   if (req.file !== undefined) {
@@ -385,6 +387,8 @@ export async function addCd(label: string, req: { iso?: string; interface?: stri
   const cds = cdsOf(vars);
   const n = nextIndex(cds);
   if (n > MAX_EXTRA) throw badInput('cd', `cd: VM '${vm.label}' has ${cds.length + 1} CD/DVD drives, the most vmdeck gives a VM`);
+  const noIde = iface === 'ide' ? ideRoomError(vars, vm.label) : null;
+  if (noIde) throw badInput('interface', noIde);
   const edit = assign(text, [[cdVar(n), iso], [cdVar(n, '_IF'), iface]], 'cd');
   await wrapperTakesLists(vm, 'drives');
   const live = await running(vm);

@@ -705,6 +705,29 @@ add_network() {
 	esac
 }
 
+# IDE slots, numbered as QEMU's if=ide index: the PC's (i440fx) two buses of two units, q35's AHCI
+# six buses of one. The first disk (index 0) and CD/DVD drive (index 2) sit where if=ide puts them;
+# every other IDE device gets the next free slot's bus and unit (QEMU's own pick put a second one
+# on a full bus, and the VM did not start).
+IDE_TAKEN=
+ide_at() { # ide_at VARIABLE N disk|cd: sets IDE_AT to ",bus=ide.B,unit=U"
+	local per=2 slots=4 i
+	[[ $MACHINE == *q35* ]] && per=1 slots=6
+	if [[ -z $IDE_TAKEN ]]; then
+		IDE_TAKEN=' '
+		[[ -n $HDD && $HDDBOOTIMAGE_IF == ide ]] && IDE_TAKEN+='0 '
+		[[ $CDROM_IF == ide ]] && IDE_TAKEN+='2 '
+	fi
+	if [[ $2 == 0 ]]; then
+		i=0; [[ $3 == cd ]] && i=2
+	else
+		for ((i = 0; i < slots; i++)); do [[ $IDE_TAKEN == *" $i "* ]] || break; done
+		((i < slots)) || die "$1: no IDE slot is left on machine ${MACHINE:-pc} (it has $slots); put this drive on scsi"
+		IDE_TAKEN+="$i "
+	fi
+	IDE_AT=",bus=ide.$((i / per)),unit=$((i % per))"
+}
+
 # Disk N: a block node hdN and a device diskN, so that it can be unplugged;
 # a virtio disk's serial is diskN too (the guest's /sys/block/vdX/serial,
 # /dev/disk/by-id), since the guest's vdX order follows PCI slots, not N.
@@ -713,7 +736,7 @@ add_disk() { # add_disk N FILE FORMAT IF OPTS BOOTINDEX
 	add -drive "file=${2//,/,,},format=$3,if=none,id=hd$1$5"
 	case $4 in
 	virtio) add -device "virtio-blk-pci,drive=hd$1,id=disk$1,serial=disk$1$boot" ;;
-	ide) add -device "ide-hd,drive=hd$1,id=disk$1$boot" ;;
+	ide) ide_at "HDDBOOTIMAGE$1_IF" "$1" disk; add -device "ide-hd,drive=hd$1,id=disk$1$IDE_AT$boot" ;;
 	scsi)
 		[[ " ${argv[*]} " == *' virtio-scsi-pci,id=scsi1 '* ]] || add -device virtio-scsi-pci,id=scsi1
 		add -device "scsi-hd,drive=hd$1,bus=scsi1.0,id=disk$1$boot" ;;
@@ -727,7 +750,7 @@ add_cd() { # add_cd N FILE IF [BOOTINDEX]
 	else add -drive "if=none,media=cdrom,id=cd$1"
 	fi
 	case $3 in
-	ide) add -device "ide-cd,drive=cd$1,id=cdrom$1$boot" ;;
+	ide) ide_at "CDROM$1_IF" "$1" cd; add -device "ide-cd,drive=cd$1,id=cdrom$1$IDE_AT$boot" ;;
 	scsi)
 		[[ " ${argv[*]} " == *' virtio-scsi-pci,id=scsi1 '* ]] || add -device virtio-scsi-pci,id=scsi1
 		add -device "scsi-cd,drive=cd$1,bus=scsi1.0,id=cdrom$1$boot" ;;

@@ -56,7 +56,9 @@ test('drives from the CLI and the API: numbered config names, the wrapper\'s dri
   assert.match(config(), /^CDROM1='data\.iso'\nCDROM1_IF='ide'\nCDROM2=''\nCDROM2_IF='scsi'\nFDA='a\.img'$/m);
 
   const argv = print();
-  for (const arg of [`file=${iso},format=raw,if=none,media=cdrom,readonly=on,id=cd1`, 'ide-cd,drive=cd1,id=cdrom1',
+  for (const arg of [`file=${iso},format=raw,if=none,media=cdrom,readonly=on,id=cd1`,
+    // The first free IDE slot (the first disk is virtio; drive 0 is on ide.1 unit 0, where if=ide index 2 is).
+    'ide-cd,drive=cd1,id=cdrom1,bus=ide.0,unit=0',
     'if=none,media=cdrom,id=cd2', 'virtio-scsi-pci,id=scsi1', 'scsi-cd,drive=cd2,bus=scsi1.0,id=cdrom2',
     `file=${floppy},format=raw,if=floppy,index=0,id=fda`]) {
     assert.ok(argv.includes(arg), `${arg} in\n${argv.join('\n')}`);
@@ -91,4 +93,16 @@ test('the running VM: QEMU has the drives; a change and an eject are live and wr
   assert.equal(later.stdout, "VM 'cd': CD/DVD drive 3 (ide) added (pending until the next start); wrote CDROM3='' CDROM3_IF='ide'\n");
   assert.deepEqual((await api(srv.base, 'GET', '/api/vms/cd')).json.vm.pending?.variables, ['CDROM3', 'CDROM3_IF']);
   await quitVm(sb.run, 'cd');
+  // Two IDE drives more than drive 0: each on a slot of its own (QEMU's own pick put the second on a full bus).
+  assert.equal((await vmdeck(['start', 'cd'], sb.env)).code, 0);
+  assert.deepEqual(Object.keys(await inserted()).sort(), ['cd0', 'cd1', 'cd2', 'cd3', 'fda']);
+  await quitVm(sb.run, 'cd');
+  // The PC's IDE has four slots: drive 0, 1 and 3 and one more; a fifth is refused before it is written.
+  assert.equal((await vmdeck(['cd', 'cd', 'add'], sb.env)).code, 0);
+  const full = config();
+  const fifth = await vmdeck(['cd', 'cd', 'add'], sb.env);
+  assert.equal(fifth.code, 1, fifth.stdout);
+  assert.equal(fifth.stderr, "vmdeck cd: interface: VM 'cd' has no IDE slot left (machine pc has 4, all taken by its disks and CD/DVD drives); use scsi (--if scsi)\n");
+  assert.equal(config(), full, 'nothing written');
+  assert.equal((await vmdeck(['cd', 'cd', 'add', '--if', 'scsi'], sb.env)).code, 0);
 });

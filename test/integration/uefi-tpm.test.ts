@@ -160,7 +160,8 @@ test('under UEFI the boot mode orders OVMF\'s boot entries (OVMF ignores -boot o
   assert.ok(argv([]).some((a) => /^virtio-blk-pci,drive=hd0,.*bootindex=0$/.test(a)), argv([]).join('\n'));
   assert.doesNotMatch(await firstTried([]), /DVD-ROM/, 'from VHDD OVMF tried the CD/DVD drive first');
   // OVMF keeps that order in the VM's variables; the CD boot still goes first.
-  assert.ok(argv([`--bootmode=CD%${iso}`]).includes('ide-cd,drive=cd0,id=cdrom0,bootindex=0'));
+  // Drive 0 on the IDE slot where if=ide index 2 is (the wrapper's ide_at).
+  assert.ok(argv([`--bootmode=CD%${iso}`]).some((a) => /^ide-cd,drive=cd0,id=cdrom0,bus=ide\.[12],unit=0,bootindex=0$/.test(a)), argv([`--bootmode=CD%${iso}`]).join('\n'));
   assert.match(await firstTried([`--bootmode=CD%${iso}`]), /DVD-ROM/, 'from CD OVMF did not try the CD/DVD drive first');
 });
 
