@@ -900,14 +900,16 @@ async function removeTpmState(dir: string): Promise<void> {
 
 /**
  * Removes a VM's own files, and its directory when that is the VM's own and
- * nothing else is left in it. The disk image is kept unless deleteDisks: one
- * inside the VM's directory is moved aside, out of it when the directory goes.
+ * nothing else is left in it. Its disk images (the first and every other)
+ * are kept unless deleteDisks: one inside the VM's directory is moved aside,
+ * out of it when the directory goes. keptDisk is the first disk's copy,
+ * keptDisks every copy.
  */
-export function deleteVmFiles(vm: VmInfo, deleteDisks: boolean): Promise<{ keptDisk?: string }> {
+export function deleteVmFiles(vm: VmInfo, deleteDisks: boolean): Promise<{ keptDisk?: string; keptDisks: string[] }> {
   return task('delete', vm.label, { disks: deleteDisks ? 'delete' : 'keep' }, () => deleteVmFilesNow(vm, deleteDisks));
 }
 
-async function deleteVmFilesNow(vm: VmInfo, deleteDisks: boolean): Promise<{ keptDisk?: string }> {
+async function deleteVmFilesNow(vm: VmInfo, deleteDisks: boolean): Promise<{ keptDisk?: string; keptDisks: string[] }> {
   for (const f of await ownFiles(vm)) await rm(f, { force: true });
   // A preseed's PXE tree: its links and its pxelinux.cfg, nothing else.
   await removePxeTree(join(vm.dir, seedName(vm.label, 'pxe')));
@@ -915,23 +917,32 @@ async function deleteVmFilesNow(vm: VmInfo, deleteDisks: boolean): Promise<{ kep
   forget(vm.config);
   // The VM's own directory is <BASE>/<LABEL>/; a base or any other directory stays.
   const ownDir = [vm.label, basename(vm.config, '.ctys')].includes(basename(vm.dir)) && !bases().includes(vm.dir);
-  const disk = vm.disk && (await exists(vm.disk)) ? vm.disk : undefined;
+  const named = [vm.disk, ...vm.disks.filter((d) => d.index > 0 && d.file !== '').map((d) => (isAbsolute(d.file) ? d.file : join(vm.dir, d.file)))];
+  const images: string[] = [];
+  for (const image of new Set(named)) if (image && (await exists(image))) images.push(image);
+  const inside = images.filter((image) => image.startsWith(`${vm.dir}/`));
   let keptDisk: string | undefined;
-  if (disk && deleteDisks) {
-    await rm(disk, { force: true });
-  } else if (disk && disk.startsWith(`${vm.dir}/`)) {
-    const top = disk.slice(vm.dir.length + 1).split('/')[0];
-    const othersStay = (await readdir(vm.dir)).some((n) => n !== top);
-    keptDisk = await keepCopy(disk, join(ownDir && !othersStay ? dirname(vm.dir) : vm.dir, `${vm.label}-${basename(disk)}.${stamp()}`));
-    await rm(disk);
+  const keptDisks: string[] = [];
+  if (deleteDisks) {
+    for (const image of images) await rm(image, { force: true });
+  } else if (inside.length) {
+    const tops = new Set(inside.map((image) => image.slice(vm.dir.length + 1).split('/')[0]));
+    const othersStay = (await readdir(vm.dir)).some((n) => !tops.has(n));
+    const to = ownDir && !othersStay ? dirname(vm.dir) : vm.dir;
+    for (const image of inside) {
+      const copy = await keepCopy(image, join(to, `${vm.label}-${basename(image)}.${stamp()}`));
+      await rm(image);
+      keptDisks.push(copy);
+      if (image === vm.disk) keptDisk = copy;
+    }
   }
-  if (disk?.startsWith(`${vm.dir}/`)) {
+  for (const image of inside) {
     // A disk in a subdirectory of the VM's: that subdirectory goes if it is empty now.
-    for (let d = dirname(disk); d.startsWith(`${vm.dir}/`); d = dirname(d)) {
+    for (let d = dirname(image); d.startsWith(`${vm.dir}/`); d = dirname(d)) {
       if (!(await rmdir(d).then(() => true, () => false))) break;
     }
   }
   // rmdir, not rm -r: a directory that still holds anything stays.
   if (ownDir) await rmdir(vm.dir).catch(() => undefined);
-  return { keptDisk };
+  return { ...(keptDisk ? { keptDisk } : {}), keptDisks };
 }

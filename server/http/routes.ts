@@ -332,8 +332,8 @@ export function apiRoutes(): Router {
       if (disks !== null && disks !== 'delete' && disks !== 'keep') throw badInput('disks', `disks: '${disks}' is not one of delete, keep`);
       // Its logs go with it (the runtime dir names the config, so that comes first).
       await removeRuntimeDir(vm);
-      const { keptDisk } = await deleteVmFiles(vm, disks === 'delete');
-      return { deleted: vm.label, ...(keptDisk ? { keptDisk } : {}) };
+      const { keptDisk, keptDisks } = await deleteVmFiles(vm, disks === 'delete');
+      return { deleted: vm.label, ...(keptDisk ? { keptDisk } : {}), ...(keptDisks.length ? { keptDisks } : {}) };
     })
     .add('POST', '/api/vms/:label/start', async (r) => {
       const vm = await resolveVm(r.params.label);

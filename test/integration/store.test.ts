@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { addDisk } from '../../server/devices';
 import { createVm, deleteVmFiles, enumerate, findVm } from '../../server/store';
 import { sandbox } from '../helpers/guest';
 
@@ -61,6 +62,24 @@ test('deleting a VM in its own directory removes the directory once empty, keeps
   assert.equal(r.keptDisk, undefined);
   assert.deepEqual(readdirSync(mixed.dir).sort(), ['README', 'iso'], 'only the VM\'s files went');
   assert.equal(readFileSync(join(mixed.dir, 'README'), 'utf8'), 'the user\'s own notes');
+});
+
+test('deleting a VM with more disks than the first: each is kept aside (or deleted with disks=delete), and the label can be made again', async () => {
+  const { vm: two } = await createVm({ label: 'two', template: 'kernel-initrd', env: env(), base: base() });
+  await addDisk('two', { size: '1M' });
+  const r = await deleteVmFiles(await findVm('two', [base()]), false);
+  assert.ok(!existsSync(two.dir), 'the emptied VM directory is gone');
+  assert.deepEqual(r.keptDisks.map((f) => f.slice(base().length + 1).replace(/\.\d{14}(-\d+)?$/, '')).sort(), ['two-two-disk1.qcow2', 'two-two.qcow2']);
+  assert.equal(r.keptDisk, r.keptDisks.find((f) => f.includes('two-two.qcow2')));
+  for (const f of r.keptDisks) assert.ok(existsSync(f), f);
+
+  const { vm: gone } = await createVm({ label: 'gone', template: 'kernel-initrd', env: env(), base: base() });
+  await addDisk('gone', { size: '1M' });
+  const d = await deleteVmFiles(await findVm('gone', [base()]), true);
+  assert.deepEqual(d.keptDisks, []);
+  assert.ok(!existsSync(gone.dir), 'nothing of it is left, its second disk neither');
+  assert.equal(readdirSync(base()).filter((n) => n.startsWith('gone')).length, 0);
+  await createVm({ label: 'gone', template: 'kernel-initrd', env: env(), base: base() });
 });
 
 test('creates of one label at the same moment: exactly one VM, the others 409 in one line, nothing left behind', async () => {
