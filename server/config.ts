@@ -36,7 +36,13 @@ export async function evalConfig(path: string, names: readonly string[] = [...CO
   const out = await new Promise<string>((resolvePromise, reject) => {
     execFile('bash', ['-c', DUMP, 'vmdeck-read-config', dirname(path), basename(path), ...names],
       { timeout: 5000, maxBuffer: 4 * 1024 * 1024 },
-      (err, stdout) => (err ? reject(new Error(`${path}: bash could not evaluate the config: ${err.message.split('\n')[0]}`)) : resolvePromise(stdout)));
+      (err, stdout, stderr) => {
+        if (!err) return resolvePromise(stdout);
+        // What bash said, or how it ended: never the command line, which Node's message starts with.
+        const said = stderr.trim().split('\n').pop()?.trim();
+        const how = err.killed ? 'it ran for more than 5 s (a loop, or a command that waits?)' : `it exited with status ${err.code ?? '?'}`;
+        reject(new Error(`${path}: bash could not evaluate the config: ${how}${said ? `: ${said}` : ''}`));
+      });
   });
   const parts = out.split('\0');
   const vars: ConfigVars = {};

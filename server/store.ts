@@ -12,7 +12,7 @@ import { cdsOf, disksOf, floppiesOf, nicsOf, TPM_STATE_FILE_RE, tpmStateDir, uef
 import { kvmRuns, qemuArch } from '../lib/host';
 import { kvmVerdict } from './kvm-probe';
 import { composeSpec, envValues, macFromBytes, specFromVars, type HostFacts } from '../lib/options';
-import { LABEL_RE, MAC_RE, parseSpec, UUID_RE, type VmSpec, type VmSpecInput } from '../lib/spec';
+import { LABEL_RE, labelError, MAC_RE, parseSpec, UUID_RE, type VmSpec, type VmSpecInput } from '../lib/spec';
 import type { VmInfo } from '../lib/vm';
 import { renderWrapper } from '../lib/wrapper';
 import { complaint, stripSelf } from '../lib/wrapper/complaint';
@@ -406,8 +406,33 @@ export async function findVm(labelOrPath: string, baseList = bases()): Promise<V
     throw notFound(`VM: no vmdeck or ctys VM config at '${labelOrPath}'`, 'label');
   }
   const vm = (await enumerate(baseList)).find((v) => v.label === labelOrPath);
-  if (!vm) throw notFound(`label: no VM '${labelOrPath}' under ${baseList.join(', ')}`, 'label');
+  if (!vm) {
+    await unreadableConfig(labelOrPath, baseList);
+    throw notFound(`label: no VM '${labelOrPath}' under ${baseList.join(', ')}`, 'label');
+  }
   return vm;
+}
+
+/**
+ * A config where a VM of this label would be (<BASE>/<LABEL>/<LABEL>.ctys,
+ * <BASE>/<LABEL>.ctys) that ENUMERATE left out because it cannot be read
+ * (bash exits, loops or fails on it) or is no QEMU VM: refused saying so,
+ * rather than as no VM at all.
+ */
+async function unreadableConfig(label: string, baseList: string[]): Promise<void> {
+  if (labelError(label)) return;
+  for (const base of baseList) {
+    for (const path of [join(base, label, `${label}.ctys`), join(base, `${label}.ctys`)]) {
+      if (!(await exists(path))) continue;
+      let info: VmInfo | null;
+      try {
+        info = await readVmInfo(path);
+      } catch (e) {
+        throw badInput('config', `config: VM '${label}' is left out, its config cannot be read: ${(e as Error).message.split('\n')[0]}`);
+      }
+      if (!info) throw badInput('config', `config: '${path}' is no QEMU VM for ENUMERATE (no #@#MAGICID-QEMU line, or an IGNORE or NOENUM one)`);
+    }
+  }
 }
 
 // --- creating VMs (ctys-createConfVM) ---------------------------------------

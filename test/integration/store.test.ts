@@ -82,6 +82,20 @@ test('deleting a VM with more disks than the first: each is kept aside (or delet
   await createVm({ label: 'gone', template: 'kernel-initrd', env: env(), base: base() });
 });
 
+test("a VM whose config bash cannot read is named with why, not taken for no VM: an exit, a loop, no QEMU marker", async () => {
+  const { vm } = await createVm({ label: 'broken', template: 'kernel-initrd', env: env(), base: base() });
+  const text = readFileSync(vm.config, 'utf8');
+  writeFileSync(vm.config, `${text}exit 3\n`);
+  await assert.rejects(findVm('broken', [base()]), { status: 400, field: 'config', message: `config: VM 'broken' is left out, its config cannot be read: ${vm.config}: bash could not evaluate the config: it exited with status 3` });
+  writeFileSync(vm.config, `${text}while :; do :; done\n`);
+  await assert.rejects(findVm('broken', [base()]), { field: 'config', message: /: bash could not evaluate the config: it ran for more than 5 s \(a loop, or a command that waits\?\)$/ });
+  writeFileSync(vm.config, text.replace(/^#@#MAGICID-QEMU.*$/m, '#@#MAGICID-IGNORE'));
+  await assert.rejects(findVm('broken', [base()]), { field: 'config', message: `config: '${vm.config}' is no QEMU VM for ENUMERATE (no #@#MAGICID-QEMU line, or an IGNORE or NOENUM one)` });
+  await assert.rejects(findVm('nosuch', [base()]), { field: 'label' });
+  writeFileSync(vm.config, text);
+  assert.equal((await findVm('broken', [base()])).label, 'broken');
+});
+
 test('creates of one label at the same moment: exactly one VM, the others 409 in one line, nothing left behind', async () => {
   const results = await Promise.allSettled([1, 2, 3, 4].map(() => createVm({ label: 'race', template: 'kernel-initrd', env: env(), base: base() })));
   const ok = results.filter((r) => r.status === 'fulfilled');
