@@ -503,6 +503,8 @@ async function sshKeyFromFile(env: Record<string, string | undefined>): Promise<
 }
 
 export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; origin: Record<string, string>; known: VmInfo[]; seeds: SeedPlan | null; suite?: string }> {
+  // An empty base would be the current directory.
+  if (req.base !== undefined && req.base.trim() === '') throw badInput('base', `base: is empty (leave it out for the default base, ${defaultBase()})`);
   const env = req.env ? envValues(await sshKeyFromFile(req.env)) : {};
   let suite: string | undefined;
   if (req.install !== undefined && req.install !== '') {

@@ -96,6 +96,13 @@ test("a VM whose config bash cannot read is named with why, not taken for no VM:
   assert.equal((await findVm('broken', [base()])).label, 'broken');
 });
 
+test('an empty base is refused naming it, not taken for the current directory', async () => {
+  for (const empty of ['', '  ']) {
+    await assert.rejects(createVm({ label: 'nowhere', template: 'kernel-initrd', env: env(), base: empty }), { status: 400, field: 'base', message: `base: is empty (leave it out for the default base, ${base()})` });
+  }
+  assert.equal(existsSync(join(process.cwd(), 'nowhere')), false);
+});
+
 test('creates of one label at the same moment: exactly one VM, the others 409 in one line, nothing left behind', async () => {
   const results = await Promise.allSettled([1, 2, 3, 4].map(() => createVm({ label: 'race', template: 'kernel-initrd', env: env(), base: base() })));
   const ok = results.filter((r) => r.status === 'fulfilled');
