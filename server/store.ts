@@ -715,6 +715,15 @@ async function createVmNow(req: CreateRequest): Promise<Created> {
   if (targetExists && !req.force) {
     throw alreadyExists(spec.label, target, '--force replaces its config and wrapper, keeping the old ones');
   }
+  if (targetExists) {
+    // Its whole config written anew under a running QEMU: every setting pending, and nothing said of it.
+    const { isQemuOf, readPid, runtimePaths } = await import('./runtime');
+    const p = runtimePaths(spec.label);
+    const pid = await readPid(p.pidFile).catch(() => undefined);
+    if (pid !== undefined && (await isQemuOf(pid, p.dir))) {
+      throw conflict(`label: VM '${spec.label}' is running (pid ${pid}); stop it before --force writes it anew`, 'label');
+    }
+  }
   const others = known.filter((v) => v.label === spec.label && v.dir !== target);
   if (others.length) throw conflict(`label: a VM '${spec.label}' already exists in ${others[0].dir}`, 'label');
 

@@ -1,7 +1,7 @@
 // Ends of a VM: a poweroff the guest ignores (then --force), a guest that
 // powers itself off, and a QEMU killed with SIGKILL. Real QEMU (TCG).
 import assert from 'node:assert/strict';
-import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { VmInfo } from '../../lib/vm';
@@ -137,6 +137,12 @@ test('a start that fails says why in one line: a bad option names its field, a b
 test('a running VM whose directory was moved away is still listed and stopped by its label; a suspend, with nowhere to resume it, is refused', async () => {
   const { vm: moved } = await createVm({ label: 'moved', template: 'kernel-initrd', env: demoVmEnv(), base: join(sb.home, 'vms') });
   await startVm('moved');
+  // Written anew while it runs, every setting would wait unsaid for the next start: refused.
+  const config = readFileSync(moved.config, 'utf8');
+  const again = await vmdeck(['create-conf', '--label', 'moved', '--force', '--no-create-image'], sb.env);
+  assert.equal(again.code, 1, again.stdout);
+  assert.match(again.stderr, /^vmdeck create-conf: label: VM 'moved' is running \(pid \d+\); stop it before --force writes it anew\n$/);
+  assert.equal(readFileSync(moved.config, 'utf8'), config, 'nothing written');
   const elsewhere = join(sb.home, 'elsewhere');
   renameSync(moved.dir, elsewhere);
   try {
