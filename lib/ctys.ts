@@ -28,6 +28,11 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+/** A word to paste into a shell: as it is when plain, else shellQuote's. */
+export function shellWord(value: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : shellQuote(value);
+}
+
 /** A marker value: markers are comments, read by ENUMERATE, so a " is dropped. */
 const marker = (name: string, value: string) => `#@#${name.padEnd(15)}= "${value.replace(/"/g, '')}"`;
 

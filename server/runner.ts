@@ -179,7 +179,10 @@ function wrapperError(stderr: string, code: number, log: string): VmdeckError {
   const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
   const last = stripSelf(lines.pop() ?? `wrapper exited with status ${code}`);
   if (/^QEMU did not start/.test(last)) {
-    const cause = lines.map((l) => l.replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z? /, '')).pop();
+    // QEMU's last two lines: its last alone can be only the question after the cause
+    // ("Could not open backing file: Failed to get shared \"write\" lock" / "Is another process using the image?").
+    const said = lines.map((l) => l.replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z? /, '').replace(/^qemu-system-\S+: /, ''));
+    const cause = said.length ? said.slice(-2).join(' / ') : undefined;
     return new VmdeckError(500, `qemu: QEMU did not start${cause ? `: ${cause}` : ''} (log: ${log})`, 'qemu');
   }
   const said = stripSelf(complaint(stderr) ?? last);

@@ -2,6 +2,7 @@
 // environment options (or NAME=VALUE arguments), and on a TTY from prompts.
 import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
+import { shellWord } from '../../lib/ctys';
 import { ENV_OPTIONS, composeSpec, envValues, fieldValue } from '../../lib/options';
 import { parseSpec, type VmSpecInput } from '../../lib/spec';
 import { DEFAULT_TEMPLATE } from '../../lib/templates';
@@ -165,7 +166,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (created.problem) io.err(`vmdeck create-conf: warning: ${created.problem}\n`);
     // By label only where vmdeck looks (its bases); elsewhere by its config's path.
     const found = bases(env as NodeJS.ProcessEnv).some((b) => resolve(b) === dirname(vm.dir) || resolve(b) === vm.dir);
-    io.out(`start it: vmdeck start ${found ? vm.label : vm.config}   (or run ${vm.wrapper})\n`);
+    // Ready to paste, whatever the base's path holds.
+    io.out(`start it: vmdeck start ${found ? vm.label : shellWord(vm.config)}   (or run ${shellWord(vm.wrapper)})\n`);
   }
   return 0;
 }

@@ -59,6 +59,15 @@ test('a linked clone boots and writes; its backing file, the source\'s disk, sta
   assert.equal(info(vmFile('lnk', 'lnk.qcow2'))['backing-filename'], srcDisk);
   await writeDisk('lnk', 'linkeddata');
   assert.equal(sha(srcDisk), before, 'the backing file is unchanged');
+  // While its source runs (and holds its disk's write lock) the clone does not start: QEMU's cause is in the one line.
+  assert.equal((await vmdeck(['start', 'src'], sb.env)).code, 0);
+  try {
+    const refused = await vmdeck(['start', 'lnk'], sb.env);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^vmdeck start: qemu: QEMU did not start: .*Failed to get shared "write" lock.* \/ Is another process using the image/);
+  } finally {
+    await quitVm(sb.run, 'src');
+  }
 });
 
 test('a full clone is independent: no backing file, its writes are its own; a running source is refused', async () => {

@@ -132,3 +132,12 @@ test('the line scanner reads exactly the lines the regex it replaced matched, ov
     at = m ? PLAIN_LINE.lastIndex : text.indexOf('\n', at) + 1 || text.length;
   }
 });
+
+test('shellWord: a plain path as it is, anything else quoted so that bash reads it back as written', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { shellWord } = await import('../../lib/ctys');
+  assert.equal(shellWord('/home/u/vms/web/web.ctys'), '/home/u/vms/web/web.ctys');
+  for (const v of ["/tmp/it's $(touch x)/a b.ctys", '/tmp/*', 'a\nb', '']) {
+    assert.equal(execFileSync('bash', ['-c', `printf %s ${shellWord(v)}`], { encoding: 'utf8' }), v);
+  }
+});
