@@ -4,7 +4,7 @@
 // first (blockdev-add + device_add, netdev_add + device_add, block_resize),
 // so the next start agrees with what runs now.
 import { readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, isAbsolute, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { setAssignment } from '../lib/config-edit';
 import { CD_INTERFACES, cdsOf, cdVar, DISK_INTERFACES, diskOptionAssignments, diskVar, disksOf, ideRoomError, MAX_EXTRA, nextIndex, nicsOf, nicVar, parseNet, type CdDrive, type Disk, type Nic } from '../lib/hardware';
 import { confinePath } from './confine';
@@ -14,7 +14,7 @@ import { renderWrapper } from '../lib/wrapper';
 import { readConfig } from './config';
 import { writeConfig } from './edit';
 import { badInput, conflict, VmdeckError } from './errors';
-import { exists } from './fsutil';
+import { exists, inDir } from './fsutil';
 import { runRoot } from './paths';
 import { MEDIUM_CHANGED, recordLive, recordPending } from './pending';
 import { run } from './proc';
@@ -90,8 +90,6 @@ export interface DiskRequest {
  * image?"), and two VMs writing one image corrupt it. Compared by real path.
  */
 /** A file of a VM's config as a path: relative ones are the VM directory's. */
-const inDir = (dir: string, file: string) => (isAbsolute(file) ? file : join(dir, file));
-
 async function refuseDiskInUse(vm: VmInfo, disks: Disk[], path: string, readOnly: boolean): Promise<void> {
   const real = (p: string) => realpath(p).catch(() => p);
   const wanted = await real(path);

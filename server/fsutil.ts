@@ -1,5 +1,9 @@
 // Small file-system questions asked all over server/.
 import { stat, statfs } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+
+/** A file as a VM's config names it: relative to the VM's directory, or absolute. */
+export const inDir = (dir: string, file: string): string => (isAbsolute(file) ? file : join(dir, file));
 
 /** Whether something is at path (following symlinks). */
 export async function exists(path: string): Promise<boolean> {

@@ -2,11 +2,11 @@
 // while QEMU runs (with the RAM and device state), with qemu-img when it
 // does not (the disks only). Either way every writable disk is in it, as
 // savevm takes them.
-import { dirname, isAbsolute, join } from 'node:path';
+import { dirname } from 'node:path';
 import { checkSnapshotName, parseImgSnapshots, parseInfoSnapshots, stateSaveRefusal, type Snapshot } from '../lib/snapshots';
 import type { VmInfo } from '../lib/vm';
 import { badInput, conflict, notFound, VmdeckError } from './errors';
-import { exists, noSpaceLeft } from './fsutil';
+import { exists, inDir, noSpaceLeft } from './fsutil';
 import { run } from './proc';
 import { vmStatus } from './runner';
 import { hmpStrict, resolveVm, withQmp } from './runtime';
@@ -32,7 +32,7 @@ async function qemuImg(args: string[]): Promise<string> {
  */
 async function snapshotImages(vm: VmInfo): Promise<string[]> {
   if (!vm.disk) throw badInput('disk', `disk: VM '${vm.label}' has no disk image to snapshot`);
-  const images = vm.disks.filter((d) => d.index === 0 || !d.readOnly).map((d) => (d.index === 0 ? vm.disk : isAbsolute(d.file) ? d.file : join(vm.dir, d.file)));
+  const images = vm.disks.filter((d) => d.index === 0 || !d.readOnly).map((d) => (d.index === 0 ? vm.disk : inDir(vm.dir, d.file)));
   if (!images.includes(vm.disk)) images.unshift(vm.disk);
   for (const image of images) {
     if (!(await exists(image))) throw notFound(`disk: image '${image}' does not exist`, 'disk');

@@ -22,7 +22,7 @@ import { buildDebootstrapDisk } from './debootstrap';
 import { debianSuite, debootstrapBootFiles, debootstrapValues } from '../lib/debootstrap';
 import { readConfig } from './config';
 import { badInput, conflict, notFound, VmdeckError } from './errors';
-import { exists } from './fsutil';
+import { exists, inDir } from './fsutil';
 import { loadMacmap } from './macmap';
 import { bases, defaultBase, isPrivateDirSync, runRoot } from './paths';
 import { infoOf, loadEnumerateCache, recordText, sameStamp, saveEnumerateCache, settled, textOf, type CachedDir, type CachedInfo, type Stamp } from './enumerate-cache';
@@ -953,7 +953,7 @@ async function deleteVmFilesNow(vm: VmInfo, deleteDisks: boolean): Promise<{ kep
   forget(vm.config);
   // The VM's own directory is <BASE>/<LABEL>/; a base or any other directory stays.
   const ownDir = [vm.label, basename(vm.config, '.ctys')].includes(basename(vm.dir)) && !bases().includes(vm.dir);
-  const named = [vm.disk, ...vm.disks.filter((d) => d.index > 0 && d.file !== '').map((d) => (isAbsolute(d.file) ? d.file : join(vm.dir, d.file)))];
+  const named = [vm.disk, ...vm.disks.filter((d) => d.index > 0 && d.file !== '').map((d) => inDir(vm.dir, d.file))];
   const images: string[] = [];
   for (const image of new Set(named)) if (image && (await exists(image))) images.push(image);
   const inside = images.filter((image) => image.startsWith(`${vm.dir}/`));
