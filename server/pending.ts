@@ -31,10 +31,15 @@ export const MEDIUM_CHANGED = 'medium changed';
  */
 export async function recordLive(label: string, change: string): Promise<void> {
   await trustedRunRoot();
-  const [started, written] = await Promise.all([mtime(runtimePaths(label).pidFile), mtime(liveFile(label))]);
   const line = `${change}\n`;
-  if (written !== undefined && started !== undefined && written > started) await appendFile(liveFile(label), line, { mode: 0o600 });
+  if (await sinceStart(label, liveFile(label))) await appendFile(liveFile(label), line, { mode: 0o600 });
   else await writeFile(liveFile(label), line, { mode: 0o600 });
+}
+
+/** Whether the runtime dir's file was written since QEMU started (its pidfile), which makes every earlier write void. */
+async function sinceStart(label: string, file: string): Promise<boolean> {
+  const [started, written] = await Promise.all([mtime(runtimePaths(label).pidFile), mtime(file)]);
+  return started !== undefined && written !== undefined && written > started;
 }
 
 /**
@@ -52,8 +57,7 @@ const RESUME_SAFE = /^(?:DIST|DISTREL|OS|OSREL|KBD_LAYOUT|HOSTFWD|VNCACCESSDISPL
  * them), or a change of its memory, CPUs or devices waiting for the start.
  */
 export async function resumeBlocker(label: string, config: string, vm: RunningVm): Promise<string | undefined> {
-  const [started, live] = await Promise.all([mtime(runtimePaths(label).pidFile), mtime(liveFile(label))]);
-  if (started !== undefined && live !== undefined && live > started) {
+  if (await sinceStart(label, liveFile(label))) {
     const changes = (await readFile(liveFile(label), 'utf8').catch(() => '')).split('\n').filter((l) => l && l !== MEDIUM_CHANGED);
     if (changes.length) return `had hardware changed while it ran (${[...new Set(changes)].join(', ')})`;
   }

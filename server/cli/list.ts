@@ -22,13 +22,13 @@ function cell(vm: VmInfo, field: 'memsize' | 'smp'): string {
 /** What a running VM's next start changes, as the dashboard's page says it; undefined when nothing waits. */
 function pendingLine(vm: VmInfo): string | undefined {
   if (!vm.pending) return undefined;
-  const mem = nowAndNext(vm, 'memsize');
-  const smp = nowAndNext(vm, 'smp');
-  const now = [mem.next !== undefined && mib(mem.now), smp.next !== undefined && cpus(smp.now)].filter(Boolean);
-  const next = [mem.next !== undefined && mib(mem.next), smp.next !== undefined && cpus(smp.next)].filter(Boolean);
+  // Memory and CPUs where the next start changes them, each as QEMU runs with it and as the config says.
+  const differ = ([['memsize', mib], ['smp', cpus]] as const)
+    .map(([field, say]) => ({ say, ...nowAndNext(vm, field) }))
+    .filter((d): d is { say: (n: number) => string; now: number; next: number } => d.next !== undefined);
   const what = vm.pending.variables.length ? vm.pending.variables.join(', ') : 'the config, edited by hand';
-  return now.length
-    ? `${vm.label}: runs with ${now.join(' and ')}; ${next.join(' and ')} from the next start (changed: ${what})`
+  return differ.length
+    ? `${vm.label}: runs with ${differ.map((d) => d.say(d.now)).join(' and ')}; ${differ.map((d) => d.say(d.next)).join(' and ')} from the next start (changed: ${what})`
     : `${vm.label}: changed since its start, pending until the next start: ${what}`;
 }
 

@@ -40,9 +40,23 @@ after(async () => {
   sb.cleanup();
 });
 
-async function login(): Promise<{ cookie: string; csrf: string }> {
-  const res = await fetch(`${base}/login?token=${TEST_TOKEN}`, { redirect: 'manual' });
+async function login(at = base, token = TEST_TOKEN): Promise<{ cookie: string; csrf: string }> {
+  const res = await fetch(`${at}/login?token=${token}`, { redirect: 'manual' });
   return { cookie: (res.headers.get('set-cookie') ?? '').split(';')[0], csrf: (res.headers.get('location') ?? '').split('#csrf=')[1] };
+}
+
+/** A server of its own whose token is in $VMDECK_HOME/token (written with this one), not in VMDECK_TOKEN. */
+async function serverWithTokenFile(token: string): Promise<{ own: RunningServer; ownBase: string; file: string }> {
+  delete process.env.VMDECK_TOKEN;
+  const file = join(sb.home, 'token');
+  mkdirSync(sb.home, { recursive: true });
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  try {
+    const own = await startServer({ host: '127.0.0.1', port: 0, dir: noBuild });
+    return { own, ownBase: `http://127.0.0.1:${own.port}`, file };
+  } finally {
+    process.env.VMDECK_TOKEN = TEST_TOKEN;
+  }
 }
 
 describe('a cookie captured on another port of 127.0.0.1', () => {
@@ -150,16 +164,10 @@ describe('sessions', () => {
   });
 
   test('a new token in $VMDECK_HOME/token ends every session and is the token from then on', { timeout: 30000 }, async () => {
-    delete process.env.VMDECK_TOKEN;
-    const file = join(sb.home, 'token');
-    mkdirSync(sb.home, { recursive: true });
-    writeFileSync(file, 'first-token-0123456789\n', { mode: 0o600 });
-    const own = await startServer({ host: '127.0.0.1', port: 0, dir: noBuild });
-    process.env.VMDECK_TOKEN = TEST_TOKEN;
+    const { own, ownBase, file } = await serverWithTokenFile('first-token-0123456789');
     try {
-      const ownBase = `http://127.0.0.1:${own.port}`;
-      const res = await fetch(`${ownBase}/login?token=first-token-0123456789`, { redirect: 'manual' });
-      const headers = { Cookie: (res.headers.get('set-cookie') ?? '').split(';')[0], 'X-Vmdeck-Csrf': (res.headers.get('location') ?? '').split('#csrf=')[1] };
+      const session = await login(ownBase, 'first-token-0123456789');
+      const headers = { Cookie: session.cookie, 'X-Vmdeck-Csrf': session.csrf };
       assert.equal((await api(ownBase, 'GET', '/api/vms', undefined, headers)).status, 200);
       writeFileSync(file, 'second-token-0123456789\n');
       await new Promise((r) => setTimeout(r, 1100));
@@ -249,16 +257,9 @@ describe("a session's consoles and event stream end with it", () => {
   });
 
   test('a new token closes the consoles and event streams opened with the old one or its sessions, with no request to notice it', { timeout: 90000 }, async () => {
-    delete process.env.VMDECK_TOKEN;
-    const file = join(sb.home, 'token');
-    writeFileSync(file, 'old-token-0123456789\n', { mode: 0o600 });
-    const own = await startServer({ host: '127.0.0.1', port: 0, dir: noBuild });
-    process.env.VMDECK_TOKEN = TEST_TOKEN;
+    const { own, ownBase, file } = await serverWithTokenFile('old-token-0123456789');
     try {
-      const ownBase = `http://127.0.0.1:${own.port}`;
-      const res = await fetch(`${ownBase}/login?token=old-token-0123456789`, { redirect: 'manual' });
-      const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0];
-      const csrf = (res.headers.get('location') ?? '').split('#csrf=')[1];
+      const { cookie, csrf } = await login(ownBase, 'old-token-0123456789');
       const open = async (query: string, headers: Record<string, string> = {}) => {
         const m = await WsClient.open(`ws://127.0.0.1:${own.port}/ws/vms/${LABEL}/monitor?${query}`, { headers });
         await m.waitFor(/\(qemu\) /, 15000);
