@@ -14,7 +14,8 @@ export default defineConfig({
   retries: 0,
   timeout: 120_000,
   expect: { timeout: 30_000 },
-  reporter: [['list']],
+  // The JSON report is what scripts/test.sh says again of a failure at the end of its output.
+  reporter: [['list'], ['json', { outputFile: '.cache/test-logs/browser.json' }]],
   outputDir: 'test-results',
   globalTeardown: './e2e/teardown.ts',
   use: {

@@ -6,11 +6,15 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 failed=()
+# Each step's output is kept too: what failed is said again at the end, in a
+# few lines a test, where a CI log's tail shows it (scripts/failures.mjs).
+LOGS=.cache/test-logs
+rm -rf "$LOGS" && mkdir -p "$LOGS"
 step() { # step NAME COMMAND...
 	local name=$1; shift
 	printf '\n=== %s\n' "$name"
 	local t0=$SECONDS
-	if "$@"; then printf '=== %s: ok (%ss)\n' "$name" $((SECONDS - t0)); else
+	if "$@" 2>&1 | tee "$LOGS/${name// /-}.log"; then printf '=== %s: ok (%ss)\n' "$name" $((SECONDS - t0)); else
 		printf '=== %s: FAILED (%ss)\n' "$name" $((SECONDS - t0)); failed+=("$name"); fi
 }
 
@@ -49,6 +53,14 @@ if [[ -f playwright.config.ts ]]; then
 fi
 
 if ((${#failed[@]})); then
+	for name in "${failed[@]}"; do
+		printf '\n=== what failed in the %s\n' "$name"
+		case $name in
+		"browser tests") node scripts/failures.mjs json "$LOGS/browser.json" ;;
+		"unit tests" | "integration tests") node scripts/failures.mjs tap "$LOGS/${name// /-}.log" ;;
+		*) tail -n 8 "$LOGS/${name// /-}.log" ;;
+		esac
+	done
 	printf '\nFAILED: %s\n' "${failed[*]}"
 	exit 1
 fi

@@ -18,7 +18,7 @@ import { wrapperArgs } from './wrapper';
 import { complaint, stripSelf } from '../lib/wrapper/complaint';
 import {
   isQemuOf, notRunning, probe, qmpCall, qmpMessage, queryRunstate, readPid,
-  qemuMessages, recordedConfig, resolveVm, runtimeLabels, runtimePaths, suspendFile, withQmp, type RuntimeStatus,
+  qemuMessages, recordedConfig, resolveVm, runtimeLabels, runtimePaths, socketTakes, suspendFile, withQmp, type RuntimePaths, type RuntimeStatus,
 } from './runtime';
 import { CD_DRIVE } from './media';
 import { pendingChanges, resumeBlocker } from './pending';
@@ -251,6 +251,15 @@ export async function requireWrapper(vm: VmInfo): Promise<void> {
   }
 }
 
+const LOCK_WAIT_MS = 10000;
+
+/** The pid of this VM's QEMU when it is up: in its pidfile, alive, its QMP socket taking connections (busy or not). */
+async function lockHolderUp(p: RuntimePaths): Promise<number | undefined> {
+  const pid = await readPid(p.pidFile);
+  if (pid === undefined || !(await isQemuOf(pid, p.dir))) return undefined;
+  return (await socketTakes(p.qmp)) ? pid : undefined;
+}
+
 async function startVmNow(labelOrPath: string, opts: StartOptions): Promise<VmInfo> {
   const vm = await resolveVm(labelOrPath);
   const console = (opts.console ?? vm.console ?? '').toUpperCase();
@@ -261,18 +270,21 @@ async function startVmNow(labelOrPath: string, opts: StartOptions): Promise<VmIn
   await requireWrapper(vm);
   // The wrapper refuses KVM where the probe found it does not run guests: probe first.
   if (vm.accelerator.toUpperCase() === 'KVM') await kvmVerdict();
-  const { code, stderr } = await runWrapper(startVmArgs(vm, opts), 60000);
+  const p = runtimePaths(vm.label);
+  let { code, stderr } = await runWrapper(startVmArgs(vm, opts), 60000);
+  // Refused for the lock (3): by a QEMU that is up, the VM runs. One that
+  // is still starting, or is exiting (a Start clicked as the console says
+  // the VM stopped: QEMU has closed its sockets, not yet let go of the
+  // lock), is waited for and the start tried again.
+  for (const deadline = Date.now() + LOCK_WAIT_MS; code === 3 && (await lockHolderUp(p)) === undefined && Date.now() < deadline;) {
+    await sleep(200);
+    ({ code, stderr } = await runWrapper(startVmArgs(vm, opts), 60000));
+  }
   taskOutput(stderr);
   taskLabel(vm.label);
-  const p = runtimePaths(vm.label);
   if (code === 3) {
     if (!opts.reuse) {
-      // The other start may still be on its way to writing the pidfile.
-      let pid = await readPid(p.pidFile);
-      for (let i = 0; pid === undefined && i < 50; i++) {
-        await sleep(100);
-        pid = await readPid(p.pidFile);
-      }
+      const pid = (await lockHolderUp(p)) ?? (await readPid(p.pidFile));
       throw conflict(`label: VM '${vm.label}' is already running (pid ${pid ?? '?'})`, 'label');
     }
   } else if (code !== 0) {

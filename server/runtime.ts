@@ -3,6 +3,7 @@
 // remembered between calls; the directory and /proc are the truth.
 import { lstat, readdir, readFile, realpath, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { createConnection } from 'node:net';
 import { RESERVED_LABELS } from '../lib/spec';
 import type { Pending, VmInfo, VmRuntime, VmState } from '../lib/vm';
 import { conflict, VmdeckError } from './errors';
@@ -185,6 +186,17 @@ export function within<T>(p: Promise<T>, ms: number, message: string): Promise<T
 }
 
 /** query-status on qmp.sock; undefined when QMP does not answer in time. */
+/** Whether a UNIX socket takes a connection now (closed again at once): its server is up, however busy. */
+export function socketTakes(path: string, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createConnection(path);
+    const done = (up: boolean) => { clearTimeout(t); sock.destroy(); resolve(up); };
+    const t = setTimeout(() => done(false), timeoutMs);
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
+}
+
 export async function queryRunstate(qmpPath: string, timeoutMs = 3000): Promise<string | undefined> {
   let c: QmpClient | undefined;
   try {

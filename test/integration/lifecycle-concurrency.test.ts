@@ -1,7 +1,9 @@
 // Two starts at once make one QEMU; a VM started by hand with its wrapper,
 // from a base vmdeck is not told about, is found and cancelled by vmdeck.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { VmInfo } from '../../lib/vm';
@@ -120,4 +122,33 @@ test('a VM started by running its wrapper by hand is seen starting, listed, and 
   assert.equal((await vmStatus(byHand)).state, 'stopped');
   const stopped = await recorder.next((e) => e.label === 'byhand' && e.state === 'stopped', 3000, 0);
   assert.equal(stopped.previous, 'running');
+});
+
+test('a Start as QEMU exits (its console closed, its lock not yet let go) waits for it, then starts; an up QEMU is still "already running"', async () => {
+  await startVm('twice', { reuse: true });
+  const rundir = join(sb.run, 'twice');
+  // Real: the console closes as QEMU quits, and the Start comes at once (the dashboard's "VM stopped" banner).
+  const serial = createConnection(join(rundir, 'serial.sock'));
+  await once(serial, 'connect');
+  const closed = once(serial, 'close');
+  const stopping = stopVm('twice', { mode: 'force' });
+  await closed;
+  const restarted = await startVm('twice');
+  await stopping;
+  assert.equal(restarted.state, 'running');
+  assert.deepEqual(qemuPids(sb.run, 'twice'), [restarted.pid]);
+  // Held for a whole second past the stop (a QEMU slow to exit: no pidfile, the lock still held): waited for.
+  await stopVm('twice', { mode: 'force' });
+  const holder = spawn('flock', [join(rundir, 'lock'), 'sleep', '1.5'], { stdio: 'ignore' });
+  const letGo = once(holder, 'exit');
+  await waitFor('the lock to be held', () => spawnSync('flock', ['-n', join(rundir, 'lock'), 'true']).status === 1, 3000);
+  const t0 = Date.now();
+  const late = await startVm('twice');
+  assert.ok(Date.now() - t0 >= 500, `started ${Date.now() - t0} ms in: before the holder let go?`);
+  assert.equal(late.state, 'running');
+  await letGo;
+  // An up QEMU holds it: refused as before, without the wait.
+  const t1 = Date.now();
+  await assert.rejects(startVm('twice'), { status: 409, message: `label: VM 'twice' is already running (pid ${late.pid})` });
+  assert.ok(Date.now() - t1 < 3000, `refused after ${Date.now() - t1} ms`);
 });
