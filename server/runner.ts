@@ -18,14 +18,14 @@ import { wrapperArgs } from './wrapper';
 import { complaint, stripSelf } from '../lib/wrapper/complaint';
 import {
   isQemuOf, notRunning, probe, qmpCall, qmpMessage, queryRunstate, readPid,
-  qemuMessages, recordedConfig, resolveVm, runtimeLabels, runtimePaths, socketTakes, suspendFile, withQmp, type RuntimePaths, type RuntimeStatus,
+  qemuMessages, recordedConfig, removeRuntimeDir, resolveVm, runtimeLabels, runtimePaths, socketTakes, suspendFile, withQmp, type RuntimePaths, type RuntimeStatus,
 } from './runtime';
 import { CD_DRIVE } from './media';
 import { pendingChanges, resumeBlocker } from './pending';
 import { trustedRunRoot } from './paths';
 import { progressOf } from './progress';
 import { recordText } from './enumerate-cache';
-import { enumerateFound, filterVmstate, readVmInfo, SLICE, yieldToLoop } from './store';
+import { deleteVmFiles, enumerateFound, filterVmstate, readVmInfo, SLICE, yieldToLoop } from './store';
 import { task, taskFailed, taskLabel, taskOutput } from './tasks';
 
 export type { RuntimeStatus } from './runtime';
@@ -304,6 +304,28 @@ async function startVmNow(labelOrPath: string, opts: StartOptions): Promise<VmIn
   // The wrapper keeps a used state file as .resumed; once QEMU runs from it, it is only disk space.
   if (resuming) await Promise.all([rm(resumed, { force: true }), rm(`${suspendFile(vm.dir, vm.label)}.cd`, { force: true })]);
   return (await withStatus([vm]))[0];
+}
+
+// --- delete -----------------------------------------------------------------
+
+export interface Deleted {
+  deleted: string;
+  /** The first disk's copy, kept (moved aside) when the disks are not deleted. */
+  keptDisk?: string;
+  keptDisks?: string[];
+}
+
+/**
+ * Deletes a stopped VM (or a suspended one: no QEMU runs, its saved state
+ * goes with it): its runtime dir and logs first (that dir names the config),
+ * then its files; its disks are kept, moved aside, unless deleteDisks.
+ */
+export async function deleteVm(label: string, deleteDisks: boolean): Promise<Deleted> {
+  const [vm] = await withStatus([await resolveVm(label)]);
+  if (vm.state !== 'stopped' && vm.state !== 'suspended') throw conflict(`label: VM '${vm.label}' is ${vm.state}; stop it before deleting it`, 'label');
+  await removeRuntimeDir(vm);
+  const { keptDisk, keptDisks } = await deleteVmFiles(vm, deleteDisks);
+  return { deleted: vm.label, ...(keptDisk ? { keptDisk } : {}), ...(keptDisks.length ? { keptDisks } : {}) };
 }
 
 // --- stop -------------------------------------------------------------------

@@ -27,6 +27,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   nic: () => import('./nic'),
   cd: () => import('./cd'),
   clone: () => import('./clone'),
+  delete: () => import('./delete'),
   tasks: () => import('./tasks'),
   stats: () => import('./stats'),
   type: () => import('./type'),
@@ -40,7 +41,7 @@ export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
 
 /** The commands that take a target host (--host H, LABEL@H, user@host), and whether their first argument is a label. */
 const TARGETED: Record<string, boolean> = {
-  start: true, console: true, monitor: true, cancel: true, snapshot: true, media: true,
+  start: true, console: true, monitor: true, cancel: true, snapshot: true, media: true, delete: true,
   list: false, enumerate: false, check: false, net: false, 'create-conf': false,
 };
 

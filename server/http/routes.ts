@@ -23,11 +23,11 @@ import { autostartVms, setAutostart, unitStatus, vmAutostart } from '../autostar
 import { changeMedia, ejectMedia, queryMedia } from '../media';
 import { listMedia, uploadMedia } from '../media-library';
 import { cancelSwitch, createSwitch, listSwitches, switchInfo } from '../net';
-import { applyStatus, startVm, stopVm, vmStatus, withStatus, type StartOptions, type StopMode } from '../runner';
-import { removeRuntimeDir, resolveVm, runtimeFacts } from '../runtime';
+import { applyStatus, deleteVm, startVm, stopVm, vmStatus, withStatus, type StartOptions, type StopMode } from '../runner';
+import { resolveVm, runtimeFacts } from '../runtime';
 import { screenshot } from '../screen';
 import { deleteSnapshot, listSnapshots, loadSnapshot, saveSnapshot } from '../snapshots';
-import { createVm, deleteVmFiles, enumerate, filterVmstate, previewVm, readVmFiles, wrapperCheck, wrapperPrint, type CreateRequest } from '../store';
+import { createVm, enumerate, filterVmstate, previewVm, readVmFiles, wrapperCheck, wrapperPrint, type CreateRequest } from '../store';
 import { loadCatalog } from '../templates';
 import { startCliSession } from '../ws/consoles';
 import { streamEvents } from './events';
@@ -325,15 +325,9 @@ export function apiRoutes(): Router {
       return new Json(201, { ...o, vm: await vmWithStatus(o.vm.label) });
     })
     .add('DELETE', '/api/vms/:label', async (r) => {
-      const vm = await vmWithStatus(r.params.label);
-      // A suspended VM runs no QEMU: deleting it drops its saved state with its files.
-      if (vm.state !== 'stopped' && vm.state !== 'suspended') throw conflict(`label: VM '${vm.label}' is ${vm.state}; stop it before deleting it`, 'label');
       const disks = r.query.get('disks');
       if (disks !== null && disks !== 'delete' && disks !== 'keep') throw badInput('disks', `disks: '${disks}' is not one of delete, keep`);
-      // Its logs go with it (the runtime dir names the config, so that comes first).
-      await removeRuntimeDir(vm);
-      const { keptDisk, keptDisks } = await deleteVmFiles(vm, disks === 'delete');
-      return { deleted: vm.label, ...(keptDisk ? { keptDisk } : {}), ...(keptDisks.length ? { keptDisks } : {}) };
+      return deleteVm(r.params.label, disks === 'delete');
     })
     .add('POST', '/api/vms/:label/start', async (r) => {
       const vm = await resolveVm(r.params.label);

@@ -1,0 +1,22 @@
+// vmdeck delete: a stopped VM's files, as the dashboard's Delete (DELETE /api/vms/:label).
+import { deleteVm } from '../runner';
+import { parseArgs, UsageError, type Io } from './args';
+
+export const usage = `vmdeck delete L [--disks] [--json]
+                                         a stopped VM's config, wrapper, seeds and logs; its
+                                         disks are kept beside it unless --disks`;
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  const p = parseArgs(argv, [], ['disks', 'json']);
+  const [label, ...extra] = p.positional;
+  if (!label) throw new UsageError('give the label of the VM to delete');
+  if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
+  const o = await deleteVm(label, p.flags.has('disks'));
+  if (p.flags.has('json')) {
+    io.out(`${JSON.stringify(o, null, 2)}\n`);
+    return 0;
+  }
+  io.out(`VM '${o.deleted}' deleted${p.flags.has('disks') ? ' with its disks' : ''}\n`);
+  for (const kept of o.keptDisks ?? []) io.out(`  its disk is kept as ${kept}\n`);
+  return 0;
+}
