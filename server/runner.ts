@@ -25,7 +25,7 @@ import { pendingChanges, resumeBlocker } from './pending';
 import { trustedRunRoot } from './paths';
 import { progressOf } from './progress';
 import { recordText } from './enumerate-cache';
-import { deleteVmFiles, enumerateFound, filterVmstate, readVmInfo, SLICE, yieldToLoop } from './store';
+import { deleteVmFiles, enumerateFound, filterVmstate, readVmInfo, SLICE, yieldToLoop, type SkippedConfig } from './store';
 import { task, taskFailed, taskLabel, taskOutput } from './tasks';
 
 export type { RuntimeStatus } from './runtime';
@@ -89,9 +89,9 @@ export async function withStatus(vms: VmInfo[]): Promise<VmInfo[]> {
  * no runtime directory before the walk or after it: a suspend puts the
  * saved state in place while QEMU runs, so none came meanwhile.
  */
-export async function enumerateRecords(baseList: string[], vmstate?: string): Promise<string[]> {
+export async function enumerateRecords(baseList: string[], vmstate?: string, skipped?: SkippedConfig): Promise<string[]> {
   const before = (await liveLabels()).live;
-  const found = filterVmstate(await enumerateFound(baseList), vmstate);
+  const found = filterVmstate(await enumerateFound(baseList, skipped), vmstate);
   if (found.length === 0) return [];
   const { root, live } = await liveLabels();
   const probed = await withStatus(found.filter((f) => live.has(f.label)).map((f) => f.info()));

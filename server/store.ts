@@ -311,10 +311,18 @@ export async function enumerate(baseList = bases()): Promise<VmInfo[]> {
   return (await enumerateFound(baseList)).map((f) => f.info());
 }
 
-/** enumerate, each VM's facts read only when asked (FoundVm). */
-export async function enumerateFound(baseList = bases()): Promise<FoundVm[]> {
+/** A config that ENUMERATE leaves out although it may be meant as a VM, and why. */
+export type SkippedConfig = (config: string, why: string) => void;
+
+/**
+ * enumerate, each VM's facts read only when asked (FoundVm). skipped hears
+ * of each config left out that is not marked so (unreadable, bash failing on
+ * it, a label that another config has already).
+ */
+export async function enumerateFound(baseList = bases(), skipped?: SkippedConfig): Promise<FoundVm[]> {
   const found: FoundVm[] = [];
-  const seen = new Set<string>();
+  /** Each label's config, the first found. */
+  const seen = new Map<string, string>();
   const root = cacheRoot();
   if (root !== cacheLoadedFrom) {
     cacheLoadedFrom = root;
@@ -342,15 +350,21 @@ export async function enumerateFound(baseList = bases()): Promise<FoundVm[]> {
       try {
         entry = readEntrySync(c);
         if (entry === undefined) entry = await readEntry(c);
-      } catch {
+      } catch (e) {
         entry = null; // unreadable or vanished while we looked: not a VM we can show
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') skipped?.(c, (e as Error).message.replace(`${c}: `, ''));
       }
       entries.push(entry);
     }
     for (const [i, entry] of entries.entries()) {
-      if (!entry || seen.has(entry.label)) continue;
-      seen.add(entry.label);
+      if (!entry) continue;
       const config = configs[i];
+      const first = seen.get(entry.label);
+      if (first !== undefined) {
+        skipped?.(config, `label '${entry.label}' is taken by ${first} (the first found wins)`);
+        continue;
+      }
+      seen.set(entry.label, config);
       const suspends = dirsSeen.get(config.slice(0, config.lastIndexOf('/')))!.suspends;
       found.push(new FoundVm(entry, config, suspends.length > 0 && suspends.includes(`${entry.label}.suspend`)));
     }

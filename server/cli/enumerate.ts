@@ -6,7 +6,7 @@ import type { VmInfo } from '../../lib/vm';
 import { loadMacmap } from '../macmap';
 import { bases } from '../paths';
 import { enumerateRecords, withStatus } from '../runner';
-import { enumerate, filterVmstate } from '../store';
+import { enumerateFound, filterVmstate } from '../store';
 import { flagString, parseArgs, type Io } from './args';
 
 export const usage = `vmdeck enumerate [--base DIR%DIR…] [--vmstate=S%S…|all] [--json|--ctys [--title]]
@@ -21,13 +21,15 @@ export async function run(argv: string[], io: Io): Promise<number> {
   // A base asked for by name that is not there is a typo more often than an empty base.
   for (const b of given) if (!existsSync(b)) io.err(`vmdeck enumerate: warning: base '${b}' does not exist\n`);
   const baseList = base ? given : bases(io.env as NodeJS.ProcessEnv);
+  // Said on stderr in every format: what is left out, and why (stdout stays the list).
+  const skipped = (config: string, why: string) => io.err(`vmdeck enumerate: warning: skipped ${config}: ${why}\n`);
   if (p.flags.has('json') && !p.flags.has('ctys')) {
     // JSON.stringify(list, null, 2), made of each VM's record: a stopped VM's as ENUMERATE kept it.
-    const records = await enumerateRecords(baseList, flagString(p, 'vmstate'));
+    const records = await enumerateRecords(baseList, flagString(p, 'vmstate'), skipped);
     io.out(records.length ? `[\n${records.join(',\n')}\n]\n` : '[]\n');
     return 0;
   }
-  const list = await withStatus(filterVmstate(await enumerate(baseList), flagString(p, 'vmstate')));
+  const list = await withStatus(filterVmstate((await enumerateFound(baseList, skipped)).map((f) => f.info()), flagString(p, 'vmstate')));
   if (!p.flags.has('json')) {
     for (const v of list) for (const w of v.warnings ?? []) io.err(`vmdeck enumerate: warning: ${v.label}: ${w}\n`);
   }

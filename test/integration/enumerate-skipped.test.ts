@@ -1,0 +1,51 @@
+// What ENUMERATE leaves out is said: a config bash fails on, and a label
+// found a second time (the first found wins), each in a warning line on
+// stderr naming the config, in every output format; a config marked to be
+// ignored is left out without a word, as ctys does.
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { sandbox } from '../helpers/guest';
+import { vmdeck } from '../helpers/lifecycle';
+
+const sb = sandbox('enumskip');
+// Inside the sandbox's root, which its cleanup removes.
+const second = join(sb.home, '..', 'second');
+// TCG pinned: nothing here runs, and the host's KVM probe would only add its seconds (default-path.test.ts runs it).
+const env = { ...sb.env, VMDECK_BASES: second, ACCELERATOR: 'QEMU' };
+const vms = join(sb.home, 'vms');
+
+before(async () => {
+  const made = await vmdeck(['create-conf', '--label', 'web', '--auto-all', '--no-create-image'], env);
+  assert.equal(made.code, 0, made.stderr);
+  // The same VM copied by hand into the second base: the same label twice.
+  mkdirSync(second, { recursive: true });
+  cpSync(join(vms, 'web'), join(second, 'web'), { recursive: true });
+  const text = readFileSync(join(vms, 'web', 'web.ctys'), 'utf8');
+  // A config that bash stops on (a ctys config is bash).
+  mkdirSync(join(vms, 'broken'));
+  writeFileSync(join(vms, 'broken', 'broken.ctys'), text.replaceAll('web', 'broken').replace(/^LABEL=.*$/m, '$&\nexit 3'));
+  // One its owner marked to be left out.
+  mkdirSync(join(vms, 'hidden'));
+  writeFileSync(join(vms, 'hidden', 'hidden.ctys'), `#@#MAGICID-IGNORE\n${text.replaceAll('web', 'hidden')}`);
+});
+
+after(() => sb.cleanup());
+
+test('enumerate says what it skipped and why, on stderr, whatever the format; the list is the rest', async () => {
+  const expected = [
+    `vmdeck enumerate: warning: skipped ${join(vms, 'broken', 'broken.ctys')}: bash could not evaluate the config: it exited with status 3`,
+    `vmdeck enumerate: warning: skipped ${join(second, 'web', 'web.ctys')}: label 'web' is taken by ${join(vms, 'web', 'web.ctys')} (the first found wins)`,
+  ];
+  const table = await vmdeck(['enumerate'], env);
+  assert.equal(table.code, 0, table.stderr);
+  assert.deepEqual(table.stderr.trim().split('\n').sort(), [...expected].sort());
+  assert.deepEqual(table.stdout.trim().split('\n').slice(1).map((l) => l.split(/\s+/)[0]), ['web']);
+  assert.match(table.stdout, new RegExp(`${join(vms, 'web', 'web.ctys')}\\n$`));
+  // The second run reads from ENUMERATE's cache: the same said again.
+  const json = await vmdeck(['enumerate', '--json'], env);
+  assert.equal(json.code, 0, json.stderr);
+  assert.deepEqual(json.stderr.trim().split('\n').sort(), [...expected].sort());
+  assert.deepEqual(JSON.parse(json.stdout).map((v: { label: string; config: string }) => [v.label, v.config]), [['web', join(vms, 'web', 'web.ctys')]]);
+});
