@@ -133,6 +133,8 @@ export interface Preview {
   files: Record<string, string>;
   argv: string[];
   spec?: Record<string, unknown>;
+  /** Made as asked, likely not as meant (an unattended account nobody can log in to). */
+  warnings?: string[];
 }
 
 /** POST /api/vms/:label/start; instmode true is the config's own install mode. */

@@ -101,7 +101,14 @@ test('"Automate the install": the review shows the cloud-init seed files, withou
   await expect(panel).not.toContainText(hash);
   await page.getByRole('tab', { name: 'seeded.ctys' }).click();
   await expect(panel).toContainText("SEEDIMAGE='seeded.seed.iso'");
+  await expect(page.locator('[data-warning]')).toHaveCount(0);
   await shot(page, 'wizard-unattended-review');
+  // Neither key nor password: the review says that nobody could log in, before anything is made.
+  await page.getByRole('list', { name: 'Steps' }).getByRole('button', { name: /Automate the install/ }).click();
+  await page.locator('#f-sshKey').fill('');
+  await page.locator('#f-passwordHash').fill('');
+  await page.getByRole('list', { name: 'Steps' }).getByRole('button', { name: /Review/ }).click();
+  await expect(page.locator('[data-warning]')).toHaveText("unattended: the account 'alice' gets neither an SSH key (SSHKEY) nor a password (PASSWORD_HASH): nobody can log in to the installed system");
 });
 
 test('"Build a Debian system": the review shows the debootstrap VM\'s config before anything is built', async ({ page }) => {

@@ -345,6 +345,17 @@ export function kickstartError(text: string): string | null {
  * rendered from: a KERNEL install of a preseed boots the initrd with the
  * preseed added, and both KERNEL installs get the installer's options.
  */
+/**
+ * What an unattended install's account lacks to be logged in to: with
+ * neither an SSH key nor a password hash, the seeds lock it (and root), so
+ * nobody can log in to the installed system. Said, not refused: a seed may
+ * be meant for a first boot that another tool finishes.
+ */
+export function accountWarning(spec: Pick<VmSpec, 'unattended' | 'vmUser' | 'sshKey' | 'passwordHash'>): string | null {
+  if (!spec.unattended || spec.sshKey || spec.passwordHash) return null;
+  return `unattended: the account '${spec.vmUser || DEFAULT_VMUSER}' gets neither an SSH key (SSHKEY) nor a password (PASSWORD_HASH): nobody can log in to the installed system`;
+}
+
 export function seedPlan(input: SeedInput): { spec: VmSpec; plan: SeedPlan } | null {
   const { spec } = input;
   if (!spec.unattended) return null;

@@ -16,7 +16,7 @@ import { LABEL_RE, labelError, MAC_RE, parseSpec, UUID_RE, type VmSpec, type VmS
 import type { VmInfo } from '../lib/vm';
 import { renderWrapper } from '../lib/wrapper';
 import { complaint, stripSelf } from '../lib/wrapper/complaint';
-import { redactSeed, seedName, seedPlan, SSH_KEY_RE, type SeedPlan } from '../lib/seeds';
+import { accountWarning, redactSeed, seedName, seedPlan, SSH_KEY_RE, type SeedPlan } from '../lib/seeds';
 import { checkSeedSources, removePxeTree, writeSeeds } from './seeds';
 import { buildDebootstrapDisk } from './debootstrap';
 import { debianSuite, debootstrapBootFiles, debootstrapValues } from '../lib/debootstrap';
@@ -635,6 +635,8 @@ export interface Created {
   imageCreated: boolean;
   /** What the wrapper's --check says would stop the new VM from starting (a missing kernel, …), or null. */
   problem: string | null;
+  /** What is made as asked but likely not as meant (an unattended account nobody can log in to). */
+  warnings: string[];
 }
 
 /** A create's temporary directory: `.<LABEL>.tmp-<PID>-XXXXXX`, beside its target. */
@@ -811,7 +813,7 @@ async function createVmNow(req: CreateRequest): Promise<Created> {
     }
     const vm = await readVmInfo(join(target, ctysName));
     if (!vm) throw new VmdeckError(500, `${target}: the new config could not be read back`);
-    return { vm, spec, kept, imageCreated, problem: await wrapperCheck(vm, [], vm.accelerator) };
+    return { vm, spec, kept, imageCreated, problem: await wrapperCheck(vm, [], vm.accelerator), warnings: specWarnings(spec) };
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     if (madeOutside) {
@@ -831,7 +833,11 @@ export interface Preview {
   spec: VmSpec;
   files: Record<string, string>;
   argv: string[];
+  /** As Created's: the review says them before anything is made. */
+  warnings: string[];
 }
+
+const specWarnings = (spec: VmSpec): string[] => [accountWarning(spec)].filter((w): w is string => w !== null);
 
 /** The files and QEMU command a create would produce; writes nothing that stays. */
 export async function previewVm(req: CreateRequest): Promise<Preview> {
@@ -856,6 +862,7 @@ export async function previewVm(req: CreateRequest): Promise<Preview> {
       spec: { ...spec, passwordHash: spec.passwordHash ? '(not shown)' : '' },
       files: { [`${spec.label}.ctys`]: files.ctys, [`${spec.label}.sh`]: files.wrapper, ...seedFiles },
       argv: argv.map((a) => a.split(dir).join(target)),
+      warnings: specWarnings(spec),
     };
   } finally {
     await rm(tmp, { recursive: true, force: true });

@@ -560,6 +560,9 @@ export function ReviewStep({ spec, preview, checking, error, errorStepTitle, goT
             Nothing is written yet. <b className="text-fg">Create</b> writes these files to <span className="font-mono">{label}/</span>
             {spec.disk && spec.disk === `${spec.label}.${spec.diskFormat ?? 'qcow2'}` ? <> and makes the disk image <span className="font-mono">{spec.disk}</span></> : null}.
           </p>
+          {preview.warnings?.map((w) => (
+            <p key={w} role="status" data-warning className="rounded border border-amber-500/40 px-2 py-1.5 text-xs text-amber-700 dark:text-amber-300">{w}</p>
+          ))}
           <div role="tablist" aria-label="Generated files" className="flex gap-0.5 border-b border-line">
             {tabs.map((name, i) => (
               <button

@@ -152,7 +152,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     progress: (line) => io.err(`${line}\n`),
   }).catch((e: unknown) => { throw inUserWords(e, env); });
   if (p.flags.has('json')) {
-    io.out(`${JSON.stringify({ vm: created.vm, kept: created.kept, imageCreated: created.imageCreated, problem: created.problem }, null, 2)}\n`);
+    io.out(`${JSON.stringify({ vm: created.vm, kept: created.kept, imageCreated: created.imageCreated, problem: created.problem, warnings: created.warnings }, null, 2)}\n`);
   } else {
     const { vm } = created;
     io.out(`created VM '${vm.label}' in ${vm.dir}\n  config:  ${vm.config}\n  wrapper: ${vm.wrapper}\n`);
@@ -164,6 +164,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     for (const k of created.kept) io.out(`  kept:    ${k}\n`);
     // Written as asked, but it will not start as it is: say why now, not at the first start.
     if (created.problem) io.err(`vmdeck create-conf: warning: ${created.problem}\n`);
+    for (const w of created.warnings) io.err(`vmdeck create-conf: warning: ${w}\n`);
     // By label only where vmdeck looks (its bases); elsewhere by its config's path.
     const found = bases(env as NodeJS.ProcessEnv).some((b) => resolve(b) === dirname(vm.dir) || resolve(b) === vm.dir);
     // Ready to paste, whatever the base's path holds.

@@ -216,7 +216,7 @@ export function apiRoutes(): Router {
     .add('POST', '/api/vms/preview', async (r) => {
       const { start: _s, ...request } = createRequest(await r.body());
       const preview = await previewVm(request);
-      return { spec: preview.spec, files: preview.files, argv: preview.argv };
+      return { spec: preview.spec, files: preview.files, argv: preview.argv, warnings: preview.warnings };
     })
     .add('POST', '/api/vms', async (r) => {
       const { start: startOption, ...request } = createRequest(await r.body());
@@ -232,7 +232,7 @@ export function apiRoutes(): Router {
         }
       }
       return new Json(201, {
-        vm: await vmWithStatus(created.vm.label), kept: created.kept, imageCreated: created.imageCreated, problem: created.problem,
+        vm: await vmWithStatus(created.vm.label), kept: created.kept, imageCreated: created.imageCreated, problem: created.problem, warnings: created.warnings,
         ...(startError ? { startError } : {}),
       });
     })

@@ -96,6 +96,20 @@ test('kickstart: an OEMDRV volume with ks.cfg that passes the check of its comma
   assert.equal(isoVolume(readFileSync(join(dir, 'ks1.seed.iso')))?.label, 'OEMDRV');
 });
 
+test('an account with neither a key nor a password: made, and said at once (CLI, preview), as nobody could log in', async () => {
+  const r = await vmdeck(['create-conf', '--label', 'nokey1', '--auto-all', '--unattended=cloud-init', 'VMUSER=bob']);
+  assert.equal(r.code, 0, r.stderr);
+  const warning = "unattended: the account 'bob' gets neither an SSH key (SSHKEY) nor a password (PASSWORD_HASH): nobody can log in to the installed system";
+  assert.ok(r.stderr.split('\n').includes(`vmdeck create-conf: warning: ${warning}`), r.stderr);
+  assert.ok(existsSync(join(vmDir('nokey1'), 'nokey1.seed.iso')), 'made as asked');
+  // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
+  assert.deepEqual((await previewVm({ label: 'nokey2', env: { ACCELERATOR: 'QEMU', UNATTENDED: 'kickstart', VMUSER: 'bob' } })).warnings, [warning]);
+  // Either one is a way in.
+  assert.deepEqual((await previewVm({ label: 'nokey2', env: { ACCELERATOR: 'QEMU', UNATTENDED: 'preseed', SSHKEY: key } })).warnings, []);
+  assert.deepEqual((await previewVm({ label: 'nokey2', env: { ACCELERATOR: 'QEMU', UNATTENDED: 'cloud-init', PASSWORD_HASH: HASH } })).warnings, []);
+  assert.deepEqual((await previewVm({ label: 'nokey2', env: { ACCELERATOR: 'QEMU' } })).warnings, [], 'no unattended install, no account');
+});
+
 test('a seed with a malformed key, a plain password or an unknown kind: one line naming the option, nothing written', async () => {
   const before = readdirSync(join(sb.home, 'vms')).sort();
   const cases: [string[], string][] = [
