@@ -55,6 +55,16 @@ export function quoted(v: unknown): string {
 const word = (re: RegExp, hint: string) =>
   z.string({ error: 'must be text' }).refine((s) => re.test(s), { error: (i) => `${quoted(i.input)} ${hint}` });
 
+/** A zone of the IANA database as the JavaScript engine has it (an alias such as US/Pacific too): the same in the server and the browser. */
+function knownTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const enumOf = <T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: (i) => `${quoted(i.input)} is not one of ${values.map((v) => (v === '' ? "'' (the machine's default)" : v)).join(', ')}` });
 
@@ -185,7 +195,8 @@ export const VmSpecSchema = z.object({
   passwordHash: z.string({ error: 'must be text' }).refine((h) => h === '' || PASSWORD_HASH_RE.test(h), {
     error: 'is not a crypt(3) password hash (make one with: openssl passwd -6); a plain password is not taken',
   }).default(''),
-  timezone: word(new RegExp(`^$|${TIMEZONE_RE.source}`), 'is not a time zone like Europe/Berlin or Etc/UTC').default(''),
+  timezone: word(new RegExp(`^$|${TIMEZONE_RE.source}`), 'is not a time zone like Europe/Berlin or Etc/UTC')
+    .refine((s) => s === '' || knownTimeZone(s), { error: (i) => `${quoted(i.input)} is no time zone of the IANA database (like Europe/Berlin or Etc/UTC)` }).default(''),
   mirror: word(/^$|^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~\/-]*)?$/, 'is not a package mirror URL like http://deb.debian.org/debian').default(''),
   targetDisk: word(/^$|^\/dev\/[a-z0-9]+$/, 'is not a disk device like /dev/vda').default(''),
   seedImage: path('seed volume').default(''),

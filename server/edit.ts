@@ -19,6 +19,7 @@ import { recordPending } from './pending';
 import { vmStatus } from './runner';
 import { resolveVm } from './runtime';
 import { enumerate, keepCopy, stamp, wrapperCheck } from './store';
+import { machineError } from './qemu-machines';
 
 /** One variable as the change writes it: its line now and before (null: added at the end). */
 export interface WrittenLine {
@@ -65,6 +66,12 @@ export async function editVm(labelOrPath: string, values: Record<string, unknown
   }
   const together = checkTogether(specFromVars(vars), changes);
   if (together) throw badInput(together.field, together.error);
+  // A machine type this QEMU has (create checks it the same way).
+  if (changes.some((c) => c.field === 'machine' || c.field === 'qemu')) {
+    const next = { ...specFromVars(vars), ...Object.fromEntries(changes.map((c) => [c.field, c.value])) } as { qemu?: string; machine?: string };
+    const wrong = await machineError(String(next.qemu ?? ''), String(next.machine ?? ''));
+    if (wrong) throw badInput('machine', wrong);
+  }
   // As create refuses it: two VMs with one MAC clash on a network, and in ctys's ENUMERATE.
   const mac = changes.find((c) => c.field === 'mac' && typeof c.value === 'string' && c.value !== '');
   if (mac) {

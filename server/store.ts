@@ -16,6 +16,7 @@ import { LABEL_RE, labelError, MAC_RE, parseSpec, UUID_RE, type VmSpec, type VmS
 import type { VmInfo } from '../lib/vm';
 import { renderWrapper } from '../lib/wrapper';
 import { complaint, stripSelf } from '../lib/wrapper/complaint';
+import { machineError } from './qemu-machines';
 import { accountWarning, redactSeed, seedName, seedPlan, SSH_KEY_RE, type SeedPlan } from '../lib/seeds';
 import { checkSeedSources, removePxeTree, writeSeeds } from './seeds';
 import { buildDebootstrapDisk } from './debootstrap';
@@ -564,6 +565,11 @@ export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; o
   if (template.defaults.arch && spec.arch !== template.defaults.arch && origin.machine === 'template') {
     throw badInput('machine', `machine: template ${template.id}'s machine '${spec.machine}' is for ${template.defaults.arch}; give the machine (and CPU) for ${spec.arch}, or take a template for ${spec.arch}`);
   }
+  // A machine type the template did not choose: one this QEMU has, or it would refuse it at every start.
+  if (origin.machine !== 'template') {
+    const wrong = await machineError(spec.qemu, spec.machine);
+    if (wrong) throw badInput('machine', wrong);
+  }
   // QEMU would refuse it at start ("Cannot allocate memory"), or the host would swap itself to a halt.
   const hostMiB = Math.floor(totalmem() / 1048576);
   if (spec.memsize > hostMiB) {
@@ -813,7 +819,7 @@ async function createVmNow(req: CreateRequest): Promise<Created> {
     }
     const vm = await readVmInfo(join(target, ctysName));
     if (!vm) throw new VmdeckError(500, `${target}: the new config could not be read back`);
-    return { vm, spec, kept, imageCreated, problem: await wrapperCheck(vm, [], vm.accelerator), warnings: specWarnings(spec) };
+    return { vm, spec, kept, imageCreated, problem: await wrapperCheck(vm, [], vm.accelerator), warnings: await specWarnings(spec, vm.dir) };
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     if (madeOutside) {
@@ -837,7 +843,16 @@ export interface Preview {
   warnings: string[];
 }
 
-const specWarnings = (spec: VmSpec): string[] => [accountWarning(spec)].filter((w): w is string => w !== null);
+/** What a create says of a VM made as asked but likely not as meant; dir is where the VM's relative paths point. */
+async function specWarnings(spec: VmSpec, dir: string): Promise<string[]> {
+  const said = [accountWarning(spec)];
+  // Its boot medium is checked by the wrapper (problem); the install's only when it is started.
+  const installCd = (spec.instmode === 'CD' || spec.instmode === 'DVD') && spec.bootmode !== spec.instmode && spec.instSrcCdrom !== '';
+  if (installCd && !(await exists(resolve(dir, spec.instSrcCdrom)))) {
+    said.push(`INSTSRCCDROM: ISO image '${spec.instSrcCdrom}' does not exist: the install (vmdeck start ${spec.label} --instmode) cannot start until it does`);
+  }
+  return said.filter((w): w is string => w !== null);
+}
 
 /** The files and QEMU command a create would produce; writes nothing that stays. */
 export async function previewVm(req: CreateRequest): Promise<Preview> {
@@ -862,7 +877,7 @@ export async function previewVm(req: CreateRequest): Promise<Preview> {
       spec: { ...spec, passwordHash: spec.passwordHash ? '(not shown)' : '' },
       files: { [`${spec.label}.ctys`]: files.ctys, [`${spec.label}.sh`]: files.wrapper, ...seedFiles },
       argv: argv.map((a) => a.split(dir).join(target)),
-      warnings: specWarnings(spec),
+      warnings: await specWarnings(spec, target),
     };
   } finally {
     await rm(tmp, { recursive: true, force: true });

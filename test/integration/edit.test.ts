@@ -108,6 +108,25 @@ test("a MAC another VM has is refused as create refuses it, in the CLI and the A
   assert.equal(own.status, 200, own.text);
 });
 
+test('a machine type this QEMU lacks is refused when written (create-conf, vmdeck set, PATCH), not at the next start; nothing is written', async () => {
+  const said = "'q99' is not a machine type of qemu-system-x86_64 (such as pc, q35, microvm; qemu-system-x86_64 -machine help lists them all)";
+  // TCG, pinned: nothing starts here, and the host's KVM probe would only add its seconds.
+  const made = await vmdeck(['create-conf', '--label', 'ed3', '--auto-all', '--no-create-image', 'ACCELERATOR=QEMU', 'MACHINE=q99'], sb.env);
+  assert.deepEqual([made.code, made.stderr], [1, `vmdeck create-conf: MACHINE: ${said}\n`]);
+  assert.equal((await api(server.base, 'GET', '/api/vms/ed3')).status, 404);
+  const text = readFileSync(config, 'utf8');
+  const cli = await vmdeck(['set', 'ed', 'MACHINE=q99'], sb.env);
+  assert.deepEqual([cli.code, cli.stderr], [1, `vmdeck set: machine: ${said}\n`]);
+  const r = await api(server.base, 'PATCH', '/api/vms/ed', { machine: 'q99,smm=on' });
+  assert.deepEqual([r.status, r.json], [400, { error: `machine: ${said}`, field: 'machine' }]);
+  assert.equal(readFileSync(config, 'utf8'), text);
+  // A type it has, with its properties, or named as type=: written.
+  for (const machine of ['q35,smm=on', 'type=pc,accel=tcg']) {
+    const ok = await api(server.base, 'PATCH', '/api/vms/ed', { machine, dryRun: true });
+    assert.equal(ok.status, 200, ok.text);
+  }
+});
+
 test("a set on a config that bash cannot load writes and warns with the wrapper's --check, in the CLI and the API", async () => {
   await createGuestVm(sb.env, 'ed3');
   const file = join(sb.home, 'vms/ed3/ed3.ctys');

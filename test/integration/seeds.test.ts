@@ -96,7 +96,7 @@ test('kickstart: an OEMDRV volume with ks.cfg that passes the check of its comma
   assert.equal(isoVolume(readFileSync(join(dir, 'ks1.seed.iso')))?.label, 'OEMDRV');
 });
 
-test('an account with neither a key nor a password: made, and said at once (CLI, preview), as nobody could log in', async () => {
+test('made as asked, said at once (CLI, preview): an account with neither a key nor a password; an install CD that is not there', async () => {
   const r = await vmdeck(['create-conf', '--label', 'nokey1', '--auto-all', '--unattended=cloud-init', 'VMUSER=bob']);
   assert.equal(r.code, 0, r.stderr);
   const warning = "unattended: the account 'bob' gets neither an SSH key (SSHKEY) nor a password (PASSWORD_HASH): nobody can log in to the installed system";
@@ -108,6 +108,13 @@ test('an account with neither a key nor a password: made, and said at once (CLI,
   assert.deepEqual((await previewVm({ label: 'nokey2', env: { ACCELERATOR: 'QEMU', UNATTENDED: 'preseed', SSHKEY: key } })).warnings, []);
   assert.deepEqual((await previewVm({ label: 'nokey2', env: { ACCELERATOR: 'QEMU', UNATTENDED: 'cloud-init', PASSWORD_HASH: HASH } })).warnings, []);
   assert.deepEqual((await previewVm({ label: 'nokey2', env: { ACCELERATOR: 'QEMU' } })).warnings, [], 'no unattended install, no account');
+  // The install CD is looked at when the install starts: a missing one is said now.
+  const cd = await vmdeck(['create-conf', '--label', 'nocd1', '--auto-all', '--no-create-image', 'INSTCDROM=/nowhere/debian.iso']);
+  assert.equal(cd.code, 0, cd.stderr);
+  assert.ok(cd.stderr.split('\n').includes("vmdeck create-conf: warning: INSTSRCCDROM: ISO image '/nowhere/debian.iso' does not exist: the install (vmdeck start nocd1 --instmode) cannot start until it does"), cd.stderr);
+  const iso = join(sb.home, 'here.iso');
+  writeFileSync(iso, '');
+  assert.deepEqual((await previewVm({ label: 'nocd2', env: { ACCELERATOR: 'QEMU', INSTCDROM: iso } })).warnings, []);
 });
 
 test('a seed with a malformed key, a plain password or an unknown kind: one line naming the option, nothing written', async () => {

@@ -123,6 +123,9 @@ test('seed values refused in one line naming the field', () => {
   assert.match(bad({ passwordHash: 'secret' }), /^passwordHash: is not a crypt\(3\) password hash/);
   assert.match(bad({ vmUser: 'Root User' }), /^vmUser: /);
   assert.match(bad({ timezone: 'Europe/../etc' }), /^timezone: /);
+  // Shaped like a zone, but none of the IANA database: the guest would fall back to UTC unasked.
+  assert.equal(bad({ timezone: 'Mars/Base' }), "timezone: 'Mars/Base' is no time zone of the IANA database (like Europe/Berlin or Etc/UTC)");
+  for (const timezone of ['Etc/UTC', 'America/Argentina/Buenos_Aires', 'US/Pacific', 'Etc/GMT+5']) assert.equal(bad({ timezone }), 'ok', timezone);
   assert.match(bad({ unattended: 'floppy' as never }), /^unattended: 'floppy' is not an unattended install/);
   assert.match(bad({ mirror: 'ftp://x' }), /^mirror: /);
 });
