@@ -13,7 +13,11 @@ if [[ ${CONF_KIND:-vmdeck} == ctys ]]; then
 	SELF="vmdeck-${CONF_NAME%.ctys}.sh"
 else
 	CONF_KIND=vmdeck
-	VMDIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P) || exit 1
+	# The script's own directory, physical: with no dirname to run, and never
+	# through CDPATH (a relative name there would find another directory).
+	VMDIR=${BASH_SOURCE[0]%/*}
+	[[ $VMDIR == "${BASH_SOURCE[0]}" ]] && VMDIR=.
+	VMDIR=$(CDPATH='' cd -P -- "${VMDIR:-/}" && pwd -P) || exit 1
 	SELF=${BASH_SOURCE[0]##*/}
 fi
 CONF="$VMDIR/$CONF_NAME"

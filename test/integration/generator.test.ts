@@ -172,6 +172,20 @@ test('--print gives one argument per line; --check refuses a missing image, ISO 
   one(wrapper('alpha', ['--console=TELNET', '--print']), /--console: 'TELNET' is not one of/);
 });
 
+test('the wrapper finds its own directory however it is called: a relative path, its own name, CDPATH exported', () => {
+  // CDPATH names a decoy tree with the same relative path: a cd that searched it would take the decoy's config.
+  const decoy = join(sb.home, 'decoy');
+  mkdirSync(join(decoy, 'vms', 'alpha'), { recursive: true });
+  writeFileSync(join(decoy, 'vms', 'alpha', 'alpha.ctys'), "LABEL='decoy'\n");
+  const env = { ...sb.env, CDPATH: decoy };
+  const runDir = `${sb.run}/alpha/serial.sock`;
+  for (const [path, cwd] of [['vms/alpha/alpha.sh', sb.home], ['alpha.sh', join(base(), 'alpha')], ['./alpha.sh', join(base(), 'alpha')]]) {
+    const r = execFileSync('bash', [path, '--print'], { env, cwd, encoding: 'utf8' });
+    assert.ok(r.includes(runDir), `${path} from ${cwd}: ${r}`);
+    assert.match(r, new RegExp(`^file=${join(base(), 'alpha')}/`, 'm'), `${path}: its disk is the VM's own`);
+  }
+});
+
 test('config values are never glob-expanded or word-split by the wrapper: HOSTFWD with ? and *, ARGSADD with *, the label in QEMUMONSOCK', async () => {
   const conf = join(base(), 'alpha', 'alpha.ctys');
   const original = readFileSync(conf, 'utf8');
