@@ -31,7 +31,8 @@ const MANY = Number(process.env.BENCH_ENUMERATE_VMS ?? 10_000);
 const { root, run } = benchWorld('vd-bench-gen-');
 const env = { ...process.env };
 
-const { createVm, enumerate, renderFiles, resolveSpec } = await import('../server/store');
+const { createVm, enumerate, renderFiles, resolveSpec, wrapperCheck } = await import('../server/store');
+const { runGroup } = await import('../server/proc');
 const { cacheFile, RACY_MS } = await import('../server/enumerate-cache');
 
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
@@ -72,6 +73,15 @@ async function main(): Promise<void> {
   for (let i = 0; i < CREATES; i++) {
     const [, t] = await timed(() => createVm({ label: `gen${i}`, template: 'linux-x86_64', createImage: false, env: {} }));
     creates.push(t);
+  }
+  // Where a create's time goes: its wrapper's --check alone (bash started
+  // from this process, the generated wrapper parsed and run), and a bare
+  // bash started the same way, each in the same run, taking turns.
+  const checks: number[] = [];
+  const bashes: number[] = [];
+  for (let i = 0; i < CREATES; i++) {
+    checks.push((await timed(() => wrapperCheck(warm.vm)))[1]);
+    bashes.push((await timed(() => runGroup('bash', ['-c', ':'])))[1]);
   }
   const { spec } = await resolveSpec({ label: 'bare', template: 'linux-x86_64', env: {} });
   const bareDir = join(root, 'bare');
@@ -161,6 +171,8 @@ async function main(): Promise<void> {
   const findP50 = median(findGrep);
   console.log(`\nCreating a VM without a disk image (${CREATES} creates, linux-x86_64; the base grows to ${CREATES + 1} VMs):`);
   console.log(`  ${'vmdeck createVm, in-process'.padEnd(34)} p50 ${fmt(createP50, 2).padStart(7)} ms   p95 ${fmt(percentile(creates, 95), 2).padStart(7)} ms   (validation, unique MAC, atomic write, the wrapper's --check)`);
+  console.log(`  ${"its wrapper's --check alone".padEnd(34)} p50 ${fmt(median(checks), 2).padStart(7)} ms   p95 ${fmt(percentile(checks, 95), 2).padStart(7)} ms   (bash started from this process; a bare bash -c : so started: p50 ${fmt(median(bashes), 2)} ms)`);
+  console.log(`  createVm less its --check: ${fmt(createP50 - median(checks), 2)} ms (p50s); the --check is ${fmt((100 * median(checks)) / createP50, 0)}% of a create`);
   console.log(`  ${'bare writes of the same files'.padEnd(34)} p50 ${fmt(median(bare), 2).padStart(7)} ms   p95 ${fmt(percentile(bare, 95), 2).padStart(7)} ms`);
   console.log(`  ${'vmdeck create-conf, whole process'.padEnd(34)} p50 ${fmt(cliP50, 1).padStart(7)} ms   p95 ${fmt(percentile(cliCreates, 95), 1).padStart(7)} ms   (${PROCESSES} processes)`);
   console.log(`  ${'node -e 0, whole process'.padEnd(34)} p50 ${fmt(nodeP50, 1).padStart(7)} ms`);
