@@ -55,14 +55,24 @@ export function quoted(v: unknown): string {
 const word = (re: RegExp, hint: string) =>
   z.string({ error: 'must be text' }).refine((s) => re.test(s), { error: (i) => `${quoted(i.input)} ${hint}` });
 
-/** A zone of the IANA database as the JavaScript engine has it (an alias such as US/Pacific too): the same in the server and the browser. */
-function knownTimeZone(zone: string): boolean {
+/**
+ * Why a zone is none of the IANA database as the JavaScript engine has it
+ * (an alias such as US/Pacific is one), the same in the server and the
+ * browser; '' when it is one. The engine takes a name in any case, the
+ * guest's tzdata only in its own (europe/berlin leaves the guest on UTC):
+ * each part of a name starts with a capital, and a name the engine spells
+ * otherwise only in case is refused naming its spelling.
+ */
+function timeZoneError(zone: string): string {
+  let spelled: string;
   try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return true;
+    spelled = new Intl.DateTimeFormat('en', { timeZone: zone }).resolvedOptions().timeZone;
   } catch {
-    return false;
+    return 'is no time zone of the IANA database (like Europe/Berlin or Etc/UTC)';
   }
+  if (spelled !== zone && spelled.toLowerCase() === zone.toLowerCase()) return `is spelled ${spelled} (the guest's zone names are case-sensitive)`;
+  if (zone.split('/').some((part) => !/^[A-Z]/.test(part))) return 'is no time zone of the IANA database: each part of a zone name starts with a capital (like Europe/Berlin or Etc/UTC)';
+  return '';
 }
 
 const enumOf = <T extends readonly [string, ...string[]]>(values: T) =>
@@ -196,7 +206,7 @@ export const VmSpecSchema = z.object({
     error: 'is not a crypt(3) password hash (make one with: openssl passwd -6); a plain password is not taken',
   }).default(''),
   timezone: word(new RegExp(`^$|${TIMEZONE_RE.source}`), 'is not a time zone like Europe/Berlin or Etc/UTC')
-    .refine((s) => s === '' || knownTimeZone(s), { error: (i) => `${quoted(i.input)} is no time zone of the IANA database (like Europe/Berlin or Etc/UTC)` }).default(''),
+    .refine((s) => s === '' || timeZoneError(s) === '', { error: (i) => `${quoted(i.input)} ${timeZoneError(String(i.input))}` }).default(''),
   mirror: word(/^$|^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~\/-]*)?$/, 'is not a package mirror URL like http://deb.debian.org/debian').default(''),
   targetDisk: word(/^$|^\/dev\/[a-z0-9]+$/, 'is not a disk device like /dev/vda').default(''),
   seedImage: path('seed volume').default(''),

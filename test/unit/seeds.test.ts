@@ -125,6 +125,12 @@ test('seed values refused in one line naming the field', () => {
   assert.match(bad({ timezone: 'Europe/../etc' }), /^timezone: /);
   // Shaped like a zone, but none of the IANA database: the guest would fall back to UTC unasked.
   assert.equal(bad({ timezone: 'Mars/Base' }), "timezone: 'Mars/Base' is no time zone of the IANA database (like Europe/Berlin or Etc/UTC)");
+  // The engine takes any case, the guest's tzdata (cloud-init, d-i, anaconda) only its own.
+  assert.equal(bad({ timezone: 'europe/berlin' }), "timezone: 'europe/berlin' is spelled Europe/Berlin (the guest's zone names are case-sensitive)");
+  assert.equal(bad({ timezone: 'Europe/berlin' }), "timezone: 'Europe/berlin' is spelled Europe/Berlin (the guest's zone names are case-sensitive)");
+  assert.match(bad({ timezone: 'etc/utc' }), /^timezone: 'etc\/utc' is no time zone of the IANA database: each part of a zone name starts with a capital/);
+  assert.equal(bad({ timezone: 'US/Pacific' }), 'ok', 'an alias of the database is a zone');
+  assert.equal(bad({ timezone: 'Etc/UTC' }), 'ok');
   for (const timezone of ['Etc/UTC', 'America/Argentina/Buenos_Aires', 'US/Pacific', 'Etc/GMT+5']) assert.equal(bad({ timezone }), 'ok', timezone);
   assert.match(bad({ unattended: 'floppy' as never }), /^unattended: 'floppy' is not an unattended install/);
   assert.match(bad({ mirror: 'ftp://x' }), /^mirror: /);
