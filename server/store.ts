@@ -3,7 +3,7 @@
 // deleting them, and asking a wrapper for its QEMU command.
 import { confineSpec } from './confine';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { constants, readdirSync, readFileSync, statSync } from 'node:fs';
+import { constants, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { access, chmod, link, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir, totalmem } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
@@ -320,17 +320,39 @@ export type SkippedConfig = (config: string, why: string) => void;
  * of each config left out that is not marked so (unreadable, bash failing on
  * it, a label that another config has already).
  */
+/** A path's real path, or itself (gone meanwhile). Asked of configs skipped or found twice only: rare. */
+function realOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/** Whether two paths are one file. */
+const sameFile = (a: string, b: string) => a === b || realOr(a) === realOr(b);
+
 export async function enumerateFound(baseList = bases(), skipped?: SkippedConfig): Promise<FoundVm[]> {
   const found: FoundVm[] = [];
   /** Each label's config, the first found. */
   const seen = new Map<string, string>();
+  /** Each label's other configs, skipped. */
+  const others = new Map<string, string[]>();
+  // Each skipped file said once, however many bases (overlapping, or through a symlink) reach it.
+  const said = new Set<string>();
+  const skip: SkippedConfig = (config, why) => {
+    const real = realOr(config);
+    if (said.has(real)) return;
+    said.add(real);
+    skipped?.(config, why);
+  };
   const root = cacheRoot();
   if (root !== cacheLoadedFrom) {
     cacheLoadedFrom = root;
     basesLoaded.clear();
   }
   // Absolute: a config that bash evaluates is sourced from its directory.
-  const walked = baseList.map((b) => resolve(b));
+  const walked = [...new Set(baseList.map((b) => resolve(b)))];
   for (const base of walked) {
     // Each base's copy, the first time it is walked: a create-conf in the
     // default base reads nothing of the 10,000 VMs of another.
@@ -353,7 +375,7 @@ export async function enumerateFound(baseList = bases(), skipped?: SkippedConfig
         if (entry === undefined) entry = await readEntry(c);
       } catch (e) {
         entry = null; // unreadable or vanished while we looked: not a VM we can show
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') skipped?.(c, (e as Error).message.replace(`${c}: `, ''));
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') skip(c, (e as Error).message.replace(`${c}: `, ''));
       }
       entries.push(entry);
     }
@@ -362,7 +384,12 @@ export async function enumerateFound(baseList = bases(), skipped?: SkippedConfig
       const config = configs[i];
       const first = seen.get(entry.label);
       if (first !== undefined) {
-        skipped?.(config, `label '${entry.label}' is taken by ${first} (the first found wins)`);
+        // The same file found again (bases that overlap, or one through a symlink) is no second VM, nor said again.
+        const also = others.get(entry.label) ?? [];
+        if (![first, ...also].some((p) => sameFile(p, config))) {
+          skip(config, `label '${entry.label}' is taken by ${first} (the first found wins)`);
+          others.set(entry.label, [...also, config]);
+        }
         continue;
       }
       seen.set(entry.label, config);
@@ -846,8 +873,8 @@ export interface Preview {
 /** What a create says of a VM made as asked but likely not as meant; dir is where the VM's relative paths point. */
 async function specWarnings(spec: VmSpec, dir: string): Promise<string[]> {
   const said = [accountWarning(spec)];
-  // Its boot medium is checked by the wrapper (problem); the install's only when it is started.
-  const installCd = (spec.instmode === 'CD' || spec.instmode === 'DVD') && spec.bootmode !== spec.instmode && spec.instSrcCdrom !== '';
+  // Its boot medium is checked by the wrapper (problem): a CD or DVD boot its ISO; the install's only when it is started.
+  const installCd = (spec.instmode === 'CD' || spec.instmode === 'DVD') && spec.bootmode !== 'CD' && spec.bootmode !== 'DVD' && spec.instSrcCdrom !== '';
   if (installCd && !(await exists(resolve(dir, spec.instSrcCdrom)))) {
     said.push(`INSTSRCCDROM: ISO image '${spec.instSrcCdrom}' does not exist: the install (vmdeck start ${spec.label} --instmode) cannot start until it does`);
   }

@@ -3,7 +3,7 @@
 // stderr naming the config, in every output format; a config marked to be
 // ignored is left out without a word, as ctys does.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { sandbox } from '../helpers/guest';
@@ -48,4 +48,21 @@ test('enumerate says what it skipped and why, on stderr, whatever the format; th
   assert.equal(json.code, 0, json.stderr);
   assert.deepEqual(json.stderr.trim().split('\n').sort(), [...expected].sort());
   assert.deepEqual(JSON.parse(json.stdout).map((v: { label: string; config: string }) => [v.label, v.config]), [['web', join(vms, 'web', 'web.ctys')]]);
+});
+
+test('a config found twice through bases that overlap is one VM, said of nothing', async () => {
+  // The default base again inside VMDECK_BASES, the second base also through a symlink, and --base naming one base twice.
+  const link = join(sb.home, '..', 'second-link');
+  symlinkSync(second, link);
+  const overlapping = { ...env, VMDECK_BASES: `${join(vms, 'web')}%${second}%${link}` };
+  const r = await vmdeck(['enumerate', '--json'], overlapping);
+  assert.equal(r.code, 0, r.stderr);
+  const warnings = r.stderr.trim().split('\n').filter(Boolean);
+  assert.ok(warnings.every((l) => !l.includes(`is taken by ${join(vms, 'web', 'web.ctys')}`) || l.includes(`skipped ${join(second, 'web', 'web.ctys')}:`)), r.stderr);
+  assert.ok(!r.stderr.includes(`skipped ${join(link, 'web', 'web.ctys')}`), `the symlinked base is the same file: ${r.stderr}`);
+  assert.ok(!r.stderr.includes(`skipped ${join(vms, 'web', 'web.ctys')}:`), `the default base's own web: ${r.stderr}`);
+  const twice = await vmdeck(['enumerate', '--json', '--base', `${vms}%${vms}/`], env);
+  assert.equal(twice.code, 0, twice.stderr);
+  assert.equal(twice.stderr.trim(), `vmdeck enumerate: warning: skipped ${join(vms, 'broken', 'broken.ctys')}: bash could not evaluate the config: it exited with status 3`);
+  assert.deepEqual(JSON.parse(twice.stdout).map((v: { label: string }) => v.label), ['web']);
 });
