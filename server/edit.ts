@@ -69,7 +69,8 @@ export async function editVm(labelOrPath: string, values: Record<string, unknown
   // A machine type this QEMU has (create checks it the same way).
   if (changes.some((c) => c.field === 'machine' || c.field === 'qemu')) {
     const next = { ...specFromVars(vars), ...Object.fromEntries(changes.map((c) => [c.field, c.value])) } as { qemu?: string; machine?: string };
-    const wrong = await machineError(String(next.qemu ?? ''), String(next.machine ?? ''));
+    // No STARTERCALL (a ctys config may have none): the wrapper's own default.
+    const wrong = await machineError(String(next.qemu || 'qemu-system-x86_64'), String(next.machine ?? ''));
     if (wrong) throw badInput('machine', wrong);
   }
   // As create refuses it: two VMs with one MAC clash on a network, and in ctys's ENUMERATE.

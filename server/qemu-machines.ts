@@ -1,21 +1,44 @@
 // The machine types a QEMU binary has (`qemu-system-X -machine help`), so that
 // a MACHINE it does not have is refused when it is written (create, set), in
 // a line naming it, not at the next start in QEMU's words.
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { run } from './proc';
 
-/** Per binary: its machine types (aliases too), or null when it could not be asked. */
+/**
+ * Per binary and its file's change time: its machine types (aliases too).
+ * An upgraded QEMU is asked again; one that could not be asked (not
+ * installed yet, timed out on a busy host) is asked again next time.
+ */
 const known = new Map<string, Promise<Set<string> | null>>();
 
-function machinesOf(qemu: string): Promise<Set<string> | null> {
-  let p = known.get(qemu);
+async function machinesOf(qemu: string): Promise<Set<string> | null> {
+  const path = qemu.includes('/') ? qemu : await which(qemu);
+  if (!path) return null;
+  const changed = await stat(path).then((st) => st.ctimeMs, () => undefined);
+  if (changed === undefined) return null;
+  const key = `${path}\0${changed}`;
+  let p = known.get(key);
   if (!p) {
-    p = run(qemu, ['-machine', 'help'], { timeout: 10000 }).then(({ stdout }) => {
+    p = run(path, ['-machine', 'help'], { timeout: 10000 }).then(({ stdout }) => {
       const names = stdout.split('\n').slice(1).map((l) => l.split(/\s+/)[0]).filter(Boolean);
       return names.length ? new Set(names) : null;
     }, () => null);
-    known.set(qemu, p);
+    known.set(key, p);
+    p.then((names) => { if (!names) known.delete(key); }, () => known.delete(key));
   }
   return p;
+}
+
+/** The file PATH finds for a command name, or undefined. */
+async function which(name: string): Promise<string | undefined> {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (!dir) continue;
+    const path = join(dir, name);
+    if (await access(path, constants.X_OK).then(() => true, () => false)) return path;
+  }
+  return undefined;
 }
 
 /** The machine type of a MACHINE value: `q35`, `q35,smm=on`, `type=q35,accel=kvm`; '' when it names none. */

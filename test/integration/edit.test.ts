@@ -125,6 +125,11 @@ test('a machine type this QEMU lacks is refused when written (create-conf, vmdec
     const ok = await api(server.base, 'PATCH', '/api/vms/ed', { machine, dryRun: true });
     assert.equal(ok.status, 200, ok.text);
   }
+  // A config with no STARTERCALL (ctys's often have none) runs the wrapper's default QEMU: checked against that one.
+  writeFileSync(config, text.replace(/^STARTERCALL=.*\n/m, ''));
+  const bare = await vmdeck(['set', 'ed', 'MACHINE=q99'], sb.env);
+  assert.deepEqual([bare.code, bare.stderr], [1, `vmdeck set: machine: ${said}\n`]);
+  writeFileSync(config, text);
 });
 
 test("a set on a config that bash cannot load writes and warns with the wrapper's --check, in the CLI and the API", async () => {
