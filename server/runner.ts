@@ -272,17 +272,19 @@ async function startVmNow(labelOrPath: string, opts: StartOptions): Promise<VmIn
   if (vm.accelerator.toUpperCase() === 'KVM') await kvmVerdict();
   const p = runtimePaths(vm.label);
   let { code, stderr } = await runWrapper(startVmArgs(vm, opts), 60000);
-  // Refused for the lock (3): by a QEMU that is up, the VM runs. One that
-  // is still starting, or is exiting (a Start clicked as the console says
-  // the VM stopped: QEMU has closed its sockets, not yet let go of the
-  // lock), is waited for and the start tried again.
-  for (const deadline = Date.now() + LOCK_WAIT_MS; code === 3 && (await lockHolderUp(p)) === undefined && Date.now() < deadline;) {
+  // Refused for the lock: exit 3 with the wrapper's own words (a config is
+  // bash, and one that exits 3 is no lock). By a QEMU that is up, the VM
+  // runs. One that is still starting, or is exiting (a Start clicked as the
+  // console says the VM stopped: QEMU has closed its sockets, not yet let go
+  // of the lock), is waited for and the start tried again.
+  const locked = () => code === 3 && /: VM '.*' is already running \(pid /.test(stderr);
+  for (const deadline = Date.now() + LOCK_WAIT_MS; locked() && (await lockHolderUp(p)) === undefined && Date.now() < deadline;) {
     await sleep(200);
     ({ code, stderr } = await runWrapper(startVmArgs(vm, opts), 60000));
   }
   taskOutput(stderr);
   taskLabel(vm.label);
-  if (code === 3) {
+  if (locked()) {
     if (!opts.reuse) {
       const pid = (await lockHolderUp(p)) ?? (await readPid(p.pidFile));
       throw conflict(`label: VM '${vm.label}' is already running (pid ${pid ?? '?'})`, 'label');

@@ -185,18 +185,23 @@ export function within<T>(p: Promise<T>, ms: number, message: string): Promise<T
   });
 }
 
-/** query-status on qmp.sock; undefined when QMP does not answer in time. */
-/** Whether a UNIX socket takes a connection now (closed again at once): its server is up, however busy. */
+/**
+ * Whether a UNIX socket's server is up, however busy: it takes a connection
+ * (closed again at once), or its queue is full (EAGAIN: QEMU's QMP socket
+ * holds one waiting client while another is served). Down is nobody
+ * listening there (refused) or no socket at all.
+ */
 export function socketTakes(path: string, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = createConnection(path);
     const done = (up: boolean) => { clearTimeout(t); sock.destroy(); resolve(up); };
-    const t = setTimeout(() => done(false), timeoutMs);
+    const t = setTimeout(() => done(true), timeoutMs);
     sock.once('connect', () => done(true));
-    sock.once('error', () => done(false));
+    sock.once('error', (e: NodeJS.ErrnoException) => done(!['ECONNREFUSED', 'ENOENT', 'ENOTSOCK', 'ENOTDIR', 'EACCES'].includes(e.code ?? '')));
   });
 }
 
+/** query-status on qmp.sock; undefined when QMP does not answer in time. */
 export async function queryRunstate(qmpPath: string, timeoutMs = 3000): Promise<string | undefined> {
   let c: QmpClient | undefined;
   try {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createConnection } from 'node:net';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { VmInfo } from '../../lib/vm';
@@ -139,16 +140,31 @@ test('a Start as QEMU exits (its console closed, its lock not yet let go) waits 
   assert.deepEqual(qemuPids(sb.run, 'twice'), [restarted.pid]);
   // Held for a whole second past the stop (a QEMU slow to exit: no pidfile, the lock still held): waited for.
   await stopVm('twice', { mode: 'force' });
-  const holder = spawn('flock', [join(rundir, 'lock'), 'sleep', '1.5'], { stdio: 'ignore' });
+  const holder = spawn('flock', [join(rundir, 'lock'), 'sleep', '3'], { stdio: 'ignore' });
   const letGo = once(holder, 'exit');
+  let letGoAt = Infinity;
+  void letGo.then(() => { letGoAt = Date.now(); });
   await waitFor('the lock to be held', () => spawnSync('flock', ['-n', join(rundir, 'lock'), 'true']).status === 1, 3000);
-  const t0 = Date.now();
   const late = await startVm('twice');
-  assert.ok(Date.now() - t0 >= 500, `started ${Date.now() - t0} ms in: before the holder let go?`);
-  assert.equal(late.state, 'running');
+  const startedAt = Date.now();
   await letGo;
+  assert.ok(letGoAt <= startedAt, 'the start came back while the holder still had the lock');
+  assert.equal(late.state, 'running');
   // An up QEMU holds it: refused as before, without the wait.
   const t1 = Date.now();
   await assert.rejects(startVm('twice'), { status: 409, message: `label: VM 'twice' is already running (pid ${late.pid})` });
   assert.ok(Date.now() - t1 < 3000, `refused after ${Date.now() - t1} ms`);
+});
+
+test('a config that exits 3 is no lock: its start fails at once, said as a failure, not "already running"', async () => {
+  const { vm } = await createVm({ label: 'three', template: 'kernel-initrd', env: demoVmEnv(), base: join(sb.home, 'vms') });
+  // A ctys config is bash: one may end itself with any status, the wrapper's "already running" among them.
+  appendFileSync(vm.config, 'exit 3\n');
+  const t0 = Date.now();
+  const e = await startVm('three').then(() => undefined, (err: Error & { status?: number }) => err);
+  assert.ok(e, 'the start failed');
+  assert.notEqual(e.status, 409, e.message);
+  assert.doesNotMatch(e.message, /already running/);
+  assert.ok(Date.now() - t0 < 5000, `failed after ${Date.now() - t0} ms: retried as a lock?`);
+  assert.deepEqual(qemuPids(sb.run, 'three'), []);
 });
