@@ -341,11 +341,6 @@ export function kickstartError(text: string): string | null {
 }
 
 /**
- * What an unattended install writes and attaches, and the spec the config is
- * rendered from: a KERNEL install of a preseed boots the initrd with the
- * preseed added, and both KERNEL installs get the installer's options.
- */
-/**
  * What an unattended install's account lacks to be logged in to: with
  * neither an SSH key nor a password hash, the seeds lock it (and root), so
  * nobody can log in to the installed system. Said, not refused: a seed may
@@ -356,6 +351,11 @@ export function accountWarning(spec: Pick<VmSpec, 'unattended' | 'vmUser' | 'ssh
   return `unattended: the account '${spec.vmUser || DEFAULT_VMUSER}' gets neither an SSH key (SSHKEY) nor a password (PASSWORD_HASH): nobody can log in to the installed system`;
 }
 
+/**
+ * What an unattended install writes and attaches, and the spec the config is
+ * rendered from: a KERNEL install of a preseed boots the initrd with the
+ * preseed added, and both KERNEL installs get the installer's options.
+ */
 export function seedPlan(input: SeedInput): { spec: VmSpec; plan: SeedPlan } | null {
   const { spec } = input;
   if (!spec.unattended) return null;

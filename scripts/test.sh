@@ -26,7 +26,7 @@ step "typecheck" npx tsc --noEmit -p .
 tests() { find "$1" -name '*.test.ts' -print | sort; }
 mapfile -t unit < <(tests test/unit)
 mapfile -t integration < <(tests test/integration)
-step "unit tests" node --import tsx --test --test-concurrency=1 "${unit[@]}"
+step "unit tests" node --import tsx --test --test-reporter=tap --test-concurrency=1 "${unit[@]}"
 # Every process the tests start inherits this mark (QEMU, swtpm, sshd too):
 # a test file stopped at its time limit does not run its after(), so what
 # it started is ended here, and named, before the next step.
@@ -45,7 +45,7 @@ reap() {
 	return 0
 }
 # One file at a time: each boots real QEMU guests, and the machine has 2 cores.
-step "integration tests" node --import tsx --test --test-concurrency=1 --test-timeout=600000 "${integration[@]}"
+step "integration tests" node --import tsx --test --test-reporter=tap --test-concurrency=1 --test-timeout=600000 "${integration[@]}"
 reap "integration tests"
 if [[ -f playwright.config.ts ]]; then
 	step "browser tests" npx playwright test
