@@ -4,13 +4,17 @@
 // the TypeScript sources through tsx, so that `npx vmdeck` works right after
 // `npm ci` with no build step, and an edited source is never run stale.
 // VMDECK_CLI_SOURCES=1 always takes the sources.
-import { accessSync, constants, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import vm from 'node:vm';
+//
+// CommonJS (bin/package.json): node starts a CommonJS main without its ES
+// module loader, some 7 ms of every command's start (docs/PERFORMANCE.md).
+'use strict';
+const { accessSync, constants, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
+const { createRequire } = require('node:module');
+const { dirname } = require('node:path');
+const { fileURLToPath, pathToFileURL } = require('node:url');
+const vm = require('node:vm');
 
-const repo = new URL('..', import.meta.url);
+const repo = new URL('..', pathToFileURL(__filename));
 
 /**
  * The bundle's manifest names the build (its directory, and the first line
@@ -77,25 +81,33 @@ function loadBundle({ dir, source }, command) {
 
 // `vmdeck enumerate | head` is fine: a closed pipe ends the command quietly.
 process.stdout.on('error', (e) => { if (e.code === 'EPIPE') process.exit(0); else throw e; });
-let main;
-let saveCache = () => undefined;
-const build = freshBuild();
-if (build) {
-  const bundle = loadBundle(build, process.argv[2]);
-  ({ main } = bundle.exports);
-  saveCache = bundle.save;
-} else {
-  // An edited body.sh reaches the wrapper create-conf writes through body.ts.
-  const { regenerate } = await import('../scripts/gen-wrapper.mjs');
-  try {
-    regenerate();
-  } catch (e) {
-    console.error(`vmdeck: lib/wrapper/body.ts is older than body.sh and cannot be rewritten: ${e.message}`);
-    process.exit(1);
+async function run() {
+  let main;
+  let saveCache = () => undefined;
+  const build = freshBuild();
+  if (build) {
+    const bundle = loadBundle(build, process.argv[2]);
+    ({ main } = bundle.exports);
+    saveCache = bundle.save;
+  } else {
+    // An edited body.sh reaches the wrapper create-conf writes through body.ts.
+    const { regenerate } = await import('../scripts/gen-wrapper.mjs');
+    try {
+      regenerate();
+    } catch (e) {
+      console.error(`vmdeck: lib/wrapper/body.ts is older than body.sh and cannot be rewritten: ${e.message}`);
+      process.exit(1);
+    }
+    const { register } = await import('tsx/esm/api');
+    register();
+    ({ main } = await import('../server/cli/index.ts'));
   }
-  const { register } = await import('tsx/esm/api');
-  register();
-  ({ main } = await import('../server/cli/index.ts'));
+  process.exitCode = await main(process.argv.slice(2));
+  saveCache();
 }
-process.exitCode = await main(process.argv.slice(2));
-saveCache();
+
+run().catch((e) => {
+  // As an ES module's top-level await would: the error, and exit 1.
+  console.error(e);
+  process.exit(1);
+});
