@@ -89,7 +89,6 @@ export interface DiskRequest {
  * writer per image (the start fails with "Is another process using the
  * image?"), and two VMs writing one image corrupt it. Compared by real path.
  */
-/** A file of a VM's config as a path: relative ones are the VM directory's. */
 async function refuseDiskInUse(vm: VmInfo, disks: Disk[], path: string, readOnly: boolean): Promise<void> {
   const real = (p: string) => realpath(p).catch(() => p);
   const wanted = await real(path);

@@ -1,9 +1,38 @@
 // Small file-system questions asked all over server/.
-import { stat, statfs } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
+import { open, realpath, stat, statfs } from 'node:fs/promises';
+import { dirname, isAbsolute, join } from 'node:path';
 
 /** A file as a VM's config names it: relative to the VM's directory, or absolute. */
 export const inDir = (dir: string, file: string): string => (isAbsolute(file) ? file : join(dir, file));
+
+/** A path's real path, or the path itself when it cannot be resolved (gone, unreadable). */
+export const realOrSelf = (path: string): Promise<string> => realpath(path).catch(() => path);
+
+/**
+ * The backing file a qcow2 image's header names (a linked clone's overlay,
+ * an external snapshot), as a path: a relative name is the image's
+ * directory's. Null for an image of another format, or one with none.
+ */
+export async function qcow2Backing(image: string): Promise<string | null> {
+  const fh = await open(image, 'r').catch(() => null);
+  if (!fh) return null;
+  try {
+    const head = Buffer.alloc(20);
+    const { bytesRead } = await fh.read(head, 0, 20, 0);
+    if (bytesRead < 20 || head.readUInt32BE(0) !== 0x514649fb) return null; // 'QFI\xfb'
+    const offset = Number(head.readBigUInt64BE(8));
+    const size = head.readUInt32BE(16);
+    if (offset === 0 || size === 0 || size > 1023) return null;
+    const name = Buffer.alloc(size);
+    if ((await fh.read(name, 0, size, offset)).bytesRead !== size) return null;
+    const file = name.toString('utf8');
+    // A protocol (nbd:, json:) is no file of this host's.
+    if (/^[a-z]+:/.test(file)) return null;
+    return isAbsolute(file) ? file : join(dirname(image), file);
+  } finally {
+    await fh.close();
+  }
+}
 
 /** Whether something is at path (following symlinks). */
 export async function exists(path: string): Promise<boolean> {

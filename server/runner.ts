@@ -25,7 +25,7 @@ import { pendingChanges, resumeBlocker } from './pending';
 import { trustedRunRoot } from './paths';
 import { progressOf } from './progress';
 import { recordText } from './enumerate-cache';
-import { deleteVmFiles, enumerateFound, filterVmstate, readVmInfo, SLICE, yieldToLoop, type SkippedConfig } from './store';
+import { deleteVmFiles, enumerateFound, imageUsers, refuseBackingUse, filterVmstate, readVmInfo, SLICE, yieldToLoop, type SkippedConfig } from './store';
 import { task, taskFailed, taskLabel, taskOutput } from './tasks';
 
 export type { RuntimeStatus } from './runtime';
@@ -315,6 +315,8 @@ export interface Deleted {
   /** The first disk's copy, kept (moved aside) when the disks are not deleted. */
   keptDisk?: string;
   keptDisks?: string[];
+  /** Images it named that were not its own (outside its directory, or another VM's disk too): left where they are. */
+  leftDisks?: string[];
 }
 
 /**
@@ -325,9 +327,11 @@ export interface Deleted {
 export async function deleteVm(label: string, deleteDisks: boolean): Promise<Deleted> {
   const [vm] = await withStatus([await resolveVm(label)]);
   if (vm.state !== 'stopped' && vm.state !== 'suspended') throw conflict(`label: VM '${vm.label}' is ${vm.state}; stop it before deleting it`, 'label');
+  const users = await imageUsers(vm);
+  refuseBackingUse(vm, users);
   await removeRuntimeDir(vm);
-  const { keptDisk, keptDisks } = await deleteVmFiles(vm, deleteDisks);
-  return { deleted: vm.label, ...(keptDisk ? { keptDisk } : {}), ...(keptDisks.length ? { keptDisks } : {}) };
+  const { keptDisk, keptDisks, leftDisks } = await deleteVmFiles(vm, deleteDisks, users);
+  return { deleted: vm.label, ...(keptDisk ? { keptDisk } : {}), ...(keptDisks.length ? { keptDisks } : {}), ...(leftDisks.length ? { leftDisks } : {}) };
 }
 
 // --- stop -------------------------------------------------------------------

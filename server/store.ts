@@ -23,7 +23,7 @@ import { buildDebootstrapDisk } from './debootstrap';
 import { debianSuite, debootstrapBootFiles, debootstrapValues } from '../lib/debootstrap';
 import { readConfig } from './config';
 import { badInput, conflict, notFound, VmdeckError } from './errors';
-import { exists, inDir } from './fsutil';
+import { exists, inDir, qcow2Backing, realOrSelf } from './fsutil';
 import { loadMacmap } from './macmap';
 import { bases, defaultBase, isPrivateDirSync, runRoot } from './paths';
 import { infoOf, loadEnumerateCache, recordText, sameStamp, saveEnumerateCache, settled, textOf, type CachedDir, type CachedInfo, type Stamp } from './enumerate-cache';
@@ -1004,11 +1004,63 @@ async function removeTpmState(dir: string): Promise<void> {
  * out of it when the directory goes. keptDisk is the first disk's copy,
  * keptDisks every copy.
  */
-export function deleteVmFiles(vm: VmInfo, deleteDisks: boolean): Promise<{ keptDisk?: string; keptDisks: string[] }> {
-  return task('delete', vm.label, { disks: deleteDisks ? 'delete' : 'keep' }, () => deleteVmFilesNow(vm, deleteDisks));
+export interface DeletedFiles {
+  keptDisk?: string;
+  keptDisks: string[];
+  /** Images the VM names that are not its own to delete or move: outside its directory, or another VM's disk too; left where they are. */
+  leftDisks: string[];
 }
 
-async function deleteVmFilesNow(vm: VmInfo, deleteDisks: boolean): Promise<{ keptDisk?: string; keptDisks: string[] }> {
+/** The disk images the VM names (the first and the others), as paths, that are there. */
+async function imagesOf(vm: VmInfo): Promise<string[]> {
+  const named = [vm.disk, ...vm.disks.filter((d) => d.index > 0 && d.file !== '').map((d) => inDir(vm.dir, d.file))];
+  const images: string[] = [];
+  for (const image of new Set(named)) if (image && (await exists(image))) images.push(image);
+  return images;
+}
+
+/**
+ * What the other VMs ENUMERATE finds make of this VM's images, by each
+ * image's real path: a disk of theirs too, or the backing file of one of
+ * their disks (a linked clone's overlay).
+ */
+export async function imageUsers(vm: VmInfo): Promise<Map<string, { label: string; backing: boolean }>> {
+  const mine = new Set(await Promise.all((await imagesOf(vm)).map(realOrSelf)));
+  const users = new Map<string, { label: string; backing: boolean }>();
+  for (const other of await enumerate()) {
+    if (other.config === vm.config) continue;
+    for (const d of other.disks) {
+      if (!d.file) continue;
+      const theirs = inDir(other.dir, d.file);
+      const real = await realOrSelf(theirs);
+      if (mine.has(real) && !users.has(real)) users.set(real, { label: other.label, backing: false });
+      const backing = await qcow2Backing(theirs);
+      const realBacking = backing && (await realOrSelf(backing));
+      if (realBacking && mine.has(realBacking) && !users.get(realBacking)?.backing) users.set(realBacking, { label: other.label, backing: true });
+    }
+  }
+  return users;
+}
+
+/** Refuses the delete of a VM whose image another VM reads through (a linked clone's backing file): that VM could not start again. */
+export function refuseBackingUse(vm: VmInfo, users: Map<string, { label: string; backing: boolean }>): void {
+  for (const [image, user] of users) {
+    if (user.backing) {
+      throw conflict(`label: VM '${vm.label}': its disk '${image}' is the backing file of VM '${user.label}' (a linked clone); delete that VM first, or it cannot start again`, 'label');
+    }
+  }
+}
+
+/** A stopped VM's files; users: imageUsers(vm) when the caller asked it before anything of the VM went, else asked (and refused on) here. */
+export function deleteVmFiles(vm: VmInfo, deleteDisks: boolean, users?: Map<string, { label: string; backing: boolean }>): Promise<DeletedFiles> {
+  return task('delete', vm.label, { disks: deleteDisks ? 'delete' : 'keep' }, async () => {
+    const used = users ?? (await imageUsers(vm));
+    if (!users) refuseBackingUse(vm, used);
+    return deleteVmFilesNow(vm, deleteDisks, used);
+  });
+}
+
+async function deleteVmFilesNow(vm: VmInfo, deleteDisks: boolean, users: Map<string, unknown>): Promise<DeletedFiles> {
   for (const f of await ownFiles(vm)) await rm(f, { force: true });
   // A preseed's PXE tree: its links and its pxelinux.cfg, nothing else.
   await removePxeTree(join(vm.dir, seedName(vm.label, 'pxe')));
@@ -1016,14 +1068,19 @@ async function deleteVmFilesNow(vm: VmInfo, deleteDisks: boolean): Promise<{ kep
   forget(vm.config);
   // The VM's own directory is <BASE>/<LABEL>/; a base or any other directory stays.
   const ownDir = [vm.label, basename(vm.config, '.ctys')].includes(basename(vm.dir)) && !bases().includes(vm.dir);
-  const named = [vm.disk, ...vm.disks.filter((d) => d.index > 0 && d.file !== '').map((d) => inDir(vm.dir, d.file))];
-  const images: string[] = [];
-  for (const image of new Set(named)) if (image && (await exists(image))) images.push(image);
-  const inside = images.filter((image) => image.startsWith(`${vm.dir}/`));
+  // Its own images are in its directory and no other VM's: the others (a shared
+  // image, another VM's disk, /etc/passwd named as one) are left where they are.
+  const images = await imagesOf(vm);
+  const inside: string[] = [];
+  const leftDisks: string[] = [];
+  for (const image of images) {
+    if (image.startsWith(`${vm.dir}/`) && !users.has(await realOrSelf(image))) inside.push(image);
+    else leftDisks.push(image);
+  }
   let keptDisk: string | undefined;
   const keptDisks: string[] = [];
   if (deleteDisks) {
-    for (const image of images) await rm(image, { force: true });
+    for (const image of inside) await rm(image, { force: true });
   } else if (inside.length) {
     const tops = new Set(inside.map((image) => image.slice(vm.dir.length + 1).split('/')[0]));
     const othersStay = (await readdir(vm.dir)).some((n) => !tops.has(n));
@@ -1043,5 +1100,5 @@ async function deleteVmFilesNow(vm: VmInfo, deleteDisks: boolean): Promise<{ kep
   }
   // rmdir, not rm -r: a directory that still holds anything stays.
   if (ownDir) await rmdir(vm.dir).catch(() => undefined);
-  return { ...(keptDisk ? { keptDisk } : {}), keptDisks };
+  return { ...(keptDisk ? { keptDisk } : {}), keptDisks, leftDisks };
 }

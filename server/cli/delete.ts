@@ -4,7 +4,8 @@ import { parseArgs, UsageError, type Io } from './args';
 
 export const usage = `vmdeck delete L [--disks] [--json]
                                          a stopped VM's config, wrapper, seeds and logs; its
-                                         disks are kept beside it unless --disks`;
+                                         disks are kept beside it unless --disks (a disk outside
+                                         its directory, or another VM's too, is left as it is)`;
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const p = parseArgs(argv, [], ['disks', 'json']);
@@ -18,5 +19,6 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   io.out(`VM '${o.deleted}' deleted${p.flags.has('disks') ? ' with its disks' : ''}\n`);
   for (const kept of o.keptDisks ?? []) io.out(`  its disk is kept as ${kept}\n`);
+  for (const left of o.leftDisks ?? []) io.out(`  ${left} is left where it is (not its own: outside its directory, or another VM's disk too)\n`);
   return 0;
 }

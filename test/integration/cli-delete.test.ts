@@ -2,7 +2,7 @@
 // while the VM runs (nothing goes); stopped, its files and runtime dir go and
 // its disk is kept beside it, or goes too with --disks.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { demoVmEnv, sandbox } from '../helpers/guest';
@@ -56,4 +56,40 @@ test('delete --disks takes the disk too; --json says what went', async () => {
   assert.deepEqual(JSON.parse(gone.stdout), { deleted: 'alldisks' });
   assert.ok(!existsSync(join(vms, 'alldisks')));
   assert.deepEqual(readdirSync(vms).filter((n) => n.includes('alldisks')), []);
+});
+
+test("delete --disks takes only the VM's own images: one outside its directory, or another VM's disk too, is left where it is", async () => {
+  const victim = join(sb.home, '..', 'victim.img');
+  writeFileSync(victim, 'not an image of the VM');
+  const other = await vmdeck(['create-conf', '--label', 'owner', '--template', 'kernel-initrd', '--auto-all'], env);
+  assert.equal(other.code, 0, other.stderr);
+  const ownersDisk = join(vms, 'owner', 'owner.qcow2');
+  // The first disk another VM's, a second a file outside any VM: both named by hand, as create-conf takes them.
+  const made = await vmdeck(['create-conf', '--label', 'borrower', '--template', 'kernel-initrd', '--auto-all', `HDDBOOTIMAGE=${ownersDisk}`], env);
+  assert.equal(made.code, 0, made.stderr);
+  const added = await vmdeck(['disk', 'borrower', 'add', '--file', victim, '--json'], env);
+  assert.equal(added.code, 0, added.stderr);
+  const gone = await vmdeck(['delete', 'borrower', '--disks', '--json'], env);
+  assert.equal(gone.code, 0, gone.stderr);
+  assert.deepEqual(JSON.parse(gone.stdout).leftDisks?.sort(), [ownersDisk, victim].sort());
+  assert.ok(existsSync(ownersDisk), "the other VM's disk is still there");
+  assert.equal(readFileSync(victim, 'utf8'), 'not an image of the VM');
+  assert.ok(!existsSync(join(vms, 'borrower')), 'the VM itself went');
+});
+
+test("a linked clone's source is not deleted while the clone reads through its disk; once the clone went, it is", async () => {
+  const made = await vmdeck(['create-conf', '--label', 'source', '--template', 'kernel-initrd', '--auto-all'], env);
+  assert.equal(made.code, 0, made.stderr);
+  const cloned = await vmdeck(['clone', 'source', 'overlay', '--linked'], env);
+  assert.equal(cloned.code, 0, cloned.stderr);
+  for (const args of [['delete', 'source'], ['delete', 'source', '--disks']]) {
+    const refused = await vmdeck(args, env);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stderr, `vmdeck delete: label: VM 'source': its disk '${join(vms, 'source', 'source.qcow2')}' is the backing file of VM 'overlay' (a linked clone); delete that VM first, or it cannot start again\n`);
+    assert.deepEqual(readdirSync(join(vms, 'source')).sort(), ['source.ctys', 'source.qcow2', 'source.sh']);
+  }
+  assert.equal((await vmdeck(['delete', 'overlay', '--disks'], env)).code, 0);
+  const now = await vmdeck(['delete', 'source', '--disks'], env);
+  assert.equal(now.code, 0, now.stderr);
+  assert.ok(!existsSync(join(vms, 'source')));
 });
