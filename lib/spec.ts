@@ -192,7 +192,7 @@ export const VmSpecSchema = z.object({
   initrd: path('initrd').default(''),
   append: text(4096, 'append').default(''),
   console: enumOf(CONSOLES),
-  vncDisplay: z.number().int().min(0, { error: 'must be a display number 0-99' })
+  vncDisplay: z.number({ error: (i) => `${quoted(i.input)} is not a display number 0-99` }).int({ error: 'must be a display number 0-99' }).min(0, { error: 'must be a display number 0-99' })
     .max(99, { error: 'must be a display number 0-99' }).nullable().default(null),
   qemuMonSock: path('serial socket').default(''),
   argsAdd: z.array(text(4096, 'argsAdd')).default([]),

@@ -64,9 +64,9 @@ test('a value computed by logic is refused naming its line, in the CLI and the A
   // APPEND is also set inside the user's if: refused, naming both lines.
   const append = await vmdeck(['set', 'ed', 'APPEND=quiet'], sb.env);
   assert.match(append.stderr, /^vmdeck set: APPEND: assigned more than once \(line \d+, line \d+\); change it by hand\n$/);
-  // A bad value: create's own message, the same from both.
+  // A bad value: create's own message, named as typed (the API names its field).
   const bad = await vmdeck(['set', 'ed', 'MEMSIZE=lots'], sb.env);
-  assert.equal(bad.stderr, "vmdeck set: memsize: 'lots' is not a size in MiB\n");
+  assert.equal(bad.stderr, "vmdeck set: MEMSIZE: 'lots' is not a size in MiB\n");
   const badApi = await api(server.base, 'PATCH', '/api/vms/ed', { memsize: 'lots' });
   assert.deepEqual([badApi.status, badApi.json], [400, { error: "memsize: 'lots' is not a size in MiB", field: 'memsize' }]);
   // Two changes, one bad: neither is written.
@@ -99,7 +99,7 @@ test("a MAC another VM has is refused as create refuses it, in the CLI and the A
   const text = readFileSync(config, 'utf8');
   const said = `mac: ${other.mac} is the MAC of VM 'ed2' already`;
   const cli = await vmdeck(['set', 'ed', `MAC0=${other.mac}`], sb.env);
-  assert.deepEqual([cli.code, cli.stderr], [1, `vmdeck set: ${said}\n`]);
+  assert.deepEqual([cli.code, cli.stderr], [1, `vmdeck set: MAC0: ${other.mac} is the MAC of VM 'ed2' already\n`]);
   const r = await api(server.base, 'PATCH', '/api/vms/ed', { mac: other.mac, dryRun: true });
   assert.deepEqual([r.status, r.json], [400, { error: said, field: 'mac' }]);
   assert.equal(readFileSync(config, 'utf8'), text);
@@ -116,7 +116,7 @@ test('a machine type this QEMU lacks is refused when written (create-conf, vmdec
   assert.equal((await api(server.base, 'GET', '/api/vms/ed3')).status, 404);
   const text = readFileSync(config, 'utf8');
   const cli = await vmdeck(['set', 'ed', 'MACHINE=q99'], sb.env);
-  assert.deepEqual([cli.code, cli.stderr], [1, `vmdeck set: machine: ${said}\n`]);
+  assert.deepEqual([cli.code, cli.stderr], [1, `vmdeck set: MACHINE: ${said}\n`]);
   const r = await api(server.base, 'PATCH', '/api/vms/ed', { machine: 'q99,smm=on' });
   assert.deepEqual([r.status, r.json], [400, { error: `machine: ${said}`, field: 'machine' }]);
   assert.equal(readFileSync(config, 'utf8'), text);
@@ -128,7 +128,7 @@ test('a machine type this QEMU lacks is refused when written (create-conf, vmdec
   // A config with no STARTERCALL (ctys's often have none) runs the wrapper's default QEMU: checked against that one.
   writeFileSync(config, text.replace(/^STARTERCALL=.*\n/m, ''));
   const bare = await vmdeck(['set', 'ed', 'MACHINE=q99'], sb.env);
-  assert.deepEqual([bare.code, bare.stderr], [1, `vmdeck set: machine: ${said}\n`]);
+  assert.deepEqual([bare.code, bare.stderr], [1, `vmdeck set: MACHINE: ${said}\n`]);
   writeFileSync(config, text);
 });
 
@@ -157,7 +157,7 @@ test('the password hash is no setting: refused by PATCH and vmdeck set, and one 
   assert.match(r.json.error, /^passwordHash: is written to the VM's install seeds at create, never to its config/);
   const cli = await vmdeck(['set', 'ed', `PASSWORD_HASH=${HASH}`], sb.env);
   assert.equal(cli.code, 1, cli.stdout);
-  assert.match(cli.stderr, /^vmdeck set: passwordHash: is written to the VM's install seeds at create/);
+  assert.match(cli.stderr, /^vmdeck set: PASSWORD_HASH: is written to the VM's install seeds at create/);
   assert.equal(readFileSync(config, 'utf8'), before, 'nothing written');
   // A config that holds one anyway (by hand, or from an older vmdeck): the API shows neither the line's value nor the setting.
   writeFileSync(config, `${before}PASSWORD_HASH='${HASH}'\n`);
@@ -221,4 +221,15 @@ test('a change while the VM runs is pending until its next start, said by the AP
   assert.equal(page.json.vm.pending, undefined, 'the next start took the change');
   assert.ok(page.json.argv.includes('fr'), page.json.argv.join(' '));
   await quitVm(sb.run, 'ed');
+});
+
+test('vmdeck set says a value the config already has as nothing changed, not as written; a bad display number in words', async () => {
+  const first = await vmdeck(['set', 'ed', 'SMP=2'], sb.env);
+  assert.equal(first.code, 0, first.stderr);
+  const again = await vmdeck(['set', 'ed', 'SMP=2'], sb.env);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /^VM 'ed': nothing changed, the config already says so \(line \d+: SMP='2'\)\n/);
+  assert.doesNotMatch(again.stdout, /wrote/);
+  const bad = await vmdeck(['set', 'ed', 'VNCACCESSDISPLAY=abc'], sb.env);
+  assert.deepEqual([bad.code, bad.stderr], [1, "vmdeck set: VNCACCESSDISPLAY: 'abc' is not a display number 0-99\n"]);
 });
