@@ -28,6 +28,7 @@ import { startVm, stopVm, vmStatus, type StartOptions } from './runner';
 import { resolveVm } from './runtime';
 import { enumerate } from './store';
 import { asActor, task } from './tasks';
+import { withVmLock } from './vm-lock';
 
 /** What the host's service manager is: running, installed but not running (units are enabled offline), or absent. */
 export type Manager = 'running' | 'offline' | 'none';
@@ -205,7 +206,7 @@ export function setAutostart(label: string, enabled: boolean, opts: { order?: un
   const assignments: [string, string][] = [['AUTOSTART', enabled ? 'on' : 'off']];
   if (opts.order !== undefined) assignments.push(['AUTOSTART_ORDER', checked('order', opts.order)]);
   if (opts.delay !== undefined) assignments.push(['AUTOSTART_DELAY', checked('delay', opts.delay)]);
-  return task('autostart', label, { enabled, order: opts.order, delay: opts.delay }, async () => {
+  return task('autostart', label, { enabled, order: opts.order, delay: opts.delay }, () => withVmLock(label, 'autostart', async () => {
     const vm = await resolveVm(label);
     const { text: original } = await readConfig(vm.config);
     let text = original;
@@ -219,7 +220,7 @@ export function setAutostart(label: string, enabled: boolean, opts: { order?: un
     if (text !== original) await writeConfig(vm, text);
     if (!enabled) unit = (await autostartVms()).length === 0 ? await removeUnit() : await unitStatus();
     return { label: vm.label, ...autostartOf((await readConfig(vm.config)).vars), unit: unit! };
-  });
+  }));
 }
 
 /** A console the boot can start: none of them has a terminal or a display to show CLI or SDL on. */

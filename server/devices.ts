@@ -22,6 +22,7 @@ import { vmStatus } from './runner';
 import { hasVmdeckWrapper } from './wrapper';
 import { qmpCall, qmpMessage, resolveVm, withQmp } from './runtime';
 import { enumerate, GENERATOR, keepCopy, stamp, uniqueMac } from './store';
+import { withVmLock } from './vm-lock';
 
 export interface DeviceOutcome<T> {
   vm: VmInfo;
@@ -108,7 +109,11 @@ async function refuseDiskInUse(vm: VmInfo, disks: Disk[], path: string, readOnly
   }
 }
 
-export async function addDisk(label: string, req: DiskRequest): Promise<DeviceOutcome<Disk>> {
+export function addDisk(label: string, req: DiskRequest): Promise<DeviceOutcome<Disk>> {
+  return withVmLock(label, 'disk add', () => addDiskNow(label, req));
+}
+
+async function addDiskNow(label: string, req: DiskRequest): Promise<DeviceOutcome<Disk>> {
   const vm = await resolveVm(label);
   const iface = req.interface ?? 'virtio';
   if (!(DISK_INTERFACES as readonly string[]).includes(iface)) throw badInput('interface', `interface: '${iface}' is not one of ${DISK_INTERFACES.join(', ')}`);
@@ -185,7 +190,11 @@ export async function addDisk(label: string, req: DiskRequest): Promise<DeviceOu
  * config. QEMU cannot change them on a running disk: then they are pending
  * until the next start.
  */
-export async function setDiskOptions(label: string, index: number, options: Record<string, unknown>): Promise<DeviceOutcome<Disk> & { pending: boolean }> {
+export function setDiskOptions(label: string, index: number, options: Record<string, unknown>): Promise<DeviceOutcome<Disk> & { pending: boolean }> {
+  return withVmLock(label, 'disk set', () => setDiskOptionsNow(label, index, options));
+}
+
+async function setDiskOptionsNow(label: string, index: number, options: Record<string, unknown>): Promise<DeviceOutcome<Disk> & { pending: boolean }> {
   const vm = await resolveVm(label);
   const { text, vars } = await readConfig(vm.config);
   const disks = disksOf(vars);
@@ -210,7 +219,11 @@ interface ImageInfo { 'virtual-size': number; snapshots?: { name: string }[] }
  * since they would no longer fit the image. Running: block_resize, the guest
  * sees the new size at once.
  */
-export async function resizeDisk(label: string, index: number, size: string, shrink?: string): Promise<DeviceOutcome<Disk> & { from: number; to: number }> {
+export function resizeDisk(label: string, index: number, size: string, shrink?: string): Promise<DeviceOutcome<Disk> & { from: number; to: number }> {
+  return withVmLock(label, 'disk resize', () => resizeDiskNow(label, index, size, shrink));
+}
+
+async function resizeDiskNow(label: string, index: number, size: string, shrink?: string): Promise<DeviceOutcome<Disk> & { from: number; to: number }> {
   const vm = await resolveVm(label);
   if (!SIZE_RE.test(size)) throw badInput('size', `size: '${size}' is not a size like 512M or 8G`);
   const { vars } = await readConfig(vm.config);
@@ -248,7 +261,11 @@ export interface NicRequest {
   net?: string;
 }
 
-export async function addNic(label: string, req: NicRequest): Promise<DeviceOutcome<Nic>> {
+export function addNic(label: string, req: NicRequest): Promise<DeviceOutcome<Nic>> {
+  return withVmLock(label, 'nic add', () => addNicNow(label, req));
+}
+
+async function addNicNow(label: string, req: NicRequest): Promise<DeviceOutcome<Nic>> {
   const vm = await resolveVm(label);
   const { text, vars } = await readConfig(vm.config);
   const model = req.model ?? (vars.NIC as string | undefined) ?? 'virtio-net-pci';
@@ -310,7 +327,11 @@ async function unplugged(c: Parameters<Parameters<typeof withQmp>[1]>[0], id: st
  * one number. Running: only the last one, since QEMU's ids (diskN, nicN)
  * follow the numbers the VM was started with.
  */
-async function removeDevice(label: string, kind: 'disk' | 'nic', index: number): Promise<DeviceOutcome<Disk | Nic>> {
+function removeDevice(label: string, kind: 'disk' | 'nic', index: number): Promise<DeviceOutcome<Disk | Nic>> {
+  return withVmLock(label, `${kind} remove`, () => removeDeviceNow(label, kind, index));
+}
+
+async function removeDeviceNow(label: string, kind: 'disk' | 'nic', index: number): Promise<DeviceOutcome<Disk | Nic>> {
   const vm = await resolveVm(label);
   const { text, vars } = await readConfig(vm.config);
   const list: (Disk | Nic)[] = kind === 'disk' ? disksOf(vars) : nicsOf(vars);
@@ -375,7 +396,11 @@ async function imageFile(vm: VmInfo, field: string, file: string): Promise<strin
  * cannot plug an IDE drive into a running VM: there it is pending until the
  * next start.
  */
-export async function addCd(label: string, req: { iso?: string; interface?: string }): Promise<DeviceOutcome<CdDrive> & { pending: boolean }> {
+export function addCd(label: string, req: { iso?: string; interface?: string }): Promise<DeviceOutcome<CdDrive> & { pending: boolean }> {
+  return withVmLock(label, 'cd add', () => addCdNow(label, req));
+}
+
+async function addCdNow(label: string, req: { iso?: string; interface?: string }): Promise<DeviceOutcome<CdDrive> & { pending: boolean }> {
   const vm = await resolveVm(label);
   const iface = req.interface ?? 'ide';
   if (!(CD_INTERFACES as readonly string[]).includes(iface)) throw badInput('interface', `interface: '${iface}' is not one of ${CD_INTERFACES.join(', ')}`);
@@ -396,7 +421,11 @@ export async function addCd(label: string, req: { iso?: string; interface?: stri
 }
 
 /** Removes CD/DVD drive N ≥ 1 (the later ones move down a number); pending on a running VM. */
-export async function removeCd(label: string, index: number): Promise<DeviceOutcome<CdDrive> & { pending: boolean }> {
+export function removeCd(label: string, index: number): Promise<DeviceOutcome<CdDrive> & { pending: boolean }> {
+  return withVmLock(label, 'cd remove', () => removeCdNow(label, index));
+}
+
+async function removeCdNow(label: string, index: number): Promise<DeviceOutcome<CdDrive> & { pending: boolean }> {
   const vm = await resolveVm(label);
   const { text, vars } = await readConfig(vm.config);
   const cds = cdsOf(vars);
@@ -435,7 +464,11 @@ export interface DriveChange {
  * (file ''): live when the VM runs with that drive, and written to the
  * config (CDROM<N>, FDA, FDB) so the next start agrees.
  */
-export async function changeDrive(label: string, drive: string, file: string, opts: { confined?: boolean } = {}): Promise<DriveChange> {
+export function changeDrive(label: string, drive: string, file: string, opts: { confined?: boolean } = {}): Promise<DriveChange> {
+  return withVmLock(label, 'cd change', () => changeDriveNow(label, drive, file, opts));
+}
+
+async function changeDriveNow(label: string, drive: string, file: string, opts: { confined?: boolean }): Promise<DriveChange> {
   const vm = await resolveVm(label);
   const { text, vars } = await readConfig(vm.config);
   const m = /^(?:cd(\d{1,2})|fd([ab]))$/.exec(drive);

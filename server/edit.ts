@@ -20,6 +20,7 @@ import { vmStatus } from './runner';
 import { resolveVm } from './runtime';
 import { enumerate, keepCopy, stamp, wrapperCheck } from './store';
 import { machineError } from './qemu-machines';
+import { withVmLock } from './vm-lock';
 
 /** One variable as the change writes it: its line now and before (null: added at the end). */
 export interface WrittenLine {
@@ -52,7 +53,12 @@ function lineOf(text: string, variable: string): number {
   return text.split('\n').findIndex((l) => re.test(l));
 }
 
-export async function editVm(labelOrPath: string, values: Record<string, unknown>, opts: { dryRun?: boolean; confined?: boolean } = {}): Promise<EditOutcome> {
+export function editVm(labelOrPath: string, values: Record<string, unknown>, opts: { dryRun?: boolean; confined?: boolean } = {}): Promise<EditOutcome> {
+  // A dry run writes nothing: it waits for no one.
+  return opts.dryRun ? editVmNow(labelOrPath, values, opts) : withVmLock(labelOrPath, 'set', () => editVmNow(labelOrPath, values, opts));
+}
+
+async function editVmNow(labelOrPath: string, values: Record<string, unknown>, opts: { dryRun?: boolean; confined?: boolean }): Promise<EditOutcome> {
   const vm = await resolveVm(labelOrPath);
   const entries = Object.entries(values);
   const fields = EDITABLE_FIELDS.map((f) => CTYS_VARS[f]).join(', ');

@@ -27,6 +27,7 @@ import { progressOf } from './progress';
 import { recordText } from './enumerate-cache';
 import { deleteVmFiles, enumerateFound, imageUsers, refuseBackingUse, filterVmstate, readVmInfo, SLICE, yieldToLoop, type SkippedConfig } from './store';
 import { task, taskFailed, taskLabel, taskOutput } from './tasks';
+import { withVmLock } from './vm-lock';
 
 export type { RuntimeStatus } from './runtime';
 
@@ -271,20 +272,24 @@ async function startVmNow(labelOrPath: string, opts: StartOptions): Promise<VmIn
   // The wrapper refuses KVM where the probe found it does not run guests: probe first.
   if (vm.accelerator.toUpperCase() === 'KVM') await kvmVerdict();
   const p = runtimePaths(vm.label);
-  let { code, stderr } = await runWrapper(startVmArgs(vm, opts), 60000);
   // Refused for the lock: exit 3 with the wrapper's own words (a config is
   // bash, and one that exits 3 is no lock). By a QEMU that is up, the VM
   // runs. One that is still starting, or is exiting (a Start clicked as the
   // console says the VM stopped: QEMU has closed its sockets, not yet let go
   // of the lock), is waited for and the start tried again.
-  const locked = () => code === 3 && /: VM '.*' is already running \(pid /.test(stderr);
-  for (const deadline = Date.now() + LOCK_WAIT_MS; locked() && (await lockHolderUp(p)) === undefined && Date.now() < deadline;) {
-    await sleep(200);
-    ({ code, stderr } = await runWrapper(startVmArgs(vm, opts), 60000));
-  }
+  const locked = (r: { code: number; stderr: string }) => r.code === 3 && /: VM '.*' is already running \(pid /.test(r.stderr);
+  // While the wrapper reads the config and makes the runtime dir, no change or delete of the VM's files (vm-lock.ts).
+  const { code, stderr } = await withVmLock(labelOrPath, 'start', async () => {
+    let r = await runWrapper(startVmArgs(vm, opts), 60000);
+    for (const deadline = Date.now() + LOCK_WAIT_MS; locked(r) && (await lockHolderUp(p)) === undefined && Date.now() < deadline;) {
+      await sleep(200);
+      r = await runWrapper(startVmArgs(vm, opts), 60000);
+    }
+    return r;
+  });
   taskOutput(stderr);
   taskLabel(vm.label);
-  if (locked()) {
+  if (locked({ code, stderr })) {
     if (!opts.reuse) {
       const pid = (await lockHolderUp(p)) ?? (await readPid(p.pidFile));
       throw conflict(`label: VM '${vm.label}' is already running (pid ${pid ?? '?'})`, 'label');
@@ -324,7 +329,11 @@ export interface Deleted {
  * goes with it): its runtime dir and logs first (that dir names the config),
  * then its files; its disks are kept, moved aside, unless deleteDisks.
  */
-export async function deleteVm(label: string, deleteDisks: boolean): Promise<Deleted> {
+export function deleteVm(label: string, deleteDisks: boolean): Promise<Deleted> {
+  return withVmLock(label, 'delete', () => deleteVmNow(label, deleteDisks));
+}
+
+async function deleteVmNow(label: string, deleteDisks: boolean): Promise<Deleted> {
   const [vm] = await withStatus([await resolveVm(label)]);
   if (vm.state !== 'stopped' && vm.state !== 'suspended') throw conflict(`label: VM '${vm.label}' is ${vm.state}; stop it before deleting it`, 'label');
   const users = await imageUsers(vm);

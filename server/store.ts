@@ -31,6 +31,7 @@ import { run, runGroup } from './proc';
 import { wrapperArgs, type WrapperOf } from './wrapper';
 import { findTemplate, loadCatalog } from './templates';
 import { task, taskOutput, taskProgress } from './tasks';
+import { withVmLock } from './vm-lock';
 
 export const GENERATOR = 'vmdeck create-conf 0.1';
 
@@ -743,7 +744,9 @@ const alreadyExists = (label: string, target: string, hint: string) =>
 export function createVm(req: CreateRequest): Promise<Created> {
   // The environment's create-conf options, not the whole environment of the CLI.
   const { values, env, ...options } = req;
-  return task('create', req.label, { ...options, ...(env ? envValues(env) : {}), ...values }, () => createVmNow(req));
+  // Written anew (--force): not under a change or a start of the VM there (vm-lock.ts).
+  const create = () => (req.force && LABEL_RE.test(req.label) ? withVmLock(req.label, 'create-conf --force', () => createVmNow(req)) : createVmNow(req));
+  return task('create', req.label, { ...options, ...(env ? envValues(env) : {}), ...values }, create);
 }
 
 async function createVmNow(req: CreateRequest): Promise<Created> {

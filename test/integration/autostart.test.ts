@@ -104,7 +104,7 @@ test('vmdeck autostart: the unit made with the first VM marked, verified, run as
   assert.match(bad.stderr, /^vmdeck autostart: delay: 'soon' is not a number of seconds\n$/);
   assert.match(readFileSync(join(sb.home, 'vms/manual/manual.ctys'), 'utf8'), /^AUTOSTART='off'$/m);
   const set = await vmdeck(['set', 'manual', 'AUTOSTART=on'], env);
-  assert.match(set.stderr, /autostart: is changed with vmdeck autostart/);
+  assert.match(set.stderr, /^vmdeck set: AUTOSTART: is changed with vmdeck autostart/);
   const list = await vmdeck(['autostart'], env);
   assert.match(list.stdout, /^broken\torder 0\tdelay 0 s\nfirst\torder 1\tdelay 3 s\nsecond\torder 2\tdelay 0 s\n/);
 

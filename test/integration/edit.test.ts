@@ -224,11 +224,11 @@ test('a change while the VM runs is pending until its next start, said by the AP
 });
 
 test('vmdeck set says a value the config already has as nothing changed, not as written; a bad display number in words', async () => {
-  const first = await vmdeck(['set', 'ed', 'SMP=2'], sb.env);
+  const first = await vmdeck(['set', 'ed', 'DIST=Same'], sb.env);
   assert.equal(first.code, 0, first.stderr);
-  const again = await vmdeck(['set', 'ed', 'SMP=2'], sb.env);
+  const again = await vmdeck(['set', 'ed', 'DIST=Same'], sb.env);
   assert.equal(again.code, 0, again.stderr);
-  assert.match(again.stdout, /^VM 'ed': nothing changed, the config already says so \(line \d+: SMP='2'\)\n/);
+  assert.match(again.stdout, /^VM 'ed': nothing changed, the config already says so \(line \d+: DIST='Same'\)\n/);
   assert.doesNotMatch(again.stdout, /wrote/);
   const bad = await vmdeck(['set', 'ed', 'VNCACCESSDISPLAY=abc'], sb.env);
   assert.deepEqual([bad.code, bad.stderr], [1, "vmdeck set: VNCACCESSDISPLAY: 'abc' is not a display number 0-99\n"]);
