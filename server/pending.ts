@@ -18,7 +18,10 @@ const liveFile = (label: string) => join(runtimePaths(label).dir, 'live');
 /** Records variables written into a running VM's config. */
 export async function recordPending(label: string, variables: readonly string[]): Promise<void> {
   await trustedRunRoot();
-  await appendFile(pendingFile(label), variables.map((v) => `${v}\n`).join(''), { mode: 0o600 });
+  const lines = variables.map((v) => `${v}\n`).join('');
+  // A start took every change listed before it: those lines go, not stay beside the new ones.
+  if (await sinceStart(label, pendingFile(label))) await appendFile(pendingFile(label), lines, { mode: 0o600 });
+  else await writeFile(pendingFile(label), lines, { mode: 0o600 });
 }
 
 /** What recordLive records of a medium put into or taken out of a drive: no change of the machine's devices. */

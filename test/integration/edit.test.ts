@@ -220,6 +220,11 @@ test('a change while the VM runs is pending until its next start, said by the AP
   const page = await api(server.base, 'GET', '/api/vms/ed');
   assert.equal(page.json.vm.pending, undefined, 'the next start took the change');
   assert.ok(page.json.argv.includes('fr'), page.json.argv.join(' '));
+  // A change after that start is pending alone: the start took the ones before it.
+  const after = await vmdeck(['set', 'ed', 'VGA=std'], sb.env);
+  assert.equal(after.code, 0, after.stderr);
+  const relisted = (await api(server.base, 'GET', '/api/vms')).json.find((v: { label: string }) => v.label === 'ed');
+  assert.deepEqual(relisted.pending.variables, ['VGA']);
   await quitVm(sb.run, 'ed');
 });
 
