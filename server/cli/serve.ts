@@ -51,6 +51,9 @@ async function detach(socket: string, idle: number | undefined, io: Io): Promise
   return 1;
 }
 
+/** How long a stop waits for the server's connections and watchers to close. */
+const CLOSE_GRACE_MS = 5000;
+
 export async function run(argv: string[], io: Io): Promise<number> {
   const p = parseArgs(argv, ['host', 'port', 'idle'], ['dev', 'socket', 'detach']);
   const onSocket = p.flags.has('socket');
@@ -79,7 +82,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
       if (stopping) return;
       stopping = true;
       io.err(`vmdeck: ${why}: stopping the ${socket ? 'socket server' : 'dashboard'}; running VMs keep running, except those on a CLI0 console (they live in its pty)\n`);
-      void server.close().then(() => resolve(0));
+      // Closed in CLOSE_GRACE_MS at most, and then ended: a handle left open
+      // (a client's socket that close() waits for, a watcher) must not keep a
+      // stopped dashboard alive until systemd or the user kills it.
+      void Promise.race([server.close(), new Promise((r) => setTimeout(r, CLOSE_GRACE_MS).unref())]).then(() => {
+        resolve(0);
+        setTimeout(() => process.exit(), 1000).unref();
+      });
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));

@@ -218,12 +218,17 @@ test('vmdeck console through the dashboard: the VM stopping ends it with "VM sto
   const r = await vmdeck(['console', LABEL], { ...sb.env, VMDECK_TOKEN: TEST_TOKEN });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /not running/);
-  // A clean stop of the server removes its file.
+  // A clean stop of the server removes its file, and ends the process with a
+  // console still open in a browser (systemd's stop must not wait for its kill).
+  const viewer = await WsClient.open(`ws://127.0.0.1:${server.port}/ws/vms/${LABEL}/serial`, { headers: bearer });
   const proc = server.proc;
   const gone = new Promise((r) => proc.once('exit', r));
+  const t0 = Date.now();
   proc.kill('SIGTERM');
   await gone;
+  viewer.close();
   server = undefined;
+  assert.ok(Date.now() - t0 < 8000, `the server took ${Date.now() - t0} ms to end`);
   assert.ok(!existsSync(join(sb.run, 'server.json')));
 });
 
