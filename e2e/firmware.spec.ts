@@ -110,3 +110,21 @@ test('the wizard: the Windows 11 template brings UEFI, Secure Boot and a TPM, ea
   await shot(page, 'wizard-firmware-review');
   await context.close();
 });
+
+test("the wizard's machine section: a type QEMU lacks is said under its field; made right under the cursor, the section stays open", async ({ browser }) => {
+  const { context, page } = await loggedIn(browser);
+  await page.goto('/vms/new?template=linux-x86_64');
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.locator('#f-label').fill('machine1');
+  await page.getByRole('button', { name: 'Next' }).click();
+  const machine = page.locator('details', { hasText: 'Machine (from the template)' });
+  await machine.locator('summary').click();
+  await page.locator('#f-machine').fill('q3');
+  await expect(page.locator('#f-machine-error')).toContainText("'q3' is not a machine type of qemu-system-x86_64");
+  await page.locator('#f-machine').pressSequentially('5');
+  await expect(page.locator('#f-machine-error')).toHaveCount(0);
+  await expect(machine).toHaveAttribute('open', '');
+  await expect(page.locator('#f-machine')).toBeVisible();
+  await expect(page.locator('#f-machine')).toBeFocused();
+  await context.close();
+});

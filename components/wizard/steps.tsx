@@ -117,6 +117,8 @@ export function HardwareStep({ draft, set, host }: StepProps) {
       : undefined;
   const mem = typeof v.memsize === 'number' ? v.memsize : undefined;
   const machineErrors = [useFieldError('arch'), useFieldError('qemu'), useFieldError('machine'), useFieldError('cpu')];
+  // Open while a field in it is wrong, and once opened (by the user or an error) open until closed: not shut as a value becomes right under the cursor.
+  const [machineOpen, setMachineOpen] = useState(false);
   return (
     <div className={section}>
       <ChoiceField
@@ -151,7 +153,7 @@ export function HardwareStep({ draft, set, host }: StepProps) {
         <SelectField name="tpm" label="TPM" value={(v.tpm ?? 'none') as NonNullable<WizardSpec['tpm']>}
           options={[{ value: 'none', label: 'none' }, { value: '2.0', label: 'TPM 2.0 (swtpm)' }]} onChange={(tpm) => set({ tpm })} />
       </div>
-      <details className="rounded border border-line px-3 py-2" open={machineErrors.some(Boolean) || undefined}>
+      <details className="rounded border border-line px-3 py-2" open={machineOpen || machineErrors.some(Boolean)} onToggle={(e) => setMachineOpen(e.currentTarget.open)}>
         <summary className="cursor-pointer text-xs font-medium text-muted">Machine (from the template)</summary>
         <div className="mt-3 grid grid-cols-4 gap-x-3">
           <TextField name="arch" label="Architecture" mono value={v.arch ?? ''} onChange={(arch) => set({ arch: arch as WizardSpec['arch'] })} />
