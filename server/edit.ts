@@ -19,7 +19,7 @@ import { recordPending } from './pending';
 import { vmStatus } from './runner';
 import { resolveVm } from './runtime';
 import { enumerate, keepCopy, stamp, wrapperCheck } from './store';
-import { machineError } from './qemu-machines';
+import { cpuError, machineError } from './qemu-machines';
 import { withVmLock } from './vm-lock';
 
 /** One variable as the change writes it: its line now and before (null: added at the end). */
@@ -78,6 +78,12 @@ async function editVmNow(labelOrPath: string, values: Record<string, unknown>, o
     // No STARTERCALL (a ctys config may have none): the wrapper's own default.
     const wrong = await machineError(String(next.qemu || 'qemu-system-x86_64'), String(next.machine ?? ''));
     if (wrong) throw badInput('machine', wrong);
+  }
+  // A CPU model this QEMU has, under the accelerator it needs (create checks it the same way).
+  if (changes.some((c) => c.field === 'cpu' || c.field === 'qemu' || c.field === 'accelerator')) {
+    const next = { ...specFromVars(vars), ...Object.fromEntries(changes.map((c) => [c.field, c.value])) } as { qemu?: string; cpu?: string; accelerator?: string };
+    const wrong = await cpuError(String(next.qemu || 'qemu-system-x86_64'), String(next.cpu ?? ''), String(next.accelerator || 'QEMU'));
+    if (wrong) throw badInput('cpu', wrong);
   }
   // As create refuses it: two VMs with one MAC clash on a network, and in ctys's ENUMERATE.
   const mac = changes.find((c) => c.field === 'mac' && typeof c.value === 'string' && c.value !== '');

@@ -7,22 +7,29 @@ import { join } from 'node:path';
 import { run } from './proc';
 
 /**
- * Per binary and its file's change time: its machine types (aliases too).
- * An upgraded QEMU is asked again; one that could not be asked (not
- * installed yet, timed out on a busy host) is asked again next time.
+ * Per binary, its file's change time and the list asked (-machine or -cpu):
+ * the names QEMU lists (aliases too). An upgraded QEMU is asked again; one
+ * that could not be asked (not installed yet, timed out on a busy host) is
+ * asked again next time.
  */
 const known = new Map<string, Promise<Set<string> | null>>();
 
-async function machinesOf(qemu: string): Promise<Set<string> | null> {
+async function namesOf(qemu: string, list: '-machine' | '-cpu'): Promise<Set<string> | null> {
   const path = qemu.includes('/') ? qemu : await which(qemu);
   if (!path) return null;
   const changed = await stat(path).then((st) => st.ctimeMs, () => undefined);
   if (changed === undefined) return null;
-  const key = `${path}\0${changed}`;
+  const key = `${path}\0${changed}\0${list}`;
   let p = known.get(key);
   if (!p) {
-    p = run(path, ['-machine', 'help'], { timeout: 10000 }).then(({ stdout }) => {
-      const names = stdout.split('\n').slice(1).map((l) => l.split(/\s+/)[0]).filter(Boolean);
+    p = run(path, [list, 'help'], { timeout: 10000 }).then(({ stdout }) => {
+      // Its first block, after the heading: "pc-i440fx-7.2  Standard PC …", "x86 Broadwell  (alias …)", "  cortex-a57".
+      const block = stdout.split(/\n\s*\n/)[0].split('\n').slice(1);
+      const names = block.flatMap((l) => {
+        const words = l.trim().split(/\s+/);
+        // -cpu help names the architecture first on some targets (x86 486): both words count.
+        return list === '-cpu' ? words.slice(0, 2) : words.slice(0, 1);
+      }).filter(Boolean);
       return names.length ? new Set(names) : null;
     }, () => null);
     known.set(key, p);
@@ -56,9 +63,26 @@ export async function machineError(qemu: string, machine: string): Promise<strin
   const type = typeOf(machine);
   if (!type || type === 'help') return type === 'help' ? `machine: 'help' is not a machine type (${qemu} -machine help lists them)` : null;
   if (!qemu) return null;
-  const names = await machinesOf(qemu);
+  const names = await namesOf(qemu, '-machine');
   if (!names || names.has(type)) return null;
   const common = ['pc', 'q35', 'virt', 'microvm'].filter((n) => names.has(n));
   const some = (common.length ? common : [...names].slice(0, 4)).join(', ');
   return `machine: '${type}' is not a machine type of ${qemu} (such as ${some}; ${qemu} -machine help lists them all)`;
+}
+
+/**
+ * Why QEMU would refuse this CPU model, or null: it has the model (features
+ * after it, `max,-pdpe1gb`, are QEMU's to judge), or none is named, or no
+ * binary is named (qemu '') or it cannot be asked. `host` needs KVM: under
+ * TCG QEMU refuses it.
+ */
+export async function cpuError(qemu: string, cpu: string, accelerator: string): Promise<string | null> {
+  const model = cpu.split(',')[0];
+  if (!model) return null;
+  if (model === 'host' && accelerator.toUpperCase() !== 'KVM') return "cpu: 'host' needs KVM (ACCELERATOR=KVM); under TCG take 'max', or a model QEMU lists";
+  if (!qemu) return null;
+  const names = await namesOf(qemu, '-cpu');
+  if (!names || names.has(model)) return null;
+  const common = ['max', 'qemu64', 'host', 'cortex-a57'].filter((n) => names.has(n));
+  return `cpu: '${model}' is not a CPU model of ${qemu} (such as ${common.join(', ') || [...names].slice(0, 4).join(', ')}; ${qemu} -cpu help lists them all)`;
 }

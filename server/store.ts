@@ -16,7 +16,7 @@ import { LABEL_RE, labelError, MAC_RE, parseSpec, UUID_RE, type VmSpec, type VmS
 import type { VmInfo } from '../lib/vm';
 import { renderWrapper } from '../lib/wrapper';
 import { complaint, stripSelf } from '../lib/wrapper/complaint';
-import { machineError } from './qemu-machines';
+import { cpuError, machineError } from './qemu-machines';
 import { accountWarning, redactSeed, seedName, seedPlan, SSH_KEY_RE, type SeedPlan } from '../lib/seeds';
 import { checkSeedSources, removePxeTree, writeSeeds } from './seeds';
 import { buildDebootstrapDisk } from './debootstrap';
@@ -598,6 +598,9 @@ export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; o
     const wrong = await machineError(spec.qemu, spec.machine);
     if (wrong) throw badInput('machine', wrong);
   }
+  // The same of a CPU model the template did not choose (asking QEMU costs a process), and of the accelerator any needs (host: KVM).
+  const wrongCpu = await cpuError(origin.cpu === 'template' ? '' : spec.qemu, spec.cpu, spec.accelerator);
+  if (wrongCpu) throw badInput('cpu', wrongCpu);
   // QEMU would refuse it at start ("Cannot allocate memory"), or the host would swap itself to a halt.
   const hostMiB = Math.floor(totalmem() / 1048576);
   if (spec.memsize > hostMiB) {

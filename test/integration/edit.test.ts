@@ -108,7 +108,7 @@ test("a MAC another VM has is refused as create refuses it, in the CLI and the A
   assert.equal(own.status, 200, own.text);
 });
 
-test('a machine type this QEMU lacks is refused when written (create-conf, vmdeck set, PATCH), not at the next start; nothing is written', async () => {
+test('a machine type or CPU model this QEMU lacks is refused when written (create-conf, vmdeck set, PATCH), not at the next start; nothing is written', async () => {
   const said = "'q99' is not a machine type of qemu-system-x86_64 (such as pc, q35, microvm; qemu-system-x86_64 -machine help lists them all)";
   // TCG, pinned: nothing starts here, and the host's KVM probe would only add its seconds.
   const made = await vmdeck(['create-conf', '--label', 'ed3', '--auto-all', '--no-create-image', 'ACCELERATOR=QEMU', 'MACHINE=q99'], sb.env);
@@ -123,6 +123,19 @@ test('a machine type this QEMU lacks is refused when written (create-conf, vmdec
   // A type it has, with its properties, or named as type=: written.
   for (const machine of ['q35,smm=on', 'type=pc,accel=tcg']) {
     const ok = await api(server.base, 'PATCH', '/api/vms/ed', { machine, dryRun: true });
+    assert.equal(ok.status, 200, ok.text);
+  }
+  // A CPU model the same way; 'host' only under KVM (TCG refuses it at start); a model with features is QEMU's to judge.
+  const cpuSaid = "cpu: 'nonsense-cpu' is not a CPU model of qemu-system-x86_64 (such as max, qemu64, host; qemu-system-x86_64 -cpu help lists them all)";
+  const madeCpu = await vmdeck(['create-conf', '--label', 'ed4', '--auto-all', '--no-create-image', 'ACCELERATOR=QEMU', 'CPU=nonsense-cpu'], sb.env);
+  assert.deepEqual([madeCpu.code, madeCpu.stderr], [1, `vmdeck create-conf: CPU: ${cpuSaid.slice('cpu: '.length)}\n`]);
+  const patchCpu = await api(server.base, 'PATCH', '/api/vms/ed', { cpu: 'nonsense-cpu' });
+  assert.deepEqual([patchCpu.status, patchCpu.json], [400, { error: cpuSaid, field: 'cpu' }]);
+  const host = await vmdeck(['set', 'ed', 'CPU=host', 'ACCELERATOR=QEMU'], sb.env);
+  assert.deepEqual([host.code, host.stderr], [1, "vmdeck set: CPU: 'host' needs KVM (ACCELERATOR=KVM); under TCG take 'max', or a model QEMU lists\n"]);
+  assert.equal(readFileSync(config, 'utf8'), text);
+  for (const cpu of ['max,-pdpe1gb', 'Broadwell-v1']) {
+    const ok = await api(server.base, 'PATCH', '/api/vms/ed', { cpu, dryRun: true });
     assert.equal(ok.status, 200, ok.text);
   }
   // A config with no STARTERCALL (ctys's often have none) runs the wrapper's default QEMU: checked against that one.
