@@ -365,6 +365,10 @@ test('Delete names what goes, the logs in the runtime dir with it, and removes t
   expect(off.status()).toBe(200);
   const runDir = join(env.run, LABEL);
   expect(existsSync(join(runDir, 'serial.log'))).toBe(true);
+  // Another tab on the VM's page, which must not go on showing it once it is gone.
+  const other = await context.newPage();
+  await other.goto(`/vms/${LABEL}?tab=hardware`);
+  await expect(other.locator('h1')).toHaveText(LABEL);
   await page.goto(`/vms/${LABEL}`);
   await page.getByRole('button', { name: 'Delete', exact: true }).click();
   const dialog = page.getByRole('dialog');
@@ -376,6 +380,9 @@ test('Delete names what goes, the logs in the runtime dir with it, and removes t
   await expect(page).toHaveURL(/\/$/);
   expect((await page.request.get(`/api/vms/${LABEL}`, { headers: await csrf(page) })).status()).toBe(404);
   expect(existsSync(runDir)).toBe(false);
+  await expect(other.locator('p[role=alert]')).toContainText(`VM '${LABEL}' is gone: it was deleted, or its config moved`);
+  await expect(other.getByRole('toolbar')).toHaveCount(0);
+  await other.close();
 });
 
 test('nothing on any page was blocked by the Content-Security-Policy', () => {

@@ -3,8 +3,8 @@
 // facts beside them. noVNC and xterm.js are loaded here only, on demand.
 import dynamic from 'next/dynamic';
 import Link from 'next/link';
-import { useCallback, useEffect, useState } from 'react';
-import { api, serialLogUrl, startErrorKey, type VmDetail, type VmEvent } from '../api';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { api, ApiError, serialLogUrl, startErrorKey, type VmDetail, type VmEvent } from '../api';
 import { useVmEvents } from '../events';
 import { hostOf, LOCAL } from '../hosts';
 import { formatOs } from '../format';
@@ -51,11 +51,20 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
   // Consoles stay connected once opened; switching tabs only hides them.
   const [opened, setOpened] = useState<Set<Tab>>(new Set());
 
+  // Whether this page has shown the VM: a 404 after that is a VM gone since.
+  const shown = useRef(false);
   const load = useCallback(async () => {
     try {
       setVm(await api.vm(label));
+      shown.current = true;
       setError(null);
     } catch (e) {
+      // Gone (deleted in another tab or a terminal, its config moved): the page says so, not the VM as it was.
+      if (e instanceof ApiError && e.status === 404) {
+        setVm(null);
+        setError(shown.current ? `VM '${label}' is gone: it was deleted, or its config moved (${e.message})` : e.message);
+        return;
+      }
       setError((e as Error).message);
     }
   }, [label]);
@@ -73,6 +82,11 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
 
   useVmEvents(
     (e: VmEvent) => {
+      // VMs made or deleted outside the dashboard come as an event of no VM: this one may be among them.
+      if (e.label === '' && e.type === 'vms') {
+        void load();
+        return;
+      }
       if (e.label !== label) return;
       if (e.state && vm && e.state !== vm.state) {
         setVm({ ...vm, state: e.state, reason: typeof e.reason === 'string' ? e.reason : undefined, warning: typeof e.warning === 'string' ? e.warning : undefined });
