@@ -44,6 +44,19 @@ async function running(vm: VmInfo): Promise<boolean> {
   return state === 'running' || state === 'paused';
 }
 
+/**
+ * Whether the VM runs, for a change of its devices; refused while it is
+ * suspended: its saved state is of the machine without the change, and
+ * QEMU resumes it into one with it (the guest never sees a disk added).
+ */
+async function runningForDeviceChange(vm: VmInfo, what: string): Promise<boolean> {
+  const { state } = await vmStatus(vm);
+  if (state === 'suspended') {
+    throw conflict(`label: VM '${vm.label}' is suspended: its saved state would resume without ${what}; start it (it resumes) and make the change then, or remove ${join(vm.dir, `${vm.label}.suspend`)} to boot it afresh`, 'label');
+  }
+  return state === 'running' || state === 'paused';
+}
+
 /** The config with name=value for each pair, the user's lines kept; a variable set by logic is refused. */
 function assign(text: string, pairs: [string, string][], field: string): { text: string; lines: string[] } {
   const lines: string[] = [];
@@ -123,7 +136,7 @@ async function addDiskNow(label: string, req: DiskRequest): Promise<DeviceOutcom
   const disks = disksOf(vars);
   const n = nextIndex(disks);
   if (n > MAX_EXTRA) throw badInput('disk', `disk: VM '${vm.label}' has ${disks.length} disks, the most vmdeck gives a VM`);
-  const live = await running(vm);
+  const live = await runningForDeviceChange(vm, 'the new disk');
   if (live && iface !== 'virtio') throw conflict(`interface: a${iface === 'ide' ? 'n' : ''} ${iface} disk cannot be added while VM '${vm.label}' runs; use virtio, or stop it first`, 'interface');
   const noIde = iface === 'ide' ? ideRoomError(vars, vm.label) : null;
   if (noIde) throw badInput('interface', noIde);
@@ -230,7 +243,7 @@ async function resizeDiskNow(label: string, index: number, size: string, shrink?
   const disk = disksOf(vars).find((d) => d.index === index);
   if (!disk) throw badInput('disk', `disk: VM '${vm.label}' has no disk ${index} (it has ${disksOf(vars).map((d) => d.index).join(', ') || 'none'})`);
   const path = inDir(vm.dir, disk.file);
-  const live = await running(vm);
+  const live = await runningForDeviceChange(vm, 'the resized disk');
   // -U: the image may be open in the running QEMU; only its header is read.
   const info = JSON.parse((await run('qemu-img', ['info', '-U', '--output=json', path])).stdout) as ImageInfo;
   const to = bytesOf(size);
@@ -284,7 +297,7 @@ async function addNicNow(label: string, req: NicRequest): Promise<DeviceOutcome<
   if (net.tapDevice) pairs.push([nicVar(n, 'TAPDEV'), net.tapDevice]);
   const edit = assign(text, pairs, 'nic');
   await wrapperTakesLists(vm);
-  const live = await running(vm) && net.netmode !== 'none';
+  const live = await runningForDeviceChange(vm, 'the new NIC') && net.netmode !== 'none';
   if (live) {
     // A bare switch name is one of vmdeck net's, as the wrapper reads it.
     const sock = net.vdeSwitch.includes('/') ? net.vdeSwitch : join(runRoot(), 'net', net.vdeSwitch);
@@ -343,7 +356,7 @@ async function removeDeviceNow(label: string, kind: 'disk' | 'nic', index: numbe
       : `nic: NIC 0 is the first NIC: vmdeck set NETMODE=none takes it away`);
   }
   const last = Math.max(...list.map((d) => d.index));
-  const live = await running(vm);
+  const live = await runningForDeviceChange(vm, `the ${kind === 'disk' ? 'disk' : 'NIC'} removed`);
   if (live && index !== last) throw conflict(`${kind}: VM '${vm.label}' runs: only its last ${kind === 'disk' ? 'disk' : 'NIC'} (${last}) can be removed now; stop it to remove ${index}`, kind);
   const names: ((n: number) => string)[] = kind === 'disk'
     ? (['', '_FORMAT', '_IF', '_READONLY', '_CACHE', '_DISCARD', '_BOOTINDEX'] as const).map((x) => (n: number) => diskVar(n, x))
@@ -413,7 +426,7 @@ async function addCdNow(label: string, req: { iso?: string; interface?: string }
   if (noIde) throw badInput('interface', noIde);
   const edit = assign(text, [[cdVar(n), iso], [cdVar(n, '_IF'), iface]], 'cd');
   await wrapperTakesLists(vm, 'drives');
-  const live = await running(vm);
+  const live = await runningForDeviceChange(vm, 'the new drive');
   const kept = await writeConfig(vm, edit.text);
   if (live) await recordPending(vm.label, [cdVar(n), cdVar(n, '_IF')]);
   const after = await resolveVm(vm.config);
@@ -440,7 +453,7 @@ async function removeCdNow(label: string, index: number): Promise<DeviceOutcome<
   for (let k = index; k < last; k++) for (const x of ['', '_IF'] as const) pairs.push([cdVar(k, x), String(vars[cdVar(k + 1, x)] ?? '')]);
   for (const x of ['', '_IF'] as const) if (vars[cdVar(last, x)] !== undefined) pairs.push([cdVar(last, x), '']);
   const edit = assign(text, pairs, 'cd');
-  const live = await running(vm);
+  const live = await runningForDeviceChange(vm, 'the drive removed');
   const kept = await writeConfig(vm, edit.text);
   if (live) await recordPending(vm.label, pairs.map(([v]) => v));
   return { vm: await resolveVm(vm.config), device, lines: edit.lines, kept, live: false, pending: live };

@@ -5,6 +5,7 @@
 // next start: until then it is pending (server/pending.ts). `vmdeck set` and
 // PATCH /api/vms/:label both come here.
 import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setAssignment } from '../lib/config-edit';
 import { specFromVars } from '../lib/options';
 import { VmSpecSchema } from '../lib/spec';
@@ -14,8 +15,8 @@ import type { VmInfo } from '../lib/vm';
 import { readConfig } from './config';
 import { confineFields } from './confine';
 import { wrapperTakesLists } from './devices';
-import { badInput } from './errors';
-import { recordPending } from './pending';
+import { badInput, conflict } from './errors';
+import { recordPending, resumeSafe } from './pending';
 import { vmStatus } from './runner';
 import { resolveVm } from './runtime';
 import { enumerate, keepCopy, stamp, wrapperCheck } from './store';
@@ -109,6 +110,11 @@ async function editVmNow(labelOrPath: string, values: Record<string, unknown>, o
   });
   const { state } = await vmStatus(vm);
   const running = state === 'running' || state === 'paused';
+  // Suspended: its saved state resumes into the machine the config makes, and only into the one it was saved of.
+  const machine = written.filter((w) => !resumeSafe(w.variable) && w.before !== w.text);
+  if (state === 'suspended' && machine.length) {
+    throw conflict(`label: VM '${vm.label}' is suspended: its saved state would not resume into the machine ${machine.map((w) => w.variable).join(', ')} would make; start it (it resumes) and change it then, or remove ${join(vm.dir, `${vm.label}.suspend`)} to boot it afresh`, 'label');
+  }
   const outcome = { lines: written.map((w) => w.text.trim()), changes: written, pending: running };
   if (opts.dryRun || text === original) return { vm, ...outcome, dryRun: Boolean(opts.dryRun) };
   // A wrapper written before firmware and TPM were settings would start the VM without them.

@@ -50,6 +50,9 @@ async function sinceStart(label: string, file: string): Promise<boolean> {
  * state loads into it. Any other (memory, CPUs, a device, the firmware, a
  * boot medium) makes another machine at the next start, where it would not.
  */
+/** Whether a changed variable leaves a saved state loadable (RESUME_SAFE). */
+export const resumeSafe = (variable: string): boolean => RESUME_SAFE.test(variable);
+
 const RESUME_SAFE = /^(?:DIST|DISTREL|OS|OSREL|KBD_LAYOUT|HOSTFWD|VNCACCESSDISPLAY|DEFAULTCONSOLE|VMUSER|SSHKEY|TIMEZONE|MIRROR|TARGETDISK|UNATTENDED|AUTOSTART|AUTOSTART_ORDER|AUTOSTART_DELAY|IP\d*|NETMASK\d*|GATEWAY\d*)$/;
 
 /**

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pngSize } from '../../lib/png';
 import type { VmInfo } from '../../lib/vm';
+import { addDisk } from '../../server/devices';
+import { editVm } from '../../server/edit';
 import { eventsReady, subscribe } from '../../server/events';
 import { changeMedia, ejectMedia, queryMedia } from '../../server/media';
 import { hmpCommand } from '../../server/monitor';
@@ -220,6 +222,13 @@ test('suspend saves the state and ends QEMU; the next start resumes it, shell va
   assert.equal(await enumerated(), 'suspended');
   await recorder.next((e) => e.label === LABEL && e.state === 'suspended', 3000, from);
   await assert.rejects(stopVm(LABEL, { mode: 'pause' }), { status: 409, message: `label: VM '${LABEL}' is not running (it is suspended: vmdeck start resumes it)` });
+  // Its saved state resumes only into the machine it was saved of: a disk or more memory now is refused, a name is not.
+  const saved = join(vm.dir, `${LABEL}.suspend`);
+  const configBefore = readFileSync(vm.config, 'utf8');
+  await assert.rejects(addDisk(LABEL, { size: '8M' }), { status: 409, message: `label: VM '${LABEL}' is suspended: its saved state would resume without the new disk; start it (it resumes) and make the change then, or remove ${saved} to boot it afresh` });
+  await assert.rejects(editVm(LABEL, { MEMSIZE: '333' }), { status: 409, message: `label: VM '${LABEL}' is suspended: its saved state would not resume into the machine MEMSIZE would make; start it (it resumes) and change it then, or remove ${saved} to boot it afresh` });
+  assert.equal(readFileSync(vm.config, 'utf8'), configBefore, 'nothing written');
+  assert.equal((await editVm(LABEL, { DIST: 'Suspended' })).pending, false);
   shell.close();
 
   const resumed = await startVm(LABEL);
