@@ -10,6 +10,8 @@ export function renderWrapper(label: string, ctx: { generator: string; date: str
     `# ${label}.sh: starts QEMU VM "${label}" from ${label}.ctys beside it.`,
     `# Written by ${ctx.generator} on ${ctx.date}. Standalone: needs bash and QEMU.`,
     `# Run "${label}.sh -h" for the options; "${label}.sh --print" shows the command.`,
+    // Read by sh (sh L.sh), the body's bash would fail at its first bash word: said in one line, in sh's own syntax.
+    '[ -n "${BASH_VERSION:-}" ] || { echo "$0: needs bash (run it as bash $0, or as ./${0##*/})" >&2; exit 2; }',
     `CONF_NAME=${shellQuote(`${label}.ctys`)}`,
     "CONF_KIND='vmdeck'",
     '',

@@ -1,7 +1,7 @@
 // The generator (create-conf), its wrapper's --print/--check, reading back and
 // ENUMERATE: real files, real bash and qemu-img, no QEMU boot.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -184,6 +184,9 @@ test('the wrapper finds its own directory however it is called: a relative path,
     assert.ok(r.includes(runDir), `${path} from ${cwd}: ${r}`);
     assert.match(r, new RegExp(`^file=${join(base(), 'alpha')}/`, 'm'), `${path}: its disk is the VM's own`);
   }
+  // Read by sh, not bash: one line saying so, before any bash word is met.
+  const bySh = spawnSync('sh', ['alpha.sh', '--print'], { env, cwd: join(base(), 'alpha'), encoding: 'utf8' });
+  assert.deepEqual([bySh.status, bySh.stdout, bySh.stderr], [2, '', 'alpha.sh: needs bash (run it as bash alpha.sh, or as ./alpha.sh)\n']);
 });
 
 test('config values are never glob-expanded or word-split by the wrapper: HOSTFWD with ? and *, ARGSADD with *, the label in QEMUMONSOCK', async () => {
