@@ -61,7 +61,10 @@ for arg in "$@"; do
 	--instmode) opt_instmode=% ;;
 	--instmode=*) opt_instmode=${arg#*=} ;;
 	--kernelmode=*) opt_kernelmode=${arg#*=} ;;
-	--runtime-dir=*) opt_rundir=${arg#*=} ;;
+	--runtime-dir=*)
+		opt_rundir=${arg#*=}
+		# Absolute, as QEMU's pidfile and sockets name it for vmdeck to find.
+		[[ -z $opt_rundir || $opt_rundir == /* ]] || opt_rundir=$PWD/$opt_rundir ;;
 	--foreground) opt_foreground=1 ;;
 	-h | --help) usage; exit 0 ;;
 	*) DIE_CODE=2 die "unknown option '$arg' (see $SELF -h)" ;;

@@ -184,6 +184,9 @@ test('the wrapper finds its own directory however it is called: a relative path,
     assert.ok(r.includes(runDir), `${path} from ${cwd}: ${r}`);
     assert.match(r, new RegExp(`^file=${join(base(), 'alpha')}/`, 'm'), `${path}: its disk is the VM's own`);
   }
+  // A relative --runtime-dir is the caller's directory's, made absolute: QEMU's sockets and pidfile name it for vmdeck.
+  const rel = execFileSync('bash', ['vms/alpha/alpha.sh', '--print', '--runtime-dir=rt'], { env, cwd: sb.home, encoding: 'utf8' });
+  assert.ok(rel.includes(`path=${join(sb.home, 'rt')}/serial.sock`), rel);
   // Read by sh, not bash: one line saying so, before any bash word is met.
   const bySh = spawnSync('sh', ['alpha.sh', '--print'], { env, cwd: join(base(), 'alpha'), encoding: 'utf8' });
   assert.deepEqual([bySh.status, bySh.stdout, bySh.stderr], [2, '', 'alpha.sh: needs bash (run it as bash alpha.sh, or as ./alpha.sh)\n']);
