@@ -292,7 +292,9 @@ async function startVmNow(labelOrPath: string, opts: StartOptions): Promise<VmIn
   if (locked({ code, stderr })) {
     if (!opts.reuse) {
       const pid = (await lockHolderUp(p)) ?? (await readPid(p.pidFile));
-      throw conflict(`label: VM '${vm.label}' is already running (pid ${pid ?? '?'})`, 'label');
+      // Paused, a Start means "go on": said how.
+      const paused = (await queryRunstate(p.qmp, 2000)) === 'paused';
+      throw conflict(`label: VM '${vm.label}' is already running (pid ${pid ?? '?'})${paused ? `, paused: vmdeck cancel ${vm.label} --resume (or Resume) continues it` : ''}`, 'label');
     }
   } else if (code !== 0) {
     throw wrapperError(stderr, code, p.qemuLog);

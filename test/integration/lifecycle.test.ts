@@ -108,6 +108,8 @@ test('pause stops the guest (seen as an event within 500 ms of a raw QMP stop), 
 
   const pause = await stopVm(LABEL, { mode: 'pause' });
   assert.equal(pause.state, 'paused');
+  // A Start of a paused VM says how it goes on.
+  await assert.rejects(startVm(LABEL), { status: 409, message: `label: VM '${LABEL}' is already running (pid ${pause.pid}), paused: vmdeck cancel ${LABEL} --resume (or Resume) continues it` });
   assert.equal((await stopVm(LABEL, { mode: 'resume' })).state, 'running');
 });
 
