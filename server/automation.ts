@@ -16,7 +16,7 @@ import { readConfig } from './config';
 import { badInput, VmdeckError } from './errors';
 import { sleep } from './proc';
 import type { QmpClient } from './qmp';
-import { notRunning, qmpCall, qmpMessage, resolveVm, runtimePaths, withQmp } from './runtime';
+import { noSerialSocket, notRunning, qmpCall, qmpMessage, resolveVm, runtimePaths, withQmp } from './runtime';
 import { clientToken, consoleWsUrl, liveServer } from './serverfile';
 import { task } from './tasks';
 import { openWs, rawBytes } from './ws/open';
@@ -75,7 +75,7 @@ async function openSerial(label: string): Promise<SerialLink> {
       throw e instanceof VmdeckError ? e : new VmdeckError(500, `serial: the dashboard (port ${server.port}) did not take the console: ${e.message}`, 'serial');
     });
     ws.on('close', (code: number) => {
-      if (code === 4409) end(notRunning(label));
+      if (code === 4409) void noSerialSocket(label).then(end);
       else if (code === 4410) end(new VmdeckError(409, `serial: VM '${label}' stopped`, 'label'));
     });
     // The hub holds QEMU's socket and writes what it was sent before it reads the close.
@@ -88,7 +88,7 @@ async function openSerial(label: string): Promise<SerialLink> {
   try {
     await new Promise<void>((resolve, reject) => {
       sock.once('connect', () => resolve());
-      sock.once('error', () => reject(notRunning(label)));
+      sock.once('error', () => void noSerialSocket(label).then(reject));
     });
   } catch (e) {
     claim.release();

@@ -277,6 +277,20 @@ export async function resolveVm(labelOrPath: string): Promise<VmInfo> {
 
 export const notRunning = (label: string, extra = '') => conflict(`label: VM '${label}' is not running${extra}`, 'label');
 
+/**
+ * Why the VM's serial socket cannot be had: it is not running, or it runs
+ * with its serial console on the terminal it was started from (console CLI,
+ * QEMU's -serial stdio), which makes no socket.
+ */
+export async function noSerialSocket(label: string): Promise<VmdeckError> {
+  const p = runtimePaths(label);
+  const pid = await readPid(p.pidFile).catch(() => undefined);
+  if (pid !== undefined && (await isQemuOf(pid, p.dir)) && !(await exists(p.serial))) {
+    return conflict(`serial: VM '${label}' runs with its serial console on the terminal it was started from (console CLI): there is no serial socket to type into or read; start it with another console (VNC, NONE) for that`, 'serial');
+  }
+  return notRunning(label);
+}
+
 /** Runs fn on a QMP connection to a running VM; a VM that is not running is refused with 409. */
 export async function withQmp<T>(vm: VmInfo, fn: (c: QmpClient) => Promise<T>, timeoutMs = 10000): Promise<T> {
   await trustedRunRoot();

@@ -44,4 +44,11 @@ test('start --reuse of a running CLI-console VM says it runs and exits 0; withou
   assert.notEqual(again.code, 0);
   assert.match(again.stderr, /VM 'term' is already running/);
   assert.equal((await vmStatus(vm)).pid, pid, 'the running QEMU is left as it was');
+
+  // Its serial console is that terminal: type and expect say so, not that it is not running.
+  const said = "serial: VM 'term' runs with its serial console on the terminal it was started from (console CLI): there is no serial socket to type into or read; start it with another console (VNC, NONE) for that\n";
+  const typed = await vmdeck(['type', 'term', '--serial', 'echo hi'], sb.env);
+  assert.deepEqual([typed.code, typed.stderr], [1, `vmdeck type: ${said}`]);
+  const expected = await vmdeck(['expect', 'term', '--serial', 'hi', '--timeout', '1'], sb.env);
+  assert.deepEqual([expected.code, expected.stderr], [1, `vmdeck expect: ${said}`]);
 });
