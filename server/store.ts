@@ -781,6 +781,14 @@ async function createVmNow(req: CreateRequest): Promise<Created> {
   }
   const others = known.filter((v) => v.label === spec.label && v.dir !== target);
   if (others.length) throw conflict(`label: a VM '${spec.label}' already exists in ${others[0].dir}`, 'label');
+  {
+    // One outside every base, running (started by its path): its runtime dir is the label's, which a second VM would share.
+    const { isQemuOf, readPid, recordedConfig, runtimePaths } = await import('./runtime');
+    const p = runtimePaths(spec.label);
+    const running = await readPid(p.pidFile).catch(() => undefined);
+    const from = running !== undefined && (await isQemuOf(running, p.dir)) ? await recordedConfig(spec.label) : undefined;
+    if (from && dirname(from) !== target) throw conflict(`label: a VM '${spec.label}' runs from ${from} (pid ${running}); two VMs of one label would share its runtime dir ${p.dir}`, 'label');
+  }
 
   let tmp: string;
   try {

@@ -113,6 +113,9 @@ test('a VM started by running its wrapper by hand is seen starting, listed, and 
   assert.ok(JSON.parse(cliList.stdout).some((v: VmInfo) => v.label === 'byhand' && v.pid === pid));
   const enumerated = await vmdeck(['enumerate', '--json'], sb.env);
   assert.ok(!JSON.parse(enumerated.stdout).some((v: VmInfo) => v.label === 'byhand'), 'its base is not configured');
+  // Its label is taken while it runs, though no base has it: a second 'byhand' would share its runtime dir.
+  const twin = await vmdeck(['create-conf', '--label', 'byhand', '--template', 'kernel-initrd', '--auto-all', '--no-create-image'], { ...sb.env, ...demoVmEnv() });
+  assert.deepEqual([twin.code, twin.stderr], [1, `vmdeck create-conf: label: a VM 'byhand' runs from ${byHand.config} (pid ${pid}); two VMs of one label would share its runtime dir ${join(sb.run, 'byhand')}\n`]);
 
   const shell = await guestShell(sb.run, 'byhand');
   shell.close();
