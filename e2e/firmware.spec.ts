@@ -128,3 +128,28 @@ test("the wizard's machine section: a type QEMU lacks is said under its field; m
   await expect(page.locator('#f-machine')).toBeFocused();
   await context.close();
 });
+
+test("the browser's Back and Forward go from step to step of the wizard, what was entered kept", async ({ browser }) => {
+  const { context, page } = await loggedIn(browser);
+  await page.goto('/');
+  await page.goto('/vms/new?template=linux-x86_64');
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.locator('#f-label').fill('backfwd1');
+  await page.getByRole('button', { name: 'Next' }).click();
+  await expect(page.locator('#f-machine')).toBeAttached();
+  await page.goBack();
+  await expect(page.locator('#f-label')).toHaveValue('backfwd1');
+  await page.goForward();
+  await expect(page.locator('#f-machine')).toBeAttached();
+  await page.goBack();
+  await page.goBack();
+  await expect(page.locator('#f-label')).toHaveCount(0);
+  await expect(page).toHaveURL(/\/vms\/new/);
+  await page.goForward();
+  await expect(page.locator('#f-label')).toHaveValue('backfwd1');
+  // Back past the wizard's first step leaves it, as before.
+  await page.goBack();
+  await page.goBack();
+  await expect(page).toHaveURL(/\/$/);
+  await context.close();
+});

@@ -93,6 +93,9 @@ type PreviewState =
   | { status: 'ok'; preview: Preview }
   | { status: 'error'; error: string; field: string | null };
 
+/** The wizard's step in a history entry's state (next to the router's own, which Next copies in). */
+const STEP_KEY = 'vmdeckWizardStep';
+
 export function Wizard({ initialTemplate, host: onHost = LOCAL }: { initialTemplate?: string; host?: string }) {
   // The host's own templates, check, VM names, preview and create (its server, through the central one).
   const on = useMemo(() => (onHost === LOCAL ? api : hostApi(onHost)), [onHost]);
@@ -184,7 +187,23 @@ export function Wizard({ initialTemplate, host: onHost = LOCAL }: { initialTempl
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [advance, preview.status]);
 
+  // Each step an entry of the browser's history: its Back and Forward go from step to step, what was entered kept.
+  useEffect(() => {
+    window.history.replaceState({ [STEP_KEY]: 0 }, '');
+    // Before the router's own listener (capture): a step's entry is this page, whose state the
+    // router would rebuild (what was entered gone); any other entry is the router's to go to.
+    const onPop = (e: PopStateEvent) => {
+      const at = (e.state as Record<string, unknown> | null)?.[STEP_KEY];
+      if (typeof at !== 'number' || at < 0 || at >= STEPS.length) return;
+      e.stopImmediatePropagation();
+      setStep(at);
+    };
+    window.addEventListener('popstate', onPop, { capture: true });
+    return () => window.removeEventListener('popstate', onPop, { capture: true });
+  }, []);
+
   const goTo = (i: number, focusField?: string) => {
+    if (i !== step) window.history.pushState({ [STEP_KEY]: i }, '');
     setStep(i);
     requestAnimationFrame(() => {
       const el = (focusField && document.getElementById(fieldId(focusField)))
