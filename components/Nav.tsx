@@ -19,7 +19,7 @@ export function Nav() {
   useEffect(() => { csrfSecret(); }, []);
   if (path === '/login') return null;
   return (
-    <nav aria-label="Sections" className="flex flex-1 items-center gap-0.5">
+    <nav aria-label="Sections" className="flex min-w-0 flex-1 items-center gap-0.5 overflow-x-auto whitespace-nowrap">
       {SECTIONS.map((s) => {
         const active = s.match(path);
         return (

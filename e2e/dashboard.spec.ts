@@ -231,6 +231,23 @@ test('monitor console: info status', async () => {
   await shot(page, 'files');
 });
 
+test('a phone-wide window: no page scrolls sideways; the nav, the wizard\'s steps and the VM\'s tabs scroll in their bars, the facts are in Files', async () => {
+  const narrow = await context.newPage();
+  await narrow.setViewportSize({ width: 390, height: 800 });
+  const sideways = () => narrow.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  for (const path of ['/', `/vms/${LABEL}`, '/vms/new', '/host']) {
+    await narrow.goto(path);
+    await expect(narrow.getByRole('navigation', { name: 'Sections' })).toBeVisible();
+    await narrow.waitForTimeout(500);
+    expect(await sideways(), `${path} scrolls sideways`).toBeLessThanOrEqual(0);
+  }
+  await narrow.goto(`/vms/${LABEL}`);
+  await narrow.getByRole('tab', { name: 'Files & command' }).click();
+  await expect(narrow.getByRole('complementary', { name: 'Facts' }).filter({ visible: true })).toContainText('UUID');
+  await shot(narrow, 'narrow-vm-files');
+  await narrow.close();
+});
+
 test('pause shows in another tab without a reload; resume', async () => {
   const list = await context.newPage();
   await list.goto('/');

@@ -175,7 +175,7 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
       <ActionBar vm={vm} onChanged={load} />
       <div className="flex min-h-0 flex-1">
         <div className="flex min-h-0 min-w-0 flex-1 flex-col">
-          <div role="tablist" aria-label="Consoles" className="flex shrink-0 gap-0.5 border-b border-line bg-panel px-2 pt-1">
+          <div role="tablist" aria-label="Consoles" className="flex shrink-0 gap-0.5 overflow-x-auto whitespace-nowrap border-b border-line bg-panel px-2 pt-1">
             {tabs.map((t) => (
               <button
                 key={t}

@@ -267,7 +267,7 @@ export function Wizard({ initialTemplate, host: onHost = LOCAL }: { initialTempl
         <div className="flex shrink-0 items-center gap-4 border-b border-line px-3 py-2">
           <h1 className="text-sm font-semibold">New virtual machine</h1>
           <HostChoice host={onHost} path="/vms/new" id="wizard-host" />
-          <ol className="flex items-center gap-0.5" aria-label="Steps">
+          <ol className="flex min-w-0 items-center gap-0.5 overflow-x-auto whitespace-nowrap" aria-label="Steps">
             {STEPS.map((s, i) => (
               <li key={s.id}>
                 <button
