@@ -22,6 +22,7 @@ import { vmStatus } from './runner';
 import { hasVmdeckWrapper } from './wrapper';
 import { qmpCall, qmpMessage, resolveVm, withQmp } from './runtime';
 import { enumerate, GENERATOR, keepCopy, stamp, uniqueMac } from './store';
+import { task } from './tasks';
 import { withVmLock } from './vm-lock';
 
 export interface DeviceOutcome<T> {
@@ -123,7 +124,7 @@ async function refuseDiskInUse(vm: VmInfo, disks: Disk[], path: string, readOnly
 }
 
 export function addDisk(label: string, req: DiskRequest): Promise<DeviceOutcome<Disk>> {
-  return withVmLock(label, 'disk add', () => addDiskNow(label, req));
+  return task('disk:add', label, { ...req }, () => withVmLock(label, 'disk add', () => addDiskNow(label, req)));
 }
 
 async function addDiskNow(label: string, req: DiskRequest): Promise<DeviceOutcome<Disk>> {
@@ -204,7 +205,7 @@ async function addDiskNow(label: string, req: DiskRequest): Promise<DeviceOutcom
  * until the next start.
  */
 export function setDiskOptions(label: string, index: number, options: Record<string, unknown>): Promise<DeviceOutcome<Disk> & { pending: boolean }> {
-  return withVmLock(label, 'disk set', () => setDiskOptionsNow(label, index, options));
+  return task('disk:set', label, { disk: index, ...options }, () => withVmLock(label, 'disk set', () => setDiskOptionsNow(label, index, options)));
 }
 
 async function setDiskOptionsNow(label: string, index: number, options: Record<string, unknown>): Promise<DeviceOutcome<Disk> & { pending: boolean }> {
@@ -233,7 +234,7 @@ interface ImageInfo { 'virtual-size': number; snapshots?: { name: string }[] }
  * sees the new size at once.
  */
 export function resizeDisk(label: string, index: number, size: string, shrink?: string): Promise<DeviceOutcome<Disk> & { from: number; to: number }> {
-  return withVmLock(label, 'disk resize', () => resizeDiskNow(label, index, size, shrink));
+  return task('disk:resize', label, { disk: index, size, shrink }, () => withVmLock(label, 'disk resize', () => resizeDiskNow(label, index, size, shrink)));
 }
 
 async function resizeDiskNow(label: string, index: number, size: string, shrink?: string): Promise<DeviceOutcome<Disk> & { from: number; to: number }> {
@@ -275,7 +276,7 @@ export interface NicRequest {
 }
 
 export function addNic(label: string, req: NicRequest): Promise<DeviceOutcome<Nic>> {
-  return withVmLock(label, 'nic add', () => addNicNow(label, req));
+  return task('nic:add', label, { ...req }, () => withVmLock(label, 'nic add', () => addNicNow(label, req)));
 }
 
 async function addNicNow(label: string, req: NicRequest): Promise<DeviceOutcome<Nic>> {
@@ -341,7 +342,7 @@ async function unplugged(c: Parameters<Parameters<typeof withQmp>[1]>[0], id: st
  * follow the numbers the VM was started with.
  */
 function removeDevice(label: string, kind: 'disk' | 'nic', index: number): Promise<DeviceOutcome<Disk | Nic>> {
-  return withVmLock(label, `${kind} remove`, () => removeDeviceNow(label, kind, index));
+  return task(`${kind}:remove`, label, { [kind]: index }, () => withVmLock(label, `${kind} remove`, () => removeDeviceNow(label, kind, index)));
 }
 
 async function removeDeviceNow(label: string, kind: 'disk' | 'nic', index: number): Promise<DeviceOutcome<Disk | Nic>> {
@@ -410,7 +411,7 @@ async function imageFile(vm: VmInfo, field: string, file: string): Promise<strin
  * next start.
  */
 export function addCd(label: string, req: { iso?: string; interface?: string }): Promise<DeviceOutcome<CdDrive> & { pending: boolean }> {
-  return withVmLock(label, 'cd add', () => addCdNow(label, req));
+  return task('cd:add', label, { ...req }, () => withVmLock(label, 'cd add', () => addCdNow(label, req)));
 }
 
 async function addCdNow(label: string, req: { iso?: string; interface?: string }): Promise<DeviceOutcome<CdDrive> & { pending: boolean }> {
@@ -435,7 +436,7 @@ async function addCdNow(label: string, req: { iso?: string; interface?: string }
 
 /** Removes CD/DVD drive N ≥ 1 (the later ones move down a number); pending on a running VM. */
 export function removeCd(label: string, index: number): Promise<DeviceOutcome<CdDrive> & { pending: boolean }> {
-  return withVmLock(label, 'cd remove', () => removeCdNow(label, index));
+  return task('cd:remove', label, { drive: index }, () => withVmLock(label, 'cd remove', () => removeCdNow(label, index)));
 }
 
 async function removeCdNow(label: string, index: number): Promise<DeviceOutcome<CdDrive> & { pending: boolean }> {
@@ -478,7 +479,7 @@ export interface DriveChange {
  * config (CDROM<N>, FDA, FDB) so the next start agrees.
  */
 export function changeDrive(label: string, drive: string, file: string, opts: { confined?: boolean } = {}): Promise<DriveChange> {
-  return withVmLock(label, 'cd change', () => changeDriveNow(label, drive, file, opts));
+  return task('cd:change', label, { drive, file }, () => withVmLock(label, 'cd change', () => changeDriveNow(label, drive, file, opts)));
 }
 
 async function changeDriveNow(label: string, drive: string, file: string, opts: { confined?: boolean }): Promise<DriveChange> {

@@ -21,6 +21,7 @@ import { vmStatus } from './runner';
 import { resolveVm } from './runtime';
 import { enumerate, keepCopy, stamp, wrapperCheck } from './store';
 import { cpuError, machineError } from './qemu-machines';
+import { task } from './tasks';
 import { withVmLock } from './vm-lock';
 
 /** One variable as the change writes it: its line now and before (null: added at the end). */
@@ -56,7 +57,7 @@ function lineOf(text: string, variable: string): number {
 
 export function editVm(labelOrPath: string, values: Record<string, unknown>, opts: { dryRun?: boolean; confined?: boolean } = {}): Promise<EditOutcome> {
   // A dry run writes nothing: it waits for no one.
-  return opts.dryRun ? editVmNow(labelOrPath, values, opts) : withVmLock(labelOrPath, 'set', () => editVmNow(labelOrPath, values, opts));
+  return opts.dryRun ? editVmNow(labelOrPath, values, opts) : task('set', labelOrPath, values, () => withVmLock(labelOrPath, 'set', () => editVmNow(labelOrPath, values, opts)));
 }
 
 async function editVmNow(labelOrPath: string, values: Record<string, unknown>, opts: { dryRun?: boolean; confined?: boolean }): Promise<EditOutcome> {

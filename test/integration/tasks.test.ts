@@ -40,6 +40,20 @@ test('create is a task of the CLI user, with the options it was given', () => {
   assert.equal(created.args.PATH, undefined, 'the rest of the environment is not logged');
 });
 
+test('settings and devices changed are tasks too: vmdeck set with what it set, a disk added, a refused one with its error', async () => {
+  const set = await vmdeck(['set', LABEL, 'DIST=Tasked', 'MEMSIZE=320'], sb.env);
+  assert.equal(set.code, 0, set.stderr);
+  const added = await vmdeck(['disk', LABEL, 'add', '--size', '8M'], sb.env);
+  assert.equal(added.code, 0, added.stderr);
+  const refused = await vmdeck(['set', LABEL, 'MEMSIZE=lots'], sb.env);
+  assert.equal(refused.code, 1);
+  const [bad, disk, good] = listTasks({ label: LABEL });
+  assert.deepEqual([good.action, good.result, good.args], ['set', 'ok', { DIST: 'Tasked', MEMSIZE: '320' }]);
+  assert.match(good.who, /^cli:/);
+  assert.deepEqual([disk.action, disk.result, disk.args.size], ['disk:add', 'ok', '8M']);
+  assert.deepEqual([bad.action, bad.result, bad.error], ['set', 'error', "memsize: 'lots' is not a size in MiB"]);
+});
+
 test('24 CLI processes and this one writing at once: every task is there, begun and ended, no line torn', async () => {
   const env = { ...sb.env, VMDECK_TASKS_ROTATE_BYTES: ROTATE };
   const cli = Array.from({ length: 24 }, () => vmdeck(['cancel', LABEL, '--pause'], env, { timeoutMs: 120000 }));
