@@ -92,7 +92,7 @@ test('a start that fails leaves no swtpm, and the wrapper refuses Secure Boot wi
   writeFileSync(file, config);
   const set = await vmdeck(['set', 'uv', 'FIRMWARE=BIOS', 'SECUREBOOT=on'], sb.env);
   assert.equal(set.code, 1);
-  assert.match(set.stderr, /secureBoot: Secure Boot needs UEFI firmware \(FIRMWARE=UEFI\)$/m);
+  assert.equal(set.stderr, 'vmdeck set: SECUREBOOT: Secure Boot needs UEFI firmware (FIRMWARE=UEFI)\n', 'named as typed, as the wrapper names it');
   assert.equal(readFileSync(file, 'utf8'), config, 'nothing written');
 });
 
