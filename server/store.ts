@@ -23,7 +23,7 @@ import { buildDebootstrapDisk } from './debootstrap';
 import { debianSuite, debootstrapBootFiles, debootstrapValues } from '../lib/debootstrap';
 import { readConfig } from './config';
 import { badInput, conflict, notFound, VmdeckError } from './errors';
-import { exists, inDir, qcow2Backing, realOrSelf } from './fsutil';
+import { exists, inDir, mapLimit, qcow2Backing, realOrSelf } from './fsutil';
 import { loadMacmap } from './macmap';
 import { bases, defaultBase, isPrivateDirSync, runRoot } from './paths';
 import { infoOf, loadEnumerateCache, recordText, sameStamp, saveEnumerateCache, settled, textOf, type CachedDir, type CachedInfo, type Stamp } from './enumerate-cache';
@@ -1041,17 +1041,16 @@ async function imagesOf(vm: VmInfo): Promise<string[]> {
 export async function imageUsers(vm: VmInfo): Promise<Map<string, { label: string; backing: boolean }>> {
   const mine = new Set(await Promise.all((await imagesOf(vm)).map(realOrSelf)));
   const users = new Map<string, { label: string; backing: boolean }>();
-  for (const other of await enumerate()) {
-    if (other.config === vm.config) continue;
-    for (const d of other.disks) {
-      if (!d.file) continue;
-      const theirs = inDir(other.dir, d.file);
-      const real = await realOrSelf(theirs);
-      if (mine.has(real) && !users.has(real)) users.set(real, { label: other.label, backing: false });
-      const backing = await qcow2Backing(theirs);
-      const realBacking = backing && (await realOrSelf(backing));
-      if (realBacking && mine.has(realBacking) && !users.get(realBacking)?.backing) users.set(realBacking, { label: other.label, backing: true });
-    }
+  if (mine.size === 0) return users;
+  const disks = (await enumerate()).filter((o) => o.config !== vm.config).flatMap((o) => o.disks.filter((d) => d.file).map((d) => ({ label: o.label, path: inDir(o.dir, d.file) })));
+  // A few at a time: a host of thousands of VMs is read in parallel, not one disk after another.
+  const seen = await mapLimit(disks, 16, async (d) => {
+    const backing = await qcow2Backing(d.path);
+    return { ...d, real: await realOrSelf(d.path), backing: backing && (await realOrSelf(backing)) };
+  });
+  for (const d of seen) {
+    if (mine.has(d.real) && !users.has(d.real)) users.set(d.real, { label: d.label, backing: false });
+    if (d.backing && mine.has(d.backing) && !users.get(d.backing)?.backing) users.set(d.backing, { label: d.label, backing: true });
   }
   return users;
 }
@@ -1087,8 +1086,12 @@ async function deleteVmFilesNow(vm: VmInfo, deleteDisks: boolean, users: Map<str
   const images = await imagesOf(vm);
   const inside: string[] = [];
   const leftDisks: string[] = [];
+  // By real paths: a name with '..' in it, or through a symlink, may be anywhere.
+  const ownDirReal = await realOrSelf(vm.dir);
   for (const image of images) {
-    if (image.startsWith(`${vm.dir}/`) && !users.has(await realOrSelf(image))) inside.push(image);
+    const named = resolve(image);
+    const real = await realOrSelf(image);
+    if (named.startsWith(`${vm.dir}/`) && real.startsWith(`${ownDirReal}/`) && !users.has(real)) inside.push(named);
     else leftDisks.push(image);
   }
   let keptDisk: string | undefined;
@@ -1103,7 +1106,7 @@ async function deleteVmFilesNow(vm: VmInfo, deleteDisks: boolean, users: Map<str
       const copy = await keepCopy(image, join(to, `${vm.label}-${basename(image)}.${stamp()}`));
       await rm(image);
       keptDisks.push(copy);
-      if (image === vm.disk) keptDisk = copy;
+      if (image === resolve(vm.disk)) keptDisk = copy;
     }
   }
   for (const image of inside) {

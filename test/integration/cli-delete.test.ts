@@ -2,7 +2,7 @@
 // while the VM runs (nothing goes); stopped, its files and runtime dir go and
 // its disk is kept beside it, or goes too with --disks.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { demoVmEnv, sandbox } from '../helpers/guest';
@@ -69,12 +69,23 @@ test("delete --disks takes only the VM's own images: one outside its directory, 
   assert.equal(made.code, 0, made.stderr);
   const added = await vmdeck(['disk', 'borrower', 'add', '--file', victim, '--json'], env);
   assert.equal(added.code, 0, added.stderr);
+  // A third named through '..' from inside its directory, a fourth through a symlink in it: outside all the same.
+  const dotted = `${vms}/borrower/../../../dotted.img`;
+  writeFileSync(join(sb.home, '..', 'dotted.img'), 'not the VM\'s either');
+  assert.equal((await vmdeck(['disk', 'borrower', 'add', '--file', dotted], env)).code, 0);
+  symlinkSync(join(sb.home, '..'), join(vms, 'borrower', 'up'));
+  writeFileSync(join(sb.home, '..', 'linked.img'), 'nor this');
+  const linked = join(vms, 'borrower', 'up', 'linked.img');
+  assert.equal((await vmdeck(['disk', 'borrower', 'add', '--file', linked], env)).code, 0);
   const gone = await vmdeck(['delete', 'borrower', '--disks', '--json'], env);
   assert.equal(gone.code, 0, gone.stderr);
-  assert.deepEqual(JSON.parse(gone.stdout).leftDisks?.sort(), [ownersDisk, victim].sort());
+  assert.deepEqual(JSON.parse(gone.stdout).leftDisks?.sort(), [ownersDisk, victim, dotted, linked].sort());
+  assert.equal(readFileSync(join(sb.home, '..', 'dotted.img'), 'utf8'), 'not the VM\'s either');
+  assert.equal(readFileSync(join(sb.home, '..', 'linked.img'), 'utf8'), 'nor this');
   assert.ok(existsSync(ownersDisk), "the other VM's disk is still there");
   assert.equal(readFileSync(victim, 'utf8'), 'not an image of the VM');
-  assert.ok(!existsSync(join(vms, 'borrower')), 'the VM itself went');
+  // The VM itself went; its directory stays for the symlink in it, which is no file of the VM's.
+  assert.deepEqual(readdirSync(join(vms, 'borrower')), ['up']);
 });
 
 test("a linked clone's source is not deleted while the clone reads through its disk; once the clone went, it is", async () => {
