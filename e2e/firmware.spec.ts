@@ -151,5 +151,16 @@ test("the browser's Back and Forward go from step to step of the wizard, what wa
   await page.goBack();
   await page.goBack();
   await expect(page).toHaveURL(/\/$/);
+  // Its entries keep the router's state (the wizard was loaded first, before the router patched history):
+  // away by the nav and Back again is the router's own navigation, not a reload of the page.
+  await page.goForward();
+  await expect(page).toHaveURL(/\/vms\/new/);
+  await page.evaluate(() => { (window as unknown as { stayed: boolean }).stayed = true; });
+  await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Virtual machines' }).click();
+  await expect(page).toHaveURL(/\/$/);
+  await page.goBack();
+  await expect(page).toHaveURL(/\/vms\/new/);
+  await expect(page.getByRole('heading', { name: 'New virtual machine' })).toBeVisible();
+  expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
   await context.close();
 });

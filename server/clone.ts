@@ -23,6 +23,7 @@ import { cloneSeeds, removePxeTree, type ClonedSeeds } from './seeds';
 import { vmStatus, withStatus } from './runner';
 import { resolveVm } from './runtime';
 import { enumerate, GENERATOR, uniqueMac } from './store';
+import { withVmLock } from './vm-lock';
 
 export interface CloneOutcome {
   vm: VmInfo;
@@ -37,7 +38,12 @@ const OWN_FILE_VARS = ['KERNELIMAGE', 'INITRDIMAGE', 'SEEDIMAGE'] as const;
 const marker = (text: string, name: string, value: string) =>
   text.replace(new RegExp(String.raw`^#@#${name}(\s*)= ".*"$`, 'm'), (_m, pad: string) => `#@#${name}${pad}= "${value}"`);
 
-export async function cloneVm(source: string, label: string, opts: { linked?: boolean } = {}): Promise<CloneOutcome> {
+export function cloneVm(source: string, label: string, opts: { linked?: boolean } = {}): Promise<CloneOutcome> {
+  // Its source unchanged, and not deleted, while its disks are copied or become backing files (vm-lock.ts).
+  return withVmLock(source, 'clone', () => cloneVmNow(source, label, opts));
+}
+
+async function cloneVmNow(source: string, label: string, opts: { linked?: boolean }): Promise<CloneOutcome> {
   if (!LABEL_RE.test(label) || RESERVED_LABELS.includes(label)) throw badInput('label', `label: '${label}' is not a valid label: use letters, digits, '.', '_' and '-' (at most 63), starting with a letter or digit`);
   const src = await resolveVm(source);
   const { state } = await vmStatus(src);

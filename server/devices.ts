@@ -217,8 +217,8 @@ async function setDiskOptionsNow(label: string, index: number, options: Record<s
   const r = diskOptionAssignments(index, options, disk.interface);
   if ('error' in r) throw badInput(r.field, r.error);
   const edit = assign(text, r.pairs, 'disk');
+  const live = edit.text === text ? await running(vm) : await runningForDeviceChange(vm, "the disk's new options");
   await wrapperTakesLists(vm, 'diskOptions');
-  const live = await running(vm);
   const kept = edit.text === text ? '' : await writeConfig(vm, edit.text);
   if (live && kept) await recordPending(vm.label, r.pairs.map(([v]) => v));
   const after = await resolveVm(vm.config);

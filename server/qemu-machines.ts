@@ -76,11 +76,14 @@ export async function machineError(qemu: string, machine: string): Promise<strin
  * binary is named (qemu '') or it cannot be asked. `host` needs KVM: under
  * TCG QEMU refuses it.
  */
+/** The QEMUs whose `-cpu help` this reads right (a heading line, names one word each, as QEMU takes them); the others list theirs in shapes of their own (quoted, with spaces, in another case). */
+const CPU_LISTS_READ = /(^|\/)qemu-system-(x86_64|i386|aarch64|arm|s390x)$/;
+
 export async function cpuError(qemu: string, cpu: string, accelerator: string): Promise<string | null> {
   const model = cpu.split(',')[0];
   if (!model) return null;
   if (model === 'host' && accelerator.toUpperCase() !== 'KVM') return "cpu: 'host' needs KVM (ACCELERATOR=KVM); under TCG take 'max', or a model QEMU lists";
-  if (!qemu) return null;
+  if (!qemu || !CPU_LISTS_READ.test(qemu)) return null;
   const names = await namesOf(qemu, '-cpu');
   if (!names || names.has(model)) return null;
   const common = ['max', 'qemu64', 'host', 'cortex-a57'].filter((n) => names.has(n));

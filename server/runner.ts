@@ -279,7 +279,7 @@ async function startVmNow(labelOrPath: string, opts: StartOptions): Promise<VmIn
   // of the lock), is waited for and the start tried again.
   const locked = (r: { code: number; stderr: string }) => r.code === 3 && /: VM '.*' is already running \(pid /.test(r.stderr);
   // While the wrapper reads the config and makes the runtime dir, no change or delete of the VM's files (vm-lock.ts).
-  const { code, stderr } = await withVmLock(labelOrPath, 'start', async () => {
+  const { code, stderr } = await withVmLock(vm.label, 'start', async () => {
     let r = await runWrapper(startVmArgs(vm, opts), 60000);
     for (const deadline = Date.now() + LOCK_WAIT_MS; locked(r) && (await lockHolderUp(p)) === undefined && Date.now() < deadline;) {
       await sleep(200);

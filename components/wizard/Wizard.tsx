@@ -95,6 +95,7 @@ type PreviewState =
 
 /** The wizard's step in a history entry's state (next to the router's own, which Next copies in). */
 const STEP_KEY = 'vmdeckWizardStep';
+const MOUNT_KEY = 'vmdeckWizard';
 
 export function Wizard({ initialTemplate, host: onHost = LOCAL }: { initialTemplate?: string; host?: string }) {
   // The host's own templates, check, VM names, preview and create (its server, through the central one).
@@ -188,13 +189,18 @@ export function Wizard({ initialTemplate, host: onHost = LOCAL }: { initialTempl
   }, [advance, preview.status]);
 
   // Each step an entry of the browser's history: its Back and Forward go from step to step, what was entered kept.
+  // This wizard's own entries (a wizard mounted anew, for another host, has others).
+  const mountId = useRef('');
   useEffect(() => {
-    window.history.replaceState({ [STEP_KEY]: 0 }, '');
+    mountId.current = Math.random().toString(36).slice(2);
+    // The router's state kept beside it (on a first load this runs before the router patches history to copy it).
+    window.history.replaceState({ ...window.history.state, [STEP_KEY]: 0, [MOUNT_KEY]: mountId.current }, '');
     // Before the router's own listener (capture): a step's entry is this page, whose state the
     // router would rebuild (what was entered gone); any other entry is the router's to go to.
     const onPop = (e: PopStateEvent) => {
-      const at = (e.state as Record<string, unknown> | null)?.[STEP_KEY];
-      if (typeof at !== 'number' || at < 0 || at >= STEPS.length) return;
+      const state = e.state as Record<string, unknown> | null;
+      const at = state?.[STEP_KEY];
+      if (state?.[MOUNT_KEY] !== mountId.current || typeof at !== 'number' || at < 0 || at >= STEPS.length) return;
       e.stopImmediatePropagation();
       setStep(at);
     };
@@ -203,7 +209,7 @@ export function Wizard({ initialTemplate, host: onHost = LOCAL }: { initialTempl
   }, []);
 
   const goTo = (i: number, focusField?: string) => {
-    if (i !== step) window.history.pushState({ [STEP_KEY]: i }, '');
+    if (i !== step) window.history.pushState({ ...window.history.state, [STEP_KEY]: i, [MOUNT_KEY]: mountId.current }, '');
     setStep(i);
     requestAnimationFrame(() => {
       const el = (focusField && document.getElementById(fieldId(focusField)))

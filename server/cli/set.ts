@@ -29,6 +29,8 @@ function describe(label: string, o: EditOutcome): string {
 function namedAsTyped(e: unknown, values: Record<string, string>): unknown {
   if (!(e instanceof VmdeckError) || !e.field) return e;
   // The key typed for it, or (a field the change needs, as QEMUSOCK for NETMODE=vde) its config variable.
+  // Never the label: every command names it label (a VM not found, a lock, a state that refuses).
+  if (e.field === 'label') return e;
   const typed = Object.keys(values).find((k) => fieldOf(k) === e.field) ?? (CTYS_VARS as Record<string, string | undefined>)[e.field];
   const prefix = `${e.field}: `;
   if (!typed || typed === e.field || !e.message.startsWith(prefix)) return e;

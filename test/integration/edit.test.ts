@@ -250,4 +250,8 @@ test('vmdeck set says a value the config already has as nothing changed, not as 
   assert.doesNotMatch(again.stdout, /wrote/);
   const bad = await vmdeck(['set', 'ed', 'VNCACCESSDISPLAY=abc'], sb.env);
   assert.deepEqual([bad.code, bad.stderr], [1, "vmdeck set: VNCACCESSDISPLAY: 'abc' is not a display number 0-99\n"]);
+  // The label is label, as every command names it: not LABEL, the variable.
+  const nosuch = await vmdeck(['set', 'nosuch', 'MEMSIZE=320'], sb.env);
+  assert.equal(nosuch.code, 1);
+  assert.match(nosuch.stderr, /^vmdeck set: label: no VM 'nosuch'/);
 });
