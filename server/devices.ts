@@ -205,7 +205,7 @@ async function addDiskNow(label: string, req: DiskRequest): Promise<DeviceOutcom
  * until the next start.
  */
 export function setDiskOptions(label: string, index: number, options: Record<string, unknown>): Promise<DeviceOutcome<Disk> & { pending: boolean }> {
-  return task('disk:set', label, { disk: index, ...options }, () => withVmLock(label, 'disk set', () => setDiskOptionsNow(label, index, options)));
+  return task('disk:set', label, { disk: index, options }, () => withVmLock(label, 'disk set', () => setDiskOptionsNow(label, index, options)));
 }
 
 async function setDiskOptionsNow(label: string, index: number, options: Record<string, unknown>): Promise<DeviceOutcome<Disk> & { pending: boolean }> {

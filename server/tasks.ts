@@ -164,12 +164,16 @@ export function taskFailed(error: string): void {
 const SECRET = /pass|secret|token|hash|key$/i;
 
 /** Arguments as they are logged: secrets (a password hash, a token) are not. */
-function loggable(args: Record<string, unknown>): Record<string, unknown> {
+/** How deep a task's arguments are logged: a request's body may nest without end (a hostile one did, to a stack overflow). */
+const LOG_DEPTH = 4;
+
+function loggable(args: Record<string, unknown>, depth = 0): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(args)) {
     if (v === undefined) continue;
     if (SECRET.test(k)) out[k] = '(hidden)';
-    else if (v && typeof v === 'object' && !Array.isArray(v)) out[k] = loggable(v as Record<string, unknown>);
+    else if (v && typeof v === 'object' && !Array.isArray(v)) out[k] = depth < LOG_DEPTH ? loggable(v as Record<string, unknown>, depth + 1) : '(…)';
+    else if (Array.isArray(v) && (depth >= LOG_DEPTH || v.some((x) => x !== null && typeof x === 'object'))) out[k] = '(…)';
     else out[k] = v;
   }
   return out;
