@@ -3,7 +3,7 @@
 // deleting them, and asking a wrapper for its QEMU command.
 import { confineSpec } from './confine';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { constants, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { access, chmod, link, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir, totalmem } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
@@ -321,17 +321,8 @@ export type SkippedConfig = (config: string, why: string) => void;
  * of each config left out that is not marked so (unreadable, bash failing on
  * it, a label that another config has already).
  */
-/** A path's real path, or itself (gone meanwhile). Asked of configs skipped or found twice only: rare. */
-function realOr(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path;
-  }
-}
-
-/** Whether two paths are one file. */
-const sameFile = (a: string, b: string) => a === b || realOr(a) === realOr(b);
+/** Whether two paths are one file (asked of configs found twice only: rare). */
+const sameFile = async (a: string, b: string) => a === b || (await realOrSelf(a)) === (await realOrSelf(b));
 
 export async function enumerateFound(baseList = bases(), skipped?: SkippedConfig): Promise<FoundVm[]> {
   const found: FoundVm[] = [];
@@ -341,8 +332,8 @@ export async function enumerateFound(baseList = bases(), skipped?: SkippedConfig
   const others = new Map<string, string[]>();
   // Each skipped file said once, however many bases (overlapping, or through a symlink) reach it.
   const said = new Set<string>();
-  const skip: SkippedConfig = (config, why) => {
-    const real = realOr(config);
+  const skip = async (config: string, why: string) => {
+    const real = await realOrSelf(config);
     if (said.has(real)) return;
     said.add(real);
     skipped?.(config, why);
@@ -376,7 +367,7 @@ export async function enumerateFound(baseList = bases(), skipped?: SkippedConfig
         if (entry === undefined) entry = await readEntry(c);
       } catch (e) {
         entry = null; // unreadable or vanished while we looked: not a VM we can show
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') skip(c, (e as Error).message.replace(`${c}: `, ''));
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') await skip(c, (e as Error).message.replace(`${c}: `, ''));
       }
       entries.push(entry);
     }
@@ -387,8 +378,8 @@ export async function enumerateFound(baseList = bases(), skipped?: SkippedConfig
       if (first !== undefined) {
         // The same file found again (bases that overlap, or one through a symlink) is no second VM, nor said again.
         const also = others.get(entry.label) ?? [];
-        if (![first, ...also].some((p) => sameFile(p, config))) {
-          skip(config, `label '${entry.label}' is taken by ${first} (the first found wins)`);
+        if (!(await Promise.all([first, ...also].map((p) => sameFile(p, config)))).includes(true)) {
+          await skip(config, `label '${entry.label}' is taken by ${first} (the first found wins)`);
           others.set(entry.label, [...also, config]);
         }
         continue;
@@ -770,25 +761,20 @@ async function createVmNow(req: CreateRequest): Promise<Created> {
   if (targetExists && !req.force) {
     throw alreadyExists(spec.label, target, '--force replaces its config and wrapper, keeping the old ones');
   }
-  if (targetExists) {
+  // The label's runtime dir, and a QEMU running in it.
+  const { isQemuOf, readPid, recordedConfig, runtimePaths } = await import('./runtime');
+  const p = runtimePaths(spec.label);
+  const pidThere = await readPid(p.pidFile).catch(() => undefined);
+  const running = pidThere !== undefined && (await isQemuOf(pidThere, p.dir)) ? pidThere : undefined;
+  if (targetExists && running !== undefined) {
     // Its whole config written anew under a running QEMU: every setting pending, and nothing said of it.
-    const { isQemuOf, readPid, runtimePaths } = await import('./runtime');
-    const p = runtimePaths(spec.label);
-    const pid = await readPid(p.pidFile).catch(() => undefined);
-    if (pid !== undefined && (await isQemuOf(pid, p.dir))) {
-      throw conflict(`label: VM '${spec.label}' is running (pid ${pid}); stop it before --force writes it anew`, 'label');
-    }
+    throw conflict(`label: VM '${spec.label}' is running (pid ${running}); stop it before --force writes it anew`, 'label');
   }
   const others = known.filter((v) => v.label === spec.label && v.dir !== target);
   if (others.length) throw conflict(`label: a VM '${spec.label}' already exists in ${others[0].dir}`, 'label');
-  {
-    // One outside every base, running (started by its path): its runtime dir is the label's, which a second VM would share.
-    const { isQemuOf, readPid, recordedConfig, runtimePaths } = await import('./runtime');
-    const p = runtimePaths(spec.label);
-    const running = await readPid(p.pidFile).catch(() => undefined);
-    const from = running !== undefined && (await isQemuOf(running, p.dir)) ? await recordedConfig(spec.label) : undefined;
-    if (from && dirname(from) !== target) throw conflict(`label: a VM '${spec.label}' runs from ${from} (pid ${running}); two VMs of one label would share its runtime dir ${p.dir}`, 'label');
-  }
+  // One outside every base, running (started by its path): its runtime dir is the label's, which a second VM would share.
+  const runningFrom = running !== undefined ? await recordedConfig(spec.label) : undefined;
+  if (runningFrom && dirname(runningFrom) !== target) throw conflict(`label: a VM '${spec.label}' runs from ${runningFrom} (pid ${running}); two VMs of one label would share its runtime dir ${p.dir}`, 'label');
 
   let tmp: string;
   try {
