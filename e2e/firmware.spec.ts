@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { ocr } from '../test/helpers/media-files';
 import { e2eEnv, SCREENSHOTS } from './env';
-import { csrf, loggedIn, shot } from './pages';
+import { csrf, loggedIn, shot, wizardToHardware } from './pages';
 
 const env = e2eEnv();
 const LABEL = 'uefi1';
@@ -86,10 +86,7 @@ test('FIRMWARE=UEFI and TPM=2.0 set in the Hardware tab: the VM boots OVMF to it
 
 test('the wizard: the Windows 11 template brings UEFI, Secure Boot and a TPM, each changeable, into the review\'s config', async ({ browser }) => {
   const { context, page } = await loggedIn(browser);
-  await page.goto('/vms/new?template=windows11');
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.locator('#f-label').fill('win11');
-  await page.getByRole('button', { name: 'Next' }).click();
+  await wizardToHardware(page, 'win11', 'windows11');
   await expect(page.locator('#f-firmware')).toHaveValue('UEFI');
   await expect(page.locator('#f-secureBoot')).toHaveValue('on');
   await expect(page.locator('#f-tpm')).toHaveValue('2.0');
@@ -113,10 +110,7 @@ test('the wizard: the Windows 11 template brings UEFI, Secure Boot and a TPM, ea
 
 test("the wizard's machine section: a type QEMU lacks is said under its field; made right under the cursor, the section stays open", async ({ browser }) => {
   const { context, page } = await loggedIn(browser);
-  await page.goto('/vms/new?template=linux-x86_64');
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.locator('#f-label').fill('machine1');
-  await page.getByRole('button', { name: 'Next' }).click();
+  await wizardToHardware(page, 'machine1', 'linux-x86_64');
   const machine = page.locator('details', { hasText: 'Machine (from the template)' });
   await machine.locator('summary').click();
   await page.locator('#f-machine').fill('q3');
@@ -132,10 +126,7 @@ test("the wizard's machine section: a type QEMU lacks is said under its field; m
 test("the browser's Back and Forward go from step to step of the wizard, what was entered kept", async ({ browser }) => {
   const { context, page } = await loggedIn(browser);
   await page.goto('/');
-  await page.goto('/vms/new?template=linux-x86_64');
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.locator('#f-label').fill('backfwd1');
-  await page.getByRole('button', { name: 'Next' }).click();
+  await wizardToHardware(page, 'backfwd1', 'linux-x86_64');
   await expect(page.locator('#f-machine')).toBeAttached();
   await page.goBack();
   await expect(page.locator('#f-label')).toHaveValue('backfwd1');

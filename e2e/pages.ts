@@ -14,11 +14,16 @@ export const shot = (p: Page, name: string) => p.screenshot({ path: join(SCREENS
  * the host's own default.
  */
 export async function wizardToStorage(page: Page, label: string, template = 'kernel-initrd'): Promise<void> {
+  await wizardToHardware(page, label, template);
+  await page.getByRole('radio', { name: /^QEMU \(TCG\)/ }).check();
+  await page.getByRole('button', { name: 'Next' }).click();
+}
+
+/** The wizard from a template through identity (label) to the hardware step, nothing chosen there. */
+export async function wizardToHardware(page: Page, label: string, template = 'kernel-initrd'): Promise<void> {
   await page.goto(`/vms/new?template=${template}`);
   await page.getByRole('button', { name: 'Next' }).click();
   await page.locator('#f-label').fill(label);
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.getByRole('radio', { name: /^QEMU \(TCG\)/ }).check();
   await page.getByRole('button', { name: 'Next' }).click();
 }
 
