@@ -10,9 +10,10 @@
 // checked by trustedRunRoot) and written whole to a temporary name, then
 // renamed.
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VmInfo } from '../lib/vm';
+import { writeTextsFile } from './fsutil';
 
 /** What identifies one version of a file or directory. */
 export interface Stamp {
@@ -144,7 +145,7 @@ export function saveEnumerateCache(root: string, base: string, cache: EnumerateC
     rmSync(join(root, OLD_FILE), { force: true });
   }
   try {
-    writeFileSync(tmp, `${JSON.stringify({ version: VERSION, base, configs, dirs })}\n${texts.join('')}`, { mode: 0o600 });
+    writeTextsFile(tmp, [`${JSON.stringify({ version: VERSION, base, configs, dirs })}\n`, ...texts]);
     renameSync(tmp, file);
   } catch {
     // a full or read-only disk: the next command reads the configs again
