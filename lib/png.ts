@@ -1,7 +1,11 @@
 // Screenshots: QEMU's screendump writes PPM (P6) where it cannot write PNG;
 // this turns one into the other with nothing but zlib, and reads the size of
 // either.
-import { deflateSync } from 'node:zlib';
+import { createRequire } from 'node:module';
+import type * as Zlib from 'node:zlib';
+
+/** node:zlib when an image is made, not at every command's start (1-2 ms of it: docs/PERFORMANCE.md). */
+const zlib = () => createRequire(import.meta.url)('node:zlib') as typeof Zlib;
 
 export interface Image {
   width: number;
@@ -78,7 +82,7 @@ export function encodePng(img: Image): Buffer {
   return Buffer.concat([
     PNG_SIGNATURE,
     chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(raw)),
+    chunk('IDAT', zlib().deflateSync(raw)),
     chunk('IEND', Buffer.alloc(0)),
   ]);
 }

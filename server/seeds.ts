@@ -8,7 +8,8 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, lstat, mkdir, readdir, readFile, readlink, rmdir, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { createRequire } from 'node:module';
+import type * as Zlib from 'node:zlib';
 import { cpioNewc } from '../lib/cpio';
 import { pxelinuxConfig, reidentifyAppend, reidentifySeed, SEED_TEXTS, seedName, type SeedFile, type SeedIdentity, type SeedPlan } from '../lib/seeds';
 import { badInput, VmdeckError } from './errors';
@@ -61,7 +62,9 @@ async function writeVolume(dir: string, volume: NonNullable<SeedPlan['volume']>,
 }
 
 /** The installer reads /preseed.cfg (Anaconda /ks.cfg) from its initrd: a newc cpio of the files, gzipped, appended. */
-const seedArchive = (files: SeedFile[]) => gzipSync(cpioNewc(files.map((f) => ({ name: f.as, data: Buffer.from(f.text) }))));
+/** node:zlib when a seed is archived, not at every command's start (1-2 ms of it: docs/PERFORMANCE.md). */
+const zlib = () => createRequire(import.meta.url)('node:zlib') as typeof Zlib;
+const seedArchive = (files: SeedFile[]) => zlib().gzipSync(cpioNewc(files.map((f) => ({ name: f.as, data: Buffer.from(f.text) }))));
 
 /**
  * The installer's kernel and initrd on an install CD, at the first of the

@@ -1,7 +1,6 @@
 // vmdeck create-conf: ctys-createConfVM. Values come from the template, ctys's
 // environment options (or NAME=VALUE arguments), and on a TTY from prompts.
 import { dirname, resolve } from 'node:path';
-import { createInterface } from 'node:readline/promises';
 import { shellWord } from '../../lib/ctys';
 import { ENV_OPTIONS, composeSpec, envValues, fieldValue } from '../../lib/options';
 import { parseSpec, type VmSpecInput } from '../../lib/spec';
@@ -45,6 +44,8 @@ const QUESTIONS: { field: keyof VmSpecInput; ask: string; when?: (v: Record<stri
 ];
 
 async function prompt(label: string, templateId: string, env: Values, io: Io, force: boolean): Promise<{ label: string; template: string; values: Values }> {
+  // Loaded for the questions only: not a cost of every create-conf's start.
+  const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
     const ask = async (q: string, def: string) => (await rl.question(`${q} [${def}]: `)).trim() || def;
