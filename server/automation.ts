@@ -228,7 +228,7 @@ function waitFor(link: SerialLink, pattern: RegExp, from: number, timeoutS: numb
     };
     const timer = setTimeout(() => {
       const tail = noAnsi(link.output().slice(from)).slice(-SERIAL_TAIL);
-      reject(new VmdeckError(504, `expect: VM '${label}' printed nothing matching /${pattern.source}/ within ${timeoutS} s (last output: ${JSON.stringify(tail)})`, 'serial'));
+      reject(new VmdeckError(504, `VM '${label}' printed nothing matching /${pattern.source}/ within ${timeoutS} s (last output: ${JSON.stringify(tail)})`, 'serial'));
     }, timeoutS * 1000);
     if (!look()) link.onOutput(look);
   });
@@ -282,7 +282,7 @@ async function waitForScreen(label: string, text: string, timeoutS: number): Pro
     }
     if (Date.now() >= deadline) {
       const last = read.replace(/\s+/g, ' ').trim().slice(-SERIAL_TAIL);
-      throw new VmdeckError(504, `expect: VM '${label}' showed no '${text}' on its screen within ${timeoutS} s (it read: ${JSON.stringify(last)})`, 'screen');
+      throw new VmdeckError(504, `VM '${label}' showed no '${text}' on its screen within ${timeoutS} s (it read: ${JSON.stringify(last)})`, 'screen');
     }
     // OCR costs a core for a second or so: on a slow host it is not run back to back.
     await sleep(Math.max(SCREEN_POLL_MS, reading));

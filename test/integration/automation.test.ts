@@ -88,7 +88,7 @@ test('a script drives the serial shell: send, expect, send, expect', async () =>
   assert.match(r.stdout, /4 steps done/);
   const bad = await vmdeck(['expect', LABEL, '--serial', 'never-seen-\\d+', '--timeout', '1'], sb.env);
   assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /expect: VM 'typist' printed nothing matching \/never-seen-\\d\+\/ within 1 s/);
+  assert.match(bad.stderr, /^vmdeck expect: VM 'typist' printed nothing matching \/never-seen-\\d\+\/ within 1 s/);
 });
 
 test('vmdeck type --serial with no dashboard: a long line arrives whole, its Enter too, though the command ends at once', async () => {
@@ -147,7 +147,7 @@ test('vmdeck expect --screen reads the VGA console by OCR (tesseract): the promp
     const gone = await api(server.base, 'POST', `/api/vms/${LABEL}/expect`, { screen: 'Linux', timeout: 4 });
     assert.equal(gone.status, 504, "a wait that timed out: the guest did not answer in time");
     assert.equal(gone.json.field, 'screen');
-    assert.match(gone.json.error, /^expect: VM 'typist' showed no 'Linux' on its screen within 4 s \(it read: ".*"\)$/);
+    assert.match(gone.json.error, /^VM 'typist' showed no 'Linux' on its screen within 4 s \(it read: ".*"\)$/);
     const both = await api(server.base, 'POST', `/api/vms/${LABEL}/expect`, { screen: 'x', serial: 'y' });
     assert.deepEqual([both.status, both.json], [400, { error: 'screen: wait for serial or screen, not both', field: 'screen' }]);
     assert.equal((await vmdeck(['type', LABEL, 'uname<enter>'], sb.env)).code, 0);
