@@ -46,7 +46,19 @@ test('the VM page draws its CPU, memory and disk graphs from the sampled history
   await expect(cpu.locator('[data-now="cpu"]')).toHaveText(/^\d+ %$/);
   await expect(page.locator('figure[data-chart="Memory (RSS)"] [data-now="rss"]')).toHaveText(/MiB$/);
   await expect(page.locator('figure[data-chart="Network"] [data-now="rx"]')).toHaveText('—');
+  // A time axis under each graph: the hour's marks every 10 minutes said as clock times, the week's as dates.
+  const axis = cpu.locator('[data-axis="time"] span');
+  await expect(axis.first()).toHaveText(/^\d{1,2}:\d0(\s?[AP]M)?$/);
+  const hour = await axis.allTextContents();
+  expect(hour.length).toBeGreaterThanOrEqual(5);
+  for (const text of hour) expect(text).toMatch(/^\d{1,2}:\d0(\s?[AP]M)?$/);
   await shot(page, 'vm-graphs');
+  await page.getByRole('button', { name: '1w', exact: true }).click();
+  await expect(axis.first()).toHaveText(/^[A-Z][a-z]{2} \d{1,2}$/);
+  const week = await axis.allTextContents();
+  expect(week.length).toBeGreaterThanOrEqual(6);
+  for (const text of week) expect(text).toMatch(/^[A-Z][a-z]{2} \d{1,2}$/);
+  await page.getByRole('button', { name: '1h', exact: true }).click();
 });
 
 test('the list shows a CPU sparkline in the running VM\'s row; the host page its load', async () => {

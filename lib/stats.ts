@@ -160,3 +160,37 @@ export function archiveFor(archives: Archive[], range: number): number {
   const i = archives.findIndex((a) => a.step * a.rows >= range);
   return i < 0 ? archives.length - 1 : i;
 }
+
+/** A mark of a graph's time axis: its time (seconds since the epoch) and what it says. */
+export interface TimeTick {
+  t: number;
+  text: string;
+}
+
+/** Each range's tick spacing (seconds) and whether its ticks name days rather than times of day. */
+const TICKS: { upTo: number; every: number; days: boolean }[] = [
+  { upTo: 600, every: 120, days: false },
+  { upTo: 3600, every: 600, days: false },
+  { upTo: 86400, every: 4 * 3600, days: false },
+  { upTo: 7 * 86400, every: 86400, days: true },
+  { upTo: Infinity, every: 5 * 86400, days: true },
+];
+
+/**
+ * The marks of a time axis from `from` to `to` (seconds): 4-8 of them at
+ * round local times (every 2 or 10 minutes, 4 hours; at midnight every day
+ * or fifth day), said as the clock or the date says them there.
+ * offsetMinutes is the local zone's (Date's getTimezoneOffset: minutes
+ * behind UTC, at `to`); timeText and dayText say a time and a day.
+ */
+export function timeTicks(from: number, to: number, offsetMinutes: number, timeText: (t: number) => string, dayText: (t: number) => string): TimeTick[] {
+  const { every, days } = TICKS.find((k) => to - from <= k.upTo)!;
+  // Round in local time: shifted by the zone's offset, rounded to a multiple of the spacing, shifted back.
+  const shift = -offsetMinutes * 60;
+  const out: TimeTick[] = [];
+  for (let local = Math.ceil((from + shift) / every) * every; local - shift <= to; local += every) {
+    const t = local - shift;
+    out.push({ t, text: days ? dayText(t) : timeText(t) });
+  }
+  return out;
+}

@@ -3,7 +3,7 @@
 // (GET /api/vms/:label/stats), drawn as small SVG line charts, fetched again
 // each sampling step while the tab shows. Loaded on the VM page only.
 import { useCallback, useEffect, useState } from 'react';
-import type { StatPoint } from '@/lib/stats';
+import { timeTicks, type StatPoint, type TimeTick } from '@/lib/stats';
 import { api, type VmStats } from '../api';
 
 const RANGE_NAMES = ['10m', '1h', '1d', '1w', '30d'] as const;
@@ -27,7 +27,7 @@ function bytes(v: number): string {
   return `${v.toFixed(0)} B`;
 }
 
-function Chart({ title, series, format, points, from, to }: (typeof CHARTS)[number] & { points: StatPoint[]; from: number; to: number }) {
+function Chart({ title, series, format, points, from, to, ticks }: (typeof CHARTS)[number] & { points: StatPoint[]; from: number; to: number; ticks: TimeTick[] }) {
   const values = points.flatMap((p) => series.map((s) => p[s.field]).filter((v): v is number => v !== null));
   const top = Math.max(title === 'CPU' ? 100 : 1, ...values) * 1.05;
   const x = (t: number) => ((t - from) / Math.max(1, to - from)) * W;
@@ -47,6 +47,9 @@ function Chart({ title, series, format, points, from, to }: (typeof CHARTS)[numb
       </figcaption>
       <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" className="h-28 w-full" role="img" aria-label={`${title} graph`}>
         <line x1="0" y1={H - 0.5} x2={W} y2={H - 0.5} stroke="currentColor" strokeOpacity="0.2" />
+        {ticks.map((k) => (
+          <line key={k.t} x1={x(k.t)} y1="0" x2={x(k.t)} y2={H} stroke="currentColor" strokeOpacity="0.1" vectorEffect="non-scaling-stroke" />
+        ))}
         {series.map((s) => {
           // A gap (the VM was stopped, or the figure unknown) breaks the line.
           const runs: string[][] = [[]];
@@ -58,10 +61,17 @@ function Chart({ title, series, format, points, from, to }: (typeof CHARTS)[numb
             prev = p.t;
           }
           return runs.filter((r) => r.length).map((r, i) => (
-            <polyline key={`${s.field}-${i}`} points={r.join(' ')} fill="none" stroke={s.colour} strokeWidth="1.5" vectorEffect="non-scaling-stroke" />
+            // A lone point (the first sample, or one between gaps) as a dot: a line of one point draws nothing.
+            <polyline key={`${s.field}-${i}`} points={r.length === 1 ? `${r[0]} ${r[0]}` : r.join(' ')} fill="none" stroke={s.colour} strokeWidth={r.length === 1 ? 3 : 1.5} strokeLinecap="round" vectorEffect="non-scaling-stroke" />
           ));
         })}
       </svg>
+      {/* The time axis: HTML, where the stretched SVG would stretch its text too. */}
+      <div className="relative h-4 text-[10px] tabular-nums text-muted" data-axis="time">
+        {ticks.map((k) => (
+          <span key={k.t} className="absolute top-0 -translate-x-1/2 whitespace-nowrap" style={{ left: `${(x(k.t) / W) * 100}%` }}>{k.text}</span>
+        ))}
+      </div>
     </figure>
   );
 }
@@ -89,6 +99,11 @@ export default function Graphs({ label, running }: { label: string; running: boo
 
   const to = Math.floor(Date.now() / 1000);
   const from = to - ({ '10m': 600, '1h': 3600, '1d': 86400, '1w': 7 * 86400, '30d': 30 * 86400 } as const)[range];
+  // Marks at round local times, said as this browser says times and dates; the outermost ones left out where their text would stick out.
+  const ticks = timeTicks(from, to, new Date(to * 1000).getTimezoneOffset(),
+    (t) => new Date(t * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }),
+    (t) => new Date(t * 1000).toLocaleDateString([], { month: 'short', day: 'numeric' }))
+    .filter((k) => k.t - from > (to - from) * 0.04 && to - k.t > (to - from) * 0.04);
   return (
     <div className="flex min-h-0 flex-1 flex-col overflow-auto p-3">
       <div className="mb-2 flex items-center gap-2 text-xs">
@@ -96,14 +111,14 @@ export default function Graphs({ label, running }: { label: string; running: boo
         {RANGE_NAMES.map((r) => (
           <button key={r} type="button" aria-pressed={r === range} onClick={() => setRange(r)} className={`btn btn-sm ${r === range ? 'font-semibold' : ''}`}>{r}</button>
         ))}
-        <span className="ml-auto text-muted">{stats ? `${stats.points.length} points of ${stats.step} s` : ''}{running ? '' : ' · not running'}</span>
+        <span className="ml-auto text-muted">{stats ? `${stats.points.length} point${stats.points.length === 1 ? '' : 's'} of ${stats.step} s` : ''}{running ? '' : ' · not running'}</span>
       </div>
       {error && <p role="alert" className="mb-2 text-xs text-danger">{error}</p>}
       {stats && stats.points.length === 0 && (
         <p className="mb-2 text-xs text-muted">No figures recorded yet: the dashboard samples a running VM every few seconds.</p>
       )}
       <div className="grid gap-3 lg:grid-cols-2">
-        {CHARTS.map((c) => <Chart key={c.title} {...c} points={stats?.points ?? []} from={from} to={to} />)}
+        {CHARTS.map((c) => <Chart key={c.title} {...c} points={stats?.points ?? []} from={from} to={to} ticks={ticks} />)}
       </div>
     </div>
   );

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  archiveFor, archivesFor, averagePoints, decodeArchive, decodeHeader, encodeHeader, encodeSlot, pointBetween, slotOf, SLOT_BYTES, type StatPoint,
+  archiveFor, archivesFor, averagePoints, decodeArchive, decodeHeader, encodeHeader, encodeSlot, pointBetween, slotOf, SLOT_BYTES, timeTicks, type StatPoint,
 } from '../../lib/stats';
 
 const point = (t: number, cpu: number | null): StatPoint => ({ t, cpu, vcpu: null, rss: 1000, rd: 0, wr: 10, rx: null, tx: null });
@@ -36,4 +36,23 @@ test('headers round-trip; the finest archive that covers a range answers it; ave
   assert.equal(decodeHeader(new Uint8Array(64)), null);
   assert.deepEqual([600, 3600, 86400, 30 * 86400].map((r) => archiveFor(archives, r)), [0, 0, 1, 2]);
   assert.deepEqual(averagePoints([point(1, 10), point(2, null), point(3, 30)], 60).cpu, 20);
+});
+
+test('timeTicks marks round local times: every 10 minutes of an hour, 4 hours of a day, local midnights of a week', () => {
+  const hhmm = (t: number) => new Date(t * 1000).toISOString().slice(11, 16);
+  const day = (t: number) => new Date(t * 1000).toISOString().slice(5, 10);
+  const at = Date.UTC(2026, 11, 3, 13, 17, 42) / 1000;
+  // An hour to 13:17:42 UTC, in UTC: 12:20 … 13:10.
+  assert.deepEqual(timeTicks(at - 3600, at, 0, hhmm, day).map((k) => k.text), ['12:20', '12:30', '12:40', '12:50', '13:00', '13:10']);
+  // A day in UTC+1 (offset -60): local 16:00, 20:00, … are UTC 15:00, 19:00, …
+  const inParis = timeTicks(at - 86400, at, -60, hhmm, day);
+  assert.deepEqual(inParis.map((k) => k.text), ['15:00', '19:00', '23:00', '03:00', '07:00', '11:00']);
+  // A week in UTC-5 (offset 300): each local midnight is 05:00 UTC, one a day.
+  const week = timeTicks(at - 7 * 86400, at, 300, hhmm, day);
+  assert.equal(week.length, 7);
+  for (const k of week) assert.equal(hhmm(k.t), '05:00');
+  assert.deepEqual(week.map((k) => k.text), ['11-27', '11-28', '11-29', '11-30', '12-01', '12-02', '12-03']);
+  // 30 days: every fifth day, 6 of them; 10 minutes: every 2 minutes, 5.
+  assert.equal(timeTicks(at - 30 * 86400, at, 0, hhmm, day).length, 6);
+  assert.deepEqual(timeTicks(at - 600, at, 0, hhmm, day).map((k) => k.text), ['13:08', '13:10', '13:12', '13:14', '13:16']);
 });
