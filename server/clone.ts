@@ -6,7 +6,7 @@
 // new identity (LABEL, UUID, MAC<N>) and disk files, and its markers.
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { copyFile, mkdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { setAssignment } from '../lib/config-edit';
 import { diskVar, disksOf, nicVar, nicsOf, uefiVarsFiles } from '../lib/hardware';
@@ -19,10 +19,11 @@ import { badInput, conflict, VmdeckError } from './errors';
 import { exists } from './fsutil';
 import { defaultBase } from './paths';
 import { run } from './proc';
-import { cloneSeeds, removePxeTree, type ClonedSeeds } from './seeds';
+import { cloneSeeds, type ClonedSeeds } from './seeds';
 import { vmStatus, withStatus } from './runner';
 import { resolveVm } from './runtime';
-import { enumerate, GENERATOR, uniqueMac } from './store';
+import { enumerate, GENERATOR, removeStaleTmp, tmpPrefix, uniqueMac } from './store';
+import { task } from './tasks';
 import { withVmLock } from './vm-lock';
 
 export interface CloneOutcome {
@@ -38,9 +39,17 @@ const OWN_FILE_VARS = ['KERNELIMAGE', 'INITRDIMAGE', 'SEEDIMAGE'] as const;
 const marker = (text: string, name: string, value: string) =>
   text.replace(new RegExp(String.raw`^#@#${name}(\s*)= ".*"$`, 'm'), (_m, pad: string) => `#@#${name}${pad}= "${value}"`);
 
+/**
+ * A task (the task log says it, as a create), under its source's lock: the
+ * source unchanged, and not deleted, while its disks are copied or become
+ * backing files (vm-lock.ts). Built as a create is, in a temporary directory
+ * beside the new one (.<label>.tmp-<pid>-…) and renamed into place: a clone
+ * cut short (the server killed during the copy) leaves no half-made VM
+ * directory that no ENUMERATE shows and that holds the label; the next create
+ * or clone of the label removes what it left.
+ */
 export function cloneVm(source: string, label: string, opts: { linked?: boolean } = {}): Promise<CloneOutcome> {
-  // Its source unchanged, and not deleted, while its disks are copied or become backing files (vm-lock.ts).
-  return withVmLock(source, 'clone', () => cloneVmNow(source, label, opts));
+  return task('clone', label, { source, linked: Boolean(opts.linked) }, () => withVmLock(source, 'clone', () => cloneVmNow(source, label, opts)));
 }
 
 async function cloneVmNow(source: string, label: string, opts: { linked?: boolean }): Promise<CloneOutcome> {
@@ -62,8 +71,13 @@ async function cloneVmNow(source: string, label: string, opts: { linked?: boolea
   }
   // A disk the source names but does not have is the source's problem, said before anything is copied.
   for (const d of disks) if (!(await exists(d.path))) throw conflict(`disk: VM '${src.label}' has no disk '${d.path}' to clone (its disk ${d.index} is missing)`, 'disk');
-  const dir = join(defaultBase(), label);
+  const base = defaultBase();
+  const dir = join(base, label);
   if (await exists(dir)) throw conflict(`label: '${dir}' exists already`, 'label');
+  await removeStaleTmp(base, label);
+  const tmp = await mkdtemp(join(base, `${tmpPrefix(label)}${process.pid}-`));
+  /** A file of the clone where it is built; out and the config name it where it will be. */
+  const building = (file: string) => join(tmp, file.slice(dir.length + 1));
   let text = original;
   const set = (name: string, value: string) => {
     const r = setAssignment(text, name, value);
@@ -93,7 +107,7 @@ async function cloneVmNow(source: string, label: string, opts: { linked?: boolea
     if (typeof value !== 'string' || !value.startsWith(`${src.label}.`) || value.startsWith(`${src.label}.seed.`) || value.includes('/')) continue;
     const file = `${label}${value.slice(src.label.length)}`;
     set(name, file);
-    own.push({ from: join(src.dir, value), to: join(dir, file) });
+    own.push({ from: join(src.dir, value), to: join(tmp, file) });
   }
   const out: CloneOutcome['disks'] = [];
   for (const d of disks) {
@@ -102,13 +116,12 @@ async function cloneVmNow(source: string, label: string, opts: { linked?: boolea
     set(diskVar(d.index, '_FORMAT'), 'qcow2');
     out.push({ file: join(dir, file), from: d.path });
   }
-  await mkdir(dir);
   const seeds: ClonedSeeds = { files: [], vars: {} };
   try {
     for (const [i, d] of disks.entries()) {
       const args = opts.linked
-        ? ['create', '-q', '-f', 'qcow2', '-b', d.path, '-F', d.format, out[i].file]
-        : ['convert', '-q', '-f', d.format, '-O', 'qcow2', d.path, out[i].file];
+        ? ['create', '-q', '-f', 'qcow2', '-b', d.path, '-F', d.format, building(out[i].file)]
+        : ['convert', '-q', '-f', d.format, '-O', 'qcow2', d.path, building(out[i].file)];
       await run('qemu-img', args, { timeout: 3600000 }).catch((e) => {
         throw new VmdeckError(500, `disk: qemu-img could not ${opts.linked ? 'make an overlay of' : 'copy'} '${d.path}': ${String((e as { stderr?: string }).stderr ?? e).trim().split('\n')[0]}`, 'disk');
       });
@@ -116,22 +129,23 @@ async function cloneVmNow(source: string, label: string, opts: { linked?: boolea
     for (const f of own) if (await exists(f.from)) await copyFile(f.from, f.to, constants.COPYFILE_EXCL);
     // The UEFI variables hold the boot entries of the system on the disks; the TPM is not copied: a clone is a new machine.
     for (const [i, f] of uefiVarsFiles(src.label).entries()) {
-      if (await exists(join(src.dir, f))) await copyFile(join(src.dir, f), join(dir, uefiVarsFiles(label)[i]), constants.COPYFILE_EXCL);
+      if (await exists(join(src.dir, f))) await copyFile(join(src.dir, f), join(tmp, uefiVarsFiles(label)[i]), constants.COPYFILE_EXCL);
     }
     // The seeds of an install not yet run name the source: the clone's name its hostname, instance-id and MACs.
-    await cloneSeeds(src.dir, from, dir, to, vars, seeds);
+    await cloneSeeds(src.dir, from, tmp, to, vars, seeds);
     for (const [name, value] of Object.entries(seeds.vars)) set(name, value);
-    await writeFile(join(dir, `${label}.ctys`), text, { mode: 0o644, flag: 'wx' });
-    await writeFile(join(dir, `${label}.sh`), renderWrapper(label, { generator: GENERATOR, date: new Date().toISOString().slice(0, 10) }), { mode: 0o755, flag: 'wx' });
+    await writeFile(join(tmp, `${label}.ctys`), text, { mode: 0o644, flag: 'wx' });
+    await writeFile(join(tmp, `${label}.sh`), renderWrapper(label, { generator: GENERATOR, date: new Date().toISOString().slice(0, 10) }), { mode: 0o755, flag: 'wx' });
+    try {
+      await rename(tmp, dir);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') throw conflict(`label: '${dir}' exists already (made while the clone was copied)`, 'label');
+      throw e;
+    }
   } catch (e) {
-    for (const d of out) await rm(d.file, { force: true });
-    await rm(join(dir, `${label}.ctys`), { force: true });
-    await rm(join(dir, `${label}.sh`), { force: true });
-    for (const f of uefiVarsFiles(label)) await rm(join(dir, f), { force: true });
-    for (const f of own) await rm(f.to, { force: true });
-    for (const f of seeds.files) await rm(f, { force: true });
-    if (seeds.pxeTree) await removePxeTree(seeds.pxeTree);
-    await rmdir(dir).catch(() => undefined);
+    // Links of a PXE tree go with it: rm removes a link, never what it names.
+    await rm(tmp, { recursive: true, force: true });
     throw e;
   }
   return { vm: await resolveVm(join(dir, `${label}.ctys`)), linked: Boolean(opts.linked), disks: out };

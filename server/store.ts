@@ -694,7 +694,7 @@ export interface Created {
 }
 
 /** A create's temporary directory: `.<LABEL>.tmp-<PID>-XXXXXX`, beside its target. */
-const tmpPrefix = (label: string) => `.${label}.tmp-`;
+export const tmpPrefix = (label: string) => `.${label}.tmp-`;
 /** A temporary directory this old is a leftover even if its pid is alive again. */
 const STALE_TMP_MS = 10 * 60 * 1000;
 
@@ -712,7 +712,7 @@ function processAlive(pid: number): boolean {
  * directories whose process is gone or that are older than a create takes.
  * Another create's directory, still being filled, is left alone.
  */
-async function removeStaleTmp(base: string, label: string): Promise<void> {
+export async function removeStaleTmp(base: string, label: string): Promise<void> {
   const prefix = tmpPrefix(label);
   for (const name of await readdir(base)) {
     if (!name.startsWith(prefix)) continue;

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { sandbox, type Sandbox } from '../helpers/guest';
@@ -86,4 +86,31 @@ test('a full clone is independent: no backing file, its writes are its own; a ru
   const refused = await vmdeck(['clone', 'full', 'again'], sb.env);
   assert.equal(refused.stderr, "vmdeck clone: label: VM 'full' is running; clone it once it is stopped (its disks change while it runs)\n");
   await quitVm(sb.run, 'full');
+});
+
+test('a clone cut short by the server\'s death leaves no half-made VM: the label stays free, and the next clone of it works (a task both times)', async () => {
+  // A source with 200 MiB of data, so that the copy takes a while.
+  const big = vmFile('src', 'src.qcow2');
+  execFileSync('qemu-img', ['resize', '-q', big, '1G']);
+  execFileSync('qemu-io', ['-c', 'write -P 0x5a 0 200M', big], { stdio: 'ignore' });
+  const cut = api(server.base, 'POST', '/api/vms/src/clone', { label: 'cut' }).catch(() => null);
+  // The clone's copy under way: its temporary directory there.
+  const base = join(sb.home, 'vms');
+  const building = () => readdirSync(base).filter((n) => n.startsWith('.cut.tmp-'));
+  for (let i = 0; i < 200 && building().length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+  assert.equal(building().length, 1, 'the clone builds beside the base in .cut.tmp-…');
+  await server.kill();
+  await cut;
+  server = await spawnServer(sb);
+  assert.equal(existsSync(join(base, 'cut')), false, 'no VM directory cut/ that no ENUMERATE lists');
+  const vms = (await api(server.base, 'GET', '/api/vms')).json as { label: string }[];
+  assert.equal(vms.some((v) => v.label === 'cut'), false);
+  const again = await api(server.base, 'POST', '/api/vms/src/clone', { label: 'cut' });
+  assert.equal(again.status, 201, again.text);
+  assert.deepEqual(building(), [], 'the dead clone\'s temporary directory is gone');
+  assert.equal(info(vmFile('cut', 'cut.qcow2'))['virtual-size'], 2 ** 30);
+  const tasks = (await api(server.base, 'GET', '/api/tasks?label=cut')).json as { action: string; result: string }[];
+  const clones = tasks.filter((t) => t.action === 'clone');
+  assert.equal(clones.length, 2, JSON.stringify(tasks));
+  assert.deepEqual(clones.map((t) => t.result).sort(), ['interrupted', 'ok']);
 });
