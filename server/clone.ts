@@ -17,7 +17,7 @@ import { renderWrapper } from '../lib/wrapper';
 import { readConfig } from './config';
 import { badInput, conflict, VmdeckError } from './errors';
 import { exists } from './fsutil';
-import { defaultBase } from './paths';
+import { defaultBase, historyFile } from './paths';
 import { run } from './proc';
 import { cloneSeeds, type ClonedSeeds } from './seeds';
 import { vmStatus, withStatus } from './runner';
@@ -136,6 +136,8 @@ async function cloneVmNow(source: string, label: string, opts: { linked?: boolea
     for (const [name, value] of Object.entries(seeds.vars)) set(name, value);
     await writeFile(join(tmp, `${label}.ctys`), text, { mode: 0o644, flag: 'wx' });
     await writeFile(join(tmp, `${label}.sh`), renderWrapper(label, { generator: GENERATOR, date: new Date().toISOString().slice(0, 10) }), { mode: 0o755, flag: 'wx' });
+    // A label no VM has: graphs kept of an earlier VM of it are not the clone's.
+    await rm(historyFile(label), { force: true });
     try {
       await rename(tmp, dir);
     } catch (e) {

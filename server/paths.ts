@@ -9,6 +9,13 @@ export function vmdeckHome(env = process.env): string {
   return resolve(env.VMDECK_HOME || join(homedir(), '.local/share/vmdeck'));
 }
 
+/**
+ * A VM's graphs' history ($VMDECK_HOME/stats/<LABEL>.rrd, server/stats.ts):
+ * by label, so a delete removes it and a create of a label no VM has starts
+ * none (a deleted VM's history was shown as the new one's).
+ */
+export const historyFile = (label: string, env = process.env) => join(vmdeckHome(env), 'stats', `${label}.rrd`);
+
 export function defaultBase(env = process.env): string {
   return join(vmdeckHome(env), 'vms');
 }

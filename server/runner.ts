@@ -22,7 +22,7 @@ import {
 } from './runtime';
 import { CD_DRIVE } from './media';
 import { pendingChanges, resumeBlocker } from './pending';
-import { trustedRunRoot } from './paths';
+import { historyFile, trustedRunRoot } from './paths';
 import { progressOf } from './progress';
 import { recordText } from './enumerate-cache';
 import { deleteVmFiles, enumerateFound, imageUsers, refuseBackingUse, filterVmstate, readVmInfo, SLICE, yieldToLoop, type SkippedConfig } from './store';
@@ -342,6 +342,7 @@ async function deleteVmNow(label: string, deleteDisks: boolean): Promise<Deleted
   refuseBackingUse(vm, users);
   await removeRuntimeDir(vm);
   const { keptDisk, keptDisks, leftDisks } = await deleteVmFiles(vm, deleteDisks, users);
+  await rm(historyFile(vm.label), { force: true });
   return { deleted: vm.label, ...(keptDisk ? { keptDisk } : {}), ...(keptDisks.length ? { keptDisks } : {}), ...(leftDisks.length ? { leftDisks } : {}) };
 }
 

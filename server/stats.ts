@@ -12,7 +12,7 @@ import {
   pointBetween, RANGES, slotOf, SLOT_BYTES, HEADER_BYTES, type Archive, type Counters, type StatPoint,
 } from '../lib/stats';
 import { badInput } from './errors';
-import { bases, vmdeckHome } from './paths';
+import { bases, historyFile, vmdeckHome } from './paths';
 import { QmpClient } from './qmp';
 import { isQemuOf, readPid, resolveVm, runtimeLabels, runtimePaths, within } from './runtime';
 
@@ -22,7 +22,7 @@ export type { StatPoint } from '../lib/stats';
 export const statsStep = () => Math.max(1, Math.round(Number(process.env.VMDECK_STATS_STEP) || 5));
 
 export const statsDir = (env = process.env) => join(vmdeckHome(env), 'stats');
-const historyPath = (label: string) => join(statsDir(), `${label}.rrd`);
+const historyPath = (label: string) => historyFile(label);
 
 // --- reading a QEMU's counters -----------------------------------------------
 
@@ -191,7 +191,13 @@ export async function vmStats(labelOrPath: string, range = '1h'): Promise<StatsA
   const vm = await resolveVm(labelOrPath);
   const answer = readHistory(vm.label, range);
   const fresh = answer.now !== null && Date.now() / 1000 - answer.now.t <= 3 * statsStep();
-  if (!fresh) {
+  const p = runtimePaths(vm.label);
+  const pid = await readPid(p.pidFile).catch(() => undefined);
+  if (pid === undefined || !(await isQemuOf(pid, p.dir))) {
+    // A VM not running has no figures now: its last sample is history, however recent.
+    answer.now = null;
+  } else if (!fresh) {
+    answer.now = null;
     const a = await readCounters(vm.label);
     if (a) {
       await new Promise((r) => setTimeout(r, 1000));

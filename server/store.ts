@@ -25,7 +25,7 @@ import { readConfig } from './config';
 import { badInput, conflict, notFound, VmdeckError } from './errors';
 import { exists, inDir, mapLimit, qcow2Backing, realOrSelf } from './fsutil';
 import { loadMacmap } from './macmap';
-import { bases, defaultBase, isPrivateDirSync, runRoot } from './paths';
+import { bases, defaultBase, historyFile, isPrivateDirSync, runRoot } from './paths';
 import { infoOf, loadEnumerateCache, recordText, sameStamp, saveEnumerateCache, settled, textOf, type CachedDir, type CachedInfo, type Stamp } from './enumerate-cache';
 import { run, runGroup } from './proc';
 import { wrapperArgs, type WrapperOf } from './wrapper';
@@ -850,6 +850,8 @@ async function createVmNow(req: CreateRequest): Promise<Created> {
     if (spec.autostart === 'on') await (await import('./autostart')).installUnit();
     const kept: string[] = [];
     if (!targetExists) {
+      // A label no VM has: graphs kept of an earlier VM of it (deleted by hand) are not this one's.
+      await rm(historyFile(spec.label), { force: true });
       try {
         await rename(tmp, target);
       } catch (e) {

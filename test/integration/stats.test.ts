@@ -3,12 +3,12 @@
 // drops when it ends; 64 MiB written to its disk show in disk I/O; the
 // history file keeps its fixed size; `vmdeck stats` reads the same numbers.
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { archivesFor, fileBytes, type StatPoint } from '../../lib/stats';
 import { startVm, stopVm } from '../../server/runner';
-import { readHistory, Sampler, statsDir } from '../../server/stats';
+import { readHistory, Sampler, statsDir, vmStats } from '../../server/stats';
 import { createVm } from '../../server/store';
 import { vmdeck } from '../helpers/cli';
 import { demoVmEnv, PROMPT, sandbox } from '../helpers/guest';
@@ -96,4 +96,23 @@ test('the history file has its fixed size; vmdeck stats gives the same numbers a
   const bad = await vmdeck(['stats', LABEL, '--range', '2h'], sb.env);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--range: '2h' is not one of/);
+});
+
+test('a stopped VM has no figures now, only history; deleted, its history goes, and a new VM of its label starts with none', async () => {
+  const file = join(statsDir(), `${LABEL}.rrd`);
+  sampler.stop();
+  shell.close();
+  await stopVm(LABEL, { mode: 'force' });
+  const stopped = await vmStats(LABEL, '10m');
+  assert.ok(stopped.points.length > 5, 'its history stays while the VM does');
+  assert.equal(stopped.now, null, `no figures now for a VM that does not run: ${JSON.stringify(stopped.now)}`);
+  const del = await vmdeck(['delete', LABEL, '--disks'], sb.env);
+  assert.equal(del.code, 0, del.stderr);
+  assert.equal(existsSync(file), false, 'delete removes the graphs\' history');
+  // A history left of a VM removed by hand (rm -r of its directory) is not a new VM's of that label either.
+  writeFileSync(file, 'an earlier VM\'s');
+  await createVm({ label: LABEL, template: 'kernel-initrd', env: demoVmEnv(), base: join(sb.home, 'vms') });
+  assert.equal(existsSync(file), false);
+  const fresh = await vmStats(LABEL, '1h');
+  assert.deepEqual([fresh.points.length, fresh.now], [0, null]);
 });
