@@ -217,7 +217,13 @@ export function setAutostart(label: string, enabled: boolean, opts: { order?: un
     }
     let unit: UnitStatus | undefined;
     if (enabled) unit = await installUnit();
-    if (text !== original) await writeConfig(vm, text);
+    try {
+      if (text !== original) await writeConfig(vm, text);
+    } catch (e) {
+      // The config not written (a full or read-only disk): a unit made for this VM alone goes again.
+      if (enabled && (await autostartVms()).length === 0) await removeUnit().catch(() => undefined);
+      throw e;
+    }
     if (!enabled) unit = (await autostartVms()).length === 0 ? await removeUnit() : await unitStatus();
     return { label: vm.label, ...autostartOf((await readConfig(vm.config)).vars), unit: unit! };
   }));

@@ -4,8 +4,8 @@
 // --force keeps it (<L>.ctys.<stamp>). A running VM takes the change at its
 // next start: until then it is pending (server/pending.ts). `vmdeck set` and
 // PATCH /api/vms/:label both come here.
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { setAssignment } from '../lib/config-edit';
 import { specFromVars } from '../lib/options';
 import { VmSpecSchema } from '../lib/spec';
@@ -15,7 +15,7 @@ import type { VmInfo } from '../lib/vm';
 import { readConfig } from './config';
 import { confineFields } from './confine';
 import { wrapperTakesLists } from './devices';
-import { badInput, conflict } from './errors';
+import { badInput, conflict, VmdeckError } from './errors';
 import { recordPending, resumeSafe } from './pending';
 import { vmStatus } from './runner';
 import { resolveVm } from './runtime';
@@ -126,22 +126,65 @@ async function editVmNow(labelOrPath: string, values: Record<string, unknown>, o
   return { vm: updated, kept, ...outcome, dryRun: false, problem: await wrapperCheck(updated, [], updated.accelerator) };
 }
 
+/** How many earlier configs a VM's directory keeps (<L>.ctys.<stamp>): the newest, the older removed as a change adds one. */
+export const KEPT_CONFIGS = 20;
+
 /**
  * Replaces a VM's config with text, keeping the previous one as
- * <L>.ctys.<stamp>; returns the kept copy's path.
+ * <L>.ctys.<stamp> (the newest KEPT_CONFIGS of them); returns the kept
+ * copy's path. A write the file system refuses (full, read-only, not
+ * permitted) is one line naming the config, and changes nothing.
  */
 export async function writeConfig(vm: VmInfo, text: string): Promise<string> {
   const mode = (await stat(vm.config)).mode & 0o777;
+  await removeDeadEdits(vm.config);
   const tmp = `${vm.config}.edit-${process.pid}`;
+  let kept: string;
   try {
     await writeFile(tmp, text, { mode, flag: 'wx' });
-    const kept = await keepCopy(vm.config, `${vm.config}.${stamp()}`);
+    kept = await keepCopy(vm.config, `${vm.config}.${stamp()}`);
     await rename(tmp, vm.config);
-    return kept;
   } catch (e) {
     await rm(tmp, { force: true });
-    throw e;
+    throw writeRefused(e, vm.config) ?? e;
   }
+  await pruneKept(vm.config);
+  return kept;
+}
+
+/** A refusal of the file system to write config, in one line; null for another error. */
+function writeRefused(e: unknown, config: string): VmdeckError | null {
+  const code = (e as NodeJS.ErrnoException).code;
+  const dir = dirname(config);
+  const why = code === 'ENOSPC' ? `no space left in '${dir}' (nothing was changed; free some space)`
+    : code === 'EDQUOT' ? `no space left in '${dir}': the disk quota is used up (nothing was changed)`
+      : code === 'EROFS' ? `'${dir}' is on a read-only file system (nothing was changed)`
+        : code === 'EACCES' || code === 'EPERM' ? `this user may not write in '${dir}' (nothing was changed)` : null;
+  return why ? new VmdeckError(500, `config: cannot write '${config}': ${why}`, 'config') : null;
+}
+
+/** Temporary configs (<L>.ctys.edit-<pid>) of writers that died before they renamed them. */
+async function removeDeadEdits(config: string): Promise<void> {
+  const prefix = `${basename(config)}.edit-`;
+  for (const name of await readdir(dirname(config)).catch(() => [] as string[])) {
+    const pid = Number(name.slice(prefix.length));
+    if (!name.startsWith(prefix) || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') await rm(join(dirname(config), name), { force: true });
+    }
+  }
+}
+
+/** All but the newest KEPT_CONFIGS earlier configs (<L>.ctys.<YYYYMMDDhhmmss>[-n], as keepCopy names them) removed. */
+async function pruneKept(config: string): Promise<void> {
+  const name = basename(config);
+  const kept = (await readdir(dirname(config)).catch(() => [] as string[]))
+    .map((n) => ({ n, m: /^\.(\d{14})(?:-(\d+))?$/.exec(n.slice(name.length)) }))
+    .filter((k) => k.n.startsWith(name) && k.m)
+    .sort((a, b) => a.m![1].localeCompare(b.m![1]) || Number(a.m![2] ?? 1) - Number(b.m![2] ?? 1));
+  for (const k of kept.slice(0, Math.max(0, kept.length - KEPT_CONFIGS))) await rm(join(dirname(config), k.n), { force: true });
 }
 
 const UNSET_IS_DEFAULT = new Set<Field>(['firmware', 'secureBoot', 'tpm']);

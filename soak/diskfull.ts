@@ -2,7 +2,8 @@
 // small tmpfs, mounted in a mount namespace of its own (`unshare -rm`: no
 // root needed where user namespaces are allowed), and vmdeck's CLI in it.
 // A create on the full base, then a snapshot and a suspend of a running VM
-// without room for its state, must each fail with one line and leave
+// without room for its state, a set of its config (full, then read-only),
+// must each fail with one line and leave
 // nothing half-written: no VM directory or temporary, no snapshot, no
 // saved state, a disk that qemu-img finds sound, the VM running on.
 import { execFileSync } from 'node:child_process';
@@ -48,7 +49,19 @@ vd cancel full2 --suspend >/dev/null 2>"$T/suspend.err"; say suspend_status $?
 say suspend_err "$(cat "$T/suspend.err")"
 say suspend_left "$(ls -A "$BASE/full2" | grep suspend)"
 vd list --json > "$T/list.json" 2>/dev/null; say running_after_suspend "$(grep -c '"label": *"full2"' "$T/list.json")"
+config=$BASE/full2/full2.ctys
+before=$(md5sum < "$config")
+fill 0
+vd set full2 MEMSIZE=300 >/dev/null 2>"$T/set.err"; say set_status $?
+say set_err "$(cat "$T/set.err")"
+say set_changed "$([ "$(md5sum < "$config")" = "$before" ] || echo yes)"
+say set_left "$(ls -A "$BASE/full2" | grep -F .edit-)"
 vd cancel full2 --force >/dev/null 2>&1
+rm -f "$BASE/.filler"
+mount -o remount,ro "$BASE" || { say setup 'cannot remount the tmpfs read-only'; exit 0; }
+vd set full2 MEMSIZE=300 >/dev/null 2>"$T/ro.err"; say ro_status $?
+say ro_err "$(cat "$T/ro.err")"
+say ro_changed "$([ "$(md5sum < "$config")" = "$before" ] || echo yes)"
 say done yes
 `;
 
@@ -79,6 +92,13 @@ export function diskFull(): DiskFullFigures {
       oneLine('suspend');
       if (results.suspend_left) problems.push(`the failed suspend left ${results.suspend_left}`);
       if (results.running_after_suspend !== '1') problems.push('the VM is not running after the failed suspend');
+      oneLine('set');
+      if (!/^vmdeck set: config: cannot write '[^']+full2\.ctys': no space left in '/.test(results.set_err ?? '')) problems.push(`set: does not name the config: ${JSON.stringify(results.set_err)}`);
+      if (results.set_changed || results.set_left) problems.push(`the failed set changed the config (${results.set_changed ?? ''}) or left ${results.set_left ?? ''}`);
+      if (results.ro_status === '0' || !/^vmdeck set: config: cannot write '[^']+': '[^']+' is on a read-only file system \(nothing was changed\)\|?$/.test(results.ro_err ?? '')) {
+        problems.push(`set on a read-only base: exit ${results.ro_status}: ${JSON.stringify(results.ro_err)}`);
+      }
+      if (results.ro_changed) problems.push('the refused set on a read-only base changed the config');
     }
     return { results, problems, ms: Date.now() - t0 };
   } finally {
@@ -88,7 +108,7 @@ export function diskFull(): DiskFullFigures {
 
 export function printDiskFull(f: DiskFullFigures): boolean {
   const ok = f.problems.length === 0;
-  for (const what of ['create', 'snapshot', 'suspend']) console.log(`disk-full: ${what}: exit ${f.results[`${what}_status`] ?? '?'}: ${(f.results[`${what}_err`] ?? '').replace(/\|$/, '')}`);
+  for (const what of ['create', 'snapshot', 'suspend', 'set', 'ro']) console.log(`disk-full: ${what}: exit ${f.results[`${what}_status`] ?? '?'}: ${(f.results[`${what}_err`] ?? '').replace(/\|$/, '')}`);
   for (const p of f.problems) console.log(`disk-full:   ${p}`);
   console.log(`disk-full: one line each, nothing half-written, the disk sound, the VM running on (${(f.ms / 1000).toFixed(1)} s) ${verdict(ok)}`);
   return ok;

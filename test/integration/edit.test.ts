@@ -5,7 +5,7 @@
 // start, said by the CLI and the API, shown in the list, and gone once the VM
 // started again with the new value (the guest sees the new memory size).
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { sandbox, type Sandbox } from '../helpers/guest';
@@ -254,4 +254,24 @@ test('vmdeck set says a value the config already has as nothing changed, not as 
   const nosuch = await vmdeck(['set', 'nosuch', 'MEMSIZE=320'], sb.env);
   assert.equal(nosuch.code, 1);
   assert.match(nosuch.stderr, /^vmdeck set: label: no VM 'nosuch'/);
+});
+
+test('a VM keeps its newest 20 earlier configs, and a dead writer\'s temporary config is removed by the next change', async () => {
+  const dir = join(sb.home, 'vms/ed');
+  const keptConfigs = () => readdirSync(dir).filter((n) => /^ed\.ctys\.\d{14}(-\d+)?$/.test(n)).sort();
+  // 25 changes through the server, as the dashboard makes them (some within one second: <stamp>-2, -3, …).
+  for (let i = 0; i < 25; i++) assert.equal((await api(server.base, 'PATCH', '/api/vms/ed', { memsize: 300 + i })).status, 200);
+  const kept = keptConfigs();
+  assert.equal(kept.length, 20, kept.join(' '));
+  // The newest stay: the one before the last change says 323.
+  assert.match(readFileSync(join(dir, kept.at(-1)!), 'utf8'), /^MEMSIZE='323'$/m);
+  // A writer killed between its write and its rename leaves ed.ctys.edit-<pid>; its pid is dead.
+  const dead = join(dir, 'ed.ctys.edit-999999');
+  writeFileSync(dead, '');
+  const mine = join(dir, 'ed.ctys.stays');
+  writeFileSync(mine, 'the user\'s own copy');
+  assert.equal((await vmdeck(['set', 'ed', 'MEMSIZE=256'], sb.env)).code, 0);
+  assert.equal(existsSync(dead), false);
+  assert.equal(readFileSync(mine, 'utf8'), 'the user\'s own copy');
+  assert.equal(keptConfigs().length, 20);
 });
