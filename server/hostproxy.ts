@@ -19,7 +19,7 @@ import { Auth, remoteAddress } from './auth';
 import { checkHost } from './check';
 import { VmdeckError } from './errors';
 import {
-  addHost, checkRemoteHost, connectHost, hostsRunDir, readHosts, removeHost, runRemote, runSsh,
+  addHost, checkRemoteHost, closeConnection, connectHost, hostFileName, hostsRunDir, readHosts, removeHost, runRemote, runSsh,
   sshOptions, validateHost, VMDECK_VERSION, type HostCheck, type HostEntry,
 } from './hosts';
 import { sshDestination } from '../lib/hosts';
@@ -110,7 +110,7 @@ class Links {
     } catch {
       throw new VmdeckError(500, `host: ${host.name}: its vmdeck serve --socket did not start: ${r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`}`, 'host');
     }
-    const local = join(await hostsRunDir(), `${host.name.replace(/[^A-Za-z0-9._-]/g, '_')}.sock`);
+    const local = join(await hostsRunDir(), `${hostFileName(host)}.sock`);
     if (await answers(local)) return local;
     const opts = await sshOptions(host);
     const spec = `${local}:${remote}`;
@@ -212,7 +212,11 @@ export function createHostProxy(auth: Auth): HostProxy {
         const entry: HostEntry = { name: String(v.name ?? ''), dest: String(v.dest ?? ''), vmdeck: String(v.vmdeck || 'vmdeck') };
         validateHost(entry);
         const check = await checkRemoteHost(entry);
-        if (!check.ok) throw new VmdeckError(400, check.error ?? `host: ${entry.name} did not answer`, 'dest');
+        if (!check.ok) {
+          // Its connection goes with it: nothing of a host not added stays open.
+          await closeConnection(entry).catch(() => undefined);
+          throw new VmdeckError(400, check.error ?? `host: ${entry.name} did not answer`, 'dest');
+        }
         await addHost(entry);
         checks.delete(entry.name);
         return sendJson(res, 201, check);

@@ -6,6 +6,7 @@
 // sent) and one multiplexed connection per host, its ControlMaster socket in
 // `$VMDECK_RUN/.hosts/` (0700). Every remote action is vmdeck itself run
 // there, once its version is known to talk to ours.
+import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -85,8 +86,16 @@ export async function hostsRunDir(): Promise<string> {
   return dir;
 }
 
-/** A short file name for a host (a destination given directly may hold '@'). */
-const fileName = (host: HostEntry) => host.name.replace(/[^A-Za-z0-9._-]/g, '_');
+/**
+ * A host's file name in hostsRunDir: its name made plain (a destination given
+ * directly may hold '@'), short enough for a socket's path, and a hash of the
+ * name, the destination and the ssh config it is reached with. Named by the
+ * name alone, a connection opened to one destination was used for another:
+ * a refused `host add web hostA` left its master, and `host add web hostB`
+ * then went to hostA; root@lab and a host named root_lab shared one.
+ */
+export const hostFileName = (host: HostEntry, env = process.env) =>
+  `${host.name.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 24)}-${createHash('sha256').update(`${host.name}\0${host.dest}\0${env.VMDECK_SSH_CONFIG ?? ''}`).digest('hex').slice(0, 12)}`;
 
 /** ssh's options before the destination: the config file, the checks and the shared connection. */
 export async function sshOptions(host: HostEntry, env = process.env): Promise<string[]> {
@@ -96,7 +105,7 @@ export async function sshOptions(host: HostEntry, env = process.env): Promise<st
     '-o', 'BatchMode=yes',
     '-o', 'StrictHostKeyChecking=yes',
     '-o', 'ControlMaster=auto',
-    '-o', `ControlPath=${join(dir, `${fileName(host)}.ctl`)}`,
+    '-o', `ControlPath=${join(dir, `${hostFileName(host, env)}.ctl`)}`,
     '-o', `ControlPersist=${CONTROL_PERSIST_S}`,
     '-o', 'ServerAliveInterval=5',
     '-o', 'ServerAliveCountMax=3',
@@ -144,8 +153,8 @@ export async function runRemote(host: HostEntry, args: string[], env = process.e
 /** The version note: which master connection it was learnt on, so a new connection asks again. */
 interface VersionNote { version: string; master: string; vmdeck: string }
 
-async function masterId(host: HostEntry): Promise<string | null> {
-  const st = await stat(join(await hostsRunDir(), `${fileName(host)}.ctl`)).catch(() => null);
+async function masterId(host: HostEntry, env = process.env): Promise<string | null> {
+  const st = await stat(join(await hostsRunDir(), `${hostFileName(host, env)}.ctl`)).catch(() => null);
   return st ? `${st.ino}:${st.mtimeMs}` : null;
 }
 
@@ -155,8 +164,8 @@ async function masterId(host: HostEntry): Promise<string | null> {
  * named otherwise). Asked once per master connection.
  */
 export async function connectHost(host: HostEntry, env = process.env): Promise<{ version: string }> {
-  const note = join(await hostsRunDir(), `${fileName(host)}.version`);
-  const master = await masterId(host);
+  const note = join(await hostsRunDir(), `${hostFileName(host, env)}.version`);
+  const master = await masterId(host, env);
   if (master) {
     const known = await readFile(note, 'utf8').then((t) => JSON.parse(t) as VersionNote).catch(() => null);
     if (known && known.master === master && known.vmdeck === host.vmdeck && versionsTalk(known.version, VMDECK_VERSION)) return { version: known.version };
@@ -174,7 +183,7 @@ export async function connectHost(host: HostEntry, env = process.env): Promise<{
 /** Ends the shared connection (ssh -O exit); nothing when there is none. */
 export async function closeConnection(host: HostEntry, env = process.env): Promise<void> {
   await runSsh([...(await sshOptions(host, env)), '-O', 'exit', '--', sshDestination(host.dest)], undefined, 5000);
-  await rm(join(await hostsRunDir(), `${fileName(host)}.version`), { force: true });
+  await rm(join(await hostsRunDir(), `${hostFileName(host, env)}.version`), { force: true });
 }
 
 /** The pid of the host's ControlMaster, or null when none runs. */

@@ -2,7 +2,7 @@
 // `local` is this one; each other is a name, an ssh destination and the
 // command that runs vmdeck there, kept in $VMDECK_HOME/hosts (0600).
 import { LOCAL_HOST } from '../../lib/hosts';
-import { addHost, checkRemoteHost, findHost, readHosts, removeHost, validateHost, type HostCheck, type HostEntry } from '../hosts';
+import { addHost, checkRemoteHost, closeConnection, findHost, readHosts, removeHost, validateHost, type HostCheck, type HostEntry } from '../hosts';
 import { flagString, paint, parseArgs, UsageError, type Io } from './args';
 
 export const usage = `vmdeck host add NAME DEST [--vmdeck CMD] [--no-check]
@@ -29,6 +29,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
         // Kept only once it answers: a typo in DEST is said now, not at the first start.
         const c = await checkRemoteHost(entry, env);
         if (!c.ok) {
+          // Its connection goes with it: nothing of a host not added stays open.
+          await closeConnection(entry, env).catch(() => undefined);
           io.err(`vmdeck host add: ${c.error} (not added; --no-check adds it anyway)\n`);
           return 1;
         }

@@ -12,6 +12,7 @@ import { vmdeck } from '../helpers/cli';
 import { demoVmEnv, sandbox } from '../helpers/guest';
 import { REMOTE_VMDECK, sshLab, type SshHost } from '../helpers/sshd';
 import { REPO } from '../helpers/guest';
+import { hostFileName } from '../../server/hosts';
 
 const sb = sandbox('hostcli');
 const lab = sshLab();
@@ -30,6 +31,9 @@ after(async () => {
   sb.cleanup();
 });
 
+/** The ControlMaster socket of host name reached at dest (hosts.ts: named by both, and the ssh config). */
+const ctl = (name: string, dest: string) => join(sb.run, '.hosts', `${hostFileName({ name, dest, vmdeck: '' }, env)}.ctl`);
+
 const version = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(join(REPO, 'package.json'), 'utf8'))).version as string;
 
 test('host add checks the host and keeps it in $VMDECK_HOME/hosts (0600); host list and host check show it', async () => {
@@ -39,7 +43,7 @@ test('host add checks the host and keeps it in $VMDECK_HOME/hosts (0600); host l
   assert.equal(statSync(file).mode & 0o777, 0o600);
   // The shared connection's socket lives in a private directory of the run root.
   assert.equal(statSync(join(sb.run, '.hosts')).mode & 0o777, 0o700);
-  assert.ok(existsSync(join(sb.run, '.hosts', 'alpha.ctl')), 'the ControlMaster socket');
+  assert.ok(existsSync(ctl('alpha', 'alpha')), 'the ControlMaster socket');
 
   const list = await vmdeck(['host', 'list'], env);
   assert.match(list.stdout, /^local\s/m);
@@ -66,6 +70,11 @@ test('a host whose vmdeck has another version is refused, both versions named', 
   assert.equal(add.code, 1);
   assert.match(add.stderr, new RegExp(`host: oldie runs vmdeck 0\\.0\\.9 and this is vmdeck ${version.replace(/\./g, '\\.')}: they cannot talk`));
   assert.equal(add.stderr.trim().split('\n').length, 1, add.stderr);
+  // The refused host's connection is closed: nothing of it is left open (its master was used by the next add of the name, wherever that went).
+  assert.equal(existsSync(ctl('oldie', 'alpha')), false, 'no ControlMaster left by the refused add');
+  // A connection is the name's and the destination's: another destination under the same name, or a user@host target whose name a host has made plain, opens its own.
+  assert.notEqual(ctl('oldie', 'alpha'), ctl('oldie', 'beta'));
+  assert.notEqual(ctl('root@alpha', 'root@alpha'), ctl('root_alpha', 'beta'));
   // Added anyway, each command against it is refused the same way.
   assert.equal((await vmdeck(['host', 'add', 'oldie', 'alpha', '--vmdeck', old, '--no-check'], env)).code, 0);
   const list = await vmdeck(['list', '--host', 'oldie'], env);

@@ -14,6 +14,7 @@ import { after, before, test } from 'node:test';
 import { guestImages, PROMPT, REPO, sandbox } from '../helpers/guest';
 import { api, spawnServer, TEST_TOKEN, WsClient, type ChildServer } from '../helpers/server';
 import { REMOTE_VMDECK, sshLab, type SshHost } from '../helpers/sshd';
+import { hostFileName } from '../../server/hosts';
 
 const sb = sandbox('hostsrv');
 const lab = sshLab();
@@ -22,6 +23,8 @@ let server: ChildServer;
 const LABEL = 'far2';
 const images = guestImages();
 const ws = (path: string) => WsClient.open(`ws://127.0.0.1:${server.port}${path}?token=${TEST_TOKEN}`);
+/** Host alpha's files in the run root's .hosts (hosts.ts names them by host, destination and ssh config). */
+const alphaFile = () => hostFileName({ name: 'alpha', dest: 'alpha', vmdeck: '' }, { ...process.env, VMDECK_SSH_CONFIG: lab.config });
 const qemuPid = () => Number(readFileSync(join(alpha.run, LABEL, 'qemu.pid'), 'utf8'));
 
 before(async () => {
@@ -99,7 +102,7 @@ test('a VM made, started and listed on the host through /api/hosts/alpha/…; th
   // The host's server: a 0600 socket, forwarded to a 0600 socket here; on TCP only sshd listens there.
   const remoteSock = JSON.parse(readFileSync(join(alpha.run, 'serve-socket.json'), 'utf8')).socket;
   assert.equal(statSync(remoteSock).mode & 0o777, 0o600);
-  assert.equal(statSync(join(sb.run, '.hosts', 'alpha.sock')).mode & 0o777, 0o600);
+  assert.equal(statSync(join(sb.run, '.hosts', `${alphaFile()}.sock`)).mode & 0o777, 0o600);
   const tcp = execFileSync(alpha.inNetwork(['ss', '-Hltn'])[0], alpha.inNetwork(['ss', '-Hltn']).slice(1), { encoding: 'utf8' })
     .split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/)[3]);
   assert.deepEqual(tcp.filter((a) => !a.endsWith(`:${alpha.port}`)), [], `only sshd on TCP: ${tcp.join(', ')}`);
@@ -130,7 +133,7 @@ test('the serial console through /ws/hosts/alpha/…: typed into, shared with vm
   assert.match(cliOut, /shared-49/);
 
   // The connection to the host dies under the console.
-  const check = spawnSync('ssh', ['-F', lab.config, '-o', `ControlPath=${join(sb.run, '.hosts', 'alpha.ctl')}`, '-O', 'check', 'alpha'], { encoding: 'utf8' });
+  const check = spawnSync('ssh', ['-F', lab.config, '-o', `ControlPath=${join(sb.run, '.hosts', `${alphaFile()}.ctl`)}`, '-O', 'check', 'alpha'], { encoding: 'utf8' });
   const master = Number(/pid=(\d+)/.exec(check.stderr)?.[1] ?? 0);
   assert.ok(master > 0, 'the ControlMaster runs');
   const cut = Date.now();
