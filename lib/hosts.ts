@@ -101,7 +101,9 @@ export interface Target {
 /**
  * The target of a command line, as ctys takes it: `--host H` (or --host=H),
  * `LABEL@H`, or for a command without a label (list, enumerate, check, net
- * list) a lone `user@host`. Null: the command is for this machine.
+ * list) a lone `user@host`; with a ctys action string, which names the VM
+ * itself (`-a create=l:X [user@]host`), the one word besides it. Null: the
+ * command is for this machine.
  */
 export function takeTarget(args: readonly string[], labelFirst: boolean): Target | null {
   const rest = [...args];
@@ -118,6 +120,15 @@ export function takeTarget(args: readonly string[], labelFirst: boolean): Target
       host = a.slice('--host='.length);
       rest.splice(i, 1);
       break;
+    }
+  }
+  const action = rest.findIndex((a) => /^(create|cancel|enumerate)=/i.test(a));
+  if (action >= 0 && host === null && (labelFirst || /^enumerate=/i.test(rest[action]))) {
+    // ctys's `ctys -a cancel=l:X,force lab`: the VM in the action string, the host the one word after it.
+    const words = rest.flatMap((a, i) => (i !== action && !a.startsWith('-') ? [i] : []));
+    if (words.length === 1) {
+      host = rest[words[0]];
+      rest.splice(words[0], 1);
     }
   }
   const at = rest.findIndex((a) => !a.startsWith('-') && !a.includes('=') && a.includes('@') && !a.includes('/'));

@@ -46,6 +46,33 @@ function splitSubopts(s: string): string[] {
 
 const bad = (action: string, msg: string) => new Error(`${action}: ${msg}`);
 
+const ENUMERATE = /^enumerate=(.*)$/i;
+
+/** Whether an argument is ctys's `enumerate=…`. */
+export const isCtysEnumerate = (arg: string) => ENUMERATE.test(arg);
+
+/**
+ * ctys's `enumerate=machine,title,b:BASE%BASE,matchvstat:S%S` as vmdeck
+ * enumerate's options (--ctys, --title, --base=, --vmstate=); throws
+ * naming a suboption it does not know.
+ */
+export function parseCtysEnumerate(arg: string): string[] {
+  const m = ENUMERATE.exec(arg);
+  if (!m) throw new Error(`'${arg}' is not ctys's enumerate=…`);
+  const options: string[] = [];
+  for (const sub of splitSubopts(m[1])) {
+    const colon = sub.indexOf(':');
+    const key = (colon < 0 ? sub : sub.slice(0, colon)).toUpperCase();
+    const value = colon < 0 ? '' : sub.slice(colon + 1);
+    if (key === 'MACHINE') options.push('--ctys');
+    else if (key === 'TITLE') options.push('--title');
+    else if ((key === 'B' || key === 'BASE' || key === 'BASEPATH') && value) options.push(`--base=${value}`);
+    else if (key === 'MATCHVSTAT' && value) options.push(`--vmstate=${value}`);
+    else throw new Error(`'${sub}' is not an enumerate= suboption vmdeck knows (machine, title, b:BASE, matchvstat:STATE)`);
+  }
+  return options;
+}
+
 /** Parses `create=…` or `cancel=…`; throws `create: …`/`cancel: …` naming the suboption. */
 export function parseCtysAction(arg: string): CtysAction {
   const m = ACTION.exec(arg);

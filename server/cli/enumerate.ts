@@ -7,9 +7,10 @@ import { loadMacmap } from '../macmap';
 import { bases } from '../paths';
 import { enumerateRecords, withStatus } from '../runner';
 import { enumerateFound, filterVmstate } from '../store';
-import { flagString, parseArgs, type Io } from './args';
+import { flagString, parseArgs, UsageError, type Io } from './args';
+import { isCtysEnumerate, parseCtysEnumerate } from '../../lib/subopts';
 
-export const usage = `vmdeck enumerate [--base DIR%DIR…] [--vmstate=S%S…|all] [--json|--ctys [--title]]
+export const usage = `vmdeck enumerate [--base DIR%DIR…] [--vmstate=S%S…|all] [--json|--ctys [--title]]   (or ctys's -a enumerate=machine,title,b:DIR,matchvstat:S)
                                          every VM under the bases (vmdeck's and ctys-made); --vmstate as
                                          ctys's MATCHVSTAT (default ACTIVE%DISABLED%EMPTY); --ctys: ctys's
                                          machine records (enumerate=machine), one per interface`;
@@ -17,8 +18,22 @@ export const usage = `vmdeck enumerate [--base DIR%DIR…] [--vmstate=S%S…|all
 /** Records a write of `vmdeck enumerate --json`: some 40 KB, young-generation strings. */
 const RECORDS_A_WRITE = 32;
 
-export async function run(argv: string[], io: Io): Promise<number> {
+export async function run(args: string[], io: Io): Promise<number> {
+  // ctys's `-a enumerate=machine,b:…` as vmdeck's options.
+  const action = args.findIndex(isCtysEnumerate);
+  let argv = args;
+  if (action >= 0) {
+    let options: string[];
+    try {
+      options = parseCtysEnumerate(args[action]);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    argv = [...args.slice(0, action).filter((a, j) => !(a === '-a' && j === action - 1)), ...options, ...args.slice(action + 1)];
+  }
   const p = parseArgs(argv, ['base', 'vmstate'], ['json', 'ctys', 'title']);
+  // A base is --base's (or b: of enumerate=…): a word given as one, or anything else, is not taken for one in silence.
+  if (p.positional.length) throw new UsageError(`unexpected argument '${p.positional[0]}' (a base is given with --base DIR%DIR…)`);
   const base = flagString(p, 'base');
   const given = base ? base.split('%').filter(Boolean) : [];
   // A base asked for by name that is not there is a typo more often than an empty base.

@@ -26,6 +26,7 @@ async function everyHost(name: string, args: string[], io: Io, local: (io: Io) =
   const env = io.env as NodeJS.ProcessEnv;
   const hosts = await readHosts(env);
   const json = args.includes('--json');
+  const machineRecords = name === 'enumerate' && (args.includes('--ctys') || args.some((a) => /^enumerate=(.*,)?machine(,|$)/i.test(a)));
   const captured = (code: number, out: string, err: string) => ({ code, out, err });
   const results = await Promise.all([
     (async () => {
@@ -54,6 +55,16 @@ async function everyHost(name: string, args: string[], io: Io, local: (io: Io) =
       }
     });
     io.out(`${JSON.stringify(all, null, 2)}\n`);
+  } else if (machineRecords) {
+    // ctys's machine records are for programs: records only (each names its machine), the title once.
+    let titled = false;
+    for (const r of results) {
+      for (const line of r.out.split('\n').filter(Boolean)) {
+        const title = line.startsWith('ContainingMachine;');
+        if (!title || !titled) io.out(`${line}\n`);
+        titled ||= title;
+      }
+    }
   } else {
     results.forEach((r, i) => io.out(`== ${names[i]}\n${r.out}`));
   }

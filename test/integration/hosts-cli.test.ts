@@ -103,6 +103,15 @@ test('create-conf --host, start LABEL@H, list user@host, console typed into, can
   assert.deepEqual(JSON.parse(local.stdout), [], 'nothing runs here');
   const all = await vmdeck(['list', '--host', 'all', '--json'], env);
   assert.deepEqual(JSON.parse(all.stdout).map((v: { host: string; label: string }) => [v.host, v.label]), [['alpha', LABEL]]);
+  // ctys's machine records of every host, as ctys's own `-a enumerate=machine,title` with the host after it: the title once, records only.
+  const records = await vmdeck(['enumerate', '-a', 'enumerate=machine,title', '--host', 'all'], env);
+  assert.equal(records.code, 0, records.stderr);
+  const lines = records.stdout.trim().split('\n');
+  assert.match(lines[0], /^ContainingMachine;SessionType;Label;/);
+  assert.equal(lines.filter((l) => l.startsWith('ContainingMachine;')).length, 1);
+  assert.deepEqual(lines.slice(1).map((l) => l.split(';')[2]), [LABEL], records.stdout);
+  const viaCtys = await vmdeck(['enumerate', '-a', 'enumerate=machine', 'alpha'], env);
+  assert.deepEqual(viaCtys.stdout.trim().split('\n').map((l) => l.split(';')[2]), [LABEL], viaCtys.stderr);
 
   // The serial console through ssh, typed into from a pipe.
   const child = spawn(process.execPath, [join(REPO, 'bin/vmdeck.js'), 'console', `${LABEL}@alpha`], { env, stdio: ['pipe', 'pipe', 'pipe'] });

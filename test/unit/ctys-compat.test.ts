@@ -61,3 +61,11 @@ test("ctys's create=/cancel= suboption strings become vmdeck's options", async (
   assert.throws(() => parseCtysAction('create=reuse'), /^Error: create: no VM given/);
   assert.throws(() => parseCtysAction('create=p:rel/a.ctys'), /pname: 'rel\/a.ctys' is not an absolute path/);
 });
+
+test("ctys's enumerate= suboptions become vmdeck enumerate's options; one it does not know is named", async () => {
+  const { parseCtysEnumerate } = await import('../../lib/subopts');
+  assert.deepEqual(parseCtysEnumerate('enumerate=machine,title,b:/a%/b,matchvstat:active%empty'), ['--ctys', '--title', '--base=/a%/b', '--vmstate=active%empty']);
+  assert.deepEqual(parseCtysEnumerate('ENUMERATE='), []);
+  assert.throws(() => parseCtysEnumerate('enumerate=terse'), /^Error: 'terse' is not an enumerate= suboption vmdeck knows/);
+  assert.throws(() => parseCtysEnumerate('enumerate=b:'), /'b:' is not an enumerate= suboption/);
+});

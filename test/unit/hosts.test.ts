@@ -45,3 +45,11 @@ test('ssh refusals are one line naming the host; a changed key carries ssh\'s ow
   assert.match(line, /^host: lab2 \(root@lab2\): its host key has changed.*ssh-keygen -f "\/k\/known_hosts" -R "10\.0\.0\.2"/);
   assert.equal(sshRefusal('lab2', 'lab2', 'ssh: connect to host 10.0.0.2 port 22: Connection refused\r\n'), 'host: lab2 (lab2): ssh: connect to host 10.0.0.2 port 22: Connection refused');
 });
+
+test('takeTarget: with a ctys action string, the one word besides it is the host, user@host or a name', () => {
+  assert.deepEqual(takeTarget(['-a', 'create=l:rvm,console:none', 'root@lab'], true), { host: 'root@lab', args: ['-a', 'create=l:rvm,console:none'] });
+  assert.deepEqual(takeTarget(['-a', 'cancel=l:rvm,force', '--json', 'lab'], true), { host: 'lab', args: ['-a', 'cancel=l:rvm,force', '--json'] });
+  assert.equal(takeTarget(['-a', 'create=l:rvm'], true), null);
+  // LABEL@H stays what it was without an action string.
+  assert.deepEqual(takeTarget(['rvm@lab'], true), { host: 'lab', args: ['rvm'] });
+});
