@@ -66,10 +66,15 @@ export function versionsTalk(a: string, b: string): boolean {
   return am === bm && (am !== 0 || an === bn);
 }
 
-export function versionRefusal(host: string, remote: string | null, local: string, said: string): string {
+export function versionRefusal(host: string, remote: string | null, local: string, said: string, dest = host): string {
   if (remote === null) {
-    const what = said.trim().split('\n').filter(Boolean).pop() ?? 'nothing';
-    return `host: ${host}: its vmdeck did not say its version (it answered: ${what}); set the command with vmdeck host add ${host} DEST --vmdeck CMD`;
+    // The line that says what went wrong (node's 'Error: Cannot find module …'), not the last (node's version).
+    const lines = said.split('\n').map((l) => l.trim()).filter(Boolean);
+    const what = lines.find((l) => /error|not found|no such|denied/i.test(l)) ?? lines.pop() ?? 'nothing';
+    // A user@host target is no host name: the command goes with a host added under a name.
+    const fix = host === dest ? `add it under a name with its command: vmdeck host add NAME ${dest} --vmdeck CMD`
+      : `set its command: vmdeck host remove ${host}, then vmdeck host add ${host} ${dest} --vmdeck CMD`;
+    return `host: ${host}: its vmdeck did not say its version (it answered: ${what}); ${fix}`;
   }
   return `host: ${host} runs vmdeck ${remote} and this is vmdeck ${local}: they cannot talk; install vmdeck ${local} there (or this one's version there)`;
 }
@@ -78,14 +83,16 @@ export function versionRefusal(host: string, remote: string | null, local: strin
  * ssh's own reason in one line, named after the host. A changed host key
  * is ssh's long warning: refused, with ssh's own `ssh-keygen -R` line.
  */
-export function sshRefusal(host: string, dest: string, stderr: string): string {
+export function sshRefusal(host: string, dest: string, stderr: string, sshConfig?: string): string {
+  // vmdeck's own ssh config names the aliases: the ssh to run by hand reads it too.
+  const ssh = `ssh${sshConfig ? ` -F ${sshConfig}` : ''} ${dest}`;
   const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
   if (/REMOTE HOST IDENTIFICATION HAS CHANGED/.test(stderr)) {
     const fix = lines.find((l) => l.startsWith('ssh-keygen ')) ?? `ssh-keygen -R ${dest.replace(/^.*@/, '')}`;
-    return `host: ${host} (${dest}): its host key has changed and ssh refused to connect (nothing was sent); if the change is expected, remove the old key with ${fix} and check the new one with ssh ${dest}`;
+    return `host: ${host} (${dest}): its host key has changed and ssh refused to connect (nothing was sent); if the change is expected, remove the old key with ${fix} and check the new one with ${ssh}`;
   }
   if (/host key is known for|Host key verification failed/.test(stderr)) {
-    return `host: ${host} (${dest}): its host key is not known; check and accept it once with ssh ${dest}`;
+    return `host: ${host} (${dest}): its host key is not known; check and accept it once with ${ssh}`;
   }
   const reason = lines.filter((l) => !/^Warning: Permanently added/.test(l)).pop() ?? 'ssh failed without a word';
   return `host: ${host} (${dest}): ${reason}`;

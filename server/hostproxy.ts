@@ -13,7 +13,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
-import { LOCAL_HOST } from '../lib/hosts';
+import { checkHostName, LOCAL_HOST } from '../lib/hosts';
 import { labelError } from '../lib/spec';
 import { Auth, remoteAddress } from './auth';
 import { checkHost } from './check';
@@ -57,7 +57,7 @@ function decode(part: string, field: string): string {
 /** A host of the hosts file: the dashboard does not take a destination given directly, as the CLI's user@host. */
 async function registeredHost(name: string): Promise<HostEntry> {
   const hit = (await readHosts()).find((h) => h.name === name);
-  if (!hit) throw new VmdeckError(404, `host: no host '${name}' (add it on the host page, or vmdeck host add ${name} DEST)`, 'host');
+  if (!hit) throw new VmdeckError(404, checkHostName(name) === null ? `host: no host '${name}' (add it on the host page, or vmdeck host add ${name} DEST)` : `host: no host '${name}'`, 'host');
   return hit;
 }
 

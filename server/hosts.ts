@@ -76,7 +76,7 @@ export async function findHost(name: string, env = process.env): Promise<HostEnt
   const hit = (await readHosts(env)).find((h) => h.name === name);
   if (hit) return hit;
   if (name.includes('@') && !checkDest(name)) return { name, dest: name, vmdeck: 'vmdeck' };
-  throw notFound(`host: no host '${name}' (vmdeck host add ${name} [user@]host to add it)`, 'host');
+  throw notFound(checkHostName(name) === null ? `host: no host '${name}' (vmdeck host add ${name} [user@]host to add it)` : `host: '${name}' is neither a host name nor a user@host destination`, 'host');
 }
 
 /** `$VMDECK_RUN/.hosts`: control sockets, forwarded sockets, version notes. */
@@ -146,7 +146,7 @@ export function runSsh(args: string[], input?: string, timeoutMs = 30000): Promi
 /** Runs vmdeck on the host with these arguments (over the shared connection) and collects what it says. */
 export async function runRemote(host: HostEntry, args: string[], env = process.env, input?: string): Promise<SshResult> {
   const r = await runSsh([...(await sshOptions(host, env)), '-T', '--', sshDestination(host.dest), remoteCommand(host.vmdeck, args)], input);
-  if (r.code === 255) throw new VmdeckError(500, sshRefusal(host.name, host.dest, r.stderr), 'host');
+  if (r.code === 255) throw new VmdeckError(500, sshRefusal(host.name, host.dest, r.stderr, env.VMDECK_SSH_CONFIG), 'host');
   return r;
 }
 
@@ -173,9 +173,9 @@ export async function connectHost(host: HostEntry, env = process.env): Promise<{
   const r = await runRemote(host, ['--version'], env);
   const version = parseVersion(r.stdout);
   if (version === null || !versionsTalk(version, VMDECK_VERSION)) {
-    throw new VmdeckError(409, versionRefusal(host.name, version, VMDECK_VERSION, `${r.stdout}\n${r.stderr}`), 'host');
+    throw new VmdeckError(409, versionRefusal(host.name, version, VMDECK_VERSION, `${r.stdout}\n${r.stderr}`, host.dest), 'host');
   }
-  const now = await masterId(host);
+  const now = await masterId(host, env);
   if (now) await writeFile(note, `${JSON.stringify({ version, master: now, vmdeck: host.vmdeck } satisfies VersionNote)}\n`, { mode: 0o600 });
   return { version };
 }

@@ -53,3 +53,11 @@ test('takeTarget: with a ctys action string, the one word besides it is the host
   // LABEL@H stays what it was without an action string.
   assert.deepEqual(takeTarget(['rvm@lab'], true), { host: 'lab', args: ['rvm'] });
 });
+
+test('the fixes refusals suggest can be run: a user@host target is added under a name; ssh by hand reads vmdeck\'s ssh config', async () => {
+  const { versionRefusal } = await import('../../lib/hosts');
+  const node = 'node:internal/modules/cjs/loader:1228\n  throw err;\nError: Cannot find module \'/opt/x.js\'\nNode.js v20.20.2\n';
+  assert.equal(versionRefusal('root@lab', null, '0.2.0', node), "host: root@lab: its vmdeck did not say its version (it answered: Error: Cannot find module '/opt/x.js'); add it under a name with its command: vmdeck host add NAME root@lab --vmdeck CMD");
+  assert.match(versionRefusal('lab', null, '0.2.0', 'sh: 1: vmdeck: not found\n', 'root@10.0.0.2'), /it answered: sh: 1: vmdeck: not found\); set its command: vmdeck host remove lab, then vmdeck host add lab root@10\.0\.0\.2 --vmdeck CMD$/);
+  assert.match(sshRefusal('lab', 'lab', 'No ED25519 host key is known for lab and you have requested strict checking.\nHost key verification failed.\n', '/home/u/ssh_config'), /accept it once with ssh -F \/home\/u\/ssh_config lab$/);
+});
