@@ -72,14 +72,18 @@ async function openSerial(label: string): Promise<SerialLink> {
       headers: { Authorization: `Bearer ${clientToken() ?? ''}` }, perMessageDeflate: false, handshakeTimeout: 5000,
       refused: (status) => new VmdeckError(500, `serial: the dashboard answered ${status}`, 'serial'),
     }).catch((e: Error) => {
-      throw e instanceof VmdeckError ? e : new VmdeckError(500, `serial: the dashboard (port ${server.port}) did not take the console: ${e.message}`, 'serial');
+      // Refused: the dashboard's own answer. Not reached (it died and left server.json): QEMU's socket, as vmdeck console does.
+      if (e instanceof VmdeckError) throw e;
+      return null;
     });
-    ws.on('close', (code: number) => {
-      if (code === 4409) void noSerialSocket(label).then(end);
-      else if (code === 4410) end(new VmdeckError(409, `serial: VM '${label}' stopped`, 'label'));
-    });
-    // The hub holds QEMU's socket and writes what it was sent before it reads the close.
-    return { ...base, write: (s) => ws.send(Buffer.from(s), { binary: true }), close: async () => ws.close(1000) };
+    if (ws) {
+      ws.on('close', (code: number) => {
+        if (code === 4409) void noSerialSocket(label).then(end);
+        else if (code === 4410) end(new VmdeckError(409, `serial: VM '${label}' stopped`, 'label'));
+      });
+      // The hub holds QEMU's socket and writes what it was sent before it reads the close.
+      return { ...base, write: (s) => ws.send(Buffer.from(s), { binary: true }), close: async () => ws.close(1000) };
+    }
   }
   const p = runtimePaths(label);
   const claim = claimConsole(p.dir, 'serial', 'vmdeck expect');

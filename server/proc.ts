@@ -85,6 +85,22 @@ export function processAlive(pid: number): boolean {
   return state !== 'Z' && state !== 'X';
 }
 
+/**
+ * A live process's start time in clock ticks since boot (/proc/PID/stat
+ * field 22): a pid taken again by another process has another. undefined
+ * when it is gone or a zombie.
+ */
+export function processStart(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+    return Number(fields[19]);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A live process's argv; null when it is gone or a zombie. */
 export async function processArgv(pid: number): Promise<string[] | null> {
   const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');

@@ -9,6 +9,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runRoot, trustedRunRoot, vmdeckHome } from './paths';
+import { processStart } from './proc';
 
 export interface ServerAnnouncement {
   pid: number;
@@ -18,6 +19,8 @@ export interface ServerAnnouncement {
   socket?: string;
   /** ISO 8601. */
   startedAt: string;
+  /** The process's start time (proc.ts processStart): a pid taken again since (another boot, a new process) is not the server. */
+  pidStart?: number;
 }
 
 export const serverFile = (root = runRoot()) => join(root, 'server.json');
@@ -28,7 +31,8 @@ export const socketServerFile = (root = runRoot()) => join(root, 'serve-socket.j
 export async function announceServer(host: string, port: number, socket?: string): Promise<() => Promise<void>> {
   const root = await trustedRunRoot();
   const file = socket === undefined ? serverFile(root) : socketServerFile(root);
-  const info: ServerAnnouncement = { pid: process.pid, host, port, ...(socket === undefined ? {} : { socket }), startedAt: new Date().toISOString() };
+  const pidStart = processStart(process.pid);
+  const info: ServerAnnouncement = { pid: process.pid, host, port, ...(socket === undefined ? {} : { socket }), startedAt: new Date().toISOString(), ...(pidStart === undefined ? {} : { pidStart }) };
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(tmp, `${JSON.stringify(info)}\n`, { mode: 0o600, flag: 'wx' });
   await rename(tmp, file);
@@ -49,7 +53,7 @@ async function readAnnouncement(file: string): Promise<ServerAnnouncement | null
     const socket = typeof v.socket === 'string' && v.socket.startsWith('/') ? v.socket : undefined;
     if (!Number.isInteger(v.port) || (v.port as number) < (socket ? 0 : 1) || (v.port as number) > 65535) return null;
     if (typeof v.host !== 'string') return null;
-    return { pid: v.pid!, host: v.host, port: v.port!, ...(socket ? { socket } : {}), startedAt: String(v.startedAt ?? '') };
+    return { pid: v.pid!, host: v.host, port: v.port!, ...(socket ? { socket } : {}), startedAt: String(v.startedAt ?? ''), ...(Number.isInteger(v.pidStart) ? { pidStart: v.pidStart } : {}) };
   } catch {
     return null;
   }
@@ -69,12 +73,15 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Whether the announcement's pid is still the process that wrote it (a file from before pidStart was written: taken to be). */
+const sameProcess = (info: ServerAnnouncement) => info.pidStart === undefined || processStart(info.pid) === info.pidStart;
+
 /** The dashboard that runs now for this run root (on TCP, else on a socket), or null (none, or stale files). */
 export async function liveServer(): Promise<ServerAnnouncement | null> {
   const root = await trustedRunRoot();
   for (const file of [serverFile(root), socketServerFile(root)]) {
     const info = await readAnnouncement(file);
-    if (info && alive(info.pid)) return info;
+    if (info && alive(info.pid) && sameProcess(info)) return info;
   }
   return null;
 }
@@ -82,7 +89,7 @@ export async function liveServer(): Promise<ServerAnnouncement | null> {
 /** The socket server that runs now for this run root, or null. */
 export async function liveSocketServer(): Promise<ServerAnnouncement | null> {
   const info = await readAnnouncement(socketServerFile(await trustedRunRoot()));
-  return info && info.socket && alive(info.pid) ? info : null;
+  return info && info.socket && alive(info.pid) && sameProcess(info) ? info : null;
 }
 
 /** Where a local client reaches a server listening on `host`: a wildcard address means loopback. */

@@ -13,6 +13,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { encodeRecord, foldTasks, parseRecords, progressOf, type BeginRecord, type EndRecord, type Task, type TaskRecord } from '../lib/tasks';
 import { vmdeckHome } from './paths';
+import { processStart } from './proc';
 
 export type { Task } from '../lib/tasks';
 
@@ -45,18 +46,6 @@ export function actorOf(req: IncomingMessage): string {
 export const asActor = <T>(who: string, fn: () => T): T => actor.run(who, fn);
 
 // --- this process ------------------------------------------------------------
-
-/** A process's start time in clock ticks (/proc/PID/stat field 22): a pid taken again by another process differs. */
-function processStart(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
-    return Number(fields[19]);
-  } catch {
-    return undefined;
-  }
-}
 
 function taskAlive(pid: number, pidStart?: number): boolean {
   const now = processStart(pid);

@@ -6,28 +6,19 @@
 // locks/ (private to the user), naming its holder by pid and start time; a
 // holder that died (kill -9) is no holder, and its lock is taken over, by
 // one taker at a time.
-import { readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { LABEL_RE } from '../lib/spec';
 import { conflict } from './errors';
 import { trustedRunRoot } from './paths';
-import { sleep } from './proc';
+import { processStart, sleep } from './proc';
 
 /** How long a change waits for another to finish before it is refused. */
 const WAIT_MS = 30000;
 
-/** A process's start time (/proc/PID/stat field 22), or undefined when it is gone or a zombie. */
-function startTimeOf(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[0] === 'Z' || fields[0] === 'X' ? undefined : fields[19];
-  } catch {
-    return undefined;
-  }
-}
+/** A process's start time (proc.ts), as the lock file writes it; undefined when it is gone or a zombie. */
+const startTimeOf = (pid: number): string | undefined => processStart(pid)?.toString();
 
 const me = `${process.pid} ${startTimeOf(process.pid) ?? '?'}`;
 

@@ -3,7 +3,8 @@
 // German keymap; expect/send and a script drive its serial shell, directly
 // and through a running dashboard's console hub.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startVm, stopVm } from '../../server/runner';
@@ -124,6 +125,30 @@ test('through a running dashboard: vmdeck expect waits on the shared hub, vmdeck
     assert.deepEqual(tasks.slice(0, 2).map((t) => `${t.action} ${t.result}`), ['type ok', 'expect ok']);
   } finally {
     await server.kill();
+  }
+});
+
+test('a server.json left by a dashboard that died, its pid now another process\'s: type and expect --serial go to QEMU\'s socket', async () => {
+  // The default run root is under /tmp: after a reboot, or a kill -9, the pid in it may be any process's.
+  const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+  const log = join(sb.run, LABEL, 'serial.log');
+  try {
+    for (const pidStart of [0, 1]) {
+      // Without pidStart (a file of an older vmdeck): a port that does not answer; with one: a start time that is not sleep's.
+      writeFileSync(join(sb.run, 'server.json'), `${JSON.stringify({ pid: other.pid, host: '127.0.0.1', port: 1, startedAt: new Date().toISOString(), ...(pidStart ? { pidStart } : {}) })}\n`, { mode: 0o600 });
+      const typed = await vmdeck(['type', LABEL, '--serial', `echo stale${pidStart}-$((1+1))<enter>`], sb.env);
+      assert.equal(typed.code, 0, typed.stderr);
+      const deadline = Date.now() + 20000;
+      while (!new RegExp(`\nstale${pidStart}-2\r?\n`).test(readFileSync(log, 'utf8')) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 200));
+      assert.match(readFileSync(log, 'utf8'), new RegExp(`\nstale${pidStart}-2\r?\n`));
+      // expect reads the socket too: it times out on what is never printed, not on the dashboard that is not there.
+      const waited = await vmdeck(['expect', LABEL, '--serial', 'never-printed', '--timeout', '1'], sb.env);
+      assert.equal(waited.code, 1);
+      assert.match(waited.stderr, /^vmdeck expect: VM 'typist' printed nothing matching \/never-printed\/ within 1 s/);
+    }
+  } finally {
+    other.kill();
+    rmSync(join(sb.run, 'server.json'), { force: true });
   }
 });
 
