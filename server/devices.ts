@@ -3,7 +3,7 @@
 // variables); on a running VM the same change is made live through QMP
 // first (blockdev-add + device_add, netdev_add + device_add, block_resize),
 // so the next start agrees with what runs now.
-import { readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { link, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { setAssignment } from '../lib/config-edit';
 import { CD_INTERFACES, cdsOf, cdVar, DISK_INTERFACES, diskOptionAssignments, diskVar, disksOf, ideRoomError, MAX_EXTRA, nextIndex, nicsOf, nicVar, parseNet, type CdDrive, type Disk, type Nic } from '../lib/hardware';
@@ -17,7 +17,7 @@ import { badInput, conflict, VmdeckError } from './errors';
 import { exists, inDir } from './fsutil';
 import { runRoot } from './paths';
 import { MEDIUM_CHANGED, recordLive, recordPending } from './pending';
-import { run } from './proc';
+import { processAlive, run } from './proc';
 import { vmStatus } from './runner';
 import { hasVmdeckWrapper } from './wrapper';
 import { qmpCall, qmpMessage, resolveVm, withQmp } from './runtime';
@@ -123,6 +123,15 @@ async function refuseDiskInUse(vm: VmInfo, disks: Disk[], path: string, readOnly
   }
 }
 
+/** Images of an add (.<file>.part-<pid>) whose process died before it renamed them. */
+async function removeDeadParts(dir: string, file: string): Promise<void> {
+  const prefix = `.${file}.part-`;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const pid = Number(name.slice(prefix.length));
+    if (name.startsWith(prefix) && Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid)) await rm(join(dir, name), { force: true });
+  }
+}
+
 export function addDisk(label: string, req: DiskRequest): Promise<DeviceOutcome<Disk>> {
   return task('disk:add', label, { ...req }, () => withVmLock(label, 'disk add', () => addDiskNow(label, req)));
 }
@@ -161,12 +170,29 @@ async function addDiskNow(label: string, req: DiskRequest): Promise<DeviceOutcom
   await wrapperTakesLists(vm, options.pairs.length ? 'diskOptions' : 'lists');
   const opt = (suffix: '_READONLY' | '_CACHE' | '_DISCARD' | '_BOOTINDEX') => options.pairs.find(([v]) => v === diskVar(n, suffix))?.[1] ?? '';
   if (req.file === undefined) {
-    await run('qemu-img', ['create', '-q', '-f', 'qcow2', path, req.size ?? '1G']).catch((e) => {
+    // Made under a hidden name and renamed: a create cut short (the server killed) leaves no image
+    // that the config does not name and that refuses every next add; the next add removes it.
+    await removeDeadParts(vm.dir, file);
+    const part = join(vm.dir, `.${file}.part-${process.pid}`);
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', part, req.size ?? '1G']).catch(async (e) => {
+      await rm(part, { force: true });
       throw new VmdeckError(500, `disk: qemu-img could not create '${path}': ${String((e as { stderr?: string }).stderr ?? e).trim().split('\n')[0]}`, 'disk');
     });
+    // Linked, not renamed: a file made there meanwhile is not replaced.
+    try {
+      await link(part, path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw conflict(`file: '${path}' already exists; give it with --file to use it`, 'file');
+      throw e;
+    } finally {
+      await rm(part, { force: true });
+    }
     created = true;
   }
   try {
+    // The config first, then QEMU: cut short between them, the disk is a change pending until the next
+    // start, where QEMU first left it attached and the config without it (and the next add refused).
+    const kept = await writeConfig(vm, edit.text);
     if (live) {
       await withQmp(vm, async (c) => {
         // The options as the wrapper's -drive gives them (QEMU's cache modes are these two switches).
@@ -184,12 +210,14 @@ async function addDiskNow(label: string, req: DiskRequest): Promise<DeviceOutcom
           await qmpCall(c, 'blockdev-del', { 'node-name': `hd${n}` }).catch(() => undefined);
           throw e;
         }
-      }).catch((e) => {
+      }).catch(async (e) => {
+        // Not added: the config as it was, and neither copy kept of it on the way.
+        await rm(await writeConfig(vm, text), { force: true });
+        await rm(kept, { force: true });
         if (e instanceof VmdeckError) throw e;
         throw new VmdeckError(500, `disk: QEMU could not add disk ${n} to VM '${vm.label}': ${qmpMessage(e)}`, 'disk');
       });
     }
-    const kept = await writeConfig(vm, edit.text);
     if (live) await recordLive(vm.label, `disk ${n} added`);
     const after = await resolveVm(vm.config);
     return { vm: after, device: after.disks.find((d) => d.index === n)!, lines: edit.lines, kept, live };
