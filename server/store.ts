@@ -428,11 +428,14 @@ export async function enumerateFound(baseList = bases(), skipped?: SkippedConfig
       for (const path of ofBase) changed.delete(path);
     }
   }
-  // A MAC/IP pair the macmap database has otherwise, flagged as ctys's ENUMERATE does.
+  // A MAC/IP pair the macmap database has otherwise, flagged as ctys's ENUMERATE does; a label
+  // (ctys's #@#LABEL, with its blanks or slashes) that vmdeck's commands and wrapper refuse.
   const db = loadMacmap();
-  if (!db) return found;
   return found.map((f) => {
-    const warnings = db.disagreements(f.interfaces);
+    const warnings = [
+      ...(LABEL_RE.test(f.label) ? [] : [`label '${f.label}' is not one vmdeck can start or change (letters, digits, '.', '_' and '-', at most 63, starting with a letter or digit): give the config a plain #@#LABEL`]),
+      ...(db ? db.disagreements(f.interfaces) : []),
+    ];
     return warnings.length ? f.withWarnings(warnings) : f;
   });
 }

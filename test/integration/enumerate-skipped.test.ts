@@ -66,3 +66,16 @@ test('a config found twice through bases that overlap is one VM, said of nothing
   assert.equal(twice.stderr.trim(), `vmdeck enumerate: warning: skipped ${join(vms, 'broken', 'broken.ctys')}: bash could not evaluate the config: it exited with status 3`);
   assert.deepEqual(JSON.parse(twice.stdout).map((v: { label: string }) => v.label), ['web']);
 });
+
+test('a config whose #@#LABEL vmdeck cannot run (blanks, a slash) is listed with a warning that says so', async () => {
+  const odd = join(sb.home, '..', 'odd');
+  mkdirSync(join(odd, 'o'), { recursive: true });
+  const text = readFileSync(join(vms, 'web', 'web.ctys'), 'utf8').replace(/^#@#LABEL\s*=.*$/m, '#@#LABEL = "my vm"');
+  writeFileSync(join(odd, 'o', 'o.ctys'), text);
+  const table = await vmdeck(['enumerate', '--base', odd], env);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /^my vm\s+stopped/m);
+  assert.equal(table.stderr, "vmdeck enumerate: warning: my vm: label 'my vm' is not one vmdeck can start or change (letters, digits, '.', '_' and '-', at most 63, starting with a letter or digit): give the config a plain #@#LABEL\n");
+  const json = JSON.parse((await vmdeck(['enumerate', '--base', odd, '--json'], env)).stdout) as { label: string; warnings?: string[] }[];
+  assert.match(json[0].warnings?.[0] ?? '', /^label 'my vm' is not one vmdeck can start/);
+});
