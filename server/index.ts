@@ -17,6 +17,7 @@ import { subscribe } from './events';
 import { connectionFromGuest } from './peers';
 import { announceServer, serverFile } from './serverfile';
 import { startSampler } from './stats';
+import { removeDeadLeftovers } from './runtime';
 import { finishInterruptedSuspends } from './runner';
 import { enumerate } from './store';
 import { closeAllConsoles, vmStopped } from './ws/consoles';
@@ -311,6 +312,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const actualPort = socketPath === undefined ? (server.address() as AddressInfo).port : 0;
   // The graphs' history: every running VM sampled each step while the dashboard runs.
   const sampler = startSampler();
+  // Screen samples and screenshots a killed server left in the VMs' runtime dirs.
+  void removeDeadLeftovers().catch(() => undefined);
   // A suspend that a killed dashboard (or an interrupted CLI) left half-done is finished, or undone, now.
   void enumerate().then((vms) => finishInterruptedSuspends(vms, (line) => console.error(`vmdeck serve: ${line}`))).catch(() => undefined);
   // `vmdeck console` and `vmdeck monitor` find us here and share our hubs.

@@ -75,6 +75,25 @@ const RUNTIME_FILES = new Set([
 const RUNTIME_LEFTOVERS = /^(screendump-\d+-\d+\.(png|ppm)|progress-screen-\d+-\d+\.ppm|progress\.tmp-\d+-[0-9a-f]+)$/;
 
 /**
+ * The leftovers (RUNTIME_LEFTOVERS, each named by its process's pid) of
+ * processes that are gone, in every VM's runtime dir: a server killed while
+ * it sampled a screen left a 0.8 MB screen dump there for good. Asked when a
+ * server starts.
+ */
+export async function removeDeadLeftovers(): Promise<number> {
+  const root = await trustedRunRoot();
+  let removed = 0;
+  for (const label of await runtimeLabels(root).catch(() => [] as string[])) {
+    for (const e of await readdir(join(root, label), { withFileTypes: true }).catch(() => [])) {
+      const pid = Number(/^[a-z-]+?[.-](?:tmp-)?(\d+)-/.exec(e.name)?.[1]);
+      if (!e.isFile() || !RUNTIME_LEFTOVERS.test(e.name) || !(pid > 0) || pid === process.pid || processAlive(pid)) continue;
+      await unlink(join(root, label, e.name)).then(() => removed++, () => undefined);
+    }
+  }
+  return removed;
+}
+
+/**
  * Removes a stopped VM's runtime dir with its logs, when it is surely this
  * VM's: a directory of ours (not a symlink) that names this VM's config, with
  * no QEMU running from it. Only vmdeck's own files go, each unlinked (a

@@ -1,0 +1,30 @@
+// A server starting removes what killed processes left in the VMs' runtime
+// dirs (screen samples, screenshots, progress writes, each named by its
+// process's pid), and nothing of a process that lives or of anyone else.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { sandbox } from '../helpers/guest';
+import { api, spawnServer, type ChildServer } from '../helpers/server';
+
+const sb = sandbox('leftovers');
+let server: ChildServer | undefined;
+after(async () => {
+  await server?.kill();
+  sb.cleanup();
+});
+
+test('a starting server removes dead processes\' screen samples and progress writes, keeps a live one\'s and other files', async () => {
+  const dir = join(sb.run, 'gone1');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const dead = ['progress-screen-999999-1.ppm', 'screendump-999998-2.png', 'progress.tmp-999997-0a1b'];
+  const kept = [`progress-screen-${process.pid}-1.ppm`, 'serial.log', 'notes-999999-1.txt'];
+  for (const f of [...dead, ...kept]) writeFileSync(join(dir, f), 'x');
+  server = await spawnServer(sb);
+  // It sweeps as it starts, beside its first answers.
+  assert.equal((await api(server.base, 'GET', '/api/health')).status, 200);
+  for (let i = 0; i < 50 && dead.some((f) => existsSync(join(dir, f))); i++) await new Promise((r) => setTimeout(r, 100));
+  for (const f of dead) assert.equal(existsSync(join(dir, f)), false, `${f} is gone`);
+  for (const f of kept) assert.equal(existsSync(join(dir, f)), true, `${f} stays`);
+});
