@@ -33,10 +33,17 @@ export async function run(args: string[], io: Io): Promise<number> {
   };
   const vm = await resolveVm(p.positional[0]);
   const json = p.flags.has('json');
-  const console = (opts.console ?? vm.console).toUpperCase();
+  let console = (opts.console ?? vm.console).toUpperCase();
+  const onTerminal = console === 'CLI' || console === 'CLI0';
+  // With --reuse, one that runs already is what was asked for; its console is where it was started.
+  if (onTerminal && opts.reuse && (await alreadyRunning(vm, json, io))) return 0;
+  if (onTerminal && (json || !io.isTTY)) {
+    // QEMU on this terminal needs one, and a --json caller waits for an answer: started detached
+    // instead, as ctys starts a CLI VM (-daemonize), its serial console on its socket.
+    io.err(`vmdeck start: console ${console} runs QEMU on this terminal, and ${json ? '--json answers at once' : 'this is no terminal'}: VM '${vm.label}' starts detached (console NONE); its serial console: vmdeck console ${vm.label}\n`);
+    opts.console = console = 'NONE';
+  }
   if (console === 'CLI' || console === 'CLI0') {
-    // With --reuse, one that runs already is what was asked for; its console is where it was started.
-    if (opts.reuse && (await alreadyRunning(vm, json, io))) return 0;
     await requireWrapper(vm);
     // QEMU stays on this terminal, as the wrapper run by hand would.
     const code = await new Promise<number>((resolve, reject) => {

@@ -26,8 +26,8 @@ after(async () => {
 });
 
 test('start --reuse of a running CLI-console VM says it runs and exits 0; without --reuse it is refused', async () => {
-  // QEMU stays in the foreground, on this (piped) terminal.
-  foreground = spawn(process.execPath, [join(REPO, 'bin/vmdeck.js'), 'start', 'term'], { env: sb.env, stdio: 'pipe' });
+  // QEMU stays in the foreground, on a terminal: script(1) gives the start one (a pty).
+  foreground = spawn('script', ['-qfec', `${process.execPath} ${join(REPO, 'bin/vmdeck.js')} start term`, '/dev/null'], { env: sb.env, stdio: 'pipe' });
   await waitFor('the CLI-console VM to run', async () => (await vmStatus(vm)).state === 'running', 30000);
   const { pid } = await vmStatus(vm);
 
@@ -51,4 +51,16 @@ test('start --reuse of a running CLI-console VM says it runs and exits 0; withou
   assert.deepEqual([typed.code, typed.stderr], [1, `vmdeck type: ${said}`]);
   const expected = await vmdeck(['expect', 'term', '--serial', 'hi', '--timeout', '1'], sb.env);
   assert.deepEqual([expected.code, expected.stderr], [1, `vmdeck expect: ${said}`]);
+});
+
+test('started with no terminal (a script, --json), a CLI-console VM runs detached, its serial console on its socket, and the start says so', async () => {
+  await stopVm('term', { mode: 'force' });
+  foreground?.kill('SIGKILL');
+  const r = await vmdeck(['start', 'term', '--json'], sb.env);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).state, 'running');
+  assert.equal(r.stderr, "vmdeck start: console CLI runs QEMU on this terminal, and --json answers at once: VM 'term' starts detached (console NONE); its serial console: vmdeck console term\n");
+  const typed = await vmdeck(['type', 'term', '--serial', 'echo detached-$((2+2))<enter>'], sb.env);
+  assert.equal(typed.code, 0, typed.stderr);
+  await stopVm('term', { mode: 'force' });
 });
