@@ -340,7 +340,12 @@ export function apiRoutes(): Router {
       // stopVm checks the mode and the timeout, as for `vmdeck cancel`.
       const status = await stopVm(r.params.label, { mode, timeout: body.timeout as number | undefined, force: optBoolean(body, 'force') });
       // A poweroff the guest ignored leaves it running: the reason says so, as `vmdeck cancel` does.
-      return { vm: await vmWithStatus(r.params.label), state: status.state, ...(status.reason ? { reason: status.reason } : {}) };
+      // A VM stopped whose config was removed while it ran is stopped all the same: no 404 for it.
+      const vm = await vmWithStatus(r.params.label).catch((e: unknown) => {
+        if ((e as { status?: number }).status === 404) return undefined;
+        throw e;
+      });
+      return { ...(vm ? { vm } : {}), state: status.state, ...(status.reason ? { reason: status.reason } : {}) };
     })
     .add('GET', '/api/vms/:label/snapshots', (r) => listSnapshots(r.params.label))
     .add('POST', '/api/vms/:label/snapshots', async (r) => {

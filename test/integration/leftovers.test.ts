@@ -1,11 +1,13 @@
-// A server starting removes what killed processes left in the VMs' runtime
-// dirs (screen samples, screenshots, progress writes, each named by its
-// process's pid), and nothing of a process that lives or of anyone else.
+// What killed processes and hand edits leave behind: a server starting
+// removes what dead processes left in the VMs' runtime dirs (screen samples,
+// screenshots, progress writes, each named by its process's pid), and nothing
+// of a process that lives; a running VM whose config was removed still stops.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { sandbox } from '../helpers/guest';
+import { createGuestVm, vmdeck } from '../helpers/lifecycle';
 import { api, spawnServer, type ChildServer } from '../helpers/server';
 
 const sb = sandbox('leftovers');
@@ -27,4 +29,15 @@ test('a starting server removes dead processes\' screen samples and progress wri
   for (let i = 0; i < 50 && dead.some((f) => existsSync(join(dir, f))); i++) await new Promise((r) => setTimeout(r, 100));
   for (const f of dead) assert.equal(existsSync(join(dir, f)), false, `${f} is gone`);
   for (const f of kept) assert.equal(existsSync(join(dir, f)), true, `${f} stays`);
+});
+
+test('a running VM whose config was removed stops through the API with 200 and its state, not a 404', async () => {
+  await createGuestVm(sb.env, 'orphan');
+  assert.equal((await vmdeck(['start', 'orphan'], sb.env)).code, 0);
+  const config = join(sb.home, 'vms/orphan/orphan.ctys');
+  renameSync(config, `${config}.away`);
+  const r = await api(server!.base, 'POST', '/api/vms/orphan/stop', { mode: 'force' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.state, 'stopped');
+  assert.equal(r.json.vm, undefined);
 });
