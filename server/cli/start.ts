@@ -37,10 +37,11 @@ export async function run(args: string[], io: Io): Promise<number> {
   const onTerminal = console === 'CLI' || console === 'CLI0';
   // With --reuse, one that runs already is what was asked for; its console is where it was started.
   if (onTerminal && opts.reuse && (await alreadyRunning(vm, json, io))) return 0;
+  let detached: string | undefined;
   if (onTerminal && (json || !io.isTTY)) {
     // QEMU on this terminal needs one, and a --json caller waits for an answer: started detached
-    // instead, as ctys starts a CLI VM (-daemonize), its serial console on its socket.
-    io.err(`vmdeck start: console ${console} runs QEMU on this terminal, and ${json ? '--json answers at once' : 'this is no terminal'}: VM '${vm.label}' starts detached (console NONE); its serial console: vmdeck console ${vm.label}\n`);
+    // instead, as ctys starts a CLI VM (-daemonize), its serial console on its socket. Said once it runs.
+    detached = `vmdeck start: console ${console} runs QEMU on this terminal, and ${json ? '--json answers at once' : 'this is no terminal'}: VM '${vm.label}' started detached (console NONE); its serial console: vmdeck console ${vm.label}\n`;
     opts.console = console = 'NONE';
   }
   if (console === 'CLI' || console === 'CLI0') {
@@ -56,6 +57,7 @@ export async function run(args: string[], io: Io): Promise<number> {
     return code;
   }
   const started = await startVm(p.positional[0], opts);
+  if (detached) io.err(detached);
   if (json) {
     io.out(`${JSON.stringify(started, null, 2)}\n`);
     return 0;

@@ -412,11 +412,12 @@ test('the QA round: ARCH alone takes its template, a template of another archite
     writeFileSync(conf, original);
   }
 
-  // A ctys config alone (no wrapper) with a CLI console: vmdeck's own wrapper runs it (docs/CTYS.md), and refuses it in one line.
+  // A ctys config alone (no wrapper) with a CLI console: vmdeck's own wrapper runs it (docs/CTYS.md), and refuses it in one line
+  // (started from no terminal, detached: the refusal is the start's).
   const lone = join(sb.home, 'lone');
   mkdirSync(join(lone, 'c1'), { recursive: true });
   writeFileSync(join(lone, 'c1', 'c1.ctys'), '#@#MAGICID-QEMU\n#@#LABEL = "c1"\nLABEL="c1"\nDEFAULTCONSOLE=CLI\n');
   const started = await vmdeck(['start', join(lone, 'c1', 'c1.ctys')], sb.env);
   assert.equal(started.code, 1);
-  assert.match(started.stderr, /^vmdeck-c1\.sh: HDDBOOTIMAGE: boot mode VHDD needs a disk image\n$/);
+  assert.match(started.stderr, /^vmdeck start: HDDBOOTIMAGE: boot mode VHDD needs a disk image\n$/);
 });

@@ -59,7 +59,7 @@ test('started with no terminal (a script, --json), a CLI-console VM runs detache
   const r = await vmdeck(['start', 'term', '--json'], sb.env);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).state, 'running');
-  assert.equal(r.stderr, "vmdeck start: console CLI runs QEMU on this terminal, and --json answers at once: VM 'term' starts detached (console NONE); its serial console: vmdeck console term\n");
+  assert.equal(r.stderr, "vmdeck start: console CLI runs QEMU on this terminal, and --json answers at once: VM 'term' started detached (console NONE); its serial console: vmdeck console term\n");
   const typed = await vmdeck(['type', 'term', '--serial', 'echo detached-$((2+2))<enter>'], sb.env);
   assert.equal(typed.code, 0, typed.stderr);
   await stopVm('term', { mode: 'force' });
