@@ -112,6 +112,9 @@ export interface Target {
  * itself (`-a create=l:X [user@]host`), the one word besides it. Null: the
  * command is for this machine.
  */
+/** The flags of start, cancel and enumerate that take no value: a word after one of them is not its value. */
+const VALUELESS_FLAGS = new Set(['--json', '--reuse', '--force', '--instmode', '--title', '--ctys', '--reset', '--pause', '--suspend', '--resume']);
+
 export function takeTarget(args: readonly string[], labelFirst: boolean): Target | null {
   const rest = [...args];
   let host: string | null = null;
@@ -131,11 +134,13 @@ export function takeTarget(args: readonly string[], labelFirst: boolean): Target
   }
   const action = rest.findIndex((a) => /^(create|cancel|enumerate)=/i.test(a));
   if (action >= 0 && host === null && (labelFirst || /^enumerate=/i.test(rest[action]))) {
-    // ctys's `ctys -a cancel=l:X,force lab`: the VM in the action string, the host the one word after it.
-    const words = rest.flatMap((a, i) => (i !== action && !a.startsWith('-') ? [i] : []));
-    if (words.length === 1) {
-      host = rest[words[0]];
-      rest.splice(words[0], 1);
+    // ctys's `ctys -a cancel=l:X,force lab`: the VM in the action string, the host the last word, right
+    // after the action string or a flag that takes no value (`--console VNC`'s VNC is no host).
+    const last = rest.length - 1;
+    const before = rest[last - 1];
+    if (last > action && !rest[last].startsWith('-') && (last - 1 === action || VALUELESS_FLAGS.has(before))) {
+      host = rest[last];
+      rest.splice(last, 1);
     }
   }
   const at = rest.findIndex((a) => !a.startsWith('-') && !a.includes('=') && a.includes('@') && !a.includes('/'));

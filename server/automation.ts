@@ -71,10 +71,11 @@ async function openSerial(label: string): Promise<SerialLink> {
     const ws = await openWs(consoleWsUrl(server, label, 'serial'), onMessage, {
       headers: { Authorization: `Bearer ${clientToken() ?? ''}` }, perMessageDeflate: false, handshakeTimeout: 5000,
       refused: (status) => new VmdeckError(500, `serial: the dashboard answered ${status}`, 'serial'),
-    }).catch((e: Error) => {
-      // Refused: the dashboard's own answer. Not reached (it died and left server.json): QEMU's socket, as vmdeck console does.
-      if (e instanceof VmdeckError) throw e;
-      return null;
+    }).catch((e: NodeJS.ErrnoException) => {
+      // Nobody listening (it died and left server.json): QEMU's socket, as vmdeck console does. Refused, or
+      // not answering in time: the dashboard is there, and holds the console.
+      if (e.code === 'ECONNREFUSED' || e.code === 'ENOENT') return null;
+      throw e instanceof VmdeckError ? e : new VmdeckError(500, `serial: the dashboard (pid ${server.pid}, ${server.socket ? `socket ${server.socket}` : `port ${server.port}`}) did not take the console: ${e.message}`, 'serial');
     });
     if (ws) {
       ws.on('close', (code: number) => {

@@ -22,7 +22,7 @@ import { run } from './proc';
 import { cloneSeeds, type ClonedSeeds } from './seeds';
 import { vmStatus, withStatus } from './runner';
 import { resolveVm } from './runtime';
-import { enumerate, GENERATOR, removeStaleTmp, tmpPrefix, uniqueMac } from './store';
+import { enumerate, GENERATOR, removeStaleTmp, tmpDirPrefix, uniqueMac } from './store';
 import { task } from './tasks';
 import { withVmLock } from './vm-lock';
 
@@ -75,7 +75,7 @@ async function cloneVmNow(source: string, label: string, opts: { linked?: boolea
   const dir = join(base, label);
   if (await exists(dir)) throw conflict(`label: '${dir}' exists already`, 'label');
   await removeStaleTmp(base, label);
-  const tmp = await mkdtemp(join(base, `${tmpPrefix(label)}${process.pid}-`));
+  const tmp = await mkdtemp(join(base, tmpDirPrefix(label)));
   /** A file of the clone where it is built; out and the config name it where it will be. */
   const building = (file: string) => join(tmp, file.slice(dir.length + 1));
   let text = original;

@@ -12,7 +12,7 @@ import { VmSpecSchema } from '../lib/spec';
 import type { VmInfo } from '../lib/vm';
 import { renderWrapper } from '../lib/wrapper';
 import { readConfig } from './config';
-import { writeConfig } from './edit';
+import { pruneKept, writeConfig } from './edit';
 import { badInput, conflict, VmdeckError } from './errors';
 import { exists, inDir } from './fsutil';
 import { runRoot } from './paths';
@@ -180,10 +180,13 @@ async function addDiskNow(label: string, req: DiskRequest): Promise<DeviceOutcom
     });
     // Linked, not renamed: a file made there meanwhile is not replaced.
     try {
-      await link(part, path);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw conflict(`file: '${path}' already exists; give it with --file to use it`, 'file');
-      throw e;
+      await link(part, path).catch(async (e: NodeJS.ErrnoException) => {
+        if (e.code === 'EEXIST') throw conflict(`file: '${path}' already exists; give it with --file to use it`, 'file');
+        // A file system without hard links: the rename then has to do (under the VM's lock).
+        if (e.code !== 'EPERM' && e.code !== 'ENOTSUP' && e.code !== 'ENOSYS') throw e;
+        if (await exists(path)) throw conflict(`file: '${path}' already exists; give it with --file to use it`, 'file');
+        await rename(part, path);
+      });
     } finally {
       await rm(part, { force: true });
     }
@@ -192,7 +195,7 @@ async function addDiskNow(label: string, req: DiskRequest): Promise<DeviceOutcom
   try {
     // The config first, then QEMU: cut short between them, the disk is a change pending until the next
     // start, where QEMU first left it attached and the config without it (and the next add refused).
-    const kept = await writeConfig(vm, edit.text);
+    const kept = await writeConfig(vm, edit.text, { prune: !live });
     if (live) {
       await withQmp(vm, async (c) => {
         // The options as the wrapper's -drive gives them (QEMU's cache modes are these two switches).
@@ -211,14 +214,19 @@ async function addDiskNow(label: string, req: DiskRequest): Promise<DeviceOutcom
           throw e;
         }
       }).catch(async (e) => {
-        // Not added: the config as it was, and neither copy kept of it on the way.
-        await rm(await writeConfig(vm, text), { force: true });
-        await rm(kept, { force: true });
+        // Not added: the config as it was, from its copy (a link of the same file) put back in place.
+        await rename(kept, vm.config).catch((undo: Error) => {
+          created = false; // the config still names the image: it stays
+          throw new VmdeckError(500, `disk: QEMU could not add disk ${n} to VM '${vm.label}' (${qmpMessage(e)}), and the config could not be put back (${undo.message}): it names ${file}, kept`, 'disk');
+        });
         if (e instanceof VmdeckError) throw e;
         throw new VmdeckError(500, `disk: QEMU could not add disk ${n} to VM '${vm.label}': ${qmpMessage(e)}`, 'disk');
       });
     }
-    if (live) await recordLive(vm.label, `disk ${n} added`);
+    if (live) {
+      await recordLive(vm.label, `disk ${n} added`);
+      await pruneKept(vm.config, kept);
+    }
     const after = await resolveVm(vm.config);
     return { vm: after, device: after.disks.find((d) => d.index === n)!, lines: edit.lines, kept, live };
   } catch (e) {

@@ -135,7 +135,7 @@ export const KEPT_CONFIGS = 20;
  * copy's path. A write the file system refuses (full, read-only, not
  * permitted) is one line naming the config, and changes nothing.
  */
-export async function writeConfig(vm: VmInfo, text: string): Promise<string> {
+export async function writeConfig(vm: VmInfo, text: string, opts: { prune?: boolean } = {}): Promise<string> {
   const mode = (await stat(vm.config)).mode & 0o777;
   await removeDeadEdits(vm.config);
   const tmp = `${vm.config}.edit-${process.pid}`;
@@ -148,7 +148,8 @@ export async function writeConfig(vm: VmInfo, text: string): Promise<string> {
     await rm(tmp, { force: true });
     throw writeRefused(e, vm.config) ?? e;
   }
-  await pruneKept(vm.config);
+  // A change that may be undone (a hot-add QEMU refuses) prunes once it stands: an undo would have lost the oldest copies.
+  if (opts.prune !== false) await pruneKept(vm.config, kept);
   return kept;
 }
 
@@ -159,7 +160,8 @@ function writeRefused(e: unknown, config: string): VmdeckError | null {
   const why = code === 'ENOSPC' ? `no space left in '${dir}' (nothing was changed; free some space)`
     : code === 'EDQUOT' ? `no space left in '${dir}': the disk quota is used up (nothing was changed)`
       : code === 'EROFS' ? `'${dir}' is on a read-only file system (nothing was changed)`
-        : code === 'EACCES' || code === 'EPERM' ? `this user may not write in '${dir}' (nothing was changed)` : null;
+        : code === 'EACCES' ? `this user may not write in '${dir}' (nothing was changed)`
+          : code === 'EPERM' ? `the file system of '${dir}' refused it (EPERM: one without hard links keeps no copies; nothing was changed)` : null;
   return why ? new VmdeckError(500, `config: cannot write '${config}': ${why}`, 'config') : null;
 }
 
@@ -177,14 +179,20 @@ async function removeDeadEdits(config: string): Promise<void> {
   }
 }
 
-/** All but the newest KEPT_CONFIGS earlier configs (<L>.ctys.<YYYYMMDDhhmmss>[-n], as keepCopy names them) removed. */
-async function pruneKept(config: string): Promise<void> {
+/**
+ * All but the newest KEPT_CONFIGS earlier configs (<L>.ctys.<YYYYMMDDhhmmss>[-n],
+ * as keepCopy names them) removed; never the one just made (justKept), even
+ * when copies stamped by a clock set ahead sort after it.
+ */
+export async function pruneKept(config: string, justKept?: string): Promise<void> {
   const name = basename(config);
   const kept = (await readdir(dirname(config)).catch(() => [] as string[]))
     .map((n) => ({ n, m: /^\.(\d{14})(?:-(\d+))?$/.exec(n.slice(name.length)) }))
     .filter((k) => k.n.startsWith(name) && k.m)
     .sort((a, b) => a.m![1].localeCompare(b.m![1]) || Number(a.m![2] ?? 1) - Number(b.m![2] ?? 1));
-  for (const k of kept.slice(0, Math.max(0, kept.length - KEPT_CONFIGS))) await rm(join(dirname(config), k.n), { force: true });
+  for (const k of kept.slice(0, Math.max(0, kept.length - KEPT_CONFIGS))) {
+    if (join(dirname(config), k.n) !== justKept) await rm(join(dirname(config), k.n), { force: true });
+  }
 }
 
 const UNSET_IS_DEFAULT = new Set<Field>(['firmware', 'secureBoot', 'tpm']);

@@ -67,7 +67,7 @@ export async function removeHost(name: string, env = process.env): Promise<void>
   const list = await readHosts(env);
   const entry = list.find((h) => h.name === name);
   if (!entry) throw notFound(`name: no host '${name}' (vmdeck host list)`, 'name');
-  await closeConnection(entry).catch(() => undefined);
+  await closeConnection(entry, env).catch(() => undefined);
   await writeHosts(list.filter((h) => h.name !== name), env);
 }
 

@@ -27,7 +27,7 @@ import { exists, inDir, mapLimit, qcow2Backing, realOrSelf } from './fsutil';
 import { loadMacmap } from './macmap';
 import { bases, defaultBase, historyFile, isPrivateDirSync, runRoot } from './paths';
 import { infoOf, loadEnumerateCache, recordText, sameStamp, saveEnumerateCache, settled, textOf, type CachedDir, type CachedInfo, type Stamp } from './enumerate-cache';
-import { run, runGroup } from './proc';
+import { processStart, run, runGroup } from './proc';
 import { wrapperArgs, type WrapperOf } from './wrapper';
 import { findTemplate, loadCatalog } from './templates';
 import { task, taskOutput, taskProgress } from './tasks';
@@ -696,35 +696,34 @@ export interface Created {
   warnings: string[];
 }
 
-/** A create's temporary directory: `.<LABEL>.tmp-<PID>-XXXXXX`, beside its target. */
+/** A create's or clone's temporary directory: `.<LABEL>.tmp-<PID>-<START>-XXXXXX`, beside its target. */
 export const tmpPrefix = (label: string) => `.${label}.tmp-`;
-/** A temporary directory this old is a leftover even if its pid is alive again. */
+/** This process's part of it: its pid and start time (proc.ts), which tell its directory from a dead one's. */
+export const tmpDirPrefix = (label: string) => `${tmpPrefix(label)}${process.pid}-${processStart(process.pid) ?? 0}-`;
+/** A directory of an older vmdeck (no start time in its name) this old is a leftover even if its pid is alive again. */
 const STALE_TMP_MS = 10 * 60 * 1000;
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
- * Removes what interrupted creates of this label left in the base: temporary
- * directories whose process is gone or that are older than a create takes.
- * Another create's directory, still being filled, is left alone.
+ * Removes what interrupted creates and clones of this label left in the
+ * base: temporary directories whose process is gone (or is another process
+ * now, by its start time). Another's directory, still being filled, is left
+ * alone however long it takes (a clone's copy of a large disk may take an
+ * hour, and its directory's time does not move meanwhile).
  */
 export async function removeStaleTmp(base: string, label: string): Promise<void> {
   const prefix = tmpPrefix(label);
   for (const name of await readdir(base)) {
     if (!name.startsWith(prefix)) continue;
     const p = join(base, name);
-    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
+    const m = /^(\d+)-(?:(\d+)-(?=.))?/.exec(name.slice(prefix.length));
+    const pid = Number(m?.[1]);
     const st = await stat(p).catch(() => null);
-    if (!st) continue;
-    const creatorGone = Number.isInteger(pid) && pid > 0 && !processAlive(pid);
-    if (creatorGone || Date.now() - st.mtimeMs > STALE_TMP_MS) await rm(p, { recursive: true, force: true });
+    if (!st || !(pid > 0)) continue;
+    const started = processStart(pid);
+    const stale = m?.[2] !== undefined
+      ? started === undefined || String(started) !== m[2]
+      : started === undefined || Date.now() - st.mtimeMs > STALE_TMP_MS;
+    if (stale) await rm(p, { recursive: true, force: true });
   }
 }
 
@@ -809,7 +808,7 @@ async function createVmNow(req: CreateRequest): Promise<Created> {
   try {
     await mkdir(base, { recursive: true });
     await removeStaleTmp(base, spec.label);
-    tmp = await mkdtemp(join(base, `${tmpPrefix(spec.label)}${process.pid}-`));
+    tmp = await mkdtemp(join(base, tmpDirPrefix(spec.label)));
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw badInput('base', `base: cannot make VMs in '${base}' (${err.code === 'EEXIST' || err.code === 'ENOTDIR' ? 'not a directory' : err.code ?? err.message})`);

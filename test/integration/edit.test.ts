@@ -258,13 +258,17 @@ test('vmdeck set says a value the config already has as nothing changed, not as 
 
 test('a VM keeps its newest 20 earlier configs, and a dead writer\'s temporary config is removed by the next change', async () => {
   const dir = join(sb.home, 'vms/ed');
-  const keptConfigs = () => readdirSync(dir).filter((n) => /^ed\.ctys\.\d{14}(-\d+)?$/.test(n)).sort();
+  // Oldest first, as pruneKept orders them: by stamp, then -n as a number (none is 1).
+  const order = (n: string) => { const m = /\.(\d{14})(?:-(\d+))?$/.exec(n)!; return [m[1], Number(m[2] ?? 1)] as const; };
+  const keptConfigs = () => readdirSync(dir).filter((n) => /^ed\.ctys\.\d{14}(-\d+)?$/.test(n))
+    .sort((a, b) => order(a)[0].localeCompare(order(b)[0]) || order(a)[1] - order(b)[1]);
   // 25 changes through the server, as the dashboard makes them (some within one second: <stamp>-2, -3, …).
   for (let i = 0; i < 25; i++) assert.equal((await api(server.base, 'PATCH', '/api/vms/ed', { memsize: 300 + i })).status, 200);
   const kept = keptConfigs();
   assert.equal(kept.length, 20, kept.join(' '));
-  // The newest stay: the one before the last change says 323.
-  assert.match(readFileSync(join(dir, kept.at(-1)!), 'utf8'), /^MEMSIZE='323'$/m);
+  // The newest stay, the oldest went: each copy holds the value before its change, so 304 … 323 are kept, 300 … 303 gone.
+  const values = kept.map((n) => /^MEMSIZE='?(\d+)'?$/m.exec(readFileSync(join(dir, n), 'utf8'))?.[1]);
+  assert.deepEqual(values, Array.from({ length: 20 }, (_, i) => String(304 + i)));
   // A writer killed between its write and its rename leaves ed.ctys.edit-<pid>; its pid is dead.
   const dead = join(dir, 'ed.ctys.edit-999999');
   writeFileSync(dead, '');

@@ -3,7 +3,7 @@
 // screenshots, progress writes, each named by its process's pid), and nothing
 // of a process that lives; a running VM whose config was removed still stops.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { sandbox } from '../helpers/guest';
@@ -40,4 +40,22 @@ test('a running VM whose config was removed stops through the API with 200 and i
   assert.equal(r.status, 200, r.text);
   assert.equal(r.json.state, 'stopped');
   assert.equal(r.json.vm, undefined);
+});
+
+test('a create\'s or clone\'s temporary directory goes when its process is gone or another now, never while it fills, however old', async () => {
+  const { removeStaleTmp, tmpDirPrefix, tmpPrefix } = await import('../../server/store');
+  const base = join(sb.home, 'tmpbase');
+  const hourAgo = new Date(Date.now() - 3600_000);
+  const make = (name: string) => {
+    mkdirSync(join(base, name), { recursive: true });
+    utimesSync(join(base, name), hourAgo, hourAgo);
+    return name;
+  };
+  const mine = make(`${tmpDirPrefix('x')}abc123`);
+  const dead = make(`${tmpPrefix('x')}999999-12345-abc123`);
+  const reused = make(`${tmpPrefix('x')}${process.pid}-1-abc123`);
+  const older = make(`${tmpPrefix('x')}${process.pid}-abc123`);
+  const other = make(`${tmpPrefix('y')}999999-12345-abc123`);
+  await removeStaleTmp(base, 'x');
+  assert.deepEqual([mine, dead, reused, older, other].map((n) => existsSync(join(base, n))), [true, false, false, false, true]);
 });

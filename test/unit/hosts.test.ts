@@ -50,6 +50,11 @@ test('takeTarget: with a ctys action string, the one word besides it is the host
   assert.deepEqual(takeTarget(['-a', 'create=l:rvm,console:none', 'root@lab'], true), { host: 'root@lab', args: ['-a', 'create=l:rvm,console:none'] });
   assert.deepEqual(takeTarget(['-a', 'cancel=l:rvm,force', '--json', 'lab'], true), { host: 'lab', args: ['-a', 'cancel=l:rvm,force', '--json'] });
   assert.equal(takeTarget(['-a', 'create=l:rvm'], true), null);
+  // An option's value is no host: these stay on this machine, their values where they were.
+  assert.equal(takeTarget(['-a', 'create=l:x', '--console', 'VNC'], true), null);
+  assert.equal(takeTarget(['-a', 'enumerate=machine', '--base', '/srv/vms'], false), null);
+  assert.equal(takeTarget(['-a', 'cancel=l:x', '--poweroff', '30'], true), null);
+  assert.deepEqual(takeTarget(['-a', 'enumerate=machine', 'lab'], false), { host: 'lab', args: ['-a', 'enumerate=machine'] });
   // LABEL@H stays what it was without an action string.
   assert.deepEqual(takeTarget(['rvm@lab'], true), { host: 'lab', args: ['rvm'] });
 });
