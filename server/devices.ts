@@ -3,7 +3,7 @@
 // variables); on a running VM the same change is made live through QMP
 // first (blockdev-add + device_add, netdev_add + device_add, block_resize),
 // so the next start agrees with what runs now.
-import { link, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { setAssignment } from '../lib/config-edit';
 import { CD_INTERFACES, cdsOf, cdVar, DISK_INTERFACES, diskOptionAssignments, diskVar, disksOf, ideRoomError, MAX_EXTRA, nextIndex, nicsOf, nicVar, parseNet, type CdDrive, type Disk, type Nic } from '../lib/hardware';
@@ -14,10 +14,10 @@ import { renderWrapper } from '../lib/wrapper';
 import { readConfig } from './config';
 import { pruneKept, writeConfig } from './edit';
 import { badInput, conflict, VmdeckError } from './errors';
-import { exists, inDir } from './fsutil';
+import { exists, inDir, linkIntoPlace, removeDeadPidFiles } from './fsutil';
 import { runRoot } from './paths';
 import { MEDIUM_CHANGED, recordLive, recordPending } from './pending';
-import { processAlive, run } from './proc';
+import { run } from './proc';
 import { vmStatus } from './runner';
 import { hasVmdeckWrapper } from './wrapper';
 import { qmpCall, qmpMessage, resolveVm, withQmp } from './runtime';
@@ -123,15 +123,6 @@ async function refuseDiskInUse(vm: VmInfo, disks: Disk[], path: string, readOnly
   }
 }
 
-/** Images of an add (.<file>.part-<pid>) whose process died before it renamed them. */
-async function removeDeadParts(dir: string, file: string): Promise<void> {
-  const prefix = `.${file}.part-`;
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const pid = Number(name.slice(prefix.length));
-    if (name.startsWith(prefix) && Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid)) await rm(join(dir, name), { force: true });
-  }
-}
-
 export function addDisk(label: string, req: DiskRequest): Promise<DeviceOutcome<Disk>> {
   return task('disk:add', label, { ...req }, () => withVmLock(label, 'disk add', () => addDiskNow(label, req)));
 }
@@ -172,7 +163,7 @@ async function addDiskNow(label: string, req: DiskRequest): Promise<DeviceOutcom
   if (req.file === undefined) {
     // Made under a hidden name and renamed: a create cut short (the server killed) leaves no image
     // that the config does not name and that refuses every next add; the next add removes it.
-    await removeDeadParts(vm.dir, file);
+    await removeDeadPidFiles(vm.dir, `.${file}.part-`);
     const part = join(vm.dir, `.${file}.part-${process.pid}`);
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', part, req.size ?? '1G']).catch(async (e) => {
       await rm(part, { force: true });
@@ -180,13 +171,7 @@ async function addDiskNow(label: string, req: DiskRequest): Promise<DeviceOutcom
     });
     // Linked, not renamed: a file made there meanwhile is not replaced.
     try {
-      await link(part, path).catch(async (e: NodeJS.ErrnoException) => {
-        if (e.code === 'EEXIST') throw conflict(`file: '${path}' already exists; give it with --file to use it`, 'file');
-        // A file system without hard links: the rename then has to do (under the VM's lock).
-        if (e.code !== 'EPERM' && e.code !== 'ENOTSUP' && e.code !== 'ENOSYS') throw e;
-        if (await exists(path)) throw conflict(`file: '${path}' already exists; give it with --file to use it`, 'file');
-        await rename(part, path);
-      });
+      if (!(await linkIntoPlace(part, path))) throw conflict(`file: '${path}' already exists; give it with --file to use it`, 'file');
     } finally {
       await rm(part, { force: true });
     }

@@ -14,6 +14,7 @@ import { CTYS_VARS } from '../lib/ctys';
 import type { VmInfo } from '../lib/vm';
 import { readConfig } from './config';
 import { confineFields } from './confine';
+import { removeDeadPidFiles } from './fsutil';
 import { wrapperTakesLists } from './devices';
 import { badInput, conflict, VmdeckError } from './errors';
 import { recordPending, resumeSafe } from './pending';
@@ -137,7 +138,8 @@ export const KEPT_CONFIGS = 20;
  */
 export async function writeConfig(vm: VmInfo, text: string, opts: { prune?: boolean } = {}): Promise<string> {
   const mode = (await stat(vm.config)).mode & 0o777;
-  await removeDeadEdits(vm.config);
+  // Temporary configs (<L>.ctys.edit-<pid>) of writers that died before they renamed them.
+  await removeDeadPidFiles(dirname(vm.config), `${basename(vm.config)}.edit-`);
   const tmp = `${vm.config}.edit-${process.pid}`;
   let kept: string;
   try {
@@ -163,20 +165,6 @@ function writeRefused(e: unknown, config: string): VmdeckError | null {
         : code === 'EACCES' ? `this user may not write in '${dir}' (nothing was changed)`
           : code === 'EPERM' ? `the file system of '${dir}' refused it (EPERM: one without hard links keeps no copies; nothing was changed)` : null;
   return why ? new VmdeckError(500, `config: cannot write '${config}': ${why}`, 'config') : null;
-}
-
-/** Temporary configs (<L>.ctys.edit-<pid>) of writers that died before they renamed them. */
-async function removeDeadEdits(config: string): Promise<void> {
-  const prefix = `${basename(config)}.edit-`;
-  for (const name of await readdir(dirname(config)).catch(() => [] as string[])) {
-    const pid = Number(name.slice(prefix.length));
-    if (!name.startsWith(prefix) || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
-    try {
-      process.kill(pid, 0);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ESRCH') await rm(join(dirname(config), name), { force: true });
-    }
-  }
 }
 
 /**

@@ -1,7 +1,8 @@
 // Small file-system questions asked all over server/.
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { open, realpath, stat, statfs } from 'node:fs/promises';
+import { link, open, readdir, realpath, rename, rm, stat, statfs } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
+import { processAlive } from './proc';
 
 /** A file as a VM's config names it: relative to the VM's directory, or absolute. */
 export const inDir = (dir: string, file: string): string => (isAbsolute(file) ? file : join(dir, file));
@@ -104,5 +105,33 @@ export function writeTextsFile(path: string, texts: Iterable<string>, mode = 0o6
     writeTexts(fd, texts);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Puts part in place at path without replacing a file there: linked (then
+ * part is removed), or renamed on a file system without hard links. False
+ * when path exists (nothing is moved; part stays for the caller to remove).
+ */
+export async function linkIntoPlace(part: string, path: string): Promise<boolean> {
+  try {
+    await link(part, path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    // A filesystem without hard links: the rename then has to do.
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw e;
+    if (await exists(path)) return false;
+    await rename(part, path);
+  }
+  await rm(part, { force: true });
+  return true;
+}
+
+/** The files in dir named `<prefix><pid>` whose process is gone (a writer killed before it renamed its file), removed. */
+export async function removeDeadPidFiles(dir: string, prefix: string): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const pid = Number(name.slice(prefix.length));
+    if (name.startsWith(prefix) && Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid)) await rm(join(dir, name), { force: true });
   }
 }

@@ -135,6 +135,13 @@ export async function readPid(pidFile: string): Promise<number | undefined> {
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
+/** The pid of the QEMU running from the label's runtime dir (its pidfile's, and that QEMU's own), or undefined. */
+export async function runningQemuPid(label: string): Promise<number | undefined> {
+  const p = runtimePaths(label);
+  const pid = await readPid(p.pidFile).catch(() => undefined);
+  return pid !== undefined && (await isQemuOf(pid, p.dir)) ? pid : undefined;
+}
+
 /**
  * True when pid is a live (not zombie) QEMU of this runtime dir: its command
  * line names the dir's pidfile, so a recycled pid is never mistaken for it.

@@ -14,7 +14,7 @@ import {
 import { badInput } from './errors';
 import { bases, historyFile, vmdeckHome } from './paths';
 import { QmpClient } from './qmp';
-import { isQemuOf, readPid, resolveVm, runtimeLabels, runtimePaths, within } from './runtime';
+import { resolveVm, runningQemuPid, runtimeLabels, runtimePaths, within } from './runtime';
 
 export type { StatPoint } from '../lib/stats';
 
@@ -22,7 +22,6 @@ export type { StatPoint } from '../lib/stats';
 export const statsStep = () => Math.max(1, Math.round(Number(process.env.VMDECK_STATS_STEP) || 5));
 
 export const statsDir = (env = process.env) => join(vmdeckHome(env), 'stats');
-const historyPath = (label: string) => historyFile(label);
 
 // --- reading a QEMU's counters -----------------------------------------------
 
@@ -69,8 +68,8 @@ async function blockBytes(qmpPath: string): Promise<{ rd: number; wr: number } |
  */
 export async function readCounters(label: string, previous?: Counters): Promise<Counters | null> {
   const p = runtimePaths(label);
-  const pid = await readPid(p.pidFile);
-  if (pid === undefined || !(await isQemuOf(pid, p.dir))) return null;
+  const pid = await runningQemuPid(label);
+  if (pid === undefined) return null;
   try {
     const at = Date.now();
     const proc = ticksOf(readFileSync(`/proc/${pid}/stat`, 'utf8'));
@@ -104,7 +103,7 @@ class History {
 
   constructor(label: string, step: number) {
     mkdirSync(statsDir(), { recursive: true, mode: 0o700 });
-    this.fd = openSync(historyPath(label), constants.O_RDWR | constants.O_CREAT, 0o600);
+    this.fd = openSync(historyFile(label), constants.O_RDWR | constants.O_CREAT, 0o600);
     const want = archivesFor(step);
     const head = Buffer.alloc(HEADER_BYTES);
     const have = readSync(this.fd, head, 0, HEADER_BYTES, 0) === HEADER_BYTES ? decodeHeader(head) : null;
@@ -161,7 +160,7 @@ export function readHistory(label: string, range = '1h', at = Date.now()): Stats
   if (seconds === undefined) throw badInput('range', `range: '${range}' is not one of ${Object.keys(RANGES).join(', ')}`);
   let fd: number;
   try {
-    fd = openSync(historyPath(label), 'r');
+    fd = openSync(historyFile(label), 'r');
   } catch {
     return { label, range, step: statsStep(), points: [], now: null };
   }
@@ -191,9 +190,7 @@ export async function vmStats(labelOrPath: string, range = '1h'): Promise<StatsA
   const vm = await resolveVm(labelOrPath);
   const answer = readHistory(vm.label, range);
   const fresh = answer.now !== null && Date.now() / 1000 - answer.now.t <= 3 * statsStep();
-  const p = runtimePaths(vm.label);
-  const pid = await readPid(p.pidFile).catch(() => undefined);
-  if (pid === undefined || !(await isQemuOf(pid, p.dir))) {
+  if ((await runningQemuPid(vm.label)) === undefined) {
     // A VM not running has no figures now: its last sample is history, however recent.
     answer.now = null;
   } else if (!fresh) {

@@ -23,7 +23,7 @@ import { buildDebootstrapDisk } from './debootstrap';
 import { debianSuite, debootstrapBootFiles, debootstrapValues } from '../lib/debootstrap';
 import { readConfig } from './config';
 import { badInput, conflict, notFound, VmdeckError } from './errors';
-import { exists, inDir, mapLimit, qcow2Backing, realOrSelf } from './fsutil';
+import { exists, inDir, linkIntoPlace, mapLimit, qcow2Backing, realOrSelf } from './fsutil';
 import { loadMacmap } from './macmap';
 import { bases, defaultBase, historyFile, isPrivateDirSync, runRoot } from './paths';
 import { infoOf, loadEnumerateCache, recordText, sameStamp, saveEnumerateCache, settled, textOf, type CachedDir, type CachedInfo, type Stamp } from './enumerate-cache';
@@ -736,17 +736,7 @@ async function createOutsideImage(path: string, format: string, size: string): P
   const part = `${path}.vmdeck-part-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     await createImage(part, format, size);
-    try {
-      await link(part, path);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') return false;
-      // A filesystem without hard links: the rename then has to do.
-      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw e;
-      if (await exists(path)) return false;
-      await rename(part, path);
-    }
-    return true;
+    return await linkIntoPlace(part, path);
   } finally {
     await rm(part, { force: true });
   }
