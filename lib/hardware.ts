@@ -229,3 +229,46 @@ export function parseNet(net: string): { netmode: string; vdeSwitch: string; tap
 export const uefiVarsFiles = (label: string): string[] => [`${label}.uefi-vars.fd`, `${label}.uefi-vars.ms.fd`];
 export const tpmStateDir = (label: string): string => `${label}.tpm`;
 export const TPM_STATE_FILE_RE = /^(tpm2?-00\.(permall|volatilestate|savestate)|\.lock)$/;
+
+/** What a ctys-made config's devices depend on beside its variables (server/store.ts's ctysDeviceFacts). */
+export interface CtysDeviceFacts {
+  /** The user ctys-setupVDE's default switch is named for (/var/tmp/vde_switch0.USER). */
+  user: string;
+  /** The bus types and names of the machine as the wrapper last asked QEMU (its machines cache), null when never asked. */
+  buses: string | null;
+  /** The first disk's format from its first bytes (qcow2 or raw), null when the image is not there to read. */
+  diskFormat: string | null;
+}
+
+/** The board a ctys config names: MACHINE, else ARGSADD's -M/-machine, as the wrapper's ctys_late takes it. */
+export function ctysMachine(vars: ConfigVars): string {
+  const machine = get(vars, 'MACHINE');
+  if (machine) return machine;
+  const raw = vars.ARGSADD;
+  const words = Array.isArray(raw) ? raw : (raw ?? '').split(/\s+/).filter(Boolean);
+  const at = words.findIndex((w) => w === '-M' || w === '-machine');
+  return at >= 0 && at + 1 < words.length ? words[at + 1] : '';
+}
+
+/**
+ * A ctys-made config's variables with ctys's meanings of its devices, as the
+ * wrapper's ctys_meanings and ctys_late give them QEMU (docs/CTYS.md), so
+ * that disksOf, nicsOf and cdsOf read what the VM runs with: `NIC=` (set and
+ * empty) is no NIC, any other NIC goes on the VDE switch QEMUSOCK
+ * (/var/tmp/vde_switch0.USER when the config does not say); the disk and the
+ * CD/DVD drive go on a bus the machine has, IDE first (ctys's -hda, -cdrom);
+ * the disk's format is its image's (ctys lets QEMU probe it).
+ */
+export function ctysDeviceVars(vars: ConfigVars, facts: CtysDeviceFacts): ConfigVars {
+  const out: ConfigVars = { ...vars };
+  if (get(vars, 'NETMODE') === '') out.NETMODE = Object.hasOwn(vars, 'NIC') && get(vars, 'NIC') === '' ? 'none' : 'vde';
+  if (get(out, 'NETMODE').toLowerCase() === 'vde' && get(vars, 'QEMUSOCK') === '') out.QEMUSOCK = `/var/tmp/vde_switch0.${facts.user}`;
+  const buses = facts.buses === null ? null : ` ${facts.buses} `;
+  const has = (...types: string[]) => buses === null || types.some((t) => buses.includes(` ${t} `));
+  if (get(vars, diskVar(0, '_IF')) === '') {
+    out[diskVar(0, '_IF')] = has('IDE') ? 'ide' : has('PCI', 'PCIE') ? 'virtio' : has('SCSI') ? 'scsi' : has('sd-bus') ? 'sd' : 'ide';
+  }
+  if (get(vars, 'CDROM_IF') === '') out.CDROM_IF = has('IDE') ? 'ide' : has('SCSI') ? 'scsi' : 'none';
+  if (get(vars, diskVar(0, '_FORMAT')) === '' && facts.diskFormat) out[diskVar(0, '_FORMAT')] = facts.diskFormat;
+  return out;
+}

@@ -6,12 +6,13 @@
 import { readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { setAssignment } from '../lib/config-edit';
-import { CD_INTERFACES, cdsOf, cdVar, DISK_INTERFACES, diskOptionAssignments, diskVar, disksOf, ideRoomError, MAX_EXTRA, nextIndex, nicsOf, nicVar, parseNet, type CdDrive, type Disk, type Nic } from '../lib/hardware';
+import { CD_INTERFACES, cdsOf, cdVar, ctysDeviceVars, DISK_INTERFACES, diskOptionAssignments, diskVar, disksOf, ideRoomError, MAX_EXTRA, nextIndex, nicsOf, nicVar, parseNet, type CdDrive, type Disk, type Nic } from '../lib/hardware';
 import { confinePath } from './confine';
 import { VmSpecSchema } from '../lib/spec';
 import type { VmInfo } from '../lib/vm';
 import { renderWrapper } from '../lib/wrapper';
 import { readConfig } from './config';
+import type { ConfigVars } from '../lib/ctys';
 import { pruneKept, writeConfig } from './edit';
 import { badInput, conflict, VmdeckError } from './errors';
 import { exists, inDir, linkIntoPlace, removeDeadPidFiles } from './fsutil';
@@ -21,7 +22,7 @@ import { run } from './proc';
 import { vmStatus } from './runner';
 import { hasVmdeckWrapper } from './wrapper';
 import { qmpCall, qmpMessage, resolveVm, withQmp } from './runtime';
-import { enumerate, GENERATOR, keepCopy, stamp, uniqueMac } from './store';
+import { ctysDeviceFacts, enumerate, GENERATOR, keepCopy, stamp, uniqueMac } from './store';
 import { task } from './tasks';
 import { withVmLock } from './vm-lock';
 
@@ -39,6 +40,12 @@ export interface DeviceOutcome<T> {
 const SIZE_RE = /^[1-9]\d{0,6}[KMGT]?$/;
 const UNITS: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
 const bytesOf = (size: string) => Number(size.replace(/[KMGT]$/, '')) * UNITS[/[KMGT]$/.exec(size)?.[0] ?? ''];
+
+/** A VM's config and its variables, a ctys-made one's with ctys's meanings of its devices (what its disks, NICs and drives are in QEMU). */
+async function readDevices(vm: VmInfo): Promise<{ text: string; vars: ConfigVars }> {
+  const { text, vars } = await readConfig(vm.config);
+  return { text, vars: vm.source === 'ctys' ? ctysDeviceVars(vars, ctysDeviceFacts(vars, vm.dir)) : vars };
+}
 
 async function running(vm: VmInfo): Promise<boolean> {
   const { state } = await vmStatus(vm);
@@ -133,7 +140,7 @@ async function addDiskNow(label: string, req: DiskRequest): Promise<DeviceOutcom
   if (!(DISK_INTERFACES as readonly string[]).includes(iface)) throw badInput('interface', `interface: '${iface}' is not one of ${DISK_INTERFACES.join(', ')}`);
   if (req.size !== undefined && !SIZE_RE.test(req.size)) throw badInput('size', `size: '${req.size}' is not a size like 512M or 8G`);
   if (req.file !== undefined && req.size !== undefined) throw badInput('size', 'size: give a size for a new image or the file of an existing one, not both');
-  const { text, vars } = await readConfig(vm.config);
+  const { text, vars } = await readDevices(vm);
   const disks = disksOf(vars);
   const n = nextIndex(disks);
   if (n > MAX_EXTRA) throw badInput('disk', `disk: VM '${vm.label}' has ${disks.length} disks, the most vmdeck gives a VM`);
@@ -231,7 +238,7 @@ export function setDiskOptions(label: string, index: number, options: Record<str
 
 async function setDiskOptionsNow(label: string, index: number, options: Record<string, unknown>): Promise<DeviceOutcome<Disk> & { pending: boolean }> {
   const vm = await resolveVm(label);
-  const { text, vars } = await readConfig(vm.config);
+  const { text, vars } = await readDevices(vm);
   const disks = disksOf(vars);
   const disk = disks.find((d) => d.index === index);
   if (!disk) throw badInput('disk', `disk: VM '${vm.label}' has no disk ${index} (it has ${disks.map((d) => d.index).join(', ') || 'none'})`);
@@ -261,7 +268,7 @@ export function resizeDisk(label: string, index: number, size: string, shrink?: 
 async function resizeDiskNow(label: string, index: number, size: string, shrink?: string): Promise<DeviceOutcome<Disk> & { from: number; to: number }> {
   const vm = await resolveVm(label);
   if (!SIZE_RE.test(size)) throw badInput('size', `size: '${size}' is not a size like 512M or 8G`);
-  const { vars } = await readConfig(vm.config);
+  const { vars } = await readDevices(vm);
   const disk = disksOf(vars).find((d) => d.index === index);
   if (!disk) throw badInput('disk', `disk: VM '${vm.label}' has no disk ${index} (it has ${disksOf(vars).map((d) => d.index).join(', ') || 'none'})`);
   const path = inDir(vm.dir, disk.file);
@@ -302,7 +309,7 @@ export function addNic(label: string, req: NicRequest): Promise<DeviceOutcome<Ni
 
 async function addNicNow(label: string, req: NicRequest): Promise<DeviceOutcome<Nic>> {
   const vm = await resolveVm(label);
-  const { text, vars } = await readConfig(vm.config);
+  const { text, vars } = await readDevices(vm);
   const model = req.model ?? (vars.NIC as string | undefined) ?? 'virtio-net-pci';
   const m = VmSpecSchema.shape.nic.safeParse(model);
   if (!m.success) throw badInput('model', `model: ${m.error.issues[0].message}`);
@@ -368,7 +375,7 @@ function removeDevice(label: string, kind: 'disk' | 'nic', index: number): Promi
 
 async function removeDeviceNow(label: string, kind: 'disk' | 'nic', index: number): Promise<DeviceOutcome<Disk | Nic>> {
   const vm = await resolveVm(label);
-  const { text, vars } = await readConfig(vm.config);
+  const { text, vars } = await readDevices(vm);
   const list: (Disk | Nic)[] = kind === 'disk' ? disksOf(vars) : nicsOf(vars);
   const device = list.find((d) => d.index === index);
   if (!device) throw badInput(kind, `${kind}: VM '${vm.label}' has no ${kind === 'disk' ? 'disk' : 'NIC'} ${index} (it has ${list.map((d) => d.index).join(', ') || 'none'})`);
@@ -440,7 +447,7 @@ async function addCdNow(label: string, req: { iso?: string; interface?: string }
   const iface = req.interface ?? 'ide';
   if (!(CD_INTERFACES as readonly string[]).includes(iface)) throw badInput('interface', `interface: '${iface}' is not one of ${CD_INTERFACES.join(', ')}`);
   const iso = req.iso === undefined || req.iso === '' ? '' : await imageFile(vm, 'iso', req.iso);
-  const { text, vars } = await readConfig(vm.config);
+  const { text, vars } = await readDevices(vm);
   const cds = cdsOf(vars);
   const n = nextIndex(cds);
   if (n > MAX_EXTRA) throw badInput('cd', `cd: VM '${vm.label}' has ${cds.length + 1} CD/DVD drives, the most vmdeck gives a VM`);
@@ -462,7 +469,7 @@ export function removeCd(label: string, index: number): Promise<DeviceOutcome<Cd
 
 async function removeCdNow(label: string, index: number): Promise<DeviceOutcome<CdDrive> & { pending: boolean }> {
   const vm = await resolveVm(label);
-  const { text, vars } = await readConfig(vm.config);
+  const { text, vars } = await readDevices(vm);
   const cds = cdsOf(vars);
   const device = cds.find((d) => d.index === index);
   if (!device) {
@@ -505,7 +512,7 @@ export function changeDrive(label: string, drive: string, file: string, opts: { 
 
 async function changeDriveNow(label: string, drive: string, file: string, opts: { confined?: boolean }): Promise<DriveChange> {
   const vm = await resolveVm(label);
-  const { text, vars } = await readConfig(vm.config);
+  const { text, vars } = await readDevices(vm);
   const m = /^(?:cd(\d{1,2})|fd([ab]))$/.exec(drive);
   if (!m || m[1] === '0') throw badInput('drive', `drive: '${drive}' is not a CD/DVD drive cd1…cd${MAX_EXTRA} or a floppy drive fda, fdb (cd0: vmdeck media L change ISO)`);
   const variable = m[1] ? cdVar(Number(m[1])) : `FD${m[2].toUpperCase()}`;

@@ -5,10 +5,10 @@ import { confineSpec } from './confine';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { closeSync, constants, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { access, chmod, link, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
-import { homedir, tmpdir, totalmem } from 'node:os';
+import { homedir, tmpdir, totalmem, userInfo } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_MATCHVSTAT, interfacesOf, matchesVstat, parseCtysPlain, parseMatchVstat, renderCtys, readMarkers, type ConfigVars } from '../lib/ctys';
-import { cdsOf, disksOf, floppiesOf, nicsOf, TPM_STATE_FILE_RE, tpmStateDir, uefiVarsFiles } from '../lib/hardware';
+import { cdsOf, ctysDeviceVars, ctysMachine, disksOf, floppiesOf, nicsOf, TPM_STATE_FILE_RE, tpmStateDir, uefiVarsFiles } from '../lib/hardware';
 import { kvmRuns, qemuArch } from '../lib/host';
 import { kvmVerdict } from './kvm-probe';
 import { composeSpec, envValues, macFromBytes, specFromVars, type HostFacts } from '../lib/options';
@@ -242,6 +242,45 @@ export function labelOf(markerLabel: string | undefined, variable: unknown, conf
 /** The spec fields a VmInfo is made of. */
 const INFO_FIELDS = ['label', 'uuid', 'dist', 'distrel', 'os', 'osrel', 'arch', 'accelerator', 'qemu', 'memsize', 'smp', 'console', 'template', 'disk'] as const;
 
+/**
+ * What a ctys-made config's devices depend on beside its variables, read as
+ * the wrapper reads them (lib/hardware.ts's ctysDeviceVars): the user, the
+ * machine's buses from the wrapper's machines cache in the runtime root
+ * (kept there at its first start; IDE is taken until then, as the wrapper
+ * does when QEMU cannot be asked), and the first disk's format from its
+ * first four bytes. Only ctys configs pay these reads.
+ */
+export function ctysDeviceFacts(vars: ConfigVars, dir: string): CtysDeviceFactsOut {
+  let user = process.env.USER || process.env.LOGNAME || '';
+  if (!user) try { user = userInfo().username; } catch { user = String(process.getuid?.() ?? ''); }
+  const starter = str(vars.STARTERCALL) || 'qemu-system-x86_64';
+  const bin = starter.includes('/') ? starter : (process.env.PATH ?? '').split(':').map((d) => join(d, starter)).find((p) => {
+    try { return statSync(p).isFile(); } catch { return false; }
+  });
+  let buses: string | null = null;
+  if (bin) {
+    try {
+      buses = readFileSync(join(runRoot(), 'machines', `${bin.replaceAll('/', '_')}.${ctysMachine(vars) || 'default'}`), 'latin1').split('\n')[0] || null;
+    } catch { /* never asked */ }
+  }
+  let diskFormat: string | null = null;
+  const disk = str(vars.HDDBOOTIMAGE);
+  if (disk !== '') {
+    try {
+      const fd = openSync(isAbsolute(disk) ? disk : join(dir, disk), 'r');
+      try {
+        const head = Buffer.alloc(4);
+        const got = readSync(fd, head, 0, 4, 0);
+        diskFormat = got === 4 && head.toString('latin1') === 'QFI\xfb' ? 'qcow2' : 'raw';
+      } finally {
+        closeSync(fd);
+      }
+    } catch { /* not there yet */ }
+  }
+  return { user, buses, diskFormat };
+}
+type CtysDeviceFactsOut = Parameters<typeof ctysDeviceVars>[1];
+
 function vmInfo(configPath: string, text: string, vars: ConfigVars, dynamic: boolean): VmInfo | null {
   const markers = readMarkers(text);
   if (markers.magic !== 'QEMU') return null;
@@ -250,6 +289,8 @@ function vmInfo(configPath: string, text: string, vars: ConfigVars, dynamic: boo
   const m = markers.values;
   const disk = str(f.disk);
   const interfaces = interfacesOf(vars, m);
+  const source = text.includes('Written by vmdeck') ? 'vmdeck' : 'ctys';
+  const devices = source === 'ctys' ? ctysDeviceVars(vars, ctysDeviceFacts(vars, dir)) : vars;
   const info: VmInfo = {
     label: labelOf(m.LABEL, f.label, configPath),
     uuid: str(f.uuid, m.UUID ?? ''),
@@ -272,11 +313,11 @@ function vmInfo(configPath: string, text: string, vars: ConfigVars, dynamic: boo
     config: configPath,
     wrapper: join(dir, `${basename(configPath, '.ctys')}.sh`),
     disk: disk === '' ? '' : isAbsolute(disk) ? disk : join(dir, disk),
-    disks: disksOf(vars),
-    nics: nicsOf(vars),
-    cds: cdsOf(vars),
-    floppies: floppiesOf(vars),
-    source: text.includes('Written by vmdeck') ? 'vmdeck' : 'ctys',
+    disks: disksOf(devices),
+    nics: nicsOf(devices),
+    cds: cdsOf(devices),
+    floppies: floppiesOf(devices),
+    source,
     dynamic,
     state: 'stopped',
   };

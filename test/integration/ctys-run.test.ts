@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createSwitch } from '../../server/net';
@@ -66,6 +67,12 @@ test("viewing a ctys VM's page runs nothing from its directory, and shows vmdeck
   assert.ok(argv.includes(`file=${join(vm.dir, 'hda.img')},format=qcow2,if=ide,index=0,media=disk,id=hd0`), argv.join(' '));
   assert.ok(argv.some((a) => a.startsWith(`vde,sock=${join(sb.run, 'net', 'ctysnet')},model=rtl8139,mac=00:50:56:13:11:a7`)), argv.join(' '));
   assert.equal(r.json.problem, undefined);
+  // The devices the API (and the Devices card) shows are those argv gives QEMU, with ctys's meanings:
+  // vmdeck's own defaults would say a virtio raw disk and a NIC on user networking.
+  assert.deepEqual(r.json.vm.disks.map((d: { file: string; format: string; interface: string }) => [d.file, d.format, d.interface]),
+    [[join(vm.dir, 'hda.img'), 'qcow2', 'ide']]);
+  assert.deepEqual(r.json.vm.nics.map((n: { netmode: string; vdeSwitch: string; mac: string }) => [n.netmode, n.vdeSwitch, n.mac]),
+    [['vde', 'ctysnet', '00:50:56:13:11:a7']]);
   const list = await api(server.base, 'GET', '/api/vms');
   assert.deepEqual(list.json.find((v: { label: string }) => v.label === 'legacy1').interfaces,
     [{ index: 0, mac: '00:50:56:13:11:a7', ip: '172.20.6.17', netmask: '', relay: '', ifname: '0', sshport: '', gateway: '' }]);
@@ -102,6 +109,17 @@ test('a ctys VM whose VDE switch is not there is refused in one line naming vmde
   // TCG, pinned: the same on every host (the host's own default is run by test/integration/default-path.test.ts).
   const lone = writeCtysVm(join(sb.home, 'ctys'), 'noswitch', { LABEL: 'noswitch', MAC: '00:50:56:13:11:a8', ACCELERATOR: 'QEMU' });
   execFileSync('qemu-img', ['create', '-q', '-f', 'raw', join(lone.dir, 'hda.img'), '1M']);
+  // Its NIC is on ctys-setupVDE's switch, as the start's refusal says; `NIC=` (set, empty) is a VM with none.
+  const shown = await api(server.base, 'GET', '/api/vms/noswitch');
+  assert.deepEqual(shown.json.vm.nics.map((n: { netmode: string; vdeSwitch: string }) => [n.netmode, n.vdeSwitch]),
+    [['vde', `/var/tmp/vde_switch0.${userInfo().username}`]]);
+  assert.equal(shown.json.vm.disks[0]?.format, 'raw');
+  const nonic = writeCtysVm(join(sb.home, 'ctys'), 'nonic', { LABEL: 'nonic', MAC: '00:50:56:13:11:aa', ACCELERATOR: 'QEMU' }, 'NIC=');
+  const none = await api(server.base, 'GET', '/api/vms/nonic');
+  assert.deepEqual(none.json.vm.nics, [], JSON.stringify(none.json.vm.nics));
+  const argv: string[] = none.json.argv ?? [];
+  assert.equal(argv[argv.indexOf('-nic') + 1], 'none', none.json.argvError ?? argv.join(' '));
+  assert.equal(existsSync(nonic.ranMarker), false);
   const r = await vmdeck(['start', 'noswitch'], env);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^vmdeck start: QEMUSOCK: VDE switch '\/var\/tmp\/vde_switch0\.[^']*' is not running \(.*vmdeck net create NAME.*\)\n$/);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { interfacesOf, matchesVstat, parseIpEntity, parseMatchVstat, readMarkers } from '../../lib/ctys';
 import { complaint } from '../../lib/wrapper/complaint';
+import { ctysDeviceVars, ctysMachine, disksOf, nicsOf } from '../../lib/hardware';
 
 test('markers read as ctys getConfValueOf: quotes of either kind dropped, tabs ignored, first wins', () => {
   const m = readMarkers([
@@ -68,4 +69,25 @@ test("ctys's enumerate= suboptions become vmdeck enumerate's options; one it doe
   assert.deepEqual(parseCtysEnumerate('ENUMERATE='), []);
   assert.throws(() => parseCtysEnumerate('enumerate=terse'), /^Error: 'terse' is not an enumerate= suboption vmdeck knows/);
   assert.throws(() => parseCtysEnumerate('enumerate=b:'), /'b:' is not an enumerate= suboption/);
+});
+
+test("a ctys config's devices read with ctys's meanings: the machine's buses, NIC= as none, the default switch, the probed format", () => {
+  const facts = { user: 'alice', buses: null, diskFormat: 'qcow2' };
+  const plain = { HDDBOOTIMAGE: 'hda.img', NIC: 'e1000' };
+  const read = ctysDeviceVars(plain, facts);
+  assert.deepEqual(disksOf(read).map((d) => [d.format, d.interface]), [['qcow2', 'ide']]);
+  assert.deepEqual(nicsOf(read).map((n) => [n.model, n.netmode, n.vdeSwitch]), [['e1000', 'vde', '/var/tmp/vde_switch0.alice']]);
+  // NIC= (set, empty) is no NIC; NIC unset is ctys's default NIC on the switch.
+  assert.deepEqual(nicsOf(ctysDeviceVars({ HDDBOOTIMAGE: 'hda.img', NIC: '' }, facts)), []);
+  assert.equal(nicsOf(ctysDeviceVars({ HDDBOOTIMAGE: 'hda.img' }, facts))[0].netmode, 'vde');
+  // What the config says stays: its NETMODE, switch, interfaces and format.
+  const said = ctysDeviceVars({ HDDBOOTIMAGE: 'hda.img', HDDBOOTIMAGE_IF: 'scsi', HDDBOOTIMAGE_FORMAT: 'raw', NETMODE: 'user', QEMUSOCK: 'sw' }, facts);
+  assert.deepEqual(disksOf(said).map((d) => [d.format, d.interface]), [['raw', 'scsi']]);
+  assert.deepEqual(nicsOf(said).map((n) => [n.netmode, n.vdeSwitch]), [['user', 'sw']]);
+  // A board with no IDE bus, as QEMU listed it to the wrapper (ARGSADD's -M names it).
+  const arm = { user: 'alice', buses: 'System main-system-bus PCI pcie.0 virtio-bus', diskFormat: null };
+  const board = ctysDeviceVars({ HDDBOOTIMAGE: 'hda.img', ARGSADD: '-M virt -nographic' }, arm);
+  assert.equal(ctysMachine({ ARGSADD: '-M virt -nographic' }), 'virt');
+  assert.deepEqual(disksOf(board).map((d) => [d.format, d.interface]), [['raw', 'virtio']]);
+  assert.equal(board.CDROM_IF, 'none');
 });
