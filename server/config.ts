@@ -12,10 +12,11 @@ import { CTYS_ENV } from '../lib/wrapper/body';
 // NUL-separated: a scalar as NAME s VALUE, an array as NAME a COUNT ELEMENTS...
 // Besides the names asked for, every MACn, IPn, NETMASKn and GATEWAYn.
 const DUMP = `${CTYS_ENV}
-VMDIR=$1 CONF_NAME=$2; shift 2
+VMDIR=$1 CONF_NAME=$2 CONF_TEXT=$3; shift 3
 cd -- "$VMDIR" || exit 1
 ctys_env "$VMDIR" "\${CONF_NAME%.ctys}.sh"
-source "$VMDIR/$CONF_NAME" >/dev/null 2>&1 </dev/null
+source "\${CONF_TEXT:-$VMDIR/$CONF_NAME}" >/dev/null 2>&1 </dev/null
+unset CONF_TEXT
 for n in $(compgen -v); do
   [[ $n =~ ^(MAC|IP|NETMASK|GATEWAY)[0-9]+$ ]] && set -- "$@" "$n"
 done
@@ -32,9 +33,14 @@ done
 exit 0
 `;
 
-export async function evalConfig(path: string, names: readonly string[] = [...CONFIG_VAR_NAMES, ...EXTRA_DEVICE_VARS]): Promise<ConfigVars> {
+/**
+ * The variables of the config at path as the wrapper has them once it has
+ * sourced it; `opts.source` is another file to source in its place (the text
+ * a change would write), from the config's directory and under its name.
+ */
+export async function evalConfig(path: string, names: readonly string[] = [...CONFIG_VAR_NAMES, ...EXTRA_DEVICE_VARS], opts: { source?: string } = {}): Promise<ConfigVars> {
   const out = await new Promise<string>((resolvePromise, reject) => {
-    execFile('bash', ['-c', DUMP, 'vmdeck-read-config', dirname(path), basename(path), ...names],
+    execFile('bash', ['-c', DUMP, 'vmdeck-read-config', dirname(path), basename(path), opts.source ?? '', ...names],
       { timeout: 5000, maxBuffer: 4 * 1024 * 1024 },
       (err, stdout, stderr) => {
         if (!err) return resolvePromise(stdout);

@@ -12,7 +12,7 @@ import { VmSpecSchema } from '../lib/spec';
 import { checkChange, checkTogether, EDITABLE_FIELDS, type Change, type Field } from '../lib/settings';
 import { CTYS_VARS } from '../lib/ctys';
 import type { VmInfo } from '../lib/vm';
-import { readConfig } from './config';
+import { evalConfig, readConfig } from './config';
 import { confineFields } from './confine';
 import { removeDeadPidFiles } from './fsutil';
 import { wrapperTakesLists } from './devices';
@@ -66,7 +66,7 @@ async function editVmNow(labelOrPath: string, values: Record<string, unknown>, o
   const entries = Object.entries(values);
   const fields = EDITABLE_FIELDS.map((f) => CTYS_VARS[f]).join(', ');
   if (entries.length === 0) throw badInput('body', `body: nothing to change (settings: ${fields})`);
-  const { text: original, vars } = await readConfig(vm.config);
+  const { text: original, vars, dynamic } = await readConfig(vm.config);
   const changes: Change[] = [];
   for (const [name, value] of entries) {
     const r = checkChange(name, value);
@@ -110,6 +110,8 @@ async function editVmNow(labelOrPath: string, values: Record<string, unknown>, o
     const j = lineOf(original, c.variable);
     return { field: c.field, variable: c.variable, line: i + 1, text: after[i], before: j >= 0 ? before[j] : null };
   });
+  // A config with logic (a file it sources, an eval) may set a variable again after the line written.
+  if (dynamic && text !== original) await refuseOverridden(vm, text, changes);
   const { state } = await vmStatus(vm);
   const running = state === 'running' || state === 'paused';
   // Suspended: its saved state resumes into the machine the config makes, and only into the one it was saved of.
@@ -125,6 +127,32 @@ async function editVmNow(labelOrPath: string, values: Record<string, unknown>, o
   if (running) await recordPending(vm.label, changes.map((c) => c.variable));
   const updated = await resolveVm(vm.config);
   return { vm: updated, kept, ...outcome, dryRun: false, problem: await wrapperCheck(updated, [], updated.accelerator) };
+}
+
+/**
+ * Refuses a change that the config's own logic undoes: the text it would
+ * write, sourced by bash as the wrapper sources it, must give each variable
+ * the value written. Otherwise the change would say "wrote" and the VM would
+ * start as before.
+ */
+async function refuseOverridden(vm: VmInfo, text: string, changes: Change[]): Promise<void> {
+  const probe = `${vm.config}.edit-${process.pid}`;
+  let got: Awaited<ReturnType<typeof evalConfig>>;
+  try {
+    await writeFile(probe, text, { mode: 0o600 });
+    got = await evalConfig(vm.config, changes.map((c) => c.variable), { source: probe });
+  } catch (e) {
+    throw new VmdeckError(400, `config: the change cannot be checked, bash cannot source the config it would write (${(e as Error).message.replace(probe, vm.config)}); nothing was changed`, 'config');
+  } finally {
+    await rm(probe, { force: true });
+  }
+  for (const c of changes) {
+    const value = got[c.variable];
+    const now = Array.isArray(value) ? value.join(' ') : value ?? '';
+    if (now !== c.text) {
+      throw badInput(c.field, `${c.variable}: the config's own logic sets it again after the line vmdeck would write (it would be ${JSON.stringify(now)}, not ${JSON.stringify(c.text)}); change it where the config sets it (${vm.config}); nothing was changed`);
+    }
+  }
 }
 
 /** How many earlier configs a VM's directory keeps (<L>.ctys.<stamp>): the newest, the older removed as a change adds one. */

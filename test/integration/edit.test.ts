@@ -80,6 +80,28 @@ test('a value computed by logic is refused naming its line, in the CLI and the A
   assert.equal(page.json.settings.locked.memsize, undefined);
 });
 
+test("a value the config's logic sets again later (a file it sources) is refused, not said as written; nothing is written", async () => {
+  const before = readFileSync(config, 'utf8');
+  writeFileSync(join(sb.home, 'vms/ed/ed-extra.conf'), '# the site\'s sizes\nMEMSIZE=2048\n');
+  const logic = `${before}\nsource "\${BASH_SOURCE%/*}/ed-extra.conf"\n`;
+  writeFileSync(config, logic);
+  const kept = () => readdirSync(join(sb.home, 'vms/ed')).filter((n) => /^ed\.ctys\./.test(n)).sort();
+  const copies = kept();
+  const cli = await vmdeck(['set', 'ed', 'MEMSIZE=300'], sb.env);
+  assert.equal(cli.code, 1, cli.stdout);
+  assert.equal(cli.stderr, `vmdeck set: MEMSIZE: the config's own logic sets it again after the line vmdeck would write (it would be "2048", not "300"); change it where the config sets it (${config}); nothing was changed\n`);
+  const patch = await api(server.base, 'PATCH', '/api/vms/ed', { memsize: 300, vga: 'cirrus' });
+  assert.deepEqual([patch.status, patch.json.field], [400, 'memsize'], patch.text);
+  assert.equal(readFileSync(config, 'utf8'), logic);
+  assert.deepEqual(kept(), copies, 'no copy kept of a change not made');
+  // What the sourced file leaves alone is written as before, read back through bash.
+  const vga = await vmdeck(['set', 'ed', 'VGA=cirrus'], sb.env);
+  assert.equal(vga.code, 0, vga.stderr);
+  assert.match(readFileSync(config, 'utf8'), /^VGA='cirrus'$/m);
+  assert.deepEqual(readdirSync(join(sb.home, 'vms/ed')).filter((n) => n.includes('.edit-')), []);
+  writeFileSync(config, before);
+});
+
 test('a dry run answers with the lines it would write and writes nothing', async () => {
   const text = readFileSync(config, 'utf8');
   const mtime = statSync(config).mtimeMs;
