@@ -64,9 +64,13 @@ const fetchVms = async () => {
 
 const vmCount = (n: number) => `${n} VM${n === 1 ? '' : 's'}`;
 
-/** The line beneath a row: the server's refusal of the last action, else why the VM failed, or why it seems stuck. */
+/**
+ * The line beneath a row: the server's refusal of the last action, else why
+ * the VM failed, or why it seems stuck, else what ENUMERATE found wrong with
+ * it (its config gone while it runs, a MAC the macmap disagrees with).
+ */
 function rowNote(vm: VmInfo, status?: RowStatus): string | undefined {
-  return status?.error ?? (badgeState(vm.state, vm.reason) === 'failed' ? vm.reason : vm.warning);
+  return status?.error ?? (badgeState(vm.state, vm.reason) === 'failed' ? vm.reason : vm.warning ?? vm.warnings?.[0]);
 }
 
 export function VmList() {
@@ -436,7 +440,7 @@ const VmRow = memo(function VmRow({ vm, index, top, status, cpu, atRest }: {
       </span>
       {note && (
         <span role="cell" aria-colspan={9} title={note}
-          className={`col-start-2 -col-end-1 -mt-1 truncate pr-3 pl-2 text-[11px] leading-[16px] ${note === vm.warning && !status?.error ? 'text-amber-700 dark:text-amber-300' : 'text-danger'}`}>
+          className={`col-start-2 -col-end-1 -mt-1 truncate pr-3 pl-2 text-[11px] leading-[16px] ${(note === vm.warning || note === vm.warnings?.[0]) && !status?.error ? 'text-amber-700 dark:text-amber-300' : 'text-danger'}`}>
           <span role={status?.error ? 'alert' : undefined}>{note}</span>
         </span>
       )}

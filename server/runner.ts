@@ -4,7 +4,7 @@
 // its runtime dir, /proc and QMP, never from memory.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { shellQuote } from '../lib/ctys';
 import { labelError } from '../lib/spec';
@@ -577,9 +577,24 @@ async function runningByRuntime(label: string): Promise<VmInfo | null> {
   return info.label === label ? info : { ...info, label };
 }
 
-/** A running VM that no base has (its directory moved or deleted under it, or outside the bases), by its label. */
-async function runningOrphan(label: string): Promise<VmInfo | null> {
-  return labelError(label) ? null : runningByRuntime(label).catch(() => null);
+/**
+ * A running VM that no base has (its directory moved or deleted under it,
+ * or outside the bases), by its label, with a warning that says so.
+ */
+export async function runningOrphan(label: string): Promise<VmInfo | null> {
+  if (labelError(label)) return null;
+  const vm = await runningByRuntime(label).catch(() => null);
+  if (!vm) return null;
+  const said = vm.config
+    ? `its config '${vm.config}' is under no base (VMDECK_BASES): vmdeck finds it only while it runs`
+    : `its config is gone (moved or deleted while it ran, recorded as '${(await readFile(runtimePaths(label).config, 'utf8').catch(() => '')).trim() || '?'}'): it runs until stopped, and cannot be started again`;
+  return { ...vm, warnings: [...(vm.warnings ?? []), said] };
+}
+
+/** The VMs that run and that ENUMERATE did not find (runningOrphan), beside those it found (known, by label). */
+export async function runningUnlisted(known: ReadonlySet<string>): Promise<VmInfo[]> {
+  const labels = (await runtimeLabels().catch(() => [] as string[])).filter((l) => !known.has(l));
+  return (await Promise.all(labels.map(runningOrphan))).filter((v): v is VmInfo => v !== null);
 }
 
 /**

@@ -23,7 +23,7 @@ import { autostartVms, setAutostart, unitStatus, vmAutostart } from '../autostar
 import { changeMedia, ejectMedia, queryMedia } from '../media';
 import { listMedia, uploadMedia } from '../media-library';
 import { cancelSwitch, createSwitch, listSwitches, switchInfo } from '../net';
-import { applyStatus, deleteVm, startVm, stopVm, vmStatus, withStatus, type StartOptions, type StopMode } from '../runner';
+import { applyStatus, deleteVm, runningOrphan, runningUnlisted, startVm, stopVm, vmStatus, withStatus, type StartOptions, type StopMode } from '../runner';
 import { resolveVm, runtimeFacts } from '../runtime';
 import { screenshot } from '../screen';
 import { deleteSnapshot, listSnapshots, loadSnapshot, saveSnapshot } from '../snapshots';
@@ -212,7 +212,12 @@ export function apiRoutes(): Router {
     .add('GET', '/api/health', async () => ({ ok: true, version: VERSION }), { auth: false })
     .add('GET', '/api/host', () => checkHost())
     .add('GET', '/api/templates', () => loadCatalog())
-    .add('GET', '/api/vms', async (r) => withStatus(filterVmstate(await enumerate(), r.query.get('vmstate') ?? undefined)))
+    .add('GET', '/api/vms', async (r) => {
+      const found = await enumerate();
+      // A VM that runs with its config moved or deleted (as `vmdeck list` has it), with a warning saying so.
+      const unlisted = await runningUnlisted(new Set(found.map((v) => v.label)));
+      return withStatus(filterVmstate([...found, ...unlisted], r.query.get('vmstate') ?? undefined));
+    })
     .add('POST', '/api/vms/preview', async (r) => {
       const { start: _s, ...request } = createRequest(await r.body());
       const preview = await previewVm(request);
@@ -237,7 +242,16 @@ export function apiRoutes(): Router {
       });
     })
     .add('GET', '/api/vms/:label', async (r) => {
-      const found = await resolveVm(r.params.label);
+      const found = await resolveVm(r.params.label).catch(async (e: unknown) => {
+        const orphan = (e as { status?: number }).status === 404 ? await runningOrphan(r.params.label) : null;
+        if (!orphan) throw e;
+        return orphan;
+      });
+      if (found.warnings?.some((w) => w.startsWith('its config is gone'))) {
+        // Its consoles and stop work by its label; there are no files, command or settings to read.
+        const status = await vmStatus(found, { sample: true });
+        return { vm: applyStatus(found, status), files: [], argv: null, argvError: found.warnings.at(-1), runtime: await runtimeFacts(found.label, status), autostart: null };
+      }
       // The VM page's look: a fresh screen sample tells a guest that makes no progress.
       const status = await vmStatus(found, { sample: true });
       const vm = applyStatus(found, status);

@@ -36,10 +36,24 @@ test('a running VM whose config was removed stops through the API with 200 and i
   assert.equal((await vmdeck(['start', 'orphan'], sb.env)).code, 0);
   const config = join(sb.home, 'vms/orphan/orphan.ctys');
   renameSync(config, `${config}.away`);
+  // The dashboard's list has it as `vmdeck list` does, running, with why it cannot be started again.
+  const list = await api(server!.base, 'GET', '/api/vms');
+  const row = list.json.find((v: { label: string }) => v.label === 'orphan');
+  assert.ok(row, JSON.stringify(list.json.map((v: { label: string }) => v.label)));
+  assert.equal(row.state, 'running');
+  assert.deepEqual(row.warnings, [`its config is gone (moved or deleted while it ran, recorded as '${config}'): it runs until stopped, and cannot be started again`]);
+  // Its page answers (its consoles and stop work by the label): no files or command to show.
+  const page = await api(server!.base, 'GET', '/api/vms/orphan');
+  assert.equal(page.status, 200, page.text);
+  assert.deepEqual([page.json.vm.state, page.json.argv, page.json.argvError], ['running', null, row.warnings[0]]);
+  assert.ok(page.json.runtime, page.text);
   const r = await api(server!.base, 'POST', '/api/vms/orphan/stop', { mode: 'force' });
   assert.equal(r.status, 200, r.text);
   assert.equal(r.json.state, 'stopped');
   assert.equal(r.json.vm, undefined);
+  const after = await api(server!.base, 'GET', '/api/vms');
+  assert.equal(after.json.find((v: { label: string }) => v.label === 'orphan'), undefined, 'gone from the list once stopped');
+  assert.equal((await api(server!.base, 'GET', '/api/vms/orphan')).status, 404);
 });
 
 test('a create\'s or clone\'s temporary directory goes when its process is gone or another now, never while it fills, however old', async () => {
