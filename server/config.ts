@@ -15,7 +15,8 @@ const DUMP = `${CTYS_ENV}
 VMDIR=$1 CONF_NAME=$2 CONF_TEXT=$3; shift 3
 cd -- "$VMDIR" || exit 1
 ctys_env "$VMDIR" "\${CONF_NAME%.ctys}.sh"
-source "\${CONF_TEXT:-$VMDIR/$CONF_NAME}" >/dev/null 2>&1 </dev/null
+# Its own output is dropped; what bash says of it (a syntax error) goes to stderr.
+source "\${CONF_TEXT:-$VMDIR/$CONF_NAME}" >/dev/null </dev/null
 unset CONF_TEXT
 for n in $(compgen -v); do
   [[ $n =~ ^(MAC|IP|NETMASK|GATEWAY)[0-9]+$ ]] && set -- "$@" "$n"
@@ -39,10 +40,21 @@ exit 0
  * a change would write), from the config's directory and under its name.
  */
 export async function evalConfig(path: string, names: readonly string[] = [...CONFIG_VAR_NAMES, ...EXTRA_DEVICE_VARS], opts: { source?: string } = {}): Promise<ConfigVars> {
+  return (await sourceConfig(path, names, opts)).vars;
+}
+
+/**
+ * The config sourced by bash (evalConfig): its variables, and the syntax
+ * error that stopped bash's reading of it, as "line N: …" (the values
+ * assigned after it are not there; the wrapper stops at it too).
+ */
+async function sourceConfig(path: string, names: readonly string[], opts: { source?: string }): Promise<{ vars: ConfigVars; syntaxError?: string }> {
+  let errors = '';
   const out = await new Promise<string>((resolvePromise, reject) => {
     execFile('bash', ['-c', DUMP, 'vmdeck-read-config', dirname(path), basename(path), opts.source ?? '', ...names],
       { timeout: 5000, maxBuffer: 4 * 1024 * 1024 },
       (err, stdout, stderr) => {
+        errors = stderr;
         if (!err) return resolvePromise(stdout);
         // What bash said, or how it ended: never the command line, which Node's message starts with.
         const said = stderr.trim().split('\n').pop()?.trim();
@@ -63,7 +75,9 @@ export async function evalConfig(path: string, names: readonly string[] = [...CO
       i += count;
     }
   }
-  return vars;
+  // "/dir/L.ctys: line 7: syntax error near unexpected token `then'" (or the probe's name, for a change's text).
+  const syntax = errors.split('\n').find((l) => / line \d+: syntax error/.test(l));
+  return syntax ? { vars, syntaxError: syntax.slice(syntax.indexOf('line ')).trim() } : { vars };
 }
 
 export interface ConfigRead {
@@ -71,11 +85,14 @@ export interface ConfigRead {
   vars: ConfigVars;
   /** True when the config holds logic that only bash could evaluate. */
   dynamic: boolean;
+  /** Where bash stopped reading it, when it did: "line N: syntax error …". */
+  syntaxError?: string;
 }
 
 export async function readConfig(path: string): Promise<ConfigRead> {
   const text = await readFile(path, 'utf8');
   const plain = parseCtysPlain(text);
   if (plain) return { text, vars: plain, dynamic: false };
-  return { text, vars: await evalConfig(path), dynamic: true };
+  const { vars, syntaxError } = await sourceConfig(path, [...CONFIG_VAR_NAMES, ...EXTRA_DEVICE_VARS], {});
+  return { text, vars, dynamic: true, ...(syntaxError ? { syntaxError } : {}) };
 }

@@ -138,8 +138,11 @@ async function readEntry(configPath: string): Promise<CachedInfo | null> {
   const st = await stat(configPath);
   const hit = cache.get(configPath);
   if (hit && sameStamp(hit, st)) return hit;
-  const { text, vars, dynamic } = await readConfig(configPath);
-  return remember(configPath, st, vmInfo(configPath, text, vars, dynamic), !dynamic, readAtMs);
+  const { text, vars, dynamic, syntaxError } = await readConfig(configPath);
+  const info = vmInfo(configPath, text, vars, dynamic);
+  // Read as far as bash got: say where it stopped, in the list and the API.
+  if (info && syntaxError) info.warnings = [...(info.warnings ?? []), `config: bash stops reading it at ${syntaxError}: what it sets after that line is not read, and the wrapper stops there too`];
+  return remember(configPath, st, info, !dynamic, readAtMs);
 }
 
 /**
@@ -361,7 +364,7 @@ export class FoundVm {
   /** A copy of its facts, state 'stopped'. */
   info(): VmInfo {
     const info = { ...infoOf(this.entry) };
-    return this.warnings ? { ...info, warnings: this.warnings } : info;
+    return this.warnings ? { ...info, warnings: [...(info.warnings ?? []), ...this.warnings] } : info;
   }
 
   /** The same VM with the macmap database's disagreements (enumerateFound). */

@@ -79,3 +79,22 @@ test('a config whose #@#LABEL vmdeck cannot run (blanks, a slash) is listed with
   const json = JSON.parse((await vmdeck(['enumerate', '--base', odd, '--json'], env)).stdout) as { label: string; warnings?: string[] }[];
   assert.match(json[0].warnings?.[0] ?? '', /^label 'my vm' is not one vmdeck can start/);
 });
+
+test('a config bash stops reading at a syntax error is listed with the values before it and a warning naming the line', async () => {
+  const bad = join(sb.home, '..', 'syntax');
+  mkdirSync(join(bad, 's'), { recursive: true });
+  const text = readFileSync(join(vms, 'web', 'web.ctys'), 'utf8').replaceAll('web', 'synt');
+  const lines = text.split('\n');
+  const at = lines.findIndex((l) => l.startsWith('MEMSIZE='));
+  // A hand edit gone wrong just before MEMSIZE (a stray fi): bash reads nothing from there on.
+  lines.splice(at, 0, 'fi');
+  writeFileSync(join(bad, 's', 'synt.ctys'), lines.join('\n'));
+  const json = await vmdeck(['enumerate', '--base', bad, '--json'], env);
+  assert.equal(json.code, 0, json.stderr);
+  const [vm] = JSON.parse(json.stdout) as { label: string; memsize: number; uuid: string; warnings?: string[] }[];
+  assert.equal(vm.label, 'synt');
+  assert.equal(vm.memsize, 0, 'MEMSIZE, after the error, is not read');
+  assert.deepEqual(vm.warnings, [`config: bash stops reading it at line ${at + 1}: syntax error near unexpected token \`fi': what it sets after that line is not read, and the wrapper stops there too`]);
+  const table = await vmdeck(['enumerate', '--base', bad], env);
+  assert.match(table.stderr, /^vmdeck enumerate: warning: synt: config: bash stops reading it at line \d+: syntax error/m);
+});
