@@ -78,7 +78,31 @@ function assign(text: string, pairs: [string, string][], field: string): { text:
 }
 
 /** What a wrapper's body needs to have for a change: its function that builds it. */
-export const WRAPPER_BUILDS = { lists: 'add_extra_devices', diskOptions: 'disk_options', drives: 'add_cd', firmware: 'add_firmware' } as const;
+export const WRAPPER_BUILDS = { lists: 'add_extra_devices', diskOptions: 'disk_options', drives: 'add_cd', firmware: 'add_firmware', hotplug: 'add_spare_ports' } as const;
+
+/** Whether the machine is q35, whose PCIe root bus takes no hot-plugged device (the wrapper's pcie_port). */
+const isQ35 = (vars: ConfigVars) => /^(pc-)?q35/.test(String(vars.MACHINE ?? ''));
+
+interface PciDevice { qdev_id?: string; pci_bridge?: { devices?: PciDevice[] } }
+
+/**
+ * Where a device added while a q35 VM runs goes: a root port the wrapper
+ * left spare (hpK) with nothing on it, as QEMU's query-pci lists them; no
+ * bus on other machines (QEMU picks a slot of the root bus).
+ */
+async function hotplugBus(c: Parameters<Parameters<typeof withQmp>[1]>[0], vm: VmInfo, vars: ConfigVars, field: string): Promise<{ bus?: string }> {
+  if (!isQ35(vars)) return {};
+  const buses = await qmpCall<{ devices: PciDevice[] }[]>(c, 'query-pci');
+  const ports = buses.flatMap((b) => b.devices).filter((d) => /^hp\d+$/.test(d.qdev_id ?? '') && d.pci_bridge);
+  const free = ports.find((d) => (d.pci_bridge!.devices ?? []).length === 0);
+  if (free) return { bus: free.qdev_id };
+  throw conflict(ports.length
+    ? `${field}: VM '${vm.label}' has no PCIe port left for a device added while it runs (q35 takes them on root ports; each start leaves ${HOTPLUG_SPARE} spare): stop it and add it then, or restart it for ${HOTPLUG_SPARE} more`
+    : `${field}: VM '${vm.label}' (q35) was started without PCIe ports for devices added while it runs (its wrapper is older; it is written afresh now): stop it and add it then, or restart it`, field);
+}
+
+/** The root ports a q35 VM's start leaves spare for devices added live (the wrapper's HOTPLUG_SPARE). */
+export const HOTPLUG_SPARE = 8;
 
 /**
  * A wrapper of vmdeck's written before a change it cannot build (disks and
@@ -156,8 +180,12 @@ async function addDiskNow(label: string, req: DiskRequest): Promise<DeviceOutcom
     file = req.file;
     if (!(await exists(inDir(vm.dir, file)))) throw badInput('file', `file: '${file}' does not exist (omit --file to make a new image)`);
   } else {
+    // A disk removed before left its image (removing keeps it): the new one takes the next free name.
     file = `${vm.label}-disk${n}.qcow2`;
-    if (await exists(join(vm.dir, file))) throw conflict(`file: '${join(vm.dir, file)}' already exists; give it with --file to use it`, 'file');
+    for (let k = 2; await exists(join(vm.dir, file)); k++) {
+      if (k > 99) throw conflict(`file: '${join(vm.dir, `${vm.label}-disk${n}.qcow2`)}' and 98 more names like it exist already; give one with --file to use it`, 'file');
+      file = `${vm.label}-disk${n}-${k}.qcow2`;
+    }
   }
   const path = inDir(vm.dir, file);
   const format = file.endsWith('.qcow2') ? 'qcow2' : 'raw';
@@ -166,6 +194,7 @@ async function addDiskNow(label: string, req: DiskRequest): Promise<DeviceOutcom
   if (req.file !== undefined) await refuseDiskInUse(vm, disks, path, options.pairs.some(([v, value]) => v === diskVar(n, '_READONLY') && value === 'on'));
   const edit = assign(text, [[diskVar(n), file], [diskVar(n, '_FORMAT'), format], [diskVar(n, '_IF'), iface], ...options.pairs], 'disk');
   await wrapperTakesLists(vm, options.pairs.length ? 'diskOptions' : 'lists');
+  if (isQ35(vars)) await wrapperTakesLists(vm, 'hotplug');
   const opt = (suffix: '_READONLY' | '_CACHE' | '_DISCARD' | '_BOOTINDEX') => options.pairs.find(([v]) => v === diskVar(n, suffix))?.[1] ?? '';
   if (req.file === undefined) {
     // Made under a hidden name and renamed: a create cut short (the server killed) leaves no image
@@ -200,7 +229,7 @@ async function addDiskNow(label: string, req: DiskRequest): Promise<DeviceOutcom
         });
         try {
           const boot = opt('_BOOTINDEX');
-          await qmpCall(c, 'device_add', { driver: 'virtio-blk-pci', drive: `hd${n}`, id: `disk${n}`, serial: `disk${n}`, ...(boot ? { bootindex: Number(boot) } : {}) });
+          await qmpCall(c, 'device_add', { driver: 'virtio-blk-pci', drive: `hd${n}`, id: `disk${n}`, serial: `disk${n}`, ...(boot ? { bootindex: Number(boot) } : {}), ...(await hotplugBus(c, vm, vars, 'disk')) });
         } catch (e) {
           await qmpCall(c, 'blockdev-del', { 'node-name': `hd${n}` }).catch(() => undefined);
           throw e;
@@ -326,6 +355,7 @@ async function addNicNow(label: string, req: NicRequest): Promise<DeviceOutcome<
   if (net.tapDevice) pairs.push([nicVar(n, 'TAPDEV'), net.tapDevice]);
   const edit = assign(text, pairs, 'nic');
   await wrapperTakesLists(vm);
+  if (isQ35(vars)) await wrapperTakesLists(vm, 'hotplug');
   const live = await runningForDeviceChange(vm, 'the new NIC') && net.netmode !== 'none';
   if (live) {
     // A bare switch name is one of vmdeck net's, as the wrapper reads it.
@@ -336,7 +366,7 @@ async function addNicNow(label: string, req: NicRequest): Promise<DeviceOutcome<
     await withQmp(vm, async (c) => {
       await qmpCall(c, 'netdev_add', netdev);
       try {
-        await qmpCall(c, 'device_add', { driver: model, netdev: `net${n}`, mac, id: `nic${n}` });
+        await qmpCall(c, 'device_add', { driver: model, netdev: `net${n}`, mac, id: `nic${n}`, ...(await hotplugBus(c, vm, vars, 'nic')) });
       } catch (e) {
         await qmpCall(c, 'netdev_del', { id: `net${n}` }).catch(() => undefined);
         throw e;

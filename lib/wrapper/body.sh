@@ -738,11 +738,38 @@ ide_at() { # ide_at VARIABLE N disk|cd: sets IDE_AT to ",bus=ide.B,unit=U"
 # Disk N: a block node hdN and a device diskN, so that it can be unplugged;
 # a virtio disk's serial is diskN too (the guest's /sys/block/vdX/serial,
 # /dev/disk/by-id), since the guest's vdX order follows PCI slots, not N.
+# q35's PCIe root bus takes no device plugged in or out while the VM runs:
+# each extra virtio disk and NIC goes on a root port of its own (hpK, from
+# slot 0x18 on, eight to a slot), and HOTPLUG_SPARE more wait for those
+# added live (server/devices.ts's hotplugBus takes a free one). PCIE_AT is
+# the device's bus, empty on other machines and for the first disk and NIC.
+HOTPLUG_SPARE=8 HOTPLUG_PORTS=0 PCIE_AT=''
+add_root_port() {
+	local k=$HOTPLUG_PORTS addr multi=''
+	((k < 32)) || return 1
+	HOTPLUG_PORTS=$((k + 1))
+	((k % 8)) || multi=,multifunction=on
+	printf -v addr '%x.%x' $((0x18 + k / 8)) $((k % 8))
+	add -device "pcie-root-port,id=hp$HOTPLUG_PORTS,bus=pcie.0,chassis=$HOTPLUG_PORTS,addr=$addr$multi"
+}
+pcie_port() { # pcie_port N: PCIE_AT, a root port of its own for extra device N on q35
+	PCIE_AT=''
+	if [[ $1 != 0 && $MACHINE =~ ^(pc-)?q35 ]] && add_root_port; then PCIE_AT=",bus=hp$HOTPLUG_PORTS"; fi
+	return 0
+}
+add_spare_ports() {
+	local i
+	if [[ $MACHINE =~ ^(pc-)?q35 ]]; then
+		for ((i = 0; i < HOTPLUG_SPARE; i++)); do add_root_port || break; done
+	fi
+	return 0
+}
+
 add_disk() { # add_disk N FILE FORMAT IF OPTS BOOTINDEX
 	local boot=${6:+,bootindex=$6}
 	add -drive "file=${2//,/,,},format=$3,if=none,id=hd$1$5"
 	case $4 in
-	virtio) add -device "virtio-blk-pci,drive=hd$1,id=disk$1,serial=disk$1$boot" ;;
+	virtio) pcie_port "$1"; add -device "virtio-blk-pci,drive=hd$1,id=disk$1,serial=disk$1$boot$PCIE_AT" ;;
 	ide) ide_at "HDDBOOTIMAGE$1_IF" "$1" disk; add -device "ide-hd,drive=hd$1,id=disk$1$IDE_AT$boot" ;;
 	scsi)
 		[[ " ${argv[*]} " == *' virtio-scsi-pci,id=scsi1 '* ]] || add -device virtio-scsi-pci,id=scsi1
@@ -772,7 +799,8 @@ add_nic() { # add_nic N MODEL MAC NETMODE ENDPOINT
 	vde) add -netdev "vde,id=net$1,sock=${5//,/,,}" ;;
 	tap) add -netdev "tap,id=net$1,ifname=$5,script=no,downscript=no" ;;
 	esac
-	add -device "$2,netdev=net$1,id=nic$1${3:+,mac=$3}"
+	pcie_port "$1"
+	add -device "$2,netdev=net$1,id=nic$1${3:+,mac=$3}$PCIE_AT"
 }
 
 add_extra_devices() {
@@ -780,6 +808,7 @@ add_extra_devices() {
 	for ((i = 0; i < ${#EXTRA_DISKS[@]}; i += 6)); do add_disk "${EXTRA_DISKS[@]:i:6}"; done
 	for ((i = 0; i < ${#EXTRA_CDS[@]}; i += 3)); do add_cd "${EXTRA_CDS[@]:i:3}"; done
 	for ((i = 0; i < ${#EXTRA_NICS[@]}; i += 5)); do add_nic "${EXTRA_NICS[@]:i:5}"; done
+	add_spare_ports
 	return 0
 }
 
