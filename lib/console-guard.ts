@@ -28,7 +28,9 @@ export const MONITOR_UNSAFE_HINT = 'set MONITOR_UNSAFE=yes in the VM\'s config t
 
 /** Why the dashboard refuses this monitor command line, or null. */
 export function monitorCommandError(line: string): string | null {
-  const name = line.trim().split(/\s+/)[0] ?? '';
+  // The name as QEMU's HMP reads it (get_command_name): it ends at a blank or a '/' (x/10x's format), so
+  // 'screendump/tmp/f' is screendump with the file /tmp/f.
+  const name = /^\s*([^\s/]*)/.exec(line)![1];
   if (!HOST_REACHING_COMMANDS.has(name)) return null;
   return `monitor: '${name}' reaches the host (runs programs, opens host files or sockets, or passes devices through); refused here: ${MONITOR_UNSAFE_HINT}`;
 }
