@@ -7,6 +7,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import { argsAddError, machineError } from '../lib/argsadd';
 import type { VmSpec } from '../lib/spec';
 import { badInput } from './errors';
+import { run } from './proc';
 import { bases, mediaDirs, runRoot } from './paths';
 
 /** The path with symlinks resolved as far as it exists (a disk to be made does not yet). */
@@ -55,8 +56,37 @@ export async function confinePath(field: string, path: string, vmDir: string, { 
     throw badInput(field, `${field}: '${path}' climbs out of the VM directory ('..'); name a file in it, or an absolute path under the bases or the media directories`);
   }
   const real = await realish(isAbsolute(path) ? path : join(vmDir, path));
-  for (const d of dirs) if (within(await realish(d), real)) return;
-  throw badInput(field, `${field}: '${path}' is outside ${outside(dirs)}`);
+  const roots = await Promise.all(dirs.map(realish));
+  if (!roots.some((d) => within(d, real))) throw badInput(field, `${field}: '${path}' is outside ${outside(dirs)}`);
+  // An image names the files QEMU opens with it (a backing file, an external data file): each is confined too.
+  let image = real;
+  for (let depth = 0; depth < 16; depth++) {
+    const named = await namedFiles(image);
+    for (const f of named) {
+      if (/^[a-z]+:/.test(f)) throw badInput(field, `${field}: '${path}' is an image whose ${depth ? 'chain names' : 'header names'} '${f}', no file (a protocol); the API takes images of files under ${outside(dirs)}`);
+      const at = await realish(isAbsolute(f) ? f : join(dirname(image), f));
+      if (!roots.some((d) => within(d, at))) {
+        throw badInput(field, `${field}: '${path}' is an image whose ${depth ? 'chain names' : 'header names'} '${f}', outside ${outside(dirs)}`);
+      }
+    }
+    if (!named[0]) return;
+    image = await realish(isAbsolute(named[0]) ? named[0] : join(dirname(image), named[0]));
+  }
+  throw badInput(field, `${field}: '${path}' has a chain of more than 16 backing files`);
+}
+
+/**
+ * The files an image's header names for QEMU to open with it, as qemu-img
+ * reads it: its backing file first (or '' for none), then an external data
+ * file. Nothing for a file that is not there or no image qemu-img knows.
+ */
+async function namedFiles(image: string): Promise<string[]> {
+  const info = await run('qemu-img', ['info', '--output=json', '-U', image], { timeout: 10000 })
+    .then(({ stdout }) => JSON.parse(stdout) as { 'backing-filename'?: string; 'format-specific'?: { data?: { 'data-file'?: string } } }, () => null);
+  if (!info) return [];
+  const backing = info['backing-filename'] ?? '';
+  const data = info['format-specific']?.data?.['data-file'];
+  return data ? [backing, data] : backing ? [backing] : [];
 }
 
 /** Changes of single fields from the API (PATCH, vmdeck set's API face), held to confineSpec's rules. */

@@ -4,6 +4,7 @@
 // directories only, refused in one line naming the field. The CLI, the host
 // user's own hand, stays free.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +107,40 @@ test('paths that resolve through a symlink in a base to outside the bases are re
   } finally {
     rmSync(join(vms, 'etc-link'), { force: true });
     rmSync(join(vms, 'out-dir'), { force: true });
+    rmSync(outside, { recursive: true, force: true });
+  }
+});
+
+test("an image whose header names a file outside (a backing file, an external data file) is refused as the disk; one backed inside passes", async () => {
+  const vms = join(sb.home, 'vms');
+  mkdirSync(vms, { recursive: true });
+  const outside = mkdtempSync(join(tmpdir(), 'vd-outside-'));
+  const img = (...args: string[]) => execFileSync('qemu-img', ['create', '-q', ...args]);
+  try {
+    // An upload of this is accepted (its bytes are harmless); used as a disk, QEMU would open /etc/passwd read-only.
+    img('-f', 'qcow2', '-F', 'raw', '-b', '/etc/passwd', join(vms, 'evil.img'), '1M');
+    img('-f', 'qcow2', '-o', `data_file=${join(outside, 'data.raw')}`, join(vms, 'evil-data.qcow2'), '1M');
+    // Two levels: an image inside backed by one inside that is backed by a file outside.
+    img('-f', 'qcow2', '-F', 'qcow2', '-b', join(vms, 'evil.img'), join(vms, 'evil-chain.qcow2'), '1M');
+    for (const [disk, names] of [['evil.img', '/etc/passwd'], ['evil-data.qcow2', join(outside, 'data.raw')], ['evil-chain.qcow2', '/etc/passwd']]) {
+      const r = await api(base, 'POST', '/api/vms', { label: 'backed', ...guest, disk: join(vms, disk), diskFormat: 'qcow2', createImage: false });
+      assert.equal(r.status, 400, `${disk}: ${r.text}`);
+      assert.equal(r.json.field, 'disk', r.text);
+      assert.ok(r.json.error.startsWith(`disk: '${join(vms, disk)}' is an image whose `) && r.json.error.includes(`'${names}', outside the bases`), r.json.error);
+    }
+    const fine = await api(base, 'POST', '/api/vms', { label: 'fine2', ...guest, createImage: false });
+    assert.equal(fine.status, 201, fine.text);
+    const patched = await api(base, 'PATCH', '/api/vms/fine2', { disk: join(vms, 'evil.img'), diskFormat: 'qcow2' });
+    assert.deepEqual([patched.status, patched.json.field], [400, 'disk'], patched.text);
+    const added = await api(base, 'POST', '/api/vms/fine2/disks', { file: join(vms, 'evil-chain.qcow2') });
+    assert.deepEqual([added.status, added.json.field], [400, 'file'], added.text);
+    // A linked clone's chain, inside the bases, passes.
+    img('-f', 'qcow2', join(vms, 'golden.qcow2'), '1M');
+    img('-f', 'qcow2', '-F', 'qcow2', '-b', 'golden.qcow2', join(vms, 'linked.qcow2'), '1M');
+    const linked = await api(base, 'POST', '/api/vms', { label: 'linked2', ...guest, disk: join(vms, 'linked.qcow2'), diskFormat: 'qcow2', createImage: false });
+    assert.equal(linked.status, 201, linked.text);
+  } finally {
+    for (const f of ['evil.img', 'evil-data.qcow2', 'evil-chain.qcow2', 'golden.qcow2', 'linked.qcow2']) rmSync(join(vms, f), { force: true });
     rmSync(outside, { recursive: true, force: true });
   }
 });
