@@ -102,6 +102,8 @@ export async function confineFields(values: Partial<VmSpec>, vmDir: string): Pro
       if (!/^qemu-system-[a-z0-9_]+$/.test(String(value))) throw badInput('qemu', `qemu: '${value}' is not a qemu-system binary name (like qemu-system-x86_64); a path goes into the config by hand`);
     } else if (PATH_FIELDS.includes(field as (typeof PATH_FIELDS)[number])) {
       await confinePath(field, String(value ?? ''), vmDir);
+    } else if (field === 'hostfwd') {
+      confineForwards(value as string[] | undefined);
     } else if (field === 'qemuMonSock') {
       await confinePath('qemuMonSock', String(value ?? '').replace(/ACTUALLABEL|ACTUALPID/g, 'x'), vmDir, RUNTIME());
     }
@@ -121,8 +123,23 @@ export async function confineSpec(spec: VmSpec, vmDir: string): Promise<void> {
   // A path would run any program as QEMU; a name is looked up in PATH.
   if (!/^qemu-system-[a-z0-9_]+$/.test(spec.qemu)) throw badInput('qemu', `qemu: '${spec.qemu}' is not a qemu-system binary name (like qemu-system-x86_64); a path goes into the config by hand`);
   for (const field of PATH_FIELDS) await confinePath(field, spec[field], vmDir);
+  confineForwards(spec.hostfwd);
   // The serial socket and its monitor stay in the private runtime root.
   await confinePath('qemuMonSock', spec.qemuMonSock.replace(/ACTUALLABEL|ACTUALPID/g, 'x'), vmDir, RUNTIME());
+}
+
+/**
+ * Port forwards from the API listen on loopback only: QEMU takes 0.0.0.0 (or
+ * a LAN address) as a port open to the network, which a page steering the
+ * browser could ask for. The CLI may still write one (docs/NETWORKS.md).
+ */
+function confineForwards(rules: readonly string[] | undefined): void {
+  rules?.forEach((rule, i) => {
+    const host = /^(?:tcp|udp):([^:]*):/.exec(rule)?.[1] ?? '';
+    if (host !== '' && !host.startsWith('127.')) {
+      throw badInput('hostfwd', `hostfwd: [${i}] '${rule}' listens on ${host}: a forward made through the API listens on loopback only (127.0.0.0/8; empty is 127.0.0.1); one open to the network is written with vmdeck set by hand`);
+    }
+  });
 }
 
 /** The paths inside start options from the API: --bootmode=MODE%PATH, --instmode=MODE%SRC%TARGETMODE%TARGET, --kernelmode=KERNEL%INITRD%APPEND. */

@@ -145,6 +145,18 @@ test("an image whose header names a file outside (a backing file, an external da
   }
 });
 
+test('a port forward through the API listens on loopback only: 0.0.0.0 or a LAN address is refused at create and PATCH', async () => {
+  const made = await api(base, 'POST', '/api/vms', { label: 'fwd', ...guest, hostfwd: ['tcp:0.0.0.0:45222-:22'], createImage: false });
+  assert.deepEqual([made.status, made.json.error], [400, "hostfwd: [0] 'tcp:0.0.0.0:45222-:22' listens on 0.0.0.0: a forward made through the API listens on loopback only (127.0.0.0/8; empty is 127.0.0.1); one open to the network is written with vmdeck set by hand"]);
+  const ok = await api(base, 'POST', '/api/vms', { label: 'fwd', ...guest, hostfwd: ['tcp::45222-:22', 'udp:127.0.0.2:45223-:53'], createImage: false });
+  assert.equal(ok.status, 201, ok.text);
+  const patched = await api(base, 'PATCH', '/api/vms/fwd', { hostfwd: ['tcp::45224-:22', 'tcp:10.1.2.3:45225-:22'] });
+  assert.deepEqual([patched.status, patched.json.field], [400, 'hostfwd'], patched.text);
+  assert.match(patched.json.error, /^hostfwd: \[1\] 'tcp:10\.1\.2\.3:45225-:22' listens on 10\.1\.2\.3/);
+  const preview = await api(base, 'POST', '/api/vms/preview', { label: 'fwd2', ...guest, hostfwd: ['tcp:192.168.1.5:2222-:22'] });
+  assert.deepEqual([preview.status, preview.json.field], [400, 'hostfwd'], preview.text);
+});
+
 test('the allowed: media from VMDECK_MEDIA, a disk in the VM directory, harmless argsAdd', async () => {
   const r = await api(base, 'POST', '/api/vms', { label: 'fine', ...guest, argsAdd: ['-no-reboot', '-rtc', 'base=utc', '-device', 'usb-tablet'], createImage: false });
   assert.equal(r.status, 201, r.text);
