@@ -158,6 +158,11 @@ async function layoutOf(config: string): Promise<string> {
   return typeof v === 'string' ? v : '';
 }
 
+/** What is typed into a guest (a password, often) as the task log keeps it: its length, never the text. */
+function unlogged(text: string | undefined): string | undefined {
+  return text === undefined ? undefined : `(${[...text].length} characters, not logged)`;
+}
+
 function press(c: QmpClient, keys: readonly QCode[]): Promise<unknown> {
   return qmpCall(c, 'send-key', { keys: keys.map((k) => ({ type: 'qcode', data: k })), 'hold-time': HOLD_MS });
 }
@@ -195,7 +200,7 @@ async function typeScreen(label: string, items: Item[]): Promise<void> {
  */
 export function typeInto(label: string, text: string, opts: { serial?: boolean; tokens?: boolean } = {}): Promise<void> {
   const items = boot(text, opts.tokens ?? true);
-  return task('type', label, { text, serial: opts.serial ?? false }, async () => {
+  return task('type', label, { text: unlogged(text), serial: opts.serial ?? false }, async () => {
     if (!opts.serial) return typeScreen(label, items);
     const bad = items.find((i) => 'key' in i && i.seq === undefined);
     if (bad && 'key' in bad) throw badInput('text', `text: the key '${bad.key}' has no serial sequence (type it on the screen)`);
@@ -258,7 +263,7 @@ export function expectSerial(label: string, pattern: string, opts: { send?: stri
   const re = regexOf(pattern);
   const timeout = timeoutOf(opts.timeout);
   const send = opts.send === undefined ? undefined : boot(opts.send);
-  return task('expect', label, { serial: pattern, send: opts.send, timeout }, () => withSerial(label, async (link) => {
+  return task('expect', label, { serial: pattern, send: unlogged(opts.send), timeout }, () => withSerial(label, async (link) => {
     const { matched } = await waitFor(link, re, 0, timeout, label);
     if (send) await sendSerial(link, send);
     return { matched };
@@ -300,7 +305,7 @@ export function expectScreen(label: string, text: string, opts: { send?: string;
   if (bad) throw badInput('screen', bad);
   const timeout = timeoutOf(opts.timeout);
   const send = opts.send === undefined ? undefined : boot(opts.send);
-  return task('expect', label, { screen: text, send: opts.send, timeout }, async () => {
+  return task('expect', label, { screen: text, send: unlogged(opts.send), timeout }, async () => {
     const vm = await resolveVm(label);
     const matched = await waitForScreen(vm.label, text, timeout);
     if (send) await typeScreen(vm.label, send);

@@ -123,6 +123,12 @@ test('through a running dashboard: vmdeck expect waits on the shared hub, vmdeck
     assert.match(readFileSync(log, 'utf8'), /\nsent-5\r?\n/);
     const tasks = JSON.parse((await vmdeck(['tasks', LABEL, '--json'], env)).stdout) as { action: string; result: string }[];
     assert.deepEqual(tasks.slice(0, 2).map((t) => `${t.action} ${t.result}`), ['type ok', 'expect ok']);
+    // What was typed (a password, often) is never kept or answered: its length only.
+    const logged = readFileSync(join(sb.home, 'tasks', 'current.jsonl'), 'utf8');
+    assert.ok(!logged.includes('ready-$((1+1))') && !logged.includes('sent-$((2+3))'), logged.slice(-800));
+    const listed = (await api(server.base, 'GET', `/api/tasks?label=${LABEL}`)).text;
+    assert.ok(!listed.includes('ready-$((1+1))') && !listed.includes('sent-$((2+3))'), listed.slice(0, 800));
+    assert.match(listed, /\(25 characters, not logged\)/);
   } finally {
     await server.kill();
   }
