@@ -99,6 +99,12 @@ async function cloneVmNow(source: string, label: string, opts: { linked?: boolea
     if (n.index === 0) text = marker(text, 'MAC0', mac);
   }
   text = marker(marker(text, 'LABEL', label), 'UUID', uuid);
+  // A copy does not start at the host's boot because its source does (two VMs, one forwarded port):
+  // the clone's autostart is off until asked for.
+  if (vars.AUTOSTART === 'on') {
+    const off = setAssignment(text, 'AUTOSTART', 'off');
+    if (off.ok) text = off.text;
+  }
   // The source's own files that its config names beside it (a debootstrap VM's <L>.vmlinuz):
   // copied under the clone's name. An unattended install's seeds (<L>.seed.*) are made the clone's below.
   const own: { from: string; to: string }[] = [];

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { sandbox, type Sandbox } from '../helpers/guest';
@@ -70,9 +70,16 @@ test('a linked clone boots and writes; its backing file, the source\'s disk, sta
   }
 });
 
-test('a full clone is independent: no backing file, its writes are its own; a running source is refused', async () => {
+test('a full clone is independent: no backing file, its writes are its own, no start at the host\'s boot; a running source is refused', async () => {
+  // The source starts at the host's boot (as vmdeck autostart writes it); its copy does not until asked.
+  const srcConfig = vmFile('src', 'src.ctys');
+  const plain = readFileSync(srcConfig, 'utf8');
+  writeFileSync(srcConfig, /^AUTOSTART=.*$/m.test(plain) ? plain.replace(/^AUTOSTART=.*$/m, "AUTOSTART='on'") : `${plain}\nAUTOSTART='on'\n`);
   const cli = await vmdeck(['clone', 'src', 'full'], sb.env);
   assert.equal(cli.code, 0, cli.stderr);
+  assert.match(readFileSync(vmFile('full', 'full.ctys'), 'utf8'), /^AUTOSTART='?off'?$/m);
+  assert.match(readFileSync(srcConfig, 'utf8'), /^AUTOSTART='on'$/m);
+  writeFileSync(srcConfig, plain);
   const full = info(vmFile('full', 'full.qcow2'));
   assert.equal(full['backing-filename'], undefined);
   const before = sha(vmFile('src', 'src.qcow2'));
