@@ -1,11 +1,11 @@
 // Reading a VM's <LABEL>.ctys back: literally when it holds only assignments,
 // otherwise by letting bash source it exactly as the wrapper does.
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { CONFIG_VAR_NAMES, parseCtysPlain, type ConfigVars } from '../lib/ctys';
 import { EXTRA_DEVICE_VARS } from '../lib/hardware';
 import { CTYS_ENV } from '../lib/wrapper/body';
+import { runGroup } from './proc';
 
 // Sources the config the way the wrapper does (same VMDIR, CONF_NAME,
 // working directory and ctys's variables) and prints each variable
@@ -49,18 +49,14 @@ export async function evalConfig(path: string, names: readonly string[] = [...CO
  * assigned after it are not there; the wrapper stops at it too).
  */
 async function sourceConfig(path: string, names: readonly string[], opts: { source?: string }): Promise<{ vars: ConfigVars; syntaxError?: string }> {
-  let errors = '';
-  const out = await new Promise<string>((resolvePromise, reject) => {
-    execFile('bash', ['-c', DUMP, 'vmdeck-read-config', dirname(path), basename(path), opts.source ?? '', ...names],
-      { timeout: 5000, maxBuffer: 4 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        errors = stderr;
-        if (!err) return resolvePromise(stdout);
-        // What bash said, or how it ended: never the command line, which Node's message starts with.
-        const said = stderr.trim().split('\n').pop()?.trim();
-        const how = err.killed ? 'it ran for more than 5 s (a loop, or a command that waits?)' : `it exited with status ${err.code ?? '?'}`;
-        reject(new Error(`${path}: bash could not evaluate the config: ${how}${said ? `: ${said}` : ''}`));
-      });
+  // In a process group of its own, killed whole at the timeout: a config that waits (a sleep, a read)
+  // left its command running after bash was killed, one more at every listing.
+  const { stdout: out, stderr: errors } = await runGroup('bash', ['-c', DUMP, 'vmdeck-read-config', dirname(path), basename(path), opts.source ?? '', ...names],
+    { timeout: 5000, maxBuffer: 4 * 1024 * 1024 }).catch((err: { killed?: boolean; code?: number | null; stderr?: string }) => {
+    // What bash said, or how it ended: never the command line, which the error's message starts with.
+    const said = (err.stderr ?? '').trim().split('\n').pop()?.trim();
+    const how = err.killed ? 'it ran for more than 5 s (a loop, or a command that waits?)' : `it exited with status ${err.code ?? '?'}`;
+    throw new Error(`${path}: bash could not evaluate the config: ${how}${said ? `: ${said}` : ''}`);
   });
   const parts = out.split('\0');
   const vars: ConfigVars = {};

@@ -3,6 +3,7 @@
 // stderr naming the config, in every output format; a config marked to be
 // ignored is left out without a word, as ctys does.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -97,4 +98,17 @@ test('a config bash stops reading at a syntax error is listed with the values be
   assert.deepEqual(vm.warnings, [`config: bash stops reading it at line ${at + 1}: syntax error near unexpected token \`fi': what it sets after that line is not read, and the wrapper stops there too`]);
   const table = await vmdeck(['enumerate', '--base', bad], env);
   assert.match(table.stderr, /^vmdeck enumerate: warning: synt: config: bash stops reading it at line \d+: syntax error/m);
+});
+
+test('a config that waits is skipped after 5 s, and what it ran is gone with it (no process left per listing)', async () => {
+  const slow = join(sb.home, '..', 'slow');
+  mkdirSync(join(slow, 'w'), { recursive: true });
+  const text = readFileSync(join(vms, 'web', 'web.ctys'), 'utf8').replaceAll('web', 'waits');
+  // A unique length of sleep, to find its process by.
+  writeFileSync(join(slow, 'w', 'waits.ctys'), `${text}\nsleep 97.531\n`);
+  const r = await vmdeck(['enumerate', '--base', slow], env, 30000);
+  assert.match(r.stderr, /^vmdeck enumerate: warning: skipped .*waits\.ctys: .*ran for more than 5 s/m);
+  await new Promise((res) => setTimeout(res, 300));
+  const left = execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l.includes('sleep 97.531'));
+  assert.deepEqual(left, []);
 });
