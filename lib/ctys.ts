@@ -33,8 +33,17 @@ export function shellWord(value: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : shellQuote(value);
 }
 
-/** A marker value: markers are comments, read by ENUMERATE, so a " is dropped. */
-const marker = (name: string, value: string) => `#@#${name.padEnd(15)}= "${value.replace(/"/g, '')}"`;
+/** A marker value: markers are comments, read by ENUMERATE (vmdeck's and ctys's) up to a quote, so quotes of either kind are dropped. */
+const markerValue = (value: string) => value.replace(/["']/g, '');
+const marker = (name: string, value: string) => `#@#${name.padEnd(15)}= "${markerValue(value)}"`;
+
+/** The config variables that have an ENUMERATE marker of the same name (renderCtys writes them). */
+export const MARKED_VARS: ReadonlySet<string> = new Set(['LABEL', 'UUID', 'MAC0', 'IP0', 'DIST', 'DISTREL', 'OS', 'OSREL', 'DEFAULTCONSOLE', 'ARCH']);
+
+/** The text with marker NAME's value replaced where the config has it as renderCtys writes it (`#@#NAME   = "…"`); as it was otherwise. */
+export function setMarker(text: string, name: string, value: string): string {
+  return text.replace(new RegExp(String.raw`^#@#${name}([ \t]*)= ".*"$`, 'm'), (_m, pad: string) => `#@#${name}${pad}= "${markerValue(value)}"`);
+}
 
 export interface RenderContext {
   generator: string;

@@ -9,6 +9,7 @@ import { constants } from 'node:fs';
 import { copyFile, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { setAssignment } from '../lib/config-edit';
+import { setMarker } from '../lib/ctys';
 import { diskVar, disksOf, nicVar, nicsOf, uefiVarsFiles } from '../lib/hardware';
 import { LABEL_RE, RESERVED_LABELS } from '../lib/spec';
 import type { SeedIdentity } from '../lib/seeds';
@@ -36,8 +37,7 @@ export interface CloneOutcome {
 /** Config variables that may name a file of the VM's own beside its config (<L>.…), which a clone copies. */
 const OWN_FILE_VARS = ['KERNELIMAGE', 'INITRDIMAGE', 'SEEDIMAGE'] as const;
 
-const marker = (text: string, name: string, value: string) =>
-  text.replace(new RegExp(String.raw`^#@#${name}(\s*)= ".*"$`, 'm'), (_m, pad: string) => `#@#${name}${pad}= "${value}"`);
+const marker = setMarker;
 
 /**
  * A task (the task log says it, as a create), under its source's lock: the

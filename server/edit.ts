@@ -10,7 +10,7 @@ import { setAssignment } from '../lib/config-edit';
 import { specFromVars } from '../lib/options';
 import { VmSpecSchema } from '../lib/spec';
 import { checkChange, checkTogether, EDITABLE_FIELDS, type Change, type Field } from '../lib/settings';
-import { CTYS_VARS } from '../lib/ctys';
+import { CTYS_VARS, MARKED_VARS, setMarker } from '../lib/ctys';
 import type { VmInfo } from '../lib/vm';
 import { evalConfig, readConfig } from './config';
 import { confineFields } from './confine';
@@ -101,7 +101,8 @@ async function editVmNow(labelOrPath: string, values: Record<string, unknown>, o
   for (const c of changes) {
     const r = setAssignment(text, c.variable, c.text);
     if (!r.ok) throw badInput(c.field, r.error);
-    text = r.text;
+    // ENUMERATE (vmdeck's and ctys's) reads the markers: they say what the variables now say.
+    text = MARKED_VARS.has(c.variable) ? setMarker(r.text, c.variable, c.text) : r.text;
   }
   const before = original.split('\n');
   const after = text.split('\n');

@@ -301,3 +301,17 @@ test('a VM keeps its newest 20 earlier configs, and a dead writer\'s temporary c
   assert.equal(readFileSync(mine, 'utf8'), 'the user\'s own copy');
   assert.equal(keptConfigs().length, 20);
 });
+
+test("a set of a variable with an ENUMERATE marker (MAC0, DIST, …) writes its marker too, as ctys reads it (no quotes in it)", async () => {
+  const r = await vmdeck(['set', 'ed', 'MAC0=52:54:00:aa:bb:cc', "DIST=it's \"q\""], sb.env);
+  assert.equal(r.code, 0, r.stderr);
+  const text = readFileSync(config, "utf8");
+  assert.match(text, /^#@#MAC0\s+= "52:54:00:aa:bb:cc"$/m);
+  assert.match(text, /^#@#DIST\s+= "its q"$/m);
+  assert.match(text, /^MAC0='52:54:00:aa:bb:cc'$/m);
+  // ENUMERATE and ctys's machine records say the new values.
+  const vm = (await api(server.base, 'GET', '/api/vms/ed')).json.vm;
+  assert.deepEqual([vm.mac, vm.dist], ['52:54:00:aa:bb:cc', "it's \"q\""]);
+  const records = await vmdeck(['enumerate', '--ctys'], sb.env);
+  assert.match(records.stdout, /52:54:00:aa:bb:cc/);
+});
