@@ -1153,7 +1153,9 @@ async function deleteVmFilesNow(vm: VmInfo, deleteDisks: boolean, users: Map<str
     const othersStay = (await readdir(vm.dir)).some((n) => !tops.has(n));
     const to = ownDir && !othersStay ? dirname(vm.dir) : vm.dir;
     for (const image of inside) {
-      const copy = await keepCopy(image, join(to, `${vm.label}-${basename(image)}.${stamp()}`));
+      // Named for the VM it was of: its own name when that says so already (own.qcow2, own-disk1.qcow2), not own-own.qcow2.
+      const name = basename(image).startsWith(vm.label) ? basename(image) : `${vm.label}-${basename(image)}`;
+      const copy = await keepCopy(image, join(to, `${name}.${stamp()}`));
       await rm(image);
       keptDisks.push(copy);
       if (image === resolve(vm.disk)) keptDisk = copy;

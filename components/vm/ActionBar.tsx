@@ -479,6 +479,8 @@ function DeleteBody({ vm, deleteDisk }: { vm: VmDetail; deleteDisk: React.RefObj
   useEffect(() => {
     deleteDisk.current = false;
   }, [deleteDisk]);
+  // Every disk in the VM's directory goes (or is kept aside) with it, not the first alone; one outside it stays where it is.
+  const images = (vm.disks ?? []).map((d) => (d.file.startsWith('/') ? d.file : `${vm.dir}/${d.file}`)).filter((f) => f.startsWith(`${vm.dir}/`));
   return (
     <>
       <p>The directory <span className="font-mono text-fg">{vm.dir}</span> with the config and the wrapper is removed.</p>
@@ -488,10 +490,14 @@ function DeleteBody({ vm, deleteDisk }: { vm: VmDetail; deleteDisk: React.RefObj
         </p>
       )}
       {vm.state === 'suspended' && <p className="mt-2">Its saved state (suspended) is removed with it.</p>}
-      {vm.disk && (
+      {images.length > 0 && (
         <label className="mt-2 flex items-start gap-2 text-fg">
           <input type="checkbox" className="mt-0.5" onChange={(e) => { deleteDisk.current = e.target.checked; }} />
-          <span>Also delete the disk image <span className="font-mono">{vm.disk}</span> (otherwise it is kept beside the directory)</span>
+          <span>
+            Also delete {images.length === 1 ? 'the disk image' : `its ${images.length} disk images`}{' '}
+            {images.map((f, i) => <span key={f}>{i > 0 && ', '}<span className="font-mono">{f}</span></span>)}{' '}
+            (otherwise {images.length === 1 ? 'it is' : 'they are'} kept beside the directory; an image another VM uses stays)
+          </span>
         </label>
       )}
     </>

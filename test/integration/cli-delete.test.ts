@@ -37,7 +37,7 @@ test('delete is refused while the VM runs, in one line naming it; stopped, its f
   assert.ok(existsSync(join(sb.run, 'keepdisk', 'serial.log')), 'the run left its logs');
   const gone = await vmdeck(['delete', 'keepdisk'], env);
   assert.equal(gone.code, 0, gone.stderr);
-  const kept = readdirSync(vms).filter((n) => n.startsWith('keepdisk-keepdisk.qcow2.'));
+  const kept = readdirSync(vms).filter((n) => n.startsWith('keepdisk.qcow2.'));
   assert.equal(kept.length, 1, readdirSync(vms).join(', '));
   assert.equal(gone.stdout, `VM 'keepdisk' deleted\n  its disk is kept as ${join(vms, kept[0])}\n`);
   assert.ok(!existsSync(join(vms, 'keepdisk')), 'its directory went');

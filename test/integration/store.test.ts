@@ -53,7 +53,7 @@ test('deleting a VM in its own directory removes the directory once empty, keeps
   writeFileSync(join(own.dir, 'own.suspend'), 'state');
   const { keptDisk } = await deleteVmFiles(own, false);
   assert.ok(!existsSync(own.dir), 'the emptied VM directory is gone');
-  assert.equal(keptDisk, join(base(), readdirSync(base()).find((n) => n.startsWith('own-own.qcow2.'))!), 'the disk is moved aside into the base');
+  assert.equal(keptDisk, join(base(), readdirSync(base()).find((n) => n.startsWith('own.qcow2.'))!), 'the disk is moved aside into the base');
 
   const { vm: mixed } = await createVm({ label: 'mixed', template: 'kernel-initrd', env: env(), base: base() });
   writeFileSync(join(mixed.dir, 'README'), 'the user\'s own notes');
@@ -69,8 +69,8 @@ test('deleting a VM with more disks than the first: each is kept aside (or delet
   await addDisk('two', { size: '1M' });
   const r = await deleteVmFiles(await findVm('two', [base()]), false);
   assert.ok(!existsSync(two.dir), 'the emptied VM directory is gone');
-  assert.deepEqual(r.keptDisks.map((f) => f.slice(base().length + 1).replace(/\.\d{14}(-\d+)?$/, '')).sort(), ['two-two-disk1.qcow2', 'two-two.qcow2']);
-  assert.equal(r.keptDisk, r.keptDisks.find((f) => f.includes('two-two.qcow2')));
+  assert.deepEqual(r.keptDisks.map((f) => f.slice(base().length + 1).replace(/\.\d{14}(-\d+)?$/, '')).sort(), ['two-disk1.qcow2', 'two.qcow2']);
+  assert.equal(r.keptDisk, r.keptDisks.find((f) => f.includes('/two.qcow2.')));
   for (const f of r.keptDisks) assert.ok(existsSync(f), f);
 
   const { vm: gone } = await createVm({ label: 'gone', template: 'kernel-initrd', env: env(), base: base() });
