@@ -20,6 +20,10 @@ test('"Build a Debian system": the create job\'s progress bar and log lines arri
   await page.locator('#f-diskSize').fill('3G');
   await page.getByRole('button', { name: /Review/ }).click();
   await expect(page.getByRole('tabpanel')).toContainText("HDDBOOTIMAGE='debprog.raw'");
+  // Its disk is built installed: the second button starts it (no install source to boot), and the summary says so.
+  await expect(page.getByRole('button', { name: 'Create and start' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Create and install' })).toHaveCount(0);
+  await expect(page.getByRole('complementary', { name: 'Summary' })).toContainText('built by mmdebstrap');
 
   let answered = 0;
   const response = page.waitForResponse((r) => r.url().endsWith('/api/vms') && r.request().method() === 'POST', { timeout: 590_000 })

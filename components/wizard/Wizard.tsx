@@ -10,7 +10,7 @@ import { useRouter } from 'next/navigation';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { Template } from '@/lib/templates';
 import { kvmRuns } from '@/lib/host';
-import { api, ApiError, startErrorKey, type HostReport, type Preview, type WizardSpec } from '../api';
+import { api, ApiError, startErrorKey, type HostReport, type Preview, type StartOptions, type WizardSpec } from '../api';
 import { FieldErrors, fieldId } from './fields';
 import { hostApi, LOCAL, qualify } from '../hosts';
 import { HostChoice } from '../HostChoice';
@@ -254,7 +254,9 @@ export function Wizard({ initialTemplate, host: onHost = LOCAL }: { initialTempl
     setCreateError(null);
     let startError: string | undefined;
     try {
-      ({ startError } = await on.create(spec, { createImage: draft.disk === 'new', ...(install ? { start: { instmode: true } } : {}) }));
+      // A debootstrap disk is built installed: its first start boots it (its own kernel), no install source.
+      const start: StartOptions = draft.disk === 'debootstrap' ? {} : { instmode: true };
+      ({ startError } = await on.create(spec, { createImage: draft.disk === 'new', ...(install ? { start } : {}) }));
     } catch (e) {
       const err = e as ApiError;
       setCreateError({ error: err.message, field: err.field ?? null });
@@ -355,9 +357,9 @@ export function Wizard({ initialTemplate, host: onHost = LOCAL }: { initialTempl
                     className="btn"
                     disabled={creating !== null || settled.status !== 'ok' || preview.status === 'checking'}
                     onClick={() => create(true)}
-                    title={`Create, then boot the install source (${spec.instmode ?? 'CD'})`}
+                    title={draft.disk === 'debootstrap' ? 'Create (the disk is built installed), then start it' : `Create, then boot the install source (${spec.instmode ?? 'CD'})`}
                   >
-                    {creating === 'install' ? 'Creating…' : 'Create and install'}
+                    {creating === 'install' ? 'Creating…' : draft.disk === 'debootstrap' ? 'Create and start' : 'Create and install'}
                   </button>
                   <button
                     type="button"
@@ -388,8 +390,9 @@ function Summary({ spec, template, disk }: { spec: WizardSpec; template: Templat
     ['CPUs / memory', `${spec.smp ?? '?'} / ${spec.memsize ?? '?'} MiB`],
     ['Disk', disk === 'new' ? `new ${spec.diskFormat ?? 'qcow2'}, ${spec.diskSize ?? ''}`
       : disk === 'existing' ? spec.disk || '—' : disk === 'debootstrap' ? `Debian built by mmdebstrap, ${spec.diskSize ?? ''}` : 'none'],
-    ['Boots from', spec.bootmode ?? '—'],
-    ['Installs from', spec.instmode ?? '—'],
+    // A debootstrap VM boots its own kernel from its disk, built installed (the server's debootstrapValues).
+    ['Boots from', disk === 'debootstrap' ? 'its kernel (KERNEL)' : spec.bootmode ?? '—'],
+    ['Installs from', disk === 'debootstrap' ? 'built by mmdebstrap' : spec.instmode ?? '—'],
     ['Network', spec.netmode === 'none' ? 'none' : `${spec.netmode === 'vde' ? `vde ${spec.vdeSwitch || '?'}` : spec.netmode ?? 'user'} · ${spec.nic ?? ''}`],
     ['Console', spec.console ?? '—'],
   ];
