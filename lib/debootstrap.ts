@@ -43,6 +43,8 @@ export function debianSuite(distrel: string): { suite: string } | { error: strin
 export const DEBOOTSTRAP_PACKAGES = [
   'linux-image-cloud-amd64', 'initramfs-tools', 'systemd-sysv', 'udev', 'openssh-server', 'cloud-init',
   'netbase', 'iproute2', 'ifupdown', 'isc-dhcp-client', 'sudo',
+  // systemd-logind, which powers off at the ACPI power button (vmdeck cancel, Shut down), runs only with D-Bus.
+  'dbus',
 ] as const;
 
 export const ROOT_LABEL = 'vmdeck-root';
@@ -65,7 +67,8 @@ export function debootstrapValues(label: string, distrel: string): Record<string
 export function mmdebstrapArgs(suite: string, tree: string, mode: 'root' | 'unshare'): string[] {
   return [`--mode=${mode}`, '--variant=apt', `--include=${DEBOOTSTRAP_PACKAGES.join(',')}`,
     // The image gets its hostname and network from cloud-init (the NoCloud seed), matched by MAC.
-    '--customize-hook=echo "datasource_list: [ NoCloud, None ]" > "$1/etc/cloud/cloud.cfg.d/90-vmdeck.cfg"',
+    // C.UTF-8, which every Debian has: cloud-init's locale module failed at each boot on en_US.UTF-8, never generated here.
+    '--customize-hook=printf "datasource_list: [ NoCloud, None ]\\nlocale: C.UTF-8\\n" > "$1/etc/cloud/cloud.cfg.d/90-vmdeck.cfg"',
     `--customize-hook=echo "LABEL=${ROOT_LABEL} / ext4 defaults 0 1" > "$1/etc/fstab"`,
     suite, tree];
 }

@@ -25,7 +25,8 @@ import { runRoot, vmdeckHome } from './paths';
 import { run, sleep } from './proc';
 import { REPO } from './repo';
 import { startVm, stopVm, vmStatus, type StartOptions } from './runner';
-import { resolveVm } from './runtime';
+import { recordPending } from './pending';
+import { resolveVm, runningQemuPid } from './runtime';
 import { enumerate } from './store';
 import { asActor, task } from './tasks';
 import { withVmLock } from './vm-lock';
@@ -218,7 +219,11 @@ export function setAutostart(label: string, enabled: boolean, opts: { order?: un
     let unit: UnitStatus | undefined;
     if (enabled) unit = await installUnit();
     try {
-      if (text !== original) await writeConfig(vm, text);
+      if (text !== original) {
+        await writeConfig(vm, text);
+        // Said as vmdeck's change (no hand edit), one the running VM needs no restart for (pending.ts's NO_RESTART).
+        if (await runningQemuPid(vm.label)) await recordPending(vm.label, assignments.map(([name]) => name));
+      }
     } catch (e) {
       // The config not written (a full or read-only disk): a unit made for this VM alone goes again.
       if (enabled && (await autostartVms()).length === 0) await removeUnit().catch(() => undefined);

@@ -53,6 +53,9 @@ async function sinceStart(label: string, file: string): Promise<boolean> {
 /** Whether a changed variable leaves a saved state loadable (RESUME_SAFE). */
 export const resumeSafe = (variable: string): boolean => RESUME_SAFE.test(variable);
 
+/** Variables that take effect without a start of the VM: the host's boot reads them (vmdeck autostart). */
+const NO_RESTART = /^(?:AUTOSTART|AUTOSTART_ORDER|AUTOSTART_DELAY)$/;
+
 const RESUME_SAFE = /^(?:DIST|DISTREL|OS|OSREL|KBD_LAYOUT|HOSTFWD|VNCACCESSDISPLAY|DEFAULTCONSOLE|VMUSER|SSHKEY|TIMEZONE|MIRROR|TARGETDISK|UNATTENDED|AUTOSTART|AUTOSTART_ORDER|AUTOSTART_DELAY|IP\d*|NETMASK\d*|GATEWAY\d*)$/;
 
 /**
@@ -103,9 +106,12 @@ export async function pendingChanges(label: string, config: string, vm: RunningV
   ]);
   if (started === undefined || written === undefined || written <= started) return undefined;
   const text = listed !== undefined && listed > started ? await readFile(pendingFile(label), 'utf8').catch(() => '') : '';
-  const variables = [...new Set(text.split('\n').filter(Boolean))];
+  const listedNames = [...new Set(text.split('\n').filter(Boolean))];
+  const variables = listedNames.filter((v) => !NO_RESTART.test(v));
   const liveSince = live !== undefined && live > started ? live : started;
   if (variables.length === 0 && written <= liveSince) return undefined;
+  // Only changes that need no start (autostart's), and no write after them: nothing waits.
+  if (listedNames.length > 0 && variables.length === 0 && written <= Math.max(listed!, liveSince)) return undefined;
   const running = await runningHardware(vm);
   return { since: Math.round(written), variables, ...(running ? { running } : {}) };
 }

@@ -122,6 +122,11 @@ test('vmdeck autostart: the unit made with the first VM marked, verified, run as
   // Run again (a restart of the unit): the running ones are left as they are.
   const again = await runUnit(readFileSync(unitFile, 'utf8'));
   assert.match(again.out, /first: already running\nsecond: already running/);
+  // A running VM's autostart changed: nothing waits for its next start (the host's boot reads it), not "edited by hand".
+  const reorder = await vmdeck(['autostart', 'second', 'on', '--order', '5'], env);
+  assert.equal(reorder.code, 0, reorder.stderr);
+  const rows = JSON.parse((await vmdeck(['list', '--json'], env)).stdout) as { label: string; pending?: unknown }[];
+  assert.deepEqual(rows.filter((r) => r.label === 'second').map((r) => r.pending), [undefined]);
   // The unit's stop (host shutdown): the running ones powered off in reverse order; the test guest
   // ignores ACPI, so each is quit after the timeout (2 s here, 60 s in the unit).
   const stop = await runUnit(readFileSync(unitFile, 'utf8'), 'ExecStop', ['--timeout', '2']);
