@@ -1,6 +1,7 @@
 // The REST API of SPEC.md. Each handler reads its input, calls the same
 // server/ function as the CLI (one validation, one error text) and returns
 // what that function returns.
+import { ENV_OPTIONS } from '../../lib/options';
 import { createReadStream, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -110,6 +111,8 @@ const CREATE_OPTIONS = new Set(['label', 'template', 'base', 'force', 'createIma
 
 /** A VM spec from the API: the spec's fields, plus what create-conf's options say. */
 function createRequest(body: Body): CreateRequest & { start?: boolean | StartOptions } {
+  // JSON's "__proto__" is an own key of the body, which the spec's check of unknown fields does not see.
+  if (Object.hasOwn(body, '__proto__')) throw badInput('__proto__', "__proto__: unknown field '__proto__'");
   const values = Object.fromEntries(Object.entries(body).filter(([k]) => !CREATE_OPTIONS.has(k)));
   const { start: startValue, env } = body;
   const base = optString(body, 'base');
@@ -122,6 +125,9 @@ function createRequest(body: Body): CreateRequest & { start?: boolean | StartOpt
       throw badInput('env', 'env: must be an object of NAME: "value" (create-conf\'s environment options)');
     }
     envValues = env as Record<string, string>;
+    // As create-conf refuses NAME=value it has no option for (a typo such as MEMSZE was dropped without a word).
+    const unknown = Object.keys(envValues).find((name) => !ENV_OPTIONS.some((o) => o.env === name));
+    if (unknown !== undefined) throw badInput('env', `env: ${JSON.stringify(unknown)} is not an option of create-conf (vmdeck create-conf --levo lists them)`);
   }
   let startOption: boolean | StartOptions | undefined;
   if (typeof startValue === 'object' && startValue !== null && !Array.isArray(startValue)) startOption = startRequest(startValue as Body);

@@ -69,6 +69,13 @@ test('preview writes nothing; create, list and show; a second create is a confli
   assert.ok(preview.json.files['api1.sh'].startsWith('#!'));
   assert.equal(preview.json.argv[0], 'qemu-system-x86_64');
   assert.ok(!existsSync(join(sb.home, 'vms', 'api1')), 'preview wrote nothing');
+  // An env name create-conf has no option for (a typo) and a JSON "__proto__" are refused, as other unknown fields are.
+  const typo = await api(base, 'POST', '/api/vms/preview', { ...spec('api1'), env: { MEMSZE: '512' } });
+  assert.deepEqual([typo.status, typo.json], [400, { error: 'env: "MEMSZE" is not an option of create-conf (vmdeck create-conf --levo lists them)', field: 'env' }]);
+  const proto = await fetch(`${base}/api/vms/preview`, { method: 'POST', headers: { ...bearer, 'content-type': 'application/json' }, body: '{"label":"api1","__proto__":{"qemu":"/tmp/x"}}' });
+  assert.deepEqual([proto.status, await proto.json()], [400, { error: "__proto__: unknown field '__proto__'", field: '__proto__' }]);
+  const known = await api(base, 'POST', '/api/vms/preview', { ...spec('api1'), env: { MEMSIZE: '320' } });
+  assert.equal(known.status, 200, known.text);
 
   const created = await api(base, 'POST', '/api/vms', spec('api1'));
   assert.equal(created.status, 201, created.text);
