@@ -40,9 +40,20 @@ const path = (what: string) =>
     .max(4000, { error: `${what} path is too long` })
     .refine((s) => !CONTROL.test(s), { error: `${what} path may not contain control characters or line breaks` });
 
+/**
+ * A value as a one-line message shows it: control characters (a newline, an
+ * escape) and the marks that reorder text (U+202E and its kin) as \n, \uXXXX,
+ * so that a refusal stays one line and reads as what was given.
+ */
+export function visible(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) =>
+    c === '\n' ? '\\n' : c === '\t' ? '\\t' : c === '\r' ? '\\r' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** A value as a refusal quotes it; a JSON object or list from the API (whose toString may be anything) as JSON, cut short. */
 export function quoted(v: unknown): string {
-  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return `'${v}'`;
+  if (typeof v === 'string') return `'${visible(v)}'`;
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return `'${v}'`;
   let json: string;
   try {
     json = JSON.stringify(v) ?? typeof v;

@@ -1,5 +1,6 @@
 // The vmdeck command line: one module per command, each with usage and run.
 import { LOCAL_HOST, takeTarget } from '../../lib/hosts';
+import { visible } from '../../lib/spec';
 import { VmdeckError } from '../errors';
 import { processIo, UsageError, type Io } from './args';
 
@@ -83,11 +84,12 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       io.err(`vmdeck ${name}: ${e.message}\nusage: ${cmd.usage.split('\n')[0]}\n`);
       return 2;
     }
+    // One line, whatever a value in it held (a newline, a mark that reorders text).
     if (e instanceof VmdeckError) {
-      io.err(`vmdeck ${name}: ${e.message}\n`);
+      io.err(`vmdeck ${name}: ${visible(e.message)}\n`);
       return 1;
     }
-    io.err(`vmdeck ${name}: ${(e as Error).message}\n`);
+    io.err(`vmdeck ${name}: ${visible((e as Error).message)}\n`);
     return 1;
   }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { parseSpec } from '../../lib/spec';
+import { parseSpec, quoted } from '../../lib/spec';
 
 const good = {
   label: 'demo', uuid: '123e4567-e89b-12d3-a456-426614174000', mac: '52:54:00:12:34:56', arch: 'x86_64',
@@ -82,4 +82,12 @@ test('a missing required field says so', () => {
 test('the label net is reserved: the runtime root keeps the VDE switches there', () => {
   const r = refusal({ label: 'net' });
   assert.equal(r.error, "label: 'net' is reserved for vmdeck's network switches");
+});
+
+test('a refusal quotes a value on one line, as given: line breaks, control characters and reordering marks escaped', () => {
+  assert.equal(quoted('a\nb\tc\r'), "'a\\nb\\tc\\r'");
+  assert.equal(quoted('x\u202ey\u001b[31m'), "'x\\u202ey\\u001b[31m'");
+  assert.equal(quoted("plain it's"), "'plain it's'");
+  const r = parseSpec({ label: 'a\nb' });
+  assert.ok(!r.ok && !r.error.includes('\n'), JSON.stringify(r));
 });
