@@ -79,12 +79,24 @@ export function anacondaCdInstaller(): CdInstaller {
 export const USER_NET_HOST = '10.0.2.2';
 
 /** The installer's kernel command line for a preseed served by the VM's PXE tree. */
-export function pxePreseedAppend(spec: Pick<VmSpec, 'label' | 'append'>): string {
+export function pxePreseedAppend(spec: Pick<VmSpec, 'label' | 'append' | 'console'>): string {
   // hostname= and url=: the file comes after the network is up (netcfg asks the hostname at
   // priority high, so it is given here); auto=true keeps the locale and keyboard until then.
-  return ['auto=true', 'priority=critical', `url=tftp://${USER_NET_HOST}/preseed.cfg`, `hostname=${spec.label}`, spec.append]
+  return ['auto=true', 'priority=critical', `url=tftp://${USER_NET_HOST}/preseed.cfg`, `hostname=${spec.label}`, serialInstaller(spec), spec.append]
     .filter((w) => w !== '').join(' ');
 }
+
+/**
+ * The installer's console on the serial line when the VM's console has no
+ * screen (NONE, CLI, CLI0): it showed on the VGA screen alone, which nobody
+ * looks at then. '' otherwise, or when APPEND names a console already.
+ */
+export function serialInstaller(spec: Pick<VmSpec, 'append' | 'console'>): string {
+  return ['NONE', 'CLI', 'CLI0'].includes(spec.console.toUpperCase()) && !/(^|\s)console=/.test(spec.append) ? 'console=ttyS0,115200' : '';
+}
+
+/** Below this much memory the Debian installer enters its low-memory mode, whose question stops an unattended install. */
+export const PRESEED_MIN_MIB = 768;
 
 /** pxelinux's config for the VM's tree: straight into the installer, no menu (kernel and initrd inside the tree). */
 export function pxelinuxConfig(label: string, kernel: string, initrd: string, append: string): string {
@@ -386,12 +398,12 @@ export function seedPlan(input: SeedInput): { spec: VmSpec; plan: SeedPlan } | n
         return { spec: { ...spec, pxeRoot: pxe.dir }, plan: { kind: 'preseed', files: [file], pxe } };
       }
       if (!kernelInstall && !pxeInstall && cdInstall) {
-        return cdPlan(file, debianCdInstaller(spec.arch), `auto=true priority=critical hostname=${spec.label}`);
+        return cdPlan(file, debianCdInstaller(spec.arch), [`auto=true priority=critical hostname=${spec.label}`, serialInstaller(spec)].filter(Boolean).join(' '));
       }
       if (!kernelInstall || !spec.initrd) return { spec, plan: { kind: 'preseed', files: [file] } };
       // The installer reads /preseed.cfg from its initrd by itself.
       const initrd = { base: spec.initrd, file: seedName(spec.label, 'initrd') };
-      const append = 'auto=true priority=critical';
+      const append = ['auto=true priority=critical', serialInstaller(spec)].filter(Boolean).join(' ');
       return { spec: { ...spec, initrd: initrd.file, append: withAppend(append) }, plan: { kind: 'preseed', files: [file], initrd, append } };
     }
     case 'kickstart': {

@@ -17,7 +17,7 @@ import type { VmInfo } from '../lib/vm';
 import { renderWrapper } from '../lib/wrapper';
 import { complaint, stripSelf } from '../lib/wrapper/complaint';
 import { cpuError, machineError } from './qemu-machines';
-import { accountWarning, redactSeed, seedName, seedPlan, SSH_KEY_RE, type SeedPlan } from '../lib/seeds';
+import { accountWarning, PRESEED_MIN_MIB, redactSeed, seedName, seedPlan, SSH_KEY_RE, type SeedPlan } from '../lib/seeds';
 import { checkSeedSources, removePxeTree, writeSeeds } from './seeds';
 import { buildDebootstrapDisk } from './debootstrap';
 import { debianSuite, debootstrapBootFiles, debootstrapValues } from '../lib/debootstrap';
@@ -937,6 +937,9 @@ export interface Preview {
 /** What a create says of a VM made as asked but likely not as meant; dir is where the VM's relative paths point. */
 async function specWarnings(spec: VmSpec, dir: string): Promise<string[]> {
   const said = [accountWarning(spec)];
+  if (spec.unattended === 'preseed' && spec.memsize < PRESEED_MIN_MIB) {
+    said.push(`MEMSIZE: ${spec.memsize} MiB: the Debian installer enters its low-memory mode below ${PRESEED_MIN_MIB} MiB and asks to go on, which stops the unattended install; give it 1024`);
+  }
   // Its boot medium is checked by the wrapper (problem): a CD or DVD boot its ISO; the install's only when it is started.
   const installCd = (spec.instmode === 'CD' || spec.instmode === 'DVD') && spec.bootmode !== 'CD' && spec.bootmode !== 'DVD' && spec.instSrcCdrom !== '';
   if (installCd && !(await exists(resolve(dir, spec.instSrcCdrom)))) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { test } from 'node:test';
 import { cpioNewc } from '../../lib/cpio';
-import { anacondaCdInstaller, debianCdInstaller, kickstartError, pxelinuxConfig, redactSeed, reidentifyAppend, reidentifySeed, seedPlan, targetDisk, xkbLayout } from '../../lib/seeds';
+import { anacondaCdInstaller, debianCdInstaller, kickstartError, pxelinuxConfig, pxePreseedAppend, redactSeed, reidentifyAppend, reidentifySeed, seedPlan, targetDisk, xkbLayout } from '../../lib/seeds';
 import { assertSpec, parseSpec, type VmSpecInput } from '../../lib/spec';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMZIxQoxP+xUYOvHvzx7/tMZ6tUjmEqXcVUa+4bvkaHT me@host';
@@ -165,4 +165,10 @@ test('a clone\'s seeds: what names the source becomes the clone\'s, nothing else
     '{\n  "ethernets": {\n    "e": {\n      "match": {\n        "macaddress": "52:54:00:00:00:01"\n      }\n    }\n  }\n}\n');
   assert.equal(reidentifySeed('meta-data', 'instance-id: web\n', from, to), 'instance-id: web\n', 'YAML a user wrote: as it is');
   assert.equal(reidentifyAppend('console=ttyS0 hostname=web hostname=webx', 'web', 'web2'), 'console=ttyS0 hostname=web2 hostname=webx');
+});
+
+test("a preseeded installer talks on the serial line when the VM's console has no screen (NONE, CLI, CLI0), unless APPEND names a console", () => {
+  assert.equal(pxePreseedAppend({ label: 'p', append: '', console: 'NONE' }), 'auto=true priority=critical url=tftp://10.0.2.2/preseed.cfg hostname=p console=ttyS0,115200');
+  assert.equal(pxePreseedAppend({ label: 'p', append: '', console: 'VNC' }), 'auto=true priority=critical url=tftp://10.0.2.2/preseed.cfg hostname=p');
+  assert.equal(pxePreseedAppend({ label: 'p', append: 'console=tty0', console: 'CLI' }), 'auto=true priority=critical url=tftp://10.0.2.2/preseed.cfg hostname=p console=tty0');
 });
