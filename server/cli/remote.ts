@@ -7,12 +7,15 @@ import { spawn } from 'node:child_process';
 import { ALL_HOSTS, LOCAL_HOST, remoteCommand, sshDestination, type Target } from '../../lib/hosts';
 import { connectHost, findHost, readHosts, runRemote, sshOptions, type HostEntry } from '../hosts';
 import { UsageError, type Io } from './args';
+import { shellQuote } from '../../lib/ctys';
 
 /** Runs `vmdeck ARGS` on the host with this terminal; resolves with its exit code. */
 export async function passthrough(host: HostEntry, args: string[], io: Io): Promise<number> {
   await connectHost(host, io.env as NodeJS.ProcessEnv);
   const tty = Boolean(process.stdin.isTTY);
-  const argv = [...(await sshOptions(host, io.env as NodeJS.ProcessEnv)), tty ? '-tt' : '-T', '--', sshDestination(host.dest), remoteCommand(host.vmdeck, args)];
+  // VMDECK_CALLED_AS: the name this host has for it, which its hints then give (vmdeck console L@NAME).
+  const command = `VMDECK_CALLED_AS=${shellQuote(host.name)} ${remoteCommand(host.vmdeck, args)}`;
+  const argv = [...(await sshOptions(host, io.env as NodeJS.ProcessEnv)), tty ? '-tt' : '-T', '--', sshDestination(host.dest), command];
   return new Promise<number>((resolve, reject) => {
     const child = spawn('ssh', argv, { stdio: 'inherit' });
     child.once('error', reject);

@@ -41,7 +41,7 @@ export async function run(args: string[], io: Io): Promise<number> {
   if (onTerminal && (json || !io.isTTY)) {
     // QEMU on this terminal needs one, and a --json caller waits for an answer: started detached
     // instead, as ctys starts a CLI VM (-daemonize), its serial console on its socket. Said once it runs.
-    detached = `vmdeck start: console ${console} runs QEMU on this terminal, and ${json ? '--json answers at once' : 'this is no terminal'}: VM '${vm.label}' started detached (console NONE); its serial console: vmdeck console ${vm.label}\n`;
+    detached = `vmdeck start: console ${console} runs QEMU on this terminal, and ${json ? '--json answers at once' : 'this is no terminal'}: VM '${vm.label}' started detached (console NONE); its serial console: vmdeck console ${calledAs(vm.label, io)}\n`;
     opts.console = console = 'NONE';
   }
   if (console === 'CLI' || console === 'CLI0') {
@@ -63,9 +63,20 @@ export async function run(args: string[], io: Io): Promise<number> {
     return 0;
   }
   io.out(`VM '${started.label}' is ${started.state} (pid ${started.pid ?? '?'})\n`);
-  io.out(`  serial console: vmdeck console ${started.label}    monitor: vmdeck monitor ${started.label}\n`);
-  io.out(`  stop it:        vmdeck cancel ${started.label}\n`);
+  const at = calledAs(started.label, io);
+  io.out(`  serial console: vmdeck console ${at}    monitor: vmdeck monitor ${at}\n`);
+  io.out(`  stop it:        vmdeck cancel ${at}\n`);
   return 0;
+}
+
+/**
+ * The label as the hints give it: L@NAME when another host's vmdeck runs this
+ * command over ssh (VMDECK_CALLED_AS, the name that host has for this one),
+ * so that the command can be run where the user is.
+ */
+function calledAs(label: string, io: Io): string {
+  const name = (io.env as NodeJS.ProcessEnv).VMDECK_CALLED_AS ?? '';
+  return /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name) ? `${label}@${name}` : label;
 }
 
 /** Why vmdeck does not start a VM through ctys's own wrapper (docs/CTYS.md). */

@@ -93,6 +93,8 @@ test('create-conf --host, start LABEL@H, list user@host, console typed into, can
   const start = await vmdeck(['start', `${LABEL}@alpha`], env, { timeoutMs: 90000 });
   assert.equal(start.code, 0, start.stderr);
   assert.match(start.stdout, new RegExp(`VM '${LABEL}' is running`));
+  // Its hints can be run here, where the user is: the label with the host.
+  assert.match(start.stdout, new RegExp(`^  serial console: vmdeck console ${LABEL}@alpha    monitor: vmdeck monitor ${LABEL}@alpha\r?$`, 'm'));
   assert.ok(existsSync(join(alpha.run, LABEL, 'qemu.pid')), 'QEMU runs with the remote runtime dir');
 
   // ctys's user@host target: not a host name, a destination (vmdeck on its PATH).
