@@ -307,7 +307,7 @@ async function resizeDiskNow(label: string, index: number, size: string, shrink?
   const to = bytesOf(size);
   const from = info['virtual-size'];
   if (to < from && shrink !== vm.label) {
-    throw badInput('size', `size: ${size} is smaller than disk ${index}'s ${from} bytes; shrinking loses the data past the new end: confirm with --shrink=${vm.label}`);
+    throw badInput('size', `size: ${size} is smaller than disk ${index}'s ${from} bytes; shrinking loses the data past the new end: confirm with the VM's name (--shrink=${vm.label}; in the dashboard, the Resize form's "To shrink" field)`);
   }
   if (info.snapshots?.length) {
     throw conflict(`disk: disk ${index} of VM '${vm.label}' is used by snapshot${info.snapshots.length > 1 ? 's' : ''} ${info.snapshots.map((s) => `'${s.name}'`).join(', ')}: delete ${info.snapshots.length > 1 ? 'them' : 'it'} before resizing`, 'disk');
