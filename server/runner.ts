@@ -588,7 +588,9 @@ export async function runningOrphan(label: string): Promise<VmInfo | null> {
   const said = vm.config
     ? `its config '${vm.config}' is under no base (VMDECK_BASES): vmdeck finds it only while it runs`
     : `its config is gone (moved or deleted while it ran, recorded as '${(await readFile(runtimePaths(label).config, 'utf8').catch(() => '')).trim() || '?'}'): it runs until stopped, and cannot be started again`;
-  return { ...vm, warnings: [...(vm.warnings ?? []), said] };
+  // Its config gone, its console is what its runtime dir has: the screen when QEMU has a VNC socket.
+  const console = vm.console || (existsSync(join(runtimePaths(label).dir, 'vnc.sock')) ? 'VNC' : 'NONE');
+  return { ...vm, console, warnings: [...(vm.warnings ?? []), said] };
 }
 
 /** The VMs that run and that ENUMERATE did not find (runningOrphan), beside those it found (known, by label). */

@@ -8,6 +8,7 @@
 import type { VmInfo } from '../../lib/vm';
 import { recordedConfig, resolveVm } from '../runtime';
 import { readVmInfo } from '../store';
+import { runningOrphan } from '../runner';
 
 /** label → the config it was last found in. */
 const known = new Map<string, string>();
@@ -23,7 +24,12 @@ export async function consoleVm(label: string): Promise<VmInfo> {
   const recorded = await recordedConfig(label).catch(() => undefined);
   const vm = (await infoIfLabelled(recorded, label))
     ?? (known.get(label) !== recorded ? await infoIfLabelled(known.get(label), label) : null)
-    ?? (await resolveVm(label));
-  known.set(label, vm.config);
+    ?? (await resolveVm(label).catch(async (e: unknown) => {
+      // One that runs with its config moved or deleted: its consoles are its runtime dir's, by label.
+      const orphan = (e as { status?: number }).status === 404 ? await runningOrphan(label) : null;
+      if (!orphan) throw e;
+      return orphan;
+    }));
+  if (vm.config) known.set(label, vm.config);
   return vm;
 }

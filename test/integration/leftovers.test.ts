@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { sandbox } from '../helpers/guest';
+import { PROMPT, sandbox } from '../helpers/guest';
 import { createGuestVm, vmdeck } from '../helpers/lifecycle';
-import { api, spawnServer, type ChildServer } from '../helpers/server';
+import { api, bearer, spawnServer, WsClient, type ChildServer } from '../helpers/server';
 
 const sb = sandbox('leftovers');
 let server: ChildServer | undefined;
@@ -47,6 +47,15 @@ test('a running VM whose config was removed stops through the API with 200 and i
   assert.equal(page.status, 200, page.text);
   assert.deepEqual([page.json.vm.state, page.json.argv, page.json.argvError], ['running', null, row.warnings[0]]);
   assert.ok(page.json.runtime, page.text);
+  // Its serial console answers by its label (the page's console tabs), as vmdeck console does.
+  const serial = await WsClient.open(`ws://127.0.0.1:${new URL(server!.base).port}/ws/vms/orphan/serial`, { headers: bearer });
+  try {
+    await serial.shell(PROMPT, 60000);
+    serial.send('echo orphan-$((6*7))\r');
+    await serial.waitFor(/orphan-42/, 10000);
+  } finally {
+    serial.close();
+  }
   const r = await api(server!.base, 'POST', '/api/vms/orphan/stop', { mode: 'force' });
   assert.equal(r.status, 200, r.text);
   assert.equal(r.json.state, 'stopped');
