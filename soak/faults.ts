@@ -166,7 +166,9 @@ export async function snapshotKills(rounds: number): Promise<FaultFigures> {
   const t0 = Date.now();
   const server = await spawnServer(sb);
   try {
-    const made = await api(server.base, 'POST', '/api/vms', { label: 'snap', ...demoVmSpec(256) });
+    // A server gone at once says what it said (a rehearsal of CI once met "fetch failed" here).
+    const made = await api(server.base, 'POST', '/api/vms', { label: 'snap', ...demoVmSpec(256) })
+      .catch((e: Error) => { throw new Error(`faults: the snapshot VM's create: ${e.message} (${(e.cause as Error | undefined)?.message ?? ''}); the server ${server.proc.exitCode ?? server.proc.signalCode ?? 'runs'}, said: ${server.output().slice(-800)}`); });
     if (made.status !== 201) throw new Error(`faults: the snapshot VM was not made: ${made.text}`);
     const disk = made.json.vm.disk as string;
     for (let r = 0; r < rounds; r++) {
