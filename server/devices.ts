@@ -16,6 +16,7 @@ import type { ConfigVars } from '../lib/ctys';
 import { pruneKept, writeConfig } from './edit';
 import { badInput, conflict, VmdeckError } from './errors';
 import { exists, inDir, linkIntoPlace, removeDeadPidFiles } from './fsutil';
+import { mediaByName } from './media-library';
 import { runRoot } from './paths';
 import { MEDIUM_CHANGED, recordLive, recordPending } from './pending';
 import { run } from './proc';
@@ -456,7 +457,9 @@ export const removeNic = (label: string, index: number) => removeDevice(label, '
 // --- CD/DVD drives and floppies ---------------------------------------------
 
 /** An ISO or floppy image given by the user: a path the config can hold, of an image that exists. */
-async function imageFile(vm: VmInfo, field: string, file: string): Promise<string> {
+async function imageFile(vm: VmInfo, field: string, given: string): Promise<string> {
+  // A name of the media library, as its picker and list show them.
+  const file = await mediaByName(given, vm.dir);
   const p = VmSpecSchema.shape.instSrcCdrom.safeParse(file);
   if (!p.success || file === '') throw badInput(field, `${field}: ${p.success ? 'an image is needed' : p.error.issues[0].message}`);
   if (!(await exists(inDir(vm.dir, file)))) throw badInput(field, `${field}: '${file}' does not exist`);

@@ -14,6 +14,18 @@ import { kindOf, MEDIA_HEAD_BYTES, parseSize, uploadNameError, type MediaFile, t
 import { badInput, conflict, VmdeckError } from './errors';
 import { mediaDirs } from './paths';
 
+/**
+ * A bare name as the media library lists it (grub-rescue-usb.img) as the
+ * path of that file in the media directories, where the VM's own directory
+ * has no file of that name; anything else as it was given.
+ */
+export async function mediaByName(file: string, vmDir: string): Promise<string> {
+  const there = (p: string) => stat(p).then((st) => st.isFile(), () => false);
+  if (file === '' || file.includes('/') || file.startsWith('.') || (await there(join(vmDir, file)))) return file;
+  for (const dir of mediaDirs()) if (await there(join(dir, file))) return join(dir, file);
+  return file;
+}
+
 const DEFAULT_LIMIT = 16 * 1024 ** 3;
 
 /** The largest upload: VMDECK_UPLOAD_LIMIT (bytes, or 512M, 16G…), default 16 GiB. */

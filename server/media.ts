@@ -6,6 +6,7 @@ import { access, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { VmInfo } from '../lib/vm';
 import { badInput, VmdeckError } from './errors';
+import { mediaByName } from './media-library';
 import type { QmpClient } from './qmp';
 import { qmpCall, qmpMessage, resolveVm, withQmp } from './runtime';
 import { task } from './tasks';
@@ -52,7 +53,8 @@ export function changeMedia(label: string, isoPath: string, opts: { confined?: b
 
 async function changeNow(label: string, isoPath: string, opts: { confined?: boolean }): Promise<MediaState> {
   if (!isoPath) throw badInput('path', 'path: an ISO image is needed');
-  const path = resolve(isoPath);
+  // A name of the media library, as its picker and list show them; another relative path is the caller's.
+  const path = resolve(await mediaByName(isoPath, (await resolveVm(label)).dir));
   // From the API: no host file outside the bases and media directories (/etc/shadow as a CD).
   if (opts.confined) await confinePath('path', path, '/');
   const st = await stat(path).catch(() => null);

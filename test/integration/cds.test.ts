@@ -6,7 +6,7 @@
 // written to the config; a drive added while it runs is pending.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { qmpOnce } from '../../server/qmp';
@@ -74,6 +74,13 @@ test('drives from the CLI and the API: numbered config names, the wrapper\'s dri
   assert.deepEqual([gone.status, gone.json.error], [400, "path: 'nothing.iso' does not exist"]);
   const listed = await vmdeck(['cd', 'cd', 'list'], sb.env);
   assert.equal(listed.stdout, 'cd1  ide  data.iso\ncd2  scsi (empty)\nfda  floppy a.img\n');
+  // A name as the media library lists it is that file of the media directories ($VMDECK_HOME/media here).
+  mkdirSync(join(sb.home, 'media'), { recursive: true });
+  copyFileSync(iso, join(sb.home, 'media', 'library.iso'));
+  const byName = await api(srv.base, 'PATCH', '/api/vms/cd/drives/cd2', { path: 'library.iso' });
+  assert.equal(byName.status, 200, byName.text);
+  assert.match(config(), new RegExp(`^CDROM2='${join(sb.home, 'media', 'library.iso')}'$`, 'm'));
+  assert.equal((await api(srv.base, 'PATCH', '/api/vms/cd/drives/cd2', { path: '' })).status, 200);
 });
 
 test('the running VM: QEMU has the drives; a change and an eject are live and written; a drive added now is pending', async () => {
