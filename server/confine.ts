@@ -58,27 +58,30 @@ export async function confinePath(field: string, path: string, vmDir: string, { 
   const real = await realish(isAbsolute(path) ? path : join(vmDir, path));
   const roots = await Promise.all(dirs.map(realish));
   if (!roots.some((d) => within(d, real))) throw badInput(field, `${field}: '${path}' is outside ${outside(dirs)}`);
-  // An image names the files QEMU opens with it (a backing file, an external data file): each is confined too.
-  let image = real;
+  // An image names the files QEMU opens with it (a backing file, an external data file): each is confined too,
+  // as QEMU names it: relative to the image's path as opened (not its real path), a protocol when a ':' comes
+  // before any '/' (QEMU's path_has_protocol: host_device:, nbd+unix:, json:).
+  let image = isAbsolute(path) ? path : join(vmDir, path);
   for (let depth = 0; depth < 16; depth++) {
     const named = await namedFiles(image);
     for (const f of named) {
-      if (/^[a-z]+:/.test(f)) throw badInput(field, `${field}: '${path}' is an image whose ${depth ? 'chain names' : 'header names'} '${f}', no file (a protocol); the API takes images of files under ${outside(dirs)}`);
+      if (/^[^/:\\]*:/.test(f)) throw badInput(field, `${field}: '${path}' is an image whose ${depth ? 'chain names' : 'header names'} '${f}', no file (a protocol); the API takes images of files under ${outside(dirs)}`);
       const at = await realish(isAbsolute(f) ? f : join(dirname(image), f));
       if (!roots.some((d) => within(d, at))) {
         throw badInput(field, `${field}: '${path}' is an image whose ${depth ? 'chain names' : 'header names'} '${f}', outside ${outside(dirs)}`);
       }
     }
     if (!named[0]) return;
-    image = await realish(isAbsolute(named[0]) ? named[0] : join(dirname(image), named[0]));
+    image = isAbsolute(named[0]) ? named[0] : join(dirname(image), named[0]);
   }
   throw badInput(field, `${field}: '${path}' has a chain of more than 16 backing files`);
 }
 
 /**
  * The files an image's header names for QEMU to open with it, as qemu-img
- * reads it: its backing file first (or '' for none), then an external data
- * file. Nothing for a file that is not there or no image qemu-img knows.
+ * reads it (the image alone, none of them opened): its backing file first
+ * (or '' for none), then an external data file. Nothing for a file that is
+ * not there or no image qemu-img knows.
  */
 async function namedFiles(image: string): Promise<string[]> {
   const info = await run('qemu-img', ['info', '--output=json', '-U', image], { timeout: 10000 })

@@ -137,7 +137,7 @@ async function readEntry(configPath: string): Promise<CachedInfo | null> {
   const readAtMs = Date.now();
   const st = await stat(configPath);
   const hit = cache.get(configPath);
-  if (hit && sameStamp(hit, st)) return hit;
+  if (hit && sameStamp(hit, st) && depsHold(hit)) return hit;
   const { text, vars, dynamic, syntaxError } = await readConfig(configPath);
   const info = vmInfo(configPath, text, vars, dynamic);
   // Read as far as bash got: say where it stopped, in the list and the API.
@@ -154,7 +154,7 @@ function readEntrySync(configPath: string): CachedInfo | null | undefined {
   const readAtMs = Date.now();
   const st = statSync(configPath);
   const hit = cache.get(configPath);
-  if (hit && sameStamp(hit, st)) return hit;
+  if (hit && sameStamp(hit, st) && depsHold(hit)) return hit;
   const text = readSizedSync(configPath, st.size);
   if (text === undefined) return undefined;
   const vars = parseCtysPlain(text);
@@ -199,11 +199,15 @@ function forget(configPath: string): void {
  * in place in the same tick of the file system's clock, of the same size,
  * would leave its stamp as it was (settled, as for the listings).
  */
-function remember(configPath: string, st: Stamp, info: VmInfo | null, plain: boolean, readAtMs: number): CachedInfo | null {
+function remember(configPath: string, st: Stamp, info: VmInfo | null, plainRead: boolean, readAtMs: number): CachedInfo | null {
   if (!info) {
     forget(configPath);
     return null;
   }
+  // Facts read from more files than the config (a ctys config's machines cache and disk) are kept in
+  // memory with those files' stamps, never in a base's cache file, which another process would trust.
+  const deps = infoDeps.get(info);
+  const plain = plainRead && !deps;
   const fields = { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size, ino: st.ino, label: info.label, vmstate: info.vmstate, plain };
   if (!settled(st, readAtMs)) {
     forget(configPath);
@@ -217,6 +221,7 @@ function remember(configPath: string, st: Stamp, info: VmInfo | null, plain: boo
   // the command's end were most of its garbage collection (docs/PERFORMANCE.md). infoOf parses them back
   // when asked.
   const entry: CachedInfo = plain ? { ...fields, text: recordText(info) } : { ...fields, info };
+  if (deps) factDeps.set(entry, deps);
   cache.set(configPath, entry);
   return entry;
 }
@@ -253,34 +258,71 @@ const INFO_FIELDS = ['label', 'uuid', 'dist', 'distrel', 'os', 'osrel', 'arch', 
  * does when QEMU cannot be asked), and the first disk's format from its
  * first four bytes. Only ctys configs pay these reads.
  */
-export function ctysDeviceFacts(vars: ConfigVars, dir: string): CtysDeviceFactsOut {
+export function ctysDeviceFacts(vars: ConfigVars, dir: string): CtysDeviceFactsOut & { deps: FactDep[] } {
   let user = process.env.USER || process.env.LOGNAME || '';
   if (!user) try { user = userInfo().username; } catch { user = String(process.getuid?.() ?? ''); }
-  const starter = str(vars.STARTERCALL) || 'qemu-system-x86_64';
-  const bin = starter.includes('/') ? starter : (process.env.PATH ?? '').split(':').map((d) => join(d, starter)).find((p) => {
-    try { return statSync(p).isFile(); } catch { return false; }
-  });
+  const bin = binaryOnPath(str(vars.STARTERCALL) || 'qemu-system-x86_64');
+  const deps: FactDep[] = [];
   let buses: string | null = null;
   if (bin) {
-    try {
-      buses = readFileSync(join(runRoot(), 'machines', `${bin.replaceAll('/', '_')}.${ctysMachine(vars) || 'default'}`), 'latin1').split('\n')[0] || null;
-    } catch { /* never asked */ }
+    const cache = join(runRoot(), 'machines', `${bin.replaceAll('/', '_')}.${ctysMachine(vars) || 'default'}`);
+    const st = statSync(cache, { throwIfNoEntry: false });
+    deps.push([cache, 'mtime', st?.mtimeMs ?? -1]);
+    // As the wrapper takes it: a cache older than the binary is asked again (IDE until then).
+    const binSt = statSync(bin, { throwIfNoEntry: false });
+    if (st?.isFile() && (!binSt || st.mtimeMs > binSt.mtimeMs)) {
+      try { buses = readFileSync(cache, 'latin1').split('\n')[0] || null; } catch { /* gone meanwhile */ }
+    }
   }
   let diskFormat: string | null = null;
   const disk = str(vars.HDDBOOTIMAGE);
   if (disk !== '') {
-    try {
-      const fd = openSync(isAbsolute(disk) ? disk : join(dir, disk), 'r');
+    const path = isAbsolute(disk) ? disk : join(dir, disk);
+    const st = statSync(path, { throwIfNoEntry: false });
+    // By its inode, not its time: a running guest's writes change that, a new image (qemu-img convert, a copy) this.
+    deps.push([path, 'ino', st?.ino ?? -1]);
+    // A regular file only, as the wrapper's -f: a FIFO would block the read (and the server with it).
+    if (st?.isFile()) {
       try {
-        const head = Buffer.alloc(4);
-        const got = readSync(fd, head, 0, 4, 0);
-        diskFormat = got === 4 && head.toString('latin1') === 'QFI\xfb' ? 'qcow2' : 'raw';
-      } finally {
-        closeSync(fd);
-      }
-    } catch { /* not there yet */ }
+        const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+        try {
+          const head = Buffer.alloc(4);
+          const got = readSync(fd, head, 0, 4, 0);
+          diskFormat = got === 4 && head.toString('latin1') === 'QFI\xfb' ? 'qcow2' : 'raw';
+        } finally {
+          closeSync(fd);
+        }
+      } catch { /* gone meanwhile */ }
+    }
   }
-  return { user, buses, diskFormat };
+  return { user, buses, diskFormat, deps };
+}
+
+/** A file a config's facts were read from beside it, and its mtime or inode then (-1: not there). */
+type FactDep = [string, 'mtime' | 'ino', number];
+
+/** Whether the files an entry's facts came from are as they were (a ctys config's machines cache and disk). */
+function depsHold(entry: CachedInfo): boolean {
+  const deps = factDeps.get(entry);
+  return !deps || deps.every(([path, kind, was]) => {
+    const st = statSync(path, { throwIfNoEntry: false });
+    return (st ? (kind === 'ino' ? st.ino : st.mtimeMs) : -1) === was;
+  });
+}
+/** The entries whose facts depend on more files than their config (kept in memory only, never in a base's cache file). */
+const factDeps = new WeakMap<object, FactDep[]>();
+/** A VM's facts' dependencies, from vmInfo to remember. */
+const infoDeps = new WeakMap<VmInfo, FactDep[]>();
+
+/** A program as bash's PATH lookup finds it (the wrapper's ctys_which), looked up once per name and PATH. */
+const onPath = new Map<string, string | undefined>();
+function binaryOnPath(name: string): string | undefined {
+  if (name.includes('/')) return name;
+  const key = `${name}\0${process.env.PATH ?? ''}`;
+  if (!onPath.has(key)) {
+    onPath.set(key, (process.env.PATH ?? '').split(':').map((d) => join(d, name)).find((p) => statSync(p, { throwIfNoEntry: false })?.isFile()));
+  }
+  return onPath.get(key);
 }
 type CtysDeviceFactsOut = Parameters<typeof ctysDeviceVars>[1];
 
@@ -293,7 +335,8 @@ function vmInfo(configPath: string, text: string, vars: ConfigVars, dynamic: boo
   const disk = str(f.disk);
   const interfaces = interfacesOf(vars, m);
   const source = text.includes('Written by vmdeck') ? 'vmdeck' : 'ctys';
-  const devices = source === 'ctys' ? ctysDeviceVars(vars, ctysDeviceFacts(vars, dir)) : vars;
+  const facts = source === 'ctys' ? ctysDeviceFacts(vars, dir) : null;
+  const devices = facts ? ctysDeviceVars(vars, facts) : vars;
   const info: VmInfo = {
     label: labelOf(m.LABEL, f.label, configPath),
     uuid: str(f.uuid, m.UUID ?? ''),
@@ -324,6 +367,7 @@ function vmInfo(configPath: string, text: string, vars: ConfigVars, dynamic: boo
     dynamic,
     state: 'stopped',
   };
+  if (facts) infoDeps.set(info, facts.deps);
   return info;
 }
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -73,6 +73,21 @@ test("viewing a ctys VM's page runs nothing from its directory, and shows vmdeck
     [[join(vm.dir, 'hda.img'), 'qcow2', 'ide']]);
   assert.deepEqual(r.json.vm.nics.map((n: { netmode: string; vdeSwitch: string; mac: string }) => [n.netmode, n.vdeSwitch, n.mac]),
     [['vde', 'ctysnet', '00:50:56:13:11:a7']]);
+  // The machine's buses as the wrapper's machines cache has them (its first start writes it), read again when it changes.
+  const machines = join(sb.run, 'machines');
+  const cacheFile = join(machines, `${execFileSync('bash', ['-c', 'type -P qemu-system-x86_64']).toString().trim().replaceAll('/', '_')}.default`);
+  // (The page's --print above asked QEMU already: the real one is put back after.)
+  const real = existsSync(cacheFile) ? readFileSync(cacheFile) : null;
+  mkdirSync(machines, { recursive: true, mode: 0o700 });
+  writeFileSync(cacheFile, 'System main-system-bus PCI pci.0 virtio-bus\n');
+  try {
+    const noIde = await api(server.base, 'GET', '/api/vms/legacy1');
+    assert.equal(noIde.json.vm.disks[0].interface, 'virtio', 'a machine without IDE: the disk on PCI, as the wrapper puts it');
+  } finally {
+    if (real) writeFileSync(cacheFile, real);
+    else rmSync(cacheFile);
+  }
+  assert.equal((await api(server.base, 'GET', '/api/vms/legacy1')).json.vm.disks[0].interface, 'ide');
   const list = await api(server.base, 'GET', '/api/vms');
   assert.deepEqual(list.json.find((v: { label: string }) => v.label === 'legacy1').interfaces,
     [{ index: 0, mac: '00:50:56:13:11:a7', ip: '172.20.6.17', netmask: '', relay: '', ifname: '0', sshport: '', gateway: '' }]);
@@ -141,4 +156,14 @@ test('a ctys VM on a fresh raw disk (all zeros, 2 GiB) has its format found at o
   assert.equal(r.json.problem, undefined, r.json.problem);
   assert.ok(r.json.argv?.includes(`file=${join(fresh.dir, 'hda.img')},format=raw,if=ide,index=0,media=disk,id=hd0`), r.json.argvError ?? r.json.argv?.join(' '));
   untouched();
+});
+
+test("a ctys config whose disk is a FIFO is listed at once: its first bytes are read from regular files only, as the wrapper's -f", async () => {
+  const fifo = writeCtysVm(join(sb.home, 'ctys'), 'fifo', { LABEL: 'fifo', MAC: '00:50:56:13:11:ab', ACCELERATOR: 'QEMU' }, 'QEMUSOCK=ctysnet');
+  execFileSync('mkfifo', [join(fifo.dir, 'hda.img')]);
+  const t0 = Date.now();
+  const list = await api(server.base, 'GET', '/api/vms');
+  assert.equal(list.status, 200, list.text);
+  assert.ok(list.json.some((v: { label: string }) => v.label === 'fifo'));
+  assert.ok(Date.now() - t0 < 5000, `listed in ${Date.now() - t0} ms`);
 });

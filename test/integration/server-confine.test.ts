@@ -122,11 +122,15 @@ test("an image whose header names a file outside (a backing file, an external da
     img('-f', 'qcow2', '-o', `data_file=${join(outside, 'data.raw')}`, join(vms, 'evil-data.qcow2'), '1M');
     // Two levels: an image inside backed by one inside that is backed by a file outside.
     img('-f', 'qcow2', '-F', 'qcow2', '-b', join(vms, 'evil.img'), join(vms, 'evil-chain.qcow2'), '1M');
-    for (const [disk, names] of [['evil.img', '/etc/passwd'], ['evil-data.qcow2', join(outside, 'data.raw')], ['evil-chain.qcow2', '/etc/passwd']]) {
+    // Protocols as QEMU takes them (a ':' before any '/'): a host block device, a unix socket.
+    img('-f', 'qcow2', '-u', '-F', 'raw', '-b', 'host_device:/dev/null', join(vms, 'evil-dev.qcow2'), '1M');
+    img('-f', 'qcow2', '-u', '-F', 'raw', '-b', 'nbd+unix:///x?socket=/tmp/nbd.sock', join(vms, 'evil-nbd.qcow2'), '1M');
+    for (const [disk, names] of [['evil.img', '/etc/passwd'], ['evil-data.qcow2', join(outside, 'data.raw')], ['evil-chain.qcow2', '/etc/passwd'],
+      ['evil-dev.qcow2', 'host_device:/dev/null'], ['evil-nbd.qcow2', 'nbd+unix:///x?socket=/tmp/nbd.sock']]) {
       const r = await api(base, 'POST', '/api/vms', { label: 'backed', ...guest, disk: join(vms, disk), diskFormat: 'qcow2', createImage: false });
       assert.equal(r.status, 400, `${disk}: ${r.text}`);
       assert.equal(r.json.field, 'disk', r.text);
-      assert.ok(r.json.error.startsWith(`disk: '${join(vms, disk)}' is an image whose `) && r.json.error.includes(`'${names}', outside the bases`), r.json.error);
+      assert.ok(r.json.error.startsWith(`disk: '${join(vms, disk)}' is an image whose `) && r.json.error.includes(`'${names}', `), r.json.error);
     }
     const fine = await api(base, 'POST', '/api/vms', { label: 'fine2', ...guest, createImage: false });
     assert.equal(fine.status, 201, fine.text);
@@ -140,7 +144,7 @@ test("an image whose header names a file outside (a backing file, an external da
     const linked = await api(base, 'POST', '/api/vms', { label: 'linked2', ...guest, disk: join(vms, 'linked.qcow2'), diskFormat: 'qcow2', createImage: false });
     assert.equal(linked.status, 201, linked.text);
   } finally {
-    for (const f of ['evil.img', 'evil-data.qcow2', 'evil-chain.qcow2', 'golden.qcow2', 'linked.qcow2']) rmSync(join(vms, f), { force: true });
+    for (const f of ['evil.img', 'evil-data.qcow2', 'evil-chain.qcow2', 'evil-dev.qcow2', 'evil-nbd.qcow2', 'golden.qcow2', 'linked.qcow2']) rmSync(join(vms, f), { force: true });
     rmSync(outside, { recursive: true, force: true });
   }
 });
