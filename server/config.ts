@@ -71,9 +71,11 @@ async function sourceConfig(path: string, names: readonly string[], opts: { sour
       i += count;
     }
   }
-  // "/dir/L.ctys: line 7: syntax error near unexpected token `then'" (or the probe's name, for a change's text).
-  const syntax = errors.split('\n').find((l) => / line \d+: syntax error/.test(l));
-  return syntax ? { vars, syntaxError: syntax.slice(syntax.indexOf('line ')).trim() } : { vars };
+  // "/dir/L.ctys: line 7: syntax error near unexpected token `then'": bash's own word of the file it sourced,
+  // not of an eval or another file the config sources (bash reads on after those), nor the config's own output.
+  const sourced = opts.source || path;
+  const syntax = errors.split('\n').find((l) => l.startsWith(`${sourced}: line `) && / line \d+: syntax error/.test(l));
+  return syntax ? { vars, syntaxError: syntax.slice(sourced.length + 2).trim() } : { vars };
 }
 
 export interface ConfigRead {

@@ -4,6 +4,7 @@
 // --force keeps it (<L>.ctys.<stamp>). A running VM takes the change at its
 // next start: until then it is pending (server/pending.ts). `vmdeck set` and
 // PATCH /api/vms/:label both come here.
+import { randomBytes } from 'node:crypto';
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { setAssignment } from '../lib/config-edit';
@@ -137,10 +138,11 @@ async function editVmNow(labelOrPath: string, values: Record<string, unknown>, o
  * start as before.
  */
 async function refuseOverridden(vm: VmInfo, text: string, changes: Change[]): Promise<void> {
-  const probe = `${vm.config}.edit-${process.pid}`;
+  // Beside the config (its logic may source files next to it), a name of its own: dry runs take no lock.
+  const probe = join(dirname(vm.config), `.${basename(vm.config)}.check-${randomBytes(6).toString('hex')}`);
   let got: Awaited<ReturnType<typeof evalConfig>>;
   try {
-    await writeFile(probe, text, { mode: 0o600 });
+    await writeFile(probe, text, { mode: 0o600, flag: 'wx' });
     got = await evalConfig(vm.config, changes.map((c) => c.variable), { source: probe });
   } catch (e) {
     throw new VmdeckError(400, `config: the change cannot be checked, bash cannot source the config it would write (${(e as Error).message.replace(probe, vm.config)}); nothing was changed`, 'config');

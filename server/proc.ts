@@ -38,9 +38,19 @@ export function runGroup(cmd: string, args: string[], opts: RunOptions = {}): Pr
     const child = spawn(cmd, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    const keep = (into: Buffer[]) => (d: Buffer) => { if (into.reduce((n, b) => n + b.length, 0) < limit) into.push(d); };
-    child.stdout.on('data', keep(out));
-    child.stderr.on('data', keep(err));
+    let overflow = false;
+    const sizes = [0, 0];
+    // Past maxBuffer the output is not cut short and taken: the run fails, as execFile's does.
+    const keep = (into: Buffer[], k: number) => (d: Buffer) => {
+      sizes[k] += d.length;
+      if (sizes[k] <= limit) into.push(d);
+      else if (!overflow) {
+        overflow = true;
+        try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
+      }
+    };
+    child.stdout.on('data', keep(out, 0));
+    child.stderr.on('data', keep(err, 1));
     let killed = false;
     let grace: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
@@ -57,8 +67,8 @@ export function runGroup(cmd: string, args: string[], opts: RunOptions = {}): Pr
       child.stderr.destroy();
       const stdout = Buffer.concat(out).toString();
       const stderr = Buffer.concat(err).toString();
-      if (!error && code === 0) return resolve({ stdout, stderr });
-      const e = error ?? new Error(`Command failed: ${cmd} ${args.join(' ')}${killed ? ' (killed at its timeout)' : ''}`);
+      if (!error && code === 0 && !overflow) return resolve({ stdout, stderr });
+      const e = error ?? new Error(`Command failed: ${cmd} ${args.join(' ')}${killed ? ' (killed at its timeout)' : overflow ? ` (its output passed ${limit} bytes)` : ''}`);
       reject(Object.assign(e, { code, signal, killed, stdout, stderr }));
     };
     child.on('error', (e) => settle(null, null, e));

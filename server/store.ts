@@ -141,7 +141,7 @@ async function readEntry(configPath: string): Promise<CachedInfo | null> {
   const { text, vars, dynamic, syntaxError } = await readConfig(configPath);
   const info = vmInfo(configPath, text, vars, dynamic);
   // Read as far as bash got: say where it stopped, in the list and the API.
-  if (info && syntaxError) info.warnings = [...(info.warnings ?? []), `config: bash stops reading it at ${syntaxError}: what it sets after that line is not read, and the wrapper stops there too`];
+  if (info && syntaxError) info.warnings = [...(info.warnings ?? []), `config: bash stops reading it at ${syntaxError}: what it sets after that line is not read, and the VM will not start (the wrapper refuses a config bash cannot read)`];
   return remember(configPath, st, info, !dynamic, readAtMs);
 }
 
@@ -1201,7 +1201,8 @@ async function deleteVmFilesNow(vm: VmInfo, deleteDisks: boolean, users: Map<str
     const to = ownDir && !othersStay ? dirname(vm.dir) : vm.dir;
     for (const image of inside) {
       // Named for the VM it was of: its own name when that says so already (own.qcow2, own-disk1.qcow2), not own-own.qcow2.
-      const name = basename(image).startsWith(vm.label) ? basename(image) : `${vm.label}-${basename(image)}`;
+      const own = basename(image).startsWith(`${vm.label}.`) || basename(image).startsWith(`${vm.label}-`);
+      const name = own ? basename(image) : `${vm.label}-${basename(image)}`;
       const copy = await keepCopy(image, join(to, `${name}.${stamp()}`));
       await rm(image);
       keptDisks.push(copy);

@@ -14,7 +14,8 @@ export async function passthrough(host: HostEntry, args: string[], io: Io): Prom
   await connectHost(host, io.env as NodeJS.ProcessEnv);
   const tty = Boolean(process.stdin.isTTY);
   // VMDECK_CALLED_AS: the name this host has for it, which its hints then give (vmdeck console L@NAME).
-  const command = `VMDECK_CALLED_AS=${shellQuote(host.name)} ${remoteCommand(host.vmdeck, args)}`;
+  // Through env(1): a login shell of csh's kind takes no NAME=value before a command.
+  const command = `env ${shellQuote(`VMDECK_CALLED_AS=${host.name}`)} ${remoteCommand(host.vmdeck, args)}`;
   const argv = [...(await sshOptions(host, io.env as NodeJS.ProcessEnv)), tty ? '-tt' : '-T', '--', sshDestination(host.dest), command];
   return new Promise<number>((resolve, reject) => {
     const child = spawn('ssh', argv, { stdio: 'inherit' });

@@ -95,7 +95,12 @@ test('a config bash stops reading at a syntax error is listed with the values be
   const [vm] = JSON.parse(json.stdout) as { label: string; memsize: number; uuid: string; warnings?: string[] }[];
   assert.equal(vm.label, 'synt');
   assert.equal(vm.memsize, 0, 'MEMSIZE, after the error, is not read');
-  assert.deepEqual(vm.warnings, [`config: bash stops reading it at line ${at + 1}: syntax error near unexpected token \`fi': what it sets after that line is not read, and the wrapper stops there too`]);
+  assert.deepEqual(vm.warnings, [`config: bash stops reading it at line ${at + 1}: syntax error near unexpected token \`fi': what it sets after that line is not read, and the VM will not start (the wrapper refuses a config bash cannot read)`]);
+  // A syntax error in an eval is no stop: bash reads on, and nothing is said.
+  mkdirSync(join(bad, 'e'), { recursive: true });
+  writeFileSync(join(bad, 'e', 'evals.ctys'), `${text.replaceAll('synt', 'evals')}\neval 'if'\nOS=after\n`);
+  const both = JSON.parse((await vmdeck(['enumerate', '--base', bad, '--json'], env)).stdout) as { label: string; os: string; warnings?: string[] }[];
+  assert.deepEqual(both.filter((v) => v.label === 'evals').map((v) => [v.os, v.warnings]), [['after', undefined]]);
   const table = await vmdeck(['enumerate', '--base', bad], env);
   assert.match(table.stderr, /^vmdeck enumerate: warning: synt: config: bash stops reading it at line \d+: syntax error/m);
 });
