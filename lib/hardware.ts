@@ -261,6 +261,8 @@ export function ctysMachine(vars: ConfigVars): string {
  */
 export function ctysDeviceVars(vars: ConfigVars, facts: CtysDeviceFacts): ConfigVars {
   const out: ConfigVars = { ...vars };
+  // The board as ctys names it (ARGSADD's -M), for what depends on it (q35's slots and hot-plug ports).
+  if (get(vars, 'MACHINE') === '' && ctysMachine(vars) !== '') out.MACHINE = ctysMachine(vars);
   if (get(vars, 'NETMODE') === '') out.NETMODE = Object.hasOwn(vars, 'NIC') && get(vars, 'NIC') === '' ? 'none' : 'vde';
   if (get(out, 'NETMODE').toLowerCase() === 'vde' && get(vars, 'QEMUSOCK') === '') out.QEMUSOCK = `/var/tmp/vde_switch0.${facts.user}`;
   const buses = facts.buses === null ? null : ` ${facts.buses} `;

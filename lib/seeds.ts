@@ -79,7 +79,7 @@ export function anacondaCdInstaller(): CdInstaller {
 export const USER_NET_HOST = '10.0.2.2';
 
 /** The installer's kernel command line for a preseed served by the VM's PXE tree. */
-export function pxePreseedAppend(spec: Pick<VmSpec, 'label' | 'append' | 'console'>): string {
+export function pxePreseedAppend(spec: Pick<VmSpec, 'label' | 'append' | 'console'> & { arch?: string }): string {
   // hostname= and url=: the file comes after the network is up (netcfg asks the hostname at
   // priority high, so it is given here); auto=true keeps the locale and keyboard until then.
   return ['auto=true', 'priority=critical', `url=tftp://${USER_NET_HOST}/preseed.cfg`, `hostname=${spec.label}`, serialInstaller(spec), spec.append]
@@ -91,8 +91,11 @@ export function pxePreseedAppend(spec: Pick<VmSpec, 'label' | 'append' | 'consol
  * screen (NONE, CLI, CLI0): it showed on the VGA screen alone, which nobody
  * looks at then. '' otherwise, or when APPEND names a console already.
  */
-export function serialInstaller(spec: Pick<VmSpec, 'append' | 'console'>): string {
-  return ['NONE', 'CLI', 'CLI0'].includes(spec.console.toUpperCase()) && !/(^|\s)console=/.test(spec.append) ? 'console=ttyS0,115200' : '';
+export function serialInstaller(spec: Pick<VmSpec, 'append' | 'console'> & { arch?: string }): string {
+  if (!['NONE', 'CLI', 'CLI0'].includes(spec.console.toUpperCase()) || /(^|\s)console=/.test(spec.append)) return '';
+  // The serial line's name on the board: the PC's 16550, the Arm virt board's PL011; another's is left to its device tree.
+  const arch = spec.arch ?? 'x86_64';
+  return arch === 'x86_64' || arch === 'i386' ? 'console=ttyS0,115200' : arch === 'aarch64' || arch === 'arm' ? 'console=ttyAMA0,115200' : '';
 }
 
 /** Below this much memory the Debian installer enters its low-memory mode, whose question stops an unattended install. */

@@ -367,7 +367,9 @@ async function addNicNow(label: string, req: NicRequest): Promise<DeviceOutcome<
     await withQmp(vm, async (c) => {
       await qmpCall(c, 'netdev_add', netdev);
       try {
-        await qmpCall(c, 'device_add', { driver: model, netdev: `net${n}`, mac, id: `nic${n}`, ...(await hotplugBus(c, vm, vars, 'nic')) });
+        // A USB or ISA model is no PCI device (the wrapper's add_nic): no root port for it.
+        const pci = !/^usb-|isa/.test(model);
+        await qmpCall(c, 'device_add', { driver: model, netdev: `net${n}`, mac, id: `nic${n}`, ...(pci ? await hotplugBus(c, vm, vars, 'nic') : {}) });
       } catch (e) {
         await qmpCall(c, 'netdev_del', { id: `net${n}` }).catch(() => undefined);
         throw e;

@@ -799,7 +799,9 @@ add_nic() { # add_nic N MODEL MAC NETMODE ENDPOINT
 	vde) add -netdev "vde,id=net$1,sock=${5//,/,,}" ;;
 	tap) add -netdev "tap,id=net$1,ifname=$5,script=no,downscript=no" ;;
 	esac
-	pcie_port "$1"
+	# A USB or ISA NIC is no PCI device: no root port for it.
+	PCIE_AT=''
+	[[ $2 == usb-* || $2 == *isa* ]] || pcie_port "$1"
 	add -device "$2,netdev=net$1,id=nic$1${3:+,mac=$3}$PCIE_AT"
 }
 

@@ -171,4 +171,7 @@ test("a preseeded installer talks on the serial line when the VM's console has n
   assert.equal(pxePreseedAppend({ label: 'p', append: '', console: 'NONE' }), 'auto=true priority=critical url=tftp://10.0.2.2/preseed.cfg hostname=p console=ttyS0,115200');
   assert.equal(pxePreseedAppend({ label: 'p', append: '', console: 'VNC' }), 'auto=true priority=critical url=tftp://10.0.2.2/preseed.cfg hostname=p');
   assert.equal(pxePreseedAppend({ label: 'p', append: 'console=tty0', console: 'CLI' }), 'auto=true priority=critical url=tftp://10.0.2.2/preseed.cfg hostname=p console=tty0');
+  // The Arm virt board's serial line is a PL011 (ttyAMA0); another board's is left to its device tree.
+  assert.equal(pxePreseedAppend({ label: 'p', append: '', console: 'NONE', arch: 'aarch64' }), 'auto=true priority=critical url=tftp://10.0.2.2/preseed.cfg hostname=p console=ttyAMA0,115200');
+  assert.equal(pxePreseedAppend({ label: 'p', append: '', console: 'NONE', arch: 'riscv64' }), 'auto=true priority=critical url=tftp://10.0.2.2/preseed.cfg hostname=p');
 });

@@ -87,6 +87,7 @@ test('the label net is reserved: the runtime root keeps the VDE switches there',
 test('a refusal quotes a value on one line, as given: line breaks, control characters and reordering marks escaped', () => {
   assert.equal(quoted('a\nb\tc\r'), "'a\\nb\\tc\\r'");
   assert.equal(quoted('x\u202ey\u001b[31m'), "'x\\u202ey\\u001b[31m'");
+  assert.equal(quoted('c1\u009b2J\u200f'), "'c1\\u009b2J\\u200f'");
   assert.equal(quoted("plain it's"), "'plain it's'");
   const r = parseSpec({ label: 'a\nb' });
   assert.ok(!r.ok && !r.error.includes('\n'), JSON.stringify(r));
