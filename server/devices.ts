@@ -6,7 +6,7 @@
 import { readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { setAssignment } from '../lib/config-edit';
-import { CD_INTERFACES, cdsOf, cdVar, ctysDeviceVars, DISK_INTERFACES, diskOptionAssignments, diskVar, disksOf, ideRoomError, MAX_EXTRA, nextIndex, nicsOf, nicVar, parseNet, type CdDrive, type Disk, type Nic } from '../lib/hardware';
+import { CD_INTERFACES, cdsOf, cdVar, DISK_INTERFACES, diskOptionAssignments, diskVar, disksOf, ideRoomError, MAX_EXTRA, nextIndex, nicsOf, nicVar, parseNet, type CdDrive, type Disk, type Nic } from '../lib/hardware';
 import { confinePath } from './confine';
 import { VmSpecSchema } from '../lib/spec';
 import type { VmInfo } from '../lib/vm';
@@ -23,7 +23,7 @@ import { run } from './proc';
 import { vmStatus } from './runner';
 import { hasVmdeckWrapper } from './wrapper';
 import { qmpCall, qmpMessage, resolveVm, withQmp } from './runtime';
-import { ctysDeviceFacts, enumerate, GENERATOR, keepCopy, stamp, uniqueMac } from './store';
+import { deviceVars, enumerate, GENERATOR, keepCopy, stamp, uniqueMac } from './store';
 import { task } from './tasks';
 import { withVmLock } from './vm-lock';
 
@@ -45,7 +45,7 @@ const bytesOf = (size: string) => Number(size.replace(/[KMGT]$/, '')) * UNITS[/[
 /** A VM's config and its variables, a ctys-made one's with ctys's meanings of its devices (what its disks, NICs and drives are in QEMU). */
 async function readDevices(vm: VmInfo): Promise<{ text: string; vars: ConfigVars }> {
   const { text, vars } = await readConfig(vm.config);
-  return { text, vars: vm.source === 'ctys' ? ctysDeviceVars(vars, ctysDeviceFacts(vars, vm.dir)) : vars };
+  return { text, vars: deviceVars(vars, vm.source, vm.dir).vars };
 }
 
 async function running(vm: VmInfo): Promise<boolean> {

@@ -33,7 +33,12 @@ export interface CachedInfo extends Stamp {
   vmstate: string;
   /** Read without bash: the only kind kept on disk (a config bash evaluates may depend on more than itself). */
   plain: boolean;
+  /** The other files its facts were read from, and their stamps then (a ctys config's; never kept on disk). */
+  deps?: FactDep[];
 }
+
+/** A file a config's facts were read from beside it, and its mtime or inode then (-1: not there). */
+export type FactDep = [string, 'mtime' | 'ino', number];
 
 /** What ENUMERATE walks of one directory: its .ctys files, its subdirectories and its saved states (*.suspend; names). */
 export interface CachedDir extends Stamp {

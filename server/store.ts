@@ -26,7 +26,7 @@ import { badInput, conflict, notFound, VmdeckError } from './errors';
 import { exists, inDir, linkIntoPlace, mapLimit, qcow2Backing, realOrSelf } from './fsutil';
 import { loadMacmap } from './macmap';
 import { bases, defaultBase, historyFile, isPrivateDirSync, runRoot } from './paths';
-import { infoOf, loadEnumerateCache, recordText, sameStamp, saveEnumerateCache, settled, textOf, type CachedDir, type CachedInfo, type Stamp } from './enumerate-cache';
+import { infoOf, loadEnumerateCache, recordText, sameStamp, saveEnumerateCache, settled, textOf, type CachedDir, type CachedInfo, type FactDep, type Stamp } from './enumerate-cache';
 import { processStart, run, runGroup } from './proc';
 import { wrapperArgs, type WrapperOf } from './wrapper';
 import { findTemplate, loadCatalog } from './templates';
@@ -139,10 +139,10 @@ async function readEntry(configPath: string): Promise<CachedInfo | null> {
   const hit = cache.get(configPath);
   if (hit && sameStamp(hit, st) && depsHold(hit)) return hit;
   const { text, vars, dynamic, syntaxError } = await readConfig(configPath);
-  const info = vmInfo(configPath, text, vars, dynamic);
+  const read = vmInfo(configPath, text, vars, dynamic);
   // Read as far as bash got: say where it stopped, in the list and the API.
-  if (info && syntaxError) info.warnings = [...(info.warnings ?? []), `config: bash stops reading it at ${syntaxError}: what it sets after that line is not read, and the VM will not start (the wrapper refuses a config bash cannot read)`];
-  return remember(configPath, st, info, !dynamic, readAtMs);
+  if (read && syntaxError) read.info.warnings = [...(read.info.warnings ?? []), `config: bash stops reading it at ${syntaxError}: what it sets after that line is not read, and the VM will not start (the wrapper refuses a config bash cannot read)`];
+  return remember(configPath, st, read, !dynamic, readAtMs);
 }
 
 /**
@@ -199,16 +199,16 @@ function forget(configPath: string): void {
  * in place in the same tick of the file system's clock, of the same size,
  * would leave its stamp as it was (settled, as for the listings).
  */
-function remember(configPath: string, st: Stamp, info: VmInfo | null, plainRead: boolean, readAtMs: number): CachedInfo | null {
-  if (!info) {
+function remember(configPath: string, st: Stamp, read: ConfigFacts | null, plainRead: boolean, readAtMs: number): CachedInfo | null {
+  if (!read) {
     forget(configPath);
     return null;
   }
+  const { info, deps } = read;
   // Facts read from more files than the config (a ctys config's machines cache and disk) are kept in
   // memory with those files' stamps, never in a base's cache file, which another process would trust.
-  const deps = infoDeps.get(info);
   const plain = plainRead && !deps;
-  const fields = { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size, ino: st.ino, label: info.label, vmstate: info.vmstate, plain };
+  const fields = { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, size: st.size, ino: st.ino, label: info.label, vmstate: info.vmstate, plain, ...(deps ? { deps } : {}) };
   if (!settled(st, readAtMs)) {
     forget(configPath);
     return { ...fields, info };
@@ -221,7 +221,6 @@ function remember(configPath: string, st: Stamp, info: VmInfo | null, plainRead:
   // the command's end were most of its garbage collection (docs/PERFORMANCE.md). infoOf parses them back
   // when asked.
   const entry: CachedInfo = plain ? { ...fields, text: recordText(info) } : { ...fields, info };
-  if (deps) factDeps.set(entry, deps);
   cache.set(configPath, entry);
   return entry;
 }
@@ -258,7 +257,7 @@ const INFO_FIELDS = ['label', 'uuid', 'dist', 'distrel', 'os', 'osrel', 'arch', 
  * does when QEMU cannot be asked), and the first disk's format from its
  * first four bytes. Only ctys configs pay these reads.
  */
-export function ctysDeviceFacts(vars: ConfigVars, dir: string): CtysDeviceFactsOut & { deps: FactDep[] } {
+function ctysDeviceFacts(vars: ConfigVars, dir: string): CtysDeviceFactsOut & { deps: FactDep[] } {
   let user = process.env.USER || process.env.LOGNAME || '';
   if (!user) try { user = userInfo().username; } catch { user = String(process.getuid?.() ?? ''); }
   const bin = binaryOnPath(str(vars.STARTERCALL) || 'qemu-system-x86_64');
@@ -298,21 +297,30 @@ export function ctysDeviceFacts(vars: ConfigVars, dir: string): CtysDeviceFactsO
   return { user, buses, diskFormat, deps };
 }
 
-/** A file a config's facts were read from beside it, and its mtime or inode then (-1: not there). */
-type FactDep = [string, 'mtime' | 'ino', number];
-
 /** Whether the files an entry's facts came from are as they were (a ctys config's machines cache and disk). */
 function depsHold(entry: CachedInfo): boolean {
-  const deps = factDeps.get(entry);
-  return !deps || deps.every(([path, kind, was]) => {
+  return !entry.deps || entry.deps.every(([path, kind, was]) => {
     const st = statSync(path, { throwIfNoEntry: false });
     return (st ? (kind === 'ino' ? st.ino : st.mtimeMs) : -1) === was;
   });
 }
-/** The entries whose facts depend on more files than their config (kept in memory only, never in a base's cache file). */
-const factDeps = new WeakMap<object, FactDep[]>();
-/** A VM's facts' dependencies, from vmInfo to remember. */
-const infoDeps = new WeakMap<VmInfo, FactDep[]>();
+
+/**
+ * A config's variables as its devices are read from them: a ctys-made
+ * config's with ctys's meanings (ctysDeviceVars, with the files those facts
+ * came from), vmdeck's own as they are.
+ */
+export function deviceVars(vars: ConfigVars, source: VmInfo['source'], dir: string): { vars: ConfigVars; deps?: FactDep[] } {
+  if (source !== 'ctys') return { vars };
+  const facts = ctysDeviceFacts(vars, dir);
+  return { vars: ctysDeviceVars(vars, facts), deps: facts.deps };
+}
+
+/** A VM's facts as a config gives them, and the other files they were read from (deviceVars). */
+interface ConfigFacts {
+  info: VmInfo;
+  deps?: FactDep[];
+}
 
 /** A program as bash's PATH lookup finds it (the wrapper's ctys_which), looked up once per name and PATH. */
 const onPath = new Map<string, string | undefined>();
@@ -326,7 +334,7 @@ function binaryOnPath(name: string): string | undefined {
 }
 type CtysDeviceFactsOut = Parameters<typeof ctysDeviceVars>[1];
 
-function vmInfo(configPath: string, text: string, vars: ConfigVars, dynamic: boolean): VmInfo | null {
+function vmInfo(configPath: string, text: string, vars: ConfigVars, dynamic: boolean): ConfigFacts | null {
   const markers = readMarkers(text);
   if (markers.magic !== 'QEMU') return null;
   const f = specFromVars(vars, INFO_FIELDS);
@@ -335,8 +343,7 @@ function vmInfo(configPath: string, text: string, vars: ConfigVars, dynamic: boo
   const disk = str(f.disk);
   const interfaces = interfacesOf(vars, m);
   const source = text.includes('Written by vmdeck') ? 'vmdeck' : 'ctys';
-  const facts = source === 'ctys' ? ctysDeviceFacts(vars, dir) : null;
-  const devices = facts ? ctysDeviceVars(vars, facts) : vars;
+  const { vars: devices, deps } = deviceVars(vars, source, dir);
   const info: VmInfo = {
     label: labelOf(m.LABEL, f.label, configPath),
     uuid: str(f.uuid, m.UUID ?? ''),
@@ -367,8 +374,7 @@ function vmInfo(configPath: string, text: string, vars: ConfigVars, dynamic: boo
     dynamic,
     state: 'stopped',
   };
-  if (facts) infoDeps.set(info, facts.deps);
-  return info;
+  return deps ? { info, deps } : { info };
 }
 
 /**

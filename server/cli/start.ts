@@ -1,6 +1,7 @@
 // vmdeck start: ctys's `-a create=l:LABEL`. Runs the VM's wrapper detached,
 // or, for the CLI/CLI0 consoles, in the foreground on this terminal.
 import { spawn } from 'node:child_process';
+import { HOST_NAME_RE } from '../../lib/hosts';
 import type { VmInfo } from '../../lib/vm';
 import { requireWrapper, startVm, startVmArgs, withStatus, type StartOptions } from '../runner';
 import { badInput } from '../errors';
@@ -76,7 +77,7 @@ export async function run(args: string[], io: Io): Promise<number> {
  */
 function calledAs(label: string, io: Io): string {
   const name = (io.env as NodeJS.ProcessEnv).VMDECK_CALLED_AS ?? '';
-  return /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name) ? `${label}@${name}` : label;
+  return HOST_NAME_RE.test(name) ? `${label}@${name}` : label;
 }
 
 /** Why vmdeck does not start a VM through ctys's own wrapper (docs/CTYS.md). */
