@@ -593,6 +593,15 @@ export async function runningOrphan(label: string): Promise<VmInfo | null> {
   return { ...vm, console, warnings: [...(vm.warnings ?? []), said] };
 }
 
+/** The VM of a label (resolveVm), or, where no base has it, the one that runs by that label (runningOrphan); resolveVm's 404 otherwise. */
+export async function resolveOrOrphan(label: string): Promise<VmInfo> {
+  return resolveVm(label).catch(async (e: unknown) => {
+    const orphan = (e as { status?: number }).status === 404 ? await runningOrphan(label) : null;
+    if (!orphan) throw e;
+    return orphan;
+  });
+}
+
 /** The VMs that run and that ENUMERATE did not find (runningOrphan), beside those it found (known, by label). */
 export async function runningUnlisted(known: ReadonlySet<string>): Promise<VmInfo[]> {
   const labels = (await runtimeLabels().catch(() => [] as string[])).filter((l) => !known.has(l));

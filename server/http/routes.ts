@@ -24,7 +24,7 @@ import { autostartVms, setAutostart, unitStatus, vmAutostart } from '../autostar
 import { changeMedia, ejectMedia, queryMedia } from '../media';
 import { listMedia, uploadMedia } from '../media-library';
 import { cancelSwitch, createSwitch, listSwitches, switchInfo } from '../net';
-import { applyStatus, deleteVm, runningOrphan, runningUnlisted, startVm, stopVm, vmStatus, withStatus, type StartOptions, type StopMode } from '../runner';
+import { applyStatus, deleteVm, resolveOrOrphan, runningUnlisted, startVm, stopVm, vmStatus, withStatus, type StartOptions, type StopMode } from '../runner';
 import { resolveVm, runtimeFacts } from '../runtime';
 import { screenshot } from '../screen';
 import { deleteSnapshot, listSnapshots, loadSnapshot, saveSnapshot } from '../snapshots';
@@ -248,15 +248,11 @@ export function apiRoutes(): Router {
       });
     })
     .add('GET', '/api/vms/:label', async (r) => {
-      const found = await resolveVm(r.params.label).catch(async (e: unknown) => {
-        const orphan = (e as { status?: number }).status === 404 ? await runningOrphan(r.params.label) : null;
-        if (!orphan) throw e;
-        return orphan;
-      });
-      if (found.warnings?.some((w) => w.startsWith('its config is gone'))) {
-        // Its consoles and stop work by its label; there are no files, command or settings to read.
+      const found = await resolveOrOrphan(r.params.label);
+      if (found.config === '') {
+        // Running with its config gone (runningOrphan's, no config path): its consoles and stop work by its label; there are no files, command or settings to read.
         const status = await vmStatus(found, { sample: true });
-        return { vm: applyStatus(found, status), files: [], argv: null, argvError: found.warnings.at(-1), runtime: await runtimeFacts(found.label, status), autostart: null };
+        return { vm: applyStatus(found, status), files: [], argv: null, argvError: found.warnings?.at(-1), runtime: await runtimeFacts(found.label, status), autostart: null };
       }
       // The VM page's look: a fresh screen sample tells a guest that makes no progress.
       const status = await vmStatus(found, { sample: true });

@@ -6,9 +6,9 @@
 // that label; else, and for a label never seen, resolveVm (ENUMERATE) decides,
 // with its 404 for no such VM.
 import type { VmInfo } from '../../lib/vm';
-import { recordedConfig, resolveVm } from '../runtime';
+import { recordedConfig } from '../runtime';
 import { readVmInfo } from '../store';
-import { runningOrphan } from '../runner';
+import { resolveOrOrphan } from '../runner';
 
 /** label → the config it was last found in. */
 const known = new Map<string, string>();
@@ -24,12 +24,8 @@ export async function consoleVm(label: string): Promise<VmInfo> {
   const recorded = await recordedConfig(label).catch(() => undefined);
   const vm = (await infoIfLabelled(recorded, label))
     ?? (known.get(label) !== recorded ? await infoIfLabelled(known.get(label), label) : null)
-    ?? (await resolveVm(label).catch(async (e: unknown) => {
-      // One that runs with its config moved or deleted: its consoles are its runtime dir's, by label.
-      const orphan = (e as { status?: number }).status === 404 ? await runningOrphan(label) : null;
-      if (!orphan) throw e;
-      return orphan;
-    }));
+    // One that runs with its config moved or deleted: its consoles are its runtime dir's, by label.
+    ?? (await resolveOrOrphan(label));
   if (vm.config) known.set(label, vm.config);
   return vm;
 }
