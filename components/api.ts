@@ -222,9 +222,15 @@ export const api = {
   /** Adds a NIC (net: user, vde:SWITCH, tap:IF, none); live on a running VM. */
   addNic: (label: string, nic: { model?: string; net?: string }) =>
     call<DeviceResult<Nic>>('POST', `${vmPath(label)}/nics`, nic),
+  /** Takes NIC n out of the config (the later ones move down); live on a running VM, where only the last can go. */
+  removeNic: (label: string, n: number) =>
+    call<DeviceResult<Nic>>('DELETE', `${vmPath(label)}/nics/${n}`),
   /** Adds CD/DVD drive N (with an ISO, or empty); pending on a running VM. */
   addCd: (label: string, cd: { iso?: string; interface?: string }) =>
     call<DeviceResult<CdDrive> & { pending: boolean }>('POST', `${vmPath(label)}/cds`, cd),
+  /** Takes CD/DVD drive N ≥ 1 out of the config (the later ones move down); pending on a running VM. */
+  removeCd: (label: string, n: number) =>
+    call<DeviceResult<CdDrive> & { pending: boolean }>('DELETE', `${vmPath(label)}/cds/${n}`),
   /** Puts an image into drive cdN (N ≥ 1), fda or fdb, or empties it (path ''): live on a running VM, and written. */
   changeDrive: (label: string, drive: string, path: string) =>
     call<{ drive: string; file: string; lines: string[]; live: boolean; pending: boolean }>('PATCH', `${vmPath(label)}/drives/${drive}`, { path }),

@@ -60,7 +60,17 @@ test('FIRMWARE=UEFI and TPM=2.0 set in the Hardware tab: the VM boots OVMF to it
   await drives.getByLabel('Image in cd1').fill(iso);
   await drives.locator('[data-drive="cd1"]').getByRole('button', { name: 'Change' }).click();
   await expect(drives.getByRole('status')).toHaveText(`cd1: ${iso}: CDROM1='${iso}'`);
+  // A PC's floppy drives are there to be filled, empty until then.
+  await expect(drives.getByLabel('Image in fda')).toHaveValue('');
+  await expect(drives.getByLabel('Image in fdb')).toHaveValue('');
   await shot(page, 'drives-card');
+  // A second drive added and taken away again: drive 1 keeps its ISO.
+  await drives.getByRole('button', { name: 'Add CD/DVD drive' }).click();
+  await expect(drives.getByRole('status')).toHaveText("Added CD/DVD drive 2: CDROM2='' CDROM2_IF='ide'");
+  await drives.getByRole('button', { name: 'Remove cd2' }).click();
+  await expect(drives.getByRole('status')).toHaveText("Removed CD/DVD drive 2: CDROM2='' CDROM2_IF=''");
+  await expect(drives.locator('[data-drive="cd2"]')).toHaveCount(0);
+  await expect(drives.getByLabel('Image in cd1')).toHaveValue(iso);
 
   await page.getByRole('toolbar').getByRole('button', { name: 'Start', exact: true }).click();
   await expect(page.locator('h1 + [data-state]')).toHaveAttribute('data-state', 'running');

@@ -110,13 +110,33 @@ test('disk 1 of the running VM grown, its options set and removed in the browser
   await expect(disks.getByRole('status')).toHaveText(/^Disk 1: HDDBOOTIMAGE1_READONLY='on' HDDBOOTIMAGE1_CACHE='none' \(pending until the next start\)$/);
   await expect(disks.locator('tr[data-disk="1"]')).toContainText('read-only, cache none');
   await shot(page, 'hardware-disk-row');
-  await disks.getByRole('button', { name: 'Remove disk 1' }).click();
+  // Asked first, naming what stays; backing out changes nothing.
+  await disks.locator('tr[data-disk="1"]').getByRole('button', { name: 'Remove disk 1' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Remove disk 1 of hw1?' });
+  await expect(dialog).toContainText('The running guest loses this disk at once');
+  await expect(dialog).toContainText('Its image hw1-disk1.qcow2 stays');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(disks.locator('tr[data-disk]')).toHaveCount(2);
+  await disks.locator('tr[data-disk="1"]').getByRole('button', { name: 'Remove disk 1' }).click();
+  await dialog.getByRole('button', { name: 'Remove disk 1' }).click();
   await expect(disks.getByRole('status').filter({ hasText: 'removed' })).toHaveText('Disk 1 removed from the running VM; its image hw1-disk1.qcow2 stays');
   await expect(disks.getByRole('row')).toHaveCount(1);
+  // NIC 1, added live before, goes the same way: asked, then unplugged.
+  const nics = page.locator('[data-card="list-nics"]');
+  await expect(nics.locator('tr[data-nic="0"]').getByRole('button', { name: /Remove/ })).toHaveCount(0);
+  await nics.getByRole('button', { name: 'Remove NIC 1' }).click();
+  const nicDialog = page.getByRole('dialog', { name: 'Remove NIC 1 of hw1?' });
+  await expect(nicDialog).toContainText('The running guest loses this network interface at once');
+  await nicDialog.getByRole('button', { name: 'Remove NIC 1' }).click();
+  await expect(nics.getByRole('status')).toHaveText('NIC 1 removed from the running VM');
+  await expect(nics.getByRole('row')).toHaveCount(1);
   const vm = (await (await page.request.get(`/api/vms/${LABEL}`, { headers: await csrf(page) })).json());
   // The list ends where a name is empty (lib/hardware.ts): disk 1 is gone from the config.
   expect(vm.files[`${LABEL}.ctys`]).toMatch(/^HDDBOOTIMAGE1=''$/m);
+  expect(vm.files[`${LABEL}.ctys`]).toMatch(/^NIC1=''$/m);
   expect(vm.vm.disks).toHaveLength(1);
+  expect(vm.vm.nics).toHaveLength(1);
 });
 
 test('Clone on the VM page: refused while it runs; stopped, a linked clone is made and its page reached', async () => {

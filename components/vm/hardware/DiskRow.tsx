@@ -7,14 +7,19 @@ import { useState } from 'react';
 import { DISK_CACHES, type Disk } from '@/lib/hardware';
 
 import { api, type VmDetail } from '../../api';
+import type { ConfirmRequest } from '../../Confirm';
 import { useAction } from './useAction';
 
 type Open = null | 'resize' | 'options';
 
 const mib = (bytes: number) => `${Math.round(bytes / 1048576)} MiB`;
 
-/** cardAct: the card's own action, for what takes the row away (its outcome outlives the row). */
-export function DiskRow({ vm, disk, onChanged, cardAct }: { vm: VmDetail; disk: Disk; onChanged: () => void; cardAct: (what: () => Promise<string>) => Promise<void> }) {
+/** cardAct: the card's own action, for what takes the row away (its outcome outlives the row); ask: the card's confirmation. */
+export function DiskRow({ vm, disk, onChanged, cardAct, ask }: {
+  vm: VmDetail; disk: Disk; onChanged: () => void;
+  cardAct: (what: () => Promise<string>) => Promise<void>;
+  ask: (r: ConfirmRequest) => Promise<boolean>;
+}) {
   const [open, setOpen] = useState<Open>(null);
   const [size, setSize] = useState('');
   const [shrink, setShrink] = useState('');
@@ -49,7 +54,22 @@ export function DiskRow({ vm, disk, onChanged, cardAct }: { vm: VmDetail; disk: 
     setOpen(null);
     return `Disk ${n}: ${r.lines.join(' ') || 'nothing to change'}${r.pending ? ' (pending until the next start)' : ''}`;
   });
-  const remove = () => cardAct(async () => {
+  const running = vm.state === 'running' || vm.state === 'paused';
+  const last = Math.max(0, ...vm.disks.map((d) => d.index));
+  const remove = async () => {
+    const ok = await ask({
+      title: `Remove disk ${n} of ${vm.label}?`,
+      body: (
+        <p>
+          {running ? 'The running guest loses this disk at once (unmount it in the guest first), and the config no longer has it. ' : 'The config no longer has it. '}
+          Its image <span className="font-mono break-all text-fg">{disk.file}</span> stays{n < last ? '; the disks after it move down a number' : ''}.
+        </p>
+      ),
+      confirm: `Remove disk ${n}`,
+    });
+    if (ok) await removeNow();
+  };
+  const removeNow = () => cardAct(async () => {
     const r = await api.removeDisk(vm.label, n);
     return `Disk ${n} removed${r.live ? ' from the running VM' : ''}; its image ${disk.file} stays`;
   });
@@ -63,7 +83,8 @@ export function DiskRow({ vm, disk, onChanged, cardAct }: { vm: VmDetail; disk: 
         <td className="whitespace-nowrap px-2 text-right">
           <button type="button" className="btn btn-sm" aria-expanded={open === 'resize'} aria-label={`Resize ${name}`} disabled={busy} onClick={() => toggle('resize')}>Resize</button>{' '}
           <button type="button" className="btn btn-sm" aria-expanded={open === 'options'} aria-label={`Options of ${name}`} disabled={busy} onClick={() => toggle('options')}>Options</button>
-          {n > 0 && <>{' '}<button type="button" className="btn btn-sm" aria-label={`Remove ${name}`} disabled={busy} onClick={() => void remove()}>Remove</button></>}
+          {n > 0 && <>{' '}<button type="button" className="btn btn-sm" aria-label={`Remove ${name}`} disabled={busy || (running && n !== last)}
+            title={running && n !== last ? `Only the last disk (${last}) can be removed while the VM runs` : undefined} onClick={() => void remove()}>Remove</button></>}
         </td>
       </tr>
       {open === 'resize' && (
