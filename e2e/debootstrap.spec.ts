@@ -18,7 +18,15 @@ test('"Build a Debian system": the create job\'s progress bar and log lines arri
   await wizardToStorage(page, LABEL, 'linux-x86_64');
   await page.getByRole('radio', { name: /Build a Debian system/ }).check();
   await page.locator('#f-diskSize').fill('3G');
+  // Its seed is cloud-init's, and nothing else can be chosen: the account's fields are there at once.
+  await page.getByRole('button', { name: 'Next' }).click();
+  await expect(page.getByRole('heading', { name: 'Automate the install' })).toBeVisible();
+  await expect(page.getByRole('radio', { name: /^cloud-init/ })).toBeChecked();
+  await expect(page.getByRole('radio', { name: /^None/ })).toBeDisabled();
+  await expect(page.getByRole('radio', { name: /^Debian\/Ubuntu preseed/ })).toBeDisabled();
+  await expect(page.locator('#f-sshKey')).toBeVisible();
   await page.getByRole('button', { name: /Review/ }).click();
+  await expect(page.getByRole('tabpanel')).toContainText("UNATTENDED='cloud-init'");
   await expect(page.getByRole('tabpanel')).toContainText("HDDBOOTIMAGE='debprog.raw'");
   // Its disk is built installed: the second button starts it (no install source to boot), and the summary says so.
   await expect(page.getByRole('button', { name: 'Create and start' })).toBeVisible();

@@ -13,7 +13,10 @@ const grid2 = 'grid grid-cols-2 gap-x-3';
 
 export function UnattendedStep({ draft, set }: StepProps) {
   const v = draft.values;
-  const kind = (v.unattended ?? '') as Kind;
+  // A Debian built by mmdebstrap is reached through its cloud-init seed (lib/debootstrap.ts): no other choice.
+  const debootstrap = draft.disk === 'debootstrap';
+  const kind = (debootstrap ? 'cloud-init' : v.unattended ?? '') as Kind;
+  const notHere = debootstrap ? 'Not for a Debian built by mmdebstrap, which takes its cloud-init seed.' : undefined;
   const kernel = v.bootmode === 'KERNEL' || v.instmode === 'KERNEL';
   const pxe = v.bootmode === 'PXE' || v.instmode === 'PXE';
   const cd = (v.bootmode === 'CD' || v.bootmode === 'DVD' || v.instmode === 'CD' || v.instmode === 'DVD' || v.instmode === undefined) && Boolean(v.instSrcCdrom);
@@ -31,10 +34,10 @@ export function UnattendedStep({ draft, set }: StepProps) {
         columns={2}
         onChange={(unattended) => set({ unattended })}
         choices={[
-          { value: '', label: 'None', description: 'Install by hand on the console.' },
-          { value: 'cloud-init', label: 'cloud-init (NoCloud)', description: 'A cidata volume for cloud images and debootstrap disks.' },
-          { value: 'preseed', label: 'Debian/Ubuntu preseed', description: preseed },
-          { value: 'kickstart', label: 'Kickstart (RHEL, Fedora)', description: cd && !kernel ? 'The CD\'s Anaconda (/images/pxeboot) booted by kernel with ks.cfg in its initrd.' : 'An OEMDRV volume with ks.cfg.' },
+          { value: '', label: 'None', description: 'Install by hand on the console.', disabled: notHere },
+          { value: 'cloud-init', label: 'cloud-init (NoCloud)', description: debootstrap ? 'The built Debian\'s seed: its hostname, network and the account below.' : 'A cidata volume for cloud images and debootstrap disks.' },
+          { value: 'preseed', label: 'Debian/Ubuntu preseed', description: preseed, disabled: notHere },
+          { value: 'kickstart', label: 'Kickstart (RHEL, Fedora)', description: cd && !kernel ? 'The CD\'s Anaconda (/images/pxeboot) booted by kernel with ks.cfg in its initrd.' : 'An OEMDRV volume with ks.cfg.', disabled: notHere },
         ]}
       />
       {kind !== '' && (

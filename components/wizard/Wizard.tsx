@@ -78,8 +78,10 @@ function specOf(draft: Draft): WizardSpec {
   v.disk = draft.disk === 'new' ? (label ? `${label}.${v.diskFormat ?? 'qcow2'}` : '')
     : draft.disk === 'existing' ? draft.existingDisk : '';
   // The server lays the debootstrap VM's disk, boot and seed over these.
-  if (draft.disk === 'debootstrap') v.install = 'debootstrap';
-  else delete v.install;
+  if (draft.disk === 'debootstrap') {
+    v.install = 'debootstrap';
+    v.unattended = 'cloud-init';
+  } else delete v.install;
   v.hostfwd = (v.netmode ?? 'user') === 'user' ? draft.forwards.map(formatForward) : [];
   // A switch chosen and then left for another network mode is not written into the config.
   if (v.netmode !== 'vde') delete v.vdeSwitch;
