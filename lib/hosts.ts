@@ -39,6 +39,27 @@ export function checkVmdeckCommand(cmd: string): string | null {
   return null;
 }
 
+/**
+ * The vmdeck command of a host added through the API (the dashboard's form):
+ * vmdeck itself, by name or path, or node with the path of vmdeck.js. Any
+ * other program (`sh -c …`, `node -e …`, a script of the client's) would let
+ * a token's holder run what it likes on every host ssh reaches, this one
+ * too; the CLI, whose user has a shell already, takes any command.
+ */
+export function checkApiVmdeckCommand(cmd: string): string | null {
+  const empty = checkVmdeckCommand(cmd);
+  if (empty) return empty;
+  const words = cmd.trim().split(/\s+/);
+  const plain = (w: string) => /^[A-Za-z0-9_@+./-]+$/.test(w) && !w.startsWith('-');
+  const base = (w: string) => w.slice(w.lastIndexOf('/') + 1);
+  const ok = words.every(plain) && (
+    (words.length === 1 && /^vmdeck(\.js)?$/.test(base(words[0])))
+    || (words.length === 2 && /^node(js)?$/.test(base(words[0])) && /^vmdeck(\.js)?$/.test(base(words[1]))));
+  if (ok) return null;
+  const shown = JSON.stringify(cmd).slice(1, -1);
+  return `vmdeck: '${shown}' is not how vmdeck is run: through the dashboard, give vmdeck's path (/opt/vmdeck/bin/vmdeck.js) or node and that path; any other command only with vmdeck host add --vmdeck`;
+}
+
 /** What ssh is given as its destination: host:port becomes ssh://host:port, which ssh takes since 7.7. */
 export function sshDestination(dest: string): string {
   return /^(?:[^@]+@)?[^:@]+:\d+$/.test(dest) ? `ssh://${dest}` : dest;
@@ -51,6 +72,30 @@ export function sshDestination(dest: string): string {
  */
 export function remoteCommand(vmdeck: string, args: readonly string[]): string {
   return [...vmdeck.trim().split(/\s+/), ...args].map(shellQuote).join(' ');
+}
+
+/**
+ * What a host's answer may say to the browser: the headers vmdeck's own
+ * routes send, and no others. The host is another machine: its cookies, its
+ * Content-Security-Policy or X-Frame-Options must not replace this
+ * dashboard's (set on every answer before it is routed), nor may it serve a
+ * page on this origin: a type vmdeck's API does not answer with is sent as
+ * bytes, and never sniffed.
+ */
+const PASSED = ['content-type', 'content-length', 'content-disposition', 'cache-control', 'allow'];
+const PASSED_TYPES = /^(application\/json|text\/plain|text\/event-stream|image\/png|application\/octet-stream)(;|$)/i;
+
+export function passedHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of PASSED) {
+    const v = headers[k];
+    if (typeof v === 'string') out[k] = v;
+  }
+  if (out['content-type'] !== undefined && !PASSED_TYPES.test(out['content-type'].trim())) out['content-type'] = 'application/octet-stream';
+  // Only an attachment: a host cannot make a download of its own show inline.
+  if (out['content-disposition'] !== undefined && !/^attachment(;|$)/i.test(out['content-disposition'].trim())) delete out['content-disposition'];
+  out['x-content-type-options'] = 'nosniff';
+  return out;
 }
 
 /** `vmdeck 0.1.0` (what `vmdeck --version` prints) → `0.1.0`, or null. */

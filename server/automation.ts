@@ -6,6 +6,7 @@
 // dashboard's hub (QEMU serves one client per socket), else directly.
 import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
+import { createContext, Script } from 'node:vm';
 import type { RawData } from 'ws';
 import { parseBootCommand, parseScript, screenLine, screenTextError, serialBytes, type Item } from '../lib/automation';
 import { textToLayoutPresses, type QCode } from '../lib/keys';
@@ -29,8 +30,10 @@ const GAP_MS = 20;
 
 interface SerialLink {
   write(s: string): void;
-  /** Everything the guest printed since the link opened. */
+  /** What the guest printed since the link opened, its oldest part dropped past 1 MiB. */
   readonly output: () => string;
+  /** How many characters of the output were dropped from its start: a position in it is output's index + dropped. */
+  readonly dropped: () => number;
   onOutput(fn: () => void): void;
   /** Why the link ended (the VM is not running, or stopped), or null while it is up. */
   readonly ended: () => VmdeckError | null;
@@ -48,10 +51,15 @@ const CLOSE_WAIT_MS = 10_000;
 /** The serial console: the dashboard's hub while one runs, else QEMU's socket (claimed, as vmdeck console does). */
 async function openSerial(label: string): Promise<SerialLink> {
   let text = '';
+  let dropped = 0;
   const waiters = new Set<() => void>();
   const got = (d: Buffer) => {
     text += d.toString('utf8');
-    if (text.length > 1 << 20) text = text.slice(-(1 << 19));
+    if (text.length > 1 << 20) {
+      const cut = text.length - (1 << 19);
+      text = text.slice(cut);
+      dropped += cut;
+    }
     for (const w of [...waiters]) w();
   };
   let ended: VmdeckError | null = null;
@@ -59,7 +67,7 @@ async function openSerial(label: string): Promise<SerialLink> {
     ended ??= why;
     for (const w of [...waiters]) w();
   };
-  const base = { output: () => text, onOutput: (fn: () => void) => { waiters.add(fn); }, ended: () => ended };
+  const base = { output: () => text, dropped: () => dropped, onOutput: (fn: () => void) => { waiters.add(fn); }, ended: () => ended };
   const server = await liveServer().catch(() => null);
   if (server) {
     let first = true;
@@ -216,12 +224,46 @@ export interface ExpectResult {
 const SERIAL_TAIL = 300;
 const noAnsi = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
 
-/** Waits on a link until pattern shows in the output from `from` on; returns the match and where it ends. */
+/** How long one match of a pattern over the output may take: a pattern that backtracks without end is stopped. */
+const MATCH_LIMIT_MS = 1000;
+const matcher = new Script('globalThis.m = globalThis.re.exec(globalThis.s)');
+const matchContext = createContext({});
+
+/**
+ * pattern.exec(text) bounded in time: the pattern is the client's and the
+ * text the guest's, and a pattern such as (a|a)*b over a line of a's would
+ * hold the event loop, every console and request with it, for ever.
+ */
+function execBounded(pattern: RegExp, text: string): RegExpExecArray | null {
+  Object.assign(matchContext, { re: pattern, s: text, m: null });
+  try {
+    matcher.runInContext(matchContext, { timeout: MATCH_LIMIT_MS });
+    return matchContext.m as RegExpExecArray | null;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw e;
+    throw badInput('serial', `serial: /${pattern.source}/ took more than ${MATCH_LIMIT_MS / 1000} s to match ${text.length} characters of output (it backtracks without end): write it without nested repeats such as (a|a)*`);
+  } finally {
+    Object.assign(matchContext, { re: null, s: '', m: null });
+  }
+}
+
+/**
+ * Waits on a link until pattern shows in the output from position `from` on
+ * (counted from the link's start, dropped output included); returns the
+ * match and the position of the output's end then.
+ */
 function waitFor(link: SerialLink, pattern: RegExp, from: number, timeoutS: number, label: string): Promise<{ matched: string; end: number }> {
+  const since = () => link.output().slice(Math.max(0, from - link.dropped()));
   return new Promise((resolve, reject) => {
     const look = () => {
-      const seen = noAnsi(link.output().slice(from));
-      const m = pattern.exec(seen);
+      let m: RegExpExecArray | null;
+      try {
+        m = execBounded(pattern, noAnsi(since()));
+      } catch (e) {
+        clearTimeout(timer);
+        reject(e);
+        return true;
+      }
       if (!m) {
         // Nothing more will come: say why now, not at the timeout.
         const why = link.ended();
@@ -233,11 +275,11 @@ function waitFor(link: SerialLink, pattern: RegExp, from: number, timeoutS: numb
         return false;
       }
       clearTimeout(timer);
-      resolve({ matched: m[0], end: link.output().length });
+      resolve({ matched: m[0], end: link.dropped() + link.output().length });
       return true;
     };
     const timer = setTimeout(() => {
-      const tail = noAnsi(link.output().slice(from)).slice(-SERIAL_TAIL);
+      const tail = noAnsi(since()).slice(-SERIAL_TAIL);
       reject(new VmdeckError(504, `VM '${label}' printed nothing matching /${pattern.source}/ within ${timeoutS} s (last output: ${JSON.stringify(tail)})`, 'serial'));
     }, timeoutS * 1000);
     if (!look()) link.onOutput(look);

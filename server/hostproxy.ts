@@ -13,16 +13,15 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
-import { checkHostName, LOCAL_HOST } from '../lib/hosts';
+import { checkApiVmdeckCommand, checkHostName, LOCAL_HOST, passedHeaders, sshDestination } from '../lib/hosts';
 import { labelError } from '../lib/spec';
 import { Auth, remoteAddress } from './auth';
 import { checkHost } from './check';
-import { VmdeckError } from './errors';
+import { badInput, VmdeckError } from './errors';
 import {
   addHost, checkRemoteHost, closeConnection, connectHost, hostFileName, hostsRunDir, readHosts, removeHost, runRemote, runSsh,
   sshOptions, validateHost, VMDECK_VERSION, type HostCheck, type HostEntry,
 } from './hosts';
-import { sshDestination } from '../lib/hosts';
 import { BODY_LIMIT, HttpError, readJsonBody, sendError, sendJson } from './http/router';
 import { CLOSE, closeReason } from './ws/close-codes';
 import { originMatches } from './ws/index';
@@ -132,7 +131,6 @@ async function localCheck(): Promise<HostCheck> {
   return { name: LOCAL_HOST, dest: '', vmdeck: '', ok: true, version: VMDECK_VERSION, report: await checkHost() };
 }
 
-const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer']);
 
 export function createHostProxy(auth: Auth): HostProxy {
   const links = new Links();
@@ -167,9 +165,7 @@ export function createHostProxy(auth: Auth): HostProxy {
       }
       if (body.length) headers['content-length'] = String(body.length);
       const up = request({ socketPath, path, method: req.method, headers }, (answer) => {
-        const out: Record<string, string | string[]> = {};
-        for (const [k, v] of Object.entries(answer.headers)) if (v !== undefined && !HOP.has(k)) out[k] = v;
-        res.writeHead(answer.statusCode ?? 502, out);
+        res.writeHead(answer.statusCode ?? 502, passedHeaders(answer.headers));
         answer.pipe(res);
         answer.once('end', () => resolve(true));
         answer.once('error', () => { res.destroy(); resolve(true); });
@@ -211,6 +207,8 @@ export function createHostProxy(auth: Auth): HostProxy {
         const v = (await readJsonBody(req)) as Partial<HostEntry>;
         const entry: HostEntry = { name: String(v.name ?? ''), dest: String(v.dest ?? ''), vmdeck: String(v.vmdeck || 'vmdeck') };
         validateHost(entry);
+        const command = checkApiVmdeckCommand(entry.vmdeck);
+        if (command) throw badInput('vmdeck', command);
         const check = await checkRemoteHost(entry);
         if (!check.ok) {
           // Its connection goes with it: nothing of a host not added stays open.

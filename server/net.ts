@@ -28,7 +28,17 @@ export interface CreateSwitchOptions extends BootServerOptions {
   tap?: string;
   /** Enslave the TAP device to this bridge, created when missing. */
   bridge?: string;
+  /**
+   * Through the API: a bridge of the host's own (one that exists) is joined
+   * only when VMDECK_API_BRIDGES names it, since it puts the switch's VMs on
+   * that bridge's network (the LAN, often), as a port forward on 0.0.0.0
+   * would; a bridge the switch makes for itself is always taken.
+   */
+  confined?: boolean;
 }
+
+/** The host bridges the API may join (VMDECK_API_BRIDGES, names apart by commas or blanks). */
+export const apiBridges = (): string[] => (process.env.VMDECK_API_BRIDGES ?? '').split(/[\s,]+/).filter(Boolean);
 
 interface SwitchMeta {
   tap: string | null;
@@ -232,6 +242,9 @@ async function createSwitchNow(name: string, opts: CreateSwitchOptions): Promise
   }
   if (tap !== undefined && process.getuid?.() !== 0) {
     throw badInput('tap', 'tap: connecting a switch to a TAP device needs root (run as root, or leave out --tap)');
+  }
+  if (opts.confined && bridge !== undefined && (await ifaceExists(bridge)) && !apiBridges().includes(bridge)) {
+    throw badInput('bridge', `bridge: '${bridge}' is a bridge of this host's (it puts the switch's VMs on its network): the dashboard joins one only when VMDECK_API_BRIDGES names it; or use vmdeck net create ${name} --tap ${tap} --bridge ${bridge}`);
   }
   const boot = await checkBootOptions(opts);
   await trustedRunRoot();

@@ -648,21 +648,35 @@ function macmapFor(label: string, givenMac: string | undefined): { mac: string; 
  * The full, validated spec for a new VM and where each value came from, and
  * the VMs that ENUMERATE found (read once here, for the MAC, UUID and label).
  */
-/** SSHKEY may name a file holding the key (~/.ssh/id_ed25519.pub): its first line. */
-async function sshKeyFromFile(env: Record<string, string | undefined>): Promise<Record<string, string | undefined>> {
+/** The most a public key file is read of: an OpenSSH key line is far below it. */
+const SSH_KEY_FILE_MAX = 16 * 1024;
+
+/**
+ * SSHKEY may name a file holding the key (~/.ssh/id_ed25519.pub): its first
+ * line, which must be a key. For the command line only: through the API
+ * (confined) a path is refused, as the API reads no file of the host for its
+ * client. A FIFO or device is not opened, and what a file holds that is not
+ * a key is not echoed.
+ */
+async function sshKeyFromFile(env: Record<string, string | undefined>, confined: boolean): Promise<Record<string, string | undefined>> {
   const key = env.SSHKEY?.trim();
   if (!key || SSH_KEY_RE.test(key) || !/^[~/.]/.test(key)) return env;
+  if (confined) throw badInput('sshKey', 'SSHKEY: give the public key itself (ssh-ed25519 AAAA…): through the API a file name is not read');
   const file = key.startsWith('~/') ? join(homedir(), key.slice(2)) : resolve(key);
-  const text = await readFile(file, 'utf8').catch(() => {
-    throw badInput('sshKey', `SSHKEY: '${key}' is neither an OpenSSH public key nor a readable file`);
-  });
-  return { ...env, SSHKEY: text.split('\n')[0].trim() };
+  const unreadable = () => badInput('sshKey', `SSHKEY: '${key}' is neither an OpenSSH public key nor a readable file`);
+  const st = await stat(file).catch(() => { throw unreadable(); });
+  if (!st.isFile()) throw badInput('sshKey', `SSHKEY: '${key}' is not a regular file`);
+  if (st.size > SSH_KEY_FILE_MAX) throw badInput('sshKey', `SSHKEY: '${key}' is larger than a public key file (${SSH_KEY_FILE_MAX} bytes at most)`);
+  const text = await readFile(file, 'utf8').catch(() => { throw unreadable(); });
+  const line = text.split('\n')[0].trim();
+  if (!SSH_KEY_RE.test(line)) throw badInput('sshKey', `SSHKEY: the first line of '${key}' is not an OpenSSH public key (ssh-ed25519 AAAA…): give the .pub file`);
+  return { ...env, SSHKEY: line };
 }
 
 export async function resolveSpec(req: CreateRequest): Promise<{ spec: VmSpec; origin: Record<string, string>; known: VmInfo[]; seeds: SeedPlan | null; suite?: string }> {
   // An empty base would be the current directory.
   if (req.base !== undefined && req.base.trim() === '') throw badInput('base', `base: is empty (leave it out for the default base, ${defaultBase()})`);
-  const env = req.env ? envValues(await sshKeyFromFile(req.env)) : {};
+  const env = req.env ? envValues(await sshKeyFromFile(req.env, Boolean(req.confined))) : {};
   let suite: string | undefined;
   if (req.install !== undefined && req.install !== '') {
     if (req.install !== 'debootstrap') throw badInput('install', `install: '${req.install}' is not an install method vmdeck runs (debootstrap)`);

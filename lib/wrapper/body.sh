@@ -942,6 +942,13 @@ vde_running() {
 		fi
 		die "$1: VDE switch '$2' is not running (start it: vmdeck net create ${2##*/})"
 	fi
+	# ctys's default lies in the world-writable /var/tmp: a switch another
+	# user made there first would carry, and let them see, the VM's traffic.
+	if ! [[ -O $2 ]]; then
+		local owner; owner=$(stat -c %u:%U -- "$2" 2>/dev/null) || owner=
+		[[ ${owner%%:*} == 0 ]] ||
+			die "$1: VDE switch '$2' belongs to another user (${owner#*:}), who sees and can change the VM's traffic: use a switch of your own (vmdeck net create NAME, then $1=NAME)"
+	fi
 }
 
 check_all() {

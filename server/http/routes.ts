@@ -404,7 +404,7 @@ export function apiRoutes(): Router {
       }
       return new Json(201, await createSwitch(reqString(body, 'name'), {
         tap: optString(body, 'tap'), bridge: optString(body, 'bridge'),
-        dhcp: optBoolean(body, 'dhcp'), pxe, bootfile: optString(body, 'bootfile'),
+        dhcp: optBoolean(body, 'dhcp'), pxe, bootfile: optString(body, 'bootfile'), confined: true,
       }));
     })
     .add('DELETE', '/api/networks/:name', async (r) => {

@@ -129,6 +129,19 @@ test('through a running dashboard: vmdeck expect waits on the shared hub, vmdeck
     const listed = (await api(server.base, 'GET', `/api/tasks?label=${LABEL}`)).text;
     assert.ok(!listed.includes('ready-$((1+1))') && !listed.includes('sent-$((2+3))'), listed.slice(0, 800));
     assert.match(listed, /\(25 characters, not logged\)/);
+    // A pattern that backtracks without end over what the guest prints is stopped, not run for ever: the server answers meanwhile.
+    const t0 = Date.now();
+    const stuck = api(server.base, 'POST', `/api/vms/${LABEL}/expect`, { serial: '(a|a)*b', timeout: 120 });
+    await new Promise((res) => setTimeout(res, 1500));
+    assert.equal((await vmdeck(['type', LABEL, '--serial', `echo ${'a'.repeat(34)}<enter>`], env)).code, 0);
+    const answered = Date.now();
+    assert.equal((await api(server.base, 'GET', '/api/vms')).status, 200);
+    const stopped = await stuck;
+    assert.equal(stopped.status, 400, stopped.text);
+    assert.equal(stopped.json.field, 'serial');
+    assert.match(stopped.json.error, /^serial: \/\(a\|a\)\*b\/ took more than 1 s to match \d+ characters of output \(it backtracks without end\)/);
+    assert.ok(Date.now() - t0 < 60000, `stopped after ${Date.now() - t0} ms`);
+    assert.ok(Date.now() - answered < 30000);
   } finally {
     await server.kill();
   }

@@ -7,7 +7,7 @@
 // history and the VM never stopped; `vmdeck console` there shares the hub.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -46,6 +46,13 @@ test('POST /api/hosts adds a host that answers; GET /api/hosts shows each host\'
   const refused = await api(server.base, 'POST', '/api/hosts', { name: 'bad name', dest: 'alpha' });
   assert.equal(refused.status, 400);
   assert.equal(refused.json.field, 'name');
+  // Through the API the command is vmdeck's, never a shell's: refused before ssh is run, nothing made there.
+  const proof = join(lab.dir, 'api-ran-this');
+  const shell = await api(server.base, 'POST', '/api/hosts', { name: 'evil', dest: 'alpha', vmdeck: `sh -c touch\${IFS}${proof};echo\${IFS}vmdeck\${IFS}0.1.0` });
+  assert.equal(shell.status, 400, shell.text);
+  assert.equal(shell.json.field, 'vmdeck');
+  assert.match(shell.json.error, /^vmdeck: '.*' is not how vmdeck is run: /);
+  assert.equal(existsSync(proof), false);
   // A host that is down is kept when added by hand (the CLI's --no-check).
   execFileSync(process.execPath, [join(REPO, 'bin/vmdeck.js'), 'host', 'add', 'ghost', '127.0.0.1:1', '--no-check'], { env: sb.env });
   // A host whose vmdeck is too old is shown as such, not crashed on.

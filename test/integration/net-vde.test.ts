@@ -2,7 +2,8 @@
 // demo guests on one switch reach each other; the switch refuses to go while
 // they are on it. Their addresses (10.77.0.0/24) exist only on the switch.
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { VmInfo } from '../../lib/vm';
@@ -78,6 +79,23 @@ test('--check refuses a VDE VM whose switch is missing or killed, naming vmdeck 
   assert.equal((await net('create', 'gone')).code, 0);
   assert.equal(await wrapperCheck(gone.wrapper), null);
   assert.equal((await net('cancel', 'gone')).code, 0);
+});
+
+test("a switch another user made (ctys's default lies in the world-writable /var/tmp) is refused by --check, naming its owner", { skip: process.getuid?.() === 0 ? false : 'a switch of another user needs root to make' }, async () => {
+  const dir = `/tmp/vd-foreign-${process.pid}`;
+  execFileSync('runuser', ['-u', 'nobody', '--', 'vde_switch', '--daemon', '--sock', dir, '--pidfile', `${dir}.pid`]);
+  try {
+    await waitFor('the other user\'s switch', () => existsSync(join(dir, 'ctl')));
+    const vm = await vmOn('foreign', dir, '10.77.0.6');
+    assert.equal(await wrapperCheck(vm.wrapper),
+      `QEMUSOCK: VDE switch '${dir}' belongs to another user (nobody), who sees and can change the VM's traffic: use a switch of your own (vmdeck net create NAME, then QEMUSOCK=NAME)`);
+  } finally {
+    const pid = Number(readFileSync(`${dir}.pid`, 'utf8'));
+    if (pid > 1) process.kill(pid, 'SIGTERM');
+    await waitFor('the other user\'s switch to end', () => !alive(pid));
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(`${dir}.pid`, { force: true });
+  }
 });
 
 test("a second NIC's switch is checked as the first one's: not running, or a path that is neither a name nor absolute, refused by --check and by nic add", async () => {

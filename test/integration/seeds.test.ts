@@ -5,7 +5,7 @@
 // password hash in no config and no API answer.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { isoVolume } from '../../lib/media';
@@ -125,15 +125,20 @@ test('a seed with a malformed key, a plain password or an unknown kind: one line
   const cases: [string[], string][] = [
     [['SSHKEY=ssh-ed25519 AAAAnotakey!'], "vmdeck create-conf: SSHKEY: 'ssh-ed25519 AAAAnotakey!' is not an OpenSSH public key (one line like ssh-ed25519 AAAA… comment, no quotes)\n"],
     [[`SSHKEY=${join(sb.home, 'missing.pub')}`], `vmdeck create-conf: SSHKEY: '${join(sb.home, 'missing.pub')}' is neither an OpenSSH public key nor a readable file\n`],
+    // A file that is not a key: its content is not shown; a FIFO is not opened.
+    [[`SSHKEY=${join(sb.home, 'not-a-key.pub')}`], `vmdeck create-conf: SSHKEY: the first line of '${join(sb.home, 'not-a-key.pub')}' is not an OpenSSH public key (ssh-ed25519 AAAA…): give the .pub file\n`],
+    [[`SSHKEY=${join(sb.home, 'key-fifo')}`], `vmdeck create-conf: SSHKEY: '${join(sb.home, 'key-fifo')}' is not a regular file\n`],
     [['PASSWORD_HASH=secret'], 'vmdeck create-conf: PASSWORD_HASH: is not a crypt(3) password hash (make one with: openssl passwd -6); a plain password is not taken\n'],
     [['--unattended=autoyast'], "vmdeck create-conf: UNATTENDED: 'autoyast' is not an unattended install: cloud-init, preseed or kickstart (or empty for none)\n"],
   ];
-  writeFileSync(join(sb.home, 'not-a-key.pub'), 'hello\n');
+  writeFileSync(join(sb.home, 'not-a-key.pub'), 'hello secret\n');
+  execFileSync('mkfifo', [join(sb.home, 'key-fifo')]);
   for (const [args, message] of cases) {
     const r = await vmdeck(['create-conf', '--label', 'bad1', '--auto-all', '--unattended=cloud-init', ...args]);
     assert.deepEqual([r.code, r.stderr], [1, message]);
   }
   assert.deepEqual(readdirSync(join(sb.home, 'vms')).sort(), before);
+  rmSync(join(sb.home, 'key-fifo'));
 });
 
 /** The clone's config as `vmdeck clone` made it, its facts as ENUMERATE reads them. */

@@ -85,6 +85,23 @@ test('host files outside the bases and media directories are refused as CD, kern
   assert.ok(!existsSync(join(sb.home, 'vms', 'media1')));
 });
 
+test('SSHKEY as a file through the API: not read (no line of /etc/passwd in the answer, no FIFO opened)', async () => {
+  const fifo = join(sb.home, 'key-fifo');
+  execFileSync('mkfifo', [fifo]);
+  for (const key of ['/etc/passwd', fifo, '~/.ssh/id_ed25519.pub']) {
+    for (const path of ['/api/vms/preview', '/api/vms']) {
+      const r = await api(base, 'POST', path, { label: 'keyfile', ...guest, unattended: 'cloud-init', env: { SSHKEY: key } });
+      assert.equal(r.status, 400, `${path} ${key}: ${r.text}`);
+      assert.equal(r.json.field, 'sshKey');
+      assert.equal(r.json.error, 'SSHKEY: give the public key itself (ssh-ed25519 AAAA…): through the API a file name is not read');
+    }
+  }
+  // The server still answers: nothing waits on the FIFO.
+  assert.equal((await api(base, 'GET', '/api/vms')).status, 200);
+  assert.ok(!existsSync(join(sb.home, 'vms', 'keyfile')));
+  rmSync(fifo);
+});
+
 test('paths that resolve through a symlink in a base to outside the bases are refused', async () => {
   const vms = join(sb.home, 'vms');
   mkdirSync(vms, { recursive: true });

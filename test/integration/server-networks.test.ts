@@ -2,7 +2,7 @@
 // them: a VM shows as attached while it runs, a switch in use is not
 // cancelled unless forced, and forcing detaches the VM without stopping it.
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createVm } from '../../server/store';
@@ -56,6 +56,16 @@ test('POST /api/networks makes a switch that the list shows; a bad name is refus
   assert.deepEqual(rest, []);
   assert.equal(s.name, SWITCH);
   assert.equal(s.pid, r.json.pid);
+});
+
+test('through the API a bridge of the host\'s own is joined only when VMDECK_API_BRIDGES names it: refused before anything is made', { skip: process.getuid?.() === 0 ? false : 'a TAP device needs root' }, async () => {
+  // 'lo' stands for the host's LAN bridge: an interface that is there before the switch.
+  const r = await api(base, 'POST', '/api/networks', { name: 'lanjoin', tap: 'vdtapjoin0', bridge: 'lo' });
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.json.field, 'bridge');
+  assert.equal(r.json.error, "bridge: 'lo' is a bridge of this host's (it puts the switch's VMs on its network): the dashboard joins one only when VMDECK_API_BRIDGES names it; or use vmdeck net create lanjoin --tap vdtapjoin0 --bridge lo");
+  assert.ok(!(await listed()).some((s) => s.name === 'lanjoin'));
+  assert.ok(!existsSync('/sys/class/net/vdtapjoin0'), 'a TAP device was made');
 });
 
 test("a switch's PXE tree from the API is held to the bases and media directories: its TFTP serves every guest on the switch", async () => {

@@ -1,7 +1,7 @@
 // The pure side of other hosts: targets, the remote command line, versions and ssh's refusals.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkDest, checkHostName, remoteCommand, sshDestination, sshRefusal, takeTarget, versionsTalk } from '../../lib/hosts';
+import { checkApiVmdeckCommand, checkDest, checkHostName, passedHeaders, remoteCommand, sshDestination, sshRefusal, takeTarget, versionsTalk } from '../../lib/hosts';
 
 test('targets: --host H, --host=H, LABEL@H, a lone user@host; none is this machine', () => {
   assert.deepEqual(takeTarget(['web', '--host', 'lab2', '--force'], true), { host: 'lab2', args: ['web', '--force'] });
@@ -65,4 +65,26 @@ test('the fixes refusals suggest can be run: a user@host target is added under a
   assert.equal(versionRefusal('root@lab', null, '0.2.0', node), "host: root@lab: its vmdeck did not say its version (it answered: Error: Cannot find module '/opt/x.js'); add it under a name with its command: vmdeck host add NAME root@lab --vmdeck CMD");
   assert.match(versionRefusal('lab', null, '0.2.0', 'sh: 1: vmdeck: not found\n', 'root@10.0.0.2'), /it answered: sh: 1: vmdeck: not found\); set its command: vmdeck host remove lab, then vmdeck host add lab root@10\.0\.0\.2 --vmdeck CMD$/);
   assert.match(sshRefusal('lab', 'lab', 'No ED25519 host key is known for lab and you have requested strict checking.\nHost key verification failed.\n', '/home/u/ssh_config'), /accept it once with ssh -F \/home\/u\/ssh_config lab$/);
+});
+
+test('through the API a host\'s vmdeck command is vmdeck, or node and vmdeck.js: no other program', () => {
+  for (const ok of ['vmdeck', '/opt/vmdeck/bin/vmdeck', '/opt/vmdeck/bin/vmdeck.js', 'node /srv/vmdeck/bin/vmdeck.js', '/usr/bin/nodejs /srv/v/bin/vmdeck.js']) {
+    assert.equal(checkApiVmdeckCommand(ok), null, ok);
+  }
+  for (const bad of ['sh -c id>/tmp/x;echo${IFS}vmdeck', 'sh -c vmdeck', 'node -e x vmdeck.js', 'node --require=/tmp/x.js vmdeck.js', 'bash vmdeck',
+    'node /tmp/evil.iso', '/tmp/evil', 'env vmdeck', 'vmdeck --help', 'node vmdeck.js extra', '-vmdeck']) {
+    assert.match(checkApiVmdeckCommand(bad) ?? '', /^vmdeck: '.*' is not how vmdeck is run: .*vmdeck host add --vmdeck$/, bad);
+  }
+  assert.match(checkApiVmdeckCommand(' ') ?? '', /^vmdeck: the command .* is empty$/);
+});
+
+test('a host\'s answer reaches the browser with vmdeck\'s own headers only: no cookie, no policy, no page', () => {
+  const out = passedHeaders({
+    'content-type': 'text/html', 'content-security-policy': "script-src 'unsafe-inline'", 'x-frame-options': 'ALLOWALL',
+    'set-cookie': ['vmdeck_session=attacker'], 'content-length': '12', 'cache-control': 'no-store', 'content-disposition': 'inline',
+  } as Record<string, string | string[]>);
+  assert.deepEqual(out, { 'content-type': 'application/octet-stream', 'content-length': '12', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+  assert.equal(passedHeaders({ 'content-type': 'application/json; charset=utf-8' })['content-type'], 'application/json; charset=utf-8');
+  assert.equal(passedHeaders({ 'content-type': 'image/svg+xml' })['content-type'], 'application/octet-stream');
+  assert.equal(passedHeaders({ 'content-disposition': 'attachment; filename="a-serial.log"' })['content-disposition'], 'attachment; filename="a-serial.log"');
 });
