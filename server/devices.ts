@@ -4,7 +4,7 @@
 // first (blockdev-add + device_add, netdev_add + device_add, block_resize),
 // so the next start agrees with what runs now.
 import { readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, isAbsolute, join } from 'node:path';
 import { setAssignment } from '../lib/config-edit';
 import { CD_INTERFACES, cdsOf, cdVar, DISK_INTERFACES, diskOptionAssignments, diskVar, disksOf, ideRoomError, MAX_EXTRA, nextIndex, nicsOf, nicVar, parseNet, type CdDrive, type Disk, type Nic } from '../lib/hardware';
 import { confinePath } from './confine';
@@ -179,7 +179,7 @@ async function addDiskNow(label: string, req: DiskRequest): Promise<DeviceOutcom
     const p = VmSpecSchema.shape.disk.safeParse(req.file);
     if (!p.success || req.file === '') throw badInput('file', `file: ${p.success ? 'is empty' : p.error.issues[0].message}`);
     file = req.file;
-    if (!(await exists(inDir(vm.dir, file)))) throw badInput('file', `file: '${file}' does not exist (omit --file to make a new image)`);
+    if (!(await exists(inDir(vm.dir, file)))) throw badInput('file', `file: '${file}' does not exist${isAbsolute(file) ? '' : ` in VM '${vm.label}''s directory ${vm.dir}`} (omit --file to make a new image)`);
   } else {
     // A disk removed before left its image (removing keeps it): the new one takes the next free name.
     file = `${vm.label}-disk${n}.qcow2`;
@@ -464,7 +464,7 @@ async function imageFile(vm: VmInfo, field: string, given: string): Promise<stri
   const file = await mediaByName(given, vm.dir);
   const p = VmSpecSchema.shape.instSrcCdrom.safeParse(file);
   if (!p.success || file === '') throw badInput(field, `${field}: ${p.success ? 'an image is needed' : p.error.issues[0].message}`);
-  if (!(await exists(inDir(vm.dir, file)))) throw badInput(field, `${field}: '${file}' does not exist`);
+  if (!(await exists(inDir(vm.dir, file)))) throw badInput(field, `${field}: '${file}' does not exist${isAbsolute(file) ? '' : ` in VM '${vm.label}''s directory or the media library`}`);
   return file;
 }
 

@@ -3,7 +3,7 @@
 import { confinePath } from './confine';
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import type { VmInfo } from '../lib/vm';
 import { badInput, VmdeckError } from './errors';
 import { mediaByName } from './media-library';
@@ -53,12 +53,14 @@ export function changeMedia(label: string, isoPath: string, opts: { confined?: b
 
 async function changeNow(label: string, isoPath: string, opts: { confined?: boolean }): Promise<MediaState> {
   if (!isoPath) throw badInput('path', 'path: an ISO image is needed');
-  // A name of the media library, as its picker and list show them; another relative path is the caller's.
-  const path = resolve(await mediaByName(isoPath, (await resolveVm(label)).dir));
+  // A name of the media library, as its picker and list show them; another relative path is the VM directory's,
+  // as for every other drive (the CLI made a file of its working directory absolute).
+  const dir = (await resolveVm(label)).dir;
+  const path = resolve(dir, await mediaByName(isoPath, dir));
   // From the API: no host file outside the bases and media directories (/etc/shadow as a CD).
   if (opts.confined) await confinePath('path', path, '/');
   const st = await stat(path).catch(() => null);
-  if (!st) throw badInput('path', `path: ISO image '${path}' does not exist`);
+  if (!st) throw badInput('path', `path: ISO image '${path}' does not exist${isAbsolute(isoPath) ? '' : ` (nor '${isoPath}' in the media library)`}`);
   if (!st.isFile() && !st.isBlockDevice()) throw badInput('path', `path: '${path}' is not an image file`);
   if (!(await access(path, constants.R_OK).then(() => true, () => false))) throw badInput('path', `path: ISO image '${path}' is not readable`);
   const vm = await resolveVm(label);

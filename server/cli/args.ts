@@ -1,5 +1,7 @@
 // A small argument parser for the vmdeck commands: --name, --name=value,
 // --name value (for options declared as taking a value), and positionals.
+import { statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { isatty } from 'node:tty';
 
 export interface Parsed {
@@ -59,3 +61,15 @@ export const processIo = (): Io => ({
 /** Green or red when a person is looking, plain otherwise. */
 export const paint = (io: Io, ok: boolean, s: string) =>
   io.isTTY && !io.env.NO_COLOR ? `\x1b[${ok ? 32 : 31}m${s}\x1b[0m` : s;
+
+/**
+ * A file named on the command line, as the shell's user means it: a
+ * relative name of a file in the working directory is that file (made
+ * absolute); any other name goes on as given, to be looked for in the VM's
+ * directory and the media library.
+ */
+export function hereFile(name: string | undefined): string | undefined {
+  if (!name || isAbsolute(name)) return name;
+  const here = resolve(name);
+  return statSync(here, { throwIfNoEntry: false })?.isFile() ? here : name;
+}

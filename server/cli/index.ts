@@ -81,7 +81,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     return await cmd.run(target ? target.args : rest, io);
   } catch (e) {
     if (e instanceof UsageError) {
-      io.err(`vmdeck ${name}: ${visible(e.message)}\nusage: ${cmd.usage.split('\n')[0]}\n`);
+      // One line too: the usage's first line after the error, in brackets.
+      io.err(`vmdeck ${name}: ${visible(e.message)} (usage: ${cmd.usage.split('\n')[0]})\n`);
       return 2;
     }
     // One line, whatever a value in it held (a newline, a mark that reorders text).

@@ -5,12 +5,12 @@
 // medium changed or ejected on the running VM is changed at once (QMP) and
 // written to the config; a drive added while it runs is pending.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { qmpOnce } from '../../server/qmp';
-import { sandbox, type Sandbox } from '../helpers/guest';
+import { REPO, sandbox, type Sandbox } from '../helpers/guest';
 import { createGuestVm, vmdeck } from '../helpers/lifecycle';
 import { api, inProcessServer, type InProcessServer } from '../helpers/server';
 import { quitVm } from '../helpers/vms';
@@ -71,9 +71,18 @@ test('drives from the CLI and the API: numbered config names, the wrapper\'s dri
   const badIf = await api(srv.base, 'POST', '/api/vms/cd/cds', { interface: 'usb' });
   assert.deepEqual([badIf.status, badIf.json.field, badIf.json.error], [400, 'interface', "interface: 'usb' is not one of ide, scsi"]);
   const gone = await api(srv.base, 'PATCH', '/api/vms/cd/drives/cd1', { path: 'nothing.iso' });
-  assert.deepEqual([gone.status, gone.json.error], [400, "path: 'nothing.iso' does not exist"]);
+  assert.deepEqual([gone.status, gone.json.error], [400, "path: 'nothing.iso' does not exist in VM 'cd''s directory or the media library"]);
   const listed = await vmdeck(['cd', 'cd', 'list'], sb.env);
   assert.equal(listed.stdout, 'cd1  ide  data.iso\ncd2  scsi (empty)\nfda  floppy a.img\n');
+  // On the command line a relative name of a file in the working directory is that file, as the shell's user means it.
+  const here = join(sb.home, 'here');
+  mkdirSync(here);
+  copyFileSync(iso, join(here, 'cwd.iso'));
+  const fromHere = spawnSync(process.execPath, [join(REPO, 'bin/vmdeck.js'), 'cd', 'cd', 'change', 'cd2', 'cwd.iso'], { cwd: here, env: sb.env, encoding: 'utf8' });
+  assert.deepEqual([fromHere.status, fromHere.stderr, fromHere.stdout], [0, '', `VM 'cd' cd2: ${here}/cwd.iso; wrote CDROM2='${here}/cwd.iso'\n`]);
+  const nowhere = spawnSync(process.execPath, [join(REPO, 'bin/vmdeck.js'), 'cd', 'cd', 'add', '--iso', 'nowhere.iso'], { cwd: here, env: sb.env, encoding: 'utf8' });
+  assert.deepEqual([nowhere.status, nowhere.stderr], [1, "vmdeck cd: iso: 'nowhere.iso' does not exist in VM 'cd''s directory or the media library\n"]);
+  assert.equal((await vmdeck(['cd', 'cd', 'eject', 'cd2'], sb.env)).code, 0);
   // A name as the media library lists it is that file of the media directories ($VMDECK_HOME/media here).
   mkdirSync(join(sb.home, 'media'), { recursive: true });
   copyFileSync(iso, join(sb.home, 'media', 'library.iso'));

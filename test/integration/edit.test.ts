@@ -104,6 +104,9 @@ test("a value the config's logic sets again later (a file it sources) is refused
 
 test('a dry run answers with the lines it would write and writes nothing', async () => {
   const text = readFileSync(config, 'utf8');
+  // A usage error is one line as every error is, the usage's first line in it; exit 2.
+  const usage = await vmdeck(['set', 'ed', 'MEMSIZE'], sb.env);
+  assert.deepEqual([usage.code, usage.stderr], [2, "vmdeck set: 'MEMSIZE' is not KEY=VALUE (usage: vmdeck set L KEY=VALUE… [--dry-run] [--json])\n"]);
   const mtime = statSync(config).mtimeMs;
   const r = await api(server.base, 'PATCH', '/api/vms/ed', { memsize: 384, dryRun: true });
   assert.equal(r.status, 200, r.text);
