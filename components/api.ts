@@ -115,6 +115,8 @@ export interface DeviceResult<T> {
   lines: string[];
   kept: string;
   live: boolean;
+  /** Written as asked, but the VM cannot start as it is (a VDE switch not running). */
+  warning?: string;
 }
 
 /** PATCH /api/vms/:label's answer. */

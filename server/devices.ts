@@ -3,7 +3,7 @@
 // variables); on a running VM the same change is made live through QMP
 // first (blockdev-add + device_add, netdev_add + device_add, block_resize),
 // so the next start agrees with what runs now.
-import { readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, isAbsolute, join } from 'node:path';
 import { setAssignment } from '../lib/config-edit';
 import { CD_INTERFACES, cdsOf, cdVar, DISK_INTERFACES, diskOptionAssignments, diskVar, disksOf, ideRoomError, MAX_EXTRA, nextIndex, nicsOf, nicVar, parseNet, type CdDrive, type Disk, type Nic } from '../lib/hardware';
@@ -36,6 +36,8 @@ export interface DeviceOutcome<T> {
   kept: string;
   /** True when the running VM got the change at once (hot-plug, block_resize). */
   live: boolean;
+  /** What was written as asked but keeps the VM from starting as it is (a VDE switch not running). */
+  warning?: string;
 }
 
 const SIZE_RE = /^[1-9]\d{0,6}[KMGT]?$/;
@@ -358,9 +360,13 @@ async function addNicNow(label: string, req: NicRequest): Promise<DeviceOutcome<
   await wrapperTakesLists(vm);
   if (isQ35(vars)) await wrapperTakesLists(vm, 'hotplug');
   const live = await runningForDeviceChange(vm, 'the new NIC') && net.netmode !== 'none';
+  // A bare switch name is one of vmdeck net's, as the wrapper reads it.
+  const sock = net.vdeSwitch.includes('/') ? net.vdeSwitch : join(runRoot(), 'net', net.vdeSwitch);
+  const start = net.vdeSwitch.includes('/') ? 'start a switch there' : `start it: vmdeck net create ${net.vdeSwitch}`;
+  const noSwitch = net.netmode === 'vde' && !(await isSocket(join(sock, 'ctl'))) && !(await isSocket(sock))
+    ? `VDE switch '${net.vdeSwitch}' is not running (${start})` : null;
+  if (live && noSwitch) throw conflict(`net: ${noSwitch}: VM '${vm.label}' runs and cannot plug into it now`, 'net');
   if (live) {
-    // A bare switch name is one of vmdeck net's, as the wrapper reads it.
-    const sock = net.vdeSwitch.includes('/') ? net.vdeSwitch : join(runRoot(), 'net', net.vdeSwitch);
     const netdev: Record<string, unknown> = net.netmode === 'user' ? { type: 'user', id: `net${n}` }
       : net.netmode === 'vde' ? { type: 'vde', id: `net${n}`, sock }
         : { type: 'tap', id: `net${n}`, ifname: net.tapDevice, script: 'no', downscript: 'no' };
@@ -382,8 +388,12 @@ async function addNicNow(label: string, req: NicRequest): Promise<DeviceOutcome<
   const kept = await writeConfig(vm, edit.text);
   if (live) await recordLive(vm.label, `NIC ${n} added`);
   const after = await resolveVm(vm.config);
-  return { vm: after, device: after.nics.find((x) => x.index === n)!, lines: edit.lines, kept, live };
+  const warning = noSwitch ? `net: ${noSwitch}: VM '${vm.label}' cannot start until it is` : undefined;
+  return { vm: after, device: after.nics.find((x) => x.index === n)!, lines: edit.lines, kept, live, ...(warning ? { warning } : {}) };
 }
+
+/** A UNIX socket is at path (a VDE switch's ctl, or a switch given as its socket). */
+const isSocket = (path: string) => lstat(path).then((st) => st.isSocket(), () => false);
 
 // --- removing -----------------------------------------------------------------
 

@@ -1155,9 +1155,17 @@ async function imagesOf(vm: VmInfo): Promise<string[]> {
  * image's real path: a disk of theirs too, or the backing file of one of
  * their disks (a linked clone's overlay).
  */
-export async function imageUsers(vm: VmInfo): Promise<Map<string, { label: string; backing: boolean }>> {
+export interface ImageUser {
+  label: string;
+  /** It reads through the image (a linked clone's overlay), not only has it as a disk. */
+  backing: boolean;
+  /** A kept disk of a deleted VM, not a VM's (label is then ''). */
+  kept?: string;
+}
+
+export async function imageUsers(vm: VmInfo): Promise<Map<string, ImageUser>> {
   const mine = new Set(await Promise.all((await imagesOf(vm)).map(realOrSelf)));
-  const users = new Map<string, { label: string; backing: boolean }>();
+  const users = new Map<string, ImageUser>();
   if (mine.size === 0) return users;
   const disks = (await enumerate()).filter((o) => o.config !== vm.config).flatMap((o) => o.disks.filter((d) => d.file).map((d) => ({ label: o.label, path: inDir(o.dir, d.file) })));
   // A few at a time: a host of thousands of VMs is read in parallel, not one disk after another.
@@ -1169,12 +1177,39 @@ export async function imageUsers(vm: VmInfo): Promise<Map<string, { label: strin
     if (mine.has(d.real) && !users.has(d.real)) users.set(d.real, { label: d.label, backing: false });
     if (d.backing && mine.has(d.backing) && !users.get(d.backing)?.backing) users.set(d.backing, { label: d.label, backing: true });
   }
+  // A deleted linked clone's kept disk (<base>/<label>.qcow2.<stamp>, or in a directory of the base) still reads through it.
+  for (const kept of await keptCopies()) {
+    const backing = await qcow2Backing(kept);
+    const real = backing && (await realOrSelf(backing));
+    if (real && mine.has(real) && !users.get(real)?.backing) users.set(real, { label: '', backing: true, kept });
+  }
   return users;
 }
 
+/** The copies delete kept of disks (named <image>.<stamp>) in the bases and their directories. */
+async function keptCopies(): Promise<string[]> {
+  const KEPT = /\.\d{14}(?:[.-]\d+)?$/;
+  const out: string[] = [];
+  for (const base of bases()) {
+    const entries = await readdir(base, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (e.isFile() && KEPT.test(e.name)) out.push(join(base, e.name));
+      else if (e.isDirectory() && !e.name.startsWith('.')) {
+        for (const f of await readdir(join(base, e.name), { withFileTypes: true }).catch(() => [])) {
+          if (f.isFile() && KEPT.test(f.name) && !f.name.includes('.ctys.')) out.push(join(base, e.name, f.name));
+        }
+      }
+    }
+  }
+  return out;
+}
+
 /** Refuses the delete of a VM whose image another VM reads through (a linked clone's backing file): that VM could not start again. */
-export function refuseBackingUse(vm: VmInfo, users: Map<string, { label: string; backing: boolean }>): void {
+export function refuseBackingUse(vm: VmInfo, users: Map<string, ImageUser>): void {
   for (const [image, user] of users) {
+    if (user.backing && user.kept) {
+      throw conflict(`label: VM '${vm.label}': its disk '${image}' is the backing file of the kept disk '${user.kept}' (a deleted linked clone's); remove that file, or make it whole first (qemu-img rebase -b '' '${user.kept}'), or it cannot be read again`, 'label');
+    }
     if (user.backing) {
       throw conflict(`label: VM '${vm.label}': its disk '${image}' is the backing file of VM '${user.label}' (a linked clone); delete that VM first, or it cannot start again`, 'label');
     }
@@ -1182,7 +1217,7 @@ export function refuseBackingUse(vm: VmInfo, users: Map<string, { label: string;
 }
 
 /** A stopped VM's files; users: imageUsers(vm) when the caller asked it before anything of the VM went, else asked (and refused on) here. */
-export function deleteVmFiles(vm: VmInfo, deleteDisks: boolean, users?: Map<string, { label: string; backing: boolean }>): Promise<DeletedFiles> {
+export function deleteVmFiles(vm: VmInfo, deleteDisks: boolean, users?: Map<string, ImageUser>): Promise<DeletedFiles> {
   return task('delete', vm.label, { disks: deleteDisks ? 'delete' : 'keep' }, async () => {
     const used = users ?? (await imageUsers(vm));
     if (!users) refuseBackingUse(vm, used);
@@ -1190,7 +1225,7 @@ export function deleteVmFiles(vm: VmInfo, deleteDisks: boolean, users?: Map<stri
   });
 }
 
-async function deleteVmFilesNow(vm: VmInfo, deleteDisks: boolean, users: Map<string, unknown>): Promise<DeletedFiles> {
+async function deleteVmFilesNow(vm: VmInfo, deleteDisks: boolean, users: Map<string, ImageUser>): Promise<DeletedFiles> {
   for (const f of await ownFiles(vm)) await rm(f, { force: true });
   // A preseed's PXE tree: its links and its pxelinux.cfg, nothing else.
   await removePxeTree(join(vm.dir, seedName(vm.label, 'pxe')));

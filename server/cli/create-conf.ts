@@ -3,7 +3,7 @@
 import { dirname, resolve } from 'node:path';
 import { shellWord } from '../../lib/ctys';
 import { ENV_OPTIONS, composeSpec, envValues, fieldValue } from '../../lib/options';
-import { parseSpec, type VmSpecInput } from '../../lib/spec';
+import { parseSpec, VmSpecSchema, type VmSpecInput } from '../../lib/spec';
 import { DEFAULT_TEMPLATE } from '../../lib/templates';
 import { VmdeckError } from '../errors';
 import { exists } from '../fsutil';
@@ -102,9 +102,18 @@ async function levo(templateId: string, io: Io, json: boolean): Promise<number> 
   const template = await findTemplate(templateId);
   const { input, origin } = composeSpec('LABEL', template, await hostFacts(), { uuid: '(generated)', mac: '(generated, unique)' }, envValues(io.env), {});
   const rows = ENV_OPTIONS.map((o) => {
-    const v = input[o.field];
+    let v: unknown = input[o.field];
+    let from = origin[o.field];
+    // Nothing gave it: the spec's own default, as the config will be written (PXEBOOTFILE's pxelinux.0).
+    if (v === undefined && from === undefined) {
+      const d = (VmSpecSchema.shape as Record<string, { safeParse?: (x: unknown) => { success: boolean; data?: unknown } }>)[o.field]?.safeParse?.(undefined);
+      if (d?.success && d.data !== undefined && d.data !== '' && !(Array.isArray(d.data) && d.data.length === 0)) {
+        v = d.data;
+        from = 'vmdeck';
+      }
+    }
     const shown = Array.isArray(v) ? v.join(' ') : v === undefined || v === null ? '' : String(v);
-    return { name: o.env, value: shown, from: origin[o.field] ?? 'empty', meaning: o.help };
+    return { name: o.env, value: shown, from: from ?? 'empty', meaning: o.help };
   });
   if (json) {
     io.out(`${JSON.stringify({ template: template.id, options: rows }, null, 2)}\n`);

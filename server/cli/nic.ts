@@ -28,6 +28,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     const o = await addNic(label, { model: flagString(p, 'model'), net: flagString(p, 'net') });
     if (p.flags.has('json')) json(o);
     else io.out(`VM '${o.vm.label}': NIC ${o.device.index} ${o.device.model} ${o.device.mac} (${o.device.netmode}) added${o.live ? ', live' : ''}; wrote ${o.lines.join(' ')}\n`);
+    if (o.warning) io.err(`vmdeck nic: warning: ${o.warning}\n`);
     return 0;
   }
   throw new UsageError(`'${action}' is not one of list, add, remove`);

@@ -2,7 +2,7 @@
 // while the VM runs (nothing goes); stopped, its files and runtime dir go and
 // its disk is kept beside it, or goes too with --disks.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { demoVmEnv, sandbox } from '../helpers/guest';
@@ -99,7 +99,17 @@ test("a linked clone's source is not deleted while the clone reads through its d
     assert.equal(refused.stderr, `vmdeck delete: label: VM 'source': its disk '${join(vms, 'source', 'source.qcow2')}' is the backing file of VM 'overlay' (a linked clone); delete that VM first, or it cannot start again\n`);
     assert.deepEqual(readdirSync(join(vms, 'source')).sort(), ['source.ctys', 'source.qcow2', 'source.sh']);
   }
-  assert.equal((await vmdeck(['delete', 'overlay', '--disks'], env)).code, 0);
+  // The clone deleted with its disk kept: the kept overlay still reads through the source's disk, and says so.
+  const keptClone = await vmdeck(['delete', 'overlay'], env);
+  assert.equal(keptClone.code, 0, keptClone.stderr);
+  const kept = readdirSync(vms).find((n) => n.startsWith('overlay.qcow2.'))!;
+  assert.equal(keptClone.stdout, `VM 'overlay' deleted\n  its disk is kept as ${join(vms, kept)} (an overlay: it reads through ${join(vms, 'source', 'source.qcow2')}, which must stay)\n`);
+  for (const args of [['delete', 'source'], ['delete', 'source', '--disks']]) {
+    const refused = await vmdeck(args, env);
+    assert.deepEqual([refused.code, refused.stderr], [1, `vmdeck delete: label: VM 'source': its disk '${join(vms, 'source', 'source.qcow2')}' is the backing file of the kept disk '${join(vms, kept)}' (a deleted linked clone's); remove that file, or make it whole first (qemu-img rebase -b '' '${join(vms, kept)}'), or it cannot be read again\n`]);
+    assert.deepEqual(readdirSync(join(vms, 'source')).sort(), ['source.ctys', 'source.qcow2', 'source.sh']);
+  }
+  rmSync(join(vms, kept));
   const now = await vmdeck(['delete', 'source', '--disks'], env);
   assert.equal(now.code, 0, now.stderr);
   assert.ok(!existsSync(join(vms, 'source')));

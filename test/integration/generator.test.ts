@@ -312,6 +312,8 @@ test('user templates and defaults under $VMDECK_HOME/templates are offered and u
   assert.match(levo.stdout, /^MEMSIZE\s+100\s+template\s/m);
   assert.match(levo.stdout, /^ACCELERATOR\s+QEMU\s+environment\s/m);
   assert.match(levo.stdout, /^MAC\s+\(generated, unique\)\s+generated\s/m);
+  // What nothing gives is the default the config is written with.
+  assert.match(levo.stdout, /^PXEBOOTFILE\s+pxelinux\.0\s+vmdeck\s/m);
 });
 
 test('vmdeck check reports the host and exits 0 where QEMU is installed', async () => {

@@ -102,6 +102,8 @@ test("a second NIC's switch is checked as the first one's: not running, or a pat
   const two = await vmOn('twonics', 'lan', '10.77.0.7');
   const added = await vmdeck(['nic', 'twonics', 'add', '--net', 'vde:nosuch2'], sb.env);
   assert.equal(added.code, 0, added.stderr);
+  // Written as asked on the stopped VM, and said at once: the start would be refused.
+  assert.equal(added.stderr, "vmdeck nic: warning: net: VDE switch 'nosuch2' is not running (start it: vmdeck net create nosuch2): VM 'twonics' cannot start until it is\n");
   assert.equal(await wrapperCheck(two.wrapper), `QEMUSOCK1: VDE switch '${join(sb.run, 'net', 'nosuch2')}' is not running (start it: vmdeck net create nosuch2)`);
   const relative = await vmdeck(['nic', 'twonics', 'add', '--net', 'vde:../../x'], sb.env);
   assert.deepEqual([relative.code, relative.stderr], [1, "vmdeck nic: net: '../../x' is not a VDE switch: a name of vmdeck net create, or the absolute path of a switch directory\n"]);
@@ -141,6 +143,11 @@ test('two guests on one switch ping each other, and net info shows their ports',
   assert.match(text, /\n\d+ +vm +a +\d+ +QEMU /);
   assert.match(text, /\n\d+ +vm +b +\d+ +QEMU /);
   assert.match((await net('list')).stdout, /\nlan +running +\d+ +2 +- +a, b\n/);
+  // A switch that is not there is refused on the running VM in vmdeck's words, nothing written.
+  const config = readFileSync(a.config, 'utf8');
+  const missing = await vmdeck(['nic', 'a', 'add', '--net', 'vde:nosuch3'], sb.env);
+  assert.deepEqual([missing.code, missing.stderr], [1, "vmdeck nic: net: VDE switch 'nosuch3' is not running (start it: vmdeck net create nosuch3): VM 'a' runs and cannot plug into it now\n"]);
+  assert.equal(readFileSync(a.config, 'utf8'), config);
 });
 
 test('cancel refuses while VMs are on the switch; it goes with --force, or once they stopped', async () => {

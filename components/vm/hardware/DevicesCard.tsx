@@ -37,7 +37,7 @@ export function DevicesCard({ kind, vm, onChanged }: { kind: Kind; vm: VmDetail;
 
   const add = () => act(async () => {
     const r = kind === 'disks' ? await api.addDisk(vm.label, { size: value }) : await api.addNic(vm.label, { net: value });
-    return `Added ${kind === 'disks' ? 'disk' : 'NIC'} ${r.device.index}${r.live ? ' to the running VM' : ''}: ${r.lines.join(' ')}`;
+    return `Added ${kind === 'disks' ? 'disk' : 'NIC'} ${r.device.index}${r.live ? ' to the running VM' : ''}: ${r.lines.join(' ')}${r.warning ? `. Warning: ${r.warning}` : ''}`;
   });
 
   return (
