@@ -120,7 +120,7 @@ export function VmList() {
           const after = r?.state ?? r?.vm?.state;
           // The guest ignored the power button: say so under the row, beside its Force off.
           if (action === 'poweroff' && (after === 'running' || after === 'paused')) {
-            throw new Error(r?.reason ?? r?.vm?.reason ?? 'the guest did not power off (it may ignore the ACPI power button); Force off quits QEMU');
+            throw new Error(`${r?.reason ?? r?.vm?.reason ?? 'the guest did not power off (it may ignore the ACPI power button)'}; Force off quits QEMU`);
           }
         }
         setStatus((s) => ({ ...s, [vm.label]: {} }));

@@ -102,7 +102,7 @@ test('disk 1 of the running VM grown, its options set and removed in the browser
   await disks.getByRole('button', { name: 'Resize disk 1' }).click();
   await disks.getByLabel('New size of disk 1').fill('8M');
   await disks.getByRole('button', { name: 'Resize (live)' }).click();
-  await expect(disks.getByRole('alert')).toHaveText(/^size: 8M is smaller than disk 1's 33554432 bytes/);
+  await expect(disks.getByRole('alert')).toHaveText(/^size: 8M is smaller than disk 1's 32 MiB \(33554432 bytes\)/);
   await disks.getByRole('button', { name: 'Options of disk 1' }).click();
   await disks.getByLabel('Read-only').check();
   await disks.getByLabel('Cache').selectOption('none');

@@ -455,7 +455,7 @@ export function parseMatchVstat(spec: string): Set<string> | null {
     if (word === 'EMPTY') { out.add(''); continue; }
     if (word === 'ENABLED') { out.add('ACTIVE'); continue; }
     if (!(VMSTATES as readonly string[]).includes(word) && !custom) {
-      throw new Error(`vmstate: '${word}' is not one of ${VMSTATES.join(', ')}, EMPTY, PRESENT, ALL (put CUSTOM first for your own)`);
+      throw new Error(`vmstate: '${word}' is not one of ${VMSTATES.join(', ')}, ENABLED (ACTIVE), EMPTY, PRESENT, ALL (put CUSTOM first for your own)`);
     }
     out.add(word);
   }

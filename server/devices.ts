@@ -40,6 +40,26 @@ export interface DeviceOutcome<T> {
   warning?: string;
 }
 
+/** "(it has only disk 0)", "(it has disks 0, 1)", "(it has none)": what a VM has, where a number it lacks was asked for. */
+function hasList(what: string, indexes: number[]): string {
+  if (indexes.length === 0) return '(it has none)';
+  return indexes.length === 1 ? `(it has only ${what} ${indexes[0]})` : `(it has ${what}s ${indexes.join(', ')})`;
+}
+
+/** Bytes as a user reads them beside a size they typed: 64 MiB (67108864 bytes). */
+function sizeText(bytes: number): string {
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes;
+  let unit = '';
+  for (const u of units) {
+    if (v < 1024) break;
+    v /= 1024;
+    unit = u;
+  }
+  const shown = unit ? `${Number.isInteger(v) ? v : v.toFixed(1)} ${unit} (${bytes} bytes)` : `${bytes} bytes`;
+  return shown;
+}
+
 const SIZE_RE = /^[1-9]\d{0,6}[KMGT]?$/;
 const UNITS: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
 const bytesOf = (size: string) => Number(size.replace(/[KMGT]$/, '')) * UNITS[/[KMGT]$/.exec(size)?.[0] ?? ''];
@@ -273,7 +293,7 @@ async function setDiskOptionsNow(label: string, index: number, options: Record<s
   const { text, vars } = await readDevices(vm);
   const disks = disksOf(vars);
   const disk = disks.find((d) => d.index === index);
-  if (!disk) throw badInput('disk', `disk: VM '${vm.label}' has no disk ${index} (it has ${disks.map((d) => d.index).join(', ') || 'none'})`);
+  if (!disk) throw badInput('disk', `disk: VM '${vm.label}' has no disk ${index} ${hasList('disk', disks.map((d) => d.index))}`);
   const r = diskOptionAssignments(index, options, disk.interface);
   if ('error' in r) throw badInput(r.field, r.error);
   const edit = assign(text, r.pairs, 'disk');
@@ -302,7 +322,7 @@ async function resizeDiskNow(label: string, index: number, size: string, shrink?
   if (!SIZE_RE.test(size)) throw badInput('size', `size: '${size}' is not a size like 512M or 8G`);
   const { vars } = await readDevices(vm);
   const disk = disksOf(vars).find((d) => d.index === index);
-  if (!disk) throw badInput('disk', `disk: VM '${vm.label}' has no disk ${index} (it has ${disksOf(vars).map((d) => d.index).join(', ') || 'none'})`);
+  if (!disk) throw badInput('disk', `disk: VM '${vm.label}' has no disk ${index} ${hasList('disk', disksOf(vars).map((d) => d.index))}`);
   const path = inDir(vm.dir, disk.file);
   const live = await runningForDeviceChange(vm, 'the resized disk');
   // -U: the image may be open in the running QEMU; only its header is read.
@@ -310,7 +330,7 @@ async function resizeDiskNow(label: string, index: number, size: string, shrink?
   const to = bytesOf(size);
   const from = info['virtual-size'];
   if (to < from && shrink !== vm.label) {
-    throw badInput('size', `size: ${size} is smaller than disk ${index}'s ${from} bytes; shrinking loses the data past the new end: confirm with the VM's name (--shrink=${vm.label}; in the dashboard, the Resize form's "To shrink" field)`);
+    throw badInput('size', `size: ${size} is smaller than disk ${index}'s ${sizeText(from)}; shrinking loses the data past the new end: confirm with the VM's name (--shrink=${vm.label}; in the dashboard, the Resize form's "To shrink" field)`);
   }
   if (info.snapshots?.length) {
     throw conflict(`disk: disk ${index} of VM '${vm.label}' is used by snapshot${info.snapshots.length > 1 ? 's' : ''} ${info.snapshots.map((s) => `'${s.name}'`).join(', ')}: delete ${info.snapshots.length > 1 ? 'them' : 'it'} before resizing`, 'disk');
@@ -421,7 +441,7 @@ async function removeDeviceNow(label: string, kind: 'disk' | 'nic', index: numbe
   const { text, vars } = await readDevices(vm);
   const list: (Disk | Nic)[] = kind === 'disk' ? disksOf(vars) : nicsOf(vars);
   const device = list.find((d) => d.index === index);
-  if (!device) throw badInput(kind, `${kind}: VM '${vm.label}' has no ${kind === 'disk' ? 'disk' : 'NIC'} ${index} (it has ${list.map((d) => d.index).join(', ') || 'none'})`);
+  if (!device) throw badInput(kind, `${kind}: VM '${vm.label}' has no ${kind === 'disk' ? 'disk' : 'NIC'} ${index} ${hasList(kind === 'disk' ? 'disk' : 'NIC', list.map((d) => d.index))}`);
   if (index === 0) {
     throw badInput(kind, kind === 'disk'
       ? `disk: disk 0 is the first disk (HDDBOOTIMAGE): change it with vmdeck set HDDBOOTIMAGE=…`
@@ -520,7 +540,7 @@ async function removeCdNow(label: string, index: number): Promise<DeviceOutcome<
   if (!device) {
     throw badInput('cd', index === 0
       ? 'cd: drive 0 is the drive every VM has (CDROM_IF=none takes it away)'
-      : `cd: VM '${vm.label}' has no CD/DVD drive ${index} (it has 0${cds.map((d) => `, ${d.index}`).join('')})`);
+      : `cd: VM '${vm.label}' has no CD/DVD drive ${index} ${hasList('drive', [0, ...cds.map((d) => d.index)])}`);
   }
   const last = cds[cds.length - 1].index;
   const pairs: [string, string][] = [];

@@ -528,7 +528,7 @@ async function stopVmNow(label: string, opts: StopOptions): Promise<RuntimeStatu
       const now = await vmStatus(vm);
       return {
         ...now,
-        reason: `guest did not power off within ${timeout} s${now.state === 'paused' ? ' (the VM is paused)' : ' (it may ignore the ACPI power button)'}; force quits QEMU`,
+        reason: `guest did not power off within ${timeout} s${now.state === 'paused' ? ' (the VM is paused)' : ' (it may ignore the ACPI power button)'}`,
       };
     }
     case 'force': {

@@ -850,6 +850,11 @@ async function createOutsideImage(path: string, format: string, size: string): P
   }
 }
 
+/** How an existing VM's files are replaced, in the words of who asked: the CLI's flag, the API's field. */
+const replaceHint = (req: { confined?: boolean }) => req.confined
+  ? 'choose another label; force: true replaces its config and wrapper, keeping the old ones'
+  : '--force replaces its config and wrapper, keeping the old ones';
+
 const alreadyExists = (label: string, target: string, hint: string) =>
   conflict(`label: VM '${label}' already exists in ${target} (${hint})`, 'label');
 
@@ -884,9 +889,7 @@ async function createVmNow(req: CreateRequest): Promise<Created> {
   const { spec, known, seeds, suite } = await resolveSpec(req);
   const target = join(base, spec.label);
   const targetExists = await exists(target);
-  if (targetExists && !req.force) {
-    throw alreadyExists(spec.label, target, '--force replaces its config and wrapper, keeping the old ones');
-  }
+  if (targetExists && !req.force) throw alreadyExists(spec.label, target, replaceHint(req));
   // The label's runtime dir, and a QEMU running in it.
   const { isQemuOf, readPid, recordedConfig, runtimePaths } = await import('./runtime');
   const p = runtimePaths(spec.label);
@@ -909,7 +912,12 @@ async function createVmNow(req: CreateRequest): Promise<Created> {
     tmp = await mkdtemp(join(base, tmpDirPrefix(spec.label)));
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw badInput('base', `base: cannot make VMs in '${base}' (${err.code === 'EEXIST' || err.code === 'ENOTDIR' ? 'not a directory' : err.code ?? err.message})`);
+    const why = err.code === 'EEXIST' || err.code === 'ENOTDIR' ? 'not a directory'
+      : err.code === 'EROFS' ? 'it is on a read-only file system'
+        : err.code === 'EACCES' || err.code === 'EPERM' ? 'this user may not write there'
+          : err.code === 'ENOSPC' || err.code === 'EDQUOT' ? 'no space left there'
+            : err.code ?? err.message;
+    throw badInput('base', `base: cannot make VMs in '${base}' (${why}; nothing was made)`);
   }
   const files = renderFiles(spec);
   const ctysName = `${spec.label}.ctys`;
@@ -1016,7 +1024,7 @@ async function specWarnings(spec: VmSpec, dir: string): Promise<string[]> {
 export async function previewVm(req: CreateRequest): Promise<Preview> {
   const { spec, seeds } = await resolveSpec(req);
   const target = join(resolve(req.base ?? defaultBase()), spec.label);
-  if (!req.force && (await exists(target))) throw alreadyExists(spec.label, target, '--force replaces its config and wrapper, keeping the old ones');
+  if (!req.force && (await exists(target))) throw alreadyExists(spec.label, target, replaceHint(req));
   // Refused in the review as create would refuse it (an install CD without its installer).
   if (seeds) await checkSeedSources(seeds, target);
   const files = renderFiles(spec);

@@ -134,7 +134,7 @@ function ShutDown({ vm, ask, onChanged }: { vm: VmInfo; ask: Ask; onChanged: () 
       const after = r?.state ?? r?.vm?.state;
       if (mode === 'poweroff' && (after === 'running' || after === 'paused')) {
         setNote({
-          text: r?.reason ?? r?.vm?.reason ?? 'the guest did not power off (it may ignore the ACPI power button); Force off quits QEMU',
+          text: `${r?.reason ?? r?.vm?.reason ?? 'the guest did not power off (it may ignore the ACPI power button)'}; Force off quits QEMU`,
           offerForce: true,
         });
       }

@@ -37,7 +37,7 @@ export async function run(args: string[], io: Io): Promise<number> {
   const status = await stopVm(label, opts);
   if (p.flags.has('json')) io.out(`${JSON.stringify({ label, mode: opts.mode, ...status }, null, 2)}\n`);
   if (opts.mode === 'poweroff' && status.state !== 'stopped') {
-    if (!p.flags.has('json')) io.err(`vmdeck cancel: VM '${label}' is still ${status.state}: ${status.reason ?? 'it did not power off'} (--poweroff=SECONDS --force)\n`);
+    if (!p.flags.has('json')) io.err(`vmdeck cancel: VM '${label}' is still ${status.state}: ${status.reason ?? 'it did not power off'}; vmdeck cancel ${label} --force quits QEMU now, --poweroff=SECONDS --force after the wait\n`);
     return 1;
   }
   if (!p.flags.has('json')) {

@@ -21,6 +21,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     else {
       for (const d of vm.cds) io.out(`cd${d.index}  ${d.interface.padEnd(4)} ${d.file || '(empty)'}\n`);
       for (const f of vm.floppies) io.out(`fd${f.drive.toLowerCase()}  floppy ${f.file}\n`);
+      if (!vm.cds.length && !vm.floppies.length) io.out(`VM '${vm.label}' has only CD/DVD drive 0 (vmdeck media ${vm.label} show) and no floppy image; vmdeck cd ${vm.label} add makes drive 1\n`);
     }
     return 0;
   }

@@ -100,7 +100,7 @@ test('a running VM\'s disk grown: the guest sees the new size without a restart;
   await waitFor('disk 1 at 48 MiB', async () => (await guestDisks()).includes('disk1=48'), 20000);
   const shrink = await vmdeck(['disk', 'dv', 'resize', '1', '16M'], sb.env);
   assert.equal(shrink.code, 1);
-  assert.match(shrink.stderr, /^vmdeck disk: size: 16M is smaller than disk 1's 50331648 bytes; shrinking loses the data past the new end: confirm with the VM's name \(--shrink=dv; in the dashboard, the Resize form's "To shrink" field\)\n$/);
+  assert.match(shrink.stderr, /^vmdeck disk: size: 16M is smaller than disk 1's 48 MiB \(50331648 bytes\); shrinking loses the data past the new end: confirm with the VM's name \(--shrink=dv; in the dashboard, the Resize form's "To shrink" field\)\n$/);
   assert.deepEqual(await guestDisks(), ['=64', 'disk1=48', 'disk2=16']);
 });
 

@@ -57,7 +57,7 @@ test('disk options from the CLI and the API: the config\'s numbered names, the w
   assert.equal(badApi.status, 400);
   assert.deepEqual([badApi.json.field, badApi.json.error], ['bootIndex', "bootIndex: 'first' is not a boot index 0-99 (or empty for none)"]);
   const none = await api(srv.base, 'PATCH', '/api/vms/do/disks/7', { discard: true });
-  assert.equal(none.json.error, "disk: VM 'do' has no disk 7 (it has 0, 1)");
+  assert.equal(none.json.error, "disk: VM 'do' has no disk 7 (it has disks 0, 1)");
   const listed = await vmdeck(['disk', 'do', 'list'], sb.env);
   assert.match(listed.stdout, /^0 {2}virtio qcow2 do\.qcow2 {2}\(discard\)$/m);
   assert.match(listed.stdout, /^1 {2}virtio qcow2 do-disk1\.qcow2 {2}\(read-only, cache=none, boot index 3\)$/m);

@@ -393,7 +393,7 @@ test('the QA round: ARCH alone takes its template, a template of another archite
 
   const file = await vmdeck(['create-conf', '--label', 'filebase', '--template', 'kernel-initrd', '--auto-all', '--base', '/etc/hostname'], kernelEnv());
   assert.equal(file.code, 1);
-  assert.equal(file.stderr, "vmdeck create-conf: base: cannot make VMs in '/etc/hostname' (not a directory)\n");
+  assert.equal(file.stderr, "vmdeck create-conf: base: cannot make VMs in '/etc/hostname' (not a directory; nothing was made)\n");
 
   // A config with bash logic, found through a relative base, is still evaluated in its own directory.
   const conf = join(base(), 'alpha', 'alpha.ctys');
