@@ -44,7 +44,16 @@ export function Popover({ label, children, disabled, className = '', align = 'le
   };
 
   return (
-    <div ref={box} className={`relative ${className}`} onKeyDown={onKeyDown}>
+    <div
+      ref={box}
+      className={`relative ${className}`}
+      onKeyDown={onKeyDown}
+      onBlur={(e) => {
+        // The keyboard left the panel (Tab past its end, to the next menu): it closes, as a click elsewhere does.
+        const to = e.relatedTarget as Element | null;
+        if (open && to && !box.current?.contains(to) && !to.closest?.('dialog')) setOpen(false);
+      }}
+    >
       <button
         type="button"
         className={`btn ${buttonClassName}`}

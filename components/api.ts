@@ -6,7 +6,7 @@ import type { CdDrive } from '@/lib/hardware';
 import type { Template } from '@/lib/templates';
 import type { Snapshot } from '@/lib/snapshots';
 import type { VmSpecInput } from '@/lib/spec';
-import { csrfHeaders, withCsrf } from './session';
+import { csrfHeaders, toLogin, withCsrf } from './session';
 import type { Task } from '@/lib/tasks';
 import type { StatPoint } from '@/lib/stats';
 import type { MediaLibrary, UploadResult } from '@/lib/media';
@@ -34,9 +34,7 @@ export async function call<T>(method: string, path: string, body?: unknown, sign
     if ((e as Error).name === 'AbortError') throw e;
     throw new ApiError(0, 'the vmdeck server cannot be reached');
   }
-  if (res.status === 401 && typeof window !== 'undefined') {
-    window.location.assign('/login');
-  }
+  if (res.status === 401 && typeof window !== 'undefined') toLogin();
   const text = await res.text();
   let data: unknown = undefined;
   if (text) {

@@ -30,3 +30,12 @@ export async function logout(): Promise<void> {
   window.localStorage.removeItem(KEY);
   window.location.assign('/login');
 }
+
+/**
+ * To the login page, which brings the user back here after it (the session
+ * ended: the dashboard restarted, or this browser was logged out).
+ */
+export function toLogin(): void {
+  const here = window.location.pathname + window.location.search;
+  window.location.assign(here === '/' || here.startsWith('/login') ? '/login?ended=1' : `/login?ended=1&next=${encodeURIComponent(here)}`);
+}

@@ -59,6 +59,12 @@ test('the VM page draws its CPU, memory and disk graphs from the sampled history
   expect(week.length).toBeGreaterThanOrEqual(6);
   for (const text of week) expect(text).toMatch(/^[A-Z][a-z]{2} \d{1,2}$/);
   await page.getByRole('button', { name: '1h', exact: true }).click();
+  // Stopped, the legend's figures are the last ones sampled, and say so.
+  await vmdeck('cancel', LABEL, '--force');
+  await expect(cpu.locator('[data-now="cpu"]')).toHaveText(/^last \d+ %$/);
+  await expect(page.getByText('· not running')).toBeVisible();
+  await vmdeck('start', LABEL);
+  await expect(cpu.locator('[data-now="cpu"]')).toHaveText(/^\d+ %$/, { timeout: 30_000 });
 });
 
 test('the list shows a CPU sparkline in the running VM\'s row; the host page its load', async () => {

@@ -77,6 +77,7 @@ export function isoVolume(head: Uint8Array): IsoVolume | null {
 
 /** The sizes of PC floppy formats, 160 KiB to 2.88 MiB. */
 const FLOPPY_SIZES = new Set([163840, 184320, 327680, 368640, 737280, 1228800, 1474560, 1720320, 2949120]);
+const MAX_FLOPPY = 2949120;
 
 /** The label of a FAT12/16 boot sector with an extended BPB (signature 0x29 at 38, label at 43). */
 function fatLabel(head: Uint8Array): string {
@@ -93,6 +94,11 @@ const IMAGE_EXT = /\.(iso|img|ima|flp|vfd|raw)$/i;
 /** What a file of the library is, or null when it is none of the kinds listed. */
 export function kindOf(name: string, size: number, head: Uint8Array): { kind: MediaKind; label: string } | null {
   const iso = isoVolume(head);
+  // ISO 9660 inside a file named as a floppy or disk image is what its name says: GRUB's rescue
+  // floppy (grub-rescue-floppy.img, 1.2 MiB) and USB image are ISO 9660 within; a floppy by the
+  // extension or at most a 2.88 MB floppy's size, else a USB/disk image (a hybrid ISO for a stick).
+  if (iso && /\.(ima|flp|vfd)$/i.test(name)) return { kind: 'floppy', label: iso.label };
+  if (iso && /\.(img|raw)$/i.test(name)) return { kind: size <= MAX_FLOPPY ? 'floppy' : 'usb', label: iso.label };
   if (iso) return { kind: 'iso', label: iso.label };
   if (!IMAGE_EXT.test(name)) return null;
   if (/\.iso$/i.test(name)) return null;

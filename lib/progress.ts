@@ -105,7 +105,7 @@ export function progressWarning(i: ProgressInput): string | undefined {
   const still = p !== undefined && p.startedAt === i.startedAt && p.lastAt - p.changedAt >= i.thresholdMs && i.now - i.startedAt >= i.thresholdMs;
   if (quiet && still && !p.paging) {
     const s = Math.round((p.lastAt - p.changedAt) / 1000);
-    const cpu = p.paging === false ? ', and the CPU has not turned paging on: no OS kernel runs' : '';
+    const cpu = p.paging === false ? ', and the CPU has not turned paging on: no OS kernel runs yet (stuck, or a boot menu waiting for a key)' : '';
     return `no progress: nothing on serial since the start and the screen unchanged for ${s} s${cpu}${because ? `; ${because}` : ''}`;
   }
   return because;

@@ -67,6 +67,17 @@ function isStatic(path: string, pages: Pages | null): boolean {
   return path.startsWith('/_next/') || path === '/favicon.ico' || (pages?.isPublicFile(path) ?? false);
 }
 
+/**
+ * Where a login goes on to: a page of this dashboard (a path of its own,
+ * its query kept), never another site (//host, a scheme, a backslash that a
+ * browser reads as /), the login itself or the API; else the list.
+ */
+export function safeNext(next: string | null): string {
+  if (!next || !/^\/(?![/\\])[^\s\\#]*$/.test(next)) return '/';
+  if (/^\/(login|logout|api|ws|_next)(\/|\?|$)/.test(next)) return '/';
+  return next;
+}
+
 const LOGIN_FALLBACK = `<!doctype html><meta charset="utf-8"><title>Log in · vmdeck</title>
 <form method="get" action="/login" style="font:14px system-ui;max-width:22rem;margin:20vh auto">
 <p>Paste the access token (the login URL that <code>vmdeck serve</code> printed carries it).</p>
@@ -174,11 +185,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   async function login(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const candidate = url.searchParams.get('token');
+    const next = safeNext(url.searchParams.get('next'));
     if (candidate === null) {
       // Logged in already: to the list, unless the page came here for a new login (its page secret
       // lost, components/api.ts): the list would send it back here, and round again, for ever.
-      if (url.searchParams.get('error') === null && (await authenticate(req))) {
-        res.writeHead(303, { Location: '/' }).end();
+      if (url.searchParams.get('error') === null && url.searchParams.get('ended') === null && (await authenticate(req))) {
+        res.writeHead(303, { Location: next }).end();
       } else if (pages?.built) {
         await servePage(pages, req, res, '/login');
       } else {
@@ -191,14 +203,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (!auth.tokenMatches(candidate)) {
       const delay = auth.throttle.fail(address);
       if (delay) await new Promise((r) => setTimeout(r, delay));
-      res.writeHead(303, { Location: `/login?error=${encodeURIComponent('That token is not right: copy it again from the login URL or $VMDECK_HOME/token')}`, 'Cache-Control': 'no-store' }).end();
+      res.writeHead(303, { Location: `/login?error=${encodeURIComponent('That token is not right: copy it again from the login URL or $VMDECK_HOME/token')}${next === '/' ? '' : `&next=${encodeURIComponent(next)}`}`, 'Cache-Control': 'no-store' }).end();
       return;
     }
     connections.trust(req.socket);
     const secure = (req.socket as { encrypted?: boolean }).encrypted === true;
     const { cookie, csrf } = auth.login(address, secure);
     // The page secret rides in the fragment: never sent to a server, kept by the page in its origin's storage.
-    res.writeHead(303, { 'Set-Cookie': cookie, Location: `/#csrf=${csrf}`, 'Cache-Control': 'no-store' }).end();
+    res.writeHead(303, { 'Set-Cookie': cookie, Location: `${next}#csrf=${csrf}`, 'Cache-Control': 'no-store' }).end();
   }
 
   /** Marks the connection at once by what its request carries, before anything is awaited: the right user's is never closed for room. */
@@ -239,7 +251,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (path === '/logout') return logout(req, res);
     if (path.startsWith('/ws/')) throw new HttpError(426, `${path} is a WebSocket endpoint`);
     if (!isStatic(path, pages) && !(await authenticate(req))) {
-      res.writeHead(303, { Location: '/login', 'Cache-Control': 'no-store' }).end();
+      // After the login, back to the page asked for.
+      const back = safeNext(path + url.search);
+      res.writeHead(303, { Location: back === '/' ? '/login' : `/login?next=${encodeURIComponent(back)}`, 'Cache-Control': 'no-store' }).end();
       return;
     }
     await pagesReady;

@@ -12,6 +12,7 @@ import { useEffect, useRef, useState } from 'react';
 import { api, consoleUrl } from '../api';
 import { copyToClipboard } from '../CopyText';
 import { closeReason, ConsoleStatus, StoppedBanner, type ConnState } from './status';
+import { toLogin } from '../session';
 
 export type TerminalKind = 'serial' | 'monitor' | 'cli';
 
@@ -108,7 +109,7 @@ export default function TerminalConsole({ label, kind, running, suspended = fals
         ws = null;
         const why = closeReason(ev.code);
         if (why === 'unauthorized') {
-          window.location.assign('/login');
+          toLogin();
         } else if (why === 'stopped' || why === 'unknown') {
           setConn({ phase: why, code: ev.code, reason: ev.reason });
         } else {

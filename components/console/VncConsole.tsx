@@ -7,6 +7,7 @@ import RFB from '@novnc/novnc';
 import { useEffect, useRef, useState } from 'react';
 import { api, consoleUrl } from '../api';
 import { closeReason, ConsoleStatus, StoppedBanner, type ConnState } from './status';
+import { toLogin } from '../session';
 
 export type VncView = 'scale' | 'actual' | 'remote';
 
@@ -84,7 +85,7 @@ export default function VncConsole({ label, running, suspended = false, resizabl
         // The close event has been seen by now (RFB reacts to the same one).
         const why = closeReason(code);
         if (why === 'unauthorized') {
-          window.location.assign('/login');
+          toLogin();
         } else if (why === 'stopped' || why === 'unknown') {
           setConn({ phase: why, code, reason });
         } else {

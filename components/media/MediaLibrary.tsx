@@ -53,7 +53,7 @@ export function MediaList({ library, kinds, selected, onPick, error }: {
 }
 
 /** A file from this computer to the host's media directory, with its progress and, when done, its SHA-256. */
-export function MediaUpload({ library, onUploaded }: { library: MediaLibrary | null; onUploaded: (m: MediaFile) => void }) {
+export function MediaUpload({ library, onUploaded, kinds }: { library: MediaLibrary | null; onUploaded: (m: MediaFile) => void; kinds?: readonly MediaKind[] }) {
   const [progress, setProgress] = useState<{ sent: number; total: number } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<UploadResult | null>(null);
@@ -114,6 +114,11 @@ export function MediaUpload({ library, onUploaded }: { library: MediaLibrary | n
           <span className="font-medium text-green-700 dark:text-green-400">Uploaded {done.name}</span>{' '}
           <span className="text-muted">({formatBytes(done.size)}) SHA-256 </span>
           <span className="font-mono" data-testid="upload-sha256">{done.sha256}</span>
+          {kinds && !kinds.includes(done.kind) && (
+            <span className="block text-muted" data-testid="upload-kind">
+              It is {KIND_NAMES[done.kind] === 'ISO' ? 'an' : 'a'} {KIND_NAMES[done.kind]} image, not {kinds.map((k) => KIND_NAMES[k]).join(' or ')}: not picked here; type its path to use it all the same.
+            </span>
+          )}
         </p>
       )}
     </div>
@@ -126,7 +131,7 @@ export function MediaChooser({ kinds, selected, onPick }: { kinds: readonly Medi
   return (
     <div className="space-y-2">
       <MediaList library={data} kinds={kinds} selected={selected} onPick={onPick} error={error} />
-      <MediaUpload library={data} onUploaded={(m) => { void reload(); if (kinds.includes(m.kind)) onPick(m.path); }} />
+      <MediaUpload library={data} kinds={kinds} onUploaded={(m) => { void reload(); if (kinds.includes(m.kind)) onPick(m.path); }} />
     </div>
   );
 }

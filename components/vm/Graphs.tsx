@@ -27,7 +27,7 @@ function bytes(v: number): string {
   return `${v.toFixed(0)} B`;
 }
 
-function Chart({ title, series, format, points, from, to, ticks }: (typeof CHARTS)[number] & { points: StatPoint[]; from: number; to: number; ticks: TimeTick[] }) {
+function Chart({ title, series, format, points, from, to, ticks, running }: (typeof CHARTS)[number] & { points: StatPoint[]; from: number; to: number; ticks: TimeTick[]; running: boolean }) {
   const values = points.flatMap((p) => series.map((s) => p[s.field]).filter((v): v is number => v !== null));
   const top = Math.max(title === 'CPU' ? 100 : 1, ...values) * 1.05;
   const x = (t: number) => ((t - from) / Math.max(1, to - from)) * W;
@@ -40,7 +40,7 @@ function Chart({ title, series, format, points, from, to, ticks }: (typeof CHART
         {series.map((s) => (
           <span key={s.field} className="text-muted">
             <span aria-hidden className="mr-1 inline-block h-0.5 w-3 align-middle" style={{ background: s.colour }} />
-            {s.name} <span className="tabular-nums text-fg" data-now={s.field}>{last?.[s.field] == null ? '—' : format(last[s.field] as number)}</span>
+            {s.name} <span className="tabular-nums text-fg" data-now={s.field}>{last?.[s.field] == null ? '—' : `${running ? '' : 'last '}${format(last[s.field] as number)}`}</span>
           </span>
         ))}
         <span className="ml-auto tabular-nums text-muted">max {values.length ? format(Math.max(...values)) : '—'}</span>
@@ -118,7 +118,7 @@ export default function Graphs({ label, running }: { label: string; running: boo
         <p className="mb-2 text-xs text-muted">No figures recorded yet: the dashboard samples a running VM every few seconds.</p>
       )}
       <div className="grid gap-3 lg:grid-cols-2">
-        {CHARTS.map((c) => <Chart key={c.title} {...c} points={stats?.points ?? []} from={from} to={to} ticks={ticks} />)}
+        {CHARTS.map((c) => <Chart key={c.title} {...c} points={stats?.points ?? []} from={from} to={to} ticks={ticks} running={running} />)}
       </div>
     </div>
   );

@@ -128,9 +128,16 @@ describe('API authentication', () => {
   });
 
   test('logged-out page visits go to /login; assets pass; unbuilt pages answer 503 with the hint', async () => {
-    const page = await fetch(`${base}/vms/x`, { redirect: 'manual' });
+    const page = await fetch(`${base}/vms/x?tab=serial`, { redirect: 'manual' });
     assert.equal(page.status, 303);
-    assert.equal(page.headers.get('location'), '/login');
+    // The login brings the user back to the page asked for; never to another site.
+    assert.equal(page.headers.get('location'), `/login?next=${encodeURIComponent('/vms/x?tab=serial')}`);
+    const back = await fetch(`${base}/login?token=${TEST_TOKEN}&next=${encodeURIComponent('/vms/x?tab=serial')}`, { redirect: 'manual' });
+    assert.match(back.headers.get('location') ?? '', /^\/vms\/x\?tab=serial#csrf=[A-Za-z0-9_-]{40,}$/);
+    for (const away of ['//evil.example/x', '/\\evil.example', 'https://evil.example/', '/api/vms', '/login?next=/x', 'vms/x']) {
+      const r = await fetch(`${base}/login?token=${TEST_TOKEN}&next=${encodeURIComponent(away)}`, { redirect: 'manual' });
+      assert.match(r.headers.get('location') ?? '', /^\/#csrf=/, away);
+    }
     const asset = await fetch(`${base}/_next/static/chunks/x.js`, { redirect: 'manual' });
     assert.equal(asset.status, 503);
     const login = await fetch(`${base}/login`, { redirect: 'manual' });

@@ -34,6 +34,11 @@ test('kindOf: ISO by its descriptor, floppy by extension or size, other .img a U
   assert.equal(kindOf('a.img', 1474560, Buffer.alloc(512))?.kind, 'floppy');
   assert.equal(kindOf('a.flp', 999, Buffer.alloc(10))?.kind, 'floppy');
   assert.equal(kindOf('stick.img', 64 * 1024 * 1024, Buffer.alloc(512))?.kind, 'usb');
+  // ISO 9660 inside a floppy's or disk's name (GRUB's rescue floppy and USB images): what the name and size say.
+  assert.deepEqual(kindOf('grub-rescue-floppy.img', 1296384, iso([[1, 'ISOIMAGE']])), { kind: 'floppy', label: 'ISOIMAGE' });
+  assert.equal(kindOf('grub-rescue-usb.img', 5 * 1024 * 1024, iso([[1, 'ISOIMAGE']]))?.kind, 'usb');
+  assert.equal(kindOf('boot.flp', 5 * 1024 * 1024, iso([[1, 'X']]))?.kind, 'floppy');
+  assert.equal(kindOf('grub-rescue-cdrom.iso', 5 * 1024 * 1024, iso([[1, 'ISOIMAGE']]))?.kind, 'iso');
 });
 
 test('uploadNameError: a file name only, an image extension', () => {

@@ -95,6 +95,6 @@ test('an x86 CPU with paging on runs an OS kernel: an idle guest with a still sc
   assert.equal(idle!.paging, true, 'once on, it stays on for the run');
   assert.equal(judge({ progress: idle }), undefined);
   assert.equal(judge({ progress: halted }),
-    'no progress: nothing on serial since the start and the screen unchanged for 115 s, and the CPU has not turned paging on: no OS kernel runs');
+    'no progress: nothing on serial since the start and the screen unchanged for 115 s, and the CPU has not turned paging on: no OS kernel runs yet (stuck, or a boot menu waiting for a key)');
   assert.equal(parseProgress(renderProgress(idle!))?.paging, true);
 });

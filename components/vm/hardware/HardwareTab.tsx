@@ -63,7 +63,10 @@ function HardwareCard({ card, vm, running, onChanged }: { card: Card; vm: VmDeta
       }
     } catch (e) {
       setReview(null);
-      setError({ field: (e as { field?: string }).field, message: (e as Error).message });
+      const field = (e as { field?: string }).field;
+      setError({ field, message: (e as Error).message });
+      // The field the refusal names takes the focus (a keyboard user is not thrown to the page's top), once enabled again.
+      if (field && card.settings.some((s) => s.field === field)) setTimeout(() => document.getElementById(`hw-${field}`)?.focus(), 0);
     } finally {
       setBusy(false);
     }
@@ -79,7 +82,10 @@ function HardwareCard({ card, vm, running, onChanged }: { card: Card; vm: VmDeta
           const why = locked[s.field];
           const onChange = (v: string) => { setDraft((d) => ({ ...d, [s.field]: v })); setReview(null); setSaved(null); };
           const invalid = error?.field === s.field;
-          const common = { id, name: s.field, disabled: Boolean(why) || busy, title: why, 'aria-invalid': invalid || undefined } as const;
+          const common = {
+            id, name: s.field, disabled: Boolean(why) || busy, title: why, 'aria-invalid': invalid || undefined,
+            'aria-describedby': invalid ? `hw-card-${card.id}-error` : undefined,
+          } as const;
           return (
             <div key={s.field} data-field={s.field}>
               <label htmlFor={id} className="label">{s.label} <span className="font-mono font-normal">{s.variable}</span></label>
@@ -95,12 +101,12 @@ function HardwareCard({ card, vm, running, onChanged }: { card: Card; vm: VmDeta
           );
         })}
       </div>
-      {error && <p role="alert" className="field-error px-3">{error.message}</p>}
+      {error && <p id={`hw-card-${card.id}-error`} role="alert" className="field-error px-3">{error.message}</p>}
       {review && (
         <div className="mx-3 mb-2 rounded border border-line bg-surface p-2" data-testid="review">
           <p className="mb-1 text-xs text-muted">{review.kept === undefined && review.dryRun ? 'Saving writes these lines into' : 'Written into'} {vm.label}.ctys{running ? ' (pending until the next start)' : ''}:</p>
           <pre className="overflow-x-auto font-mono text-xs">
-            {review.changes.map((c) => `${c.before === null ? `+ line ${c.line}` : `  line ${c.line}`}: ${c.text}${c.before !== null ? `   (was ${c.before.trim()})` : ''}`).join('\n')}
+            {[...review.changes].sort((a, b) => a.line - b.line).map((c) => `${c.before === null ? `+ line ${c.line}` : `  line ${c.line}`}: ${c.text}${c.before !== null ? `   (was ${c.before.trim()})` : ''}`).join('\n')}
           </pre>
         </div>
       )}
