@@ -32,12 +32,19 @@ test.afterAll(async () => {
 
 test('memory changed in the Hardware tab: reviewed as its config line, saved, pending on the page and in the list', async () => {
   await page.goto(`/vms/${LABEL}?tab=hardware`);
+  // Every boot mode's source is a field of the Boot card.
+  const boot = page.locator('[data-card="boot"]');
+  for (const source of ['CD/DVD image', 'Floppy image', 'USB image', 'PXE tree', 'PXE boot file', 'Kernel']) await expect(boot.getByLabel(new RegExp(`^${source} [A-Z_]+$`))).toBeVisible();
+  await expect(boot.getByLabel(/^PXE boot file /)).toHaveValue('pxelinux.0');
   const card = page.locator('[data-card="cpu"]');
   await expect(card.getByLabel(/Memory/)).toHaveValue('256');
   // SMP, CPU, … are plain assignments: editable; a bad value is the server's own message under the card.
   await card.getByLabel(/Memory/).fill('12x');
   await card.getByRole('button', { name: 'Review changes' }).click();
   await expect(card.getByRole('alert')).toHaveText("memsize: '12x' is not a size in MiB");
+  // The field refused takes the focus back, described by its error.
+  await expect(card.getByLabel(/Memory/)).toBeFocused();
+  await expect(card.getByLabel(/Memory/)).toHaveAccessibleDescription("memsize: '12x' is not a size in MiB");
   await card.getByLabel(/Memory/).fill('320');
   await card.getByRole('button', { name: 'Review changes' }).click();
   const review = card.getByTestId('review');

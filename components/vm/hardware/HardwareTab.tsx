@@ -4,7 +4,7 @@
 // dryRun), then saved; a running VM takes it at its next start, and the tab
 // says so. A setting the config's own logic computes is shown, not editable,
 // with the line that sets it.
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { api, type EditResult, type VmDetail } from '../../api';
 import { CARDS, shown, type Card } from './cards';
 import { DevicesCard } from './DevicesCard';
@@ -46,6 +46,12 @@ function HardwareCard({ card, vm, running, onChanged }: { card: Card; vm: VmDeta
   const [error, setError] = useState<{ field?: string; message: string } | null>(null);
   const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState<string | null>(null);
+  const refocus = useRef<string | null>(null);
+  useEffect(() => {
+    if (busy || !refocus.current) return;
+    document.getElementById(`hw-${refocus.current}`)?.focus();
+    refocus.current = null;
+  }, [busy, error]);
   const changed = Object.fromEntries(Object.entries(draft).filter(([f, v]) => v !== shown(values[f])));
   const dirty = Object.keys(changed).length > 0;
 
@@ -66,7 +72,7 @@ function HardwareCard({ card, vm, running, onChanged }: { card: Card; vm: VmDeta
       const field = (e as { field?: string }).field;
       setError({ field, message: (e as Error).message });
       // The field the refusal names takes the focus (a keyboard user is not thrown to the page's top), once enabled again.
-      if (field && card.settings.some((s) => s.field === field)) setTimeout(() => document.getElementById(`hw-${field}`)?.focus(), 0);
+      refocus.current = field && card.settings.some((s) => s.field === field) ? field : null;
     } finally {
       setBusy(false);
     }
