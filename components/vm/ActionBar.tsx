@@ -357,7 +357,7 @@ function MediaForm({ path, setPath, busy, error, done, drive, onOpen, run }: {
         </p>
       )}
       <div className="flex justify-between gap-2">
-        <button type="button" className="btn btn-sm" disabled={busy !== null} onClick={() => void run('eject')}>
+        <button type="button" className="btn btn-sm" disabled={busy !== null || (drive !== null && !drive.file)} onClick={() => void run('eject')}>
           {busy === 'eject' ? 'Ejecting…' : 'Eject'}
         </button>
         <button type="submit" className="btn btn-sm btn-primary" disabled={!path || busy !== null}>

@@ -148,7 +148,7 @@ export function VmPage({ label, initialTab }: { label: string; initialTab?: stri
         <h1 className="text-sm font-semibold">{vm.label}</h1>
         <StateBadge state={badgeState(vm.state, vm.reason)} title={vm.reason} />
         <span className="truncate text-xs text-muted">
-          {formatOs(vm)} · {vm.arch} · {vm.accelerator} · {smp} CPU{smp === 1 ? '' : 's'} · {memsize} MiB
+          {[formatOs(vm) === '—' ? '' : formatOs(vm), vm.arch, vm.accelerator].filter(Boolean).join(' · ')} · {smp} CPU{smp === 1 ? '' : 's'} · {memsize} MiB
         </span>
         {vm.reason && <span className="truncate text-xs text-danger">{vm.reason}</span>}
         {vm.warning && (

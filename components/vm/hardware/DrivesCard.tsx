@@ -64,7 +64,11 @@ export function DrivesCard({ vm, onChanged }: { vm: VmDetail; onChanged: () => v
       </table>
       <div className="flex items-center gap-2 border-t border-line px-3 py-1.5">
         <button type="button" className="btn btn-sm" disabled={busy} onClick={() => void add()}>Add CD/DVD drive</button>
-        <span className="text-xs text-muted">Drive 0 is in the CD/DVD menu of the bar above.</span>
+        <span className="text-xs text-muted">
+          {vm.state === 'running' || vm.state === 'paused'
+            ? 'Drive 0: the CD/DVD menu of the bar above.'
+            : <>Drive 0 holds the Boot card&apos;s CD/DVD image (<span className="font-mono">INSTSRCCDROM</span>) when the VM boots from CD/DVD; while it runs, the CD/DVD menu changes it.</>}
+        </span>
       </div>
       {(['iso', 'floppy'] as const).map((kind) => (
         <datalist key={kind} id={`drive-media-${kind}`}>
