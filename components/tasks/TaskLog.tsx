@@ -29,7 +29,8 @@ function took(t: Task): string {
 /** What the task was asked, in one short line: its arguments but the obvious. */
 function argsText(t: Task): string {
   return Object.entries(t.args)
-    .filter(([, v]) => v !== undefined && v !== null && v !== '' && v !== false)
+    .filter(([, v]) => v !== undefined && v !== null && v !== '' && v !== false
+      && !(typeof v === 'object' && Object.keys(v as object).length === 0))
     .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
     .join(' ');
 }
