@@ -160,7 +160,7 @@ export function ChoiceField<T extends string>({ name, errorOf, legend, value, ch
   const ownError = useFieldError(name);
   const otherError = useFieldError(errorOf ?? name);
   const error = errorOf ? otherError : ownError;
-  const grid = columns === 3 ? 'grid-cols-3' : columns === 2 ? 'grid-cols-2' : 'grid-cols-1';
+  const grid = columns === 3 ? 'grid-cols-1 sm:grid-cols-3' : columns === 2 ? 'grid-cols-1 sm:grid-cols-2' : 'grid-cols-1';
   return (
     <fieldset data-field={name} aria-describedby={error ? errorId(name) : undefined} aria-invalid={error ? true : undefined}>
       <legend className="label">{legend}</legend>

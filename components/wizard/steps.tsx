@@ -36,7 +36,7 @@ export function TemplateStep({ templates, template, chooseTemplate }: StepProps)
             <>
               {t.description}
               <span className="mt-0.5 block font-mono text-[11px]">
-                {t.defaults.arch ?? 'x86_64'} · {t.defaults.machine || 'default machine'} · boots {t.bootModes.join('/')}
+                {t.defaults.arch ?? 'x86_64'} · {t.defaults.machine || 'default machine'} · boots {t.bootModes.join('/\u200b')}
                 {t.source !== 'builtin' && ` · ${t.source}`}
               </span>
             </>
