@@ -82,7 +82,7 @@ export function remoteCommand(vmdeck: string, args: readonly string[]): string {
  * page on this origin: a type vmdeck's API does not answer with is sent as
  * bytes, and never sniffed.
  */
-const PASSED = ['content-type', 'content-length', 'content-disposition', 'cache-control', 'allow'];
+const PASSED = ['content-type', 'content-length', 'content-disposition', 'cache-control', 'allow', 'x-accel-buffering'];
 const PASSED_TYPES = /^(application\/json|text\/plain|text\/event-stream|image\/png|application\/octet-stream)(;|$)/i;
 
 export function passedHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {

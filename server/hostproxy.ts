@@ -9,8 +9,9 @@
 // cannot be reached answers 502 with ssh's one-line reason; the others work on.
 import { request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { realpath, rm } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { checkApiVmdeckCommand, checkHostName, LOCAL_HOST, passedHeaders, sshDestination } from '../lib/hosts';
@@ -18,6 +19,7 @@ import { labelError } from '../lib/spec';
 import { Auth, remoteAddress } from './auth';
 import { checkHost } from './check';
 import { badInput, VmdeckError } from './errors';
+import { bases, mediaDirs, runRoot, vmdeckHome } from './paths';
 import {
   addHost, checkRemoteHost, closeConnection, connectHost, hostFileName, hostsRunDir, readHosts, removeHost, runRemote, runSsh,
   sshOptions, validateHost, VMDECK_VERSION, type HostCheck, type HostEntry,
@@ -183,6 +185,25 @@ export function createHostProxy(auth: Auth): HostProxy {
     });
   }
 
+  /**
+   * The API's client can make files under the bases, the media directories and
+   * vmdeck's own (a VM labelled bin with a raw disk named vmdeck.js, a guest
+   * writing into it): a vmdeck path there is refused, for a host that is this
+   * one. A relative path is the remote home's, as ssh runs it.
+   */
+  async function apiVmdeckPlace(cmd: string): Promise<string | null> {
+    const path = cmd.trim().split(/\s+/).pop()!;
+    if (!path.includes('/')) return null;
+    const here = await realpath(resolve(homedir(), path)).catch(() => resolve(homedir(), path));
+    for (const dir of [...bases(), ...mediaDirs(), vmdeckHome(), runRoot()]) {
+      const real = await realpath(dir).catch(() => resolve(dir));
+      if (here === real || here.startsWith(`${real}/`)) {
+        return `vmdeck: '${path}' lies in ${real}, where the API's clients make files: give vmdeck's installed path (or add the host with vmdeck host add --vmdeck)`;
+      }
+    }
+    return null;
+  }
+
   async function proxy(req: IncomingMessage, res: ServerResponse, host: HostEntry, path: string): Promise<void> {
     const body = req.method === 'GET' || req.method === 'HEAD' ? Buffer.alloc(0) : await readBody(req);
     for (const fresh of [false, true]) {
@@ -207,7 +228,7 @@ export function createHostProxy(auth: Auth): HostProxy {
         const v = (await readJsonBody(req)) as Partial<HostEntry>;
         const entry: HostEntry = { name: String(v.name ?? ''), dest: String(v.dest ?? ''), vmdeck: String(v.vmdeck || 'vmdeck') };
         validateHost(entry);
-        const command = checkApiVmdeckCommand(entry.vmdeck);
+        const command = checkApiVmdeckCommand(entry.vmdeck) ?? (await apiVmdeckPlace(entry.vmdeck));
         if (command) throw badInput('vmdeck', command);
         const check = await checkRemoteHost(entry);
         if (!check.ok) {

@@ -73,7 +73,8 @@ function isStatic(path: string, pages: Pages | null): boolean {
  * browser reads as /), the login itself or the API; else the list.
  */
 export function safeNext(next: string | null): string {
-  if (!next || !/^\/(?![/\\])[^\s\\#]*$/.test(next)) return '/';
+  // Printable ASCII only (a browser's path and query are percent-encoded): a header cannot hold the rest.
+  if (!next || !/^\/(?![/\\])[\x21-\x22\x24-\x5b\x5d-\x7e]*$/.test(next)) return '/';
   if (/^\/(login|logout|api|ws|_next)(\/|\?|$)/.test(next)) return '/';
   return next;
 }

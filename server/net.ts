@@ -92,6 +92,19 @@ async function readMeta(f: SwitchFiles): Promise<SwitchMeta | null> {
   }
 }
 
+/** Whether another switch of vmdeck's made this bridge (its saved settings say so): not the host's own. */
+async function madeByVmdeck(bridge: string): Promise<boolean> {
+  const entries = await readdir(netDir()).catch(() => [] as string[]);
+  for (const e of entries) {
+    if (!e.endsWith('.json') || e.endsWith('.boot.json')) continue;
+    const name = e.slice(0, -'.json'.length);
+    if (!SWITCH_NAME_RE.test(name)) continue;
+    const meta = await readMeta(switchFiles(name));
+    if (meta?.bridgeCreated && meta.bridge === bridge) return true;
+  }
+  return false;
+}
+
 /** A directory only the user may enter, as vde_switch's files want. */
 async function privateDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -243,7 +256,7 @@ async function createSwitchNow(name: string, opts: CreateSwitchOptions): Promise
   if (tap !== undefined && process.getuid?.() !== 0) {
     throw badInput('tap', 'tap: connecting a switch to a TAP device needs root (run as root, or leave out --tap)');
   }
-  if (opts.confined && bridge !== undefined && (await ifaceExists(bridge)) && !apiBridges().includes(bridge)) {
+  if (opts.confined && bridge !== undefined && (await ifaceExists(bridge)) && !apiBridges().includes(bridge) && !(await madeByVmdeck(bridge))) {
     throw badInput('bridge', `bridge: '${bridge}' is a bridge of this host's (it puts the switch's VMs on its network): the dashboard joins one only when VMDECK_API_BRIDGES names it; or use vmdeck net create ${name} --tap ${tap} --bridge ${bridge}`);
   }
   const boot = await checkBootOptions(opts);

@@ -1,7 +1,7 @@
 // A small argument parser for the vmdeck commands: --name, --name=value,
 // --name value (for options declared as taking a value), and positionals.
 import { statSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { isatty } from 'node:tty';
 
 export interface Parsed {
@@ -65,11 +65,21 @@ export const paint = (io: Io, ok: boolean, s: string) =>
 /**
  * A file named on the command line, as the shell's user means it: a
  * relative name of a file in the working directory is that file (made
- * absolute); any other name goes on as given, to be looked for in the VM's
- * directory and the media library.
+ * absolute, or relative to the VM's directory when it lies in it); any other
+ * name goes on as given, to be looked for in the VM's directory and the
+ * media library.
  */
-export function hereFile(name: string | undefined): string | undefined {
+export function hereFile(name: string | undefined, vmDir?: string): string | undefined {
   if (!name || isAbsolute(name)) return name;
   const here = resolve(name);
-  return statSync(here, { throwIfNoEntry: false })?.isFile() ? here : name;
+  if (!statSync(here, { throwIfNoEntry: false })?.isFile()) return name;
+  // In the VM's own directory (the user works there): relative to it, as the config keeps its files, and moves with it.
+  if (vmDir && here.startsWith(`${resolve(vmDir)}/`)) return relative(resolve(vmDir), here);
+  return here;
+}
+
+/** The VM's directory, for hereFile; undefined when there is no such VM (the command then says so itself). */
+export async function vmDirOf(label: string): Promise<string | undefined> {
+  const { resolveVm } = await import('../runtime');
+  return resolveVm(label).then((vm) => vm.dir, () => undefined);
 }

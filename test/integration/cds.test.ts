@@ -80,6 +80,9 @@ test('drives from the CLI and the API: numbered config names, the wrapper\'s dri
   copyFileSync(iso, join(here, 'cwd.iso'));
   const fromHere = spawnSync(process.execPath, [join(REPO, 'bin/vmdeck.js'), 'cd', 'cd', 'change', 'cd2', 'cwd.iso'], { cwd: here, env: sb.env, encoding: 'utf8' });
   assert.deepEqual([fromHere.status, fromHere.stderr, fromHere.stdout], [0, '', `VM 'cd' cd2: ${here}/cwd.iso; wrote CDROM2='${here}/cwd.iso'\n`]);
+  // In the VM's own directory, the name stays relative to it, as the config keeps its files.
+  const inVmDir = spawnSync(process.execPath, [join(REPO, 'bin/vmdeck.js'), 'cd', 'cd', 'change', 'cd2', 'data.iso'], { cwd: join(sb.home, 'vms/cd'), env: sb.env, encoding: 'utf8' });
+  assert.deepEqual([inVmDir.status, inVmDir.stdout], [0, "VM 'cd' cd2: data.iso; wrote CDROM2='data.iso'\n"]);
   const nowhere = spawnSync(process.execPath, [join(REPO, 'bin/vmdeck.js'), 'cd', 'cd', 'add', '--iso', 'nowhere.iso'], { cwd: here, env: sb.env, encoding: 'utf8' });
   assert.deepEqual([nowhere.status, nowhere.stderr], [1, "vmdeck cd: iso: 'nowhere.iso' does not exist in VM 'cd''s directory or the media library\n"]);
   assert.equal((await vmdeck(['cd', 'cd', 'eject', 'cd2'], sb.env)).code, 0);

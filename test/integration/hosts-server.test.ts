@@ -53,6 +53,11 @@ test('POST /api/hosts adds a host that answers; GET /api/hosts shows each host\'
   assert.equal(shell.json.field, 'vmdeck');
   assert.match(shell.json.error, /^vmdeck: '.*' is not how vmdeck is run: /);
   assert.equal(existsSync(proof), false);
+  // Nor a vmdeck.js where the API's clients make files (a VM labelled bin with a raw disk named vmdeck.js).
+  const planted = await api(server.base, 'POST', '/api/hosts', { name: 'planted', dest: 'alpha', vmdeck: `node ${join(sb.home, 'vms', 'bin', 'vmdeck.js')}` });
+  assert.equal(planted.status, 400, planted.text);
+  assert.equal(planted.json.field, 'vmdeck');
+  assert.match(planted.json.error, /^vmdeck: '.*\/vms\/bin\/vmdeck\.js' lies in .*, where the API's clients make files: /);
   // A host that is down is kept when added by hand (the CLI's --no-check).
   execFileSync(process.execPath, [join(REPO, 'bin/vmdeck.js'), 'host', 'add', 'ghost', '127.0.0.1:1', '--no-check'], { env: sb.env });
   // A host whose vmdeck is too old is shown as such, not crashed on.

@@ -134,7 +134,7 @@ describe('API authentication', () => {
     assert.equal(page.headers.get('location'), `/login?next=${encodeURIComponent('/vms/x?tab=serial')}`);
     const back = await fetch(`${base}/login?token=${TEST_TOKEN}&next=${encodeURIComponent('/vms/x?tab=serial')}`, { redirect: 'manual' });
     assert.match(back.headers.get('location') ?? '', /^\/vms\/x\?tab=serial#csrf=[A-Za-z0-9_-]{40,}$/);
-    for (const away of ['//evil.example/x', '/\\evil.example', 'https://evil.example/', '/api/vms', '/login?next=/x', 'vms/x']) {
+    for (const away of ['//evil.example/x', '/\\evil.example', 'https://evil.example/', '/api/vms', '/login?next=/x', 'vms/x', '/\0x', '/vms/\u65e5', '/\u00e9', '/a b']) {
       const r = await fetch(`${base}/login?token=${TEST_TOKEN}&next=${encodeURIComponent(away)}`, { redirect: 'manual' });
       assert.match(r.headers.get('location') ?? '', /^\/#csrf=/, away);
     }
