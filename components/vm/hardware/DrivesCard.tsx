@@ -18,7 +18,9 @@ export function DrivesCard({ vm, onChanged }: { vm: VmDetail; onChanged: () => v
   const floppy = (d: 'A' | 'B') => vm.floppies.find((f) => f.drive === d)?.file ?? '';
   const drives = [
     ...vm.cds.map((d) => ({ drive: `cd${d.index}`, cd: d.index, what: `CD/DVD ${d.index} (${d.interface})`, file: d.file })),
-    ...(hasFloppies(vm) ? (['A', 'B'] as const).map((d) => ({ drive: `fd${d.toLowerCase()}`, cd: 0, what: `Floppy ${d}`, file: floppy(d) })) : []),
+    // A floppy the config sets is listed on any board, to be ejected.
+    ...(['A', 'B'] as const).filter((d) => hasFloppies(vm) || floppy(d) !== '')
+      .map((d) => ({ drive: `fd${d.toLowerCase()}`, cd: 0, what: `Floppy ${d}`, file: floppy(d) })),
   ];
   const { data: library } = useMediaLibrary();
   const [draft, setDraft] = useState<Record<string, string>>({});
