@@ -3,7 +3,7 @@
 // variables); on a running VM the same change is made live through QMP
 // first (blockdev-add + device_add, netdev_add + device_add, block_resize),
 // so the next start agrees with what runs now.
-import { lstat, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, isAbsolute, join } from 'node:path';
 import { setAssignment } from '../lib/config-edit';
 import { CD_INTERFACES, cdsOf, cdVar, DISK_INTERFACES, diskOptionAssignments, diskVar, disksOf, ideRoomError, MAX_EXTRA, nextIndex, nicsOf, nicVar, parseNet, type CdDrive, type Disk, type Nic } from '../lib/hardware';
@@ -22,7 +22,7 @@ import { MEDIUM_CHANGED, recordLive, recordPending } from './pending';
 import { run } from './proc';
 import { vmStatus } from './runner';
 import { hasVmdeckWrapper } from './wrapper';
-import { qmpCall, qmpMessage, resolveVm, withQmp } from './runtime';
+import { isSocket, qmpCall, qmpMessage, resolveVm, withQmp } from './runtime';
 import { deviceVars, enumerate, GENERATOR, keepCopy, stamp, uniqueMac } from './store';
 import { task } from './tasks';
 import { withVmLock } from './vm-lock';
@@ -411,9 +411,6 @@ async function addNicNow(label: string, req: NicRequest): Promise<DeviceOutcome<
   const warning = noSwitch ? `net: ${noSwitch}: VM '${vm.label}' cannot start until it is` : undefined;
   return { vm: after, device: after.nics.find((x) => x.index === n)!, lines: edit.lines, kept, live, ...(warning ? { warning } : {}) };
 }
-
-/** A UNIX socket is at path (a VDE switch's ctl, or a switch given as its socket). */
-const isSocket = (path: string) => lstat(path).then((st) => st.isSocket(), () => false);
 
 // --- removing -----------------------------------------------------------------
 

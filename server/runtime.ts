@@ -267,7 +267,7 @@ export async function probe(label: string, vmDir: string | undefined, runstate: 
   return { state: 'stopped', runDir: p.dir };
 }
 
-const isSocket = (path: string) => stat(path).then((s) => s.isSocket(), () => false);
+export const isSocket = (path: string) => stat(path).then((s) => s.isSocket(), () => false);
 
 /**
  * Where a VM's sockets and serial log are and when its QEMU started, for its

@@ -69,17 +69,18 @@ export const paint = (io: Io, ok: boolean, s: string) =>
  * name goes on as given, to be looked for in the VM's directory and the
  * media library.
  */
-export function hereFile(name: string | undefined, vmDir?: string): string | undefined {
+export async function hereFile(name: string | undefined, label: string): Promise<string | undefined> {
   if (!name || isAbsolute(name)) return name;
   const here = resolve(name);
   if (!statSync(here, { throwIfNoEntry: false })?.isFile()) return name;
   // In the VM's own directory (the user works there): relative to it, as the config keeps its files, and moves with it.
+  const vmDir = await vmDirOf(label);
   if (vmDir && here.startsWith(`${resolve(vmDir)}/`)) return relative(resolve(vmDir), here);
   return here;
 }
 
-/** The VM's directory, for hereFile; undefined when there is no such VM (the command then says so itself). */
-export async function vmDirOf(label: string): Promise<string | undefined> {
+/** The VM's directory, looked up only for a file of the working directory; undefined when there is no such VM (the command then says so itself). */
+async function vmDirOf(label: string): Promise<string | undefined> {
   const { resolveVm } = await import('../runtime');
   return resolveVm(label).then((vm) => vm.dir, () => undefined);
 }

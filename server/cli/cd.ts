@@ -2,7 +2,7 @@
 // and what is in them and in floppy drives A and B.
 import { addCd, changeDrive, removeCd } from '../devices';
 import { resolveVm } from '../runtime';
-import { flagString, hereFile, itemNumber, parseArgs, UsageError, vmDirOf, type Io } from './args';
+import { flagString, hereFile, itemNumber, parseArgs, UsageError, type Io } from './args';
 
 export const usage = `vmdeck cd L list | add [--iso F] [--if ide|scsi] | remove N | change DRIVE IMAGE | eject DRIVE [--json]
                                          CD/DVD drives 1… (DRIVE cd1…) and floppies (DRIVE fda, fdb);
@@ -27,7 +27,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   if (action === 'add') {
     if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
-    const o = await addCd(label, { iso: hereFile(flagString(p, 'iso'), await vmDirOf(label)), interface: flagString(p, 'if') });
+    const o = await addCd(label, { iso: await hereFile(flagString(p, 'iso'), label), interface: flagString(p, 'if') });
     if (p.flags.has('json')) json(o);
     else io.out(`VM '${o.vm.label}': CD/DVD drive ${o.device.index} (${o.device.interface}) added${pending(o)}; wrote ${o.lines.join(' ')}\n`);
     return 0;
@@ -44,7 +44,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (!drive) throw new UsageError(`${action} needs a drive, like ${action} cd1${action === 'change' ? ' ISO' : ''} or fda`);
     if (action === 'change' && !image) throw new UsageError('change needs the image to put in');
     if (extra.length || (action === 'eject' && image)) throw new UsageError(`unexpected argument '${extra[0] ?? image}'`);
-    const o = await changeDrive(label, drive, action === 'change' ? hereFile(image, await vmDirOf(label))! : '');
+    const o = await changeDrive(label, drive, action === 'change' ? (await hereFile(image, label))! : '');
     if (p.flags.has('json')) json(o);
     else io.out(`VM '${o.vm.label}' ${o.drive}: ${o.file || 'empty'}${pending(o)}; wrote ${o.lines.join(' ')}\n`);
     return 0;

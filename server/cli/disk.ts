@@ -1,7 +1,7 @@
 // vmdeck disk: a VM's disks (N counts from 0, the first is HDDBOOTIMAGE).
 import { addDisk, removeDisk, resizeDisk, setDiskOptions } from '../devices';
 import { resolveVm } from '../runtime';
-import { flagString, hereFile, itemNumber, parseArgs, UsageError, vmDirOf, type Io } from './args';
+import { flagString, hereFile, itemNumber, parseArgs, UsageError, type Io } from './args';
 
 export const usage = `vmdeck disk L list | add [--size S] [--file F] [--if virtio|ide|scsi] [--readonly] [--cache C] [--discard] [--boot-index N]
                   | set N readonly=on|off cache=C discard=on|off bootindex=N | resize N SIZE [--shrink=L] | remove N [--json]
@@ -42,7 +42,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (p.flags.has('discard')) options.discard = true;
     if (flagString(p, 'cache') !== undefined) options.cache = flagString(p, 'cache');
     if (flagString(p, 'boot-index') !== undefined) options.bootIndex = flagString(p, 'boot-index');
-    const o = await addDisk(label, { size: flagString(p, 'size'), file: hereFile(flagString(p, 'file'), await vmDirOf(label)), interface: flagString(p, 'if'), options });
+    const o = await addDisk(label, { size: flagString(p, 'size'), file: await hereFile(flagString(p, 'file'), label), interface: flagString(p, 'if'), options });
     if (p.flags.has('json')) json(o);
     else io.out(`VM '${o.vm.label}': disk ${o.device.index} ${o.device.file} (${o.device.interface}) added${o.live ? ', live' : ''}; wrote ${o.lines.join(' ')}\n`);
     return 0;

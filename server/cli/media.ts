@@ -1,6 +1,6 @@
 // vmdeck media: the CD/DVD drive of a running VM (ctys's monitor change/eject).
 import { changeMedia, ejectMedia, queryMedia, type MediaState } from '../media';
-import { hereFile, parseArgs, UsageError, vmDirOf, type Io } from './args';
+import { hereFile, parseArgs, UsageError, type Io } from './args';
 
 export const usage = `vmdeck media L change ISO | eject | show [--json]
                                          the CD/DVD drive (cd0) of a running VM`;
@@ -17,7 +17,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   let state: MediaState;
   if (action === 'change') {
     if (!iso) throw new UsageError('change needs the path of an ISO image');
-    state = await changeMedia(label, hereFile(iso, await vmDirOf(label))!);
+    state = await changeMedia(label, (await hereFile(iso, label))!);
   } else if (action === 'eject' || action === 'show') {
     if (iso) throw new UsageError(`${action} takes no path`);
     state = action === 'eject' ? await ejectMedia(label) : await queryMedia(label);
